@@ -1,0 +1,26 @@
+-- name: AuditInsert :exec
+INSERT INTO audit_log (community_id, actor_id, actor_email, action, target, ip)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: AuditListByCommunity :many
+-- One page of a community's audit trail, newest first, optionally filtered.
+SELECT * FROM audit_log
+WHERE community_id = sqlc.arg(community_id)
+  AND (sqlc.narg(action)::text IS NULL OR action = sqlc.narg(action))
+  AND (sqlc.narg(actor)::text IS NULL OR actor_email ILIKE '%' || sqlc.narg(actor) || '%')
+  AND (sqlc.narg(since)::timestamptz IS NULL OR created_at >= sqlc.narg(since))
+  AND (sqlc.narg(until)::timestamptz IS NULL OR created_at < sqlc.narg(until))
+  AND (sqlc.narg(before_id)::bigint IS NULL OR id < sqlc.narg(before_id))
+ORDER BY id DESC
+LIMIT sqlc.arg(max_rows);
+
+-- name: AuditListAll :many
+-- The whole audit trail for global admins, with the same filters.
+SELECT * FROM audit_log
+WHERE (sqlc.narg(action)::text IS NULL OR action = sqlc.narg(action))
+  AND (sqlc.narg(actor)::text IS NULL OR actor_email ILIKE '%' || sqlc.narg(actor) || '%')
+  AND (sqlc.narg(since)::timestamptz IS NULL OR created_at >= sqlc.narg(since))
+  AND (sqlc.narg(until)::timestamptz IS NULL OR created_at < sqlc.narg(until))
+  AND (sqlc.narg(before_id)::bigint IS NULL OR id < sqlc.narg(before_id))
+ORDER BY id DESC
+LIMIT sqlc.arg(max_rows);

@@ -1,0 +1,77 @@
+-- name: CommunityCreate :one
+INSERT INTO communities (slug, name, description) VALUES ($1, $2, $3) RETURNING *;
+
+-- name: CommunityGet :one
+SELECT * FROM communities WHERE id = $1;
+
+-- name: CommunityCount :one
+SELECT count(*) FROM communities;
+
+-- name: CommunityUpdate :one
+UPDATE communities SET name = $2, description = $3, updated_at = now()
+WHERE id = $1
+RETURNING *;
+
+-- name: CommunityListForUser :many
+-- The communities a user belongs to, with the user's role in each.
+SELECT c.*, m.role
+FROM communities c
+JOIN community_members m ON m.community_id = c.id
+WHERE m.user_id = $1
+ORDER BY c.name, c.id;
+
+-- name: CommunityListAll :many
+SELECT * FROM communities ORDER BY name, id;
+
+-- name: MemberGetRole :one
+SELECT role FROM community_members WHERE community_id = $1 AND user_id = $2;
+
+-- name: MemberAdd :exec
+INSERT INTO community_members (community_id, user_id, role) VALUES ($1, $2, $3)
+ON CONFLICT (community_id, user_id) DO NOTHING;
+
+-- name: MemberList :many
+SELECT m.community_id, m.user_id, m.role, m.created_at, u.email, u.display_name
+FROM community_members m
+JOIN users u ON u.id = m.user_id
+WHERE m.community_id = $1
+ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 WHEN 'moderator' THEN 2 ELSE 3 END, u.email;
+
+-- name: MemberGet :one
+SELECT m.community_id, m.user_id, m.role, m.created_at, u.email, u.display_name
+FROM community_members m
+JOIN users u ON u.id = m.user_id
+WHERE m.community_id = $1 AND m.user_id = $2;
+
+-- name: MemberSetRole :exec
+UPDATE community_members SET role = $3 WHERE community_id = $1 AND user_id = $2;
+
+-- name: MemberRemove :exec
+DELETE FROM community_members WHERE community_id = $1 AND user_id = $2;
+
+-- name: MemberCountOwners :one
+SELECT count(*) FROM community_members WHERE community_id = $1 AND role = 'owner';
+
+-- name: InvitationInsert :one
+INSERT INTO community_invitations (community_id, email, role, token_hash, invited_by, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING *;
+
+-- name: InvitationListPending :many
+SELECT * FROM community_invitations
+WHERE community_id = $1 AND accepted_at IS NULL AND expires_at > now()
+ORDER BY created_at DESC;
+
+-- name: InvitationGetValid :one
+SELECT i.*, c.name AS community_name
+FROM community_invitations i
+JOIN communities c ON c.id = i.community_id
+WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.expires_at > now();
+
+-- name: InvitationAccept :execrows
+UPDATE community_invitations SET accepted_at = now()
+WHERE id = $1 AND accepted_at IS NULL;
+
+-- name: InvitationRevoke :execrows
+DELETE FROM community_invitations
+WHERE community_id = $1 AND id = $2 AND accepted_at IS NULL;
