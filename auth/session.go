@@ -25,10 +25,11 @@ type SessionStore struct {
 }
 
 // NewSessionStore returns a store; call Close when done.
-func NewSessionStore(pool *pgxpool.Pool, rdb *redis.Client, logger *slog.Logger) *SessionStore {
+// Keys in Redis start with prefix.
+func NewSessionStore(pool *pgxpool.Pool, rdb *redis.Client, prefix string, logger *slog.Logger) *SessionStore {
 	s := &SessionStore{pg: pgxstore.NewWithCleanupInterval(pool, 10*time.Minute), logger: logger}
 	if rdb != nil {
-		s.redis = goredisstore.NewWithPrefix(rdb, "waddle:session:")
+		s.redis = goredisstore.NewWithPrefix(rdb, prefix)
 	}
 	return s
 }

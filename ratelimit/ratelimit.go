@@ -40,9 +40,10 @@ type memBucket struct {
 	prev, curr int
 }
 
-// New returns a Limiter backed by rdb, or by memory when rdb is nil.
-func New(rdb *redis.Client, logger *slog.Logger) *Limiter {
-	return &Limiter{rdb: rdb, prefix: "waddle:rl:", logger: logger, now: time.Now, buckets: map[string]*memBucket{}}
+// New returns a Limiter backed by rdb, or by memory when rdb is nil. Keys in
+// Redis start with prefix.
+func New(rdb *redis.Client, prefix string, logger *slog.Logger) *Limiter {
+	return &Limiter{rdb: rdb, prefix: prefix, logger: logger, now: time.Now, buckets: map[string]*memBucket{}}
 }
 
 // Degraded reports whether Redis is configured but the last call to it failed.

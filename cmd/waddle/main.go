@@ -1,0 +1,102 @@
+// Command waddle is the Waddle server: the hub, the API, the chat bots and the
+// job workers in one binary, plus the commands to migrate and administer it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: waddle [command]
+
+commands:
+  serve                              run the hub, API and workers (the default)
+  setup                              migrate, create the first admin and a demo community if there are none
+  migrate up|down|status             apply, roll back one, or list schema migrations
+  admin create --email E [--name N] [--admin]
+                                     create an account; the password comes from WADDLE_ADMIN_PASSWORD or is generated and printed once
+  admin reset-password --email E     set a new password (from WADDLE_ADMIN_PASSWORD, or generated and printed once)
+
+configuration comes from environment variables: see README.md and .env.example.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprint(os.Stderr, usage)
+		}
+		fmt.Fprintln(os.Stderr, "waddle:", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stdout)
+	switch cmd {
+	case "serve":
+		if len(args) > 0 {
+			return &usageError{"serve takes no arguments"}
+		}
+		return serve(ctx, cfg, logger, nil)
+	case "setup":
+		return setup(ctx, cfg, logger, stdout)
+	case "migrate":
+		return migrate(ctx, cfg, logger, args, stdout)
+	case "admin":
+		return admin(ctx, cfg, logger, args, stdout)
+	}
+	return &usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/handlers"
+	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/mail"
+)
+
+// serve runs the hub, API and job workers until ctx ends, then shuts down in
+// order: stop taking requests and let in-flight ones finish, let running jobs
+// finish, then close the pools. ln, when not nil, is used instead of LISTEN_ADDR.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener) error {
+	a, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := db.MigrateUp(ctx, a.pool, logger.With("component", "migrate")); err != nil {
+		return err
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &mail.SendWorker{Sender: a.sender, Logger: logger.With("component", "mail")})
+	river.AddWorker(workers, &auth.ResetRequestWorker{Service: a.auth})
+	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
+		Logger:  logger.With("component", "jobs"),
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers: workers,
+	})
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+
+	sessions := auth.NewSessionStore(a.pool, a.redis, cfg.RedisPrefix+"session:", logger.With("component", "sessions"))
+	defer sessions.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	readPool := a.pool
+	if a.replica != nil {
+		readPool = a.replica
+	}
+	h := handlers.New(handlers.Config{
+		Auth:            a.auth,
+		Communities:     a.comm,
+		Audit:           audit.Log{Pool: readPool},
+		Health:          health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia},
+		Limiter:         a.limiter,
+		Sessions:        sessions,
+		Logger:          logger.With("component", "http"),
+		Registry:        reg,
+		BaseURL:         cfg.BaseURL,
+		SessionIdle:     cfg.SessionIdle,
+		SessionLifetime: cfg.SessionLifetime,
+		CORSOrigins:     cfg.CORSOrigins,
+		TrustedProxies:  cfg.TrustedProxies,
+		MetricsNetworks: cfg.MetricsNetworks,
+		APIRateLimits:   cfg.APIRateLimits,
+	})
+
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
+			return &configError{"LISTEN_ADDR", fmt.Sprintf("cannot be listened on: %v", err)}
+		}
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		logger.InfoContext(ctx, "waddle hub listening", "addr", ln.Addr().String(), "url", cfg.BaseURL)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := runner.Start(gctx); err != nil {
+			return fmt.Errorf("start job workers: %w", err)
+		}
+		<-gctx.Done()
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := runner.Stop(stopCtx); err != nil {
+			return fmt.Errorf("stop job workers: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		logger.InfoContext(ctx, "shutting down: finishing in-flight requests")
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutCtx); err != nil {
+			return fmt.Errorf("http shutdown: %w", err)
+		}
+		return nil
+	})
+	err = g.Wait()
+	logger.InfoContext(context.WithoutCancel(ctx), "stopped")
+	return err
+}

@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/views"
+)
+
+// accountView assembles the account page.
+func (h *Handler) accountView(r *http.Request, p views.AccountPage) (views.AccountPage, error) {
+	u, _ := userOf(r)
+	keys, err := h.auth.ListAPIKeys(r.Context(), u.ID)
+	if err != nil {
+		return p, err
+	}
+	p.Chrome = h.chrome(r, "Your account", "account")
+	p.Email = u.Email
+	if p.DisplayName == "" {
+		p.DisplayName = u.DisplayName
+	}
+	p.Keys = p.Keys[:0]
+	for _, k := range keys {
+		p.Keys = append(p.Keys, views.KeyRow{Key: k})
+	}
+	for _, role := range auth.APIRoles {
+		if !auth.AdminOnlyRole(role) || u.IsAdmin {
+			p.NewKey.Roles = append(p.NewKey.Roles, role)
+		}
+	}
+	if p.NewKey.Role == "" {
+		p.NewKey.Role = auth.RoleUser
+	}
+	return p, nil
+}
+
+func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, st int, p views.AccountPage) {
+	p, err := h.accountView(r, p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store") // it may carry a new key's secret
+	h.render(w, r, st, views.Account(p))
+}
+
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
+	h.renderAccount(w, r, http.StatusOK, views.AccountPage{})
+}
+
+func (h *Handler) updateProfile(w http.ResponseWriter, r *http.Request) {
+	u, _ := userOf(r)
+	err := parseForm(w, r)
+	name := ""
+	if err == nil {
+		name = r.PostForm.Get("display_name")
+		err = h.auth.UpdateProfile(r.Context(), u.ID, name)
+	}
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		h.renderAccount(w, r, status(err), views.AccountPage{ProfileError: msg})
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, "Profile saved.")
+	seeOther(w, r, "/account")
+}
+
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	u, _ := userOf(r)
+	err := parseForm(w, r)
+	if err == nil {
+		u, err = h.auth.ChangePassword(r.Context(), u.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), ipOf(r))
+	}
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		h.renderAccount(w, r, status(err), views.AccountPage{PasswordError: msg})
+		return
+	}
+	// Other sessions ended with the version bump; this one continues on a new token.
+	if err := h.startSession(r, u); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, "Password changed. Your other sessions were signed out.")
+	seeOther(w, r, "/account")
+}
+
+// createKey shows the new secret once, in the page that answers the POST
+// (not after a redirect, so the secret is never stored in the session).
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
+	u, _ := userOf(r)
+	err := parseForm(w, r)
+	var p views.AccountPage
+	if err == nil {
+		p.NewKey = views.NewKeyForm{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role")}
+		var k auth.APIKey
+		var secret string
+		k, secret, err = h.auth.CreateAPIKey(r.Context(), u, ipOf(r), p.NewKey.Name, p.NewKey.Role)
+		if err == nil {
+			h.renderAccount(w, r, http.StatusCreated, views.AccountPage{Created: &views.CreatedKey{Name: k.Name, Secret: secret}})
+			return
+		}
+	}
+	msg, ok := h.formError(w, r, err)
+	if !ok {
+		return
+	}
+	p.NewKey.Error = msg
+	h.renderAccount(w, r, status(err), p)
+}
+
+func (h *Handler) regenerateKey(w http.ResponseWriter, r *http.Request) {
+	u, _ := userOf(r)
+	id, err := pathID(r, "kid")
+	if err == nil {
+		var k auth.APIKey
+		var secret string
+		if k, secret, err = h.auth.RegenerateAPIKey(r.Context(), u, ipOf(r), id); err == nil {
+			h.renderAccount(w, r, http.StatusOK, views.AccountPage{Created: &views.CreatedKey{Name: k.Name, Secret: secret}})
+			return
+		}
+	}
+	h.fail(w, r, err)
+}
+
+// revokeKey answers HTMX with the updated row.
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) {
+	u, _ := userOf(r)
+	id, err := pathID(r, "kid")
+	var k auth.APIKey
+	if err == nil {
+		k, err = h.auth.RevokeAPIKey(r.Context(), u, ipOf(r), id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if isHTMX(r) {
+		h.render(w, r, http.StatusOK, views.Key(views.KeyRow{Key: k}))
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, "Key "+k.Name+" revoked.")
+	seeOther(w, r, "/account")
+}

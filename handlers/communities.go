@@ -1,0 +1,258 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/views"
+)
+
+func (h *Handler) chrome(r *http.Request, title, section string) views.Chrome {
+	u, _ := userOf(r)
+	return views.Chrome{Title: title, UserName: u.Name(), IsAdmin: u.IsAdmin, Flash: h.popFlash(r), Section: section}
+}
+
+func (h *Handler) communityListPage(r *http.Request, form views.CreateCommunityForm) (views.CommunityList, error) {
+	u, _ := userOf(r)
+	cs, err := h.comm.ListForUser(r.Context(), u)
+	if err != nil {
+		return views.CommunityList{}, err
+	}
+	return views.CommunityList{Chrome: h.chrome(r, "Communities", "communities"), Communities: cs, CanCreate: u.IsAdmin, Create: form}, nil
+}
+
+func (h *Handler) communityList(w http.ResponseWriter, r *http.Request) {
+	p, err := h.communityListPage(r, views.CreateCommunityForm{})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.Communities(p))
+}
+
+func (h *Handler) createCommunity(w http.ResponseWriter, r *http.Request) {
+	u, _ := userOf(r)
+	var f views.CreateCommunityForm
+	err := parseForm(w, r)
+	var c community.Community
+	if err == nil {
+		f = views.CreateCommunityForm{Name: r.PostForm.Get("name"), Slug: r.PostForm.Get("slug"), Description: r.PostForm.Get("description")}
+		c, err = h.comm.Create(r.Context(), u, ipOf(r), f.Slug, community.Settings{Name: f.Name, Description: f.Description})
+	}
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		f.Error = msg
+		p, perr := h.communityListPage(r, f)
+		if perr != nil {
+			h.fail(w, r, perr)
+			return
+		}
+		h.render(w, r, status(err), views.Communities(p))
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Community %s created.", c.Name))
+	seeOther(w, r, fmt.Sprintf("/c/%d", c.ID))
+}
+
+// memberRow builds the view of one member as the viewer may act on it.
+func memberRow(viewer community.Actor, cid int64, m community.MemberInfo) views.MemberRow {
+	row := views.MemberRow{CommunityID: cid, Member: m, IsSelf: m.UserID == viewer.User.ID}
+	if viewer.Role.CanManage() && (m.Role != community.Owner || viewer.Role == community.Owner) {
+		row.Assignable = viewer.Role.Assignable()
+		row.CanRemove = true
+	}
+	return row
+}
+
+// communityView assembles the community page; forms carry what the user typed.
+func (h *Handler) communityView(r *http.Request, invite views.InviteMemberForm, settings *views.SettingsForm) (views.CommunityPage, error) {
+	m := membershipOf(r)
+	a := actorOf(r)
+	members, err := h.comm.Members(r.Context(), m.ID)
+	if err != nil {
+		return views.CommunityPage{}, err
+	}
+	p := views.CommunityPage{Chrome: h.chrome(r, m.Name, "communities"), Community: m.Community, Role: m.Role}
+	for _, mem := range members {
+		p.Members = append(p.Members, memberRow(a, m.ID, mem))
+	}
+	if m.Role.CanManage() {
+		if p.Invitations, err = h.comm.PendingInvitations(r.Context(), m.ID); err != nil {
+			return views.CommunityPage{}, err
+		}
+		for _, role := range m.Role.Assignable() {
+			if role != community.Owner {
+				invite.Roles = append(invite.Roles, role)
+			}
+		}
+		if invite.Role == "" {
+			invite.Role = string(community.Member)
+		}
+		p.Invite = invite
+		if settings != nil {
+			p.Settings = *settings
+		} else {
+			p.Settings = views.SettingsForm{Name: m.Name, Description: m.Description}
+		}
+	}
+	return p, nil
+}
+
+func (h *Handler) communityPage(w http.ResponseWriter, r *http.Request) {
+	p, err := h.communityView(r, views.InviteMemberForm{}, nil)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.Community(p))
+}
+
+func communityURL(id int64) string { return fmt.Sprintf("/c/%d", id) }
+
+func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	err := parseForm(w, r)
+	f := views.SettingsForm{}
+	if err == nil {
+		f = views.SettingsForm{Name: r.PostForm.Get("name"), Description: r.PostForm.Get("description")}
+		_, err = h.comm.UpdateSettings(r.Context(), actorOf(r), m.ID, community.Settings{Name: f.Name, Description: f.Description})
+	}
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		f.Error = msg
+		p, perr := h.communityView(r, views.InviteMemberForm{}, &f)
+		if perr != nil {
+			h.fail(w, r, perr)
+			return
+		}
+		h.render(w, r, status(err), views.Community(p))
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, "Settings saved.")
+	seeOther(w, r, communityURL(m.ID))
+}
+
+func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	err := parseForm(w, r)
+	f := views.InviteMemberForm{}
+	var res community.InviteResult
+	if err == nil {
+		f.Email, f.Role = r.PostForm.Get("email"), r.PostForm.Get("role")
+		var role community.Role
+		if role, err = community.ParseRole("role", f.Role); err == nil {
+			res, err = h.comm.Invite(r.Context(), actorOf(r), m.Community, f.Email, role)
+		}
+	}
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		if len(f.Email) > 254 {
+			f.Email = ""
+		}
+		f.Error = msg
+		p, perr := h.communityView(r, f, nil)
+		if perr != nil {
+			h.fail(w, r, perr)
+			return
+		}
+		h.render(w, r, status(err), views.Community(p))
+		return
+	}
+	if res.Added {
+		h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("%s already had an account and is now a member; they were told by mail.", res.Email))
+	} else {
+		h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Invitation mailed to %s.", res.Email))
+	}
+	seeOther(w, r, communityURL(m.ID))
+}
+
+func (h *Handler) revokeInvitation(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	id, err := pathID(r, "iid")
+	if err == nil {
+		err = h.comm.RevokeInvitation(r.Context(), actorOf(r), m.ID, id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, "Invitation withdrawn; its link no longer works.")
+	seeOther(w, r, communityURL(m.ID))
+}
+
+// changeRole answers HTMX with the updated row, and a plain form with a redirect.
+func (h *Handler) changeRole(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	a := actorOf(r)
+	uid, err := pathID(r, "uid")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var mem community.MemberInfo
+	if err = parseForm(w, r); err == nil {
+		var role community.Role
+		if role, err = community.ParseRole("role", r.PostForm.Get("role")); err == nil {
+			mem, err = h.comm.ChangeRole(r.Context(), a, m.ID, uid, role)
+		}
+	}
+	if err != nil {
+		if !isHTMX(r) || status(err) == http.StatusInternalServerError || status(err) == http.StatusNotFound {
+			h.fail(w, r, err)
+			return
+		}
+		// Show the row as it really is, with the reason the change was refused.
+		cur, cerr := h.comm.Member(r.Context(), m.ID, uid)
+		if cerr != nil {
+			h.fail(w, r, cerr)
+			return
+		}
+		row := memberRow(a, m.ID, cur)
+		row.Error = message(err)
+		h.render(w, r, http.StatusOK, views.Member(row))
+		return
+	}
+	if uid == a.User.ID {
+		// The user's own privileges changed: new session token.
+		if err := h.sessions.RenewToken(r.Context()); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		a.Role = mem.Role
+	}
+	if isHTMX(r) {
+		h.render(w, r, http.StatusOK, views.Member(memberRow(a, m.ID, mem)))
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("%s is now %s.", mem.Name(), mem.Role))
+	seeOther(w, r, communityURL(m.ID))
+}
+
+func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	uid, err := pathID(r, "uid")
+	if err == nil {
+		err = h.comm.RemoveMember(r.Context(), actorOf(r), m.ID, uid)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if isHTMX(r) {
+		w.WriteHeader(http.StatusOK) // empty body: the row disappears
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, "Member removed.")
+	seeOther(w, r, communityURL(m.ID))
+}
+

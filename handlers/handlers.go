@@ -1,0 +1,219 @@
+// Package handlers is Waddle's HTTP layer: hub pages and HTMX partials, the
+// JSON API under /api/v1, and the health and metrics endpoints. Handlers parse
+// and validate input, call a domain package, and render a view or JSON.
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/alexedwards/scs/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/ratelimit"
+	"github.com/waddle/waddle/views"
+)
+
+// Config is what the HTTP layer needs.
+type Config struct {
+	Auth        *auth.Service
+	Communities *community.Service
+	Audit       audit.Log
+	Health      health.Checker
+	Limiter     *ratelimit.Limiter
+	Sessions    scs.Store
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry
+
+	BaseURL            string // https:// turns on Secure, __Host- cookies
+	SessionIdle        time.Duration
+	SessionLifetime    time.Duration
+	CORSOrigins        []string
+	TrustedProxies     []netip.Prefix
+	MetricsNetworks    []netip.Prefix
+	APIRateLimits      map[string]int // per role, per minute; 0 = unlimited
+	MinForgotResponse  time.Duration  // floor on the "forgot password" answer time
+}
+
+// Handler serves every HTTP route.
+type Handler struct {
+	cfg      Config
+	auth     *auth.Service
+	comm     *community.Service
+	sessions *scs.SessionManager
+	logger   *slog.Logger
+	metrics  *httpMetrics
+}
+
+// New builds the handler tree.
+func New(cfg Config) http.Handler {
+	sm := scs.New()
+	sm.Store = cfg.Sessions
+	sm.IdleTimeout = cfg.SessionIdle
+	sm.Lifetime = cfg.SessionLifetime
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Path = "/"
+	sm.Cookie.Persist = true
+	sm.Cookie.Name = "waddle_session"
+	if strings.HasPrefix(cfg.BaseURL, "https://") {
+		sm.Cookie.Secure = true
+		sm.Cookie.Name = "__Host-waddle_session" // Secure, Path=/, no Domain: cannot be set by a sibling host
+	}
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		cfg.Logger.ErrorContext(r.Context(), "session store", "err", err)
+		http.Error(w, "Something went wrong on our side. Try again in a moment.", http.StatusInternalServerError)
+	}
+	if cfg.MinForgotResponse == 0 {
+		cfg.MinForgotResponse = 300 * time.Millisecond
+	}
+	h := &Handler{cfg: cfg, auth: cfg.Auth, comm: cfg.Communities, sessions: sm, logger: cfg.Logger,
+		metrics: newHTTPMetrics(cfg.Registry)}
+	return h.routes()
+}
+
+// render writes a component with status, rendering into a buffer first so an
+// error gives a clean 500 rather than half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		h.logger.ErrorContext(r.Context(), "render", "err", err, "path", r.URL.Path)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// status maps an error to its HTTP status; internal errors are 500.
+func status(err error) int {
+	p := problem.As(err)
+	if p == nil {
+		if errors.Is(err, context.Canceled) {
+			return 499
+		}
+		return http.StatusInternalServerError
+	}
+	switch p.Code {
+	case problem.Invalid:
+		return http.StatusBadRequest
+	case problem.Unauthorized:
+		return http.StatusUnauthorized
+	case problem.Forbidden:
+		return http.StatusForbidden
+	case problem.NotFound:
+		return http.StatusNotFound
+	case problem.Conflict:
+		return http.StatusConflict
+	case problem.TooMany:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+// message is what a user may read about err.
+func message(err error) string {
+	if p := problem.As(err); p != nil {
+		return p.Message
+	}
+	return "Something went wrong on our side. Try again in a moment; if it keeps happening, tell your admin."
+}
+
+// fail answers a hub request with an error page (or, for HTMX, a bare message),
+// logging internal errors only.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	st := status(err)
+	if st == http.StatusInternalServerError {
+		h.logger.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path)
+	}
+	if st == 499 {
+		return
+	}
+	if p := problem.As(err); p != nil && p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter.Seconds())+1))
+	}
+	if isHTMX(r) {
+		w.Header().Set("HX-Reswap", "none")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(st)
+		w.Write([]byte(message(err)))
+		return
+	}
+	titles := map[int]string{400: "That did not work", 401: "Sign in needed", 403: "Not allowed", 404: "Not found", 409: "That did not work", 429: "Slow down"}
+	title, ok := titles[st]
+	if !ok {
+		title = "Something went wrong"
+	}
+	h.render(w, r, st, views.ErrorPage(st, title, message(err)))
+}
+
+// formError reports whether err is one to show next to a form (the user can
+// fix it) and, if not, answers the request with fail.
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error) (string, bool) {
+	if p := problem.As(err); p != nil && (p.Code == problem.Invalid || p.Code == problem.Conflict || p.Code == problem.Unauthorized || p.Code == problem.TooMany) {
+		return p.Message, true
+	}
+	h.fail(w, r, err)
+	return "", false
+}
+
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// seeOther redirects after a successful POST.
+func seeOther(w http.ResponseWriter, r *http.Request, url string) {
+	if isHTMX(r) {
+		w.Header().Set("HX-Redirect", url)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, url, http.StatusSeeOther)
+}
+
+// maxFormBytes bounds every hub form body.
+const maxFormBytes = 64 << 10
+
+// parseForm reads a size-limited urlencoded form.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return problem.New(problem.Invalid, "The form is too large (at most 64 KiB).")
+		}
+		return problem.New(problem.Invalid, "The form could not be read.")
+	}
+	return nil
+}
+
+// field returns a form value, refusing over-long input before any domain code sees it.
+func field(r *http.Request, name string, maxLen int) (string, error) {
+	v := r.PostForm.Get(name)
+	if len(v) > maxLen*4 { // bytes; the domain checks characters
+		return "", problem.Invalidf(name, "This field is too long.")
+	}
+	return v, nil
+}
+
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(chiURLParam(r, name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, problem.New(problem.NotFound, "Not found.")
+	}
+	return id, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

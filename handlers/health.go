@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/waddle/waddle/views"
+)
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := h.cfg.Health.Ready(r.Context()); err != nil {
+		h.logger.WarnContext(r.Context(), "not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready: " + err.Error() + "\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
+	p := views.HealthPage{Chrome: h.chrome(r, "Service health", "health")}
+	for _, c := range h.cfg.Health.All(r.Context()) {
+		p.Checks = append(p.Checks, views.HealthCheck{Name: c.Name, State: c.State, Detail: c.Detail})
+	}
+	migs, err := h.cfg.Health.Migrations(r.Context())
+	if err != nil {
+		p.Checks = append(p.Checks, views.HealthCheck{Name: "Schema migrations", State: "down", Detail: "could not be read"})
+		h.logger.ErrorContext(r.Context(), "read migrations", "err", err)
+	}
+	pending := 0
+	for _, m := range migs {
+		p.Migrations = append(p.Migrations, views.MigrationRow{Source: m.Source, Name: m.Name, Version: m.Version, Applied: m.Applied})
+		if !m.Applied {
+			pending++
+		}
+	}
+	if err == nil {
+		state, detail := "ok", "all applied"
+		if pending > 0 {
+			state, detail = "down", "pending migrations: run waddle migrate up"
+		}
+		p.Checks = append(p.Checks, views.HealthCheck{Name: "Schema migrations", State: state, Detail: detail})
+	}
+	h.render(w, r, http.StatusOK, views.Health(p))
+}

@@ -1,0 +1,101 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/cors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/waddle/waddle/static"
+)
+
+func (h *Handler) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(h.recoverer, h.observe, h.clientIP, securityHeaders)
+
+	r.Get("/healthz", h.healthz)
+	r.Get("/readyz", h.readyz)
+	r.With(h.metricsGuard).Handle("/metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
+	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
+
+	// The JSON API: bearer API keys, no cookies, so no CSRF; CORS for configured origins.
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(cors.Handler(cors.Options{
+			AllowedOrigins: h.cfg.CORSOrigins,
+			AllowedMethods: []string{"GET", "POST", "PATCH", "DELETE", "OPTIONS"},
+			AllowedHeaders: []string{"Authorization", "Content-Type"},
+			MaxAge:         600,
+		}))
+		r.Use(h.apiAuth)
+		r.Get("/me", h.apiMe)
+		r.Group(func(r chi.Router) {
+			r.Use(h.apiRoles(roleUser, roleAdmin))
+			r.Get("/communities", h.apiCommunities)
+			r.Route("/communities/{cid}", func(r chi.Router) {
+				r.Use(h.apiCommunityAccess)
+				r.Get("/", h.apiCommunity)
+				r.Get("/members", h.apiMembers)
+				r.Post("/members", h.apiInvite)
+				r.Patch("/members/{uid}", h.apiChangeRole)
+				r.Delete("/members/{uid}", h.apiRemoveMember)
+				r.Get("/audit", h.apiAudit)
+			})
+		})
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) { apiError(w, r, http.StatusNotFound, "No such API route.") })
+	})
+
+	// The hub: cookie sessions, protected against cross-site request forgery.
+	r.Group(func(r chi.Router) {
+		r.Use(http.NewCrossOriginProtection().Handler, h.sessions.LoadAndSave, h.loadUser)
+
+		r.Get("/signin", h.signInPage)
+		r.Post("/signin", h.signIn)
+		r.Post("/signout", h.signOut)
+		r.Get("/forgot-password", h.forgotPage)
+		r.Post("/forgot-password", h.forgot)
+		r.Get("/reset-password/{token}", h.resetPage)
+		r.Post("/reset-password/{token}", h.reset)
+		r.Get("/invite/{token}", h.invitePage)
+		r.Post("/invite/{token}", h.acceptInvite)
+
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireUser)
+			r.Get("/", h.communityList)
+			r.Get("/health", h.healthPage)
+			r.Get("/account", h.accountPage)
+			r.Post("/account/profile", h.updateProfile)
+			r.Post("/account/password", h.changePassword)
+			r.Post("/account/keys", h.createKey)
+			r.Post("/account/keys/{kid}/regenerate", h.regenerateKey)
+			r.Post("/account/keys/{kid}/revoke", h.revokeKey)
+
+			r.With(h.requireAdmin).Post("/communities", h.createCommunity)
+			r.With(h.requireAdmin).Get("/admin/audit", h.globalAudit)
+
+			r.Route("/c/{cid}", func(r chi.Router) {
+				r.Use(h.communityAccess)
+				r.Get("/", h.communityPage)
+				r.Group(func(r chi.Router) {
+					r.Use(h.requireManager)
+					r.Get("/audit", h.communityAudit)
+					r.Post("/settings", h.updateSettings)
+					r.Post("/invitations", h.invite)
+					r.Post("/invitations/{iid}/revoke", h.revokeInvitation)
+					r.Post("/members/{uid}/role", h.changeRole)
+					r.Post("/members/{uid}/remove", h.removeMember)
+				})
+			})
+		})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { h.fail(w, r, errNotFound) })
+	return r
+}
+
+func staticFiles() http.Handler {
+	fs := http.FileServerFS(static.Files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fs.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/views"
+)
+
+var errNotFound = problem.New(problem.NotFound, "There is nothing at this address.")
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || len(s) > 1000 {
+		return "/"
+	}
+	return s
+}
+
+func (h *Handler) popFlash(r *http.Request) string {
+	return h.sessions.PopString(r.Context(), sessFlash)
+}
+
+func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := userOf(r); ok {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.SignIn(views.SignInForm{Next: safeNext(r.URL.Query().Get("next")), Flash: h.popFlash(r)}))
+}
+
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	f := views.SignInForm{}
+	err := parseForm(w, r)
+	var u auth.User
+	if err == nil {
+		f.Email = r.PostForm.Get("email")
+		f.Next = safeNext(r.PostForm.Get("next"))
+		u, err = h.auth.SignIn(r.Context(), f.Email, r.PostForm.Get("password"), ipOf(r))
+	}
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		if p := problem.As(err); p != nil && p.RetryAfter > 0 {
+			w.Header().Set("Retry-After", itoa(int64(p.RetryAfter.Seconds())+1))
+		}
+		if len(f.Email) > 254 {
+			f.Email = ""
+		}
+		f.Error = msg
+		h.render(w, r, status(err), views.SignIn(f))
+		return
+	}
+	if err := h.startSession(r, u); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// startSession signs u in on a fresh session token.
+func (h *Handler) startSession(r *http.Request, u auth.User) error {
+	if err := h.sessions.RenewToken(r.Context()); err != nil {
+		return err
+	}
+	h.sessions.Put(r.Context(), sessUserID, u.ID)
+	h.sessions.Put(r.Context(), sessVersion, int(u.SessionVersion))
+	return nil
+}
+
+func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
+	if u, ok := userOf(r); ok {
+		if err := audit.Record(r.Context(), h.cfg.Audit.Pool, audit.Actor{UserID: u.ID, Email: u.Email, IP: ipOf(r)}, audit.Entry{Action: audit.SignOut}); err != nil {
+			h.logger.ErrorContext(r.Context(), "record sign-out", "err", err)
+		}
+	}
+	if err := h.sessions.Destroy(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}

@@ -1,0 +1,115 @@
+// Package health reports the state of the services Waddle depends on, for
+// /readyz and the hub's service health page.
+package health
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/waddle/waddle/db"
+)
+
+// States of a component.
+const (
+	OK       = "ok"
+	Degraded = "degraded" // working with a fallback
+	Down     = "down"
+	Off      = "off" // not configured
+)
+
+// Check is one component's state.
+type Check struct {
+	Name   string
+	State  string
+	Detail string
+}
+
+// Fallback is a component that can run without Redis and says when it does.
+type Fallback interface {
+	Degraded() bool
+}
+
+// Checker checks the configured components.
+type Checker struct {
+	Primary   *pgxpool.Pool
+	Replica   *pgxpool.Pool // nil: none configured
+	Redis     *redis.Client // nil: none configured
+	Fallbacks []Fallback
+	MailMode  string // "smtp host:port" or "log"
+}
+
+// Ready reports whether every configured required component answers.
+// Redis counts: with it configured, instances rely on it to share state.
+func (c Checker) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := db.New(c.Primary).Ping(ctx); err != nil {
+		return fmt.Errorf("postgresql: %w", err)
+	}
+	if c.Replica != nil {
+		if _, err := db.New(c.Replica).Ping(ctx); err != nil {
+			return fmt.Errorf("postgresql replica: %w", err)
+		}
+	}
+	if c.Redis != nil {
+		if err := c.Redis.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}
+
+// All checks every component, for the health page.
+func (c Checker) All(ctx context.Context) []Check {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	out := []Check{pgCheck(ctx, "PostgreSQL (primary)", c.Primary)}
+	if c.Replica != nil {
+		out = append(out, pgCheck(ctx, "PostgreSQL (read replica)", c.Replica))
+	} else {
+		out = append(out, Check{Name: "PostgreSQL (read replica)", State: Off, Detail: "DATABASE_READ_URL not set: lookups use the primary"})
+	}
+	out = append(out, c.redisCheck(ctx))
+	mail := Check{Name: "Mail", State: OK, Detail: "sending through " + c.MailMode}
+	if c.MailMode == "log" {
+		mail = Check{Name: "Mail", State: Off, Detail: "SMTP_URL not set: mail is written to the log"}
+	}
+	out = append(out, mail)
+	out = append(out, Check{Name: "Chat bots", State: Off, Detail: "no platform configured yet"})
+	return out
+}
+
+func pgCheck(ctx context.Context, name string, pool *pgxpool.Pool) Check {
+	start := time.Now()
+	if _, err := db.New(pool).Ping(ctx); err != nil {
+		return Check{Name: name, State: Down, Detail: err.Error()}
+	}
+	st := pool.Stat()
+	return Check{Name: name, State: OK, Detail: fmt.Sprintf("answered in %s; %d of %d connections in use",
+		time.Since(start).Round(time.Millisecond/10), st.AcquiredConns(), st.MaxConns())}
+}
+
+func (c Checker) redisCheck(ctx context.Context) Check {
+	if c.Redis == nil {
+		return Check{Name: "Redis", State: Off, Detail: "REDIS_URL not set: sessions in PostgreSQL, rate limits in memory (one instance only)"}
+	}
+	start := time.Now()
+	if err := c.Redis.Ping(ctx).Err(); err != nil {
+		return Check{Name: "Redis", State: Down, Detail: "unreachable, falling back to PostgreSQL and memory: " + err.Error()}
+	}
+	for _, f := range c.Fallbacks {
+		if f.Degraded() {
+			return Check{Name: "Redis", State: Degraded, Detail: "answering again, but the last call failed: some state is in the fallback"}
+		}
+	}
+	return Check{Name: "Redis", State: OK, Detail: fmt.Sprintf("answered in %s", time.Since(start).Round(time.Millisecond/10))}
+}
+
+// Migrations lists the schema migrations and whether each is applied.
+func (c Checker) Migrations(ctx context.Context) ([]db.MigrationState, error) {
+	return db.MigrationStatus(ctx, c.Primary)
+}
