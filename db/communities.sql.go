@@ -180,6 +180,18 @@ func (q *Queries) InvitationAccept(ctx context.Context, id int64) (int64, error)
 	return result.RowsAffected(), nil
 }
 
+const invitationDeleteStale = `-- name: InvitationDeleteStale :execrows
+DELETE FROM community_invitations WHERE accepted_at IS NULL AND expires_at < now() - interval '30 days'
+`
+
+func (q *Queries) InvitationDeleteStale(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, invitationDeleteStale)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const invitationGetValid = `-- name: InvitationGetValid :one
 SELECT i.id, i.community_id, i.email, i.role, i.token_hash, i.invited_by, i.created_at, i.expires_at, i.accepted_at, c.name AS community_name
 FROM community_invitations i

@@ -10,6 +10,19 @@ import (
 	"time"
 )
 
+const passwordResetDeleteStale = `-- name: PasswordResetDeleteStale :execrows
+DELETE FROM password_resets WHERE expires_at < now() - interval '1 day'
+`
+
+// Reset tokens are kept a day after they stop working, for the audit of support questions.
+func (q *Queries) PasswordResetDeleteStale(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, passwordResetDeleteStale)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const passwordResetGetValid = `-- name: PasswordResetGetValid :one
 SELECT id, user_id, token_hash, created_at, expires_at, used_at FROM password_resets
 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
@@ -54,6 +67,54 @@ UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NUL
 func (q *Queries) PasswordResetMarkUsed(ctx context.Context, userID int64) error {
 	_, err := q.db.Exec(ctx, passwordResetMarkUsed, userID)
 	return err
+}
+
+const sessionCommit = `-- name: SessionCommit :exec
+INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
+ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry
+`
+
+type SessionCommitParams struct {
+	Token  string
+	Data   []byte
+	Expiry time.Time
+}
+
+func (q *Queries) SessionCommit(ctx context.Context, arg SessionCommitParams) error {
+	_, err := q.db.Exec(ctx, sessionCommit, arg.Token, arg.Data, arg.Expiry)
+	return err
+}
+
+const sessionDelete = `-- name: SessionDelete :exec
+DELETE FROM sessions WHERE token = $1
+`
+
+func (q *Queries) SessionDelete(ctx context.Context, token string) error {
+	_, err := q.db.Exec(ctx, sessionDelete, token)
+	return err
+}
+
+const sessionDeleteExpired = `-- name: SessionDeleteExpired :execrows
+DELETE FROM sessions WHERE expiry < now()
+`
+
+func (q *Queries) SessionDeleteExpired(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, sessionDeleteExpired)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const sessionFind = `-- name: SessionFind :one
+SELECT data FROM sessions WHERE token = $1 AND expiry > now()
+`
+
+func (q *Queries) SessionFind(ctx context.Context, token string) ([]byte, error) {
+	row := q.db.QueryRow(ctx, sessionFind, token)
+	var data []byte
+	err := row.Scan(&data)
+	return data, err
 }
 
 const userCount = `-- name: UserCount :one

@@ -357,4 +357,3 @@ func (h *Handler) apiAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out, "")
 }
-

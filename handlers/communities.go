@@ -255,4 +255,3 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) {
 	h.sessions.Put(r.Context(), sessFlash, "Member removed.")
 	seeOther(w, r, communityURL(m.ID))
 }
-

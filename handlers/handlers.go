@@ -38,14 +38,14 @@ type Config struct {
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
 
-	BaseURL            string // https:// turns on Secure, __Host- cookies
-	SessionIdle        time.Duration
-	SessionLifetime    time.Duration
-	CORSOrigins        []string
-	TrustedProxies     []netip.Prefix
-	MetricsNetworks    []netip.Prefix
-	APIRateLimits      map[string]int // per role, per minute; 0 = unlimited
-	MinForgotResponse  time.Duration  // floor on the "forgot password" answer time
+	BaseURL           string // https:// turns on Secure, __Host- cookies
+	SessionIdle       time.Duration
+	SessionLifetime   time.Duration
+	CORSOrigins       []string
+	TrustedProxies    []netip.Prefix
+	MetricsNetworks   []netip.Prefix
+	APIRateLimits     map[string]int // per role, per minute; 0 = unlimited
+	MinForgotResponse time.Duration  // floor on the "forgot password" answer time
 }
 
 // Handler serves every HTTP route.

@@ -42,7 +42,9 @@ func (h *Handler) routes() http.Handler {
 				r.Get("/audit", h.apiAudit)
 			})
 		})
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) { apiError(w, r, http.StatusNotFound, "No such API route.") })
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			apiError(w, r, http.StatusNotFound, "No such API route.")
+		})
 	})
 
 	// The hub: cookie sessions, protected against cross-site request forgery.

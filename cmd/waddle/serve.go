@@ -39,17 +39,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &mail.SendWorker{Sender: a.sender, Logger: logger.With("component", "mail")})
 	river.AddWorker(workers, &auth.ResetRequestWorker{Service: a.auth})
+	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers: workers,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(auth.SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return auth.SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
 
 	sessions := auth.NewSessionStore(a.pool, a.redis, cfg.RedisPrefix+"session:", logger.With("component", "sessions"))
-	defer sessions.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	readPool := a.pool

@@ -75,3 +75,6 @@ WHERE id = $1 AND accepted_at IS NULL;
 -- name: InvitationRevoke :execrows
 DELETE FROM community_invitations
 WHERE community_id = $1 AND id = $2 AND accepted_at IS NULL;
+
+-- name: InvitationDeleteStale :execrows
+DELETE FROM community_invitations WHERE accepted_at IS NULL AND expires_at < now() - interval '30 days';

@@ -36,3 +36,20 @@ FOR UPDATE;
 -- name: PasswordResetMarkUsed :exec
 -- Uses this token and voids every other outstanding token of the same user.
 UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL;
+
+-- name: SessionDeleteExpired :execrows
+DELETE FROM sessions WHERE expiry < now();
+
+-- name: PasswordResetDeleteStale :execrows
+-- Reset tokens are kept a day after they stop working, for the audit of support questions.
+DELETE FROM password_resets WHERE expires_at < now() - interval '1 day';
+
+-- name: SessionFind :one
+SELECT data FROM sessions WHERE token = $1 AND expiry > now();
+
+-- name: SessionCommit :exec
+INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
+ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry;
+
+-- name: SessionDelete :exec
+DELETE FROM sessions WHERE token = $1;

@@ -1,0 +1,231 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/handlers"
+	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/ratelimit"
+)
+
+// testPassword passes the password rules.
+const testPassword = "waddle-test-password-1"
+
+// env is a hub served by httptest on a fresh database and a real Redis.
+type env struct {
+	t    *testing.T
+	srv  *httptest.Server
+	pool *pgxpool.Pool
+	auth *auth.Service
+	comm *community.Service
+}
+
+type envOption func(*handlers.Config)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	pool := dbtest.Pool(t)
+	rdb, prefix := dbtest.Redis(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	limiter := ratelimit.New(rdb, prefix+"rl:", logger)
+	a := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: limiter, Logger: logger, BaseURL: base})
+	c := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: base})
+	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
+	cfg := handlers.Config{
+		Auth: a, Communities: c, Audit: audit.Log{Pool: pool},
+		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log"},
+		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
+		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
+		APIRateLimits:     map[string]int{"user": 1000, "trigger": 200, "action": 600},
+		MinForgotResponse: time.Millisecond,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv.Config.Handler = handlers.New(cfg)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c}
+}
+
+func (e *env) user(email string, admin bool) auth.User {
+	e.t.Helper()
+	u, err := e.auth.CreateUser(context.Background(), email, "", testPassword, admin)
+	if err != nil {
+		e.t.Fatalf("create user %s: %v", email, err)
+	}
+	return u
+}
+
+// community creates a community owned by owner (a global admin) with extra members.
+func (e *env) community(owner auth.User, slug string, members map[auth.User]community.Role) community.Community {
+	e.t.Helper()
+	ctx := context.Background()
+	c, err := e.comm.Create(ctx, owner, "", slug, community.Settings{Name: "Community " + slug})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	boss := community.Actor{User: owner, Role: community.Owner}
+	for u, role := range members {
+		res, err := e.comm.Invite(ctx, boss, c, u.Email, community.Member)
+		if err != nil || !res.Added {
+			e.t.Fatalf("add %s: %v", u.Email, err)
+		}
+		if role != community.Member {
+			if _, err := e.comm.ChangeRole(ctx, boss, c.ID, u.ID, role); err != nil {
+				e.t.Fatalf("make %s %s: %v", u.Email, role, err)
+			}
+		}
+	}
+	return c
+}
+
+// client is a browser-like client with its own cookie jar that does not follow redirects.
+type client struct {
+	t *testing.T
+	e *env
+	c *http.Client
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: e.t, e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// signedIn returns a client signed in as email.
+func (e *env) signedIn(email string) *client {
+	e.t.Helper()
+	c := e.client()
+	res := c.post("/signin", url.Values{"email": {email}, "password": {testPassword}}, nil)
+	if res.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("sign in as %s: status %d: %s", email, res.StatusCode, res.body)
+	}
+	return c
+}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+func (r response) doc(t *testing.T) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (c *client) do(req *http.Request) response {
+	c.t.Helper()
+	res, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{Response: res, body: string(b)}
+}
+
+func (c *client) get(path string, hdr http.Header) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.e.srv.URL+path, nil)
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	return c.do(req)
+}
+
+func (c *client) post(path string, form url.Values, hdr http.Header) response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	return c.do(req)
+}
+
+// api calls /api/v1 with a bearer key.
+func (e *env) api(key, method, path, body string) (int, map[string]any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+"/api/v1"+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		e.t.Fatalf("%s %s: answer is not JSON: %v", method, path, err)
+	}
+	for _, k := range []string{"success", "data", "message", "timestamp"} {
+		if _, ok := out[k]; !ok {
+			e.t.Errorf("%s %s: answer lacks %q: %v", method, path, k, out)
+		}
+	}
+	return res.StatusCode, out
+}
+
+func (e *env) apiKey(u auth.User, role string) string {
+	e.t.Helper()
+	_, secret, err := e.auth.CreateAPIKey(context.Background(), u, "", "test "+role, role)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
+// count runs a counting query in the test's own database.
+func (e *env) count(sql string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// srvRoutes returns the chi routes behind the test server.
+func (e *env) srvRoutes() chi.Routes {
+	e.t.Helper()
+	r, ok := e.srv.Config.Handler.(chi.Routes)
+	if !ok {
+		e.t.Fatal("the handler is not a chi router")
+	}
+	return r
+}

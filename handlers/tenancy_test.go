@@ -1,0 +1,150 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/community"
+)
+
+// TestCrossCommunityAccess proves that the owner of community A gets 403 or
+// 404, and changes nothing, on every route of community B: hub pages, HTMX
+// actions and the API.
+func TestCrossCommunityAccess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	root := e.user("root@example.com", true)
+	alice := e.user("alice@example.com", false)
+	bob := e.user("bob@example.com", false)
+	carol := e.user("carol@example.com", false)
+	a := e.community(root, "alpha", map[auth.User]community.Role{alice: community.Owner})
+	b := e.community(root, "beta", map[auth.User]community.Role{bob: community.Owner, carol: community.Member})
+	if _, err := e.comm.Invite(ctx, community.Actor{User: bob, Role: community.Owner}, b, "dave@example.com", community.Member); err != nil {
+		t.Fatal(err)
+	}
+	invB := e.count("SELECT id FROM community_invitations WHERE community_id = $1", b.ID)
+
+	hub := e.signedIn(alice.Email)
+	key := e.apiKey(alice, "user")
+	B, A, uid := b.ID, a.ID, carol.ID
+
+	type route struct {
+		method, pattern string // the chi pattern this case covers
+		path            string
+		form            url.Values
+		body            string
+	}
+	hubCases := []route{
+		{"GET", "/c/{cid}/", fmt.Sprintf("/c/%d", B), nil, ""},
+		{"GET", "/c/{cid}/audit", fmt.Sprintf("/c/%d/audit", B), nil, ""},
+		{"POST", "/c/{cid}/settings", fmt.Sprintf("/c/%d/settings", B), url.Values{"name": {"Hijacked"}}, ""},
+		{"POST", "/c/{cid}/invitations", fmt.Sprintf("/c/%d/invitations", B), url.Values{"email": {"eve@example.com"}, "role": {"admin"}}, ""},
+		{"POST", "/c/{cid}/invitations/{iid}/revoke", fmt.Sprintf("/c/%d/invitations/%d/revoke", B, invB), nil, ""},
+		{"POST", "/c/{cid}/members/{uid}/role", fmt.Sprintf("/c/%d/members/%d/role", B, uid), url.Values{"role": {"admin"}}, ""},
+		{"POST", "/c/{cid}/members/{uid}/remove", fmt.Sprintf("/c/%d/members/%d/remove", B, uid), nil, ""},
+		// Alice's own community with B's member and invitation ids.
+		{"", "", fmt.Sprintf("/c/%d/members/%d/role", A, uid), url.Values{"role": {"admin"}}, ""},
+		{"", "", fmt.Sprintf("/c/%d/members/%d/remove", A, uid), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/invitations/%d/revoke", A, invB), nil, ""},
+	}
+	apiCases := []route{
+		{"GET", "/api/v1/communities/{cid}/", fmt.Sprintf("/communities/%d", B), nil, ""},
+		{"GET", "/api/v1/communities/{cid}/members", fmt.Sprintf("/communities/%d/members", B), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/members", fmt.Sprintf("/communities/%d/members", B), nil, `{"email":"eve@example.com","role":"admin"}`},
+		{"PATCH", "/api/v1/communities/{cid}/members/{uid}", fmt.Sprintf("/communities/%d/members/%d", B, uid), nil, `{"role":"admin"}`},
+		{"DELETE", "/api/v1/communities/{cid}/members/{uid}", fmt.Sprintf("/communities/%d/members/%d", B, uid), nil, ""},
+		{"GET", "/api/v1/communities/{cid}/audit", fmt.Sprintf("/communities/%d/audit", B), nil, ""},
+		{"", "", fmt.Sprintf("/communities/%d/members/%d", A, uid), nil, `{"role":"admin"}`},
+	}
+
+	for _, c := range hubCases {
+		t.Run("hub "+c.path, func(t *testing.T) {
+			var res response
+			if c.form == nil && c.method == "GET" {
+				res = hub.get(c.path, nil)
+			} else {
+				res = hub.post(c.path, c.form, nil)
+			}
+			if res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusForbidden {
+				t.Errorf("status %d, want 403 or 404; body: %.300s", res.StatusCode, res.body)
+			}
+			if strings.Contains(res.body, "Community beta") || strings.Contains(res.body, carol.Email) {
+				t.Errorf("the answer reveals community B: %.300s", res.body)
+			}
+			// The same through HTMX.
+			if c.method != "GET" {
+				res = hub.post(c.path, c.form, http.Header{"Hx-Request": {"true"}})
+				if res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusForbidden {
+					t.Errorf("HTMX status %d, want 403 or 404", res.StatusCode)
+				}
+			}
+		})
+	}
+	for _, c := range apiCases {
+		method := c.method
+		if method == "" {
+			method = "PATCH"
+		}
+		t.Run("api "+method+" "+c.path, func(t *testing.T) {
+			st, out := e.api(key, method, c.path, c.body)
+			if st != http.StatusNotFound && st != http.StatusForbidden {
+				t.Errorf("status %d, want 403 or 404: %v", st, out)
+			}
+			if out["success"] != false {
+				t.Errorf("success = %v, want false", out["success"])
+			}
+		})
+	}
+	t.Run("community list hides B", func(t *testing.T) {
+		res := hub.get("/", nil)
+		if strings.Contains(res.body, "Community beta") || !strings.Contains(res.body, "Community alpha") {
+			t.Errorf("community list: want alpha only; got %.500s", res.body)
+		}
+		_, out := e.api(key, "GET", "/communities", "")
+		list, _ := out["data"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["slug"] != "alpha" {
+			t.Errorf("API communities = %v, want alpha only", out["data"])
+		}
+	})
+
+	// Nothing in B changed.
+	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND name = 'Community beta'", B); n != 1 {
+		t.Error("community B was renamed")
+	}
+	if n := e.count("SELECT count(*) FROM community_members WHERE community_id = $1 AND user_id = $2 AND role = 'member'", B, uid); n != 1 {
+		t.Error("carol's membership in B changed")
+	}
+	if n := e.count("SELECT count(*) FROM community_invitations WHERE id = $1 AND accepted_at IS NULL", invB); n != 1 {
+		t.Error("B's invitation was withdrawn")
+	}
+	if n := e.count("SELECT count(*) FROM community_invitations WHERE email = 'eve@example.com'"); n != 0 {
+		t.Error("an invitation into B was created")
+	}
+	if n := e.count("SELECT count(*) FROM audit_log WHERE community_id = $1 AND actor_id = $2", B, alice.ID); n != 0 {
+		t.Errorf("%d audit entries by alice in B", n)
+	}
+
+	// Every community route is in the tables above: a new route must be added here.
+	covered := map[string]bool{}
+	for _, c := range append(hubCases, apiCases...) {
+		covered[c.method+" "+c.pattern] = true
+	}
+	routes := e.srvRoutes()
+	err := chi.Walk(routes, func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if strings.Contains(pattern, "{cid}") && !covered[method+" "+pattern] {
+			t.Errorf("route %s %s is not covered by the cross-community test", method, pattern)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
