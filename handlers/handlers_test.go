@@ -229,3 +229,13 @@ func (e *env) srvRoutes() chi.Routes {
 	}
 	return r
 }
+
+// row parses an HTMX answer that is a bare table row.
+func (r response) row(t *testing.T) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader("<table><tbody>" + r.body + "</tbody></table>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
