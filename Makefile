@@ -89,6 +89,7 @@ lint:
 		exit 1; \
 	fi
 	go vet ./...
+	go tool staticcheck ./...
 
 # The go test output comes last, so its closing ok/FAIL lines end the log.
 test:

@@ -208,8 +208,7 @@ func TestAccountKeys(t *testing.T) {
 			t.Errorf("bad key form %v: status %d", bad, res.StatusCode)
 		}
 	}
-	var id int
-	id = e.count("SELECT id FROM api_keys")
+	id := e.count("SELECT id FROM api_keys")
 	res = hub.post(fmt.Sprintf("/account/keys/%d/revoke", id), nil, htmx)
 	if res.StatusCode != 200 || res.row(t).Find(`[data-testid=key-revoked]`).Length() != 1 {
 		t.Fatalf("HTMX revoke: %d %s", res.StatusCode, res.body)
@@ -273,7 +272,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	doc := e.signedIn("ann@example.com").get("/health", nil).doc(t)
 	text := doc.Find(`[data-testid=health]`).Text()
-	for _, want := range []string{"PostgreSQL (primary)", "Redis", "Schema migrations", "all applied", "Chat bots"} {
+	for _, want := range []string{"PostgreSQL (primary)", "Redis", "Schema migrations", "all applied", "Chat bots", "Job queue"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("health page lacks %q", want)
 		}

@@ -199,15 +199,6 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// field returns a form value, refusing over-long input before any domain code sees it.
-func field(r *http.Request, name string, maxLen int) (string, error) {
-	v := r.PostForm.Get(name)
-	if len(v) > maxLen*4 { // bytes; the domain checks characters
-		return "", problem.Invalidf(name, "This field is too long.")
-	}
-	return v, nil
-}
-
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(chiURLParam(r, name), 10, 64)
 	if err != nil || id <= 0 {

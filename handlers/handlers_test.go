@@ -60,7 +60,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
 	cfg := handlers.Config{
 		Auth: a, Communities: c, Audit: audit.Log{Pool: pool},
-		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log"},
+		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
 		APIRateLimits:     map[string]int{"user": 1000, "trigger": 200, "action": 600},

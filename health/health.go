@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/waddle/waddle/db"
 )
@@ -39,7 +42,8 @@ type Checker struct {
 	Replica   *pgxpool.Pool // nil: none configured
 	Redis     *redis.Client // nil: none configured
 	Fallbacks []Fallback
-	MailMode  string // "smtp host:port" or "log"
+	MailMode  string                // "smtp host:port" or "log"
+	Jobs      *river.Client[pgx.Tx] // nil: not shown
 }
 
 // Ready reports whether every configured required component answers.
@@ -79,6 +83,9 @@ func (c Checker) All(ctx context.Context) []Check {
 		mail = Check{Name: "Mail", State: Off, Detail: "SMTP_URL not set: mail is written to the log"}
 	}
 	out = append(out, mail)
+	if c.Jobs != nil {
+		out = append(out, c.jobsCheck(ctx))
+	}
 	out = append(out, Check{Name: "Chat bots", State: Off, Detail: "no platform configured yet"})
 	return out
 }
@@ -112,4 +119,33 @@ func (c Checker) redisCheck(ctx context.Context) Check {
 // Migrations lists the schema migrations and whether each is applied.
 func (c Checker) Migrations(ctx context.Context) ([]db.MigrationState, error) {
 	return db.MigrationStatus(ctx, c.Primary)
+}
+
+// jobsCheck reports work waiting in the job queue: retries mean a dependency
+// (an SMTP server, say) is failing.
+func (c Checker) jobsCheck(ctx context.Context) Check {
+	const max = 100
+	count := func(states ...rivertype.JobState) (string, error) {
+		res, err := c.Jobs.JobList(ctx, river.NewJobListParams().States(states...).First(max))
+		if err != nil {
+			return "", err
+		}
+		if len(res.Jobs) == max {
+			return fmt.Sprintf("%d+", max), nil
+		}
+		return fmt.Sprint(len(res.Jobs)), nil
+	}
+	waiting, err := count(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRunning)
+	if err != nil {
+		return Check{Name: "Job queue", State: Down, Detail: err.Error()}
+	}
+	retrying, err := count(rivertype.JobStateRetryable)
+	if err != nil {
+		return Check{Name: "Job queue", State: Down, Detail: err.Error()}
+	}
+	detail := fmt.Sprintf("%s waiting or running, %s waiting to retry after a failure", waiting, retrying)
+	if retrying != "0" {
+		return Check{Name: "Job queue", State: Degraded, Detail: detail + " (see the log for why)"}
+	}
+	return Check{Name: "Job queue", State: OK, Detail: detail}
 }

@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Auth:            a.auth,
 		Communities:     a.comm,
 		Audit:           audit.Log{Pool: readPool},
-		Health:          health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia},
+		Health:          health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs},
 		Limiter:         a.limiter,
 		Sessions:        sessions,
 		Logger:          logger.With("component", "http"),
