@@ -82,13 +82,14 @@ type Filter struct {
 
 // Item is one recorded action.
 type Item struct {
-	ID          int64
-	CommunityID int64
-	ActorEmail  string
-	Action      string
-	Target      string
-	IP          string
-	At          time.Time
+	ID            int64
+	CommunityID   int64
+	CommunityName string // filled in the hub-wide listing only
+	ActorEmail    string
+	Action        string
+	Target        string
+	IP            string
+	At            time.Time
 }
 
 // Log reads the trail.
@@ -117,7 +118,15 @@ func (l Log) ListAll(ctx context.Context, f Filter) ([]Item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
-	return items(rows), nil
+	logs := make([]db.AuditLog, len(rows))
+	for i, r := range rows {
+		logs[i] = r.AuditLog
+	}
+	out := items(logs)
+	for i, r := range rows {
+		out[i].CommunityName = r.CommunityName
+	}
+	return out, nil
 }
 
 func items(rows []db.AuditLog) []Item {

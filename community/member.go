@@ -204,6 +204,9 @@ func (s *Service) Invite(ctx context.Context, a Actor, c Community, email string
 				return err
 			}
 		case errors.Is(err, pgx.ErrNoRows):
+			if err := q.InvitationRevokeForEmail(ctx, db.InvitationRevokeForEmailParams{CommunityID: c.ID, Email: email}); err != nil {
+				return err
+			}
 			token, hash := auth.NewToken()
 			if _, err := q.InvitationInsert(ctx, db.InvitationInsertParams{
 				CommunityID: c.ID, Email: email, Role: string(role), TokenHash: hash, InvitedBy: &a.User.ID, ExpiresAt: time.Now().Add(InvitationTTL),

@@ -37,13 +37,15 @@ func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) error 
 }
 
 const auditListAll = `-- name: AuditListAll :many
-SELECT id, community_id, actor_id, actor_email, action, target, ip, created_at FROM audit_log
-WHERE ($1::text IS NULL OR action = $1)
-  AND ($2::text IS NULL OR actor_email ILIKE '%' || $2 || '%')
-  AND ($3::timestamptz IS NULL OR created_at >= $3)
-  AND ($4::timestamptz IS NULL OR created_at < $4)
-  AND ($5::bigint IS NULL OR id < $5)
-ORDER BY id DESC
+SELECT a.id, a.community_id, a.actor_id, a.actor_email, a.action, a.target, a.ip, a.created_at, coalesce(c.name, '')::text AS community_name
+FROM audit_log a
+LEFT JOIN communities c ON c.id = a.community_id
+WHERE ($1::text IS NULL OR a.action = $1)
+  AND ($2::text IS NULL OR a.actor_email ILIKE '%' || $2 || '%')
+  AND ($3::timestamptz IS NULL OR a.created_at >= $3)
+  AND ($4::timestamptz IS NULL OR a.created_at < $4)
+  AND ($5::bigint IS NULL OR a.id < $5)
+ORDER BY a.id DESC
 LIMIT $6
 `
 
@@ -56,8 +58,13 @@ type AuditListAllParams struct {
 	MaxRows  int32
 }
 
-// The whole audit trail for global admins, with the same filters.
-func (q *Queries) AuditListAll(ctx context.Context, arg AuditListAllParams) ([]AuditLog, error) {
+type AuditListAllRow struct {
+	AuditLog      AuditLog
+	CommunityName string
+}
+
+// The whole audit trail for global admins, with the same filters and community names.
+func (q *Queries) AuditListAll(ctx context.Context, arg AuditListAllParams) ([]AuditListAllRow, error) {
 	rows, err := q.db.Query(ctx, auditListAll,
 		arg.Action,
 		arg.Actor,
@@ -70,18 +77,19 @@ func (q *Queries) AuditListAll(ctx context.Context, arg AuditListAllParams) ([]A
 		return nil, err
 	}
 	defer rows.Close()
-	items := []AuditLog{}
+	items := []AuditListAllRow{}
 	for rows.Next() {
-		var i AuditLog
+		var i AuditListAllRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.CommunityID,
-			&i.ActorID,
-			&i.ActorEmail,
-			&i.Action,
-			&i.Target,
-			&i.Ip,
-			&i.CreatedAt,
+			&i.AuditLog.ID,
+			&i.AuditLog.CommunityID,
+			&i.AuditLog.ActorID,
+			&i.AuditLog.ActorEmail,
+			&i.AuditLog.Action,
+			&i.AuditLog.Target,
+			&i.AuditLog.Ip,
+			&i.AuditLog.CreatedAt,
+			&i.CommunityName,
 		); err != nil {
 			return nil, err
 		}

@@ -323,6 +323,22 @@ func (q *Queries) InvitationRevoke(ctx context.Context, arg InvitationRevokePara
 	return result.RowsAffected(), nil
 }
 
+const invitationRevokeForEmail = `-- name: InvitationRevokeForEmail :exec
+DELETE FROM community_invitations
+WHERE community_id = $1 AND email = $2 AND accepted_at IS NULL
+`
+
+type InvitationRevokeForEmailParams struct {
+	CommunityID int64
+	Email       string
+}
+
+// A new invitation to the same address replaces the pending ones.
+func (q *Queries) InvitationRevokeForEmail(ctx context.Context, arg InvitationRevokeForEmailParams) error {
+	_, err := q.db.Exec(ctx, invitationRevokeForEmail, arg.CommunityID, arg.Email)
+	return err
+}
+
 const memberAdd = `-- name: MemberAdd :exec
 INSERT INTO community_members (community_id, user_id, role) VALUES ($1, $2, $3)
 ON CONFLICT (community_id, user_id) DO NOTHING

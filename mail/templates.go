@@ -8,7 +8,7 @@ import (
 
 // The layout every HTML mail shares; the body is one of the parts below.
 const htmlLayout = `<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#1f2328;max-width:560px;margin:24px auto;line-height:1.5">
-<p style="font-weight:600;font-size:18px">🐧 Waddle</p>{{template "body" .}}
+<p style="font-weight:600;font-size:18px">Waddle</p>{{template "body" .}}
 <p style="color:#656d76;font-size:13px;margin-top:32px">You get this mail because of an account on the Waddle hub at {{.BaseURL}}.</p></body></html>`
 
 type mailTemplate struct {

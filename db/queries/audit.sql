@@ -15,12 +15,14 @@ ORDER BY id DESC
 LIMIT sqlc.arg(max_rows);
 
 -- name: AuditListAll :many
--- The whole audit trail for global admins, with the same filters.
-SELECT * FROM audit_log
-WHERE (sqlc.narg(action)::text IS NULL OR action = sqlc.narg(action))
-  AND (sqlc.narg(actor)::text IS NULL OR actor_email ILIKE '%' || sqlc.narg(actor) || '%')
-  AND (sqlc.narg(since)::timestamptz IS NULL OR created_at >= sqlc.narg(since))
-  AND (sqlc.narg(until)::timestamptz IS NULL OR created_at < sqlc.narg(until))
-  AND (sqlc.narg(before_id)::bigint IS NULL OR id < sqlc.narg(before_id))
-ORDER BY id DESC
+-- The whole audit trail for global admins, with the same filters and community names.
+SELECT sqlc.embed(a), coalesce(c.name, '')::text AS community_name
+FROM audit_log a
+LEFT JOIN communities c ON c.id = a.community_id
+WHERE (sqlc.narg(action)::text IS NULL OR a.action = sqlc.narg(action))
+  AND (sqlc.narg(actor)::text IS NULL OR a.actor_email ILIKE '%' || sqlc.narg(actor) || '%')
+  AND (sqlc.narg(since)::timestamptz IS NULL OR a.created_at >= sqlc.narg(since))
+  AND (sqlc.narg(until)::timestamptz IS NULL OR a.created_at < sqlc.narg(until))
+  AND (sqlc.narg(before_id)::bigint IS NULL OR a.id < sqlc.narg(before_id))
+ORDER BY a.id DESC
 LIMIT sqlc.arg(max_rows);

@@ -78,3 +78,8 @@ WHERE community_id = $1 AND id = $2 AND accepted_at IS NULL;
 
 -- name: InvitationDeleteStale :execrows
 DELETE FROM community_invitations WHERE accepted_at IS NULL AND expires_at < now() - interval '30 days';
+
+-- name: InvitationRevokeForEmail :exec
+-- A new invitation to the same address replaces the pending ones.
+DELETE FROM community_invitations
+WHERE community_id = $1 AND email = $2 AND accepted_at IS NULL;
