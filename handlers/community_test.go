@@ -53,6 +53,13 @@ func TestInviteForm(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM community_invitations"); n != 1 {
 		t.Errorf("%d invitations, want only bob's", n)
 	}
+	// Inviting bob again replaces the pending invitation: one row, the new role.
+	if res := hub.post(path, url.Values{"email": {"bob@example.com"}, "role": {"member"}}, nil); res.StatusCode != 303 {
+		t.Fatalf("second invitation: status %d", res.StatusCode)
+	}
+	if n := e.count("SELECT count(*) FROM community_invitations WHERE email = 'bob@example.com' AND role = 'member'"); n != 1 || e.count("SELECT count(*) FROM community_invitations") != 1 {
+		t.Error("a second invitation should replace the first")
+	}
 	page := hub.get(fmt.Sprintf("/c/%d", c.ID), nil)
 	if !strings.Contains(page.doc(t).Find(`[data-testid=invitations]`).Text(), "bob@example.com") {
 		t.Error("the pending invitation is not listed")
@@ -60,7 +67,7 @@ func TestInviteForm(t *testing.T) {
 	if flash := page.doc(t).Find(`[data-testid=flash]`).Text(); !strings.Contains(flash, "Invitation mailed to bob@example.com") {
 		t.Errorf("flash %q", flash)
 	}
-	if m := e.mails("bob@example.com"); len(m) != 1 || !strings.Contains(m[0].Text, e.srv.URL+"/invite/") {
+	if m := e.mails("bob@example.com"); len(m) != 2 || !strings.Contains(m[1].Text, e.srv.URL+"/invite/") {
 		t.Errorf("invitation mail: %+v", m)
 	}
 	// A moderator sees the members but cannot invite.
