@@ -34,7 +34,7 @@ const testPassword = "waddle-test-password-1"
 
 // env is a hub served by httptest on a fresh database and a real Redis.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	pool *pgxpool.Pool
 	auth *auth.Service
@@ -43,7 +43,7 @@ type env struct {
 
 type envOption func(*handlers.Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
@@ -109,7 +109,7 @@ func (e *env) community(owner auth.User, slug string, members map[auth.User]comm
 
 // client is a browser-like client with its own cookie jar that does not follow redirects.
 type client struct {
-	t *testing.T
+	t testing.TB
 	e *env
 	c *http.Client
 }
