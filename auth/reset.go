@@ -36,11 +36,28 @@ func (ResetRequestArgs) Kind() string { return "auth.password_reset_request" }
 // InsertOpts retries a few times; the mail itself is a job of its own.
 func (ResetRequestArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 5} }
 
+// Limits on reset requests: per address (silently: the answer must not tell
+// whether the address has an account) and per client address (openly).
+const (
+	resetPerEmail  = 3
+	resetPerIP     = 20
+	resetLimitSpan = time.Hour
+)
+
 // RequestPasswordReset queues a reset mail for email if an account has it.
 func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) error {
 	email, err := ValidateEmail("email", email)
 	if err != nil {
 		return err
+	}
+	if r := s.limiter.Take(ctx, "reset:ip:"+ip, resetPerIP, resetLimitSpan); !r.Allowed {
+		return &problem.Error{Code: problem.TooMany, RetryAfter: r.RetryAfter,
+			Message: "Too many password reset requests from your network. Try again later."}
+	}
+	if r := s.limiter.Take(ctx, "reset:email:"+email, resetPerEmail, resetLimitSpan); !r.Allowed {
+		// Answered like any other request, but no more mail goes to this address for now.
+		s.logger.WarnContext(ctx, "password reset requests for one address over the limit; not mailing", "ip", ip)
+		return nil
 	}
 	if _, err := s.jobs.Insert(ctx, ResetRequestArgs{Email: email, IP: ip}, nil); err != nil {
 		return fmt.Errorf("queue password reset: %w", err)

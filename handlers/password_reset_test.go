@@ -196,3 +196,28 @@ func TestForgotPasswordBadInput(t *testing.T) {
 		t.Errorf("%d jobs queued for bad input", n)
 	}
 }
+
+func TestForgotPasswordLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("ann@example.com", false)
+	c := e.client()
+	for i := range 5 {
+		res := c.post("/forgot-password", url.Values{"email": {"ann@example.com"}}, nil)
+		if res.StatusCode != 200 || res.doc(t).Find(`[data-testid=forgot-sent]`).Length() != 1 {
+			t.Fatalf("request %d: status %d, want the usual answer", i+1, res.StatusCode)
+		}
+	}
+	e.runResetJobs()
+	if m := e.mails("ann@example.com"); len(m) != 3 {
+		t.Errorf("%d reset mails for 5 requests, want 3 (the per-address limit)", len(m))
+	}
+	// One address asking for many accounts is refused openly.
+	for i := range 15 {
+		c.post("/forgot-password", url.Values{"email": {"someone" + string(rune('a'+i)) + "@example.com"}}, nil)
+	}
+	res := c.post("/forgot-password", url.Values{"email": {"last@example.com"}}, nil)
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(res.doc(t).Find(`[data-testid=form-error]`).Text(), "Too many password reset requests") {
+		t.Errorf("21st request from one address: status %d", res.StatusCode)
+	}
+}
