@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"sort"
@@ -268,11 +269,13 @@ func TestChangeRole(t *testing.T) {
 		{name: "member cannot manage", actor: "member", target: "member", role: community.Admin, wantCode: problem.Forbidden},
 		{name: "not a member", actor: "owner", target: "stranger", role: community.Admin, wantCode: problem.NotFound},
 	}
-	for _, tc := range cases {
+	e := newEnv(t)
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e, c, actors := newTeam(ctx, t, tc.extraOwn)
+			slug := fmt.Sprintf("team-%d", i)
+			c, actors := e.newTeam(ctx, t, slug, tc.extraOwn)
 			before := e.roles(ctx, t, c.ID)
 			m, err := e.s.ChangeRole(ctx, actors[tc.actor], c.ID, actors[tc.target].User.ID, tc.role)
 			want := before
@@ -288,7 +291,7 @@ func TestChangeRole(t *testing.T) {
 				want[k] = v
 			}
 			for who, r := range tc.wantRoles {
-				want[who+"@example.com"] = r
+				want[teamEmail(who, slug)] = r
 			}
 			if diff := cmp.Diff(want, e.roles(ctx, t, c.ID)); diff != "" {
 				t.Errorf("roles (-want +got):\n%s", diff)
@@ -316,11 +319,13 @@ func TestRemoveMember(t *testing.T) {
 		{name: "member cannot remove", actor: "member", target: "mod", wantCode: problem.Forbidden},
 		{name: "not a member", actor: "owner", target: "stranger", wantCode: problem.NotFound},
 	}
-	for _, tc := range cases {
+	e := newEnv(t)
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			e, c, actors := newTeam(ctx, t, tc.extraOwn)
+			slug := fmt.Sprintf("team-%d", i)
+			c, actors := e.newTeam(ctx, t, slug, tc.extraOwn)
 			want := e.roles(ctx, t, c.ID)
 			err := e.s.RemoveMember(ctx, actors[tc.actor], c.ID, actors[tc.target].User.ID)
 			if tc.wantCode != "" {
@@ -328,7 +333,7 @@ func TestRemoveMember(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("remove: %v", err)
 			} else {
-				delete(want, tc.target+"@example.com")
+				delete(want, teamEmail(tc.target, slug))
 			}
 			if diff := cmp.Diff(want, e.roles(ctx, t, c.ID)); diff != "" {
 				t.Errorf("members (-want +got):\n%s", diff)
@@ -342,14 +347,15 @@ func TestRemoveMember(t *testing.T) {
 	}
 }
 
-// newTeam makes a community with an owner, an admin, a moderator and a member
-// (and bob as a second owner when extraOwner), plus a stranger. The actors
-// carry the role each has in it, as Access would give them.
-func newTeam(ctx context.Context, t *testing.T, extraOwner bool) (testEnv, community.Community, map[string]community.Actor) {
+// newTeam makes the community slug with an owner, an admin, a moderator and
+// a member (and bob as a second owner when extraOwner), plus a stranger, at
+// addresses like admin@<slug>.example.com. The actors carry the role each has
+// in it, as Access would give them. Communities are separate tenants, so
+// tests share one database.
+func (e testEnv) newTeam(ctx context.Context, t *testing.T, slug string, extraOwner bool) (community.Community, map[string]community.Actor) {
 	t.Helper()
-	e := newEnv(t)
-	root := e.mustCreateUser(ctx, t, "root@example.com", true)
-	c := e.mustCreateCommunity(ctx, t, root, "ducks")
+	root := e.mustCreateUser(ctx, t, teamEmail("root", slug), true)
+	c := e.mustCreateCommunity(ctx, t, root, slug)
 	actors := map[string]community.Actor{}
 	people := []struct {
 		name string
@@ -362,7 +368,7 @@ func newTeam(ctx context.Context, t *testing.T, extraOwner bool) (testEnv, commu
 		}{"bob", community.Owner})
 	}
 	for _, p := range people {
-		u := e.mustCreateUser(ctx, t, p.name+"@example.com", false)
+		u := e.mustCreateUser(ctx, t, teamEmail(p.name, slug), false)
 		if p.role != "" {
 			e.mustAdd(ctx, t, root, c, u, p.role)
 		}
@@ -372,13 +378,16 @@ func newTeam(ctx context.Context, t *testing.T, extraOwner bool) (testEnv, commu
 	if err := e.s.RemoveMember(ctx, actors["owner"], c.ID, root.ID); err != nil {
 		t.Fatal(err)
 	}
-	return e, c, actors
+	return c, actors
 }
+
+func teamEmail(name, slug string) string { return name + "@" + slug + ".example.com" }
 
 func TestInviteExistingAccount(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e, c, actors := newTeam(ctx, t, false)
+	e := newEnv(t)
+	c, actors := e.newTeam(ctx, t, "ducks", false)
 	mailsBefore := len(e.mails(ctx, t))
 	ann := e.mustCreateUser(ctx, t, "ann@example.com", false)
 
@@ -397,7 +406,7 @@ func TestInviteExistingAccount(t *testing.T) {
 	}
 	ms := e.mails(ctx, t)[mailsBefore:]
 	if len(ms) != 1 || ms[0].To != "ann@example.com" || ms[0].Subject != "You were added to a community on Waddle" ||
-		!strings.Contains(ms[0].Text, "The ducks") || !strings.Contains(ms[0].Text, "moderator") || !strings.Contains(ms[0].Text, "admin@example.com") {
+		!strings.Contains(ms[0].Text, "The ducks") || !strings.Contains(ms[0].Text, "moderator") || !strings.Contains(ms[0].Text, "admin@ducks.example.com") {
 		t.Errorf("mails = %+v, want one 'added' mail to ann naming the community, role and inviter", ms)
 	}
 	if got := e.pendingEmails(ctx, t, c.ID); len(got) != 0 {
@@ -416,7 +425,8 @@ func TestInviteExistingAccount(t *testing.T) {
 func TestInviteRules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e, c, actors := newTeam(ctx, t, false)
+	e := newEnv(t)
+	c, actors := e.newTeam(ctx, t, "ducks", false)
 	cases := []struct {
 		name      string
 		actor     string
@@ -449,7 +459,8 @@ func TestInviteRules(t *testing.T) {
 func TestInviteNewAddress(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e, c, actors := newTeam(ctx, t, false)
+	e := newEnv(t)
+	c, actors := e.newTeam(ctx, t, "ducks", false)
 	token := e.mustInviteNew(ctx, t, actors["admin"], c, "Carol@Example.com", community.Moderator)
 	if got := e.pendingEmails(ctx, t, c.ID); !cmp.Equal(got, []string{"carol@example.com"}) {
 		t.Errorf("pending = %v", got)
@@ -506,10 +517,29 @@ func TestInviteNewAddress(t *testing.T) {
 	}
 }
 
+func TestInviteAgainReplacesPending(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	c, actors := e.newTeam(ctx, t, "ducks", false)
+	first := e.mustInviteNew(ctx, t, actors["admin"], c, "fay@example.com", community.Member)
+	second := e.mustInviteNew(ctx, t, actors["admin"], c, "Fay@Example.com", community.Moderator)
+	if got := e.pendingEmails(ctx, t, c.ID); !cmp.Equal(got, []string{"fay@example.com"}) {
+		t.Errorf("pending = %v, want fay once", got)
+	}
+	if _, _, err := e.s.AcceptInvitation(ctx, first, "Fay", "fay's good password", "192.0.2.7"); !errors.Is(err, community.ErrBadInvitation) {
+		t.Errorf("accept the replaced link: err = %v, want ErrBadInvitation", err)
+	}
+	if info, err := e.s.CheckInvitation(ctx, second); err != nil || info.Role != community.Moderator {
+		t.Errorf("check the new link = %+v, %v; want moderator", info, err)
+	}
+}
+
 func TestAcceptInvitationForExistingAccount(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e, c, actors := newTeam(ctx, t, false)
+	e := newEnv(t)
+	c, actors := e.newTeam(ctx, t, "ducks", false)
 	token := e.mustInviteNew(ctx, t, actors["owner"], c, "dave@example.com", community.Admin)
 	// Dave signs up some other way before accepting.
 	dave, err := e.auth.CreateUser(ctx, "dave@example.com", "Dave", "dave's own password", false)
@@ -534,7 +564,8 @@ func TestAcceptInvitationForExistingAccount(t *testing.T) {
 func TestRevokeInvitation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e, c, actors := newTeam(ctx, t, false)
+	e := newEnv(t)
+	c, actors := e.newTeam(ctx, t, "ducks", false)
 	token := e.mustInviteNew(ctx, t, actors["admin"], c, "erin@example.com", community.Member)
 	inv, err := e.s.PendingInvitations(ctx, c.ID)
 	if err != nil || len(inv) != 1 {

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// configEnv is a getenv over a map.
+func configEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// validVars returns the minimal valid environment plus overrides.
+func validVars(overrides map[string]string) map[string]string {
+	m := map[string]string{"DATABASE_URL": "postgres://waddle@db:5432/waddle"}
+	for k, v := range overrides {
+		m[k] = v
+	}
+	return m
+}
+
+var cmpPrefix = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	got, err := loadConfig(configEnv(validVars(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config{
+		DatabaseURL:     "postgres://waddle@db:5432/waddle",
+		RedisPrefix:     "waddle:",
+		ListenAddr:      "127.0.0.1:8080",
+		BaseURL:         "http://127.0.0.1:8080",
+		SessionIdle:     2 * time.Hour,
+		SessionLifetime: 168 * time.Hour,
+		ShutdownTimeout: 20 * time.Second,
+		MetricsNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		APIRateLimits:   map[string]int{"user": 1000, "trigger": 200, "action": 600, "core": 0, "admin": 0},
+		LogFormat:       "auto",
+		LogLevel:        "info",
+		AdminEmail:      "admin@example.com",
+	}
+	if diff := cmp.Diff(want, got, cmpPrefix); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		env   map[string]string
+		check func(t *testing.T, c config)
+	}{
+		{
+			name: "base URL follows the listen address",
+			env:  map[string]string{"LISTEN_ADDR": "127.0.0.1:9000"},
+			check: func(t *testing.T, c config) {
+				if c.BaseURL != "http://127.0.0.1:9000" {
+					t.Errorf("BaseURL = %q", c.BaseURL)
+				}
+			},
+		},
+		{
+			name: "base URL loses its trailing slash and surrounding space",
+			env:  map[string]string{"BASE_URL": "  https://waddle.example.com/ "},
+			check: func(t *testing.T, c config) {
+				if c.BaseURL != "https://waddle.example.com" {
+					t.Errorf("BaseURL = %q", c.BaseURL)
+				}
+			},
+		},
+		{
+			name: "rate limits override some roles and keep the others",
+			env:  map[string]string{"API_RATE_LIMITS": " user=5, trigger=0 ,"},
+			check: func(t *testing.T, c config) {
+				want := map[string]int{"user": 5, "trigger": 0, "action": 600, "core": 0, "admin": 0}
+				if diff := cmp.Diff(want, c.APIRateLimits); diff != "" {
+					t.Errorf("APIRateLimits (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "trusted proxies take addresses and masked ranges",
+			env:  map[string]string{"TRUSTED_PROXIES": "10.0.0.1, 192.168.7.9/16,fd00::1"},
+			check: func(t *testing.T, c config) {
+				want := []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fd00::1/128")}
+				if diff := cmp.Diff(want, c.TrustedProxies, cmpPrefix); diff != "" {
+					t.Errorf("TrustedProxies (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "durations, origins and mail",
+			env: map[string]string{"SESSION_IDLE_TIMEOUT": "90m", "SESSION_LIFETIME": "720h", "CORS_ORIGINS": "https://a.example.com, http://localhost:3000",
+				"SMTP_URL": "smtp://mail.example.com:587", "MAIL_FROM": "Waddle <waddle@example.com>", "LOG_FORMAT": "json", "LOG_LEVEL": "debug"},
+			check: func(t *testing.T, c config) {
+				if c.SessionIdle != 90*time.Minute || c.SessionLifetime != 720*time.Hour {
+					t.Errorf("sessions idle %v lifetime %v, want 1h30m and 720h", c.SessionIdle, c.SessionLifetime)
+				}
+				if diff := cmp.Diff([]string{"https://a.example.com", "http://localhost:3000"}, c.CORSOrigins); diff != "" {
+					t.Errorf("CORSOrigins (-want +got):\n%s", diff)
+				}
+				if c.MailFrom != "Waddle <waddle@example.com>" || c.LogFormat != "json" || c.LogLevel != "debug" {
+					t.Errorf("MailFrom %q LogFormat %q LogLevel %q", c.MailFrom, c.LogFormat, c.LogLevel)
+				}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := loadConfig(configEnv(validVars(tc.env)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantVar string
+	}{
+		{name: "missing database", env: map[string]string{"DATABASE_URL": " "}, wantVar: "DATABASE_URL"},
+		{name: "database not postgres", env: map[string]string{"DATABASE_URL": "mysql://db/waddle"}, wantVar: "DATABASE_URL"},
+		{name: "read replica not postgres", env: map[string]string{"DATABASE_READ_URL": "db-replica:5432"}, wantVar: "DATABASE_READ_URL"},
+		{name: "redis not redis", env: map[string]string{"REDIS_URL": "http://cache:6379"}, wantVar: "REDIS_URL"},
+		{name: "listen address without port", env: map[string]string{"LISTEN_ADDR": "localhost"}, wantVar: "LISTEN_ADDR"},
+		{name: "base URL with a path", env: map[string]string{"BASE_URL": "https://example.com/waddle"}, wantVar: "BASE_URL"},
+		{name: "base URL with a query", env: map[string]string{"BASE_URL": "https://example.com?x=1"}, wantVar: "BASE_URL"},
+		{name: "base URL not http", env: map[string]string{"BASE_URL": "ftp://example.com"}, wantVar: "BASE_URL"},
+		{name: "base URL without host", env: map[string]string{"BASE_URL": "waddle.example.com"}, wantVar: "BASE_URL"},
+		{name: "SMTP without sender", env: map[string]string{"SMTP_URL": "smtp://mail.example.com:587"}, wantVar: "MAIL_FROM"},
+		{name: "idle timeout not a duration", env: map[string]string{"SESSION_IDLE_TIMEOUT": "2 hours"}, wantVar: "SESSION_IDLE_TIMEOUT"},
+		{name: "idle timeout without unit", env: map[string]string{"SESSION_IDLE_TIMEOUT": "7200"}, wantVar: "SESSION_IDLE_TIMEOUT"},
+		{name: "negative lifetime", env: map[string]string{"SESSION_LIFETIME": "-1h"}, wantVar: "SESSION_LIFETIME"},
+		{name: "lifetime shorter than idle", env: map[string]string{"SESSION_LIFETIME": "1h"}, wantVar: "SESSION_LIFETIME"},
+		{name: "zero shutdown timeout", env: map[string]string{"SHUTDOWN_TIMEOUT": "0s"}, wantVar: "SHUTDOWN_TIMEOUT"},
+		{name: "CIDR out of range", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, wantVar: "TRUSTED_PROXIES"},
+		{name: "proxy not an address", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.1,proxy.internal"}, wantVar: "TRUSTED_PROXIES"},
+		{name: "metrics network not an address", env: map[string]string{"METRICS_ALLOWED_NETWORKS": "localhost"}, wantVar: "METRICS_ALLOWED_NETWORKS"},
+		{name: "origin without scheme", env: map[string]string{"CORS_ORIGINS": "app.example.com"}, wantVar: "CORS_ORIGINS"},
+		{name: "origin with a path", env: map[string]string{"CORS_ORIGINS": "https://app.example.com/x"}, wantVar: "CORS_ORIGINS"},
+		{name: "rate limit without value", env: map[string]string{"API_RATE_LIMITS": "user"}, wantVar: "API_RATE_LIMITS"},
+		{name: "rate limit for an unknown role", env: map[string]string{"API_RATE_LIMITS": "user=5,guest=5"}, wantVar: "API_RATE_LIMITS"},
+		{name: "negative rate limit", env: map[string]string{"API_RATE_LIMITS": "user=-1"}, wantVar: "API_RATE_LIMITS"},
+		{name: "rate limit not a number", env: map[string]string{"API_RATE_LIMITS": "trigger=lots"}, wantVar: "API_RATE_LIMITS"},
+		{name: "unknown log format", env: map[string]string{"LOG_FORMAT": "xml"}, wantVar: "LOG_FORMAT"},
+		{name: "unknown log level", env: map[string]string{"LOG_LEVEL": "verbose"}, wantVar: "LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := loadConfig(configEnv(validVars(tc.env)))
+			var ce *configError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a configError naming %s", err, tc.wantVar)
+			}
+			if ce.Var != tc.wantVar || !strings.Contains(err.Error(), tc.wantVar) {
+				t.Errorf("err = %q (var %s), want it to name %s", err, ce.Var, tc.wantVar)
+			}
+		})
+	}
+}
+
+func FuzzLoadConfig(f *testing.F) {
+	f.Add("https://waddle.example.com", "127.0.0.1:8080", "10.0.0.0/8", "user=10", "2h")
+	f.Add("http://[::1]:8080/", "[::1]:8080", "::1,fd00::/8", "core=0,admin=0", "1ns")
+	f.Add("https://example.com/a", ":8080", "10.0.0.0/33", "user=", "-5m")
+	f.Add("", "", "", "", "")
+	f.Add("https://%zz", "host:port:port", "1.2.3.4/", "=5", "9999999999h")
+	f.Fuzz(func(t *testing.T, baseURL, listen, proxies, limits, idle string) {
+		c, err := loadConfig(configEnv(validVars(map[string]string{
+			"BASE_URL": baseURL, "LISTEN_ADDR": listen, "TRUSTED_PROXIES": proxies, "API_RATE_LIMITS": limits, "SESSION_IDLE_TIMEOUT": idle,
+		})))
+		if err != nil {
+			var ce *configError
+			if !errors.As(err, &ce) || ce.Var == "" {
+				t.Fatalf("error %q does not name a variable", err)
+			}
+			return
+		}
+		if verr := c.Validate(); verr != nil {
+			t.Fatalf("loadConfig accepted a config that does not validate: %v", verr)
+		}
+		if strings.HasSuffix(c.BaseURL, "/") {
+			t.Errorf("BaseURL %q ends in a slash: links would get a double one", c.BaseURL)
+		}
+		if c.SessionIdle <= 0 || c.SessionLifetime < c.SessionIdle {
+			t.Errorf("sessions idle %v lifetime %v", c.SessionIdle, c.SessionLifetime)
+		}
+		for _, role := range []string{"user", "trigger", "action", "core", "admin"} {
+			if n, ok := c.APIRateLimits[role]; !ok || n < 0 {
+				t.Errorf("rate limit of %s = %d, %v", role, n, ok)
+			}
+		}
+		for _, p := range c.TrustedProxies {
+			if !p.IsValid() || p != p.Masked() {
+				t.Errorf("trusted proxy %v is not a valid masked prefix", p)
+			}
+		}
+	})
+}
