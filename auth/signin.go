@@ -14,16 +14,16 @@ import (
 	"github.com/waddle/waddle/problem"
 )
 
-// Sign-in throttling: failures are counted per account and per client address
-// over a sliding window. Past the "slow" mark every further failure is answered
-// after a growing delay; past the "refuse" mark sign-in is refused outright,
-// without checking the password, until the window lets go.
+// Sign-in throttling: attempts are counted per account (cleared by a success)
+// and per client address over a sliding window. Past the "slow" mark every
+// failure is answered after a growing delay; past the "refuse" mark sign-in is
+// refused outright, without checking the password, until the window lets go.
 const (
 	failWindow      = 15 * time.Minute
 	accountSlowMark = 3
 	accountRefuse   = 10
-	ipSlowMark      = 10
-	ipRefuse        = 50
+	ipSlowMark      = 20
+	ipRefuse        = 100
 	maxFailDelay    = 5 * time.Second
 )
 
@@ -39,16 +39,16 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (User,
 	if len(email) > 254 {
 		return User{}, ErrBadCredentials
 	}
+	// Every attempt is counted before the password is checked, so parallel
+	// guesses cannot slip past the limit; a success clears the account's count.
 	acctKey, ipKey := "signin:acct:"+email, "signin:ip:"+ip
-	for _, k := range []struct {
-		key    string
-		refuse int
-	}{{acctKey, accountRefuse}, {ipKey, ipRefuse}} {
-		if r := s.limiter.Peek(ctx, k.key, k.refuse, failWindow); !r.Allowed {
-			mins := int(math.Ceil(r.RetryAfter.Minutes()))
-			return User{}, &problem.Error{Code: problem.TooMany, RetryAfter: r.RetryAfter,
-				Message: fmt.Sprintf("Too many failed sign-in attempts. Sign-in is locked for %d more minute%s; you can also reset your password.", mins, plural(mins))}
-		}
+	acct := s.limiter.Take(ctx, acctKey, accountRefuse, failWindow)
+	if !acct.Allowed {
+		return User{}, lockedOut(acct.RetryAfter)
+	}
+	byIP := s.limiter.Take(ctx, ipKey, ipRefuse, failWindow)
+	if !byIP.Allowed {
+		return User{}, lockedOut(byIP.RetryAfter)
 	}
 
 	row, err := db.New(s.pool).UserGetByEmail(ctx, email)
@@ -68,8 +68,6 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (User,
 		checkPassword(password, nil) // same work as a real comparison
 	}
 
-	acct := s.limiter.Take(ctx, acctKey, 0, failWindow)
-	byIP := s.limiter.Take(ctx, ipKey, 0, failWindow)
 	actor := audit.Actor{Email: email, IP: ip}
 	if found {
 		actor.UserID = row.ID
@@ -82,6 +80,12 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (User,
 		s.sleep(ctx, min(time.Duration(over)*time.Second, maxFailDelay))
 	}
 	return User{}, ErrBadCredentials
+}
+
+func lockedOut(retry time.Duration) error {
+	mins := int(math.Ceil(retry.Minutes()))
+	return &problem.Error{Code: problem.TooMany, RetryAfter: retry,
+		Message: fmt.Sprintf("Too many failed sign-in attempts. Sign-in is locked for %d more minute%s; you can also reset your password.", mins, plural(mins))}
 }
 
 func plural(n int) string {
@@ -116,6 +120,9 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 			return err
 		}
 		u = toUser(r)
+		if err := db.New(tx).PasswordResetMarkUsed(ctx, u.ID); err != nil { // outstanding reset links die too
+			return err
+		}
 		if err := audit.Record(ctx, tx, audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}, audit.Entry{Action: audit.PasswordChanged, Target: u.Email}); err != nil {
 			return err
 		}

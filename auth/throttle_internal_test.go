@@ -184,3 +184,39 @@ func TestSignInLocksAddress(t *testing.T) {
 		t.Errorf("ann from another address: %v", err)
 	}
 }
+
+// TestSignInParallelGuessesBounded: guesses sent all at once cannot get more
+// password checks than the account limit allows.
+func TestSignInParallelGuessesBounded(t *testing.T) {
+	t.Parallel()
+	s, _ := newThrottleService(t)
+	ctx := context.Background()
+	if _, err := s.CreateUser(ctx, "ann@example.com", "", "correct horse battery", false); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	refused, wrong := 0, 0
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.SignIn(ctx, "ann@example.com", fmt.Sprintf("guess number %d", i), fmt.Sprintf("198.51.100.%d", i))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case problem.Is(err, problem.TooMany):
+				refused++
+			case errors.Is(err, ErrBadCredentials):
+				wrong++
+			default:
+				t.Errorf("guess %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wrong != accountRefuse || refused != n-accountRefuse {
+		t.Errorf("%d guesses checked and %d refused, want %d and %d", wrong, refused, accountRefuse, n-accountRefuse)
+	}
+}
