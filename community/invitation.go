@@ -75,6 +75,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, displayName, pass
 		case err == nil && existing.PasswordHash != nil:
 			u = auth.User{ID: existing.ID, Email: existing.Email, DisplayName: existing.DisplayName}
 		case errors.Is(err, pgx.ErrNoRows):
+			if err := auth.ValidatePassword("password", password); err != nil {
+				return err // an invited account always gets a password
+			}
 			if u, err = s.auth.CreateUserTx(ctx, tx, inv.Email, displayName, password); err != nil {
 				return err
 			}

@@ -95,11 +95,11 @@ func (s *Service) checkTarget(ctx context.Context, q *db.Queries, a Actor, commu
 		return MemberInfo{}, problem.New(problem.Forbidden, "Only an owner can change or remove an owner.")
 	}
 	if m.Role == Owner && newRole != Owner {
-		n, err := q.MemberCountOwners(ctx, communityID)
+		owners, err := q.MemberLockOwners(ctx, communityID)
 		if err != nil {
 			return MemberInfo{}, err
 		}
-		if n <= 1 {
+		if len(owners) <= 1 {
 			return MemberInfo{}, problem.New(problem.Conflict, "A community needs at least one owner: make someone else owner first.")
 		}
 	}

@@ -355,17 +355,6 @@ func (q *Queries) MemberAdd(ctx context.Context, arg MemberAddParams) error {
 	return err
 }
 
-const memberCountOwners = `-- name: MemberCountOwners :one
-SELECT count(*) FROM community_members WHERE community_id = $1 AND role = 'owner'
-`
-
-func (q *Queries) MemberCountOwners(ctx context.Context, communityID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, memberCountOwners, communityID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const memberGet = `-- name: MemberGet :one
 SELECT m.community_id, m.user_id, m.role, m.created_at, u.email, u.display_name
 FROM community_members m
@@ -454,6 +443,33 @@ func (q *Queries) MemberList(ctx context.Context, communityID int64) ([]MemberLi
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const memberLockOwners = `-- name: MemberLockOwners :many
+SELECT user_id FROM community_members
+WHERE community_id = $1 AND role = 'owner'
+FOR UPDATE
+`
+
+// Locks the owner rows, so two owners stepping down at once cannot leave none.
+func (q *Queries) MemberLockOwners(ctx context.Context, communityID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, memberLockOwners, communityID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var user_id int64
+		if err := rows.Scan(&user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, user_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

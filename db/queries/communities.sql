@@ -49,9 +49,6 @@ UPDATE community_members SET role = $3 WHERE community_id = $1 AND user_id = $2;
 -- name: MemberRemove :exec
 DELETE FROM community_members WHERE community_id = $1 AND user_id = $2;
 
--- name: MemberCountOwners :one
-SELECT count(*) FROM community_members WHERE community_id = $1 AND role = 'owner';
-
 -- name: InvitationInsert :one
 INSERT INTO community_invitations (community_id, email, role, token_hash, invited_by, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -83,3 +80,9 @@ DELETE FROM community_invitations WHERE accepted_at IS NULL AND expires_at < now
 -- A new invitation to the same address replaces the pending ones.
 DELETE FROM community_invitations
 WHERE community_id = $1 AND email = $2 AND accepted_at IS NULL;
+
+-- name: MemberLockOwners :many
+-- Locks the owner rows, so two owners stepping down at once cannot leave none.
+SELECT user_id FROM community_members
+WHERE community_id = $1 AND role = 'owner'
+FOR UPDATE;
