@@ -60,7 +60,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AdminEmail:      get("WADDLE_ADMIN_EMAIL", "admin@example.com"),
 		AdminPassword:   getenv("WADDLE_ADMIN_PASSWORD"),
 	}
-	c.BaseURL = strings.TrimRight(get("BASE_URL", "http://"+c.ListenAddr), "/")
+	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
 	var err error
 	dur := func(k, def string) time.Duration {
 		if err != nil {
@@ -111,7 +111,8 @@ func (c config) Validate() error {
 		return &configError{"LISTEN_ADDR", fmt.Sprintf("is %q: want host:port such as 127.0.0.1:8080", c.ListenAddr)}
 	}
 	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || (u.Path != "" && u.Path != "/") ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return &configError{"BASE_URL", fmt.Sprintf("is %q: want the hub's public origin such as https://waddle.example.com", c.BaseURL)}
 	}
 	if c.SMTPURL != "" && c.MailFrom == "" {
@@ -131,6 +132,19 @@ func (c config) Validate() error {
 		return &configError{"SESSION_LIFETIME", "is shorter than SESSION_IDLE_TIMEOUT"}
 	}
 	return nil
+}
+
+// defaultBaseURL is the hub's address when BASE_URL is not set: the listen
+// address, with localhost for an unspecified host (":8080", "0.0.0.0:8080").
+func defaultBaseURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen // Validate names LISTEN_ADDR
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func origins(name, s string) ([]string, error) {

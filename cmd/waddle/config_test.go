@@ -68,6 +68,24 @@ func TestLoadConfigValues(t *testing.T) {
 			},
 		},
 		{
+			name: "base URL for an unspecified listen host uses localhost",
+			env:  map[string]string{"LISTEN_ADDR": ":8080"},
+			check: func(t *testing.T, c config) {
+				if c.BaseURL != "http://localhost:8080" {
+					t.Errorf("BaseURL = %q", c.BaseURL)
+				}
+			},
+		},
+		{
+			name: "base URL for 0.0.0.0 uses localhost",
+			env:  map[string]string{"LISTEN_ADDR": "0.0.0.0:8080"},
+			check: func(t *testing.T, c config) {
+				if c.BaseURL != "http://localhost:8080" {
+					t.Errorf("BaseURL = %q", c.BaseURL)
+				}
+			},
+		},
+		{
 			name: "base URL loses its trailing slash and surrounding space",
 			env:  map[string]string{"BASE_URL": "  https://waddle.example.com/ "},
 			check: func(t *testing.T, c config) {
@@ -141,6 +159,9 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{name: "base URL with a query", env: map[string]string{"BASE_URL": "https://example.com?x=1"}, wantVar: "BASE_URL"},
 		{name: "base URL not http", env: map[string]string{"BASE_URL": "ftp://example.com"}, wantVar: "BASE_URL"},
 		{name: "base URL without host", env: map[string]string{"BASE_URL": "waddle.example.com"}, wantVar: "BASE_URL"},
+		{name: "base URL with only a port", env: map[string]string{"BASE_URL": "http://:8080"}, wantVar: "BASE_URL"},
+		{name: "base URL with a fragment", env: map[string]string{"BASE_URL": "https://example.com#top"}, wantVar: "BASE_URL"},
+		{name: "base URL with credentials", env: map[string]string{"BASE_URL": "https://user:pw@example.com"}, wantVar: "BASE_URL"},
 		{name: "SMTP without sender", env: map[string]string{"SMTP_URL": "smtp://mail.example.com:587"}, wantVar: "MAIL_FROM"},
 		{name: "idle timeout not a duration", env: map[string]string{"SESSION_IDLE_TIMEOUT": "2 hours"}, wantVar: "SESSION_IDLE_TIMEOUT"},
 		{name: "idle timeout without unit", env: map[string]string{"SESSION_IDLE_TIMEOUT": "7200"}, wantVar: "SESSION_IDLE_TIMEOUT"},
