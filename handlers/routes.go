@@ -18,6 +18,9 @@ func (h *Handler) routes() http.Handler {
 	r.Get("/readyz", h.readyz)
 	r.With(h.metricsGuard).Handle("/metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
+	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
 
 	// The JSON API: bearer API keys, no cookies, so no CSRF; CORS for configured origins.
 	r.Route("/api/v1", func(r chi.Router) {

@@ -3,7 +3,7 @@ package static
 
 import "embed"
 
-// Files holds app.css and htmx.min.js.
+// Files holds app.css, favicon.svg and htmx.min.js.
 //
-//go:embed app.css htmx.min.js
+//go:embed app.css favicon.svg htmx.min.js
 var Files embed.FS

@@ -102,6 +102,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	})
 	g.Go(func() error {
 		if err := runner.Start(gctx); err != nil {
+			if gctx.Err() != nil {
+				return nil // stopped before the workers were up
+			}
 			return fmt.Errorf("start job workers: %w", err)
 		}
 		<-gctx.Done()
