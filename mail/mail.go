@@ -70,6 +70,9 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 		opts = append(opts, gomail.WithPort(port))
 	}
 	if u.User != nil {
+		if tlsMode == "none" {
+			return nil, errors.New("a user name and password need tls=starttls or tls: they would cross the network in the clear")
+		}
 		pass, _ := u.User.Password()
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
 			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))

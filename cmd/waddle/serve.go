@@ -27,6 +27,9 @@ import (
 // order: stop taking requests and let in-flight ones finish, let running jobs
 // finish, then close the pools. ln, when not nil, is used instead of LISTEN_ADDR.
 func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener) error {
+	if ln != nil {
+		defer ln.Close() // also when start-up fails before serving
+	}
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -101,7 +104,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return nil
 	})
 	g.Go(func() error {
-		if err := runner.Start(gctx); err != nil {
+		// Start's context ending is River's abrupt stop, cancelling running jobs;
+		// the graceful stop is runner.Stop below, so Start gets no cancellation.
+		if err := runner.Start(context.WithoutCancel(gctx)); err != nil {
 			if gctx.Err() != nil {
 				return nil // stopped before the workers were up
 			}
@@ -111,7 +116,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.ShutdownTimeout)
 		defer cancel()
 		if err := runner.Stop(stopCtx); err != nil {
-			return fmt.Errorf("stop job workers: %w", err)
+			logger.WarnContext(ctx, "jobs did not finish in time; cancelling them", "err", err)
+			cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 5*time.Second)
+			defer cancel()
+			if err := runner.StopAndCancel(cancelCtx); err != nil {
+				return fmt.Errorf("stop job workers: %w", err)
+			}
 		}
 		return nil
 	})
