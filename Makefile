@@ -91,12 +91,12 @@ lint:
 	go vet ./...
 	go tool staticcheck ./...
 
-# The go test output comes last, so its closing ok/FAIL lines end the log.
+# The test output comes last, so gotestsum's closing DONE line (tests and failures counted) ends the log.
 test:
 	WITH_CHROMIUM=1 scripts/services.sh start
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check-generated
-	$(TEST_ENV) go test $(GO_TEST_FLAGS) $(TEST_PKGS)
+	$(TEST_ENV) go tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg -- $(GO_TEST_FLAGS) $(TEST_PKGS)
 
 bench:
 	scripts/services.sh start
