@@ -22,7 +22,7 @@ func (q *Queries) CommunityCount(ctx context.Context) (int64, error) {
 }
 
 const communityCreate = `-- name: CommunityCreate :one
-INSERT INTO communities (slug, name, description) VALUES ($1, $2, $3) RETURNING id, slug, name, description, created_at, updated_at
+INSERT INTO communities (slug, name, description) VALUES ($1, $2, $3) RETURNING id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice
 `
 
 type CommunityCreateParams struct {
@@ -41,12 +41,14 @@ func (q *Queries) CommunityCreate(ctx context.Context, arg CommunityCreateParams
 		&i.Description,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CommandPrefix,
+		&i.SlowDownNotice,
 	)
 	return i, err
 }
 
 const communityGet = `-- name: CommunityGet :one
-SELECT id, slug, name, description, created_at, updated_at FROM communities WHERE id = $1
+SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice FROM communities WHERE id = $1
 `
 
 func (q *Queries) CommunityGet(ctx context.Context, id int64) (Community, error) {
@@ -59,12 +61,14 @@ func (q *Queries) CommunityGet(ctx context.Context, id int64) (Community, error)
 		&i.Description,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CommandPrefix,
+		&i.SlowDownNotice,
 	)
 	return i, err
 }
 
 const communityListAll = `-- name: CommunityListAll :many
-SELECT id, slug, name, description, created_at, updated_at FROM communities ORDER BY name, id
+SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice FROM communities ORDER BY name, id
 `
 
 func (q *Queries) CommunityListAll(ctx context.Context) ([]Community, error) {
@@ -83,6 +87,8 @@ func (q *Queries) CommunityListAll(ctx context.Context) ([]Community, error) {
 			&i.Description,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.CommandPrefix,
+			&i.SlowDownNotice,
 		); err != nil {
 			return nil, err
 		}
@@ -95,7 +101,7 @@ func (q *Queries) CommunityListAll(ctx context.Context) ([]Community, error) {
 }
 
 const communityListForUser = `-- name: CommunityListForUser :many
-SELECT c.id, c.slug, c.name, c.description, c.created_at, c.updated_at, m.role
+SELECT c.id, c.slug, c.name, c.description, c.created_at, c.updated_at, c.command_prefix, c.slow_down_notice, m.role
 FROM communities c
 JOIN community_members m ON m.community_id = c.id
 WHERE m.user_id = $1
@@ -103,13 +109,15 @@ ORDER BY c.name, c.id
 `
 
 type CommunityListForUserRow struct {
-	ID          int64
-	Slug        string
-	Name        string
-	Description string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Role        string
+	ID             int64
+	Slug           string
+	Name           string
+	Description    string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CommandPrefix  string
+	SlowDownNotice bool
+	Role           string
 }
 
 // The communities a user belongs to, with the user's role in each.
@@ -129,6 +137,8 @@ func (q *Queries) CommunityListForUser(ctx context.Context, userID int64) ([]Com
 			&i.Description,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.CommandPrefix,
+			&i.SlowDownNotice,
 			&i.Role,
 		); err != nil {
 			return nil, err
@@ -144,7 +154,7 @@ func (q *Queries) CommunityListForUser(ctx context.Context, userID int64) ([]Com
 const communityUpdate = `-- name: CommunityUpdate :one
 UPDATE communities SET name = $2, description = $3, updated_at = now()
 WHERE id = $1
-RETURNING id, slug, name, description, created_at, updated_at
+RETURNING id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice
 `
 
 type CommunityUpdateParams struct {
@@ -163,6 +173,8 @@ func (q *Queries) CommunityUpdate(ctx context.Context, arg CommunityUpdateParams
 		&i.Description,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CommandPrefix,
+		&i.SlowDownNotice,
 	)
 	return i, err
 }

@@ -31,13 +31,53 @@ type AuditLog struct {
 	CreatedAt   time.Time
 }
 
-type Community struct {
+type Command struct {
+	ID                    int64
+	CommunityID           int64
+	Name                  string
+	Response              string
+	Modules               []string
+	Parallel              bool
+	Permission            string
+	UserCooldownSeconds   int32
+	GlobalCooldownSeconds int32
+	Enabled               bool
+	Platforms             []string
+	Counter               int64
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+type CommandAlias struct {
+	CommunityID int64
+	Alias       string
+	CommandID   int64
+}
+
+type CommandExecution struct {
 	ID          int64
-	Slug        string
-	Name        string
-	Description string
+	CommunityID int64
+	Command     string
+	Platform    string
+	UserID      string
+	UserName    string
+	Args        string
+	Executor    string
+	Outcome     string
+	DurationUs  int64
+	Error       string
 	CreatedAt   time.Time
-	UpdatedAt   time.Time
+}
+
+type Community struct {
+	ID             int64
+	Slug           string
+	Name           string
+	Description    string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CommandPrefix  string
+	SlowDownNotice bool
 }
 
 type CommunityInvitation struct {
@@ -59,6 +99,21 @@ type CommunityMember struct {
 	CreatedAt   time.Time
 }
 
+type ModerationRule struct {
+	ID                int64
+	CommunityID       int64
+	Priority          int32
+	MatchKind         string
+	Pattern           string
+	Action            string
+	Response          string
+	TimeoutSeconds    int32
+	ExemptModerators  bool
+	ExemptSubscribers bool
+	Enabled           bool
+	CreatedAt         time.Time
+}
+
 type PasswordReset struct {
 	ID        int64
 	UserID    int64
@@ -66,6 +121,56 @@ type PasswordReset struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+}
+
+type PlatformEntity struct {
+	ID          int64
+	CommunityID int64
+	Platform    string
+	Server      string
+	Name        string
+	CreatedAt   time.Time
+}
+
+type PointsBalance struct {
+	CommunityID int64
+	Platform    string
+	UserID      string
+	UserName    string
+	Balance     int64
+	UpdatedAt   time.Time
+}
+
+type PointsLedger struct {
+	ID          int64
+	CommunityID int64
+	Platform    string
+	UserID      string
+	UserName    string
+	Delta       int64
+	Reason      string
+	CreatedAt   time.Time
+}
+
+type PointsValue struct {
+	CommunityID int64
+	Key         string
+	Points      int32
+}
+
+type ProcessedEvent struct {
+	CommunityID int64
+	EventID     string
+	Result      []byte
+	CreatedAt   time.Time
+}
+
+type Quote struct {
+	CommunityID int64
+	Number      int32
+	Text        string
+	AddedBy     string
+	CreatedAt   time.Time
 }
 
 type Session struct {

@@ -1,0 +1,446 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
+)
+
+// Permission levels, from least to most.
+const (
+	Everyone    = "everyone"
+	Subscriber  = "subscriber"
+	VIP         = "vip"
+	Moderator   = "moderator"
+	Broadcaster = "broadcaster" // the channel's broadcaster or the community's admin on the platform
+)
+
+// Permissions lists the levels in order.
+var Permissions = []string{Everyone, Subscriber, VIP, Moderator, Broadcaster}
+
+func permRank(p string) int {
+	for i, x := range Permissions {
+		if x == p {
+			return i
+		}
+	}
+	return len(Permissions)
+}
+
+// level is the highest permission a user's badges give.
+func level(u User) string {
+	switch {
+	case u.Has(BadgeBroadcaster):
+		return Broadcaster
+	case u.Has(BadgeModerator):
+		return Moderator
+	case u.Has(BadgeVIP):
+		return VIP
+	case u.Has(BadgeSubscriber):
+		return Subscriber
+	}
+	return Everyone
+}
+
+func allowed(u User, perm string) bool { return permRank(level(u)) >= permRank(perm) }
+
+// Command is a community's command, or a built-in one.
+type Command struct {
+	ID             int64
+	Name           string
+	Aliases        []string
+	Response       string   // text commands
+	Modules        []string // module commands: built-in module names, run in order
+	Parallel       bool
+	Permission     string
+	UserCooldown   time.Duration
+	GlobalCooldown time.Duration
+	Enabled        bool
+	Platforms      []string
+	Counter        int64
+	Builtin        bool
+}
+
+func toCommand(r db.Command) *Command {
+	return &Command{ID: r.ID, Name: r.Name, Response: r.Response, Modules: r.Modules, Parallel: r.Parallel,
+		Permission: r.Permission, UserCooldown: time.Duration(r.UserCooldownSeconds) * time.Second,
+		GlobalCooldown: time.Duration(r.GlobalCooldownSeconds) * time.Second, Enabled: r.Enabled,
+		Platforms: r.Platforms, Counter: r.Counter}
+}
+
+// Executor names how a command runs, for the execution log.
+func (c *Command) Executor() string {
+	if len(c.Modules) > 0 {
+		return "local:" + strings.Join(c.Modules, ",")
+	}
+	return "text"
+}
+
+func (c *Command) onPlatform(p string) bool {
+	for _, x := range c.Platforms {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Rate limits besides a command's own cooldowns.
+const (
+	perUserPerCommand    = 10 // per window, per user, per command
+	perCommandPerChannel = 40
+	perCommunity         = 3000
+	limitWindow          = 30 * time.Second
+)
+
+// command runs one invocation.
+func (h *handling) command(ctx context.Context, inv Invocation) error {
+	if inv.Remote {
+		// Community modules outside the process come with the marketplace.
+		return nil
+	}
+	cmd := h.s.lookup(inv.Name)
+	if cmd == nil || !cmd.Enabled || !cmd.onPlatform(h.ev.Platform) {
+		return nil
+	}
+	h.res.HandledBy = "command " + h.s.prefix + cmd.Name
+	start := time.Now()
+	if !allowed(h.ev.User, cmd.Permission) {
+		h.logExec(cmd, inv, "denied", start, "")
+		return nil
+	}
+	if !h.dry {
+		if ok, notice := h.spend(ctx, cmd); !ok {
+			if notice != "" {
+				h.res.Responses = append(h.res.Responses, Response{Reply: notice})
+			}
+			h.logExec(cmd, inv, "rate_limited", start, "")
+			return nil
+		}
+	}
+	out, err := h.execute(ctx, cmd, inv)
+	if err != nil {
+		if p := problem.As(err); p != nil {
+			h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " " + p.Message})
+			h.logExec(cmd, inv, "refused", start, p.Message)
+			return nil
+		}
+		h.logExec(cmd, inv, "error", start, err.Error())
+		return err
+	}
+	h.res.Responses = append(h.res.Responses, out...)
+	h.logExec(cmd, inv, "ok", start, "")
+	return nil
+}
+
+// spend takes the command's cooldowns and rate limits in one round trip. A
+// refused user gets at most one notice per window (or none, as the community chose).
+func (h *handling) spend(ctx context.Context, cmd *Command) (bool, string) {
+	cid := strconv.FormatInt(h.s.communityID, 10)
+	limits := []limitSpec{
+		{Key: "rl:uc:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.User.ID, Max: perUserPerCommand, Window: limitWindow},
+		{Key: "rl:cc:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.Channel, Max: perCommandPerChannel, Window: limitWindow},
+		{Key: "rl:c:" + cid, Max: perCommunity, Window: limitWindow},
+	}
+	if cmd.UserCooldown > 0 {
+		limits = append(limits, limitSpec{Key: "cd:u:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.User.ID, Max: 1, Window: cmd.UserCooldown})
+	}
+	if cmd.GlobalCooldown > 0 {
+		limits = append(limits, limitSpec{Key: "cd:g:" + cid + ":" + cmd.Name, Max: 1, Window: cmd.GlobalCooldown})
+	}
+	// Moderators and the broadcaster skip cooldowns, not the flood limits.
+	if permRank(level(h.ev.User)) >= permRank(Moderator) {
+		limits = limits[:3]
+	}
+	ok, retry := h.r.takeAll(ctx, limits)
+	if ok {
+		return true, ""
+	}
+	if !h.s.slowNotice {
+		return false, ""
+	}
+	window := max(cmd.UserCooldown, cmd.GlobalCooldown, limitWindow)
+	if !h.r.limiter.Take(ctx, "rl:notice:"+cid+":"+cmd.Name+":"+h.ev.Platform+":"+h.ev.User.ID, 1, window).Allowed {
+		return false, ""
+	}
+	secs := int(retry.Seconds() + 0.999)
+	return false, fmt.Sprintf("@%s slow down: %s%s is available again in %ds.", h.ev.User.Shown(), h.s.prefix, cmd.Name, max(secs, 1))
+}
+
+// execute produces the command's responses.
+func (h *handling) execute(ctx context.Context, cmd *Command, inv Invocation) ([]Response, error) {
+	if len(cmd.Modules) == 0 {
+		return []Response{{Reply: h.renderFor(ctx, cmd, inv, cmd.Response)}}, nil
+	}
+	call := &Call{h: h, Command: cmd, Inv: inv}
+	if cmd.Parallel {
+		return h.runParallel(ctx, call)
+	}
+	var out []Response
+	for _, name := range cmd.Modules {
+		m := h.r.modules[name]
+		if m == nil {
+			return nil, problem.New(problem.NotFound, "The module %q is not installed.", name)
+		}
+		rs, err := m.Run(ctx, call)
+		if err != nil {
+			return nil, err
+		}
+		call.Previous = rs
+		out = rs
+	}
+	return out, nil
+}
+
+func (h *handling) runParallel(ctx context.Context, call *Call) ([]Response, error) {
+	type result struct {
+		rs  []Response
+		err error
+	}
+	results := make([]result, len(call.Command.Modules))
+	done := make(chan struct{})
+	for i, name := range call.Command.Modules {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			m := h.r.modules[name]
+			if m == nil {
+				results[i].err = problem.New(problem.NotFound, "The module %q is not installed.", name)
+				return
+			}
+			c := *call
+			results[i].rs, results[i].err = m.Run(ctx, &c)
+		}()
+	}
+	for range call.Command.Modules {
+		<-done
+	}
+	var out []Response
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		out = append(out, r.rs...)
+	}
+	return out, nil
+}
+
+// renderFor fills a template for a command; {count} increments its counter.
+func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, tmpl string) string {
+	v := vars{ev: h.ev, inv: inv, channel: h.ev.Channel}
+	v.count = func() (int64, bool) {
+		if cmd.ID == 0 {
+			return 0, false
+		}
+		if h.dry {
+			h.changed("counter of %s%s %d → %d", h.s.prefix, cmd.Name, cmd.Counter, cmd.Counter+1)
+			return cmd.Counter + 1, true
+		}
+		n, err := db.New(h.r.pool).CommandIncrementCounter(ctx, db.CommandIncrementCounterParams{CommunityID: h.s.communityID, ID: cmd.ID})
+		if err != nil {
+			h.r.logger.WarnContext(ctx, "increment counter", "err", err, "command", cmd.Name)
+			return 0, false
+		}
+		cmd.Counter = n
+		h.changed("counter of %s%s → %d", h.s.prefix, cmd.Name, n)
+		return n, true
+	}
+	v.points = func() (int64, bool) {
+		n, err := h.r.balance(ctx, h.s.communityID, h.ev.Platform, h.ev.User.ID)
+		return n, err == nil
+	}
+	return render(tmpl, v)
+}
+
+func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start time.Time, errText string) {
+	if h.dry {
+		return
+	}
+	h.r.log.add(db.CommandExecutionInsertParams{
+		CommunityID: h.s.communityID, Command: cmd.Name, Platform: h.ev.Platform, UserID: h.ev.User.ID,
+		UserName: h.ev.User.Name, Args: truncate(inv.Raw, 500), Executor: cmd.Executor(), Outcome: outcome,
+		DurationUs: time.Since(start).Microseconds(), Error: truncate(errText, 500), CreatedAt: time.Now(),
+	})
+}
+
+// CommandInput is a command as a user writes it (hub form, chat, API).
+type CommandInput struct {
+	Name           string
+	Response       string
+	Permission     string
+	UserCooldown   int // seconds
+	GlobalCooldown int
+	Enabled        bool
+	Platforms      []string
+}
+
+func (in *CommandInput) validate() error {
+	in.Name = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(in.Name), "!"))
+	in.Response = strings.TrimSpace(in.Response)
+	switch {
+	case !validName(in.Name):
+		return problem.Invalidf("name", "A command name has 1 to 32 letters, digits or underscores.")
+	case Reserved(in.Name):
+		return problem.Invalidf("name", "%q is a command the chat platforms keep for themselves.", in.Name)
+	case builtinCommands[in.Name] != nil:
+		return problem.Invalidf("name", "%q is a built-in command.", in.Name)
+	case in.Response == "":
+		return problem.Invalidf("response", "Write what the command answers.")
+	case utf8.RuneCountInString(in.Response) > maxReplyLen:
+		return problem.Invalidf("response", "A response has at most %d characters.", maxReplyLen)
+	case permRank(in.Permission) >= len(Permissions):
+		return problem.Invalidf("permission", "Choose who may use it: %s.", strings.Join(Permissions, ", "))
+	case in.UserCooldown < 0 || in.UserCooldown > 86400 || in.GlobalCooldown < 0 || in.GlobalCooldown > 86400:
+		return problem.Invalidf("cooldown", "Cooldowns are 0 to 86400 seconds.")
+	}
+	if len(in.Platforms) == 0 {
+		in.Platforms = Platforms
+	}
+	for _, p := range in.Platforms {
+		if p != Twitch && p != Discord && p != Slack {
+			return problem.Invalidf("platforms", "Unknown platform %q.", p)
+		}
+	}
+	return nil
+}
+
+// CreateCommand adds a text command to a community.
+func (r *Router) CreateCommand(ctx context.Context, communityID int64, in CommandInput) (*Command, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var cmd *Command
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		taken, err := q.CommandNameTaken(ctx, db.CommandNameTakenParams{CommunityID: communityID, Name: in.Name})
+		if err != nil {
+			return err
+		}
+		if taken {
+			return problem.Invalidf("name", "There is already a command or alias %q.", in.Name)
+		}
+		row, err := q.CommandCreate(ctx, db.CommandCreateParams{CommunityID: communityID, Name: in.Name, Response: in.Response,
+			Modules: []string{}, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
+			GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
+		if err != nil {
+			return err
+		}
+		cmd = toCommand(row)
+		return nil
+	})
+	if err != nil {
+		if problem.As(err) != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("create command %q: %w", in.Name, err)
+	}
+	r.invalidate(ctx, communityID)
+	return cmd, nil
+}
+
+// ErrCommandNotFound is returned for a command the community does not have.
+var ErrCommandNotFound = problem.New(problem.NotFound, "No such command.")
+
+// CommandByName returns a community's own command (not an alias, not a built-in).
+func (r *Router) CommandByName(ctx context.Context, communityID int64, name string) (*Command, error) {
+	row, err := db.New(r.pool).CommandGetByName(ctx, db.CommandGetByNameParams{CommunityID: communityID, Name: strings.ToLower(strings.TrimPrefix(name, "!"))})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrCommandNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load command %q: %w", name, err)
+	}
+	return toCommand(row), nil
+}
+
+// UpdateCommand changes a command; the name stays.
+func (r *Router) UpdateCommand(ctx context.Context, communityID, id int64, in CommandInput) (*Command, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	row, err := db.New(r.pool).CommandUpdate(ctx, db.CommandUpdateParams{CommunityID: communityID, ID: id, Response: in.Response,
+		Modules: []string{}, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
+		GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrCommandNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update command %d: %w", id, err)
+	}
+	r.invalidate(ctx, communityID)
+	return toCommand(row), nil
+}
+
+// DeleteCommand removes a command and its aliases.
+func (r *Router) DeleteCommand(ctx context.Context, communityID, id int64) error {
+	n, err := db.New(r.pool).CommandDelete(ctx, db.CommandDeleteParams{CommunityID: communityID, ID: id})
+	if err != nil {
+		return fmt.Errorf("delete command %d: %w", id, err)
+	}
+	if n == 0 {
+		return ErrCommandNotFound
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
+
+// AddAlias makes alias another name of a community command.
+func (r *Router) AddAlias(ctx context.Context, communityID int64, alias, command string) error {
+	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
+	if !validName(alias) || Reserved(alias) || builtinCommands[alias] != nil {
+		return problem.Invalidf("alias", "%q cannot be an alias: use 1 to 32 letters, digits or underscores, not a reserved or built-in name.", alias)
+	}
+	cmd, err := r.CommandByName(ctx, communityID, command)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		taken, err := q.CommandNameTaken(ctx, db.CommandNameTakenParams{CommunityID: communityID, Name: alias})
+		if err != nil {
+			return err
+		}
+		if taken {
+			return problem.Invalidf("alias", "There is already a command or alias %q.", alias)
+		}
+		return q.AliasAdd(ctx, db.AliasAddParams{CommunityID: communityID, Alias: alias, CommandID: cmd.ID})
+	})
+	if err != nil {
+		if problem.As(err) != nil {
+			return err
+		}
+		return fmt.Errorf("add alias %q: %w", alias, err)
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
+
+// DeleteAlias removes an alias.
+func (r *Router) DeleteAlias(ctx context.Context, communityID int64, alias string) error {
+	n, err := db.New(r.pool).AliasDelete(ctx, db.AliasDeleteParams{CommunityID: communityID, Alias: strings.ToLower(strings.TrimPrefix(alias, "!"))})
+	if err != nil {
+		return fmt.Errorf("delete alias %q: %w", alias, err)
+	}
+	if n == 0 {
+		return problem.New(problem.NotFound, "No such alias.")
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
+
+// Commands lists a community's own commands, freshly read.
+func (r *Router) Commands(ctx context.Context, communityID int64) ([]*Command, error) {
+	s, err := loadSnapshot(ctx, r.pool, communityID)
+	if err != nil {
+		return nil, err
+	}
+	return s.list, nil
+}

@@ -1,0 +1,132 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waddle/waddle/db"
+)
+
+// DefaultPoints are the points each event earns unless a community changes
+// them, keyed "platform.kind". Cheers earn per 100 bits, voice time per minute.
+var DefaultPoints = map[string]int64{
+	"twitch.follow": 10, "twitch.subscribe": 50, "twitch.cheer": 1, "twitch.raid": 30, "twitch.gift_subscription": 60, "twitch.ban": -10,
+	"twitch.chat_message":  5,
+	"discord.chat_message": 5, "discord.reaction": 2, "discord.member_join": 10, "discord.voice_join": 8, "discord.voice_minute": 1, "discord.boost": 100,
+	"slack.chat_message": 5, "slack.file_share": 15, "slack.reaction": 3, "slack.member_join": 10, "slack.app_mention": 8,
+}
+
+// chatPointsEvery is how often repeated chat messages earn points.
+const chatPointsEvery = time.Minute
+
+// pointsFor is what the event earns in this community, and why.
+func (h *handling) pointsFor() (int64, string) {
+	key := h.ev.Platform + "." + string(h.ev.Kind)
+	per, ok := h.s.points[key]
+	if !ok {
+		per = DefaultPoints[key]
+	}
+	switch {
+	case h.ev.Platform == Twitch && h.ev.Kind == Cheer:
+		return per * (h.ev.dataInt("bits") / 100), fmt.Sprintf("cheer of %d bits", h.ev.dataInt("bits"))
+	case h.ev.Platform == Discord && h.ev.Kind == VoiceLeave:
+		key = "discord.voice_minute"
+		if v, ok := h.s.points[key]; ok {
+			per = v
+		} else {
+			per = DefaultPoints[key]
+		}
+		return per * h.ev.dataInt("minutes"), fmt.Sprintf("%d minutes in voice", h.ev.dataInt("minutes"))
+	}
+	return per, string(h.ev.Kind)
+}
+
+// award gives the event's points to its user.
+func (h *handling) award(ctx context.Context) error {
+	delta, reason := h.pointsFor()
+	if delta == 0 {
+		return nil
+	}
+	if h.ev.Kind == ChatMessage && !h.dry {
+		key := "pts:msg:" + strconv.FormatInt(h.s.communityID, 10) + ":" + h.ev.Platform + ":" + h.ev.User.ID
+		if !h.r.limiter.Take(ctx, key, 1, chatPointsEvery).Allowed {
+			return nil
+		}
+	}
+	if h.dry {
+		bal, err := h.r.balance(ctx, h.s.communityID, h.ev.Platform, h.ev.User.ID)
+		if err != nil {
+			return err
+		}
+		h.res.Points = append(h.res.Points, PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal + delta})
+		h.changed("points of %s %+d (%s)", h.ev.User.Shown(), delta, reason)
+		return nil
+	}
+	bal, err := h.r.AddPoints(ctx, h.s.communityID, h.ev.Platform, h.ev.User.ID, h.ev.User.Shown(), delta, reason)
+	if err != nil {
+		return err
+	}
+	if h.res.HandledBy == "" {
+		h.res.HandledBy = "points"
+	}
+	h.res.Points = append(h.res.Points, PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal})
+	h.changed("points of %s %+d (%s)", h.ev.User.Shown(), delta, reason)
+	return nil
+}
+
+// AddPoints records a change in the ledger and the balance together, and returns the new balance.
+func (r *Router) AddPoints(ctx context.Context, communityID int64, platform, userID, userName string, delta int64, reason string) (int64, error) {
+	var bal int64
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		if err := q.PointsLedgerInsert(ctx, db.PointsLedgerInsertParams{CommunityID: communityID, Platform: platform, UserID: userID,
+			UserName: userName, Delta: delta, Reason: reason}); err != nil {
+			return err
+		}
+		var err error
+		bal, err = q.PointsBalanceAdd(ctx, db.PointsBalanceAddParams{CommunityID: communityID, Platform: platform, UserID: userID, UserName: userName, Balance: delta})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("add %d points: %w", delta, err)
+	}
+	return bal, nil
+}
+
+// balance is a user's points (0 when they have none yet).
+func (r *Router) balance(ctx context.Context, communityID int64, platform, userID string) (int64, error) {
+	n, err := db.New(r.read).PointsBalanceGet(ctx, db.PointsBalanceGetParams{CommunityID: communityID, Platform: platform, UserID: userID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read balance: %w", err)
+	}
+	return n, nil
+}
+
+// Standing is one leaderboard line.
+type Standing struct {
+	Platform string
+	UserID   string
+	Name     string
+	Points   int64
+}
+
+// Leaderboard returns the top n of a community.
+func (r *Router) Leaderboard(ctx context.Context, communityID int64, n int) ([]Standing, error) {
+	rows, err := db.New(r.read).PointsLeaderboard(ctx, db.PointsLeaderboardParams{CommunityID: communityID, Limit: int32(n)})
+	if err != nil {
+		return nil, fmt.Errorf("leaderboard: %w", err)
+	}
+	out := make([]Standing, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Standing{Platform: r.Platform, UserID: r.UserID, Name: r.UserName, Points: r.Balance})
+	}
+	return out, nil
+}

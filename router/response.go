@@ -1,0 +1,68 @@
+package router
+
+// Response is one thing the platform adapter must do. Adapters render what
+// their platform supports and degrade the rest to text.
+type Response struct {
+	Reply      string      `json:"reply,omitempty"`
+	Private    bool        `json:"private,omitempty"` // whisper, ephemeral
+	Embed      *Embed      `json:"embed,omitempty"`   // Discord embed, Slack Block Kit section
+	Moderation *Moderation `json:"moderation,omitempty"`
+	Buttons    []Button    `json:"buttons,omitempty"`
+	Form       *Form       `json:"form,omitempty"`    // Discord modal, Slack modal
+	Overlay    *Overlay    `json:"overlay,omitempty"` // consumed by browser sources
+}
+
+// Embed is a rich reply.
+type Embed struct {
+	Title       string       `json:"title,omitempty"`
+	Description string       `json:"description,omitempty"`
+	URL         string       `json:"url,omitempty"`
+	Fields      []EmbedField `json:"fields,omitempty"`
+}
+
+// EmbedField is one name/value line of an embed.
+type EmbedField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Moderation actions.
+const (
+	ActionReply   = "reply"
+	ActionWarn    = "warn"
+	ActionDelete  = "delete"
+	ActionTimeout = "timeout"
+	ActionBan     = "ban"
+)
+
+// Moderation is an action the adapter must take on the message or its author.
+type Moderation struct {
+	Action  string `json:"action"` // warn, delete, timeout, ban
+	Seconds int    `json:"seconds,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Button is a clickable component; its ID comes back as a button event.
+type Button struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// Form is a dialog to open; its ID comes back with a modal_submit event.
+type Form struct {
+	ID     string      `json:"id"`
+	Title  string      `json:"title"`
+	Fields []FormField `json:"fields"`
+}
+
+// FormField is one input of a form.
+type FormField struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// Overlay is an update for a browser source.
+type Overlay struct {
+	Kind string         `json:"kind"` // alert, text, media, leaderboard…
+	Data map[string]any `json:"data,omitempty"`
+}

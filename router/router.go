@@ -1,0 +1,316 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/ratelimit"
+)
+
+// Config holds what the router needs.
+type Config struct {
+	Pool        *pgxpool.Pool // writes
+	Read        *pgxpool.Pool // lookups; the primary when nil
+	Redis       *redis.Client // cache invalidation across instances; nil on one machine
+	RedisPrefix string
+	Limiter     *ratelimit.Limiter
+	Logger      *slog.Logger
+	CacheTTL    time.Duration // default 60s; changes invalidate at once anyway
+	Workers     int           // concurrent events in HandleBatch; default 4×GOMAXPROCS
+}
+
+// Router handles events.
+type Router struct {
+	pool    *pgxpool.Pool
+	read    *pgxpool.Pool
+	rdb     *redis.Client
+	channel string
+	limiter *ratelimit.Limiter
+	logger  *slog.Logger
+	ttl     time.Duration
+	workers int
+	modules map[string]Module
+	log     *execLog
+
+	mu        sync.RWMutex
+	snapshots map[int64]*snapshot
+	entities  map[entityKey]entityEntry
+}
+
+type entityKey struct{ platform, server string }
+
+type entityEntry struct {
+	communityID int64 // 0: not linked
+	loaded      time.Time
+}
+
+// New returns a Router; call Run to start its background work.
+func New(cfg Config) *Router {
+	if cfg.Read == nil {
+		cfg.Read = cfg.Pool
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = time.Minute
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 16
+	}
+	r := &Router{pool: cfg.Pool, read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate",
+		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, workers: cfg.Workers,
+		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
+	r.modules = builtinModules()
+	r.log = newExecLog(cfg.Pool, cfg.Logger)
+	return r
+}
+
+// Run listens for cache invalidations from other instances and writes the
+// execution log in batches, until ctx ends; then it flushes what is left.
+func (r *Router) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if r.rdb != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.listen(ctx)
+		}()
+	}
+	err := r.log.run(ctx)
+	wg.Wait()
+	return err
+}
+
+// listen drops snapshots that another instance changed.
+func (r *Router) listen(ctx context.Context) {
+	sub := r.rdb.Subscribe(ctx, r.channel)
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			if m.Payload == "entities" {
+				r.mu.Lock()
+				r.entities = map[entityKey]entityEntry{}
+				r.mu.Unlock()
+				continue
+			}
+			if id, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
+				r.drop(id)
+			}
+		}
+	}
+}
+
+func (r *Router) drop(communityID int64) {
+	r.mu.Lock()
+	delete(r.snapshots, communityID)
+	r.mu.Unlock()
+}
+
+// invalidate forgets a community's cached commands and rules here and on every instance.
+func (r *Router) invalidate(ctx context.Context, communityID int64) {
+	r.drop(communityID)
+	if r.rdb != nil {
+		if err := r.rdb.Publish(ctx, r.channel, strconv.FormatInt(communityID, 10)).Err(); err != nil {
+			r.logger.WarnContext(ctx, "could not tell other instances of a change; they pick it up when their cache expires", "err", err)
+		}
+	}
+}
+
+func (r *Router) invalidateEntities(ctx context.Context) {
+	r.mu.Lock()
+	r.entities = map[entityKey]entityEntry{}
+	r.mu.Unlock()
+	if r.rdb != nil {
+		if err := r.rdb.Publish(ctx, r.channel, "entities").Err(); err != nil {
+			r.logger.WarnContext(ctx, "could not tell other instances of a change", "err", err)
+		}
+	}
+}
+
+// ErrNotLinked answers an event from a server no community has linked.
+var ErrNotLinked = problem.New(problem.NotFound, "This server or channel is not linked to a community.")
+
+// community resolves the event's server to its community's snapshot.
+func (r *Router) community(ctx context.Context, platform, server string) (*snapshot, error) {
+	k := entityKey{platform, server}
+	r.mu.RLock()
+	e, ok := r.entities[k]
+	r.mu.RUnlock()
+	if !ok || time.Since(e.loaded) > r.ttl {
+		row, err := db.New(r.read).EntityResolve(ctx, db.EntityResolveParams{Platform: platform, Server: server})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			e = entityEntry{loaded: time.Now()}
+		case err != nil:
+			return nil, fmt.Errorf("resolve %s server %q: %w", platform, server, err)
+		default:
+			e = entityEntry{communityID: row.CommunityID, loaded: time.Now()}
+		}
+		r.mu.Lock()
+		if len(r.entities) > 100_000 {
+			r.entities = map[entityKey]entityEntry{}
+		}
+		r.entities[k] = e
+		r.mu.Unlock()
+	}
+	if e.communityID == 0 {
+		return nil, ErrNotLinked
+	}
+	return r.snapshot(ctx, e.communityID)
+}
+
+// snapshot returns the community's commands and rules, from the cache when fresh.
+func (r *Router) snapshot(ctx context.Context, communityID int64) (*snapshot, error) {
+	r.mu.RLock()
+	s := r.snapshots[communityID]
+	r.mu.RUnlock()
+	if s != nil && time.Since(s.loaded) < r.ttl {
+		return s, nil
+	}
+	s, err := loadSnapshot(ctx, r.read, communityID)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.snapshots[communityID] = s
+	r.mu.Unlock()
+	return s, nil
+}
+
+// Options change how one event is handled.
+type Options struct {
+	DryRun bool // store nothing, spend no cooldown, call no remote module; list what would change
+}
+
+// Result is what the router decided for one event.
+type Result struct {
+	EventID   string         `json:"id"`
+	Responses []Response     `json:"responses"`
+	HandledBy string         `json:"handled_by,omitempty"` // "command !so", "rule 3 (contains)", "points"
+	Points    []PointsChange `json:"points,omitempty"`
+	Changes   []string       `json:"changes,omitempty"` // what was (or, in a dry run, would be) changed
+	Duration  time.Duration  `json:"duration_ns"`
+	Duplicate bool           `json:"duplicate,omitempty"` // answered again from the first handling
+}
+
+// PointsChange is one award or deduction.
+type PointsChange struct {
+	User    string `json:"user"`
+	Delta   int64  `json:"delta"`
+	Reason  string `json:"reason"`
+	Balance int64  `json:"balance"`
+}
+
+// Handle runs one event through moderation, commands and points. The event
+// must be valid (Event.Validate).
+func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, error) {
+	start := time.Now()
+	s, err := r.community(ctx, ev.Platform, ev.Server)
+	if err != nil {
+		return Result{EventID: ev.ID}, err
+	}
+	if !opts.DryRun && ev.ID != "" {
+		if res, ok, err := r.seen(ctx, s.communityID, ev.ID); err != nil {
+			return Result{EventID: ev.ID}, err
+		} else if ok {
+			res.Duplicate = true
+			return res, nil
+		}
+	}
+	h := &handling{r: r, s: s, ev: ev, dry: opts.DryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
+	if err := h.run(ctx); err != nil {
+		return Result{EventID: ev.ID}, err
+	}
+	h.res.Duration = time.Since(start)
+	if !opts.DryRun && ev.ID != "" {
+		if err := r.remember(ctx, s.communityID, ev.ID, h.res); err != nil {
+			return h.res, err
+		}
+	}
+	return h.res, nil
+}
+
+func (r *Router) seen(ctx context.Context, communityID int64, id string) (Result, bool, error) {
+	raw, err := db.New(r.pool).ProcessedEventGet(ctx, db.ProcessedEventGetParams{CommunityID: communityID, EventID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, fmt.Errorf("look up event %q: %w", id, err)
+	}
+	var res Result
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return Result{}, false, fmt.Errorf("decode stored answer of event %q: %w", id, err)
+	}
+	return res, true, nil
+}
+
+func (r *Router) remember(ctx context.Context, communityID int64, id string, res Result) error {
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	if err := db.New(r.pool).ProcessedEventInsert(ctx, db.ProcessedEventInsertParams{CommunityID: communityID, EventID: id, Result: raw}); err != nil {
+		return fmt.Errorf("store event %q: %w", id, err)
+	}
+	return nil
+}
+
+// handling is the state of one event on its way through.
+type handling struct {
+	r   *Router
+	s   *snapshot
+	ev  Event
+	dry bool
+	res Result
+}
+
+func (h *handling) changed(format string, args ...any) {
+	h.res.Changes = append(h.res.Changes, fmt.Sprintf(format, args...))
+}
+
+func (h *handling) run(ctx context.Context) error {
+	if h.ev.Kind == ChatMessage || h.ev.Kind == AppMention {
+		if stop, err := h.moderate(ctx); err != nil || stop {
+			return err
+		}
+		if inv, ok := ParseCommand(h.s.prefix, h.ev.Text); ok {
+			if err := h.command(ctx, inv); err != nil {
+				return err
+			}
+		}
+	}
+	if h.ev.Kind == SlashCommand {
+		inv := Invocation{}
+		if name, rest, _ := cutSpace(h.ev.Text); validName(name) {
+			inv = Invocation{Name: name, Raw: rest, Args: SplitArgs(rest)}
+			if err := h.command(ctx, inv); err != nil {
+				return err
+			}
+		}
+	}
+	return h.award(ctx)
+}
+
+type limitSpec = ratelimit.Limit
+
+func (r *Router) takeAll(ctx context.Context, limits []limitSpec) (bool, time.Duration) {
+	return r.limiter.TakeAll(ctx, limits)
+}
