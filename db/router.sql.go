@@ -791,6 +791,20 @@ func (q *Queries) PointsLedgerInsert(ctx context.Context, arg PointsLedgerInsert
 	return err
 }
 
+const pointsValueDelete = `-- name: PointsValueDelete :exec
+DELETE FROM points_values WHERE community_id = $1 AND key = $2
+`
+
+type PointsValueDeleteParams struct {
+	CommunityID int64
+	Key         string
+}
+
+func (q *Queries) PointsValueDelete(ctx context.Context, arg PointsValueDeleteParams) error {
+	_, err := q.db.Exec(ctx, pointsValueDelete, arg.CommunityID, arg.Key)
+	return err
+}
+
 const pointsValueSet = `-- name: PointsValueSet :exec
 INSERT INTO points_values (community_id, key, points) VALUES ($1, $2, $3)
 ON CONFLICT (community_id, key) DO UPDATE SET points = EXCLUDED.points

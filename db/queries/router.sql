@@ -145,3 +145,6 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: CommandSetCounter :execrows
 UPDATE commands SET counter = $3 WHERE community_id = $1 AND id = $2;
+
+-- name: PointsValueDelete :exec
+DELETE FROM points_values WHERE community_id = $1 AND key = $2;

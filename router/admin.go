@@ -1,0 +1,185 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
+)
+
+// Prefixes a community may choose for local commands.
+var Prefixes = []string{"!", "?", "~", "$", "%", "&", ".", ",", "+", "=", ">"}
+
+// SetPrefix changes a community's command prefix.
+func (r *Router) SetPrefix(ctx context.Context, communityID int64, prefix string) error {
+	ok := false
+	for _, p := range Prefixes {
+		ok = ok || p == prefix
+	}
+	if !ok {
+		return problem.Invalidf("prefix", "Choose one of %s as the prefix.", strings.Join(Prefixes, " "))
+	}
+	if err := db.New(r.pool).CommunitySetPrefix(ctx, db.CommunitySetPrefixParams{ID: communityID, CommandPrefix: prefix}); err != nil {
+		return fmt.Errorf("set prefix: %w", err)
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
+
+// Prefix returns a community's command prefix.
+func (r *Router) Prefix(ctx context.Context, communityID int64) (string, error) {
+	s, err := r.snapshot(ctx, communityID)
+	if err != nil {
+		return "", err
+	}
+	return s.prefix, nil
+}
+
+// Rules lists a community's moderation rules in the order they are checked.
+func (r *Router) Rules(ctx context.Context, communityID int64) ([]Rule, error) {
+	rows, err := db.New(r.pool).ModerationRuleListByCommunity(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("list rules: %w", err)
+	}
+	out := make([]Rule, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, toRule(row))
+	}
+	return out, nil
+}
+
+// PointsValue is what one event kind earns in a community.
+type PointsValue struct {
+	Key     string // platform.kind
+	Points  int64
+	Default int64
+	Custom  bool
+}
+
+// PointsValues lists every event's points for a community, defaults and overrides.
+func (r *Router) PointsValues(ctx context.Context, communityID int64) ([]PointsValue, error) {
+	rows, err := db.New(r.pool).PointsValuesByCommunity(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("list points values: %w", err)
+	}
+	custom := map[string]int64{}
+	for _, row := range rows {
+		custom[row.Key] = int64(row.Points)
+	}
+	out := make([]PointsValue, 0, len(DefaultPoints))
+	for k, def := range DefaultPoints {
+		v, ok := custom[k]
+		if !ok {
+			v = def
+		}
+		out = append(out, PointsValue{Key: k, Points: v, Default: def, Custom: ok})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// SetPointsValue changes what an event earns; setting the default removes the override.
+func (r *Router) SetPointsValue(ctx context.Context, communityID int64, key string, points int64) error {
+	def, ok := DefaultPoints[key]
+	if !ok {
+		return problem.Invalidf("key", "Unknown event %q.", key)
+	}
+	if points < -100000 || points > 100000 {
+		return problem.Invalidf("points", "Points are between -100000 and 100000.")
+	}
+	q := db.New(r.pool)
+	var err error
+	if points == def {
+		err = q.PointsValueDelete(ctx, db.PointsValueDeleteParams{CommunityID: communityID, Key: key})
+	} else {
+		err = q.PointsValueSet(ctx, db.PointsValueSetParams{CommunityID: communityID, Key: key, Points: int32(points)})
+	}
+	if err != nil {
+		return fmt.Errorf("set points of %s: %w", key, err)
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
+
+// Execution is one recorded command execution.
+type Execution struct {
+	ID       int64
+	Command  string
+	Platform string
+	User     string
+	Args     string
+	Executor string
+	Outcome  string
+	Duration time.Duration
+	Error    string
+	At       time.Time
+}
+
+// ExecutionFilter narrows the execution log; zero fields do not filter.
+type ExecutionFilter struct {
+	Command, User, Outcome string
+	BeforeID               int64
+	Limit                  int
+}
+
+// Outcomes of an execution.
+var Outcomes = []string{"ok", "denied", "rate_limited", "refused", "error"}
+
+// Executions returns a page of the execution log, newest first.
+func (r *Router) Executions(ctx context.Context, communityID int64, f ExecutionFilter) ([]Execution, error) {
+	p := db.CommandExecutionListParams{CommunityID: communityID, MaxRows: 50}
+	if f.Limit > 0 && f.Limit <= 200 {
+		p.MaxRows = int32(f.Limit)
+	}
+	if f.Command != "" {
+		p.Command = &f.Command
+	}
+	if f.User != "" {
+		p.UserName = &f.User
+	}
+	if f.Outcome != "" {
+		p.Outcome = &f.Outcome
+	}
+	if f.BeforeID > 0 {
+		p.BeforeID = &f.BeforeID
+	}
+	rows, err := db.New(r.read).CommandExecutionList(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("list executions: %w", err)
+	}
+	out := make([]Execution, 0, len(rows))
+	for _, x := range rows {
+		out = append(out, Execution{ID: x.ID, Command: x.Command, Platform: x.Platform, User: x.UserName, Args: x.Args, Executor: x.Executor,
+			Outcome: x.Outcome, Duration: time.Duration(x.DurationUs) * time.Microsecond, Error: x.Error, At: x.CreatedAt})
+	}
+	return out, nil
+}
+
+// Simulate handles an event typed in the hub's chat simulator for a community,
+// whether or not it has linked a server. The event's platform fields are filled in.
+func (r *Router) Simulate(ctx context.Context, communityID int64, ev Event, dryRun bool) (Result, error) {
+	start := time.Now()
+	if ev.Server == "" {
+		ev.Server = "simulator"
+	}
+	if ev.User.ID == "" {
+		ev.User.ID = "sim:" + strings.ToLower(ev.User.Name)
+	}
+	if err := ev.Validate(); err != nil {
+		return Result{}, err
+	}
+	s, err := r.snapshot(ctx, communityID)
+	if err != nil {
+		return Result{}, err
+	}
+	h := &handling{r: r, s: s, ev: ev, dry: dryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
+	if err := h.run(ctx); err != nil {
+		return Result{}, err
+	}
+	h.res.Duration = time.Since(start)
+	return h.res, nil
+}
