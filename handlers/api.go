@@ -16,8 +16,9 @@ import (
 )
 
 const (
-	roleUser  = auth.RoleUser
-	roleAdmin = auth.RoleAdmin
+	roleUser    = auth.RoleUser
+	roleAdmin   = auth.RoleAdmin
+	roleTrigger = auth.RoleTrigger
 )
 
 // envelope is every /api/v1 answer.

@@ -24,6 +24,7 @@ import (
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
+	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
 )
 
@@ -31,6 +32,7 @@ import (
 type Config struct {
 	Auth        *auth.Service
 	Communities *community.Service
+	Router      *router.Router
 	Audit       audit.Log
 	Health      health.Checker
 	Limiter     *ratelimit.Limiter
@@ -50,12 +52,15 @@ type Config struct {
 
 // Handler serves every HTTP route.
 type Handler struct {
-	cfg      Config
-	auth     *auth.Service
-	comm     *community.Service
-	sessions *scs.SessionManager
-	logger   *slog.Logger
-	metrics  *httpMetrics
+	cfg    Config
+	auth   *auth.Service
+	comm   *community.Service
+	router *router.Router
+	// eventSlots bounds how many events run at once across all API requests.
+	eventSlots chan struct{}
+	sessions   *scs.SessionManager
+	logger     *slog.Logger
+	metrics    *httpMetrics
 }
 
 // New builds the handler tree.
@@ -80,8 +85,8 @@ func New(cfg Config) http.Handler {
 	if cfg.MinForgotResponse == 0 {
 		cfg.MinForgotResponse = 300 * time.Millisecond
 	}
-	h := &Handler{cfg: cfg, auth: cfg.Auth, comm: cfg.Communities, sessions: sm, logger: cfg.Logger,
-		metrics: newHTTPMetrics(cfg.Registry)}
+	h := &Handler{cfg: cfg, auth: cfg.Auth, comm: cfg.Communities, router: cfg.Router, sessions: sm, logger: cfg.Logger,
+		metrics: newHTTPMetrics(cfg.Registry), eventSlots: make(chan struct{}, 64)}
 	return h.routes()
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/ratelimit"
+	"github.com/waddle/waddle/router"
 )
 
 // testPassword passes the password rules.
@@ -34,11 +35,12 @@ const testPassword = "waddle-test-password-1"
 
 // env is a hub served by httptest on a fresh database and a real Redis.
 type env struct {
-	t    testing.TB
-	srv  *httptest.Server
-	pool *pgxpool.Pool
-	auth *auth.Service
-	comm *community.Service
+	t      testing.TB
+	srv    *httptest.Server
+	pool   *pgxpool.Pool
+	auth   *auth.Service
+	comm   *community.Service
+	router *router.Router
 }
 
 type envOption func(*handlers.Config)
@@ -58,8 +60,18 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	a := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: limiter, Logger: logger, BaseURL: base})
 	c := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: base})
 	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
+	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger})
+	rctx, stop := context.WithCancel(context.Background())
+	rdone := make(chan error, 1)
+	go func() { rdone <- rt.Run(rctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-rdone; err != nil {
+			t.Errorf("router: %v", err)
+		}
+	})
 	cfg := handlers.Config{
-		Auth: a, Communities: c, Audit: audit.Log{Pool: pool},
+		Auth: a, Communities: c, Router: rt, Audit: audit.Log{Pool: pool},
 		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
@@ -72,7 +84,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	srv.Config.Handler = handlers.New(cfg)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

@@ -32,6 +32,7 @@ func (h *Handler) routes() http.Handler {
 		}))
 		r.Use(h.apiAuth)
 		r.Get("/me", h.apiMe)
+		r.With(h.apiRoles(roleTrigger, roleAdmin)).Post("/events", h.apiEvents)
 		r.Group(func(r chi.Router) {
 			r.Use(h.apiRoles(roleUser, roleAdmin))
 			r.Get("/communities", h.apiCommunities)

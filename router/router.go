@@ -28,7 +28,6 @@ type Config struct {
 	Limiter     *ratelimit.Limiter
 	Logger      *slog.Logger
 	CacheTTL    time.Duration // default 60s; changes invalidate at once anyway
-	Workers     int           // concurrent events in HandleBatch; default 4×GOMAXPROCS
 }
 
 // Router handles events.
@@ -40,7 +39,6 @@ type Router struct {
 	limiter *ratelimit.Limiter
 	logger  *slog.Logger
 	ttl     time.Duration
-	workers int
 	modules map[string]Module
 	log     *execLog
 
@@ -64,11 +62,8 @@ func New(cfg Config) *Router {
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = time.Minute
 	}
-	if cfg.Workers == 0 {
-		cfg.Workers = 16
-	}
 	r := &Router{pool: cfg.Pool, read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate",
-		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, workers: cfg.Workers,
+		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
 	r.modules = builtinModules()
 	r.log = newExecLog(cfg.Pool, cfg.Logger)

@@ -21,6 +21,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/mail"
+	"github.com/waddle/waddle/router"
 )
 
 // serve runs the hub, API and job workers until ctx ends, then shuts down in
@@ -61,7 +62,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if a.replica != nil {
 		readPool = a.replica
 	}
+	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix,
+		Limiter: a.limiter, Logger: logger.With("component", "router")})
 	h := handlers.New(handlers.Config{
+		Router:          rt,
 		Auth:            a.auth,
 		Communities:     a.comm,
 		Audit:           audit.Log{Pool: readPool},
@@ -96,6 +100,16 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// The router stops after the HTTP server, so events accepted by in-flight
+	// requests are logged before the execution log's last flush.
+	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRouter()
+	g.Go(func() error {
+		if err := rt.Run(routerCtx); err != nil {
+			return fmt.Errorf("router: %w", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		logger.InfoContext(ctx, "waddle hub listening", "addr", ln.Addr().String(), "url", cfg.BaseURL)
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -130,6 +144,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		logger.InfoContext(ctx, "shutting down: finishing in-flight requests")
 		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.ShutdownTimeout)
 		defer cancel()
+		defer stopRouter()
 		if err := srv.Shutdown(shutCtx); err != nil {
 			return fmt.Errorf("http shutdown: %w", err)
 		}

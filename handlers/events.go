@@ -1,0 +1,115 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/router"
+)
+
+// Limits of POST /api/v1/events.
+const (
+	maxEventBatch      = 100
+	maxEventBatchBytes = 1 << 20
+)
+
+// eventAnswer is the answer for one event of a batch.
+type eventAnswer struct {
+	ID        string                `json:"id"`
+	Status    int                   `json:"status"`
+	Responses []router.Response     `json:"responses,omitempty"`
+	HandledBy string                `json:"handled_by,omitempty"`
+	Points    []router.PointsChange `json:"points,omitempty"`
+	Duplicate bool                  `json:"duplicate,omitempty"`
+	Error     string                `json:"error,omitempty"`
+}
+
+// apiEvents takes one event or a batch (a JSON array of up to 100) and
+// answers each with its responses or its error. Events of a batch run
+// concurrently on a bounded pool; a bad event does not stop the others.
+func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventBatchBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.apiFail(w, r, problem.New(problem.Invalid, "The body is too large (at most 1 MiB)."))
+			return
+		}
+		h.apiFail(w, r, problem.New(problem.Invalid, "The body could not be read."))
+		return
+	}
+	body = bytes.TrimSpace(body)
+	var raws []json.RawMessage
+	single := len(body) > 0 && body[0] == '{'
+	switch {
+	case single:
+		raws = []json.RawMessage{body}
+	case len(body) > 0 && body[0] == '[':
+		if err := json.Unmarshal(body, &raws); err != nil {
+			h.apiFail(w, r, problem.New(problem.Invalid, "The body is not a JSON array of events: %v", err))
+			return
+		}
+		if len(raws) == 0 || len(raws) > maxEventBatch {
+			h.apiFail(w, r, problem.New(problem.Invalid, "Send 1 to %d events in a batch.", maxEventBatch))
+			return
+		}
+	default:
+		h.apiFail(w, r, problem.New(problem.Invalid, "Send one event as a JSON object or a batch as a JSON array."))
+		return
+	}
+	answers := make([]eventAnswer, len(raws))
+	var wg sync.WaitGroup
+	for i, raw := range raws {
+		var ev router.Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			answers[i] = eventAnswer{ID: ev.ID, Status: http.StatusBadRequest, Error: "The event is not valid JSON of the event shape: " + err.Error()}
+			continue
+		}
+		if err := ev.Validate(); err != nil {
+			answers[i] = eventAnswer{ID: ev.ID, Status: status(err), Error: message(err)}
+			continue
+		}
+		wg.Add(1)
+		h.eventSlots <- struct{}{} // bounded across all requests
+		go func() {
+			defer wg.Done()
+			defer func() { <-h.eventSlots }()
+			res, err := h.router.Handle(r.Context(), ev, router.Options{})
+			if err != nil {
+				st := status(err)
+				if st == http.StatusInternalServerError {
+					h.logger.ErrorContext(r.Context(), "handle event", "err", err, "event", ev.ID)
+				}
+				answers[i] = eventAnswer{ID: ev.ID, Status: st, Error: message(err)}
+				return
+			}
+			answers[i] = eventAnswer{ID: ev.ID, Status: http.StatusOK, Responses: res.Responses, HandledBy: res.HandledBy, Points: res.Points, Duplicate: res.Duplicate}
+		}()
+	}
+	wg.Wait()
+	if single {
+		a := answers[0]
+		if a.Status != http.StatusOK {
+			apiError(w, r, a.Status, a.Error)
+			return
+		}
+		writeJSON(w, http.StatusOK, a, "")
+		return
+	}
+	failed := 0
+	for _, a := range answers {
+		if a.Status != http.StatusOK {
+			failed++
+		}
+	}
+	msg := ""
+	if failed > 0 {
+		msg = itoa(int64(failed)) + " of " + itoa(int64(len(answers))) + " events failed; see each one's error."
+	}
+	writeJSON(w, http.StatusOK, answers, msg)
+}
