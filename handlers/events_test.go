@@ -1,0 +1,94 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/waddle/waddle/router"
+)
+
+func TestEventsAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	root := e.user("root@example.com", true)
+	c := e.community(root, "ducks", nil)
+	if _, err := e.router.LinkEntity(ctx, c.ID, router.Twitch, "duckchan", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.router.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	trigger := e.apiKey(root, "trigger")
+	user := e.apiKey(root, "user")
+	ev := func(id, kind, text string) string {
+		return fmt.Sprintf(`{"id":%q,"platform":"twitch","kind":%q,"server":"duckchan","channel":"c1","user":{"id":"u-%s","name":"alice","roles":["subscriber"]},"text":%q,"unknown_field":1}`, id, kind, id, text)
+	}
+
+	st, out := e.api(trigger, "POST", "/events", ev("e1", "chat_message", "!hi"))
+	data, _ := out["data"].(map[string]any)
+	if st != 200 || fmt.Sprint(data["responses"]) != "[map[reply:hi alice]]" {
+		t.Fatalf("one event: %d %v", st, out)
+	}
+
+	batch := "[" + strings.Join([]string{
+		ev("b1", "follow", ""),
+		`{"id":"b2","platform":"twitch","kind":"chat_message","server":"duckchan","user":{"name":"nobody"}}`,
+		ev("b3", "chat_message", "!hi"),
+		`{"id":"b4","platform":"myspace","kind":"follow","server":"x","user":{"id":"1"}}`,
+		`{"id":"b5","platform":"twitch","kind":"follow","server":"not-linked","user":{"id":"1"}}`,
+		`"not an object"`,
+	}, ",") + "]"
+	st, out = e.api(trigger, "POST", "/events", batch)
+	if st != 200 {
+		t.Fatalf("batch: status %d %v", st, out)
+	}
+	answers, _ := out["data"].([]any)
+	if len(answers) != 6 {
+		t.Fatalf("batch: %d answers, want 6", len(answers))
+	}
+	want := []struct {
+		status int
+		err    string
+	}{{200, ""}, {400, `"user.id" is required`}, {200, ""}, {400, "Unknown platform"}, {404, "not linked"}, {400, "not valid JSON"}}
+	for i, w := range want {
+		a := answers[i].(map[string]any)
+		if int(a["status"].(float64)) != w.status || !strings.Contains(fmt.Sprint(a["error"]), w.err) {
+			t.Errorf("event %d: %v, want status %d and an error with %q", i+1, a, w.status, w.err)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(out["message"]), "4 of 6 events failed") {
+		t.Errorf("message %q", out["message"])
+	}
+	// The follow earned points; sending it again is answered, not processed twice.
+	st, out = e.api(trigger, "POST", "/events", ev("b1", "follow", ""))
+	data, _ = out["data"].(map[string]any)
+	if st != 200 || data["duplicate"] != true {
+		t.Errorf("resent event: %d %v", st, out)
+	}
+	if n := e.count("SELECT count(*) FROM points_ledger WHERE reason = 'follow'"); n != 1 {
+		t.Errorf("%d follow rows in the ledger, want 1", n)
+	}
+
+	for _, bad := range []struct {
+		name, key, body string
+		status          int
+	}{
+		{"user key", user, ev("x", "follow", ""), 403},
+		{"no key", "", ev("x", "follow", ""), 401},
+		{"empty batch", trigger, "[]", 400},
+		{"too many", trigger, "[" + strings.TrimSuffix(strings.Repeat(ev("y", "follow", "")+",", 101), ",") + "]", 400},
+		{"not JSON", trigger, "hello", 400},
+		{"missing kind", trigger, `{"id":"z","platform":"twitch","server":"duckchan","user":{"id":"1"}}`, 400},
+	} {
+		if st, out := e.api(bad.key, "POST", "/events", bad.body); st != bad.status {
+			t.Errorf("%s: status %d %v, want %d", bad.name, st, out, bad.status)
+		}
+	}
+	if res := e.client().post("/api/v1/events", nil, nil); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("form post without key: %d", res.StatusCode)
+	}
+}
