@@ -79,7 +79,7 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-h.eventSlots }()
-			res, err := h.router.Handle(r.Context(), ev, router.Options{})
+			res, err := h.router.Handle(r.Context(), ev, router.Options{Dedup: true})
 			if err != nil {
 				st := status(err)
 				if st == http.StatusInternalServerError {

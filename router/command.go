@@ -94,13 +94,17 @@ func (c *Command) onPlatform(p string) bool {
 	return false
 }
 
-// Rate limits besides a command's own cooldowns.
-const (
-	perUserPerCommand    = 10 // per window, per user, per command
-	perCommandPerChannel = 40
-	perCommunity         = 3000
-	limitWindow          = 30 * time.Second
-)
+// Limits are the flood limits every command passes besides its own cooldowns,
+// per sliding window.
+type Limits struct {
+	PerUserPerCommand    int // one user repeating one command
+	PerCommandPerChannel int // one command in one channel: keeps the bot under the platforms' chat limits
+	PerCommunity         int // all commands of a community
+	Window               time.Duration
+}
+
+// DefaultLimits suit Twitch's chat limit for bots that are not moderators.
+var DefaultLimits = Limits{PerUserPerCommand: 10, PerCommandPerChannel: 40, PerCommunity: 3000, Window: 30 * time.Second}
 
 // command runs one invocation.
 func (h *handling) command(ctx context.Context, inv Invocation) error {
@@ -146,10 +150,11 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 // refused user gets at most one notice per window (or none, as the community chose).
 func (h *handling) spend(ctx context.Context, cmd *Command) (bool, string) {
 	cid := strconv.FormatInt(h.s.communityID, 10)
+	lim := h.r.limits
 	limits := []limitSpec{
-		{Key: "rl:uc:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.User.ID, Max: perUserPerCommand, Window: limitWindow},
-		{Key: "rl:cc:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.Channel, Max: perCommandPerChannel, Window: limitWindow},
-		{Key: "rl:c:" + cid, Max: perCommunity, Window: limitWindow},
+		{Key: "rl:uc:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.User.ID, Max: lim.PerUserPerCommand, Window: lim.Window},
+		{Key: "rl:cc:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.Channel, Max: lim.PerCommandPerChannel, Window: lim.Window},
+		{Key: "rl:c:" + cid, Max: lim.PerCommunity, Window: lim.Window},
 	}
 	if cmd.UserCooldown > 0 {
 		limits = append(limits, limitSpec{Key: "cd:u:" + cid + ":" + cmd.Name + ":" + h.ev.Platform + ":" + h.ev.User.ID, Max: 1, Window: cmd.UserCooldown})
@@ -168,7 +173,7 @@ func (h *handling) spend(ctx context.Context, cmd *Command) (bool, string) {
 	if !h.s.slowNotice {
 		return false, ""
 	}
-	window := max(cmd.UserCooldown, cmd.GlobalCooldown, limitWindow)
+	window := max(cmd.UserCooldown, cmd.GlobalCooldown, h.r.limits.Window)
 	if !h.r.limiter.Take(ctx, "rl:notice:"+cid+":"+cmd.Name+":"+h.ev.Platform+":"+h.ev.User.ID, 1, window).Allowed {
 		return false, ""
 	}

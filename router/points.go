@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,9 +55,12 @@ func (h *handling) award(ctx context.Context) error {
 	}
 	if h.ev.Kind == ChatMessage && !h.dry {
 		key := "pts:msg:" + strconv.FormatInt(h.s.communityID, 10) + ":" + h.ev.Platform + ":" + h.ev.User.ID
-		if !h.r.limiter.Take(ctx, key, 1, chatPointsEvery).Allowed {
+		// This instance remembers whom it paid in the last minute, so a chatty
+		// user costs no round trip; Redis settles it across instances.
+		if h.r.paid.recently(key, time.Now()) || !h.r.limiter.Take(ctx, key, 1, chatPointsEvery).Allowed {
 			return nil
 		}
+		h.r.paid.mark(key, time.Now())
 	}
 	if h.dry {
 		bal, err := h.r.balance(ctx, h.s.communityID, h.ev.Platform, h.ev.User.ID)
@@ -129,4 +133,33 @@ func (r *Router) Leaderboard(ctx context.Context, communityID int64, n int) ([]S
 		out = append(out, Standing{Platform: r.Platform, UserID: r.UserID, Name: r.UserName, Points: r.Balance})
 	}
 	return out, nil
+}
+
+// paidSet remembers chat points paid in the last chatPointsEvery.
+type paidSet struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func (p *paidSet) recently(key string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.seen[key]
+	return ok && now.Sub(t) < chatPointsEvery
+}
+
+func (p *paidSet) mark(key string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.seen == nil {
+		p.seen = map[string]time.Time{}
+	}
+	if len(p.seen) > 200_000 {
+		for k, t := range p.seen {
+			if now.Sub(t) >= chatPointsEvery {
+				delete(p.seen, k)
+			}
+		}
+	}
+	p.seen[key] = now
 }

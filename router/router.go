@@ -28,6 +28,7 @@ type Config struct {
 	Limiter     *ratelimit.Limiter
 	Logger      *slog.Logger
 	CacheTTL    time.Duration // default 60s; changes invalidate at once anyway
+	Limits      Limits        // zero: DefaultLimits
 }
 
 // Router handles events.
@@ -39,8 +40,10 @@ type Router struct {
 	limiter *ratelimit.Limiter
 	logger  *slog.Logger
 	ttl     time.Duration
+	limits  Limits
 	modules map[string]Module
 	log     *execLog
+	paid    paidSet
 
 	mu        sync.RWMutex
 	snapshots map[int64]*snapshot
@@ -62,8 +65,11 @@ func New(cfg Config) *Router {
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = time.Minute
 	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits
+	}
 	r := &Router{pool: cfg.Pool, read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate",
-		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL,
+		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, limits: cfg.Limits,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
 	r.modules = builtinModules()
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
@@ -192,6 +198,10 @@ func (r *Router) snapshot(ctx context.Context, communityID int64) (*snapshot, er
 // Options change how one event is handled.
 type Options struct {
 	DryRun bool // store nothing, spend no cooldown, call no remote module; list what would change
+	// Dedup answers an event id seen in the last 24 hours with its first
+	// answer instead of handling it again. The HTTP event API sets it; a bot
+	// whose platform never redelivers (IRC chat) need not pay for it.
+	Dedup bool
 }
 
 // Result is what the router decided for one event.
@@ -221,7 +231,8 @@ func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, er
 	if err != nil {
 		return Result{EventID: ev.ID}, err
 	}
-	if !opts.DryRun && ev.ID != "" {
+	dedup := opts.Dedup && !opts.DryRun && ev.ID != ""
+	if dedup {
 		if res, ok, err := r.seen(ctx, s.communityID, ev.ID); err != nil {
 			return Result{EventID: ev.ID}, err
 		} else if ok {
@@ -234,7 +245,7 @@ func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, er
 		return Result{EventID: ev.ID}, err
 	}
 	h.res.Duration = time.Since(start)
-	if !opts.DryRun && ev.ID != "" {
+	if dedup {
 		if err := r.remember(ctx, s.communityID, ev.ID, h.res); err != nil {
 			return h.res, err
 		}

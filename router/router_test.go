@@ -28,9 +28,17 @@ type env struct {
 }
 
 func newRouter(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, prefix string) *router.Router {
+	return newRouterTB(t, pool, rdb, prefix)
+}
+
+func newRouterTB(t testing.TB, pool *pgxpool.Pool, rdb *redis.Client, prefix string, limits ...router.Limits) *router.Router {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	cfg := router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger}
+	if len(limits) > 0 {
+		cfg.Limits = limits[0]
+	}
+	r := router.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
@@ -79,7 +87,7 @@ func (e *env) event(ev router.Event) router.Result {
 	if err := ev.Validate(); err != nil {
 		e.t.Fatalf("event: %v", err)
 	}
-	res, err := e.r.Handle(context.Background(), ev, router.Options{})
+	res, err := e.r.Handle(context.Background(), ev, router.Options{Dedup: true})
 	if err != nil {
 		e.t.Fatalf("handle %q: %v", ev.Text, err)
 	}
