@@ -874,6 +874,44 @@ func (q *Queries) ProcessedEventGet(ctx context.Context, arg ProcessedEventGetPa
 	return result, err
 }
 
+const processedEventGetMany = `-- name: ProcessedEventGetMany :many
+SELECT p.community_id, p.event_id, p.result FROM processed_events p
+WHERE (p.community_id, p.event_id) IN (
+    SELECT unnest($1::bigint[]), unnest($2::text[]))
+  AND p.created_at > now() - interval '24 hours'
+`
+
+type ProcessedEventGetManyParams struct {
+	CommunityIds []int64
+	EventIds     []string
+}
+
+type ProcessedEventGetManyRow struct {
+	CommunityID int64
+	EventID     string
+	Result      []byte
+}
+
+func (q *Queries) ProcessedEventGetMany(ctx context.Context, arg ProcessedEventGetManyParams) ([]ProcessedEventGetManyRow, error) {
+	rows, err := q.db.Query(ctx, processedEventGetMany, arg.CommunityIds, arg.EventIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProcessedEventGetManyRow{}
+	for rows.Next() {
+		var i ProcessedEventGetManyRow
+		if err := rows.Scan(&i.CommunityID, &i.EventID, &i.Result); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const processedEventInsert = `-- name: ProcessedEventInsert :exec
 INSERT INTO processed_events (community_id, event_id, result) VALUES ($1, $2, $3)
 ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now()
@@ -887,6 +925,23 @@ type ProcessedEventInsertParams struct {
 
 func (q *Queries) ProcessedEventInsert(ctx context.Context, arg ProcessedEventInsertParams) error {
 	_, err := q.db.Exec(ctx, processedEventInsert, arg.CommunityID, arg.EventID, arg.Result)
+	return err
+}
+
+const processedEventInsertMany = `-- name: ProcessedEventInsertMany :exec
+INSERT INTO processed_events (community_id, event_id, result)
+SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::jsonb[])
+ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now()
+`
+
+type ProcessedEventInsertManyParams struct {
+	CommunityIds []int64
+	EventIds     []string
+	Results      [][]byte
+}
+
+func (q *Queries) ProcessedEventInsertMany(ctx context.Context, arg ProcessedEventInsertManyParams) error {
+	_, err := q.db.Exec(ctx, processedEventInsertMany, arg.CommunityIds, arg.EventIds, arg.Results)
 	return err
 }
 

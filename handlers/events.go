@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
@@ -16,6 +15,7 @@ import (
 const (
 	maxEventBatch      = 100
 	maxEventBatchBytes = 1 << 20
+	eventSlots         = 16 // events of one batch handled at once
 )
 
 // eventAnswer is the answer for one event of a batch.
@@ -63,7 +63,8 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answers := make([]eventAnswer, len(raws))
-	var wg sync.WaitGroup
+	var evs []router.Event
+	var at []int // answers index of each valid event
 	for i, raw := range raws {
 		var ev router.Event
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -74,24 +75,22 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 			answers[i] = eventAnswer{ID: ev.ID, Status: status(err), Error: message(err)}
 			continue
 		}
-		wg.Add(1)
-		h.eventSlots <- struct{}{} // bounded across all requests
-		go func() {
-			defer wg.Done()
-			defer func() { <-h.eventSlots }()
-			res, err := h.router.Handle(r.Context(), ev, router.Options{Dedup: true})
-			if err != nil {
-				st := status(err)
-				if st == http.StatusInternalServerError {
-					h.logger.ErrorContext(r.Context(), "handle event", "err", err, "event", ev.ID)
-				}
-				answers[i] = eventAnswer{ID: ev.ID, Status: st, Error: message(err)}
-				return
-			}
-			answers[i] = eventAnswer{ID: ev.ID, Status: http.StatusOK, Responses: res.Responses, HandledBy: res.HandledBy, Points: res.Points, Duplicate: res.Duplicate}
-		}()
+		evs = append(evs, ev)
+		at = append(at, i)
 	}
-	wg.Wait()
+	for j, item := range h.router.HandleBatch(r.Context(), evs, eventSlots) {
+		i, ev := at[j], evs[j]
+		if item.Err != nil {
+			st := status(item.Err)
+			if st == http.StatusInternalServerError {
+				h.logger.ErrorContext(r.Context(), "handle event", "err", item.Err, "event", ev.ID)
+			}
+			answers[i] = eventAnswer{ID: ev.ID, Status: st, Error: message(item.Err)}
+			continue
+		}
+		res := item.Result
+		answers[i] = eventAnswer{ID: ev.ID, Status: http.StatusOK, Responses: res.Responses, HandledBy: res.HandledBy, Points: res.Points, Duplicate: res.Duplicate}
+	}
 	if single {
 		a := answers[0]
 		if a.Status != http.StatusOK {

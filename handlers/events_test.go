@@ -73,6 +73,16 @@ func TestEventsAPI(t *testing.T) {
 		t.Errorf("%d follow rows in the ledger, want 1", n)
 	}
 
+	// The same id twice in one batch is handled once.
+	st, out = e.api(trigger, "POST", "/events", "["+ev("d1", "follow", "")+","+ev("d1", "follow", "")+"]")
+	answers, _ = out["data"].([]any)
+	if st != 200 || len(answers) != 2 || answers[1].(map[string]any)["duplicate"] != true {
+		t.Errorf("repeated id in a batch: %d %v", st, out)
+	}
+	if n := e.count("SELECT count(*) FROM points_ledger WHERE reason = 'follow'"); n != 2 {
+		t.Errorf("%d follow rows in the ledger, want 2 (b1 and d1 once each)", n)
+	}
+
 	for _, bad := range []struct {
 		name, key, body string
 		status          int

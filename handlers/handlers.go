@@ -52,15 +52,13 @@ type Config struct {
 
 // Handler serves every HTTP route.
 type Handler struct {
-	cfg    Config
-	auth   *auth.Service
-	comm   *community.Service
-	router *router.Router
-	// eventSlots bounds how many events run at once across all API requests.
-	eventSlots chan struct{}
-	sessions   *scs.SessionManager
-	logger     *slog.Logger
-	metrics    *httpMetrics
+	cfg      Config
+	auth     *auth.Service
+	comm     *community.Service
+	router   *router.Router
+	sessions *scs.SessionManager
+	logger   *slog.Logger
+	metrics  *httpMetrics
 }
 
 // New builds the handler tree.
@@ -86,7 +84,7 @@ func New(cfg Config) http.Handler {
 		cfg.MinForgotResponse = 300 * time.Millisecond
 	}
 	h := &Handler{cfg: cfg, auth: cfg.Auth, comm: cfg.Communities, router: cfg.Router, sessions: sm, logger: cfg.Logger,
-		metrics: newHTTPMetrics(cfg.Registry), eventSlots: make(chan struct{}, 64)}
+		metrics: newHTTPMetrics(cfg.Registry)}
 	return h.routes()
 }
 

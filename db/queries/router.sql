@@ -148,3 +148,14 @@ UPDATE commands SET counter = $3 WHERE community_id = $1 AND id = $2;
 
 -- name: PointsValueDelete :exec
 DELETE FROM points_values WHERE community_id = $1 AND key = $2;
+
+-- name: ProcessedEventGetMany :many
+SELECT p.community_id, p.event_id, p.result FROM processed_events p
+WHERE (p.community_id, p.event_id) IN (
+    SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(event_ids)::text[]))
+  AND p.created_at > now() - interval '24 hours';
+
+-- name: ProcessedEventInsertMany :exec
+INSERT INTO processed_events (community_id, event_id, result)
+SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(event_ids)::text[]), unnest(sqlc.arg(results)::jsonb[])
+ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now();
