@@ -67,6 +67,26 @@ func (q *Queries) CommunityGet(ctx context.Context, id int64) (Community, error)
 	return i, err
 }
 
+const communityGetBySlug = `-- name: CommunityGetBySlug :one
+SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice FROM communities WHERE slug = $1
+`
+
+func (q *Queries) CommunityGetBySlug(ctx context.Context, slug string) (Community, error) {
+	row := q.db.QueryRow(ctx, communityGetBySlug, slug)
+	var i Community
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.Description,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.CommandPrefix,
+		&i.SlowDownNotice,
+	)
+	return i, err
+}
+
 const communityListAll = `-- name: CommunityListAll :many
 SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice FROM communities ORDER BY name, id
 `

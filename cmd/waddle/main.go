@@ -23,13 +23,15 @@ commands:
   admin create --email E [--name N] [--admin]
                                      create an account; the password comes from WADDLE_ADMIN_PASSWORD or is generated and printed once
   admin reset-password --email E     set a new password (from WADDLE_ADMIN_PASSWORD, or generated and printed once)
+  chat --community SLUG [--platform twitch] [--user alice] [--badges moderator,vip] [--dry-run=true]
+                                     the chat simulator in the terminal: type messages, or /follow, /raid 50, /cheer 500, /sub, /quit
 
 configuration comes from environment variables: see README.md and .env.example.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout)
 	stop()
 	if err != nil {
 		var ue *usageError
@@ -46,7 +48,7 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 // run is main without the process: tests call it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return migrate(ctx, cfg, logger, args, stdout)
 	case "admin":
 		return admin(ctx, cfg, logger, args, stdout)
+	case "chat":
+		return chat(ctx, cfg, logger, args, stdin, stdout)
 	}
 	return &usageError{fmt.Sprintf("unknown command %q", cmd)}
 }

@@ -57,7 +57,7 @@ func runWaddle(t *testing.T, vars map[string]string, args ...string) (string, er
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	err := run(ctx, args, getenvFrom(vars), &out)
+	err := run(ctx, args, getenvFrom(vars), strings.NewReader(""), &out)
 	return out.String(), err
 }
 
@@ -249,7 +249,7 @@ func TestRunUsageErrors(t *testing.T) {
 func TestRunHelp(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"help"}, getenvFrom(nil), &out); err != nil {
+	if err := run(t.Context(), []string{"help"}, getenvFrom(nil), strings.NewReader(""), &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(out.String(), "usage: waddle") || !strings.Contains(out.String(), "admin reset-password") {
@@ -460,7 +460,7 @@ func TestRunServeOnPortZero(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, getenvFrom(vars), &out) }()
+	go func() { done <- run(ctx, []string{"serve"}, getenvFrom(vars), strings.NewReader(""), &out) }()
 	returned := false
 	t.Cleanup(func() {
 		cancel()

@@ -44,12 +44,17 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &mail.SendWorker{Sender: a.sender, Logger: logger.With("component", "mail")})
 	river.AddWorker(workers, &auth.ResetRequestWorker{Service: a.auth})
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
+	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(auth.SweepInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return auth.SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(auth.SweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return auth.SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return router.SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)

@@ -86,3 +86,6 @@ WHERE community_id = $1 AND email = $2 AND accepted_at IS NULL;
 SELECT user_id FROM community_members
 WHERE community_id = $1 AND role = 'owner'
 FOR UPDATE;
+
+-- name: CommunityGetBySlug :one
+SELECT * FROM communities WHERE slug = $1;
