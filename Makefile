@@ -55,6 +55,10 @@ run: build
 		k="$${kv%%=*}"; [ -n "$${!k:-}" ] || eval "export $$kv"; \
 	done < <(scripts/services.sh env); \
 	export BASE_URL="$${BASE_URL:-http://127.0.0.1:8080}" LISTEN_ADDR="$${LISTEN_ADDR:-127.0.0.1:8080}"; \
+	if [ -z "$${TOKEN_ENCRYPTION_KEY:-}" ]; then \
+		[ -s .data/token-key ] || (umask 077; head -c 32 /dev/urandom | base64 > .data/token-key); \
+		export TOKEN_ENCRYPTION_KEY="$$(cat .data/token-key)"; \
+	fi; \
 	echo "waddle: DATABASE_URL=$$DATABASE_URL REDIS_URL=$$REDIS_URL BASE_URL=$$BASE_URL LISTEN_ADDR=$$LISTEN_ADDR"; \
 	$(BIN) setup; \
 	exec $(BIN) serve

@@ -99,6 +99,25 @@ type CommunityMember struct {
 	CreatedAt   time.Time
 }
 
+type CommunityModule struct {
+	ID              int64
+	CommunityID     int64
+	Name            string
+	Kind            string
+	Url             string
+	SecretSealed    []byte
+	Namespace       string
+	Action          string
+	Function        string
+	Region          string
+	AccessKeyID     string
+	SecretKeySealed []byte
+	TimeoutMs       int32
+	Permission      string
+	Enabled         bool
+	CreatedAt       time.Time
+}
+
 type ModerationRule struct {
 	ID                int64
 	CommunityID       int64

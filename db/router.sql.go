@@ -611,6 +611,125 @@ func (q *Queries) ModerationRuleListByCommunity(ctx context.Context, communityID
 	return items, nil
 }
 
+const moduleCreate = `-- name: ModuleCreate :one
+INSERT INTO community_modules (community_id, name, kind, url, secret_sealed, namespace, action, function, region,
+    access_key_id, secret_key_sealed, timeout_ms, permission)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id, community_id, name, kind, url, secret_sealed, namespace, action, function, region, access_key_id, secret_key_sealed, timeout_ms, permission, enabled, created_at
+`
+
+type ModuleCreateParams struct {
+	CommunityID     int64
+	Name            string
+	Kind            string
+	Url             string
+	SecretSealed    []byte
+	Namespace       string
+	Action          string
+	Function        string
+	Region          string
+	AccessKeyID     string
+	SecretKeySealed []byte
+	TimeoutMs       int32
+	Permission      string
+}
+
+func (q *Queries) ModuleCreate(ctx context.Context, arg ModuleCreateParams) (CommunityModule, error) {
+	row := q.db.QueryRow(ctx, moduleCreate,
+		arg.CommunityID,
+		arg.Name,
+		arg.Kind,
+		arg.Url,
+		arg.SecretSealed,
+		arg.Namespace,
+		arg.Action,
+		arg.Function,
+		arg.Region,
+		arg.AccessKeyID,
+		arg.SecretKeySealed,
+		arg.TimeoutMs,
+		arg.Permission,
+	)
+	var i CommunityModule
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Name,
+		&i.Kind,
+		&i.Url,
+		&i.SecretSealed,
+		&i.Namespace,
+		&i.Action,
+		&i.Function,
+		&i.Region,
+		&i.AccessKeyID,
+		&i.SecretKeySealed,
+		&i.TimeoutMs,
+		&i.Permission,
+		&i.Enabled,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const moduleDelete = `-- name: ModuleDelete :execrows
+DELETE FROM community_modules WHERE community_id = $1 AND id = $2
+`
+
+type ModuleDeleteParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+func (q *Queries) ModuleDelete(ctx context.Context, arg ModuleDeleteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, moduleDelete, arg.CommunityID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const moduleListByCommunity = `-- name: ModuleListByCommunity :many
+SELECT id, community_id, name, kind, url, secret_sealed, namespace, action, function, region, access_key_id, secret_key_sealed, timeout_ms, permission, enabled, created_at FROM community_modules WHERE community_id = $1 ORDER BY name
+`
+
+func (q *Queries) ModuleListByCommunity(ctx context.Context, communityID int64) ([]CommunityModule, error) {
+	rows, err := q.db.Query(ctx, moduleListByCommunity, communityID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CommunityModule{}
+	for rows.Next() {
+		var i CommunityModule
+		if err := rows.Scan(
+			&i.ID,
+			&i.CommunityID,
+			&i.Name,
+			&i.Kind,
+			&i.Url,
+			&i.SecretSealed,
+			&i.Namespace,
+			&i.Action,
+			&i.Function,
+			&i.Region,
+			&i.AccessKeyID,
+			&i.SecretKeySealed,
+			&i.TimeoutMs,
+			&i.Permission,
+			&i.Enabled,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pointsBalanceAdd = `-- name: PointsBalanceAdd :one
 INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
 VALUES ($1, $2, $3, $4, $5)

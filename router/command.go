@@ -109,8 +109,7 @@ var DefaultLimits = Limits{PerUserPerCommand: 10, PerCommandPerChannel: 40, PerC
 // command runs one invocation.
 func (h *handling) command(ctx context.Context, inv Invocation) error {
 	if inv.Remote {
-		// Community modules outside the process come with the marketplace.
-		return nil
+		return h.remote(ctx, inv)
 	}
 	cmd := h.s.lookup(inv.Name)
 	if cmd == nil || !cmd.Enabled || !cmd.onPlatform(h.ev.Platform) {

@@ -15,8 +15,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
+	"github.com/waddle/waddle/secret"
 )
 
 // Config holds what the router needs.
@@ -27,8 +29,10 @@ type Config struct {
 	RedisPrefix string
 	Limiter     *ratelimit.Limiter
 	Logger      *slog.Logger
-	CacheTTL    time.Duration // default 60s; changes invalidate at once anyway
-	Limits      Limits        // zero: DefaultLimits
+	CacheTTL    time.Duration    // default 60s; changes invalidate at once anyway
+	Limits      Limits           // zero: DefaultLimits
+	Executor    *executor.Client // remote modules (#name); nil: off
+	Secrets     *secret.Box      // opens the modules' sealed secrets
 }
 
 // Router handles events.
@@ -44,6 +48,8 @@ type Router struct {
 	modules map[string]Module
 	log     *execLog
 	paid    paidSet
+	exec    *executor.Client
+	box     *secret.Box
 
 	mu        sync.RWMutex
 	snapshots map[int64]*snapshot
@@ -65,11 +71,14 @@ func New(cfg Config) *Router {
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = time.Minute
 	}
+	if cfg.Secrets == nil {
+		cfg.Secrets, _ = secret.New("")
+	}
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits
 	}
 	r := &Router{pool: cfg.Pool, read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate",
-		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, limits: cfg.Limits,
+		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
 	r.modules = builtinModules()
 	r.log = newExecLog(cfg.Pool, cfg.Logger)

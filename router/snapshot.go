@@ -20,6 +20,7 @@ type snapshot struct {
 	list        []*Command          // by name
 	rules       []*rule
 	points      map[string]int64 // "platform.kind" overrides
+	modules     map[string]*RemoteModule
 	loaded      time.Time
 }
 
@@ -30,7 +31,7 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool, communityID int64) (*
 		return nil, fmt.Errorf("load community %d: %w", communityID, err)
 	}
 	s := &snapshot{communityID: communityID, prefix: c.CommandPrefix, slowNotice: c.SlowDownNotice,
-		commands: map[string]*Command{}, points: map[string]int64{}, loaded: time.Now()}
+		commands: map[string]*Command{}, points: map[string]int64{}, modules: map[string]*RemoteModule{}, loaded: time.Now()}
 	cmds, err := q.CommandListByCommunity(ctx, communityID)
 	if err != nil {
 		return nil, fmt.Errorf("load commands of %d: %w", communityID, err)
@@ -72,6 +73,13 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool, communityID int64) (*
 	}
 	for _, v := range values {
 		s.points[v.Key] = int64(v.Points)
+	}
+	mods, err := q.ModuleListByCommunity(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("load modules of %d: %w", communityID, err)
+	}
+	for _, m := range mods {
+		s.modules[m.Name] = toRemote(m)
 	}
 	return s, nil
 }

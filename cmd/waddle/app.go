@@ -14,8 +14,10 @@ import (
 
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/ratelimit"
+	"github.com/waddle/waddle/secret"
 )
 
 // app is the set of connections and services every command shares.
@@ -29,6 +31,8 @@ type app struct {
 	comm    *community.Service
 	sender  mail.Sender
 	mailVia string
+	secrets *secret.Box
+	exec    *executor.Client
 }
 
 func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
@@ -55,6 +59,11 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error)
 			logger.WarnContext(ctx, "redis unreachable at start; falling back until it answers", "err", err)
 		}
 	}
+	if a.secrets, err = secret.New(cfg.TokenKey); err != nil {
+		a.close()
+		return nil, &configError{"TOKEN_ENCRYPTION_KEY", "is not usable: " + err.Error()}
+	}
+	a.exec = executor.New(executor.Config{AllowPrivate: cfg.AllowPrivate, Logger: logger.With("component", "executor")})
 	a.limiter = ratelimit.New(a.redis, cfg.RedisPrefix+"rl:", logger.With("component", "ratelimit"))
 	// Services insert jobs through an insert-only client; serve runs the workers.
 	if a.jobs, err = river.NewClient(riverpgxv5.New(a.pool), &river.Config{Logger: logger.With("component", "jobs")}); err != nil {

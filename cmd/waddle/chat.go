@@ -51,7 +51,7 @@ func chat(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 	if err != nil {
 		return err
 	}
-	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger})
+	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger, Executor: a.exec, Secrets: a.secrets})
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(rctx) }()

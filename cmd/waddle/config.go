@@ -31,6 +31,8 @@ type config struct {
 	LogLevel        string
 	AdminEmail      string
 	AdminPassword   string
+	TokenKey        string // TOKEN_ENCRYPTION_KEY: seals secrets at rest
+	AllowPrivate    bool   // EXECUTOR_ALLOW_PRIVATE: let remote modules call private addresses
 }
 
 // configError names the variable at fault.
@@ -59,6 +61,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogLevel:        get("LOG_LEVEL", "info"),
 		AdminEmail:      get("WADDLE_ADMIN_EMAIL", "admin@example.com"),
 		AdminPassword:   getenv("WADDLE_ADMIN_PASSWORD"),
+		TokenKey:        get("TOKEN_ENCRYPTION_KEY", ""),
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
 	var err error
@@ -90,6 +93,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.APIRateLimits, err = rateLimits(get("API_RATE_LIMITS", "")); err != nil {
 		return c, err
+	}
+	switch v := get("EXECUTOR_ALLOW_PRIVATE", "false"); v {
+	case "true", "1", "yes":
+		c.AllowPrivate = true
+	case "false", "0", "no":
+	default:
+		return c, &configError{"EXECUTOR_ALLOW_PRIVATE", fmt.Sprintf("is %q: want true or false", v)}
 	}
 	return c, c.Validate()
 }

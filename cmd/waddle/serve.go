@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		readPool = a.replica
 	}
 	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix,
-		Limiter: a.limiter, Logger: logger.With("component", "router")})
+		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
 	h := handlers.New(handlers.Config{
 		Router:          rt,
 		Auth:            a.auth,

@@ -159,3 +159,15 @@ WHERE (p.community_id, p.event_id) IN (
 INSERT INTO processed_events (community_id, event_id, result)
 SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(event_ids)::text[]), unnest(sqlc.arg(results)::jsonb[])
 ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now();
+
+-- name: ModuleListByCommunity :many
+SELECT * FROM community_modules WHERE community_id = $1 ORDER BY name;
+
+-- name: ModuleCreate :one
+INSERT INTO community_modules (community_id, name, kind, url, secret_sealed, namespace, action, function, region,
+    access_key_id, secret_key_sealed, timeout_ms, permission)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING *;
+
+-- name: ModuleDelete :execrows
+DELETE FROM community_modules WHERE community_id = $1 AND id = $2;

@@ -1,0 +1,244 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/secret"
+)
+
+// RemoteModule is a community module that runs outside the process.
+type RemoteModule struct {
+	ID         int64
+	Name       string
+	Kind       executor.Kind
+	URL        string
+	Namespace  string
+	Action     string
+	Function   string
+	Region     string
+	AccessKey  string
+	Timeout    time.Duration
+	Permission string
+	Enabled    bool
+
+	sealedSecret, sealedSecretKey []byte
+}
+
+func toRemote(m db.CommunityModule) *RemoteModule {
+	return &RemoteModule{ID: m.ID, Name: m.Name, Kind: executor.Kind(m.Kind), URL: m.Url, Namespace: m.Namespace, Action: m.Action,
+		Function: m.Function, Region: m.Region, AccessKey: m.AccessKeyID, Timeout: time.Duration(m.TimeoutMs) * time.Millisecond,
+		Permission: m.Permission, Enabled: m.Enabled, sealedSecret: m.SecretSealed, sealedSecretKey: m.SecretKeySealed}
+}
+
+// target opens the module's secrets into an executor target.
+func (m *RemoteModule) target(box *secret.Box) (executor.Target, error) {
+	t := executor.Target{Kind: m.Kind, URL: m.URL, Namespace: m.Namespace, Action: m.Action, Function: m.Function,
+		Region: m.Region, AccessKeyID: m.AccessKey, Timeout: m.Timeout}
+	if m.sealedSecret != nil {
+		s, err := box.Open(m.sealedSecret)
+		if err != nil {
+			return t, err
+		}
+		t.Secret = string(s)
+	}
+	if m.sealedSecretKey != nil {
+		s, err := box.Open(m.sealedSecretKey)
+		if err != nil {
+			return t, err
+		}
+		t.SecretAccessKey = string(s)
+	}
+	return t, nil
+}
+
+// RemoteRequest is the JSON a remote module receives.
+type RemoteRequest struct {
+	Module    string     `json:"module"`
+	Community int64      `json:"community_id"`
+	Event     Event      `json:"event"`
+	Args      []string   `json:"args"`
+	Previous  []Response `json:"previous,omitempty"`
+	DryRun    bool       `json:"dry_run,omitempty"`
+}
+
+// RemoteAnswer is the JSON a remote module answers with: a list of responses,
+// or (shorter) a single reply.
+type RemoteAnswer struct {
+	Responses []Response `json:"responses"`
+	Reply     string     `json:"reply"`
+}
+
+// remote runs "#name args" through the community's module.
+func (h *handling) remote(ctx context.Context, inv Invocation) error {
+	m := h.s.modules[inv.Name]
+	if m == nil || !m.Enabled {
+		return nil
+	}
+	h.res.HandledBy = "module #" + m.Name + " (" + string(m.Kind) + ")"
+	start := time.Now()
+	cmd := &Command{Name: "#" + m.Name, Modules: []string{"#" + m.Name}}
+	if !allowed(h.ev.User, m.Permission) {
+		h.logExec(cmd, inv, "denied", start, "")
+		return nil
+	}
+	if h.r.exec == nil {
+		return problem.New(problem.Conflict, "Remote modules are not enabled on this server.")
+	}
+	body, err := json.Marshal(RemoteRequest{Module: m.Name, Community: h.s.communityID, Event: h.ev, Args: inv.Args, DryRun: h.dry})
+	if err != nil {
+		return err
+	}
+	t, err := m.target(h.r.box)
+	if err != nil {
+		h.logExec(cmd, inv, "error", start, err.Error())
+		return err
+	}
+	if h.dry {
+		p, err := h.r.exec.Describe(t, body)
+		if err != nil {
+			h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " " + moduleError(err)})
+			return nil
+		}
+		h.changed("would send %s %s with %d bytes of JSON (not sent in a dry run)", p.Method, p.URL, len(p.Body))
+		return nil
+	}
+	if !h.r.limiter.Take(ctx, fmt.Sprintf("rl:m:%d:%s:%s", h.s.communityID, m.Name, h.ev.User.ID), h.r.limits.PerUserPerCommand, h.r.limits.Window).Allowed {
+		h.logExec(cmd, inv, "rate_limited", start, "")
+		return nil
+	}
+	raw, err := h.r.exec.Invoke(ctx, t, body)
+	if err != nil {
+		h.logExec(cmd, inv, "error", start, err.Error())
+		h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " " + moduleError(err)})
+		return nil
+	}
+	var ans RemoteAnswer
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		h.logExec(cmd, inv, "error", start, "answer is not a module answer: "+err.Error())
+		h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " the module #" + m.Name + " answered something I cannot read."})
+		return nil
+	}
+	if ans.Reply != "" {
+		ans.Responses = append([]Response{{Reply: truncate(ans.Reply, maxReplyLen)}}, ans.Responses...)
+	}
+	if len(ans.Responses) > 10 {
+		ans.Responses = ans.Responses[:10]
+	}
+	for i := range ans.Responses {
+		ans.Responses[i].Reply = truncate(ans.Responses[i].Reply, maxReplyLen)
+	}
+	h.res.Responses = append(h.res.Responses, ans.Responses...)
+	h.logExec(cmd, inv, "ok", start, "")
+	return nil
+}
+
+// moduleError says in chat why a module call failed, without internals.
+func moduleError(err error) string {
+	switch {
+	case errors.Is(err, executor.ErrTimeout):
+		return "the module took too long to answer."
+	case errors.Is(err, executor.ErrCircuitOpen):
+		return "the module is not answering; it is paused for a moment."
+	case errors.Is(err, executor.ErrBlockedAddress):
+		return "the module's address is not allowed (private network)."
+	}
+	return "the module failed."
+}
+
+// ModuleInput is a remote module as a community admin configures it.
+type ModuleInput struct {
+	Name       string
+	Kind       string
+	URL        string
+	Secret     string // webhook HMAC key or OpenWhisk "user:key"
+	Namespace  string
+	Action     string
+	Function   string
+	Region     string
+	AccessKey  string
+	SecretKey  string
+	Timeout    time.Duration
+	Permission string
+}
+
+// CreateModule adds a remote module, checking its target and sealing its secrets.
+func (r *Router) CreateModule(ctx context.Context, communityID int64, in ModuleInput) (*RemoteModule, error) {
+	in.Name = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(in.Name), "#"))
+	if !validName(in.Name) {
+		return nil, problem.Invalidf("name", "A module name has 1 to 32 letters, digits or underscores.")
+	}
+	if in.Permission == "" {
+		in.Permission = Everyone
+	}
+	if permRank(in.Permission) >= len(Permissions) {
+		return nil, problem.Invalidf("permission", "Choose who may use it: %s.", strings.Join(Permissions, ", "))
+	}
+	if in.Timeout == 0 {
+		in.Timeout = executor.DefaultTimeout
+	}
+	t := executor.Target{Kind: executor.Kind(in.Kind), URL: in.URL, Secret: in.Secret, Namespace: in.Namespace, Action: in.Action,
+		Function: in.Function, Region: in.Region, AccessKeyID: in.AccessKey, SecretAccessKey: in.SecretKey, Timeout: in.Timeout}
+	if r.exec == nil {
+		return nil, problem.New(problem.Conflict, "Remote modules are not enabled on this server.")
+	}
+	if err := r.exec.ValidateTarget(t); err != nil {
+		return nil, err
+	}
+	var sealedSecret, sealedKey []byte
+	var err error
+	if in.Secret != "" {
+		if sealedSecret, err = r.box.Seal([]byte(in.Secret)); err != nil {
+			return nil, problem.New(problem.Conflict, "%v", err)
+		}
+	}
+	if in.SecretKey != "" {
+		if sealedKey, err = r.box.Seal([]byte(in.SecretKey)); err != nil {
+			return nil, problem.New(problem.Conflict, "%v", err)
+		}
+	}
+	row, err := db.New(r.pool).ModuleCreate(ctx, db.ModuleCreateParams{CommunityID: communityID, Name: in.Name, Kind: in.Kind, Url: in.URL,
+		SecretSealed: sealedSecret, Namespace: in.Namespace, Action: in.Action, Function: in.Function, Region: in.Region,
+		AccessKeyID: in.AccessKey, SecretKeySealed: sealedKey, TimeoutMs: int32(in.Timeout.Milliseconds()), Permission: in.Permission})
+	if db.IsUniqueViolation(err) {
+		return nil, problem.Invalidf("name", "There is already a module #%s.", in.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create module: %w", err)
+	}
+	r.invalidate(ctx, communityID)
+	return toRemote(row), nil
+}
+
+// Modules lists a community's remote modules.
+func (r *Router) Modules(ctx context.Context, communityID int64) ([]*RemoteModule, error) {
+	rows, err := db.New(r.pool).ModuleListByCommunity(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("list modules: %w", err)
+	}
+	out := make([]*RemoteModule, 0, len(rows))
+	for _, m := range rows {
+		out = append(out, toRemote(m))
+	}
+	return out, nil
+}
+
+// DeleteModule removes a remote module.
+func (r *Router) DeleteModule(ctx context.Context, communityID, id int64) error {
+	n, err := db.New(r.pool).ModuleDelete(ctx, db.ModuleDeleteParams{CommunityID: communityID, ID: id})
+	if err != nil {
+		return fmt.Errorf("delete module: %w", err)
+	}
+	if n == 0 {
+		return problem.New(problem.NotFound, "No such module.")
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
