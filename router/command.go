@@ -80,7 +80,7 @@ func toCommand(r db.Command) *Command {
 // Executor names how a command runs, for the execution log.
 func (c *Command) Executor() string {
 	if len(c.Modules) > 0 {
-		return "local:" + strings.Join(c.Modules, ",")
+		return "modules:" + strings.Join(c.Modules, ",")
 	}
 	return "text"
 }
@@ -191,11 +191,7 @@ func (h *handling) execute(ctx context.Context, cmd *Command, inv Invocation) ([
 	}
 	var out []Response
 	for _, name := range cmd.Modules {
-		m := h.r.modules[name]
-		if m == nil {
-			return nil, problem.New(problem.NotFound, "The module %q is not installed.", name)
-		}
-		rs, err := m.Run(ctx, call)
+		rs, err := h.runModule(ctx, name, call)
 		if err != nil {
 			return nil, err
 		}
@@ -203,6 +199,30 @@ func (h *handling) execute(ctx context.Context, cmd *Command, inv Invocation) ([
 		out = rs
 	}
 	return out, nil
+}
+
+// runModule runs one step of a command: a built-in module, or "#name", a
+// community module outside the process.
+func (h *handling) runModule(ctx context.Context, name string, call *Call) ([]Response, error) {
+	if remote, ok := strings.CutPrefix(name, "#"); ok {
+		m := h.s.modules[remote]
+		if m == nil || !m.Enabled {
+			return nil, problem.New(problem.NotFound, "The module #%s is not set up in this community.", remote)
+		}
+		rs, err := h.callRemote(ctx, m, call.Inv, call.Previous)
+		if err != nil {
+			if problem.As(err) != nil {
+				return nil, err
+			}
+			return nil, problem.New(problem.Conflict, "%s", moduleError(err))
+		}
+		return rs, nil
+	}
+	m := h.r.modules[name]
+	if m == nil {
+		return nil, problem.New(problem.NotFound, "The module %q is not installed.", name)
+	}
+	return m.Run(ctx, call)
 }
 
 func (h *handling) runParallel(ctx context.Context, call *Call) ([]Response, error) {
@@ -215,13 +235,8 @@ func (h *handling) runParallel(ctx context.Context, call *Call) ([]Response, err
 	for i, name := range call.Command.Modules {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			m := h.r.modules[name]
-			if m == nil {
-				results[i].err = problem.New(problem.NotFound, "The module %q is not installed.", name)
-				return
-			}
 			c := *call
-			results[i].rs, results[i].err = m.Run(ctx, &c)
+			results[i].rs, results[i].err = h.runModule(ctx, name, &c)
 		}()
 	}
 	for range call.Command.Modules {
@@ -278,7 +293,9 @@ func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start t
 // CommandInput is a command as a user writes it (hub form, chat, API).
 type CommandInput struct {
 	Name           string
-	Response       string
+	Response       string   // a text command's answer; empty for a module command
+	Modules        []string // built-in module names or "#name" community modules, run in order (or at once with Parallel)
+	Parallel       bool
 	Permission     string
 	UserCooldown   int // seconds
 	GlobalCooldown int
@@ -296,14 +313,25 @@ func (in *CommandInput) validate() error {
 		return problem.Invalidf("name", "%q is a command the chat platforms keep for themselves.", in.Name)
 	case builtinCommands[in.Name] != nil:
 		return problem.Invalidf("name", "%q is a built-in command.", in.Name)
-	case in.Response == "":
-		return problem.Invalidf("response", "Write what the command answers.")
+	case in.Response == "" && len(in.Modules) == 0:
+		return problem.Invalidf("response", "Write what the command answers, or choose modules to run.")
+	case len(in.Modules) > 8:
+		return problem.Invalidf("modules", "A command runs at most 8 modules.")
 	case utf8.RuneCountInString(in.Response) > maxReplyLen:
 		return problem.Invalidf("response", "A response has at most %d characters.", maxReplyLen)
 	case permRank(in.Permission) >= len(Permissions):
 		return problem.Invalidf("permission", "Choose who may use it: %s.", strings.Join(Permissions, ", "))
 	case in.UserCooldown < 0 || in.UserCooldown > 86400 || in.GlobalCooldown < 0 || in.GlobalCooldown > 86400:
 		return problem.Invalidf("cooldown", "Cooldowns are 0 to 86400 seconds.")
+	}
+	for _, m := range in.Modules {
+		name := strings.TrimPrefix(m, "#")
+		if !validName(name) || (!strings.HasPrefix(m, "#") && builtins[m].module == nil) {
+			return problem.Invalidf("modules", "%q is neither a built-in module nor a #community module.", m)
+		}
+	}
+	if in.Modules == nil {
+		in.Modules = []string{}
 	}
 	if len(in.Platforms) == 0 {
 		in.Platforms = Platforms
@@ -332,7 +360,7 @@ func (r *Router) CreateCommand(ctx context.Context, communityID int64, in Comman
 			return problem.Invalidf("name", "There is already a command or alias %q.", in.Name)
 		}
 		row, err := q.CommandCreate(ctx, db.CommandCreateParams{CommunityID: communityID, Name: in.Name, Response: in.Response,
-			Modules: []string{}, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
+			Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
 			GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
 		if err != nil {
 			return err
@@ -371,7 +399,7 @@ func (r *Router) UpdateCommand(ctx context.Context, communityID, id int64, in Co
 		return nil, err
 	}
 	row, err := db.New(r.pool).CommandUpdate(ctx, db.CommandUpdateParams{CommunityID: communityID, ID: id, Response: in.Response,
-		Modules: []string{}, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
+		Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
 		GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrCommandNotFound

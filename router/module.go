@@ -145,7 +145,7 @@ func commandsModule(ctx context.Context, c *Call) ([]Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		in := CommandInput{Name: cmd.Name, Response: response, Permission: cmd.Permission, UserCooldown: int(cmd.UserCooldown.Seconds()),
+		in := CommandInput{Name: cmd.Name, Response: response, Modules: cmd.Modules, Parallel: cmd.Parallel, Permission: cmd.Permission, UserCooldown: int(cmd.UserCooldown.Seconds()),
 			GlobalCooldown: int(cmd.GlobalCooldown.Seconds()), Enabled: cmd.Enabled, Platforms: cmd.Platforms}
 		if c.DryRun() {
 			if err := in.validate(); err != nil {

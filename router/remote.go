@@ -89,45 +89,53 @@ func (h *handling) remote(ctx context.Context, inv Invocation) error {
 		h.logExec(cmd, inv, "denied", start, "")
 		return nil
 	}
-	if h.r.exec == nil {
-		return problem.New(problem.Conflict, "Remote modules are not enabled on this server.")
-	}
-	body, err := json.Marshal(RemoteRequest{Module: m.Name, Community: h.s.communityID, Event: h.ev, Args: inv.Args, DryRun: h.dry})
-	if err != nil {
-		return err
-	}
-	t, err := m.target(h.r.box)
-	if err != nil {
-		h.logExec(cmd, inv, "error", start, err.Error())
-		return err
-	}
-	if h.dry {
-		p, err := h.r.exec.Describe(t, body)
-		if err != nil {
-			h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " " + moduleError(err)})
-			return nil
-		}
-		h.changed("would send %s %s with %d bytes of JSON (not sent in a dry run)", p.Method, p.URL, len(p.Body))
-		return nil
-	}
-	if !h.r.limiter.Take(ctx, fmt.Sprintf("rl:m:%d:%s:%s", h.s.communityID, m.Name, h.ev.User.ID), h.r.limits.PerUserPerCommand, h.r.limits.Window).Allowed {
+	if !h.dry && !h.r.limiter.Take(ctx, fmt.Sprintf("rl:m:%d:%s:%s", h.s.communityID, m.Name, h.ev.User.ID), h.r.limits.PerUserPerCommand, h.r.limits.Window).Allowed {
 		h.logExec(cmd, inv, "rate_limited", start, "")
 		return nil
 	}
-	raw, err := h.r.exec.Invoke(ctx, t, body)
+	rs, err := h.callRemote(ctx, m, inv, nil)
 	if err != nil {
 		h.logExec(cmd, inv, "error", start, err.Error())
 		h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " " + moduleError(err)})
 		return nil
 	}
+	h.res.Responses = append(h.res.Responses, rs...)
+	h.logExec(cmd, inv, "ok", start, "")
+	return nil
+}
+
+// callRemote sends the event to a remote module and reads its answer; in a
+// dry run it only describes the request.
+func (h *handling) callRemote(ctx context.Context, m *RemoteModule, inv Invocation, previous []Response) ([]Response, error) {
+	if h.r.exec == nil {
+		return nil, problem.New(problem.Conflict, "Remote modules are not enabled on this server.")
+	}
+	body, err := json.Marshal(RemoteRequest{Module: m.Name, Community: h.s.communityID, Event: h.ev, Args: inv.Args, Previous: previous, DryRun: h.dry})
+	if err != nil {
+		return nil, err
+	}
+	t, err := m.target(h.r.box)
+	if err != nil {
+		return nil, err
+	}
+	if h.dry {
+		p, err := h.r.exec.Describe(t, body)
+		if err != nil {
+			return nil, err
+		}
+		h.changed("would send %s %s with %d bytes of JSON to #%s (not sent in a dry run)", p.Method, p.URL, len(p.Body), m.Name)
+		return nil, nil
+	}
+	raw, err := h.r.exec.Invoke(ctx, t, body)
+	if err != nil {
+		return nil, err
+	}
 	var ans RemoteAnswer
 	if err := json.Unmarshal(raw, &ans); err != nil {
-		h.logExec(cmd, inv, "error", start, "answer is not a module answer: "+err.Error())
-		h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " the module #" + m.Name + " answered something I cannot read."})
-		return nil
+		return nil, fmt.Errorf("the answer of #%s is not a module answer: %w", m.Name, err)
 	}
 	if ans.Reply != "" {
-		ans.Responses = append([]Response{{Reply: truncate(ans.Reply, maxReplyLen)}}, ans.Responses...)
+		ans.Responses = append([]Response{{Reply: ans.Reply}}, ans.Responses...)
 	}
 	if len(ans.Responses) > 10 {
 		ans.Responses = ans.Responses[:10]
@@ -135,9 +143,7 @@ func (h *handling) remote(ctx context.Context, inv Invocation) error {
 	for i := range ans.Responses {
 		ans.Responses[i].Reply = truncate(ans.Responses[i].Reply, maxReplyLen)
 	}
-	h.res.Responses = append(h.res.Responses, ans.Responses...)
-	h.logExec(cmd, inv, "ok", start, "")
-	return nil
+	return ans.Responses, nil
 }
 
 // moduleError says in chat why a module call failed, without internals.

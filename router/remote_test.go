@@ -125,3 +125,48 @@ func TestRemoteModuleBlockedAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestModulePipelines(t *testing.T) {
+	t.Parallel()
+	e := newRemoteEnv(t, true)
+	ctx := context.Background()
+	// #shout upper-cases the previous module's reply; #slow answers after a delay.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req router.RemoteRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		switch req.Module {
+		case "shout":
+			prev := "nothing"
+			if len(req.Previous) > 0 {
+				prev = req.Previous[0].Reply
+			}
+			json.NewEncoder(w).Encode(router.RemoteAnswer{Reply: strings.ToUpper(prev)})
+		case "slow":
+			time.Sleep(150 * time.Millisecond)
+			json.NewEncoder(w).Encode(router.RemoteAnswer{Reply: "slow done"})
+		case "fast":
+			json.NewEncoder(w).Encode(router.RemoteAnswer{Reply: "fast done"})
+		}
+	}))
+	defer srv.Close()
+	for _, name := range []string{"shout", "slow", "fast"} {
+		if _, err := e.r.CreateModule(ctx, e.cid, router.ModuleInput{Name: name, Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.command(router.CommandInput{Name: "loudpoints", Modules: []string{"points", "#shout"}})
+	e.command(router.CommandInput{Name: "both", Modules: []string{"#slow", "#fast"}, Parallel: true})
+	if got := replies(e.say("alice", nil, "!loudpoints")); got != "@ALICE YOU HAVE 0 POINTS." {
+		t.Errorf("sequence: %q", got)
+	}
+	start := time.Now()
+	if got := replies(e.say("bob", nil, "!both")); got != "slow done | fast done" {
+		t.Errorf("parallel: %q, want the answers in the command's order", got)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("parallel modules took %s", d)
+	}
+	if _, err := e.r.CreateCommand(ctx, e.cid, router.CommandInput{Name: "bad", Modules: []string{"nosuch"}, Permission: router.Everyone}); err == nil {
+		t.Error("a command with an unknown built-in module was saved")
+	}
+}
