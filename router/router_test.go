@@ -444,3 +444,73 @@ func TestUnlinkedServer(t *testing.T) {
 		t.Errorf("err = %v, want ErrNotLinked", err)
 	}
 }
+
+func TestPointsValuesPerCommunity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.r.SetPointsValue(ctx, e.cid, "twitch.follow", 25); err != nil {
+		t.Fatal(err)
+	}
+	res := e.event(router.Event{Kind: router.Follow, User: router.User{ID: "id-a", Name: "a"}})
+	if len(res.Points) != 1 || res.Points[0].Delta != 25 {
+		t.Errorf("follow with a custom value: %+v", res.Points)
+	}
+	res = e.event(router.Event{Kind: router.Raid, User: router.User{ID: "id-b", Name: "b"}, Data: map[string]any{"viewers": 3.0}})
+	if len(res.Points) != 1 || res.Points[0].Delta != 30 {
+		t.Errorf("raid with the default: %+v", res.Points)
+	}
+	for _, bad := range []struct {
+		key string
+		n   int64
+	}{{"twitch.nope", 1}, {"twitch.follow", 1_000_000}} {
+		if err := e.r.SetPointsValue(ctx, e.cid, bad.key, bad.n); err == nil {
+			t.Errorf("SetPointsValue(%q, %d) accepted", bad.key, bad.n)
+		}
+	}
+	vals, err := e.r.PointsValues(ctx, e.cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vals {
+		if v.Key == "twitch.follow" && (!v.Custom || v.Points != 25 || v.Default != 10) {
+			t.Errorf("twitch.follow listed as %+v", v)
+		}
+	}
+}
+
+func TestCommandInputRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, in := range []router.CommandInput{
+		{Name: "", Response: "x"},
+		{Name: "has space", Response: "x"},
+		{Name: "ban", Response: "x"},
+		{Name: "help", Response: "x"},
+		{Name: "ok1", Response: ""},
+		{Name: "ok2", Response: strings.Repeat("x", 501)},
+		{Name: "ok3", Response: "x", Permission: "king"},
+		{Name: "ok4", Response: "x", UserCooldown: -1},
+		{Name: "ok5", Response: "x", Platforms: []string{"myspace"}},
+	} {
+		if in.Permission == "" {
+			in.Permission = router.Everyone
+		}
+		if _, err := e.r.CreateCommand(ctx, e.cid, in); err == nil {
+			t.Errorf("command %+v accepted", in)
+		}
+	}
+	e.command(router.CommandInput{Name: "dup", Response: "x"})
+	if _, err := e.r.CreateCommand(ctx, e.cid, router.CommandInput{Name: "DUP", Response: "y", Permission: router.Everyone}); err == nil {
+		t.Error("a duplicate name was accepted")
+	}
+	if err := e.r.AddAlias(ctx, e.cid, "dup", "dup"); err == nil {
+		t.Error("an alias equal to a command name was accepted")
+	}
+	var n int
+	e.pool.QueryRow(ctx, "SELECT count(*) FROM commands").Scan(&n)
+	if n != 1 {
+		t.Errorf("%d commands stored, want 1", n)
+	}
+}
