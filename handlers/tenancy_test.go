@@ -12,6 +12,7 @@ import (
 
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/router"
 )
 
 // TestCrossCommunityAccess proves that the owner of community A gets 403 or
@@ -31,6 +32,21 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	invB := e.count("SELECT id FROM community_invitations WHERE community_id = $1", b.ID)
+	cmdB, err := e.router.CreateCommand(ctx, b.ID, router.CommandInput{Name: "hug", Response: "hugs", Permission: router.Everyone, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.router.AddAlias(ctx, b.ID, "cuddle", "hug"); err != nil {
+		t.Fatal(err)
+	}
+	ruleB, err := e.router.CreateRule(ctx, b.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entB, err := e.router.LinkEntity(ctx, b.ID, router.Twitch, "betachan", "Beta channel")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	hub := e.signedIn(alice.Email)
 	key := e.apiKey(alice, "user")
@@ -50,6 +66,36 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/invitations/{iid}/revoke", fmt.Sprintf("/c/%d/invitations/%d/revoke", B, invB), nil, ""},
 		{"POST", "/c/{cid}/members/{uid}/role", fmt.Sprintf("/c/%d/members/%d/role", B, uid), url.Values{"role": {"admin"}}, ""},
 		{"POST", "/c/{cid}/members/{uid}/remove", fmt.Sprintf("/c/%d/members/%d/remove", B, uid), nil, ""},
+		// The bot pages.
+		{"GET", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), nil, ""},
+		{"GET", "/c/{cid}/commands/{id}", fmt.Sprintf("/c/%d/commands/%d", B, cmdB.ID), nil, ""},
+		{"GET", "/c/{cid}/commands/{id}/edit", fmt.Sprintf("/c/%d/commands/%d/edit", B, cmdB.ID), nil, ""},
+		{"GET", "/c/{cid}/moderation", fmt.Sprintf("/c/%d/moderation", B), nil, ""},
+		{"GET", "/c/{cid}/points", fmt.Sprintf("/c/%d/points", B), nil, ""},
+		{"GET", "/c/{cid}/executions", fmt.Sprintf("/c/%d/executions", B), nil, ""},
+		{"GET", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), nil, ""},
+		{"GET", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), nil, ""},
+		{"POST", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), url.Values{"platform": {"twitch"}, "user": {"eve"}, "kind": {"follow"}}, ""},
+		{"POST", "/c/{cid}/prefix", fmt.Sprintf("/c/%d/prefix", B), url.Values{"prefix": {"?"}}, ""},
+		{"POST", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), url.Values{"name": {"evil"}, "response": {"pwned"}, "permission": {"everyone"}}, ""},
+		{"POST", "/c/{cid}/commands/{id}", fmt.Sprintf("/c/%d/commands/%d", B, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
+		{"POST", "/c/{cid}/commands/{id}/toggle", fmt.Sprintf("/c/%d/commands/%d/toggle", B, cmdB.ID), nil, ""},
+		{"POST", "/c/{cid}/commands/{id}/delete", fmt.Sprintf("/c/%d/commands/%d/delete", B, cmdB.ID), nil, ""},
+		{"POST", "/c/{cid}/commands/{id}/aliases", fmt.Sprintf("/c/%d/commands/%d/aliases", B, cmdB.ID), url.Values{"alias": {"evil"}}, ""},
+		{"POST", "/c/{cid}/commands/{id}/aliases/{alias}/delete", fmt.Sprintf("/c/%d/commands/%d/aliases/cuddle/delete", B, cmdB.ID), nil, ""},
+		{"POST", "/c/{cid}/moderation/rules", fmt.Sprintf("/c/%d/moderation/rules", B), url.Values{"match": {"contains"}, "pattern": {"x"}, "action": {"ban"}}, ""},
+		{"POST", "/c/{cid}/moderation/rules/{rid}/delete", fmt.Sprintf("/c/%d/moderation/rules/%d/delete", B, ruleB.ID), nil, ""},
+		{"POST", "/c/{cid}/points/{key}", fmt.Sprintf("/c/%d/points/twitch.follow", B), url.Values{"points": {"9999"}}, ""},
+		{"POST", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), url.Values{"platform": {"twitch"}, "server": {"evilchan"}}, ""},
+		{"POST", "/c/{cid}/servers/{eid}/unlink", fmt.Sprintf("/c/%d/servers/%d/unlink", B, entB.ID), nil, ""},
+		// Alice's own community with B's command, rule and server ids.
+		{"", "", fmt.Sprintf("/c/%d/commands/%d", A, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
+		{"", "", fmt.Sprintf("/c/%d/commands/%d/toggle", A, cmdB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/commands/%d/delete", A, cmdB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/commands/%d/aliases", A, cmdB.ID), url.Values{"alias": {"evil"}}, ""},
+		{"", "", fmt.Sprintf("/c/%d/commands/%d/aliases/cuddle/delete", A, cmdB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/moderation/rules/%d/delete", A, ruleB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/servers/%d/unlink", A, entB.ID), nil, ""},
 		// Alice's own community with B's member and invitation ids.
 		{"", "", fmt.Sprintf("/c/%d/members/%d/role", A, uid), url.Values{"role": {"admin"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/members/%d/remove", A, uid), nil, ""},
@@ -128,6 +174,27 @@ func TestCrossCommunityAccess(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM community_invitations WHERE email = 'eve@example.com'"); n != 0 {
 		t.Error("an invitation into B was created")
 	}
+	if n := e.count("SELECT count(*) FROM commands WHERE community_id = $1 AND name = 'hug' AND response = 'hugs' AND enabled", B); n != 1 {
+		t.Error("B's command was changed or deleted")
+	}
+	if n := e.count("SELECT count(*) FROM commands WHERE name = 'evil'") + e.count("SELECT count(*) FROM command_aliases WHERE alias = 'evil'"); n != 0 {
+		t.Error("a command or alias was created through B's routes")
+	}
+	if n := e.count("SELECT count(*) FROM command_aliases WHERE community_id = $1 AND alias = 'cuddle'", B); n != 1 {
+		t.Error("B's alias was removed")
+	}
+	if n := e.count("SELECT count(*) FROM moderation_rules WHERE community_id = $1", B); n != 1 {
+		t.Errorf("B has %d moderation rules, want its one", n)
+	}
+	if n := e.count("SELECT count(*) FROM platform_entities WHERE community_id = $1 AND server = 'betachan'", B); n != 1 || e.count("SELECT count(*) FROM platform_entities") != 1 {
+		t.Error("B's linked servers changed")
+	}
+	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND command_prefix = '!'", B); n != 1 {
+		t.Error("B's prefix changed")
+	}
+	if n := e.count("SELECT count(*) FROM points_values") + e.count("SELECT count(*) FROM points_ledger"); n != 0 {
+		t.Error("points changed through B's routes")
+	}
 	if n := e.count("SELECT count(*) FROM audit_log WHERE community_id = $1 AND actor_id = $2", B, alice.ID); n != 0 {
 		t.Errorf("%d audit entries by alice in B", n)
 	}
@@ -138,7 +205,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		covered[c.method+" "+c.pattern] = true
 	}
 	routes := e.srvRoutes()
-	err := chi.Walk(routes, func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+	err = chi.Walk(routes, func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if strings.Contains(pattern, "{cid}") && !covered[method+" "+pattern] {
 			t.Errorf("route %s %s is not covered by the cross-community test", method, pattern)
 		}
