@@ -100,7 +100,7 @@ type Log struct {
 // ListCommunity returns a community's entries, newest first.
 func (l Log) ListCommunity(ctx context.Context, communityID int64, f Filter) ([]Item, error) {
 	rows, err := db.New(l.Pool).AuditListByCommunity(ctx, db.AuditListByCommunityParams{
-		CommunityID: &communityID, Action: str(f.Action), Actor: str(f.Actor), Since: tm(f.Since), Until: tm(f.Until),
+		CommunityID: &communityID, Action: str(f.Action), Actor: str(db.EscapeLike(f.Actor)), Since: tm(f.Since), Until: tm(f.Until),
 		BeforeID: id(f.BeforeID), MaxRows: limit(f.Limit),
 	})
 	if err != nil {
@@ -112,7 +112,7 @@ func (l Log) ListCommunity(ctx context.Context, communityID int64, f Filter) ([]
 // ListAll returns every entry, newest first, for global admins.
 func (l Log) ListAll(ctx context.Context, f Filter) ([]Item, error) {
 	rows, err := db.New(l.Pool).AuditListAll(ctx, db.AuditListAllParams{
-		Action: str(f.Action), Actor: str(f.Actor), Since: tm(f.Since), Until: tm(f.Until),
+		Action: str(f.Action), Actor: str(db.EscapeLike(f.Actor)), Since: tm(f.Since), Until: tm(f.Until),
 		BeforeID: id(f.BeforeID), MaxRows: limit(f.Limit),
 	})
 	if err != nil {

@@ -131,15 +131,16 @@ var Outcomes = []string{"ok", "denied", "rate_limited", "refused", "error"}
 
 // Executions returns a page of the execution log, newest first.
 func (r *Router) Executions(ctx context.Context, communityID int64, f ExecutionFilter) ([]Execution, error) {
-	p := db.CommandExecutionListParams{CommunityID: communityID, MaxRows: 50}
-	if f.Limit > 0 && f.Limit <= 200 {
-		p.MaxRows = int32(f.Limit)
+	p := db.CommandExecutionListParams{CommunityID: communityID, MaxRows: int32(min(max(f.Limit, 0), 200))}
+	if p.MaxRows == 0 {
+		p.MaxRows = 50
 	}
 	if f.Command != "" {
 		p.Command = &f.Command
 	}
 	if f.User != "" {
-		p.UserName = &f.User
+		u := db.EscapeLike(f.User)
+		p.UserName = &u
 	}
 	if f.Outcome != "" {
 		p.Outcome = &f.Outcome
@@ -163,8 +164,15 @@ func (r *Router) Executions(ctx context.Context, communityID int64, f ExecutionF
 // whether or not it has linked a server. The event's platform fields are filled in.
 func (r *Router) Simulate(ctx context.Context, communityID int64, ev Event, dryRun bool) (Result, error) {
 	start := time.Now()
+	ev.User.Name = strings.TrimSpace(ev.User.Name)
+	if ev.User.Name == "" || len(ev.User.Name) > 50 {
+		return Result{}, problem.Invalidf("user.name", "Give the simulated user a name of 1 to 50 characters.")
+	}
 	if ev.Server == "" {
 		ev.Server = "simulator"
+	}
+	if ev.Channel == "" {
+		ev.Channel = "simulator"
 	}
 	if ev.User.ID == "" {
 		ev.User.ID = "sim:" + strings.ToLower(ev.User.Name)
@@ -176,7 +184,7 @@ func (r *Router) Simulate(ctx context.Context, communityID int64, ev Event, dryR
 	if err != nil {
 		return Result{}, err
 	}
-	h := &handling{r: r, s: s, ev: ev, dry: dryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
+	h := &handling{ctx: ctx, r: r, s: s, ev: ev, dry: dryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
 	if err := h.run(ctx); err != nil {
 		return Result{}, err
 	}

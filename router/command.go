@@ -259,17 +259,21 @@ func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, 
 		if cmd.ID == 0 {
 			return 0, false
 		}
+		// The cached command is shared: its counter is read from the database, never written back.
 		if h.dry {
-			h.changed("counter of %s%s %d → %d", h.s.prefix, cmd.Name, cmd.Counter, cmd.Counter+1)
-			return cmd.Counter + 1, true
+			cur := cmd.Counter
+			if row, err := db.New(h.r.pool).CommandGetByName(ctx, db.CommandGetByNameParams{CommunityID: h.s.communityID, Name: cmd.Name}); err == nil {
+				cur = row.Counter
+			}
+			h.changed("counter of %s%s %d → %d", h.s.prefix, cmd.Name, cur, cur+1)
+			return cur + 1, true
 		}
 		n, err := db.New(h.r.pool).CommandIncrementCounter(ctx, db.CommandIncrementCounterParams{CommunityID: h.s.communityID, ID: cmd.ID})
 		if err != nil {
 			h.r.logger.WarnContext(ctx, "increment counter", "err", err, "command", cmd.Name)
 			return 0, false
 		}
-		cmd.Counter = n
-		h.changed("counter of %s%s → %d", h.s.prefix, cmd.Name, n)
+		h.changed("counter of %s%s %d → %d", h.s.prefix, cmd.Name, n-1, n)
 		return n, true
 	}
 	v.points = func() (int64, bool) {
@@ -283,7 +287,7 @@ func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start t
 	if h.dry {
 		return
 	}
-	h.r.log.add(db.CommandExecutionInsertParams{
+	h.r.log.add(h.ctx, db.CommandExecutionInsertParams{
 		CommunityID: h.s.communityID, Command: cmd.Name, Platform: h.ev.Platform, UserID: h.ev.User.ID,
 		UserName: h.ev.User.Name, Args: truncate(inv.Raw, 500), Executor: cmd.Executor(), Outcome: outcome,
 		DurationUs: time.Since(start).Microseconds(), Error: truncate(errText, 500), CreatedAt: time.Now(),

@@ -30,7 +30,14 @@ func newExecLog(pool *pgxpool.Pool, logger *slog.Logger) *execLog {
 	return &execLog{pool: pool, logger: logger, queue: make(chan db.CommandExecutionInsertParams, execLogQueue), flushc: make(chan chan error)}
 }
 
-func (l *execLog) add(e db.CommandExecutionInsertParams) { l.queue <- e }
+// add queues an entry; it waits while the queue is full, as long as ctx lets it.
+func (l *execLog) add(ctx context.Context, e db.CommandExecutionInsertParams) {
+	select {
+	case l.queue <- e:
+	case <-ctx.Done():
+		l.logger.WarnContext(context.WithoutCancel(ctx), "execution log entry dropped: the request ended while the log queue was full", "command", e.Command)
+	}
+}
 
 // run writes batches until ctx ends, then drains the queue.
 func (l *execLog) run(ctx context.Context) error {

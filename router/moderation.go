@@ -163,6 +163,9 @@ type RuleInput = Rule
 // CreateRule adds a moderation rule after checking it compiles.
 func (r *Router) CreateRule(ctx context.Context, communityID int64, in RuleInput) (Rule, error) {
 	in.Pattern = strings.TrimSpace(in.Pattern)
+	if in.Priority < -1_000_000 || in.Priority > 1_000_000 {
+		return Rule{}, problem.Invalidf("priority", "A priority is between -1000000 and 1000000.")
+	}
 	if in.Pattern == "" || len(in.Pattern) > 500 {
 		return Rule{}, problem.Invalidf("pattern", "A pattern has 1 to 500 characters.")
 	}

@@ -249,7 +249,7 @@ func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, er
 			return res, nil
 		}
 	}
-	h := &handling{r: r, s: s, ev: ev, dry: opts.DryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
+	h := &handling{ctx: ctx, r: r, s: s, ev: ev, dry: opts.DryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
 	if err := h.run(ctx); err != nil {
 		return Result{EventID: ev.ID}, err
 	}
@@ -290,6 +290,7 @@ func (r *Router) remember(ctx context.Context, communityID int64, id string, res
 
 // handling is the state of one event on its way through.
 type handling struct {
+	ctx context.Context // for the execution log queue
 	r   *Router
 	s   *snapshot
 	ev  Event

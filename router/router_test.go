@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -512,5 +513,49 @@ func TestCommandInputRules(t *testing.T) {
 	e.pool.QueryRow(ctx, "SELECT count(*) FROM commands").Scan(&n)
 	if n != 1 {
 		t.Errorf("%d commands stored, want 1", n)
+	}
+}
+
+// TestConcurrentCounter: many users hitting a {count} command at once, live
+// and in dry runs, get distinct counts and leave the counter exact (run with -race).
+func TestConcurrentCounter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.command(router.CommandInput{Name: "tick", Response: "{count}"})
+	const n = 24
+	var wg sync.WaitGroup
+	seen := make(chan string, n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ev := router.Event{ID: fmt.Sprintf("c%d", i), Platform: router.Twitch, Server: "duckchan", Channel: "c1", Kind: router.ChatMessage,
+				User: router.User{ID: fmt.Sprintf("u%d", i), Name: "u"}, Text: "!tick"}
+			ev.Validate()
+			res, err := e.r.Handle(ctx, ev, router.Options{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			seen <- replies(res)
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := e.r.Simulate(ctx, e.cid, router.Event{ID: "s", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "sim"}, Text: "!tick"}, true); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(seen)
+	counts := map[string]bool{}
+	for s := range seen {
+		counts[s] = true
+	}
+	var counter int
+	e.pool.QueryRow(ctx, "SELECT counter FROM commands WHERE name = 'tick'").Scan(&counter)
+	if len(counts) != n || counter != n {
+		t.Errorf("%d distinct counts and counter %d, want %d and %d", len(counts), counter, n, n)
 	}
 }

@@ -95,6 +95,7 @@ type Entity struct {
 
 // LinkEntity links a platform server (Twitch channel, Discord guild, Slack team) to a community.
 func (r *Router) LinkEntity(ctx context.Context, communityID int64, platform, server, name string) (Entity, error) {
+	server, name = strings.TrimSpace(server), strings.TrimSpace(name)
 	if platform != Twitch && platform != Discord && platform != Slack {
 		return Entity{}, problem.Invalidf("platform", "Choose twitch, discord or slack.")
 	}
