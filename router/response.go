@@ -42,13 +42,15 @@ type Moderation struct {
 	Reason  string `json:"reason,omitempty"`
 }
 
-// Button is a clickable component; its ID comes back as a button event.
+// Button is a clickable component. Its ID comes back as the text of a button
+// event, and is run as a command: "!vote yes" or "#poll close 3".
 type Button struct {
 	ID    string `json:"id"`
 	Label string `json:"label"`
 }
 
-// Form is a dialog to open; its ID comes back with a modal_submit event.
+// Form is a dialog to open; its ID comes back as the text of a modal_submit
+// event (run as a command, like a button's), with the fields in the event's data.
 type Form struct {
 	ID     string      `json:"id"`
 	Title  string      `json:"title"`

@@ -313,6 +313,15 @@ func (h *handling) run(ctx context.Context) error {
 			}
 		}
 	}
+	if h.ev.Kind == ButtonClick || h.ev.Kind == ModalSubmit {
+		// A button's or form's id is the command it runs, as a module set it:
+		// "!vote yes" or "#poll close 3". Form fields arrive in Data.
+		if inv, ok := ParseCommand(h.s.prefix, h.ev.Text); ok {
+			if err := h.command(ctx, inv); err != nil {
+				return err
+			}
+		}
+	}
 	if h.ev.Kind == SlashCommand {
 		inv := Invocation{}
 		if name, rest, _ := cutSpace(h.ev.Text); validName(name) {

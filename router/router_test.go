@@ -559,3 +559,16 @@ func TestConcurrentCounter(t *testing.T) {
 		t.Errorf("%d distinct counts and counter %d, want %d and %d", len(counts), counter, n, n)
 	}
 }
+
+func TestButtonRunsItsCommand(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.command(router.CommandInput{Name: "vote", Response: "{user} voted {1}"})
+	res := e.event(router.Event{Kind: router.ButtonClick, User: router.User{ID: "id-a", Name: "ann"}, Text: "!vote yes"})
+	if got := replies(res); got != "ann voted yes" {
+		t.Errorf("button click = %q", got)
+	}
+	if got := replies(e.event(router.Event{Kind: router.ButtonClick, User: router.User{ID: "id-a", Name: "ann"}, Text: "not a command"})); got != "" {
+		t.Errorf("a button without a command answered %q", got)
+	}
+}
