@@ -118,11 +118,13 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 	h.res.HandledBy = "command " + h.s.prefix + cmd.Name
 	start := time.Now()
 	if !allowed(h.ev.User, cmd.Permission) {
+		h.res.HandledBy += fmt.Sprintf(" (not run: it needs %s or above, the user is %s)", cmd.Permission, level(h.ev.User))
 		h.logExec(cmd, inv, "denied", start, "")
 		return nil
 	}
 	if !h.dry {
 		if ok, notice := h.spend(ctx, cmd); !ok {
+			h.res.HandledBy += " (not run: cooldown or rate limit)"
 			if notice != "" {
 				h.res.Responses = append(h.res.Responses, Response{Reply: notice})
 			}

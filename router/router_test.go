@@ -572,3 +572,15 @@ func TestButtonRunsItsCommand(t *testing.T) {
 		t.Errorf("a button without a command answered %q", got)
 	}
 }
+
+func TestSimulatorSaysWhyNothingRan(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res, err := e.r.Simulate(context.Background(), e.cid, router.Event{ID: "s", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "viewer"}, Text: "!so bob"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Responses) != 0 || !strings.Contains(res.HandledBy, "not run: it needs moderator or above, the user is everyone") {
+		t.Errorf("handled by %q, responses %v", res.HandledBy, res.Responses)
+	}
+}
