@@ -61,7 +61,7 @@ func TestRemoteWebhookModule(t *testing.T) {
 		calls.Add(1)
 		body, _ := io.ReadAll(r.Body)
 		if err := executor.VerifySignature("hook-secret", r.Header, body, time.Now(), 5*time.Minute); err != nil {
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		var req router.RemoteRequest
