@@ -369,7 +369,7 @@ func TestMemberMayLookNotChange(t *testing.T) {
 		if p.managerOnly != "" && doc.Find(fmt.Sprintf(`[data-testid=%q]`, p.managerOnly)).Length() != 0 {
 			t.Errorf("member GET %s shows %s", p.path, p.managerOnly)
 		}
-		if doc.Find(`[data-testid=community-nav] a`).Length() != 6 {
+		if doc.Find(`[data-testid=community-nav] a`).Length() != 7 {
 			t.Errorf("%s: the community's bot pages are not all linked", p.path)
 		}
 		// The manager sees the forms.

@@ -2,6 +2,8 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -24,10 +26,12 @@ import (
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/secret"
 )
 
 // testPassword passes the password rules.
@@ -47,6 +51,29 @@ type envOption func(*handlers.Config)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
+	return newEnvWithRouter(t, nil, opts...)
+}
+
+// withModules turns remote modules on, as TOKEN_ENCRYPTION_KEY and
+// EXECUTOR_ALLOW_PRIVATE do: an executor that may call the tests' loopback
+// servers and a secret box with a random key.
+func withModules(t testing.TB) func(*router.Config) {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, err := secret.New(base64.StdEncoding.EncodeToString(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *router.Config) {
+		c.Executor = executor.New(executor.Config{AllowPrivate: true, Logger: c.Logger})
+		c.Secrets = box
+	}
+}
+
+// newEnvWithRouter is newEnv with a change to the router's config (nil: none).
+func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envOption) *env {
+	t.Helper()
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -60,7 +87,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	a := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: limiter, Logger: logger, BaseURL: base})
 	c := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: base})
 	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger})
+	rcfg := router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger}
+	if routerOpt != nil {
+		routerOpt(&rcfg)
+	}
+	rt := router.New(rcfg)
 	rctx, stop := context.WithCancel(context.Background())
 	rdone := make(chan error, 1)
 	go func() { rdone <- rt.Run(rctx) }()

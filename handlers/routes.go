@@ -118,6 +118,14 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/servers", h.linkServer)
 					r.Post("/servers/{eid}/unlink", h.unlinkServer)
 				})
+
+				// Remote modules (#name): members look, managers add and delete (modules.go).
+				r.Get("/modules", h.modulesPage)
+				r.Group(func(r chi.Router) {
+					r.Use(h.requireManager)
+					r.Post("/modules", h.createModule)
+					r.Post("/modules/{mid}/delete", h.deleteModule)
+				})
 			})
 		})
 	})

@@ -20,7 +20,7 @@ import (
 // actions and the API.
 func TestCrossCommunityAccess(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnvWithRouter(t, withModules(t)) // modules on, so a create that got through would succeed
 	ctx := context.Background()
 	root := e.user("root@example.com", true)
 	alice := e.user("alice@example.com", false)
@@ -44,6 +44,10 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	entB, err := e.router.LinkEntity(ctx, b.ID, router.Twitch, "betachan", "Beta channel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modB, err := e.router.CreateModule(ctx, b.ID, router.ModuleInput{Name: "weather", Kind: "webhook", URL: "https://hooks.example.com/beta-token", Secret: "beta-hook-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +92,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/points/{key}", fmt.Sprintf("/c/%d/points/twitch.follow", B), url.Values{"points": {"9999"}}, ""},
 		{"POST", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), url.Values{"platform": {"twitch"}, "server": {"evilchan"}}, ""},
 		{"POST", "/c/{cid}/servers/{eid}/unlink", fmt.Sprintf("/c/%d/servers/%d/unlink", B, entB.ID), nil, ""},
+		{"GET", "/c/{cid}/modules", fmt.Sprintf("/c/%d/modules", B), nil, ""},
+		{"POST", "/c/{cid}/modules", fmt.Sprintf("/c/%d/modules", B), url.Values{"name": {"evil"}, "kind": {"webhook"}, "url": {"https://evil.example.com/"}, "secret": {"x"}}, ""},
+		{"POST", "/c/{cid}/modules/{mid}/delete", fmt.Sprintf("/c/%d/modules/%d/delete", B, modB.ID), nil, ""},
 		// Alice's own community with B's command, rule and server ids.
 		{"", "", fmt.Sprintf("/c/%d/commands/%d", A, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/toggle", A, cmdB.ID), nil, ""},
@@ -96,6 +103,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/aliases/cuddle/delete", A, cmdB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/moderation/rules/%d/delete", A, ruleB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/servers/%d/unlink", A, entB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/modules/%d/delete", A, modB.ID), nil, ""},
 		// Alice's own community with B's member and invitation ids.
 		{"", "", fmt.Sprintf("/c/%d/members/%d/role", A, uid), url.Values{"role": {"admin"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/members/%d/remove", A, uid), nil, ""},
@@ -188,6 +196,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM platform_entities WHERE community_id = $1 AND server = 'betachan'", B); n != 1 || e.count("SELECT count(*) FROM platform_entities") != 1 {
 		t.Error("B's linked servers changed")
+	}
+	if n := e.count("SELECT count(*) FROM community_modules WHERE community_id = $1 AND id = $2 AND name = 'weather'", B, modB.ID); n != 1 || e.count("SELECT count(*) FROM community_modules") != 1 {
+		t.Error("B's modules changed, or a module was created through B's routes")
 	}
 	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND command_prefix = '!'", B); n != 1 {
 		t.Error("B's prefix changed")

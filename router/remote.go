@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -123,7 +124,7 @@ func (h *handling) callRemote(ctx context.Context, m *RemoteModule, inv Invocati
 		if err != nil {
 			return nil, err
 		}
-		h.changed("would send %s %s with %d bytes of JSON to #%s (not sent in a dry run)", p.Method, p.URL, len(p.Body), m.Name)
+		h.changed("would send %s %s with %d bytes of JSON to #%s (not sent in a dry run)", p.Method, hostOnly(p.URL), len(p.Body), m.Name)
 		return nil, nil
 	}
 	raw, err := h.r.exec.Invoke(ctx, t, body)
@@ -247,4 +248,18 @@ func (r *Router) DeleteModule(ctx context.Context, communityID, id int64) error 
 	}
 	r.invalidate(ctx, communityID)
 	return nil
+}
+
+// hostOnly shortens a URL to scheme://host/… : a webhook's path or query may hold a token.
+func hostOnly(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(the module's address)"
+	}
+	if u.Path == "" || u.Path == "/" {
+		if u.RawQuery == "" {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }
