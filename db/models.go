@@ -133,6 +133,24 @@ type ModerationRule struct {
 	CreatedAt         time.Time
 }
 
+type OverlaySource struct {
+	ID          int64
+	CommunityID int64
+	Kind        string
+	Name        string
+	TokenHash   []byte
+	Settings    []byte
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type OverlayUpdate struct {
+	ID        int64
+	SourceID  int64
+	Payload   []byte
+	CreatedAt time.Time
+}
+
 type PasswordReset struct {
 	ID        int64
 	UserID    int64

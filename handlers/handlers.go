@@ -22,6 +22,7 @@ import (
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -33,6 +34,7 @@ type Config struct {
 	Auth        *auth.Service
 	Communities *community.Service
 	Router      *router.Router
+	Overlays    *overlay.Service
 	Audit       audit.Log
 	Health      health.Checker
 	Limiter     *ratelimit.Limiter

@@ -31,25 +31,27 @@ type Config struct {
 	Logger      *slog.Logger
 	CacheTTL    time.Duration    // default 60s; changes invalidate at once anyway
 	Limits      Limits           // zero: DefaultLimits
+	Overlays    OverlaySink      // browser sources; nil: none
 	Executor    *executor.Client // remote modules (#name); nil: off
 	Secrets     *secret.Box      // opens the modules' sealed secrets
 }
 
 // Router handles events.
 type Router struct {
-	pool    *pgxpool.Pool
-	read    *pgxpool.Pool
-	rdb     *redis.Client
-	channel string
-	limiter *ratelimit.Limiter
-	logger  *slog.Logger
-	ttl     time.Duration
-	limits  Limits
-	modules map[string]Module
-	log     *execLog
-	paid    paidSet
-	exec    *executor.Client
-	box     *secret.Box
+	pool     *pgxpool.Pool
+	read     *pgxpool.Pool
+	rdb      *redis.Client
+	channel  string
+	limiter  *ratelimit.Limiter
+	logger   *slog.Logger
+	ttl      time.Duration
+	limits   Limits
+	modules  map[string]Module
+	log      *execLog
+	paid     paidSet
+	exec     *executor.Client
+	box      *secret.Box
+	overlays OverlaySink
 
 	mu        sync.RWMutex
 	snapshots map[int64]*snapshot
@@ -78,7 +80,7 @@ func New(cfg Config) *Router {
 		cfg.Limits = DefaultLimits
 	}
 	r := &Router{pool: cfg.Pool, read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate",
-		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets,
+		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
 	r.modules = builtinModules()
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
@@ -331,7 +333,51 @@ func (h *handling) run(ctx context.Context) error {
 			}
 		}
 	}
-	return h.award(ctx)
+	h.alert()
+	if err := h.award(ctx); err != nil {
+		return err
+	}
+	return h.toOverlays(ctx)
+}
+
+// OverlaySink receives the overlay updates of handled events (the overlay package).
+type OverlaySink interface {
+	Deliver(ctx context.Context, communityID int64, kind string, data map[string]any) error
+}
+
+// alertKinds are the platform events that show an alert on browser sources.
+var alertKinds = map[Kind]string{Follow: "amount", Subscribe: "months", GiftSub: "count", Cheer: "bits", Raid: "viewers"}
+
+// alert adds an overlay alert response for follows, subscriptions, gifts, cheers and raids.
+func (h *handling) alert() {
+	amountKey, ok := alertKinds[h.ev.Kind]
+	if !ok {
+		return
+	}
+	h.res.Responses = append(h.res.Responses, Response{Overlay: &Overlay{Kind: "alert",
+		Data: map[string]any{"event": string(h.ev.Kind), "user": h.ev.User.Shown(), "amount": h.ev.dataInt(amountKey)}}})
+}
+
+// toOverlays sends the event's overlay updates, and chat lines, to the community's browser sources.
+func (h *handling) toOverlays(ctx context.Context) error {
+	if h.dry || h.r.overlays == nil {
+		return nil
+	}
+	for _, r := range h.res.Responses {
+		if r.Overlay == nil {
+			continue
+		}
+		if err := h.r.overlays.Deliver(ctx, h.s.communityID, r.Overlay.Kind, r.Overlay.Data); err != nil {
+			return fmt.Errorf("overlay update: %w", err)
+		}
+		h.changed("overlay %s shown", r.Overlay.Kind)
+	}
+	if h.ev.Kind == ChatMessage && h.ev.Text != "" {
+		if err := h.r.overlays.Deliver(ctx, h.s.communityID, "chat", map[string]any{"user": h.ev.User.Shown(), "message": h.ev.Text}); err != nil {
+			return fmt.Errorf("overlay chat line: %w", err)
+		}
+	}
+	return nil
 }
 
 type limitSpec = ratelimit.Limit

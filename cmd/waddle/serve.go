@@ -21,6 +21,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/mail"
+	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/router"
 )
 
@@ -67,10 +68,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if a.replica != nil {
 		readPool = a.replica
 	}
-	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix,
+	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
+	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
 	h := handlers.New(handlers.Config{
 		Router:          rt,
+		Overlays:        ov,
 		Auth:            a.auth,
 		Communities:     a.comm,
 		Audit:           audit.Log{Pool: readPool},
@@ -109,6 +112,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	// requests are logged before the execution log's last flush.
 	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRouter()
+	g.Go(func() error {
+		if err := ov.Run(gctx); err != nil {
+			return fmt.Errorf("overlays: %w", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

@@ -1,0 +1,38 @@
+-- name: OverlaySourceCreate :one
+INSERT INTO overlay_sources (community_id, kind, name, token_hash, settings)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
+
+-- name: OverlaySourceList :many
+SELECT * FROM overlay_sources WHERE community_id = $1 ORDER BY kind, name, id;
+
+-- name: OverlaySourceGet :one
+SELECT * FROM overlay_sources WHERE community_id = $1 AND id = $2;
+
+-- name: OverlaySourceByToken :one
+SELECT * FROM overlay_sources WHERE token_hash = $1;
+
+-- name: OverlaySourceListByKind :many
+SELECT * FROM overlay_sources WHERE community_id = $1 AND kind = $2;
+
+-- name: OverlaySourceSetToken :execrows
+UPDATE overlay_sources SET token_hash = $3, updated_at = now() WHERE community_id = $1 AND id = $2;
+
+-- name: OverlaySourceUpdateSettings :execrows
+UPDATE overlay_sources SET name = $3, settings = $4, updated_at = now() WHERE community_id = $1 AND id = $2;
+
+-- name: OverlaySourceDelete :execrows
+DELETE FROM overlay_sources WHERE community_id = $1 AND id = $2;
+
+-- name: OverlayUpdateInsert :one
+INSERT INTO overlay_updates (source_id, payload) VALUES ($1, $2) RETURNING id, created_at;
+
+-- name: OverlayUpdatesSince :many
+-- What a reconnecting page missed, oldest first, at most the last hour.
+SELECT id, payload FROM overlay_updates
+WHERE source_id = $1 AND id > $2 AND created_at > now() - interval '1 hour'
+ORDER BY id
+LIMIT 200;
+
+-- name: OverlayUpdatesDeleteOld :execrows
+DELETE FROM overlay_updates WHERE created_at < now() - interval '1 hour';

@@ -1,0 +1,122 @@
+package overlay
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/waddle/waddle/db"
+)
+
+// Ready is closed once the service receives updates published on other instances.
+func (s *Service) Ready() <-chan struct{} { return s.broker.ready }
+
+// sourceCache keeps each community's sources by kind for a few seconds, so
+// chat traffic does not query them per message.
+type sourceCache struct {
+	mu      sync.Mutex
+	entries map[cacheKey]cacheEntry
+}
+
+type cacheKey struct {
+	community int64
+	kind      string
+}
+
+type cacheEntry struct {
+	sources []Source
+	at      time.Time
+}
+
+const sourceCacheTTL = 5 * time.Second
+
+func (s *Service) sourcesOf(ctx context.Context, communityID int64, kind string) ([]Source, error) {
+	k := cacheKey{communityID, kind}
+	s.cache.mu.Lock()
+	e, ok := s.cache.entries[k]
+	s.cache.mu.Unlock()
+	if ok && time.Since(e.at) < sourceCacheTTL {
+		return e.sources, nil
+	}
+	rows, err := db.New(s.pool).OverlaySourceListByKind(ctx, db.OverlaySourceListByKindParams{CommunityID: communityID, Kind: kind})
+	if err != nil {
+		return nil, fmt.Errorf("list overlay sources: %w", err)
+	}
+	list := make([]Source, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, toSource(r))
+	}
+	s.cache.mu.Lock()
+	if s.cache.entries == nil || len(s.cache.entries) > 10000 {
+		s.cache.entries = map[cacheKey]cacheEntry{}
+	}
+	s.cache.entries[k] = cacheEntry{sources: list, at: time.Now()}
+	s.cache.mu.Unlock()
+	return list, nil
+}
+
+// Deliver turns an overlay update from the router (an alert for a platform
+// event, a shout-out, a chat line, a text change) into updates of the
+// community's sources of the matching kind.
+func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, data map[string]any) error {
+	str := func(k string) string { v, _ := data[k].(string); return v }
+	num := func(k string) int64 {
+		switch v := data[k].(type) {
+		case float64:
+			return int64(v)
+		case int64:
+			return v
+		case int:
+			return int64(v)
+		}
+		return 0
+	}
+	var target string
+	var build func(Source) Update
+	switch kind {
+	case "alert", "shoutout":
+		target = Alerts
+		event := str("event")
+		if kind == "shoutout" {
+			event = "shoutout"
+		}
+		build = func(src Source) Update {
+			style, ok := src.Settings.Alerts[event]
+			if !ok {
+				style = DefaultAlerts[event]
+			}
+			if style.Template == "" {
+				style.Template = "{user}"
+			}
+			msg := strings.NewReplacer("{user}", str("user"), "{amount}", fmt.Sprint(num("amount"))).Replace(style.Template)
+			return Update{Type: "alert", Message: msg, User: str("user"), Image: style.Image, Sound: style.Sound, Seconds: max(style.Seconds, 1)}
+		}
+	case "chat":
+		target = Chat
+		build = func(Source) Update { return Update{Type: "chat", User: str("user"), Message: str("message")} }
+	case "text":
+		target = Text
+		build = func(Source) Update { return Update{Type: "text", HTML: str("html")} }
+	case "ticker":
+		target = Ticker
+		build = func(Source) Update { return Update{Type: "ticker", Message: str("message")} }
+	default:
+		return nil
+	}
+	sources, err := s.sourcesOf(ctx, communityID, target)
+	if err != nil {
+		return err
+	}
+	for _, src := range sources {
+		u, err := s.Clean(build(src))
+		if err != nil {
+			return err
+		}
+		if _, err := s.Publish(ctx, src.ID, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,351 @@
+// Package overlay owns browser sources for OBS: each source has a secret URL
+// and receives live updates (alerts, ticker text, HTML, media, leaderboards,
+// chat) that are stored briefly for replay and fanned out to every connected
+// page, across instances through Redis pub/sub.
+package overlay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
+)
+
+// Source kinds.
+const (
+	Alerts      = "alerts"
+	Ticker      = "ticker"
+	Text        = "text"
+	Media       = "media"
+	Leaderboard = "leaderboard"
+	Chat        = "chat"
+)
+
+// Kinds lists the source kinds.
+var Kinds = []string{Alerts, Ticker, Text, Media, Leaderboard, Chat}
+
+// AlertStyle is how one kind of alert looks.
+type AlertStyle struct {
+	Template string `json:"template"` // "{user} just followed!"; {user}, {amount}
+	Seconds  int    `json:"seconds"`
+	Image    string `json:"image,omitempty"`
+	Sound    string `json:"sound,omitempty"`
+}
+
+// Settings of a source; each kind uses some of them.
+type Settings struct {
+	Alerts map[string]AlertStyle `json:"alerts,omitempty"` // by event: follow, subscribe, gift_subscription, cheer, raid, shoutout
+	Text   string                `json:"text,omitempty"`   // ticker text, or the text source's starting HTML
+	Top    int                   `json:"top,omitempty"`    // leaderboard size
+	Lines  int                   `json:"lines,omitempty"`  // chat lines kept
+}
+
+// DefaultAlerts are the alert templates a new alerts source starts with.
+var DefaultAlerts = map[string]AlertStyle{
+	"follow":            {Template: "{user} just followed!", Seconds: 5},
+	"subscribe":         {Template: "{user} subscribed!", Seconds: 6},
+	"gift_subscription": {Template: "{user} gifted {amount} subs!", Seconds: 6},
+	"cheer":             {Template: "{user} cheered {amount} bits!", Seconds: 6},
+	"raid":              {Template: "{user} is raiding with {amount} viewers!", Seconds: 8},
+	"shoutout":          {Template: "Go check out {user}!", Seconds: 6},
+}
+
+// Source is one browser source.
+type Source struct {
+	ID          int64
+	CommunityID int64
+	Kind        string
+	Name        string
+	Settings    Settings
+	UpdatedAt   time.Time
+}
+
+// Update is what a page receives. Type is the source kind's update:
+// alert, ticker, text, media, leaderboard or chat.
+type Update struct {
+	ID      int64   `json:"id"`
+	Type    string  `json:"type"`
+	Message string  `json:"message,omitempty"` // alert or ticker text, a chat line
+	User    string  `json:"user,omitempty"`
+	HTML    string  `json:"html,omitempty"` // text sources: sanitised
+	Image   string  `json:"image,omitempty"`
+	Sound   string  `json:"sound,omitempty"`
+	Video   string  `json:"video,omitempty"`
+	Seconds int     `json:"seconds,omitempty"`
+	Entries []Entry `json:"entries,omitempty"` // leaderboard
+	Test    bool    `json:"test,omitempty"`
+}
+
+// Entry is one leaderboard line.
+type Entry struct {
+	Name   string `json:"name"`
+	Points int64  `json:"points"`
+}
+
+// Config holds what the service needs.
+type Config struct {
+	Pool        *pgxpool.Pool
+	Redis       *redis.Client // nil: one process
+	RedisPrefix string
+	Logger      *slog.Logger
+}
+
+// Service manages sources and delivers updates.
+type Service struct {
+	pool   *pgxpool.Pool
+	broker *broker
+	logger *slog.Logger
+	html   *bluemonday.Policy
+	cache  sourceCache
+}
+
+// New returns a Service; call Run to receive updates published on other instances.
+func New(cfg Config) *Service {
+	p := bluemonday.UGCPolicy()
+	p.AllowAttrs("class").Globally()
+	return &Service{pool: cfg.Pool, logger: cfg.Logger, html: p,
+		broker: newBroker(cfg.Redis, cfg.RedisPrefix+"overlay", cfg.Logger)}
+}
+
+// Run fans updates published on any instance out to this instance's pages until ctx ends.
+func (s *Service) Run(ctx context.Context) error { return s.broker.run(ctx) }
+
+// ErrNotFound is a plain "no such source": an unknown and a revoked token are not told apart.
+var ErrNotFound = problem.New(problem.NotFound, "Not found.")
+
+func toSource(r db.OverlaySource) Source {
+	var st Settings
+	json.Unmarshal(r.Settings, &st)
+	return Source{ID: r.ID, CommunityID: r.CommunityID, Kind: r.Kind, Name: r.Name, Settings: st, UpdatedAt: r.UpdatedAt}
+}
+
+// Create adds a source and returns it with its secret token (shown once, stored hashed).
+func (s *Service) Create(ctx context.Context, communityID int64, kind, name string) (Source, string, error) {
+	name = strings.TrimSpace(name)
+	if !validKind(kind) {
+		return Source{}, "", problem.Invalidf("kind", "Choose a kind: %s.", strings.Join(Kinds, ", "))
+	}
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return Source{}, "", problem.Invalidf("name", "Give the source a name of 1 to 100 characters.")
+	}
+	st := Settings{}
+	switch kind {
+	case Alerts:
+		st.Alerts = DefaultAlerts
+	case Leaderboard:
+		st.Top = 10
+	case Chat:
+		st.Lines = 10
+	}
+	raw, _ := json.Marshal(st)
+	token, hash := auth.NewToken()
+	row, err := db.New(s.pool).OverlaySourceCreate(ctx, db.OverlaySourceCreateParams{CommunityID: communityID, Kind: kind, Name: name, TokenHash: hash, Settings: raw})
+	if err != nil {
+		return Source{}, "", fmt.Errorf("create overlay source: %w", err)
+	}
+	return toSource(row), token, nil
+}
+
+func validKind(k string) bool {
+	for _, x := range Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns a community's sources.
+func (s *Service) List(ctx context.Context, communityID int64) ([]Source, error) {
+	rows, err := db.New(s.pool).OverlaySourceList(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("list overlay sources: %w", err)
+	}
+	out := make([]Source, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, toSource(r))
+	}
+	return out, nil
+}
+
+// Get returns one of a community's sources.
+func (s *Service) Get(ctx context.Context, communityID, id int64) (Source, error) {
+	r, err := db.New(s.pool).OverlaySourceGet(ctx, db.OverlaySourceGetParams{CommunityID: communityID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Source{}, ErrNotFound
+	}
+	if err != nil {
+		return Source{}, fmt.Errorf("load overlay source %d: %w", id, err)
+	}
+	return toSource(r), nil
+}
+
+// ByToken finds the source of a secret URL.
+func (s *Service) ByToken(ctx context.Context, token string) (Source, error) {
+	if len(token) != 43 {
+		return Source{}, ErrNotFound
+	}
+	r, err := db.New(s.pool).OverlaySourceByToken(ctx, auth.HashToken(token))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Source{}, ErrNotFound
+	}
+	if err != nil {
+		return Source{}, fmt.Errorf("look up overlay token: %w", err)
+	}
+	return toSource(r), nil
+}
+
+// Regenerate gives a source a new secret URL; the old one stops working at
+// once, and pages connected with it are disconnected.
+func (s *Service) Regenerate(ctx context.Context, communityID, id int64) (string, error) {
+	token, hash := auth.NewToken()
+	n, err := db.New(s.pool).OverlaySourceSetToken(ctx, db.OverlaySourceSetTokenParams{CommunityID: communityID, ID: id, TokenHash: hash})
+	if err != nil {
+		return "", fmt.Errorf("regenerate overlay token: %w", err)
+	}
+	if n == 0 {
+		return "", ErrNotFound
+	}
+	s.broker.publish(ctx, id, message{Revoked: true})
+	return token, nil
+}
+
+// Delete removes a source; its pages are disconnected.
+func (s *Service) Delete(ctx context.Context, communityID, id int64) error {
+	n, err := db.New(s.pool).OverlaySourceDelete(ctx, db.OverlaySourceDeleteParams{CommunityID: communityID, ID: id})
+	if err != nil {
+		return fmt.Errorf("delete overlay source: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	s.broker.publish(ctx, id, message{Revoked: true})
+	return nil
+}
+
+// UpdateSettings changes a source's name and settings.
+func (s *Service) UpdateSettings(ctx context.Context, communityID, id int64, name string, st Settings) error {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return problem.Invalidf("name", "Give the source a name of 1 to 100 characters.")
+	}
+	for ev, a := range st.Alerts {
+		if utf8.RuneCountInString(a.Template) > 200 {
+			return problem.Invalidf("alerts."+ev, "An alert message has at most 200 characters.")
+		}
+		if a.Seconds < 1 || a.Seconds > 60 {
+			return problem.Invalidf("alerts."+ev, "An alert shows for 1 to 60 seconds.")
+		}
+		for _, u := range []string{a.Image, a.Sound} {
+			if err := checkMediaURL("alerts."+ev, u); err != nil {
+				return err
+			}
+		}
+	}
+	if len(st.Text) > 10000 {
+		return problem.Invalidf("text", "At most 10000 characters.")
+	}
+	st.Text = s.html.Sanitize(st.Text)
+	if st.Top < 0 || st.Top > 50 || st.Lines < 0 || st.Lines > 50 {
+		return problem.Invalidf("top", "Show 1 to 50 entries.")
+	}
+	raw, _ := json.Marshal(st)
+	n, err := db.New(s.pool).OverlaySourceUpdateSettings(ctx, db.OverlaySourceUpdateSettingsParams{CommunityID: communityID, ID: id, Name: name, Settings: raw})
+	if err != nil {
+		return fmt.Errorf("update overlay source: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// checkMediaURL allows empty or http(s) URLs only.
+func checkMediaURL(field, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > 2000 {
+		return problem.Invalidf(field, "Media must be an http(s) URL.")
+	}
+	return nil
+}
+
+// Clean validates and sanitises an update from outside (the API, the hub, a
+// module): HTML goes through an allow-list, media must be http(s), text is bounded.
+func (s *Service) Clean(u Update) (Update, error) {
+	switch u.Type {
+	case "alert", "ticker", "text", "media", "leaderboard", "chat":
+	default:
+		return u, problem.Invalidf("type", "Unknown update type %q: want alert, ticker, text, media, leaderboard or chat.", u.Type)
+	}
+	if utf8.RuneCountInString(u.Message) > 500 || utf8.RuneCountInString(u.User) > 100 || len(u.HTML) > 10000 || len(u.Entries) > 50 {
+		return u, problem.Invalidf("message", "The update is too long.")
+	}
+	for _, f := range []struct{ name, v string }{{"image", u.Image}, {"sound", u.Sound}, {"video", u.Video}} {
+		if err := checkMediaURL(f.name, f.v); err != nil {
+			return u, err
+		}
+	}
+	if u.Seconds < 0 || u.Seconds > 300 {
+		return u, problem.Invalidf("seconds", "Show it for 0 to 300 seconds.")
+	}
+	u.HTML = s.html.Sanitize(u.HTML)
+	return u, nil
+}
+
+// Publish stores an update for a source and delivers it to every page
+// connected to it, on every instance.
+func (s *Service) Publish(ctx context.Context, sourceID int64, u Update) (Update, error) {
+	u.ID = 0
+	raw, err := json.Marshal(u)
+	if err != nil {
+		return u, err
+	}
+	row, err := db.New(s.pool).OverlayUpdateInsert(ctx, db.OverlayUpdateInsertParams{SourceID: sourceID, Payload: raw})
+	if err != nil {
+		return u, fmt.Errorf("store overlay update: %w", err)
+	}
+	u.ID = row.ID
+	s.broker.publish(ctx, sourceID, message{Update: &u})
+	return u, nil
+}
+
+// Since returns the updates after lastID (a reconnecting page's Last-Event-ID).
+func (s *Service) Since(ctx context.Context, sourceID, lastID int64) ([]Update, error) {
+	rows, err := db.New(s.pool).OverlayUpdatesSince(ctx, db.OverlayUpdatesSinceParams{SourceID: sourceID, ID: lastID})
+	if err != nil {
+		return nil, fmt.Errorf("replay overlay updates: %w", err)
+	}
+	out := make([]Update, 0, len(rows))
+	for _, r := range rows {
+		var u Update
+		if err := json.Unmarshal(r.Payload, &u); err != nil {
+			continue
+		}
+		u.ID = r.ID
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// Subscribe delivers a source's live updates until cancel is called. The
+// channel closes when the source is revoked or deleted.
+func (s *Service) Subscribe(sourceID int64) (<-chan Update, func()) {
+	return s.broker.subscribe(sourceID)
+}
