@@ -312,12 +312,7 @@ func (h *Handler) deleteCommand(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if isHTMX(r) {
-		w.WriteHeader(http.StatusOK) // empty body: the row disappears
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Command %s%s deleted.", prefix, cmd.Name))
-	seeOther(w, r, botPath(m.ID, "commands"))
+	h.removed(w, r, fmt.Sprintf("Command %s%s deleted.", prefix, cmd.Name), botPath(m.ID, "commands"))
 }
 
 func (h *Handler) addAlias(w http.ResponseWriter, r *http.Request) {
@@ -467,12 +462,7 @@ func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if isHTMX(r) {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, "Rule deleted.")
-	seeOther(w, r, botPath(m.ID, "moderation"))
+	h.removed(w, r, "Rule deleted.", botPath(m.ID, "moderation"))
 }
 
 // ---- Points ----
@@ -704,12 +694,7 @@ func (h *Handler) unlinkServer(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if isHTMX(r) {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, "Server unlinked.")
-	seeOther(w, r, botPath(m.ID, "servers"))
+	h.removed(w, r, "Server unlinked.", botPath(m.ID, "servers"))
 }
 
 // ---- Chat simulator ----

@@ -248,10 +248,5 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if isHTMX(r) {
-		w.WriteHeader(http.StatusOK) // empty body: the row disappears
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, "Member removed.")
-	seeOther(w, r, communityURL(m.ID))
+	h.removed(w, r, "Member removed.", communityURL(m.ID))
 }

@@ -188,6 +188,17 @@ func seeOther(w http.ResponseWriter, r *http.Request, url string) {
 	http.Redirect(w, r, url, http.StatusSeeOther)
 }
 
+// removed answers a successful removal: HTMX gets an empty body, so the row
+// disappears; a plain form gets the flash message and a redirect.
+func (h *Handler) removed(w http.ResponseWriter, r *http.Request, flash, url string) {
+	if isHTMX(r) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, flash)
+	seeOther(w, r, url)
+}
+
 // maxFormBytes bounds every hub form body.
 const maxFormBytes = 64 << 10
 

@@ -218,10 +218,5 @@ func (h *Handler) deleteModule(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if isHTMX(r) {
-		w.WriteHeader(http.StatusOK) // empty body: the row disappears
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Module #%s deleted.", mod.Name))
-	seeOther(w, r, botPath(m.ID, "modules"))
+	h.removed(w, r, fmt.Sprintf("Module #%s deleted.", mod.Name), botPath(m.ID, "modules"))
 }
