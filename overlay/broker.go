@@ -21,7 +21,7 @@ type message struct {
 
 // subscriberBuffer is how many updates a slow page may fall behind before it
 // is disconnected; it then reconnects and replays what it missed.
-const subscriberBuffer = 64
+const subscriberBuffer = 32
 
 type subscriber struct {
 	ch     chan Update

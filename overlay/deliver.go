@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -31,6 +32,18 @@ type cacheEntry struct {
 }
 
 const sourceCacheTTL = 5 * time.Second
+
+// forget drops a community's cached sources after a change on this instance;
+// other instances see it within sourceCacheTTL.
+func (c *sourceCache) forget(communityID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.entries {
+		if k.community == communityID {
+			delete(c.entries, k)
+		}
+	}
+}
 
 func (s *Service) sourcesOf(ctx context.Context, communityID int64, kind string) ([]Source, error) {
 	k := cacheKey{communityID, kind}
@@ -115,6 +128,9 @@ func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, d
 			return err
 		}
 		if _, err := s.Publish(ctx, src.ID, u); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted since the list was cached
+			}
 			return err
 		}
 	}

@@ -157,6 +157,7 @@ func (s *Service) Create(ctx context.Context, communityID int64, kind, name stri
 	if err != nil {
 		return Source{}, "", fmt.Errorf("create overlay source: %w", err)
 	}
+	s.cache.forget(communityID)
 	return toSource(row), token, nil
 }
 
@@ -233,6 +234,7 @@ func (s *Service) Delete(ctx context.Context, communityID, id int64) error {
 	if n == 0 {
 		return ErrNotFound
 	}
+	s.cache.forget(communityID)
 	s.broker.publish(ctx, id, message{Revoked: true})
 	return nil
 }
@@ -257,11 +259,14 @@ func (s *Service) UpdateSettings(ctx context.Context, communityID, id int64, nam
 		}
 	}
 	if len(st.Text) > 10000 {
-		return problem.Invalidf("text", "At most 10000 characters.")
+		return problem.Invalidf("text", "At most 10000 bytes of text.")
 	}
 	st.Text = s.html.Sanitize(st.Text)
-	if st.Top < 0 || st.Top > 50 || st.Lines < 0 || st.Lines > 50 {
-		return problem.Invalidf("top", "Show 1 to 50 entries.")
+	if st.Top < 0 || st.Top > 50 {
+		return problem.Invalidf("top", "Show up to 50 entries.")
+	}
+	if st.Lines < 0 || st.Lines > 50 {
+		return problem.Invalidf("lines", "Show up to 50 chat lines.")
 	}
 	raw, _ := json.Marshal(st)
 	n, err := db.New(s.pool).OverlaySourceUpdateSettings(ctx, db.OverlaySourceUpdateSettingsParams{CommunityID: communityID, ID: id, Name: name, Settings: raw})
@@ -271,6 +276,7 @@ func (s *Service) UpdateSettings(ctx context.Context, communityID, id int64, nam
 	if n == 0 {
 		return ErrNotFound
 	}
+	s.cache.forget(communityID)
 	return nil
 }
 
@@ -318,6 +324,9 @@ func (s *Service) Publish(ctx context.Context, sourceID int64, u Update) (Update
 		return u, err
 	}
 	row, err := db.New(s.pool).OverlayUpdateInsert(ctx, db.OverlayUpdateInsertParams{SourceID: sourceID, Payload: raw})
+	if db.IsForeignKeyViolation(err) {
+		return u, ErrNotFound // the source was deleted meanwhile
+	}
 	if err != nil {
 		return u, fmt.Errorf("store overlay update: %w", err)
 	}
