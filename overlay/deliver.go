@@ -115,6 +115,8 @@ func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, d
 	case "ticker":
 		target = Ticker
 		build = func(Source) Update { return Update{Type: "ticker", Message: str("message")} }
+	case "leaderboard":
+		return s.refreshLeaderboards(ctx, communityID)
 	default:
 		return nil
 	}
@@ -131,6 +133,33 @@ func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, d
 			if errors.Is(err, ErrNotFound) {
 				continue // deleted since the list was cached
 			}
+			return err
+		}
+	}
+	return nil
+}
+
+// refreshLeaderboards sends the current top N to each leaderboard source,
+// after points changed.
+func (s *Service) refreshLeaderboards(ctx context.Context, communityID int64) error {
+	sources, err := s.sourcesOf(ctx, communityID, Leaderboard)
+	if err != nil || len(sources) == 0 {
+		return err
+	}
+	for _, src := range sources {
+		top := src.Settings.Top
+		if top <= 0 {
+			top = 10
+		}
+		rows, err := db.New(s.pool).PointsLeaderboard(ctx, db.PointsLeaderboardParams{CommunityID: communityID, Limit: int32(top)})
+		if err != nil {
+			return fmt.Errorf("leaderboard for overlay: %w", err)
+		}
+		u := Update{Type: "leaderboard", Entries: make([]Entry, 0, len(rows))}
+		for _, r := range rows {
+			u.Entries = append(u.Entries, Entry{Name: r.UserName, Points: r.Balance})
+		}
+		if _, err := s.Publish(ctx, src.ID, u); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}

@@ -908,3 +908,31 @@ func TestConcurrentPublishSubscribe(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaderboardRefresh: after points change, a leaderboard source gets the current top N.
+func TestLeaderboardRefresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	svc := overlay.New(overlay.Config{Pool: pool, Logger: slog.New(slog.DiscardHandler)})
+	cid := mustCreateCommunity(ctx, t, pool, "board")
+	src, _ := mustCreateSource(ctx, t, svc, cid, overlay.Leaderboard, "Top")
+	for i, name := range []string{"ann", "bob", "cat"} {
+		if _, err := db.New(pool).PointsBalanceAdd(ctx, db.PointsBalanceAddParams{CommunityID: cid, Platform: "twitch", UserID: name, UserName: name, Balance: int64(10 * (i + 1))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, cancel := svc.Subscribe(src.ID)
+	defer cancel()
+	if err := svc.Deliver(ctx, cid, "leaderboard", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case u := <-ch:
+		if u.Type != "leaderboard" || len(u.Entries) != 3 || u.Entries[0].Name != "cat" || u.Entries[0].Points != 30 {
+			t.Errorf("leaderboard update %+v", u)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no leaderboard update")
+	}
+}

@@ -372,6 +372,11 @@ func (h *handling) toOverlays(ctx context.Context) error {
 		}
 		h.changed("overlay %s shown", r.Overlay.Kind)
 	}
+	if len(h.res.Points) > 0 {
+		if err := h.r.overlays.Deliver(ctx, h.s.communityID, "leaderboard", nil); err != nil {
+			return fmt.Errorf("overlay leaderboard: %w", err)
+		}
+	}
 	if h.ev.Kind == ChatMessage && h.ev.Text != "" {
 		if err := h.r.overlays.Deliver(ctx, h.s.communityID, "chat", map[string]any{"user": h.ev.User.Shown(), "message": h.ev.Text}); err != nil {
 			return fmt.Errorf("overlay chat line: %w", err)
