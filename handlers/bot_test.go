@@ -359,6 +359,7 @@ func TestMemberMayLookNotChange(t *testing.T) {
 		{"/executions", "exec-table", ""},
 		{"/servers", "servers", "server-form"},
 		{"/simulator", "sim-form", ""},
+		{"/overlays", "overlays-help", "overlay-create"},
 	}
 	for _, p := range pages {
 		res := b.member.get(b.path("%s", p.path), nil)
@@ -369,7 +370,7 @@ func TestMemberMayLookNotChange(t *testing.T) {
 		if p.managerOnly != "" && doc.Find(fmt.Sprintf(`[data-testid=%q]`, p.managerOnly)).Length() != 0 {
 			t.Errorf("member GET %s shows %s", p.path, p.managerOnly)
 		}
-		if doc.Find(`[data-testid=community-nav] a`).Length() != 7 {
+		if doc.Find(`[data-testid=community-nav] a`).Length() != 8 {
 			t.Errorf("%s: the community's bot pages are not all linked", p.path)
 		}
 		// The manager sees the forms.

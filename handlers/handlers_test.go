@@ -29,6 +29,7 @@ import (
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
@@ -45,6 +46,7 @@ type env struct {
 	auth   *auth.Service
 	comm   *community.Service
 	router *router.Router
+	ov     *overlay.Service
 }
 
 type envOption func(*handlers.Config)
@@ -87,7 +89,8 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 	a := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: limiter, Logger: logger, BaseURL: base})
 	c := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: base})
 	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
-	rcfg := router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger}
+	ov := overlay.New(overlay.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})
+	rcfg := router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger, Overlays: ov}
 	if routerOpt != nil {
 		routerOpt(&rcfg)
 	}
@@ -95,14 +98,24 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 	rctx, stop := context.WithCancel(context.Background())
 	rdone := make(chan error, 1)
 	go func() { rdone <- rt.Run(rctx) }()
+	odone := make(chan error, 1)
+	go func() { odone <- ov.Run(rctx) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-rdone; err != nil {
 			t.Errorf("router: %v", err)
 		}
+		if err := <-odone; err != nil {
+			t.Errorf("overlays: %v", err)
+		}
 	})
+	select {
+	case <-ov.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the overlay service did not subscribe to Redis within 10s")
+	}
 	cfg := handlers.Config{
-		Auth: a, Communities: c, Router: rt, Audit: audit.Log{Pool: pool},
+		Auth: a, Communities: c, Router: rt, Overlays: ov, Audit: audit.Log{Pool: pool},
 		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
@@ -115,7 +128,7 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 	srv.Config.Handler = handlers.New(cfg)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/cors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/static"
 )
 
@@ -23,6 +24,11 @@ func (h *Handler) routes() http.Handler {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
 	})
 
+	// Browser sources for OBS: the secret token is the only credential; no session, no CSRF (overlay.go).
+	r.Get("/overlay/{token}", h.overlayPage)
+	r.Get("/overlay/{token}/events", h.overlayEvents)
+	r.HandleFunc("/overlay/*", func(w http.ResponseWriter, r *http.Request) { overlayNotFound(w) })
+
 	// The JSON API: bearer API keys, no cookies, so no CSRF; CORS for configured origins.
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(cors.Handler(cors.Options{
@@ -34,11 +40,10 @@ func (h *Handler) routes() http.Handler {
 		r.Use(h.apiAuth)
 		r.Get("/me", h.apiMe)
 		r.With(h.apiRoles(roleTrigger, roleAdmin)).Post("/events", h.apiEvents)
-		r.Group(func(r chi.Router) {
-			r.Use(h.apiRoles(roleUser, roleAdmin))
-			r.Get("/communities", h.apiCommunities)
-			r.Route("/communities/{cid}", func(r chi.Router) {
-				r.Use(h.apiCommunityAccess)
+		r.With(h.apiRoles(roleUser, roleAdmin)).Get("/communities", h.apiCommunities)
+		r.Route("/communities/{cid}", func(r chi.Router) {
+			r.Group(func(r chi.Router) {
+				r.Use(h.apiRoles(roleUser, roleAdmin), h.apiCommunityAccess)
 				r.Get("/", h.apiCommunity)
 				r.Get("/members", h.apiMembers)
 				r.Post("/members", h.apiInvite)
@@ -46,6 +51,8 @@ func (h *Handler) routes() http.Handler {
 				r.Delete("/members/{uid}", h.apiRemoveMember)
 				r.Get("/audit", h.apiAudit)
 			})
+			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
+			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
@@ -125,6 +132,18 @@ func (h *Handler) routes() http.Handler {
 					r.Use(h.requireManager)
 					r.Post("/modules", h.createModule)
 					r.Post("/modules/{mid}/delete", h.deleteModule)
+				})
+
+				// Browser sources for OBS: members look, managers change (overlay.go).
+				r.Get("/overlays", h.overlaysPage)
+				r.Group(func(r chi.Router) {
+					r.Use(h.requireManager)
+					r.Post("/overlays", h.createOverlay)
+					r.Post("/overlays/{oid}", h.updateOverlay)
+					r.Post("/overlays/{oid}/content", h.setOverlayContent)
+					r.Post("/overlays/{oid}/test", h.testOverlay)
+					r.Post("/overlays/{oid}/regenerate", h.regenerateOverlay)
+					r.Post("/overlays/{oid}/delete", h.deleteOverlay)
 				})
 			})
 		})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/router"
 )
 
@@ -48,6 +49,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	modB, err := e.router.CreateModule(ctx, b.ID, router.ModuleInput{Name: "weather", Kind: "webhook", URL: "https://hooks.example.com/beta-token", Secret: "beta-hook-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ovB, ovTokenB, err := e.ov.Create(ctx, b.ID, overlay.Ticker, "Beta ticker")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +101,13 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/modules", fmt.Sprintf("/c/%d/modules", B), nil, ""},
 		{"POST", "/c/{cid}/modules", fmt.Sprintf("/c/%d/modules", B), url.Values{"name": {"evil"}, "kind": {"webhook"}, "url": {"https://evil.example.com/"}, "secret": {"x"}}, ""},
 		{"POST", "/c/{cid}/modules/{mid}/delete", fmt.Sprintf("/c/%d/modules/%d/delete", B, modB.ID), nil, ""},
+		{"GET", "/c/{cid}/overlays", fmt.Sprintf("/c/%d/overlays", B), nil, ""},
+		{"POST", "/c/{cid}/overlays", fmt.Sprintf("/c/%d/overlays", B), url.Values{"kind": {"chat"}, "name": {"evil"}}, ""},
+		{"POST", "/c/{cid}/overlays/{oid}", fmt.Sprintf("/c/%d/overlays/%d", B, ovB.ID), url.Values{"name": {"Hijacked"}}, ""},
+		{"POST", "/c/{cid}/overlays/{oid}/content", fmt.Sprintf("/c/%d/overlays/%d/content", B, ovB.ID), url.Values{"text": {"pwned"}}, ""},
+		{"POST", "/c/{cid}/overlays/{oid}/test", fmt.Sprintf("/c/%d/overlays/%d/test", B, ovB.ID), nil, ""},
+		{"POST", "/c/{cid}/overlays/{oid}/regenerate", fmt.Sprintf("/c/%d/overlays/%d/regenerate", B, ovB.ID), nil, ""},
+		{"POST", "/c/{cid}/overlays/{oid}/delete", fmt.Sprintf("/c/%d/overlays/%d/delete", B, ovB.ID), nil, ""},
 		// Alice's own community with B's command, rule and server ids.
 		{"", "", fmt.Sprintf("/c/%d/commands/%d", A, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/toggle", A, cmdB.ID), nil, ""},
@@ -104,6 +117,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/moderation/rules/%d/delete", A, ruleB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/servers/%d/unlink", A, entB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/modules/%d/delete", A, modB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/overlays/%d", A, ovB.ID), url.Values{"name": {"Hijacked"}}, ""},
+		{"", "", fmt.Sprintf("/c/%d/overlays/%d/content", A, ovB.ID), url.Values{"text": {"pwned"}}, ""},
+		{"", "", fmt.Sprintf("/c/%d/overlays/%d/test", A, ovB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/overlays/%d/regenerate", A, ovB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/overlays/%d/delete", A, ovB.ID), nil, ""},
 		// Alice's own community with B's member and invitation ids.
 		{"", "", fmt.Sprintf("/c/%d/members/%d/role", A, uid), url.Values{"role": {"admin"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/members/%d/remove", A, uid), nil, ""},
@@ -117,6 +135,14 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"DELETE", "/api/v1/communities/{cid}/members/{uid}", fmt.Sprintf("/communities/%d/members/%d", B, uid), nil, ""},
 		{"GET", "/api/v1/communities/{cid}/audit", fmt.Sprintf("/communities/%d/audit", B), nil, ""},
 		{"", "", fmt.Sprintf("/communities/%d/members/%d", A, uid), nil, `{"role":"admin"}`},
+		{"POST", "/api/v1/communities/{cid}/overlays/{id}/events", fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), nil, `{"type":"ticker","message":"pwned"}`},
+	}
+	// Overlay updates take action keys: alice's reaches neither B nor B's source through A.
+	actionKey := e.apiKey(alice, auth.RoleAction)
+	for _, p := range []string{fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), fmt.Sprintf("/communities/%d/overlays/%d/events", A, ovB.ID)} {
+		if st, out := e.api(actionKey, "POST", p, `{"type":"ticker","message":"pwned"}`); st != http.StatusNotFound {
+			t.Errorf("action key POST %s: %d, want 404: %v", p, st, out)
+		}
 	}
 
 	for _, c := range hubCases {
@@ -199,6 +225,13 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM community_modules WHERE community_id = $1 AND id = $2 AND name = 'weather'", B, modB.ID); n != 1 || e.count("SELECT count(*) FROM community_modules") != 1 {
 		t.Error("B's modules changed, or a module was created through B's routes")
+	}
+	if n := e.count("SELECT count(*) FROM overlay_sources WHERE community_id = $1 AND id = $2 AND name = 'Beta ticker'", B, ovB.ID); n != 1 ||
+		e.count("SELECT count(*) FROM overlay_sources") != 1 || e.count("SELECT count(*) FROM overlay_updates") != 0 {
+		t.Error("B's overlay sources changed, got updates, or a source was created through B's routes")
+	}
+	if _, err := e.ov.ByToken(ctx, ovTokenB); err != nil {
+		t.Errorf("B's overlay URL stopped working: %v", err)
 	}
 	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND command_prefix = '!'", B); n != 1 {
 		t.Error("B's prefix changed")

@@ -104,8 +104,11 @@ func (b *broker) deliver(m message) {
 	}
 }
 
-// run receives updates published on any instance, until ctx ends.
+// run receives updates published on any instance, until ctx ends; then it
+// ends every page's stream, so a shutdown does not wait on open connections
+// (the pages reconnect to another instance and replay what they missed).
 func (b *broker) run(ctx context.Context) error {
+	defer b.closeAll()
 	if b.rdb == nil {
 		close(b.ready)
 		<-ctx.Done()
@@ -134,6 +137,16 @@ func (b *broker) run(ctx context.Context) error {
 				continue
 			}
 			b.deliver(m)
+		}
+	}
+}
+
+func (b *broker) closeAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for source, set := range b.subs {
+		for s := range set {
+			b.remove(source, s)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/waddle/waddle/db"
 )
@@ -74,7 +75,14 @@ func (s *Service) sourcesOf(ctx context.Context, communityID int64, kind string)
 // event, a shout-out, a chat line, a text change) into updates of the
 // community's sources of the matching kind.
 func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, data map[string]any) error {
-	str := func(k string) string { v, _ := data[k].(string); return v }
+	// Texts are cut to what an update may carry: a long chat line must not fail its event.
+	str := func(k string) string {
+		v, _ := data[k].(string)
+		if k == "html" {
+			return v
+		}
+		return cut(v, 500)
+	}
 	num := func(k string) int64 {
 		switch v := data[k].(type) {
 		case float64:
@@ -103,7 +111,7 @@ func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, d
 			if style.Template == "" {
 				style.Template = "{user}"
 			}
-			msg := strings.NewReplacer("{user}", str("user"), "{amount}", fmt.Sprint(num("amount"))).Replace(style.Template)
+			msg := cut(strings.NewReplacer("{user}", str("user"), "{amount}", fmt.Sprint(num("amount"))).Replace(style.Template), 500)
 			return Update{Type: "alert", Message: msg, User: str("user"), Image: style.Image, Sound: style.Sound, Seconds: max(style.Seconds, 1)}
 		}
 	case "chat":
@@ -164,4 +172,12 @@ func (s *Service) refreshLeaderboards(ctx context.Context, communityID int64) er
 		}
 	}
 	return nil
+}
+
+// cut shortens s to at most n characters.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }

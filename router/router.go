@@ -367,19 +367,21 @@ func (h *handling) toOverlays(ctx context.Context) error {
 		if r.Overlay == nil {
 			continue
 		}
+		// A browser source that cannot take an update does not fail the event.
 		if err := h.r.overlays.Deliver(ctx, h.s.communityID, r.Overlay.Kind, r.Overlay.Data); err != nil {
-			return fmt.Errorf("overlay update: %w", err)
+			h.r.logger.WarnContext(ctx, "overlay update", "err", err, "kind", r.Overlay.Kind)
+			continue
 		}
 		h.changed("overlay %s shown", r.Overlay.Kind)
 	}
 	if len(h.res.Points) > 0 {
 		if err := h.r.overlays.Deliver(ctx, h.s.communityID, "leaderboard", nil); err != nil {
-			return fmt.Errorf("overlay leaderboard: %w", err)
+			h.r.logger.WarnContext(ctx, "overlay leaderboard", "err", err)
 		}
 	}
 	if h.ev.Kind == ChatMessage && h.ev.Text != "" {
 		if err := h.r.overlays.Deliver(ctx, h.s.communityID, "chat", map[string]any{"user": h.ev.User.Shown(), "message": h.ev.Text}); err != nil {
-			return fmt.Errorf("overlay chat line: %w", err)
+			h.r.logger.WarnContext(ctx, "overlay chat line", "err", err)
 		}
 	}
 	return nil

@@ -1,0 +1,27 @@
+// hub.js: small helpers of the hub's pages, without inline script (the CSP forbids it).
+// A button with data-copy="ID" copies the value of the input #ID to the clipboard.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target instanceof Element ? ev.target.closest("[data-copy]") : null;
+    if (!btn) {
+      return;
+    }
+    var input = document.getElementById(btn.getAttribute("data-copy"));
+    if (!input) {
+      return;
+    }
+    var done = function (ok) {
+      var label = btn.getAttribute("data-label") || btn.textContent;
+      btn.setAttribute("data-label", label);
+      btn.textContent = ok ? "Copied" : "Select and copy it";
+      setTimeout(function () { btn.textContent = label; }, 2000);
+    };
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(function () { done(true); }, function () { done(false); });
+    } else {
+      done(false); // the text is selected: Ctrl+C copies it
+    }
+  });
+})();
