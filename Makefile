@@ -32,6 +32,11 @@ TEST_ENV = WADDLE_TEST_DATABASE_URL='$(WADDLE_TEST_DATABASE_URL)' \
 TEST_PKGS ?= ./...
 GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
 
+# Benchmarks for make bench: a -bench pattern and extra flags, e.g.
+# make bench TEST_PKGS=./router BENCH=ChatCommand BENCH_FLAGS='-benchtime 5s'
+BENCH ?= .
+BENCH_FLAGS ?=
+
 BIN := .data/bin/waddle
 
 # Generated code: templ output and everything under db/ (sqlc).
@@ -104,4 +109,4 @@ test:
 
 bench:
 	scripts/services.sh start
-	$(TEST_ENV) go test -run '^$$' -bench . -benchmem $(TEST_PKGS)
+	$(TEST_ENV) go test -run '^$$' -bench '$(BENCH)' -benchmem $(BENCH_FLAGS) $(TEST_PKGS)
