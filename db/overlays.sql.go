@@ -30,6 +30,18 @@ func (q *Queries) OverlaySourceByToken(ctx context.Context, tokenHash []byte) (O
 	return i, err
 }
 
+const overlaySourceCommunity = `-- name: OverlaySourceCommunity :one
+SELECT community_id FROM overlay_sources WHERE id = $1
+`
+
+// The community a source belongs to; callers then check membership of it.
+func (q *Queries) OverlaySourceCommunity(ctx context.Context, id int64) (int64, error) {
+	row := q.db.QueryRow(ctx, overlaySourceCommunity, id)
+	var community_id int64
+	err := row.Scan(&community_id)
+	return community_id, err
+}
+
 const overlaySourceCreate = `-- name: OverlaySourceCreate :one
 INSERT INTO overlay_sources (community_id, kind, name, token_hash, settings)
 VALUES ($1, $2, $3, $4, $5)

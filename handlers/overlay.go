@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,6 +158,15 @@ func (h *Handler) overlayEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// A leaderboard shows the current standings at once, not only after the next change.
+	if cur, ok, err := h.cfg.Overlays.Current(ctx, src); err != nil {
+		h.logger.WarnContext(ctx, "overlay current state", "err", err, "source", src.ID)
+	} else if ok {
+		raw, _ := json.Marshal(cur)
+		if !send(fmt.Sprintf("event: update\ndata: %s\n\n", raw)) {
+			return
+		}
+	}
 	tick := time.NewTicker(overlayKeepalive)
 	defer tick.Stop()
 	for {
@@ -197,6 +207,34 @@ func updateTypeOf(kind string) string {
 // apiOverlayEvent publishes an update to one of the community's sources.
 // routes.go lets action, core and admin keys through; the key's owner must
 // manage the community.
+// apiOverlayEventByID is POST /api/v1/overlays/{id}/events: it finds the
+// source's community and checks the key owner's role there like the
+// community-scoped route does (non-members get 404).
+func (h *Handler) apiOverlayEventByID(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.apiFail(w, r, overlay.ErrNotFound)
+		return
+	}
+	cid, err := h.cfg.Overlays.CommunityOf(r.Context(), id)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	u, err := h.apiUser(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	m, err := h.comm.Access(r.Context(), u, cid)
+	if err != nil {
+		h.apiFail(w, r, overlay.ErrNotFound)
+		return
+	}
+	ctx := context.WithValue(r.Context(), ctxMembership, m)
+	h.apiOverlayEvent(w, r.WithContext(context.WithValue(ctx, ctxUser, u)))
+}
+
 func (h *Handler) apiOverlayEvent(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	if !m.Role.CanManage() {

@@ -40,6 +40,7 @@ func (h *Handler) routes() http.Handler {
 		r.Use(h.apiAuth)
 		r.Get("/me", h.apiMe)
 		r.With(h.apiRoles(roleTrigger, roleAdmin)).Post("/events", h.apiEvents)
+		r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin)).Post("/overlays/{id}/events", h.apiOverlayEventByID)
 		r.With(h.apiRoles(roleUser, roleAdmin)).Get("/communities", h.apiCommunities)
 		r.Route("/communities/{cid}", func(r chi.Router) {
 			r.Group(func(r chi.Router) {

@@ -155,17 +155,9 @@ func (s *Service) refreshLeaderboards(ctx context.Context, communityID int64) er
 		return err
 	}
 	for _, src := range sources {
-		top := src.Settings.Top
-		if top <= 0 {
-			top = 10
-		}
-		rows, err := db.New(s.pool).PointsLeaderboard(ctx, db.PointsLeaderboardParams{CommunityID: communityID, Limit: int32(top)})
+		u, _, err := s.Current(ctx, src)
 		if err != nil {
-			return fmt.Errorf("leaderboard for overlay: %w", err)
-		}
-		u := Update{Type: "leaderboard", Entries: make([]Entry, 0, len(rows))}
-		for _, r := range rows {
-			u.Entries = append(u.Entries, Entry{Name: r.UserName, Points: r.Balance})
+			return err
 		}
 		if _, err := s.Publish(ctx, src.ID, u); err != nil && !errors.Is(err, ErrNotFound) {
 			return err

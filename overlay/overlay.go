@@ -358,3 +358,37 @@ func (s *Service) Since(ctx context.Context, sourceID, lastID int64) ([]Update, 
 func (s *Service) Subscribe(sourceID int64) (<-chan Update, func()) {
 	return s.broker.subscribe(sourceID)
 }
+
+// CommunityOf returns the community a source belongs to, so that a caller
+// holding only the source id can check the user's role in it.
+func (s *Service) CommunityOf(ctx context.Context, id int64) (int64, error) {
+	cid, err := db.New(s.pool).OverlaySourceCommunity(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load overlay source %d: %w", id, err)
+	}
+	return cid, nil
+}
+
+// Current is what a page shows before any update arrives: the current top N
+// for a leaderboard source (ok is false for other kinds).
+func (s *Service) Current(ctx context.Context, src Source) (Update, bool, error) {
+	if src.Kind != Leaderboard {
+		return Update{}, false, nil
+	}
+	top := src.Settings.Top
+	if top <= 0 {
+		top = 10
+	}
+	rows, err := db.New(s.pool).PointsLeaderboard(ctx, db.PointsLeaderboardParams{CommunityID: src.CommunityID, Limit: int32(top)})
+	if err != nil {
+		return Update{}, false, fmt.Errorf("leaderboard for overlay: %w", err)
+	}
+	u := Update{Type: "leaderboard", Entries: make([]Entry, 0, len(rows))}
+	for _, r := range rows {
+		u.Entries = append(u.Entries, Entry{Name: r.UserName, Points: r.Balance})
+	}
+	return u, true, nil
+}

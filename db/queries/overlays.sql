@@ -36,3 +36,7 @@ LIMIT 200;
 
 -- name: OverlayUpdatesDeleteOld :execrows
 DELETE FROM overlay_updates WHERE created_at < now() - interval '1 hour';
+
+-- name: OverlaySourceCommunity :one
+-- The community a source belongs to; callers then check membership of it.
+SELECT community_id FROM overlay_sources WHERE id = $1;
