@@ -160,6 +160,17 @@ type PasswordReset struct {
 	UsedAt    *time.Time
 }
 
+type PlatformDelivery struct {
+	ID          int64
+	Platform    string
+	MessageID   string
+	Kind        string
+	Payload     []byte
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	Error       string
+}
+
 type PlatformEntity struct {
 	ID          int64
 	CommunityID int64
@@ -167,6 +178,16 @@ type PlatformEntity struct {
 	Server      string
 	Name        string
 	CreatedAt   time.Time
+}
+
+type PlatformRevocation struct {
+	ID           int64
+	Platform     string
+	Subscription string
+	Kind         string
+	Reason       string
+	Server       string
+	ReceivedAt   time.Time
 }
 
 type PointsBalance struct {
