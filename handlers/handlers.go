@@ -23,6 +23,7 @@ import (
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/overlay"
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -41,6 +42,8 @@ type Config struct {
 	Sessions    scs.Store
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
+	EventSub    *platform.EventSub      // Twitch EventSub deliveries
+	Slack       *platform.SlackReceiver // Slack Events API; nil (no SLACK_SIGNING_SECRET): /webhooks/slack/events answers 404
 
 	BaseURL           string // https:// turns on Secure, __Host- cookies
 	SessionIdle       time.Duration
@@ -50,6 +53,7 @@ type Config struct {
 	MetricsNetworks   []netip.Prefix
 	APIRateLimits     map[string]int // per role, per minute; 0 = unlimited
 	MinForgotResponse time.Duration  // floor on the "forgot password" answer time
+	EventSubSecret    string         // TWITCH_EVENTSUB_SECRET; empty: /webhooks/twitch/eventsub answers 404
 }
 
 // Handler serves every HTTP route.

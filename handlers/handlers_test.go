@@ -30,6 +30,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/overlay"
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
@@ -121,6 +122,7 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
 		APIRateLimits:     map[string]int{"user": 1000, "trigger": 200, "action": 600},
 		MinForgotResponse: time.Millisecond,
+		EventSub:          platform.NewEventSub(platform.EventSubConfig{Pool: pool, Jobs: jobs, Logger: logger}), // off until EventSubSecret is set
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -17,6 +17,8 @@ func (h *Handler) routes() http.Handler {
 
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)
+	r.Post("/webhooks/twitch/eventsub", h.twitchEventSub) // signed by Twitch; no session, no CSRF (webhooks.go)
+	r.Post("/webhooks/slack/events", h.slackEvents)       // signed by Slack: no session, no CSRF (slack_webhook.go)
 	r.With(h.metricsGuard).Handle("/metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/openapi.yaml", h.openAPISpec)

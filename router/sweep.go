@@ -11,7 +11,7 @@ import (
 )
 
 // SweepArgs is the periodic job that forgets event ids older than the
-// 24-hour de-duplication window.
+// 24-hour de-duplication window and platform deliveries handled a week ago.
 type SweepArgs struct{}
 
 // Kind names the job.
@@ -25,8 +25,13 @@ type SweepWorker struct {
 
 // Work deletes old event ids.
 func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
-	if _, err := db.New(w.Pool).ProcessedEventDeleteOld(ctx); err != nil {
+	q := db.New(w.Pool)
+	if _, err := q.ProcessedEventDeleteOld(ctx); err != nil {
 		return fmt.Errorf("delete old event ids: %w", err)
+	}
+	// Platform webhook deliveries handled more than a week ago.
+	if _, err := q.DeliveryDeleteOld(ctx); err != nil {
+		return fmt.Errorf("delete old deliveries: %w", err)
 	}
 	return nil
 }

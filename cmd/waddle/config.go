@@ -33,6 +33,8 @@ type config struct {
 	AdminPassword   string
 	TokenKey        string // TOKEN_ENCRYPTION_KEY: seals secrets at rest
 	AllowPrivate    bool   // EXECUTOR_ALLOW_PRIVATE: let remote modules call private addresses
+	SlackSigning    string // SLACK_SIGNING_SECRET: turns on the Slack Events API receiver
+	EventSubSecret  string // TWITCH_EVENTSUB_SECRET: turns on the Twitch EventSub webhook receiver
 }
 
 // configError names the variable at fault.
@@ -62,6 +64,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AdminEmail:      get("WADDLE_ADMIN_EMAIL", "admin@example.com"),
 		AdminPassword:   getenv("WADDLE_ADMIN_PASSWORD"),
 		TokenKey:        get("TOKEN_ENCRYPTION_KEY", ""),
+		SlackSigning:    get("SLACK_SIGNING_SECRET", ""),
+		EventSubSecret:  get("TWITCH_EVENTSUB_SECRET", ""),
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
 	var err error
@@ -140,6 +144,12 @@ func (c config) Validate() error {
 	}
 	if c.SessionLifetime < c.SessionIdle {
 		return &configError{"SESSION_LIFETIME", "is shorter than SESSION_IDLE_TIMEOUT"}
+	}
+	if c.SlackSigning != "" && len(c.SlackSigning) < 10 {
+		return &configError{"SLACK_SIGNING_SECRET", "is too short: copy the Signing Secret from the Slack app's Basic Information page"}
+	}
+	if n := len(c.EventSubSecret); n > 0 && (n < 10 || n > 100) {
+		return &configError{"TWITCH_EVENTSUB_SECRET", fmt.Sprintf("has %d characters: Twitch takes a subscription secret of 10 to 100", n)}
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/overlay"
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
 )
 
@@ -46,6 +47,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &auth.ResetRequestWorker{Service: a.auth})
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
+	slackWorker := &platform.SlackWorker{Pool: a.pool, Logger: logger.With("component", "slack")} // Router set below
+	river.AddWorker(workers, slackWorker)
+	eventSubWorker := &platform.EventSubWorker{Pool: a.pool, Logger: logger.With("component", "twitch")} // Router set below
+	river.AddWorker(workers, eventSubWorker)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
@@ -71,6 +76,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
 	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
+	slackWorker.Router = rt
+	eventSubWorker.Router = rt
 	h := handlers.New(handlers.Config{
 		Router:          rt,
 		Overlays:        ov,
@@ -82,6 +89,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Sessions:        sessions,
 		Logger:          logger.With("component", "http"),
 		Registry:        reg,
+		EventSub:        platform.NewEventSub(platform.EventSubConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger.With("component", "twitch")}),
+		EventSubSecret:  cfg.EventSubSecret,
+		Slack:           platform.NewSlackReceiver(platform.SlackConfig{Pool: a.pool, Jobs: a.jobs, SigningSecret: cfg.SlackSigning, Logger: logger.With("component", "slack")}),
 		BaseURL:         cfg.BaseURL,
 		SessionIdle:     cfg.SessionIdle,
 		SessionLifetime: cfg.SessionLifetime,

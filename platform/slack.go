@@ -1,0 +1,333 @@
+// Package platform receives the chat platforms' webhook deliveries (Slack's
+// Events API, Twitch EventSub): it checks that they are signed by the
+// platform, commits each one to PostgreSQL together with the job that will
+// process it, and later turns it into a router event from that job.
+package platform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/router"
+)
+
+// SlackMaxBody bounds an Events API request body.
+const SlackMaxBody = 1 << 20
+
+// ErrSlackSignature answers a request Slack did not sign with our signing
+// secret, or signed more than five minutes from now.
+var ErrSlackSignature = problem.New(problem.Unauthorized,
+	"The request is not signed by Slack: X-Slack-Signature does not match or X-Slack-Request-Timestamp is missing or more than 5 minutes off.")
+
+// SlackConfig is what the Slack receiver needs.
+type SlackConfig struct {
+	Pool          *pgxpool.Pool
+	Jobs          *river.Client[pgx.Tx] // inserts the processing job; an insert-only client is enough
+	SigningSecret string                // SLACK_SIGNING_SECRET
+	Logger        *slog.Logger
+}
+
+// SlackReceiver accepts Slack Events API requests.
+type SlackReceiver struct {
+	pool   *pgxpool.Pool
+	jobs   *river.Client[pgx.Tx]
+	secret string
+	logger *slog.Logger
+}
+
+// NewSlackReceiver returns a receiver, or nil when cfg.SigningSecret is
+// empty: without the secret no request can be trusted, so Slack is off.
+func NewSlackReceiver(cfg SlackConfig) *SlackReceiver {
+	if cfg.SigningSecret == "" {
+		return nil
+	}
+	return &SlackReceiver{pool: cfg.Pool, jobs: cfg.Jobs, secret: cfg.SigningSecret, logger: cfg.Logger}
+}
+
+// SlackAck is what to answer Slack for an accepted request.
+type SlackAck struct {
+	Challenge  string // url_verification: send it back
+	DeliveryID int64  // event_callback: the stored delivery (0 for a duplicate or a notice)
+	Duplicate  bool   // the event_id was already stored: nothing new was done
+}
+
+// Receive checks a request's signature, then answers url_verification with
+// its challenge, or commits an event_callback together with the job that
+// processes it. A redelivery of a stored event_id is acknowledged and ignored,
+// even while the first delivery's transaction is still open: the unique insert
+// waits for it.
+func (s *SlackReceiver) Receive(ctx context.Context, header http.Header, body []byte) (SlackAck, error) {
+	if err := s.verify(header, body); err != nil {
+		s.logger.WarnContext(ctx, "slack request rejected", "err", err)
+		return SlackAck{}, ErrSlackSignature
+	}
+	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		s.logger.WarnContext(ctx, "slack request not understood", "err", err)
+		return SlackAck{}, problem.Invalidf("body", "The body is not an Events API payload this app understands (malformed JSON or an unknown event type).")
+	}
+	switch ev.Type {
+	case slackevents.URLVerification:
+		uv, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent)
+		if !ok || uv.Challenge == "" {
+			return SlackAck{}, problem.Invalidf("challenge", "The url_verification request has no challenge.")
+		}
+		return SlackAck{Challenge: uv.Challenge}, nil
+	case slackevents.AppRateLimited:
+		s.logger.WarnContext(ctx, "slack reports that it dropped events: the app went over its Events API rate limit", "team", ev.TeamID)
+		return SlackAck{}, nil
+	case slackevents.CallbackEvent:
+	default:
+		s.logger.WarnContext(ctx, "slack request of an unknown type", "type", ev.Type)
+		return SlackAck{}, problem.Invalidf("type", "Unknown Events API request type %q.", ev.Type)
+	}
+	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if !ok || cb.EventID == "" || len(cb.EventID) > 200 {
+		return SlackAck{}, problem.Invalidf("event_id", "The event_callback has no usable event_id.")
+	}
+	retry := header.Get("X-Slack-Retry-Num")
+	var ack SlackAck
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		id, err := db.New(tx).DeliveryInsert(ctx, db.DeliveryInsertParams{
+			Platform: router.Slack, MessageID: cb.EventID, Kind: ev.InnerEvent.Type, Payload: body,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			ack.Duplicate = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store slack event %s: %w", cb.EventID, err)
+		}
+		if _, err := s.jobs.InsertTx(ctx, tx, SlackDeliveryArgs{DeliveryID: id}, nil); err != nil {
+			return fmt.Errorf("queue slack event %s: %w", cb.EventID, err)
+		}
+		ack.DeliveryID = id
+		return nil
+	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "22P05" { // a \u0000 escape, which jsonb cannot hold
+		s.logger.WarnContext(ctx, "slack event not storable", "event_id", cb.EventID, "err", err)
+		return SlackAck{}, problem.Invalidf("body", "The event contains a NUL character escape, which cannot be stored.")
+	}
+	if err != nil {
+		return SlackAck{}, err
+	}
+	if ack.Duplicate {
+		s.logger.InfoContext(ctx, "slack event already stored; acknowledged again", "event_id", cb.EventID,
+			"retry", retry, "retry_reason", header.Get("X-Slack-Retry-Reason"))
+	}
+	return ack, nil
+}
+
+// verify checks the v0 signature over "v0:" + timestamp + ":" + body with the
+// signing secret. slack-go compares with hmac.Equal (constant time) and
+// rejects timestamps more than five minutes from now in either direction.
+func (s *SlackReceiver) verify(header http.Header, body []byte) error {
+	sv, err := slack.NewSecretsVerifier(header, s.secret)
+	if err != nil {
+		return fmt.Errorf("verify slack signature: %w", err)
+	}
+	if _, err := sv.Write(body); err != nil {
+		return fmt.Errorf("verify slack signature: %w", err)
+	}
+	if err := sv.Ensure(); err != nil {
+		return fmt.Errorf("verify slack signature: %w", err)
+	}
+	return nil
+}
+
+// SlackDeliveryArgs is the job that processes one stored Slack delivery.
+type SlackDeliveryArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind names the job.
+func (SlackDeliveryArgs) Kind() string { return "platform.slack_delivery" }
+
+// InsertOpts retries for about a day with River's backoff; Slack itself
+// stopped caring once it was answered.
+func (SlackDeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
+
+// SlackWorker runs SlackDeliveryArgs jobs: it loads the delivery, maps its
+// inner event to a router event and hands it to the router.
+type SlackWorker struct {
+	river.WorkerDefaults[SlackDeliveryArgs]
+	Pool   *pgxpool.Pool
+	Router *router.Router
+	Logger *slog.Logger
+	// Respond delivers the router's responses to Slack (the Slack bot sets
+	// it); nil drops them with a log line. An error makes River retry the job,
+	// and the router answers the retry with its first result.
+	Respond func(ctx context.Context, ev router.Event, res router.Result) error
+}
+
+// Timeout bounds one attempt.
+func (w *SlackWorker) Timeout(*river.Job[SlackDeliveryArgs]) time.Duration { return 30 * time.Second }
+
+// Work processes the delivery once. A server no community has linked, or an
+// event that cannot become a router event, marks it processed with the reason
+// and is not retried; any other error is, by River.
+func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs]) error {
+	q := db.New(w.Pool)
+	d, err := q.DeliveryGet(ctx, job.Args.DeliveryID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return river.JobCancel(fmt.Errorf("slack delivery %d is gone", job.Args.DeliveryID))
+	}
+	if err != nil {
+		return fmt.Errorf("load slack delivery %d: %w", job.Args.DeliveryID, err)
+	}
+	if d.ProcessedAt != nil {
+		return nil // an earlier attempt finished after all
+	}
+	done := func(reason string) error {
+		if err := q.DeliveryMarkProcessed(ctx, db.DeliveryMarkProcessedParams{ID: d.ID, Error: reason}); err != nil {
+			return fmt.Errorf("mark slack delivery %d processed: %w", d.ID, err)
+		}
+		return nil
+	}
+	ev, ok, err := SlackRouterEvent(d.Payload)
+	if err != nil {
+		w.Logger.WarnContext(ctx, "slack delivery cannot become a router event", "delivery", d.ID, "err", err)
+		return done(err.Error())
+	}
+	if !ok {
+		return done("")
+	}
+	res, err := w.Router.Handle(ctx, ev, router.Options{Dedup: true})
+	if errors.Is(err, router.ErrNotLinked) {
+		w.Logger.InfoContext(ctx, "slack event from a workspace no community has linked", "team", ev.Server, "delivery", d.ID)
+		return done(err.Error())
+	}
+	if p := problem.As(err); p != nil && p.Code == problem.Invalid {
+		return done(err.Error())
+	}
+	if err != nil {
+		return fmt.Errorf("route slack event %s: %w", ev.ID, err)
+	}
+	if len(res.Responses) > 0 {
+		if w.Respond == nil {
+			w.Logger.InfoContext(ctx, "no slack bot configured to send the router's responses", "event", ev.ID, "responses", len(res.Responses))
+		} else if err := w.Respond(ctx, ev, res); err != nil {
+			return fmt.Errorf("respond to slack event %s: %w", ev.ID, err)
+		}
+	}
+	return done("")
+}
+
+// SlackRouterEvent maps an Events API envelope (as the Events API or Socket
+// Mode delivers it) to a router event. ok is false for events Waddle does not
+// act on: message subtypes (edits, deletions, joins, bot messages), messages
+// from bots, the app's own activity, and event types it does not map.
+func SlackRouterEvent(payload []byte) (ev router.Event, ok bool, err error) {
+	outer, err := slackevents.ParseEvent(json.RawMessage(payload), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		return router.Event{}, false, fmt.Errorf("parse slack event: %w", err)
+	}
+	cb, isCallback := outer.Data.(*slackevents.EventsAPICallbackEvent)
+	if outer.Type != slackevents.CallbackEvent || !isCallback {
+		return router.Event{}, false, fmt.Errorf("parse slack event: %q is not an event_callback", outer.Type)
+	}
+	ev = router.Event{ID: "slack:" + cb.EventID, Platform: router.Slack, Server: cb.TeamID, Time: time.Unix(int64(cb.EventTime), 0)}
+	if cb.EventTime == 0 {
+		ev.Time = time.Now()
+	}
+	data := map[string]any{}
+	switch e := outer.InnerEvent.Data.(type) {
+	case *slackevents.MessageEvent:
+		if e.SubType != "" || e.BotID != "" {
+			return router.Event{}, false, nil
+		}
+		ev.Kind, ev.Channel, ev.User.ID, ev.Text = router.ChatMessage, e.Channel, e.User, e.Text
+		data["ts"] = e.TimeStamp
+		if e.ThreadTimeStamp != "" {
+			data["thread_ts"] = e.ThreadTimeStamp
+		}
+		if e.ChannelType != "" {
+			data["channel_type"] = e.ChannelType
+		}
+	case *slackevents.AppMentionEvent:
+		if e.BotID != "" {
+			return router.Event{}, false, nil
+		}
+		ev.Kind, ev.Channel, ev.User.ID, ev.Text = router.AppMention, e.Channel, e.User, e.Text
+		data["ts"] = e.TimeStamp
+		if e.ThreadTimeStamp != "" {
+			data["thread_ts"] = e.ThreadTimeStamp
+		}
+	case *slackevents.ReactionAddedEvent:
+		ev.Kind, ev.Channel, ev.User.ID = router.Reaction, e.Item.Channel, e.User
+		data["reaction"] = e.Reaction
+		data["ts"] = e.Item.Timestamp
+		if e.ItemUser != "" {
+			data["item_user"] = e.ItemUser
+		}
+	case *slackevents.MemberJoinedChannelEvent:
+		ev.Kind, ev.Channel, ev.User.ID = router.MemberJoin, e.Channel, e.User
+	case *slackevents.TeamJoinEvent:
+		if e.User == nil || e.User.IsBot {
+			return router.Event{}, false, nil
+		}
+		ev.Kind, ev.User.ID, ev.User.Name, ev.User.DisplayName = router.MemberJoin, e.User.ID, e.User.Name, e.User.Profile.DisplayName
+	case *slackevents.FileSharedEvent:
+		ev.Kind, ev.Channel, ev.User.ID = router.FileShare, e.ChannelID, e.UserID
+		data["file_id"] = e.FileID
+	default:
+		return router.Event{}, false, nil
+	}
+	if ev.User.ID == "" || slackIsSelf(cb, ev.User.ID) {
+		return router.Event{}, false, nil
+	}
+	if ev.User.Name == "" {
+		ev.User.Name = ev.User.ID
+	}
+	ev.Text = truncateRunes(ev.Text, router.MaxTextLen)
+	if len(data) > 0 {
+		ev.Data = data
+	}
+	if err := ev.Validate(); err != nil {
+		return router.Event{}, false, fmt.Errorf("slack event %s: %w", cb.EventID, err)
+	}
+	return ev, true, nil
+}
+
+// slackIsSelf reports whether user is the app's own bot user in the
+// workspace the event was delivered for.
+func slackIsSelf(cb *slackevents.EventsAPICallbackEvent, user string) bool {
+	for _, a := range cb.Authorizations {
+		if a.IsBot && a.UserID == user {
+			return true
+		}
+	}
+	return false
+}
+
+// truncateRunes cuts s to at most n runes, so a long message still counts
+// for points instead of failing validation.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}
