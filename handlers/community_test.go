@@ -279,7 +279,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	doc := e.signedIn("ann@example.com").get("/health", nil).doc(t)
 	text := doc.Find(`[data-testid=health]`).Text()
-	for _, want := range []string{"PostgreSQL (primary)", "Redis", "Schema migrations", "all applied", "Chat bots", "Job queue"} {
+	for _, want := range []string{"PostgreSQL (primary)", "Redis", "Schema migrations", "all applied", "Twitch EventSub webhook", "Slack Events API webhook", "Job queue"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("health page lacks %q", want)
 		}

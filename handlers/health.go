@@ -46,5 +46,17 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Checks = append(p.Checks, views.HealthCheck{Name: "Schema migrations", State: state, Detail: detail})
 	}
+	if u, _ := userOf(r); u.IsAdmin {
+		p.ShowRevoked = true
+		revs, err := h.cfg.Health.Revocations(r.Context(), 20)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, rv := range revs {
+			p.Revocations = append(p.Revocations, views.RevocationRow{At: rv.At.UTC().Format("2006-01-02 15:04 UTC"), Platform: rv.Platform,
+				Server: rv.Server, Kind: rv.Kind, Reason: rv.Reason})
+		}
+	}
 	h.render(w, r, http.StatusOK, views.Health(p))
 }

@@ -44,6 +44,8 @@ type Checker struct {
 	Fallbacks []Fallback
 	MailMode  string                // "smtp host:port" or "log"
 	Jobs      *river.Client[pgx.Tx] // nil: not shown
+	EventSub  bool                  // TWITCH_EVENTSUB_SECRET is set
+	Slack     bool                  // SLACK_SIGNING_SECRET is set
 }
 
 // Ready reports whether every configured required component answers.
@@ -86,7 +88,9 @@ func (c Checker) All(ctx context.Context) []Check {
 	if c.Jobs != nil {
 		out = append(out, c.jobsCheck(ctx))
 	}
-	out = append(out, Check{Name: "Chat bots", State: Off, Detail: "no platform configured yet"})
+	out = append(out, webhookCheck("Twitch EventSub webhook", c.EventSub, "TWITCH_EVENTSUB_SECRET", "/webhooks/twitch/eventsub"))
+	out = append(out, webhookCheck("Slack Events API webhook", c.Slack, "SLACK_SIGNING_SECRET", "/webhooks/slack/events"))
+	out = append(out, Check{Name: "Chat bots (IRC, gateway, Socket Mode)", State: Off, Detail: "not built yet: events arrive through the webhooks and POST /api/v1/events"})
 	return out
 }
 
@@ -148,4 +152,30 @@ func (c Checker) jobsCheck(ctx context.Context) Check {
 		return Check{Name: "Job queue", State: Degraded, Detail: detail + " (see the log for why)"}
 	}
 	return Check{Name: "Job queue", State: OK, Detail: detail}
+}
+
+func webhookCheck(name string, on bool, env, path string) Check {
+	if !on {
+		return Check{Name: name, State: Off, Detail: env + " not set: " + path + " answers 404"}
+	}
+	return Check{Name: name, State: OK, Detail: "receiving at " + path}
+}
+
+// Revocation is a platform's notice that one of its subscriptions was revoked.
+type Revocation struct {
+	Platform, Subscription, Kind, Reason, Server string
+	At                                           time.Time
+}
+
+// Revocations lists the latest revocation notices, newest first.
+func (c Checker) Revocations(ctx context.Context, n int) ([]Revocation, error) {
+	rows, err := db.New(c.Primary).RevocationList(ctx, int32(n))
+	if err != nil {
+		return nil, fmt.Errorf("list revocations: %w", err)
+	}
+	out := make([]Revocation, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Revocation{Platform: r.Platform, Subscription: r.Subscription, Kind: r.Kind, Reason: r.Reason, Server: r.Server, At: r.ReceivedAt})
+	}
+	return out, nil
 }

@@ -79,12 +79,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	slackWorker.Router = rt
 	eventSubWorker.Router = rt
 	h := handlers.New(handlers.Config{
-		Router:          rt,
-		Overlays:        ov,
-		Auth:            a.auth,
-		Communities:     a.comm,
-		Audit:           audit.Log{Pool: readPool},
-		Health:          health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs},
+		Router:      rt,
+		Overlays:    ov,
+		Auth:        a.auth,
+		Communities: a.comm,
+		Audit:       audit.Log{Pool: readPool},
+		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
+			EventSub: cfg.EventSubSecret != "", Slack: cfg.SlackSigning != ""},
 		Limiter:         a.limiter,
 		Sessions:        sessions,
 		Logger:          logger.With("component", "http"),
