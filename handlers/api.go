@@ -125,6 +125,21 @@ func (h *Handler) apiUser(r *http.Request) (auth.User, error) {
 	return u, nil
 }
 
+// apiInCommunity puts the key owner and their membership of community cid in
+// the request's context; non-members get community.ErrNotFound.
+func (h *Handler) apiInCommunity(r *http.Request, cid int64) (*http.Request, error) {
+	u, err := h.apiUser(r)
+	if err != nil {
+		return r, err
+	}
+	m, err := h.comm.Access(r.Context(), u, cid)
+	if err != nil {
+		return r, err
+	}
+	ctx := context.WithValue(r.Context(), ctxMembership, m)
+	return r.WithContext(context.WithValue(ctx, ctxUser, u)), nil
+}
+
 func (h *Handler) apiCommunityAccess(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cid, err := pathID(r, "cid")
@@ -132,19 +147,12 @@ func (h *Handler) apiCommunityAccess(next http.Handler) http.Handler {
 			h.apiFail(w, r, community.ErrNotFound)
 			return
 		}
-		u, err := h.apiUser(r)
+		r, err = h.apiInCommunity(r, cid)
 		if err != nil {
 			h.apiFail(w, r, err)
 			return
 		}
-		m, err := h.comm.Access(r.Context(), u, cid)
-		if err != nil {
-			h.apiFail(w, r, err)
-			return
-		}
-		ctx := context.WithValue(r.Context(), ctxMembership, m)
-		ctx = context.WithValue(ctx, ctxUser, u)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r)
 	})
 }
 

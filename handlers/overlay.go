@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,9 +192,6 @@ func (h *Handler) overlayEvents(w http.ResponseWriter, r *http.Request) {
 
 // ---- The API ----
 
-// maxOverlayUpdateBytes bounds an update sent to the API.
-const maxOverlayUpdateBytes = 64 << 10
-
 // updateTypeOf is the update type a source of kind shows.
 func updateTypeOf(kind string) string {
 	if kind == overlay.Alerts {
@@ -221,18 +217,12 @@ func (h *Handler) apiOverlayEventByID(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, r, err)
 		return
 	}
-	u, err := h.apiUser(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	m, err := h.comm.Access(r.Context(), u, cid)
+	r, err = h.apiInCommunity(r, cid)
 	if err != nil {
 		h.apiFail(w, r, overlay.ErrNotFound)
 		return
 	}
-	ctx := context.WithValue(r.Context(), ctxMembership, m)
-	h.apiOverlayEvent(w, r.WithContext(context.WithValue(ctx, ctxUser, u)))
+	h.apiOverlayEvent(w, r)
 }
 
 func (h *Handler) apiOverlayEvent(w http.ResponseWriter, r *http.Request) {
@@ -251,15 +241,9 @@ func (h *Handler) apiOverlayEvent(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, r, err)
 		return
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOverlayUpdateBytes))
 	var u overlay.Update
-	if err := dec.Decode(&u); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			h.apiFail(w, r, problem.New(problem.Invalid, "The body is too large (at most 64 KiB)."))
-			return
-		}
-		h.apiFail(w, r, problem.New(problem.Invalid, "The body is not a JSON update: %v", err))
+	if err := decodeJSON(w, r, &u); err != nil {
+		h.apiFail(w, r, err)
 		return
 	}
 	want := updateTypeOf(src.Kind)
