@@ -60,7 +60,7 @@ func (h *Handler) createCommunity(w http.ResponseWriter, r *http.Request) {
 
 // memberRow builds the view of one member as the viewer may act on it.
 func memberRow(viewer community.Actor, cid int64, m community.MemberInfo) views.MemberRow {
-	row := views.MemberRow{CommunityID: cid, Member: m, IsSelf: m.UserID == viewer.User.ID}
+	row := views.MemberRow{CommunityID: cid, Member: m}
 	if viewer.Role.CanManage() && (m.Role != community.Owner || viewer.Role == community.Owner) {
 		row.Assignable = viewer.Role.Assignable()
 		row.CanRemove = true
