@@ -31,6 +31,12 @@ type AuditLog struct {
 	CreatedAt   time.Time
 }
 
+type BotLease struct {
+	Name      string
+	Holder    string
+	ExpiresAt time.Time
+}
+
 type Command struct {
 	ID                    int64
 	CommunityID           int64
@@ -160,6 +166,13 @@ type PasswordReset struct {
 	UsedAt    *time.Time
 }
 
+type PlatformAvailable struct {
+	Platform string
+	Server   string
+	Name     string
+	SeenAt   time.Time
+}
+
 type PlatformDelivery struct {
 	ID          int64
 	Platform    string
@@ -188,6 +201,19 @@ type PlatformRevocation struct {
 	Reason       string
 	Server       string
 	ReceivedAt   time.Time
+}
+
+type PlatformToken struct {
+	Platform      string
+	Subject       string
+	EntityID      *int64
+	AccessSealed  string
+	RefreshSealed string
+	Scopes        []string
+	AccountID     string
+	AccountLogin  string
+	ExpiresAt     *time.Time
+	UpdatedAt     time.Time
 }
 
 type PointsBalance struct {

@@ -1,0 +1,49 @@
+-- name: TokenUpsert :exec
+INSERT INTO platform_tokens (platform, subject, entity_id, access_sealed, refresh_sealed, scopes, account_id, account_login, expires_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+ON CONFLICT (platform, subject) DO UPDATE SET
+    entity_id = EXCLUDED.entity_id, access_sealed = EXCLUDED.access_sealed, refresh_sealed = EXCLUDED.refresh_sealed,
+    scopes = EXCLUDED.scopes, account_id = EXCLUDED.account_id, account_login = EXCLUDED.account_login,
+    expires_at = EXCLUDED.expires_at, updated_at = now();
+
+-- name: TokenGet :one
+SELECT * FROM platform_tokens WHERE platform = $1 AND subject = $2;
+
+-- name: TokenDelete :execrows
+DELETE FROM platform_tokens WHERE platform = $1 AND subject = $2;
+
+-- name: EntityGetByServer :one
+SELECT * FROM platform_entities WHERE platform = $1 AND server = $2;
+
+-- name: EntityListByPlatform :many
+-- Every linked server of a platform, for the bots to join.
+SELECT * FROM platform_entities WHERE platform = $1 ORDER BY server;
+
+-- name: LeaseSync :many
+-- Renews this holder's leases on the wanted names and takes those that are
+-- free or expired; returns the wanted names the holder now holds.
+INSERT INTO bot_leases (name, holder, expires_at)
+SELECT n, @holder::text, now() + make_interval(secs => @ttl_seconds::float8) FROM unnest(@names::text[]) AS n
+ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+    WHERE bot_leases.holder = EXCLUDED.holder OR bot_leases.expires_at < now()
+RETURNING name;
+
+-- name: LeaseReleaseExcept :exec
+-- Releases the holder's leases under a prefix that are not in names.
+DELETE FROM bot_leases WHERE holder = @holder::text AND starts_with(name, @prefix::text) AND NOT (name = ANY (@names::text[]));
+
+-- name: LeaseHolders :many
+SELECT * FROM bot_leases WHERE starts_with(name, @prefix::text) AND expires_at > now() ORDER BY name;
+
+-- name: AvailableUpsert :exec
+INSERT INTO platform_available (platform, server, name, seen_at) VALUES ($1, $2, $3, now())
+ON CONFLICT (platform, server) DO UPDATE SET name = EXCLUDED.name, seen_at = now();
+
+-- name: AvailableDelete :exec
+DELETE FROM platform_available WHERE platform = $1 AND server = $2;
+
+-- name: AvailableListUnlinked :many
+-- Servers a bot is in that no community has linked yet.
+SELECT a.* FROM platform_available a
+WHERE a.platform = $1 AND NOT EXISTS (SELECT 1 FROM platform_entities e WHERE e.platform = a.platform AND e.server = a.server)
+ORDER BY a.name, a.server;

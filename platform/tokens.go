@@ -1,0 +1,142 @@
+package platform
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/secret"
+)
+
+// BotSubject is the token subject of a bot's own account (the Twitch account
+// TWITCH_BOT_LOGIN that chats), as opposed to a linked server's.
+const BotSubject = "bot"
+
+// Token is an OAuth token of a platform account.
+type Token struct {
+	Access       string
+	Refresh      string
+	Scopes       []string
+	Expires      time.Time // zero: does not expire
+	AccountID    string    // the platform's id of the account that granted it
+	AccountLogin string    // its login (Twitch) or name
+}
+
+// Expiring reports whether the token expires within d.
+func (t Token) Expiring(now time.Time, d time.Duration) bool {
+	return !t.Expires.IsZero() && t.Expires.Sub(now) < d
+}
+
+// ErrNoToken answers a lookup for an account no one has connected.
+var ErrNoToken = problem.New(problem.NotFound, "No token is stored for this account: connect it in the hub.")
+
+// Tokens stores platform tokens sealed with TOKEN_ENCRYPTION_KEY.
+type Tokens struct {
+	pool *pgxpool.Pool
+	box  *secret.Box
+}
+
+// NewTokens returns a token store.
+func NewTokens(pool *pgxpool.Pool, box *secret.Box) *Tokens {
+	return &Tokens{pool: pool, box: box}
+}
+
+// Save stores the token of subject: a linked server (its token is deleted
+// with its link) or BotSubject.
+func (t *Tokens) Save(ctx context.Context, platform, subject string, tok Token) error {
+	if subject == "" || len(subject) > 100 {
+		return problem.Invalidf("subject", "A token subject has 1 to 100 characters.")
+	}
+	access, err := t.seal(tok.Access)
+	if err != nil {
+		return err
+	}
+	refresh := ""
+	if tok.Refresh != "" {
+		if refresh, err = t.seal(tok.Refresh); err != nil {
+			return err
+		}
+	}
+	var entityID *int64
+	if subject != BotSubject {
+		e, err := db.New(t.pool).EntityGetByServer(ctx, db.EntityGetByServerParams{Platform: platform, Server: subject})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return problem.New(problem.NotFound, "The %s server %q is not linked to a community.", platform, subject)
+		}
+		if err != nil {
+			return fmt.Errorf("look up %s server %q: %w", platform, subject, err)
+		}
+		entityID = &e.ID
+	}
+	var expires *time.Time
+	if !tok.Expires.IsZero() {
+		expires = &tok.Expires
+	}
+	scopes := tok.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	if err := db.New(t.pool).TokenUpsert(ctx, db.TokenUpsertParams{
+		Platform: platform, Subject: subject, EntityID: entityID, AccessSealed: access, RefreshSealed: refresh,
+		Scopes: scopes, AccountID: tok.AccountID, AccountLogin: tok.AccountLogin, ExpiresAt: expires,
+	}); err != nil {
+		return fmt.Errorf("store %s token of %q: %w", platform, subject, err)
+	}
+	return nil
+}
+
+// Get returns the token of subject, or ErrNoToken.
+func (t *Tokens) Get(ctx context.Context, platform, subject string) (Token, error) {
+	row, err := db.New(t.pool).TokenGet(ctx, db.TokenGetParams{Platform: platform, Subject: subject})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Token{}, ErrNoToken
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("load %s token of %q: %w", platform, subject, err)
+	}
+	tok := Token{Scopes: row.Scopes, AccountID: row.AccountID, AccountLogin: row.AccountLogin}
+	if row.ExpiresAt != nil {
+		tok.Expires = *row.ExpiresAt
+	}
+	if tok.Access, err = t.open(row.AccessSealed); err != nil {
+		return Token{}, fmt.Errorf("open %s token of %q: %w", platform, subject, err)
+	}
+	if row.RefreshSealed != "" {
+		if tok.Refresh, err = t.open(row.RefreshSealed); err != nil {
+			return Token{}, fmt.Errorf("open %s refresh token of %q: %w", platform, subject, err)
+		}
+	}
+	return tok, nil
+}
+
+// Delete forgets the token of subject.
+func (t *Tokens) Delete(ctx context.Context, platform, subject string) error {
+	if _, err := db.New(t.pool).TokenDelete(ctx, db.TokenDeleteParams{Platform: platform, Subject: subject}); err != nil {
+		return fmt.Errorf("delete %s token of %q: %w", platform, subject, err)
+	}
+	return nil
+}
+
+func (t *Tokens) seal(s string) (string, error) {
+	b, err := t.box.Seal([]byte(s))
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+func (t *Tokens) open(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", err
+	}
+	p, err := t.box.Open(b)
+	return string(p), err
+}
