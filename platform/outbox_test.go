@@ -1,0 +1,221 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder collects what an outbox sent, in order.
+type recorder struct {
+	mu   sync.Mutex
+	sent []string
+	at   []time.Time
+}
+
+func (r *recorder) send(msg string) func(context.Context) error {
+	return func(context.Context) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.sent = append(r.sent, msg)
+		r.at = append(r.at, time.Now())
+		return nil
+	}
+}
+
+func (r *recorder) got() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.sent...)
+}
+
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func runOutbox(t *testing.T, o *Outbox) context.CancelFunc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return cancel
+}
+
+func TestOutboxKeepsOrderWithinBudget(t *testing.T) {
+	t.Parallel()
+	o := NewOutbox(OutboxConfig{Platform: "twitch", Windows: func(ch string) []Window {
+		return []Window{{Key: "channel:" + ch, N: 2, Per: 200 * time.Millisecond}}
+	}})
+	runOutbox(t, o)
+	var r recorder
+	for i := range 6 {
+		if err := o.Send("#ducks", High, r.send(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "6 messages sent", func() bool { return len(r.got()) == 6 })
+	if got := fmt.Sprint(r.got()); got != "[0 1 2 3 4 5]" {
+		t.Errorf("sent %s, want in order", got)
+	}
+	// Within any 200 ms at most 2 were sent: the 3rd is at least 200 ms after the 1st.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := 2; i < len(r.at); i++ {
+		if d := r.at[i].Sub(r.at[i-2]); d < 195*time.Millisecond {
+			t.Errorf("messages %d and %d only %s apart: the window allows 2 per 200ms", i-2, i, d)
+		}
+	}
+	if s := o.Stats(); s.Sent != 6 || s.Depth != 0 || s.Dropped != 0 {
+		t.Errorf("stats %+v, want 6 sent, nothing queued or dropped", s)
+	}
+}
+
+func TestOutboxSharedAccountWindow(t *testing.T) {
+	t.Parallel()
+	// Two channels share one account budget of 3 per 300 ms.
+	o := NewOutbox(OutboxConfig{Platform: "twitch", Windows: func(string) []Window {
+		return []Window{{Key: "account", N: 3, Per: 300 * time.Millisecond}}
+	}})
+	runOutbox(t, o)
+	var r recorder
+	for i := range 3 {
+		o.Send("#a", High, r.send(fmt.Sprint("a", i)))
+		o.Send("#b", High, r.send(fmt.Sprint("b", i)))
+	}
+	eventually(t, "6 messages sent", func() bool { return len(r.got()) == 6 })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d := r.at[3].Sub(r.at[0]); d < 295*time.Millisecond {
+		t.Errorf("the 4th send came %s after the 1st: the account allows 3 per 300ms", d)
+	}
+}
+
+func TestOutboxFullDropsOldestLow(t *testing.T) {
+	t.Parallel()
+	o := NewOutbox(OutboxConfig{Platform: "slack", Capacity: 3})
+	var r recorder
+	// Not running yet: everything stays queued.
+	o.Send("c", Low, r.send("low1"))
+	o.Send("c", High, r.send("high1"))
+	o.Send("c", Low, r.send("low2"))
+	if err := o.Send("c", High, r.send("high2")); err != nil {
+		t.Fatalf("a high message into a queue holding low ones: %v", err)
+	}
+	if s := o.Stats(); s.Depth != 3 || s.Dropped != 1 {
+		t.Fatalf("stats %+v, want 3 queued and 1 dropped", s)
+	}
+	o.Send("c", High, r.send("high3")) // drops low2
+	if err := o.Send("c", Low, r.send("low3")); !errors.Is(err, ErrOutboxFull) {
+		t.Fatalf("a low message into a queue of high ones: %v, want ErrOutboxFull", err)
+	}
+	runOutbox(t, o)
+	eventually(t, "queue sent", func() bool { return len(r.got()) == 3 })
+	if got := fmt.Sprint(r.got()); got != "[high1 high2 high3]" {
+		t.Errorf("sent %s, want the high messages in order", got)
+	}
+	if s := o.Stats(); s.Dropped != 3 {
+		t.Errorf("dropped %d, want 3 counted", s.Dropped)
+	}
+}
+
+func TestOutboxRetryAfter(t *testing.T) {
+	t.Parallel()
+	o := NewOutbox(OutboxConfig{Platform: "discord"})
+	runOutbox(t, o)
+	var r recorder
+	var mu sync.Mutex
+	tries := 0
+	first := time.Now()
+	o.Send("c", High, func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		tries++
+		if tries == 1 {
+			return fmt.Errorf("post: %w", &RetryAfter{Wait: 150 * time.Millisecond})
+		}
+		return r.send("hello")(ctx)
+	})
+	o.Send("c", High, r.send("second"))
+	eventually(t, "both sent", func() bool { return len(r.got()) == 2 })
+	if got := fmt.Sprint(r.got()); got != "[hello second]" {
+		t.Errorf("sent %s: the rate-limited message must stay first", got)
+	}
+	r.mu.Lock()
+	waited := r.at[0].Sub(first)
+	r.mu.Unlock()
+	if waited < 145*time.Millisecond {
+		t.Errorf("retried after %s, before Retry-After", waited)
+	}
+	if s := o.Stats(); s.RateLimited != 1 || s.Sent != 2 || s.Failed != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestOutboxFailuresAndPanicsAreCounted(t *testing.T) {
+	t.Parallel()
+	o := NewOutbox(OutboxConfig{Platform: "slack", MaxAttempts: 2})
+	runOutbox(t, o)
+	var r recorder
+	o.Send("c", High, func(context.Context) error { return errors.New("channel_not_found") })
+	o.Send("c", High, func(context.Context) error { panic("bad") })
+	o.Send("c", High, func(context.Context) error { return &RetryAfter{Wait: time.Millisecond} })
+	o.Send("c", High, r.send("after"))
+	eventually(t, "last sent", func() bool { return len(r.got()) == 1 })
+	if s := o.Stats(); s.Failed != 3 || s.Sent != 1 || s.RateLimited != 2 {
+		t.Errorf("stats %+v, want 3 failed (error, panic, rate limited twice), 1 sent", s)
+	}
+}
+
+func TestOutboxShutdownDrains(t *testing.T) {
+	t.Parallel()
+	o := NewOutbox(OutboxConfig{Platform: "twitch", DrainTimeout: 2 * time.Second, Windows: func(string) []Window {
+		return []Window{{Key: "c", N: 1, Per: 50 * time.Millisecond}}
+	}})
+	var r recorder
+	for i := range 5 {
+		o.Send("c", High, r.send(fmt.Sprint(i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // shut down at once: what is queued still goes out within DrainTimeout
+	o.Run(ctx)
+	if got := len(r.got()); got != 5 {
+		t.Errorf("sent %d of 5 queued before shutdown", got)
+	}
+	if err := o.Send("c", High, r.send("late")); !errors.Is(err, ErrOutboxClosed) {
+		t.Errorf("send after shutdown: %v, want ErrOutboxClosed", err)
+	}
+}
+
+func TestOutboxShutdownCountsWhatIsLeft(t *testing.T) {
+	t.Parallel()
+	o := NewOutbox(OutboxConfig{Platform: "twitch", DrainTimeout: 100 * time.Millisecond, Windows: func(string) []Window {
+		return []Window{{Key: "c", N: 1, Per: time.Hour}}
+	}})
+	var r recorder
+	for i := range 4 {
+		o.Send("c", High, r.send(fmt.Sprint(i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o.Run(ctx)
+	if s := o.Stats(); len(r.got()) != 1 || s.Dropped != 3 || s.Depth != 0 {
+		t.Errorf("sent %d, stats %+v: want 1 sent and 3 counted dropped", len(r.got()), s)
+	}
+}
