@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,34 @@ type config struct {
 	AllowPrivate    bool   // EXECUTOR_ALLOW_PRIVATE: let remote modules call private addresses
 	SlackSigning    string // SLACK_SIGNING_SECRET: turns on the Slack Events API receiver
 	EventSubSecret  string // TWITCH_EVENTSUB_SECRET: turns on the Twitch EventSub webhook receiver
+	Twitch          twitchConfig
+	Discord         discordConfig
+	Slack           slackConfig
+}
+
+// twitchConfig turns the Twitch bot on when its credentials are set.
+type twitchConfig struct {
+	ClientID, ClientSecret, BotLogin string
+	IRCAddr, APIURL, AuthURL         string // endpoints, for tests and mirrors
+}
+
+func (t twitchConfig) on() bool { return t.ClientID != "" }
+
+// discordConfig turns the Discord bot on when its credentials are set.
+type discordConfig struct {
+	Token, AppID, PublicKey string
+	APIURL, GatewayURL      string
+	Shards                  int
+}
+
+func (d discordConfig) on() bool { return d.Token != "" }
+
+// slackConfig turns the Slack bot on; SLACK_SIGNING_SECRET is config.SlackSigning.
+type slackConfig struct {
+	ClientID, ClientSecret string // OAuth v2 installs into any workspace
+	BotToken               string // a single-workspace install
+	AppToken               string // Socket Mode
+	APIURL                 string
 }
 
 // configError names the variable at fault.
@@ -66,6 +96,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		TokenKey:        get("TOKEN_ENCRYPTION_KEY", ""),
 		SlackSigning:    get("SLACK_SIGNING_SECRET", ""),
 		EventSubSecret:  get("TWITCH_EVENTSUB_SECRET", ""),
+		Twitch: twitchConfig{ClientID: get("TWITCH_CLIENT_ID", ""), ClientSecret: get("TWITCH_CLIENT_SECRET", ""), BotLogin: strings.ToLower(get("TWITCH_BOT_LOGIN", "")),
+			IRCAddr: get("TWITCH_IRC_ADDR", ""), APIURL: get("TWITCH_API_URL", ""), AuthURL: get("TWITCH_AUTH_URL", "")},
+		Discord: discordConfig{Token: get("DISCORD_BOT_TOKEN", ""), AppID: get("DISCORD_APP_ID", ""), PublicKey: get("DISCORD_PUBLIC_KEY", ""),
+			APIURL: get("DISCORD_API_URL", ""), GatewayURL: get("DISCORD_GATEWAY_URL", "")},
+		Slack: slackConfig{ClientID: get("SLACK_CLIENT_ID", ""), ClientSecret: get("SLACK_CLIENT_SECRET", ""), BotToken: get("SLACK_BOT_TOKEN", ""),
+			AppToken: get("SLACK_APP_TOKEN", ""), APIURL: get("SLACK_API_URL", "")},
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
 	var err error
@@ -97,6 +133,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.APIRateLimits, err = rateLimits(get("API_RATE_LIMITS", "")); err != nil {
 		return c, err
+	}
+	if v := get("DISCORD_SHARD_COUNT", "1"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 1 || n > 1024 {
+			return c, &configError{"DISCORD_SHARD_COUNT", fmt.Sprintf("is %q: want a whole number of shards from 1 to 1024", v)}
+		}
+		c.Discord.Shards = n
 	}
 	switch v := get("EXECUTOR_ALLOW_PRIVATE", "false"); v {
 	case "true", "1", "yes":
@@ -151,7 +194,103 @@ func (c config) Validate() error {
 	if n := len(c.EventSubSecret); n > 0 && (n < 10 || n > 100) {
 		return &configError{"TWITCH_EVENTSUB_SECRET", fmt.Sprintf("has %d characters: Twitch takes a subscription secret of 10 to 100", n)}
 	}
+	return c.validatePlatforms()
+}
+
+// validatePlatforms checks the bots' credentials: a platform with none is
+// off; one with some but not all fails here, naming what is missing.
+func (c config) validatePlatforms() error {
+	group := func(vars ...[2]string) error {
+		set := false
+		for _, v := range vars {
+			set = set || v[1] != ""
+		}
+		if !set {
+			return nil
+		}
+		for _, v := range vars {
+			if v[1] == "" {
+				others := []string{}
+				for _, o := range vars {
+					if o[1] != "" {
+						others = append(others, o[0])
+					}
+				}
+				return &configError{v[0], fmt.Sprintf("is not set, but %s is: set all of them or none", strings.Join(others, " and "))}
+			}
+		}
+		return nil
+	}
+	if err := group([2]string{"TWITCH_CLIENT_ID", c.Twitch.ClientID}, [2]string{"TWITCH_CLIENT_SECRET", c.Twitch.ClientSecret},
+		[2]string{"TWITCH_BOT_LOGIN", c.Twitch.BotLogin}, [2]string{"TWITCH_EVENTSUB_SECRET", c.EventSubSecret}); err != nil {
+		return err
+	}
+	if err := group([2]string{"DISCORD_BOT_TOKEN", c.Discord.Token}, [2]string{"DISCORD_APP_ID", c.Discord.AppID},
+		[2]string{"DISCORD_PUBLIC_KEY", c.Discord.PublicKey}); err != nil {
+		return err
+	}
+	if err := group([2]string{"SLACK_CLIENT_ID", c.Slack.ClientID}, [2]string{"SLACK_CLIENT_SECRET", c.Slack.ClientSecret}); err != nil {
+		return err
+	}
+	slackAny := c.Slack.ClientID != "" || c.Slack.BotToken != "" || c.Slack.AppToken != ""
+	if slackAny && c.SlackSigning == "" {
+		return &configError{"SLACK_SIGNING_SECRET", "is not set, but other SLACK_ variables are: copy it from the Slack app's Basic Information page"}
+	}
+	if c.SlackSigning != "" && c.Slack.ClientID == "" && c.Slack.BotToken == "" {
+		return &configError{"SLACK_BOT_TOKEN", "is not set: give SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into workspaces from the hub, or SLACK_BOT_TOKEN (xoxb-…) for one workspace"}
+	}
+	if t := c.Slack.BotToken; t != "" && !strings.HasPrefix(t, "xoxb-") {
+		return &configError{"SLACK_BOT_TOKEN", "does not start with xoxb-: copy the Bot User OAuth Token from the Slack app's OAuth & Permissions page"}
+	}
+	if t := c.Slack.AppToken; t != "" && !strings.HasPrefix(t, "xapp-") {
+		return &configError{"SLACK_APP_TOKEN", "does not start with xapp-: create an app-level token with connections:write on the Slack app's Basic Information page"}
+	}
+	if c.Discord.AppID != "" && !isSnowflake(c.Discord.AppID) {
+		return &configError{"DISCORD_APP_ID", "is not a Discord application id (a number): copy it from the developer portal's General Information page"}
+	}
+	if k := c.Discord.PublicKey; k != "" {
+		if b, err := hex.DecodeString(k); err != nil || len(b) != 32 {
+			return &configError{"DISCORD_PUBLIC_KEY", "is not 64 hex digits: copy it from the developer portal's General Information page"}
+		}
+	}
+	if (c.Twitch.on() || c.Slack.ClientID != "") && c.TokenKey == "" {
+		v := "TWITCH_CLIENT_ID"
+		if !c.Twitch.on() {
+			v = "SLACK_CLIENT_ID"
+		}
+		return &configError{"TOKEN_ENCRYPTION_KEY", fmt.Sprintf("is not set, but %s is: platform tokens are stored encrypted with it; make one with `openssl rand -base64 32`", v)}
+	}
+	for _, u := range []struct {
+		name, val string
+		schemes   []string
+	}{
+		{"TWITCH_API_URL", c.Twitch.APIURL, []string{"http", "https"}},
+		{"TWITCH_AUTH_URL", c.Twitch.AuthURL, []string{"http", "https"}},
+		{"DISCORD_API_URL", c.Discord.APIURL, []string{"http", "https"}},
+		{"DISCORD_GATEWAY_URL", c.Discord.GatewayURL, []string{"ws", "wss"}},
+		{"SLACK_API_URL", c.Slack.APIURL, []string{"http", "https"}},
+		{"TWITCH_IRC_ADDR", c.Twitch.IRCAddr, []string{"irc", "ircs"}},
+	} {
+		if u.val == "" {
+			continue
+		}
+		if u.name == "TWITCH_IRC_ADDR" && !strings.Contains(u.val, "://") {
+			if _, _, err := net.SplitHostPort(u.val); err != nil {
+				return &configError{u.name, fmt.Sprintf("is %q: want host:port (TLS), ircs://host:port or irc://host:port (plain)", u.val)}
+			}
+			continue
+		}
+		p, err := url.Parse(u.val)
+		if err != nil || !slices.Contains(u.schemes, p.Scheme) || p.Host == "" {
+			return &configError{u.name, fmt.Sprintf("is %q: want a %s:// URL", u.val, strings.Join(u.schemes, ":// or "))}
+		}
+	}
 	return nil
+}
+
+func isSnowflake(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
 }
 
 // defaultBaseURL is the hub's address when BASE_URL is not set: the listen

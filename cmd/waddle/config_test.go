@@ -45,6 +45,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		LogFormat:       "auto",
 		LogLevel:        "info",
 		AdminEmail:      "admin@example.com",
+		Discord:         discordConfig{Shards: 1},
 	}
 	if diff := cmp.Diff(want, got, cmpPrefix); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -115,6 +116,24 @@ func TestLoadConfigValues(t *testing.T) {
 			},
 		},
 		{
+			name: "all three platforms",
+			env: map[string]string{"TWITCH_CLIENT_ID": "cid", "TWITCH_CLIENT_SECRET": "cs", "TWITCH_BOT_LOGIN": "DuckBot", "TWITCH_EVENTSUB_SECRET": "0123456789abc",
+				"TOKEN_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "TWITCH_IRC_ADDR": "irc://127.0.0.1:6667",
+				"DISCORD_BOT_TOKEN": "tok", "DISCORD_APP_ID": "1234567890", "DISCORD_PUBLIC_KEY": strings.Repeat("ab", 32), "DISCORD_SHARD_COUNT": "4",
+				"DISCORD_GATEWAY_URL": "ws://127.0.0.1:9000", "SLACK_SIGNING_SECRET": "0123456789abcdef", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"},
+			check: func(t *testing.T, c config) {
+				if !c.Twitch.on() || c.Twitch.BotLogin != "duckbot" || c.Twitch.IRCAddr != "irc://127.0.0.1:6667" {
+					t.Errorf("Twitch %+v", c.Twitch)
+				}
+				if !c.Discord.on() || c.Discord.Shards != 4 || c.Discord.GatewayURL != "ws://127.0.0.1:9000" {
+					t.Errorf("Discord %+v", c.Discord)
+				}
+				if c.Slack.BotToken != "xoxb-1" || c.Slack.AppToken != "xapp-1" {
+					t.Errorf("Slack %+v", c.Slack)
+				}
+			},
+		},
+		{
 			name: "durations, origins and mail",
 			env: map[string]string{"SESSION_IDLE_TIMEOUT": "90m", "SESSION_LIFETIME": "720h", "CORS_ORIGINS": "https://a.example.com, http://localhost:3000",
 				"SMTP_URL": "smtp://mail.example.com:587", "MAIL_FROM": "Waddle <waddle@example.com>", "LOG_FORMAT": "json", "LOG_LEVEL": "debug"},
@@ -164,6 +183,22 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{name: "base URL with credentials", env: map[string]string{"BASE_URL": "https://user:pw@example.com"}, wantVar: "BASE_URL"},
 		{name: "EventSub secret too short", env: map[string]string{"TWITCH_EVENTSUB_SECRET": "short"}, wantVar: "TWITCH_EVENTSUB_SECRET"},
 		{name: "Slack signing secret too short", env: map[string]string{"SLACK_SIGNING_SECRET": "short"}, wantVar: "SLACK_SIGNING_SECRET"},
+		{name: "Twitch without its secret", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_BOT_LOGIN": "duckbot", "TWITCH_EVENTSUB_SECRET": "0123456789abc", }, wantVar: "TWITCH_CLIENT_SECRET"},
+		{name: "Twitch without a bot login", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_CLIENT_SECRET": "s", "TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TWITCH_BOT_LOGIN"},
+		{name: "EventSub secret without the Twitch app", env: map[string]string{"TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TWITCH_CLIENT_ID"},
+		{name: "Twitch without an encryption key", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_CLIENT_SECRET": "s", "TWITCH_BOT_LOGIN": "duckbot", "TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TOKEN_ENCRYPTION_KEY"},
+		{name: "Twitch API URL not a URL", env: map[string]string{"TWITCH_API_URL": "api.twitch.local"}, wantVar: "TWITCH_API_URL"},
+		{name: "Twitch IRC address without a port", env: map[string]string{"TWITCH_IRC_ADDR": "irc.local"}, wantVar: "TWITCH_IRC_ADDR"},
+		{name: "Discord without an app id", env: map[string]string{"DISCORD_BOT_TOKEN": "tok", "DISCORD_PUBLIC_KEY": strings.Repeat("ab", 32)}, wantVar: "DISCORD_APP_ID"},
+		{name: "Discord app id not a number", env: map[string]string{"DISCORD_BOT_TOKEN": "tok", "DISCORD_APP_ID": "waddle", "DISCORD_PUBLIC_KEY": strings.Repeat("ab", 32)}, wantVar: "DISCORD_APP_ID"},
+		{name: "Discord public key not hex", env: map[string]string{"DISCORD_BOT_TOKEN": "tok", "DISCORD_APP_ID": "123", "DISCORD_PUBLIC_KEY": "xyz"}, wantVar: "DISCORD_PUBLIC_KEY"},
+		{name: "Discord gateway not websocket", env: map[string]string{"DISCORD_GATEWAY_URL": "https://gateway.local"}, wantVar: "DISCORD_GATEWAY_URL"},
+		{name: "Discord shards not a number", env: map[string]string{"DISCORD_SHARD_COUNT": "many"}, wantVar: "DISCORD_SHARD_COUNT"},
+		{name: "Slack token without signing secret", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, wantVar: "SLACK_SIGNING_SECRET"},
+		{name: "Slack signing secret without a token", env: map[string]string{"SLACK_SIGNING_SECRET": "0123456789abcdef"}, wantVar: "SLACK_BOT_TOKEN"},
+		{name: "Slack client id without secret", env: map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "0123456789abcdef"}, wantVar: "SLACK_CLIENT_SECRET"},
+		{name: "Slack bot token of the wrong kind", env: map[string]string{"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_SIGNING_SECRET": "0123456789abcdef"}, wantVar: "SLACK_BOT_TOKEN"},
+		{name: "Slack app token of the wrong kind", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2", "SLACK_SIGNING_SECRET": "0123456789abcdef"}, wantVar: "SLACK_APP_TOKEN"},
 		{name: "allow-private not a boolean", env: map[string]string{"EXECUTOR_ALLOW_PRIVATE": "maybe"}, wantVar: "EXECUTOR_ALLOW_PRIVATE"},
 		{name: "SMTP without sender", env: map[string]string{"SMTP_URL": "smtp://mail.example.com:587"}, wantVar: "MAIL_FROM"},
 		{name: "idle timeout not a duration", env: map[string]string{"SESSION_IDLE_TIMEOUT": "2 hours"}, wantVar: "SESSION_IDLE_TIMEOUT"},
