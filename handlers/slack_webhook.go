@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,8 +15,32 @@ import (
 // which Slack wants within 3 seconds; the job does the rest. Without
 // SLACK_SIGNING_SECRET the endpoint does not exist.
 func (h *Handler) slackEvents(w http.ResponseWriter, r *http.Request) {
+	h.slackReceive(w, r, "events", func(s *platform.SlackReceiver) slackReceiveFunc { return s.Receive })
+}
+
+// slackCommands receives slash commands (POST /webhooks/slack/commands):
+// verified and committed with their job like events, then acknowledged with
+// an empty 200 (Slack shows nothing); the job posts the answer to the
+// command's response_url.
+func (h *Handler) slackCommands(w http.ResponseWriter, r *http.Request) {
+	h.slackReceive(w, r, "slash commands", func(s *platform.SlackReceiver) slackReceiveFunc { return s.ReceiveCommand })
+}
+
+// slackInteractive receives button clicks and modal submissions (POST
+// /webhooks/slack/interactive), acknowledged with an empty 200, which also
+// closes a submitted modal.
+func (h *Handler) slackInteractive(w http.ResponseWriter, r *http.Request) {
+	h.slackReceive(w, r, "interactions", func(s *platform.SlackReceiver) slackReceiveFunc { return s.ReceiveInteraction })
+}
+
+type slackReceiveFunc func(ctx context.Context, header http.Header, body []byte) (platform.SlackAck, error)
+
+// slackReceive reads a Slack request body of at most 1 MiB and hands it to
+// the receiver method pick returns. Without SLACK_SIGNING_SECRET the
+// endpoints do not exist.
+func (h *Handler) slackReceive(w http.ResponseWriter, r *http.Request, what string, pick func(*platform.SlackReceiver) slackReceiveFunc) {
 	if h.cfg.Slack == nil {
-		slackText(w, http.StatusNotFound, "Slack events are not enabled on this server.")
+		slackText(w, http.StatusNotFound, "Slack "+what+" are not enabled on this server.")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, platform.SlackMaxBody)
@@ -23,18 +48,18 @@ func (h *Handler) slackEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			h.logger.WarnContext(r.Context(), "slack request too large", "limit", platform.SlackMaxBody)
+			h.logger.WarnContext(r.Context(), "slack request too large", "limit", platform.SlackMaxBody, "path", r.URL.Path)
 			slackText(w, http.StatusRequestEntityTooLarge, "The body is larger than 1 MiB.")
 			return
 		}
 		slackText(w, http.StatusBadRequest, "The body could not be read.")
 		return
 	}
-	ack, err := h.cfg.Slack.Receive(r.Context(), r.Header, body)
+	ack, err := pick(h.cfg.Slack)(r.Context(), r.Header, body)
 	if err != nil {
 		st := status(err)
 		if st == http.StatusInternalServerError {
-			h.logger.ErrorContext(r.Context(), "slack event not stored; slack will retry", "err", err)
+			h.logger.ErrorContext(r.Context(), "slack request not stored; slack will retry", "path", r.URL.Path, "err", err)
 		}
 		if st != 499 {
 			slackText(w, st, message(err))

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/slack-go/slack"
@@ -42,10 +41,10 @@ type SlackConfig struct {
 	Logger        *slog.Logger
 }
 
-// SlackReceiver accepts Slack Events API requests.
+// SlackReceiver accepts Slack's signed HTTP requests: Events API events,
+// slash commands and interactions.
 type SlackReceiver struct {
-	pool   *pgxpool.Pool
-	jobs   *river.Client[pgx.Tx]
+	inbox  *SlackInbox
 	secret string
 	logger *slog.Logger
 }
@@ -56,14 +55,14 @@ func NewSlackReceiver(cfg SlackConfig) *SlackReceiver {
 	if cfg.SigningSecret == "" {
 		return nil
 	}
-	return &SlackReceiver{pool: cfg.Pool, jobs: cfg.Jobs, secret: cfg.SigningSecret, logger: cfg.Logger}
+	return &SlackReceiver{inbox: NewSlackInbox(cfg.Pool, cfg.Jobs, cfg.Logger), secret: cfg.SigningSecret, logger: cfg.Logger}
 }
 
 // SlackAck is what to answer Slack for an accepted request.
 type SlackAck struct {
 	Challenge  string // url_verification: send it back
-	DeliveryID int64  // event_callback: the stored delivery (0 for a duplicate or a notice)
-	Duplicate  bool   // the event_id was already stored: nothing new was done
+	DeliveryID int64  // the stored delivery (0 for a duplicate or a notice)
+	Duplicate  bool   // the delivery id was already stored: nothing new was done
 }
 
 // Receive checks a request's signature, then answers url_verification with
@@ -76,62 +75,12 @@ func (s *SlackReceiver) Receive(ctx context.Context, header http.Header, body []
 		s.logger.WarnContext(ctx, "slack request rejected", "err", err)
 		return SlackAck{}, ErrSlackSignature
 	}
-	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
-	if err != nil {
-		s.logger.WarnContext(ctx, "slack request not understood", "err", err)
-		return SlackAck{}, problem.Invalidf("body", "The body is not an Events API payload this app understands (malformed JSON or an unknown event type).")
+	ack, err := s.inbox.Event(ctx, body)
+	if err == nil && ack.Duplicate {
+		s.logger.InfoContext(ctx, "slack event redelivered", "retry", header.Get("X-Slack-Retry-Num"),
+			"retry_reason", header.Get("X-Slack-Retry-Reason"))
 	}
-	switch ev.Type {
-	case slackevents.URLVerification:
-		uv, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent)
-		if !ok || uv.Challenge == "" {
-			return SlackAck{}, problem.Invalidf("challenge", "The url_verification request has no challenge.")
-		}
-		return SlackAck{Challenge: uv.Challenge}, nil
-	case slackevents.AppRateLimited:
-		s.logger.WarnContext(ctx, "slack reports that it dropped events: the app went over its Events API rate limit", "team", ev.TeamID)
-		return SlackAck{}, nil
-	case slackevents.CallbackEvent:
-	default:
-		s.logger.WarnContext(ctx, "slack request of an unknown type", "type", ev.Type)
-		return SlackAck{}, problem.Invalidf("type", "Unknown Events API request type %q.", ev.Type)
-	}
-	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
-	if !ok || cb.EventID == "" || len(cb.EventID) > 200 {
-		return SlackAck{}, problem.Invalidf("event_id", "The event_callback has no usable event_id.")
-	}
-	retry := header.Get("X-Slack-Retry-Num")
-	var ack SlackAck
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		id, err := db.New(tx).DeliveryInsert(ctx, db.DeliveryInsertParams{
-			Platform: router.Slack, MessageID: cb.EventID, Kind: ev.InnerEvent.Type, Payload: body,
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			ack.Duplicate = true
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("store slack event %s: %w", cb.EventID, err)
-		}
-		if _, err := s.jobs.InsertTx(ctx, tx, SlackDeliveryArgs{DeliveryID: id}, nil); err != nil {
-			return fmt.Errorf("queue slack event %s: %w", cb.EventID, err)
-		}
-		ack.DeliveryID = id
-		return nil
-	})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "22P05" { // a \u0000 escape, which jsonb cannot hold
-		s.logger.WarnContext(ctx, "slack event not storable", "event_id", cb.EventID, "err", err)
-		return SlackAck{}, problem.Invalidf("body", "The event contains a NUL character escape, which cannot be stored.")
-	}
-	if err != nil {
-		return SlackAck{}, err
-	}
-	if ack.Duplicate {
-		s.logger.InfoContext(ctx, "slack event already stored; acknowledged again", "event_id", cb.EventID,
-			"retry", retry, "retry_reason", header.Get("X-Slack-Retry-Reason"))
-	}
-	return ack, nil
+	return ack, err
 }
 
 // verify checks the v0 signature over "v0:" + timestamp + ":" + body with the
@@ -163,17 +112,21 @@ func (SlackDeliveryArgs) Kind() string { return "platform.slack_delivery" }
 // stopped caring once it was answered.
 func (SlackDeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
 
-// SlackWorker runs SlackDeliveryArgs jobs: it loads the delivery, maps its
-// inner event to a router event and hands it to the router.
+// SlackWorker runs SlackDeliveryArgs jobs: it loads the delivery (an
+// Events API event, a slash command or an interaction), maps it to a router
+// event and hands it to the router.
 type SlackWorker struct {
 	river.WorkerDefaults[SlackDeliveryArgs]
 	Pool   *pgxpool.Pool
 	Router *router.Router
 	Logger *slog.Logger
+	// Users fills in a user's names and badges before routing (the Slack bot
+	// sets it, from users.info); nil or an error leaves the user id as name.
+	Users func(ctx context.Context, team, user string) (router.User, error)
 	// Respond delivers the router's responses to Slack (the Slack bot sets
 	// it); nil drops them with a log line. An error makes River retry the job,
 	// and the router answers the retry with its first result.
-	Respond func(ctx context.Context, ev router.Event, res router.Result) error
+	Respond func(ctx context.Context, from SlackOrigin, res router.Result) error
 }
 
 // Timeout bounds one attempt.
@@ -200,13 +153,28 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 		}
 		return nil
 	}
-	ev, ok, err := SlackRouterEvent(d.Payload)
+	from, ok, err := slackOrigin(d.Kind, d.Payload)
 	if err != nil {
-		w.Logger.WarnContext(ctx, "slack delivery cannot become a router event", "delivery", d.ID, "err", err)
+		w.Logger.WarnContext(ctx, "slack delivery cannot become a router event", "delivery", d.ID, "kind", d.Kind, "err", err)
 		return done(err.Error())
 	}
 	if !ok {
 		return done("")
+	}
+	ev := from.Event
+	if w.Users != nil {
+		if u, err := w.Users(ctx, ev.Server, ev.User.ID); err != nil {
+			w.Logger.InfoContext(ctx, "slack user not looked up; routing with the user id as name", "user", ev.User.ID, "err", err)
+		} else {
+			ev.User.Roles = u.Roles
+			if u.Name != "" {
+				ev.User.Name = truncateRunes(u.Name, 100)
+			}
+			if u.DisplayName != "" {
+				ev.User.DisplayName = truncateRunes(u.DisplayName, 100)
+			}
+		}
+		from.Event = ev
 	}
 	res, err := w.Router.Handle(ctx, ev, router.Options{Dedup: true})
 	if errors.Is(err, router.ErrNotLinked) {
@@ -222,7 +190,7 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 	if len(res.Responses) > 0 {
 		if w.Respond == nil {
 			w.Logger.InfoContext(ctx, "no slack bot configured to send the router's responses", "event", ev.ID, "responses", len(res.Responses))
-		} else if err := w.Respond(ctx, ev, res); err != nil {
+		} else if err := w.Respond(ctx, from, res); err != nil {
 			return fmt.Errorf("respond to slack event %s: %w", ev.ID, err)
 		}
 	}

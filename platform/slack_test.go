@@ -177,11 +177,11 @@ func newSlackEnv(t *testing.T) *slackEnv {
 	e := &slackEnv{pool: pool, jobs: jobs, rt: rt, cid: c.ID}
 	e.recv = platform.NewSlackReceiver(platform.SlackConfig{Pool: pool, Jobs: jobs, SigningSecret: testSecret, Logger: logger})
 	e.worker = &platform.SlackWorker{Pool: pool, Router: rt, Logger: logger,
-		Respond: func(ctx context.Context, ev router.Event, res router.Result) error {
+		Respond: func(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			for _, r := range res.Responses {
-				e.replies = append(e.replies, ev.Channel+": "+r.Reply)
+				e.replies = append(e.replies, from.Event.Channel+": "+r.Reply)
 			}
 			return nil
 		}}
@@ -284,7 +284,7 @@ func TestSlackWorkerRetriesOnRespondError(t *testing.T) {
 	t.Parallel()
 	e := newSlackEnv(t)
 	calls := 0
-	e.worker.Respond = func(context.Context, router.Event, router.Result) error {
+	e.worker.Respond = func(context.Context, platform.SlackOrigin, router.Result) error {
 		calls++
 		if calls == 1 {
 			return fmt.Errorf("slack is down")

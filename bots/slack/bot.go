@@ -1,0 +1,265 @@
+// Package slackbot is Waddle's Slack adapter: it receives Slack traffic over
+// Socket Mode (the Events API, slash commands and interactivity over HTTP
+// are received by package platform), and sends the router's responses back
+// through Slack's Web API, response URLs and modals.
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/slack-go/slack"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
+)
+
+// EventsPath is where the hub receives the Events API.
+const EventsPath = "/webhooks/slack/events"
+
+// Config is what the Slack bot needs.
+type Config struct {
+	Router   *router.Router // unused for now: platform.SlackWorker routes what is stored
+	Pool     *pgxpool.Pool
+	Jobs     *river.Client[pgx.Tx] // stores Socket Mode deliveries with their jobs
+	Tokens   *platform.Tokens      // per-workspace bot tokens from OAuth installs
+	Links    *platform.Links
+	Status   *platform.Status
+	BotToken string // SLACK_BOT_TOKEN: the token of a single-workspace install
+	AppToken string // SLACK_APP_TOKEN: turns Socket Mode on
+	APIURL   string // SLACK_API_URL: "" is Slack's
+	Logger   *slog.Logger
+}
+
+// Bot is the Slack adapter of one Slack app.
+type Bot struct {
+	cfg    Config
+	logger *slog.Logger
+	libLog slackLogger
+	apiURL string
+	hooks  *url.URL // the host response URLs must be on besides Slack's (a test API's)
+	http   *http.Client
+	outbox *platform.Outbox
+	inbox  *platform.SlackInbox
+	users  *userCache
+
+	mu       sync.Mutex
+	clients  map[string]*slack.Client // by token
+	socket   string                   // Socket Mode state; "" without Socket Mode
+	detail   string
+	linked   int    // linked workspaces at the last check
+	degraded string // why the bot needs an admin; "" when it does not
+}
+
+// Sending budget: Slack allows about one message a second per channel.
+const (
+	perChannel     = time.Second
+	outboxAttempts = 5
+)
+
+// New returns a bot; Run starts it.
+func New(cfg Config) (*Bot, error) {
+	if cfg.Status == nil || cfg.Links == nil {
+		return nil, errors.New("slack bot: Status and Links are required")
+	}
+	if cfg.AppToken != "" && (cfg.Pool == nil || cfg.Jobs == nil) {
+		return nil, errors.New("slack bot: Socket Mode (SLACK_APP_TOKEN) needs Pool and Jobs to store what it receives")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	logger := cfg.Logger // already With("component", "slack")
+	b := &Bot{
+		cfg: cfg, logger: logger, libLog: slackLogger{logger},
+		apiURL: platform.SlackAPIURL(cfg.APIURL), http: &http.Client{Timeout: 10 * time.Second},
+		users: newUserCache(10*time.Minute, 10000), clients: map[string]*slack.Client{},
+	}
+	if cfg.APIURL != "" {
+		u, err := url.Parse(b.apiURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("SLACK_API_URL %q is not a URL", cfg.APIURL)
+		}
+		b.hooks = u
+	}
+	b.outbox = platform.NewOutbox(platform.OutboxConfig{
+		Platform: router.Slack, MaxAttempts: outboxAttempts, Logger: logger,
+		Windows: func(key string) []platform.Window {
+			if isViewKey(key) {
+				return nil // views.open must go out within the trigger's 3 seconds
+			}
+			return []platform.Window{{Key: "channel:" + key, N: 1, Per: perChannel}}
+		},
+	})
+	if cfg.Pool != nil && cfg.Jobs != nil {
+		b.inbox = platform.NewSlackInbox(cfg.Pool, cfg.Jobs, logger)
+	}
+	return b, nil
+}
+
+// Run sends responses, keeps Socket Mode connected when SLACK_APP_TOKEN is
+// set, and keeps the status current, until ctx ends.
+func (b *Bot) Run(ctx context.Context) error {
+	b.cfg.Status.Attach(b.outbox)
+	if b.cfg.AppToken != "" {
+		b.setSocket(platform.StateStarting, "Connecting to Slack through Socket Mode.")
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := b.outbox.Run(ctx); err != nil {
+			b.logger.ErrorContext(ctx, "slack outbox", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		b.watchLinks(ctx)
+	}()
+	if b.cfg.AppToken != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.runSocket(ctx)
+		}()
+	}
+	wg.Wait()
+	b.cfg.Status.Set(platform.StateStopped, "Stopped.")
+	return nil
+}
+
+// watchLinks counts the linked workspaces and checks that each has a token,
+// every platform.LinkPollEvery.
+func (b *Bot) watchLinks(ctx context.Context) {
+	t := time.NewTicker(platform.LinkPollEvery)
+	defer t.Stop()
+	for {
+		b.refreshStatus(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bot) refreshStatus(ctx context.Context) {
+	links, err := b.cfg.Links.List(ctx, router.Slack)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.logger.WarnContext(ctx, "list linked slack workspaces", "err", err)
+		}
+		return
+	}
+	b.cfg.Status.SetServers(len(links))
+	degraded := ""
+	var missing []platform.Link
+	for _, l := range links {
+		if _, err := b.token(ctx, l.Server); errors.Is(err, errNoToken) {
+			missing = append(missing, l)
+		} else if err != nil && ctx.Err() == nil {
+			b.logger.WarnContext(ctx, "look up slack token", "team", l.Server, "err", err)
+		}
+	}
+	if len(missing) > 0 {
+		degraded = fmt.Sprintf("No bot token for the workspace %s (%s)%s: install the app to it from the hub, or set SLACK_BOT_TOKEN.",
+			missing[0].Name, missing[0].Server, more(len(missing)-1))
+	}
+	b.mu.Lock()
+	b.linked, b.degraded = len(links), degraded
+	b.mu.Unlock()
+	b.show()
+}
+
+// setSocket records the Socket Mode state and shows it.
+func (b *Bot) setSocket(state, detail string) {
+	b.mu.Lock()
+	b.socket, b.detail = state, detail
+	b.mu.Unlock()
+	b.show()
+}
+
+// show sets the status from the Socket Mode state and the last link check.
+func (b *Bot) show() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ws := fmt.Sprintf(" %d linked workspace%s.", b.linked, plural(b.linked))
+	switch {
+	case b.socket == platform.StateConnected && b.degraded != "":
+		b.cfg.Status.Set(platform.StateDegraded, b.degraded)
+	case b.socket != "":
+		b.cfg.Status.Set(b.socket, b.detail+ws)
+	case b.degraded != "":
+		b.cfg.Status.Set(platform.StateDegraded, b.degraded)
+	default:
+		b.cfg.Status.Set(platform.StateConnected, "Events API at "+EventsPath+"; replies through the Web API."+ws)
+	}
+}
+
+func more(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d more", n)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+var errNoToken = errors.New("no slack bot token for this workspace: install the app from the hub or set SLACK_BOT_TOKEN")
+
+// token is the bot token for team: its OAuth install's, else SLACK_BOT_TOKEN.
+func (b *Bot) token(ctx context.Context, team string) (string, error) {
+	if b.cfg.Tokens != nil {
+		tok, err := b.cfg.Tokens.Get(ctx, router.Slack, team)
+		if err == nil && tok.Access != "" {
+			return tok.Access, nil
+		}
+		if err != nil && !errors.Is(err, platform.ErrNoToken) {
+			return "", fmt.Errorf("load slack token of %s: %w", team, err)
+		}
+	}
+	if b.cfg.BotToken != "" {
+		return b.cfg.BotToken, nil
+	}
+	return "", errNoToken
+}
+
+// client is the Web API client for team.
+func (b *Bot) client(ctx context.Context, team string) (*slack.Client, error) {
+	tok, err := b.token(ctx, team)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.clients[tok]
+	if c == nil {
+		if len(b.clients) > 1000 { // rotated tokens: start over
+			clear(b.clients)
+		}
+		c = slack.New(tok, slack.OptionAPIURL(b.apiURL), slack.OptionLog(b.libLog), slack.OptionHTTPClient(b.http))
+		b.clients[tok] = c
+	}
+	return c, nil
+}
+
+// slackLogger routes slack-go's log lines into slog.
+type slackLogger struct{ l *slog.Logger }
+
+func (s slackLogger) Output(_ int, msg string) error {
+	s.l.Debug(msg, "lib", "slack-go")
+	return nil
+}

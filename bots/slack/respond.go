@@ -1,0 +1,319 @@
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
+)
+
+// Respond delivers the router's responses to one Slack event: replies
+// through the event's response URL (slash commands, message buttons) or the
+// Web API, forms as modals, moderation as chat.delete or an ephemeral
+// notice. Every call goes through the outbox; Respond waits, with ctx, for
+// the outcome of each, so a transient failure makes the job retry (and the
+// router answer the retry with the same result). Slack's refusals
+// (channel_not_found, cant_delete_message…) are logged, not retried. When
+// ctx ends first, what is still queued is sent later all the same.
+func (b *Bot) Respond(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
+	ev := from.Event
+	api, err := b.client(ctx, ev.Server)
+	if errors.Is(err, errNoToken) {
+		b.logger.WarnContext(ctx, "slack responses dropped: no bot token for the workspace", "team", ev.Server, "event", ev.ID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var waits []chan error
+	for _, r := range res.Responses {
+		for _, s := range b.plan(ctx, api, from, r) {
+			done := make(chan error, 1)
+			if err := b.outbox.Send(s.key, platform.High, outcome(s.send, done)); err != nil {
+				return fmt.Errorf("queue slack %s: %w", s.what, err)
+			}
+			waits = append(waits, done)
+		}
+	}
+	var failed error
+	for _, done := range waits {
+		select {
+		case err := <-done:
+			var se slack.SlackErrorResponse
+			switch {
+			case err == nil:
+			case errors.As(err, &se):
+				b.logger.WarnContext(ctx, "slack refused a response", "event", ev.ID, "err", err)
+			case failed == nil:
+				failed = err
+			}
+		case <-ctx.Done():
+			b.logger.InfoContext(ctx, "slack responses still queued; they will be sent", "event", ev.ID)
+			return nil
+		}
+	}
+	return failed
+}
+
+// outcome wraps send for the outbox and reports its final result on done:
+// a rate-limited attempt is not final until the outbox gives up.
+func outcome(send func(context.Context) error, done chan<- error) func(context.Context) error {
+	attempts := 0
+	return func(ctx context.Context) error {
+		err := send(ctx)
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) {
+			err = &platform.RetryAfter{Wait: max(rl.RetryAfter, time.Second)}
+		}
+		attempts++
+		var ra *platform.RetryAfter
+		if !errors.As(err, &ra) || attempts >= outboxAttempts {
+			done <- err
+		}
+		return err
+	}
+}
+
+// sendStep is one Slack call for a response.
+type sendStep struct {
+	what string
+	key  string // outbox queue: team/channel, or a view key
+	send func(context.Context) error
+}
+
+const viewKeyPrefix = "views:"
+
+func isViewKey(key string) bool { return strings.HasPrefix(key, viewKeyPrefix) }
+
+// plan turns one response into Slack calls.
+func (b *Bot) plan(ctx context.Context, api *slack.Client, from platform.SlackOrigin, r router.Response) []sendStep {
+	ev := from.Event
+	where := ev.Channel
+	if where == "" {
+		where = ev.User.ID // no channel (team_join): the app's DM with the user
+	}
+	key := ev.Server + "/" + where
+	var steps []sendStep
+	if m := r.Moderation; m != nil {
+		switch m.Action {
+		case router.ActionDelete:
+			ts, _ := ev.Data["ts"].(string)
+			if ts == "" || ev.Channel == "" {
+				b.logger.InfoContext(ctx, "slack: no message to delete", "event", ev.ID)
+				break
+			}
+			steps = append(steps, sendStep{"chat.delete", key, func(ctx context.Context) error {
+				_, _, err := api.DeleteMessageContext(ctx, ev.Channel, ts)
+				var se slack.SlackErrorResponse
+				if errors.As(err, &se) {
+					// Bot tokens may delete only the app's own messages.
+					b.logger.WarnContext(ctx, "slack would not let the app delete the message", "channel", ev.Channel, "ts", ts, "err", err)
+					return nil
+				}
+				return err
+			}})
+		case router.ActionWarn, router.ActionTimeout, router.ActionBan:
+			text := r.Reply
+			if text == "" {
+				text = m.Reason
+			}
+			if m.Action != router.ActionWarn {
+				b.logger.InfoContext(ctx, "slack does not let bots time out or ban members; the user is only warned",
+					"action", m.Action, "team", ev.Server, "user", ev.User.ID)
+				if text == "" {
+					text = "Your message broke a rule of this workspace; a moderator has been told."
+				}
+			}
+			if text == "" || ev.Channel == "" {
+				return steps
+			}
+			return append(steps, sendStep{"chat.postEphemeral", key, func(ctx context.Context) error {
+				_, err := api.PostEphemeralContext(ctx, ev.Channel, ev.User.ID, slack.MsgOptionText(text, false))
+				return err
+			}})
+		}
+	}
+	if f := r.Form; f != nil {
+		if from.TriggerID != "" {
+			view := modal(f, ev.Channel)
+			steps = append(steps, sendStep{"views.open", viewKeyPrefix + ev.Server, func(ctx context.Context) error {
+				_, err := api.OpenViewContext(ctx, from.TriggerID, view)
+				return err
+			}})
+		} else {
+			b.logger.InfoContext(ctx, "slack: a form can only open after a slash command or a button click", "event", ev.ID, "form", f.ID)
+		}
+	}
+	text, blocks := message(r)
+	if text == "" {
+		return steps
+	}
+	if from.ResponseURL != "" {
+		if b.allowedResponseURL(from.ResponseURL) {
+			kind := slack.ResponseTypeInChannel
+			if r.Private {
+				kind = slack.ResponseTypeEphemeral
+			}
+			msg := &slack.WebhookMessage{Text: text, ResponseType: kind}
+			if len(blocks) > 0 {
+				msg.Blocks = &slack.Blocks{BlockSet: blocks}
+			}
+			return append(steps, sendStep{"response_url", key, func(ctx context.Context) error {
+				return slack.PostWebhookCustomHTTPContext(ctx, from.ResponseURL, b.http, msg)
+			}})
+		}
+		b.logger.WarnContext(ctx, "slack response_url is not Slack's: answering through the Web API instead", "event", ev.ID)
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	if r.Private && ev.Channel != "" {
+		return append(steps, sendStep{"chat.postEphemeral", key, func(ctx context.Context) error {
+			_, err := api.PostEphemeralContext(ctx, ev.Channel, ev.User.ID, opts...)
+			return err
+		}})
+	}
+	if ts, _ := ev.Data["thread_ts"].(string); ts != "" {
+		opts = append(opts, slack.MsgOptionTS(ts))
+	}
+	return append(steps, sendStep{"chat.postMessage", key, func(ctx context.Context) error {
+		_, _, err := api.PostMessageContext(ctx, where, opts...)
+		return err
+	}})
+}
+
+// allowedResponseURL reports whether u is a Slack response URL (or on the
+// test API's host): Waddle never posts to an address a request names.
+func (b *Bot) allowedResponseURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil {
+		return false
+	}
+	if b.hooks != nil && u.Scheme == b.hooks.Scheme && u.Host == b.hooks.Host {
+		return true
+	}
+	host := u.Hostname()
+	return u.Scheme == "https" && u.Port() == "" &&
+		(host == "hooks.slack.com" || host == "hooks.slack-gov.com")
+}
+
+// message renders a response's text (the notification fallback) and its
+// Block Kit blocks: the reply, the embed as a section with fields, the
+// buttons as an actions block. No blocks for plain text.
+func message(r router.Response) (string, []slack.Block) {
+	text := r.Reply
+	if text == "" && r.Embed != nil {
+		text = strings.TrimSpace(r.Embed.Title + "\n" + r.Embed.Description)
+	}
+	if text == "" && r.Embed != nil && len(r.Embed.Fields) > 0 {
+		var lines []string
+		for _, f := range r.Embed.Fields {
+			lines = append(lines, f.Name+": "+f.Value)
+		}
+		text = strings.Join(lines, "\n")
+	}
+	if text == "" && len(r.Buttons) > 0 {
+		text = "Choose:"
+	}
+	if r.Embed == nil && len(r.Buttons) == 0 {
+		return cut(text, 4000), nil
+	}
+	var blocks []slack.Block
+	if r.Reply != "" {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(r.Reply, 3000), false, false), nil, nil))
+	}
+	if e := r.Embed; e != nil {
+		head := e.Title
+		if head != "" {
+			head = "*" + head + "*"
+			if e.URL != "" {
+				head = "<" + e.URL + "|" + e.Title + ">"
+			}
+		}
+		body := strings.TrimSpace(head + "\n" + e.Description)
+		var fields []*slack.TextBlockObject
+		for i, f := range e.Fields {
+			if i == 10 { // Slack's limit per section
+				break
+			}
+			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+f.Name+"*\n"+f.Value, 2000), false, false))
+		}
+		var bodyText *slack.TextBlockObject
+		if body != "" {
+			bodyText = slack.NewTextBlockObject(slack.MarkdownType, cut(body, 3000), false, false)
+		}
+		if bodyText != nil || len(fields) > 0 {
+			blocks = append(blocks, slack.NewSectionBlock(bodyText, fields, nil))
+		}
+	}
+	if len(r.Buttons) > 0 {
+		var els []slack.BlockElement
+		seen := map[string]bool{}
+		for _, bt := range r.Buttons {
+			if len(els) == 25 || bt.ID == "" || seen[bt.ID] {
+				continue
+			}
+			seen[bt.ID] = true
+			label := bt.Label
+			if label == "" {
+				label = bt.ID
+			}
+			els = append(els, slack.NewButtonBlockElement(cut(bt.ID, 255), cut(bt.ID, 2000),
+				slack.NewTextBlockObject(slack.PlainTextType, cut(label, 75), false, false)))
+		}
+		if len(els) > 0 {
+			blocks = append(blocks, slack.NewActionBlock("", els...))
+		}
+	}
+	return cut(text, 4000), blocks
+}
+
+// modal renders a form: its ID comes back as the submission's callback_id,
+// each field is an input whose block and action ids are the field's ID, and
+// the channel it was opened from rides along as private metadata.
+func modal(f *router.Form, channel string) slack.ModalViewRequest {
+	title := f.Title
+	if title == "" {
+		title = "Waddle"
+	}
+	var blocks []slack.Block
+	for i, fl := range f.Fields {
+		if i == 50 || fl.ID == "" {
+			break
+		}
+		label := fl.Label
+		if label == "" {
+			label = fl.ID
+		}
+		in := slack.NewInputBlock(cut(fl.ID, 255), slack.NewTextBlockObject(slack.PlainTextType, cut(label, 2000), false, false), nil,
+			slack.NewPlainTextInputBlockElement(nil, cut(fl.ID, 255)))
+		blocks = append(blocks, in)
+	}
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, cut(title, 24), false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Submit", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		Blocks:          slack.Blocks{BlockSet: blocks},
+		CallbackID:      cut(f.ID, 255),
+		PrivateMetadata: channel,
+	}
+}
+
+// cut shortens s to at most n characters (Slack counts characters).
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,151 @@
+package slackbot_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/platform"
+)
+
+// socketAck is an acknowledgement the fake Socket Mode server read, and
+// how many deliveries of its envelope were stored when it arrived.
+type socketAck struct {
+	EnvelopeID string
+	Stored     int
+}
+
+func TestSocketModeStoresBeforeAcking(t *testing.T) {
+	t.Parallel()
+	acks := make(chan socketAck, 16)
+	// The delivery each envelope stores; env-5 cannot be stored.
+	delivered := map[string]string{"env-1": "EvSock", "env-2": "EvSock", "env-3": "cmd:TRIG-S", "env-4": "int:TRIG-I", "env-5": "EvBad"}
+	var e *env
+	ready := make(chan struct{})
+	e = newEnv(t, func(c *slackbot.Config, f *fakeSlack) {
+		c.AppToken = "xapp-1"
+		f.ws = func(w http.ResponseWriter, r *http.Request) {
+			<-ready // e is set
+			up := websocket.Upgrader{CheckOrigin: slackOrigin}
+			conn, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				t.Errorf("upgrade: %v", err)
+				return
+			}
+			defer conn.Close()
+			event := string(envelope("EvSock", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.0"}`))
+			send := []string{
+				`{"type":"hello","num_connections":1,"connection_info":{"app_id":"A1"}}`,
+				`{"envelope_id":"env-1","type":"events_api","accepts_response_payload":false,"retry_attempt":0,"payload":` + event + `}`,
+				`{"envelope_id":"env-2","type":"events_api","accepts_response_payload":false,"retry_attempt":1,"retry_reason":"timeout","payload":` + event + `}`,
+				`{"envelope_id":"env-3","type":"slash_commands","accepts_response_payload":true,"payload":{"team_id":"T1","channel_id":"C1","user_id":"U1",` +
+					`"user_name":"duckling","command":"/waddlebot","text":"hello","trigger_id":"TRIG-S","response_url":"https://hooks.slack.com/commands/T1/9"}}`,
+				`{"envelope_id":"env-4","type":"interactive","accepts_response_payload":false,"payload":{"type":"block_actions","team":{"id":"T1"},` +
+					`"user":{"id":"U1"},"trigger_id":"TRIG-I","channel":{"id":"C1"},"actions":[{"type":"button","block_id":"b","action_id":"!hello","value":"!hello"}]}}`,
+				`{"envelope_id":"env-5","type":"events_api","payload":{"type":"event_callback","event_id":"EvBad","team_id":"T1","event":{"type":"no_such_event"}}}`,
+			}
+			for _, m := range send {
+				if err := conn.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+					return
+				}
+			}
+			for {
+				var a struct {
+					EnvelopeID string `json:"envelope_id"`
+				}
+				if err := conn.ReadJSON(&a); err != nil {
+					return
+				}
+				acks <- socketAck{EnvelopeID: a.EnvelopeID,
+					Stored: e.count(`SELECT count(*) FROM platform_deliveries WHERE message_id = $1`, delivered[a.EnvelopeID])}
+			}
+		}
+	})
+	close(ready)
+	want := map[string]int{"env-1": 1, "env-2": 1, "env-3": 1, "env-4": 1, "env-5": 0}
+	got := map[string]int{}
+	deadline := time.After(10 * time.Second)
+	for len(got) < len(want) {
+		select {
+		case a := <-acks:
+			got[a.EnvelopeID] = a.Stored
+		case <-deadline:
+			t.Fatalf("acknowledged within 10s: %v, want %v", got, want)
+		}
+	}
+	for id, stored := range want {
+		if got[id] != stored {
+			t.Errorf("envelope %s acknowledged with %d of its deliveries stored, want %d (stored before the ack)", id, got[id], stored)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM platform_deliveries d JOIN river_job j ON (j.args->>'delivery_id')::bigint = d.id
+		WHERE d.message_id IN ('EvSock', 'cmd:TRIG-S', 'int:TRIG-I')`); n != 3 {
+		t.Errorf("%d deliveries with their jobs, want 3 (the redelivered event once)", n)
+	}
+	if s := e.status.Snapshot(); s.State != platform.StateConnected || !strings.Contains(s.Detail, "Socket Mode") {
+		t.Errorf("status %s %q, want connected through Socket Mode", s.State, s.Detail)
+	}
+	// The stored event is processed like an Events API delivery.
+	var id int64
+	if err := e.pool.QueryRow(context.Background(), `SELECT id FROM platform_deliveries WHERE message_id = 'EvSock'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	e.work(platform.SlackAck{DeliveryID: id}, nil)
+	if posts := e.slack.called("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
+		t.Errorf("chat.postMessage: %+v, want Quack!", posts)
+	}
+}
+
+func TestSocketModeRefusedTokenThenReconnects(t *testing.T) {
+	t.Parallel()
+	hello := make(chan struct{}, 4)
+	e := newEnv(t, func(c *slackbot.Config, f *fakeSlack) {
+		c.AppToken = "xapp-bad"
+		f.openErr = "invalid_auth"
+		f.ws = func(w http.ResponseWriter, r *http.Request) {
+			up := websocket.Upgrader{CheckOrigin: slackOrigin}
+			conn, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","num_connections":1}`))
+			hello <- struct{}{}
+			for {
+				if _, _, err := conn.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}
+	})
+	eventually(t, "degraded with a refused app token", func() bool {
+		s := e.status.Snapshot()
+		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "SLACK_APP_TOKEN")
+	})
+	e.slack.mu.Lock()
+	e.slack.openErr = ""
+	e.slack.mu.Unlock()
+	select {
+	case <-hello:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reconnect within 10s after the token was fixed")
+	}
+	eventually(t, "connected after the retry", func() bool { return e.status.Snapshot().State == platform.StateConnected })
+}
+
+// slackOrigin accepts the Origin slack-go sends, as Slack's server would.
+func slackOrigin(r *http.Request) bool { return r.Header.Get("Origin") == "https://api.slack.com" }
+
+func (e *env) count(sql string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		e.t.Error(err)
+	}
+	return n
+}

@@ -1,0 +1,106 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/waddle/waddle/problem"
+)
+
+// SlackBotScopes are the bot token scopes Waddle asks for when a workspace
+// installs the app: reading the events it maps to router events, answering
+// in channels and threads, slash commands, and user names.
+var SlackBotScopes = []string{
+	"app_mentions:read", // app_mention events
+	"channels:history",  // message events in public channels
+	"channels:read",     // member_joined_channel in public channels
+	"chat:write",        // chat.postMessage, chat.postEphemeral, chat.delete of its own messages
+	"commands",          // /waddlebot
+	"files:read",        // file_shared events
+	"groups:history",    // message events in private channels it was invited to
+	"groups:read",       // member_joined_channel in private channels
+	"im:history",        // direct messages to the bot
+	"reactions:read",    // reaction_added events
+	"users:read",        // users.info for names; team_join events
+}
+
+// SlackOAuth is Slack's OAuth v2 install flow.
+type SlackOAuth struct {
+	ClientID, ClientSecret string
+	APIURL                 string       // SLACK_API_URL; "" means "https://slack.com/api/"
+	HTTP                   *http.Client // nil: 10 s timeout
+}
+
+// SlackInstall is what a finished install gives: the workspace and the
+// app's bot token in it.
+type SlackInstall struct {
+	TeamID, TeamName, BotUserID string
+	Token                       Token // bot token; AccountID = bot user id
+}
+
+// SlackAPIURL returns the Web API base URL ending in "/": apiURL, or
+// Slack's own when it is empty.
+func SlackAPIURL(apiURL string) string {
+	if apiURL == "" {
+		return slack.APIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	return apiURL
+}
+
+// AuthorizeURL is where to send the installing admin's browser.
+func (o *SlackOAuth) AuthorizeURL(redirectURI, state string) string {
+	base := "https://slack.com/oauth/v2/authorize"
+	if o.APIURL != "" {
+		base = strings.TrimSuffix(SlackAPIURL(o.APIURL), "api/") + "oauth/v2/authorize"
+	}
+	q := url.Values{
+		"client_id":    {o.ClientID},
+		"scope":        {strings.Join(SlackBotScopes, ",")},
+		"redirect_uri": {redirectURI},
+		"state":        {state},
+	}
+	return base + "?" + q.Encode()
+}
+
+// Exchange trades the code Slack sent to the redirect URI for the
+// workspace's bot token (oauth.v2.access). A code Slack refuses (used,
+// expired, for another redirect URI) is a problem.Invalid error.
+func (o *SlackOAuth) Exchange(ctx context.Context, code, redirectURI string) (SlackInstall, error) {
+	if code == "" {
+		return SlackInstall{}, problem.Invalidf("code", "Slack sent no authorization code: the install was cancelled or refused.")
+	}
+	hc := o.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := slack.GetOAuthV2ResponseContext(ctx, hc, o.ClientID, o.ClientSecret, code, redirectURI,
+		slack.OAuthOptionAPIURL(SlackAPIURL(o.APIURL)))
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return SlackInstall{}, problem.Invalidf("code", "Slack refused the install (%s): start it again from the hub.", se.Err)
+	}
+	if err != nil {
+		return SlackInstall{}, fmt.Errorf("slack oauth.v2.access: %w", err)
+	}
+	if resp.Team.ID == "" || resp.AccessToken == "" || resp.TokenType != "bot" {
+		return SlackInstall{}, fmt.Errorf("slack oauth.v2.access: no bot token for a workspace in the answer (token_type %q, team %q)", resp.TokenType, resp.Team.ID)
+	}
+	tok := Token{Access: resp.AccessToken, Refresh: resp.RefreshToken, AccountID: resp.BotUserID}
+	if resp.Scope != "" {
+		tok.Scopes = strings.Split(resp.Scope, ",")
+	}
+	if resp.ExpiresIn > 0 {
+		tok.Expires = time.Now().Add(time.Duration(resp.ExpiresIn) * time.Second)
+	}
+	return SlackInstall{TeamID: resp.Team.ID, TeamName: resp.Team.Name, BotUserID: resp.BotUserID, Token: tok}, nil
+}
