@@ -1,0 +1,371 @@
+// Package discord is Waddle's Discord bot: it holds gateway shards through
+// leases, turns Discord traffic (messages, reactions, members, voice,
+// boosts, slash commands, buttons and modals) into router events, and turns
+// router responses back into messages, components and moderation calls.
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
+)
+
+// Config is what the bot needs; cmd/waddle builds it from the environment.
+type Config struct {
+	Router      *router.Router
+	Pool        *pgxpool.Pool // kept for wiring symmetry; Links and Leases carry their own
+	Redis       *redis.Client // nil on one machine: interaction and voice state live in memory
+	RedisPrefix string
+	Links       *platform.Links
+	Leases      *platform.Leases
+	Status      *platform.Status
+	Token       string // DISCORD_BOT_TOKEN, without the "Bot " prefix
+	AppID       string // DISCORD_APP_ID
+	APIURL      string // DISCORD_API_URL: replaces https://discord.com/api/v10/; "" = Discord
+	GatewayURL  string // DISCORD_GATEWAY_URL: "" = ask the API
+	ShardCount  int    // DISCORD_SHARD_COUNT; default 1
+	Logger      *slog.Logger
+
+	// Tunables; zero values are the production defaults.
+	LeaseEvery      time.Duration    // default platform.LeaseRenewEvery
+	LinkEvery       time.Duration    // default platform.LinkPollEvery
+	ComponentBudget time.Duration    // how long a click may be handled before it is deferred; default 1.5s
+	InvalidLimit    int              // 401/403/429 answers per 10 minutes before sending pauses; default 1000
+	Workers         int              // events handled at once; default 8
+	Now             func() time.Time // clock for voice minutes; default time.Now
+}
+
+// Bot is the Discord bot.
+type Bot struct {
+	cfg    Config
+	log    *slog.Logger
+	api    *discordgo.Session // REST only; never opened
+	tr     *rewrite
+	limits *discordgo.RateLimiter
+	outbox *platform.Outbox
+	store  *store
+	bad    invalidCounter
+	work   chan func(context.Context)
+
+	mu       sync.Mutex
+	self     string // the bot's user id, from READY
+	shards   map[int]*discordgo.Session
+	guilds   map[string]*guildInfo // guilds seen on this instance's shards
+	linked   map[string]int64      // guild id → community id
+	hashes   map[string]string     // guild id → hash of its registered commands
+	degraded bool
+}
+
+// guildInfo is what the bot keeps of a guild (discordgo's state cache is
+// off: it dereferences malformed payloads without checks).
+type guildInfo struct {
+	name  string
+	owner string
+	perms map[string]int64 // role id → permission bits
+}
+
+// Intents the bot asks for; message content and guild members are privileged.
+const intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentMessageContent |
+	discordgo.IntentsGuildMessageReactions | discordgo.IntentsGuildMembers | discordgo.IntentsGuildVoiceStates
+
+const shardPrefix = "discord:shard:"
+
+// New checks the configuration and returns a bot; Run starts it.
+func New(cfg Config) (*Bot, error) {
+	switch {
+	case cfg.Router == nil || cfg.Links == nil || cfg.Leases == nil || cfg.Status == nil:
+		return nil, errors.New("discord: Router, Links, Leases and Status are required")
+	case cfg.Token == "":
+		return nil, errors.New("discord: DISCORD_BOT_TOKEN is not set")
+	case cfg.AppID == "":
+		return nil, errors.New("discord: DISCORD_APP_ID is not set")
+	case cfg.ShardCount < 0 || cfg.ShardCount > 1000:
+		return nil, fmt.Errorf("discord: DISCORD_SHARD_COUNT %d is out of range 1 to 1000", cfg.ShardCount)
+	}
+	if cfg.ShardCount == 0 {
+		cfg.ShardCount = 1
+	}
+	cfg.Token = strings.TrimPrefix(cfg.Token, "Bot ")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.LeaseEvery <= 0 {
+		cfg.LeaseEvery = platform.LeaseRenewEvery
+	}
+	if cfg.LinkEvery <= 0 {
+		cfg.LinkEvery = platform.LinkPollEvery
+	}
+	if cfg.ComponentBudget <= 0 {
+		cfg.ComponentBudget = 1500 * time.Millisecond
+	}
+	if cfg.InvalidLimit <= 0 {
+		cfg.InvalidLimit = 1000
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger.With("component", "discord")
+	routeLibraryLogs(log)
+	tr, err := newRewrite(cfg.APIURL, cfg.GatewayURL, cfg.ShardCount)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bot{cfg: cfg, log: log, tr: tr, limits: discordgo.NewRatelimiter(), store: newStore(cfg.Redis, cfg.RedisPrefix),
+		work: make(chan func(context.Context), 256), shards: map[int]*discordgo.Session{},
+		guilds: map[string]*guildInfo{}, linked: map[string]int64{}, hashes: map[string]string{}}
+	b.api = b.session()
+	b.outbox = platform.NewOutbox(platform.OutboxConfig{Platform: router.Discord, Logger: log,
+		// Discord allows 50 requests a second per bot and about 5 messages
+		// per 5 seconds per channel; its headers refine both.
+		Windows: func(ch string) []platform.Window {
+			return []platform.Window{{Key: "account", N: 45, Per: time.Second}, {Key: "channel:" + ch, N: 5, Per: 5 * time.Second}}
+		}})
+	cfg.Status.Attach(b.outbox)
+	return b, nil
+}
+
+// session returns a discordgo session with the bot's settings.
+func (b *Bot) session() *discordgo.Session {
+	s, _ := discordgo.New("Bot " + b.cfg.Token) // New never fails
+	s.Client.Transport = b.tr
+	d := dialer{log: b.log}
+	// No proxy: filterConn must see the websocket's own bytes.
+	s.Dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, NetDialContext: d.dial, NetDialTLSContext: d.dialTLS}
+	s.Compress = false       // plain text frames, which filterConn checks
+	s.Ratelimiter = b.limits // one REST budget for the bot account
+	s.StateEnabled = false
+	s.SyncEvents = true              // handlers enqueue to the bot's own workers
+	s.ShouldRetryOnRateLimit = false // a 429 goes back to the outbox as RetryAfter
+	s.LogLevel = discordgo.LogWarning
+	s.Identify.Intents = intents
+	return s
+}
+
+// Run connects the shards this instance holds and handles events until ctx
+// ends; then it closes the shards, releases their leases and drains sends.
+func (b *Bot) Run(ctx context.Context) error {
+	b.cfg.Status.Set(platform.StateStarting, "Connecting to Discord.")
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.outbox.Run(ctx)
+	}()
+	for range b.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.worker(ctx)
+		}()
+	}
+	b.loop(ctx)
+	b.closeShards()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	if err := b.cfg.Leases.Release(rctx, shardPrefix); err != nil {
+		b.log.WarnContext(rctx, "release shard leases", "err", err)
+	}
+	cancel()
+	wg.Wait()
+	b.cfg.Status.Set(platform.StateStopped, "The Discord bot is stopped.")
+	return nil
+}
+
+// loop renews shard leases and polls links until ctx ends.
+func (b *Bot) loop(ctx context.Context) {
+	ids := make([]string, b.cfg.ShardCount)
+	for i := range ids {
+		ids[i] = strconv.Itoa(i)
+	}
+	retry := map[int]time.Time{}
+	attempts := map[int]int{}
+	leases := time.NewTicker(b.cfg.LeaseEvery)
+	defer leases.Stop()
+	links := time.NewTicker(b.cfg.LinkEvery)
+	defer links.Stop()
+	renew := func() {
+		held, err := b.cfg.Leases.Sync(ctx, shardPrefix, ids)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.WarnContext(ctx, "renew shard leases", "err", err)
+			}
+			return
+		}
+		b.reshard(ctx, held, retry, attempts)
+	}
+	renew()
+	b.pollLinks(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-leases.C:
+			renew()
+		case <-links.C:
+			b.pollLinks(ctx)
+		}
+	}
+}
+
+// reshard opens the shards this instance now holds and closes those it lost.
+func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Time, attempts map[int]int) {
+	want := map[int]bool{}
+	for _, h := range held {
+		if id, err := strconv.Atoi(h); err == nil {
+			want[id] = true
+		}
+	}
+	b.mu.Lock()
+	var lost []*discordgo.Session
+	for id, s := range b.shards {
+		if !want[id] {
+			lost = append(lost, s)
+			delete(b.shards, id)
+			for g := range b.guilds {
+				if shardOf(g, b.cfg.ShardCount) == id {
+					delete(b.guilds, g)
+					delete(b.hashes, g)
+				}
+			}
+		}
+	}
+	b.mu.Unlock()
+	for _, s := range lost {
+		b.log.InfoContext(ctx, "shard lease lost: closing it", "shard", s.ShardID)
+		closeSession(s)
+	}
+	for id := range want {
+		b.mu.Lock()
+		_, open := b.shards[id]
+		b.mu.Unlock()
+		if open || time.Now().Before(retry[id]) || ctx.Err() != nil {
+			continue
+		}
+		s := b.session()
+		s.ShardID, s.ShardCount = id, b.cfg.ShardCount
+		b.handlers(ctx, s)
+		if err := s.Open(); err != nil {
+			retry[id] = time.Now().Add(platform.Backoff(attempts[id]))
+			attempts[id]++
+			b.log.WarnContext(ctx, "open shard", "shard", id, "err", err, "attempt", attempts[id])
+			b.cfg.Status.Set(platform.StateReconnecting, fmt.Sprintf("Could not connect shard %d to the Discord gateway; retrying.", id))
+			continue
+		}
+		delete(retry, id)
+		delete(attempts, id)
+		b.mu.Lock()
+		b.shards[id] = s
+		b.mu.Unlock()
+	}
+	b.refreshStatus()
+}
+
+func (b *Bot) closeShards() {
+	b.mu.Lock()
+	shards := b.shards
+	b.shards = map[int]*discordgo.Session{}
+	b.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			closeSession(s)
+		}()
+	}
+	wg.Wait()
+}
+
+// closeSession stops a shard for good: discordgo must not reconnect it.
+func closeSession(s *discordgo.Session) {
+	s.Lock()
+	s.ShouldReconnectOnError = false
+	s.Unlock()
+	s.Close()
+}
+
+// refreshStatus shows the guilds and shards this instance serves.
+func (b *Bot) refreshStatus() {
+	b.mu.Lock()
+	ids := make([]int, 0, len(b.shards))
+	for id := range b.shards {
+		ids = append(ids, id)
+	}
+	n, degraded := len(b.guilds), b.degraded
+	b.mu.Unlock()
+	b.cfg.Status.SetServers(n)
+	if degraded {
+		return
+	}
+	if len(ids) == 0 {
+		b.cfg.Status.Set(platform.StateStarting, "Waiting for a Discord shard: another instance holds them all.")
+		return
+	}
+	slices.Sort(ids)
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(id)
+	}
+	b.cfg.Status.Set(platform.StateConnected, fmt.Sprintf("Connected: %d guilds, shards %s/%d.", n, strings.Join(parts, ","), b.cfg.ShardCount))
+}
+
+// worker handles queued events, each under platform.Guard.
+func (b *Bot) worker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case fn := <-b.work:
+			// An event already taken is finished even while shutting down.
+			platform.Guard(context.WithoutCancel(ctx), b.log, platform.EventTimeout, fn)
+		}
+	}
+}
+
+// enqueue hands an event to the workers; it waits (holding back the gateway
+// reader) while they are all busy.
+func (b *Bot) enqueue(ctx context.Context, fn func(context.Context)) {
+	select {
+	case b.work <- fn:
+	case <-ctx.Done():
+	}
+}
+
+// handle runs an event through the router; events from unlinked guilds are ignored.
+func (b *Bot) handle(ctx context.Context, ev router.Event) (router.Result, bool) {
+	ev.Platform = router.Discord
+	if ev.Time.IsZero() {
+		ev.Time = b.cfg.Now()
+	}
+	if err := ev.Validate(); err != nil {
+		b.log.DebugContext(ctx, "event dropped: invalid", "err", err, "kind", ev.Kind)
+		return router.Result{}, false
+	}
+	dedup := ev.Kind != router.ChatMessage && ev.Kind != router.Reaction
+	res, err := b.cfg.Router.Handle(ctx, ev, router.Options{Dedup: dedup})
+	if errors.Is(err, router.ErrNotLinked) {
+		b.log.DebugContext(ctx, "event from a guild no community linked", "guild", ev.Server, "kind", ev.Kind)
+		return res, false
+	}
+	if err != nil {
+		b.log.ErrorContext(ctx, "handle event", "err", err, "kind", ev.Kind, "guild", ev.Server)
+		return res, false
+	}
+	return res, true
+}

@@ -1,0 +1,239 @@
+package discord
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
+)
+
+// onInteraction handles slash commands, autocomplete, component clicks and
+// modal submits.
+func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction) {
+	if i.ID == "" || i.Token == "" {
+		return
+	}
+	var u *discordgo.User
+	switch {
+	case i.Member != nil && i.Member.User != nil:
+		u = i.Member.User
+	case i.User != nil:
+		u = i.User
+	default:
+		return
+	}
+	if i.GuildID == "" {
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Content: "Use the bot's commands in a server.", Flags: discordgo.MessageFlagsEphemeral}})
+		return
+	}
+	ix := interaction{ID: i.ID, AppID: i.AppID, Token: i.Token, Channel: i.ChannelID, Guild: i.GuildID}
+	if ix.AppID == "" {
+		ix.AppID = b.cfg.AppID
+	}
+	if _, err := b.store.put(ctx, "ix:"+i.ID, ix, ixTTL, true); err != nil {
+		b.log.WarnContext(ctx, "store interaction", "err", err)
+	}
+	ev := router.Event{ID: "discord:" + i.ID, Server: i.GuildID, Channel: i.ChannelID, User: b.user(i.GuildID, u, i.Member)}
+	t := target{guild: i.GuildID, channel: i.ChannelID, user: u.ID}
+	switch d := i.Data.(type) {
+	case discordgo.ApplicationCommandInteractionData:
+		if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
+			b.autocomplete(ctx, i, d)
+			return
+		}
+		args := ""
+		for _, o := range d.Options {
+			if o != nil && o.Name == "args" {
+				args, _ = o.Value.(string)
+			}
+		}
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+		ev.Kind, ev.Text = router.SlashCommand, trunc(strings.TrimSpace(d.Name+" "+args), router.MaxTextLen)
+		res, ok := b.handle(ctx, ev)
+		b.deliverInteraction(ctx, ix, t, res, ok)
+	case discordgo.MessageComponentInteractionData:
+		if key, ok := strings.CutPrefix(d.CustomID, formPrefix); ok {
+			b.openForm(ctx, i, key)
+			return
+		}
+		text := d.CustomID
+		if len(d.Values) > 0 {
+			text += " " + strings.Join(d.Values, " ")
+		}
+		ev.Kind, ev.Text = router.ButtonClick, trunc(text, router.MaxTextLen)
+		b.click(ctx, i, ix, t, ev)
+	case discordgo.ModalSubmitInteractionData:
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+		ev.Kind, ev.Text, ev.Data = router.ModalSubmit, trunc(d.CustomID, router.MaxTextLen), fields(d.Components)
+		res, ok := b.handle(ctx, ev)
+		b.deliverInteraction(ctx, ix, t, res, ok)
+	default:
+		b.log.DebugContext(ctx, "interaction ignored: unknown type", "type", int(i.Type))
+	}
+}
+
+// fields reads a modal's text inputs.
+func fields(rows []discordgo.MessageComponent) map[string]any {
+	out := map[string]any{}
+	for _, row := range rows {
+		r, ok := row.(*discordgo.ActionsRow)
+		if !ok {
+			continue
+		}
+		for _, c := range r.Components {
+			if in, ok := c.(*discordgo.TextInput); ok && in.CustomID != "" && len(out) < 50 {
+				out[truncBytes(in.CustomID, 100)] = trunc(in.Value, 4000)
+			}
+		}
+	}
+	return out
+}
+
+// click handles a button or select: a form the router answers with within
+// the budget opens as a modal; otherwise the click is deferred and answered
+// with a message.
+func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interaction, t target, ev router.Event) {
+	type result struct {
+		res router.Result
+		ok  bool
+	}
+	done := make(chan result, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		res, ok := b.handle(ctx, ev)
+		done <- result{res, ok}
+	}()
+	timer := time.NewTimer(b.cfg.ComponentBudget)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		for k, resp := range r.res.Responses {
+			if resp.Form != nil && len(resp.Form.ID) <= 100 && resp.Form.ID != "" {
+				b.respond(ctx, i, modal(*resp.Form))
+				r.res.Responses = append(r.res.Responses[:k:k], r.res.Responses[k+1:]...)
+				b.deliver(ctx, t, r.res)
+				return
+			}
+		}
+		if !r.ok || !sendable(r.res) {
+			b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
+			b.deliver(ctx, t, r.res) // moderation only
+			return
+		}
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+		b.deliverInteraction(ctx, ix, t, r.res, r.ok)
+	case <-timer.C:
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+		r := <-done
+		b.deliverInteraction(ctx, ix, t, r.res, r.ok)
+	}
+}
+
+// sendable reports whether a result has anything to show.
+func sendable(res router.Result) bool {
+	for _, r := range res.Responses {
+		if r.Reply != "" || r.Embed != nil || len(r.Buttons) > 0 || r.Form != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// openForm answers a click on a form button with the form's modal.
+func (b *Bot) openForm(ctx context.Context, i *discordgo.Interaction, key string) {
+	var f router.Form
+	if err := b.store.get(ctx, "form:"+key, &f); err != nil {
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Content: "This form has expired.", Flags: discordgo.MessageFlagsEphemeral}})
+		return
+	}
+	b.respond(ctx, i, modal(f))
+}
+
+// respond sends the first answer to an interaction at once, outside the
+// outbox: Discord drops an interaction not answered within 3 seconds.
+func (b *Bot) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) {
+	if err := b.check(b.api.InteractionRespond(i, r, discordgo.WithContext(ctx))); err != nil {
+		b.log.WarnContext(ctx, "answer interaction", "err", err, "type", int(r.Type))
+	}
+}
+
+// deliverInteraction sends the responses to a deferred interaction: the
+// first public one edits the deferred message, the rest are followups,
+// private ones ephemeral.
+func (b *Bot) deliverInteraction(ctx context.Context, ix interaction, t target, res router.Result, ok bool) {
+	var parts []part
+	for _, r := range res.Responses {
+		if p := b.act(ctx, t, r); !p.empty() {
+			parts = append(parts, p)
+		}
+	}
+	public := false
+	for _, p := range parts {
+		public = public || !p.private
+	}
+	if len(parts) == 0 {
+		note := "Nothing to show."
+		if !ok {
+			note = "This server is not linked to a Waddle community, or the command failed."
+		}
+		parts, public = []part{{content: note}}, true
+	}
+	edited := false
+	for _, p := range parts {
+		if !p.private && !edited {
+			edited = true
+			b.send(ix.Channel, platform.High, func(ctx context.Context) error {
+				i, err := b.loadIx(ctx, ix.ID)
+				if err != nil {
+					return err
+				}
+				_, err = b.api.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &p.content, Embeds: &p.embeds,
+					Components: &p.components, AllowedMentions: noMassMentions}, discordgo.WithContext(ctx))
+				return err
+			})
+			continue
+		}
+		params := &discordgo.WebhookParams{Content: p.content, Embeds: p.embeds, Components: p.components, AllowedMentions: noMassMentions}
+		if p.private {
+			params.Flags = discordgo.MessageFlagsEphemeral
+		}
+		b.send(ix.Channel, platform.High, func(ctx context.Context) error {
+			i, err := b.loadIx(ctx, ix.ID)
+			if err != nil {
+				return err
+			}
+			_, err = b.api.FollowupMessageCreate(i, true, params, discordgo.WithContext(ctx))
+			return err
+		})
+	}
+	if !public {
+		// Only private answers: the public "thinking…" message goes.
+		b.send(ix.Channel, platform.High, func(ctx context.Context) error {
+			i, err := b.loadIx(ctx, ix.ID)
+			if err != nil {
+				return err
+			}
+			return b.api.InteractionResponseDelete(i, discordgo.WithContext(ctx))
+		})
+	}
+}
+
+// loadIx reads an interaction's context back; its token lasts 15 minutes.
+func (b *Bot) loadIx(ctx context.Context, id string) (*discordgo.Interaction, error) {
+	var ix interaction
+	if err := b.store.get(ctx, "ix:"+id, &ix); err != nil {
+		return nil, fmt.Errorf("interaction %s: %w", id, err)
+	}
+	return &discordgo.Interaction{ID: ix.ID, AppID: ix.AppID, Token: ix.Token, ChannelID: ix.Channel, GuildID: ix.Guild}, nil
+}

@@ -1,0 +1,336 @@
+package discord
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
+)
+
+// target is where an event happened, so responses go back there.
+type target struct {
+	guild, channel, message, user string
+}
+
+// part is one rendered message.
+type part struct {
+	content    string
+	embeds     []*discordgo.MessageEmbed
+	components []discordgo.MessageComponent
+	private    bool
+}
+
+func (p part) empty() bool { return p.content == "" && len(p.embeds) == 0 && len(p.components) == 0 }
+
+// formPrefix marks the button that opens a form Discord could not show at
+// once (a modal must be the first answer to an interaction).
+const formPrefix = "waddle:form:"
+
+// render turns a response into a message; a form becomes a button that opens it.
+func (b *Bot) render(ctx context.Context, r router.Response) part {
+	p := part{content: trunc(r.Reply, 2000), private: r.Private}
+	if e := r.Embed; e != nil {
+		me := &discordgo.MessageEmbed{Title: trunc(e.Title, 256), Description: trunc(e.Description, 4096), URL: e.URL}
+		for i, f := range e.Fields {
+			if i == 25 {
+				break
+			}
+			me.Fields = append(me.Fields, &discordgo.MessageEmbedField{Name: trunc(f.Name, 256), Value: trunc(f.Value, 1024), Inline: true})
+		}
+		p.embeds = []*discordgo.MessageEmbed{me}
+	}
+	var buttons []discordgo.MessageComponent
+	for _, btn := range r.Buttons {
+		if btn.ID == "" || len(btn.ID) > 100 || strings.HasPrefix(btn.ID, formPrefix) {
+			b.log.WarnContext(ctx, "button left out: its id is empty or longer than Discord's 100 characters", "id", truncBytes(btn.ID, 120))
+			continue
+		}
+		label := btn.Label
+		if label == "" {
+			label = btn.ID
+		}
+		buttons = append(buttons, discordgo.Button{Label: trunc(label, 80), Style: discordgo.PrimaryButton, CustomID: btn.ID})
+	}
+	if r.Form != nil {
+		if key, err := b.saveForm(ctx, *r.Form); err != nil {
+			b.log.WarnContext(ctx, "form left out", "err", err)
+		} else {
+			label := r.Form.Title
+			if label == "" {
+				label = "Open the form"
+			}
+			buttons = append(buttons, discordgo.Button{Label: trunc(label, 80), Style: discordgo.SecondaryButton, CustomID: formPrefix + key})
+		}
+	}
+	for i := 0; i < len(buttons) && i < 25; i += 5 {
+		p.components = append(p.components, discordgo.ActionsRow{Components: buttons[i:min(i+5, len(buttons))]})
+	}
+	return p
+}
+
+func (b *Bot) saveForm(ctx context.Context, f router.Form) (string, error) {
+	if f.ID == "" || len(f.ID) > 100 {
+		return "", errors.New("a form id has 1 to 100 characters")
+	}
+	k := make([]byte, 12)
+	rand.Read(k)
+	key := hex.EncodeToString(k)
+	if _, err := b.store.put(ctx, "form:"+key, f, ixTTL, true); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// modal is the Discord dialog of a form.
+func modal(f router.Form) *discordgo.InteractionResponse {
+	title := f.Title
+	if title == "" {
+		title = "Form"
+	}
+	var rows []discordgo.MessageComponent
+	for i, fl := range f.Fields {
+		if i == 5 || fl.ID == "" || len(fl.ID) > 100 {
+			continue
+		}
+		label := fl.Label
+		if label == "" {
+			label = fl.ID
+		}
+		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.TextInput{CustomID: fl.ID, Label: trunc(label, 45), Style: discordgo.TextInputShort, MaxLength: 1000}}})
+	}
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal,
+		Data: &discordgo.InteractionResponseData{CustomID: f.ID, Title: trunc(title, 45), Components: rows}}
+}
+
+// priority: answers to commands first, other chatter may be dropped.
+func priority(res router.Result) platform.Priority {
+	if strings.HasPrefix(res.HandledBy, "command") || strings.HasPrefix(res.HandledBy, "module") {
+		return platform.High
+	}
+	return platform.Low
+}
+
+// mentions allowed in the bot's messages: users only, never @everyone or roles.
+var noMassMentions = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{discordgo.AllowedMentionTypeUsers}}
+
+// deliver sends the responses to an event outside an interaction: replies
+// in its channel (or as DMs when private) and moderation actions.
+func (b *Bot) deliver(ctx context.Context, t target, res router.Result) {
+	prio := priority(res)
+	for _, r := range res.Responses {
+		p := b.act(ctx, t, r)
+		if p.empty() {
+			continue
+		}
+		msg := &discordgo.MessageSend{Content: p.content, Embeds: p.embeds, Components: p.components, AllowedMentions: noMassMentions}
+		if p.private {
+			if t.user == "" {
+				continue
+			}
+			user := t.user
+			b.send("dm:"+user, prio, func(ctx context.Context) error {
+				ch, err := b.api.UserChannelCreate(user, discordgo.WithContext(ctx))
+				if err != nil {
+					return fmt.Errorf("open a DM with %s: %w", user, err)
+				}
+				_, err = b.api.ChannelMessageSendComplex(ch.ID, msg, discordgo.WithContext(ctx))
+				return err
+			})
+			continue
+		}
+		if t.channel == "" {
+			b.log.DebugContext(ctx, "reply dropped: the event has no channel", "guild", t.guild)
+			continue
+		}
+		if t.message != "" {
+			msg.Reference = &discordgo.MessageReference{MessageID: t.message, ChannelID: t.channel, GuildID: t.guild, FailIfNotExists: new(bool)}
+		}
+		channel := t.channel
+		b.send(channel, prio, func(ctx context.Context) error {
+			_, err := b.api.ChannelMessageSendComplex(channel, msg, discordgo.WithContext(ctx))
+			return err
+		})
+	}
+}
+
+// act carries out a response's moderation action and renders its message;
+// a warning with text becomes that text addressed to the user.
+func (b *Bot) act(ctx context.Context, t target, r router.Response) part {
+	if m := r.Moderation; m != nil {
+		if m.Action == router.ActionWarn && r.Reply != "" && t.user != "" {
+			r.Reply = "<@" + t.user + "> " + r.Reply
+		} else {
+			b.moderate(ctx, t, *m)
+		}
+	}
+	return b.render(ctx, r)
+}
+
+// moderate carries out a moderation action on the event's message or author.
+func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
+	reason := m.Reason
+	key := t.channel
+	if key == "" {
+		key = "guild:" + t.guild
+	}
+	switch m.Action {
+	case router.ActionDelete:
+		if t.message == "" || t.channel == "" {
+			return
+		}
+		b.send(key, platform.High, func(ctx context.Context) error {
+			return b.api.ChannelMessageDelete(t.channel, t.message, discordgo.WithContext(ctx), discordgo.WithAuditLogReason(reason))
+		})
+	case router.ActionTimeout:
+		secs := min(max(m.Seconds, 1), 28*24*3600)
+		b.send(key, platform.High, func(ctx context.Context) error {
+			until := time.Now().Add(time.Duration(secs) * time.Second)
+			return b.api.GuildMemberTimeout(t.guild, t.user, &until, discordgo.WithContext(ctx), discordgo.WithAuditLogReason(reason))
+		})
+	case router.ActionBan:
+		b.send(key, platform.High, func(ctx context.Context) error {
+			return b.api.GuildBanCreateWithReason(t.guild, t.user, trunc(reason, 512), 0, discordgo.WithContext(ctx))
+		})
+	case router.ActionWarn:
+		if t.channel == "" {
+			return
+		}
+		text := reason
+		if text == "" {
+			text = "please follow the rules."
+		}
+		msg := &discordgo.MessageSend{Content: trunc("<@"+t.user+"> "+text, 2000), AllowedMentions: noMassMentions}
+		b.send(t.channel, platform.High, func(ctx context.Context) error {
+			_, err := b.api.ChannelMessageSendComplex(t.channel, msg, discordgo.WithContext(ctx))
+			return err
+		})
+	}
+}
+
+// send queues one REST call on the outbox, within the invalid-request guard.
+func (b *Bot) send(channel string, p platform.Priority, fn func(ctx context.Context) error) {
+	err := b.outbox.Send(channel, p, func(ctx context.Context) error {
+		if err := b.gate(); err != nil {
+			return err
+		}
+		return b.check(fn(ctx))
+	})
+	if err != nil {
+		b.log.Warn("message not queued", "channel", channel, "err", err)
+	}
+}
+
+// check counts refused requests and turns a 429 into platform.RetryAfter.
+// (discordgo's own limiter already waits out X-RateLimit-* headers; with
+// ShouldRetryOnRateLimit off a 429 comes back here instead of sleeping.)
+func (b *Bot) check(err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *discordgo.RateLimitError
+	var re *discordgo.RESTError
+	switch {
+	case errors.As(err, &rl):
+		b.refused()
+		wait := time.Second
+		if rl.RateLimit != nil && rl.TooManyRequests != nil && rl.RetryAfter > 0 {
+			wait = rl.RetryAfter
+		}
+		return fmt.Errorf("%w: %w", &platform.RetryAfter{Wait: wait}, err)
+	case errors.As(err, &re) && re.Response != nil:
+		switch re.Response.StatusCode {
+		case http.StatusTooManyRequests:
+			b.refused()
+			wait := time.Second
+			if s, err := strconv.ParseFloat(re.Response.Header.Get("Retry-After"), 64); err == nil && s > 0 && s < 3600 {
+				wait = time.Duration(s * float64(time.Second))
+			}
+			return fmt.Errorf("%w: %w", &platform.RetryAfter{Wait: wait, Global: re.Response.Header.Get("X-RateLimit-Global") != ""}, err)
+		case http.StatusUnauthorized, http.StatusForbidden:
+			b.refused()
+		}
+	}
+	return err
+}
+
+// Discord bans a bot for 10,000 invalid requests (401, 403, 429) in 10
+// minutes; the bot stops sending well before.
+const invalidWindow = 10 * time.Minute
+
+func (b *Bot) refused() {
+	if n := b.bad.add(time.Now()); n >= b.cfg.InvalidLimit {
+		b.mu.Lock()
+		was := b.degraded
+		b.degraded = true
+		b.mu.Unlock()
+		if !was {
+			b.log.Error("too many refused requests: sending paused", "refused_10min", n)
+			b.cfg.Status.Set(platform.StateDegraded, fmt.Sprintf("Sending paused: Discord refused %d requests in 10 minutes (bad token, missing permissions or rate limits). Check the bot's permissions.", n))
+		}
+	}
+}
+
+// gate holds every send while too many requests were refused lately.
+func (b *Bot) gate() error {
+	n := b.bad.total(time.Now())
+	b.mu.Lock()
+	was := b.degraded
+	b.degraded = n >= b.cfg.InvalidLimit
+	now := b.degraded
+	b.mu.Unlock()
+	if now {
+		return &platform.RetryAfter{Wait: time.Minute, Global: true}
+	}
+	if was {
+		b.log.Info("refused requests back under the limit: sending again")
+		b.refreshStatus()
+	}
+	return nil
+}
+
+// invalidCounter counts refused requests per minute over the last 10 minutes.
+type invalidCounter struct {
+	mu      sync.Mutex
+	minutes [10]int64
+	counts  [10]int
+}
+
+func (c *invalidCounter) add(now time.Time) int {
+	m := now.Unix() / 60
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := m % 10
+	if c.minutes[i] != m {
+		c.minutes[i], c.counts[i] = m, 0
+	}
+	c.counts[i]++
+	return c.sum(m)
+}
+
+func (c *invalidCounter) total(now time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sum(now.Unix() / 60)
+}
+
+func (c *invalidCounter) sum(m int64) int {
+	n := 0
+	for i := range c.minutes {
+		if m-c.minutes[i] < int64(invalidWindow/time.Minute) {
+			n += c.counts[i]
+		}
+	}
+	return n
+}
