@@ -655,6 +655,21 @@ func (h *Handler) renderServers(w http.ResponseWriter, r *http.Request, st int, 
 	for _, e := range es {
 		p.Servers = append(p.Servers, views.ServerRow{CommunityID: m.ID, ID: e.ID, Platform: e.Platform, Server: e.Server, Name: e.Name, CanManage: can})
 	}
+	if can {
+		p.TwitchConnect = h.cfg.TwitchOAuth != nil
+		p.SlackInstall = h.cfg.SlackOAuth != nil
+		if h.cfg.DiscordAppID != "" && h.cfg.Links != nil {
+			p.DiscordInstallURL = discordInstallURL(h.cfg.DiscordAppID)
+			av, err := h.cfg.Links.Available(r.Context(), router.Discord)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			for _, a := range av {
+				p.DiscordAvailable = append(p.DiscordAvailable, views.AvailableServer{Server: a.Server, Name: a.Name})
+			}
+		}
+	}
 	h.render(w, r, st, views.Servers(p))
 }
 

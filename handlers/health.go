@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
 
 	"github.com/waddle/waddle/views"
 )
@@ -45,6 +49,26 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 			state, detail = "down", "pending migrations: run waddle migrate up"
 		}
 		p.Checks = append(p.Checks, views.HealthCheck{Name: "Schema migrations", State: state, Detail: detail})
+	}
+	for _, b := range h.cfg.Health.BotStates() {
+		row := views.BotRow{Platform: b.Platform, State: b.State, Detail: b.Detail, Servers: b.Servers, Depth: b.Outbox.Depth,
+			Sent: b.Outbox.Sent, Dropped: b.Outbox.Dropped, Failed: b.Outbox.Failed, RateLimited: b.Outbox.RateLimited}
+		if b.State != platform.StateOff {
+			row.Since = b.Since.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		p.Bots = append(p.Bots, row)
+	}
+	if u, _ := userOf(r); u.IsAdmin && h.cfg.TwitchOAuth != nil && h.cfg.Tokens != nil {
+		p.TwitchBot = &views.TwitchBotAccount{Login: h.cfg.TwitchBotLogin}
+		tok, err := h.cfg.Tokens.Get(r.Context(), router.Twitch, platform.BotSubject)
+		switch {
+		case err == nil:
+			p.TwitchBot.Connected = tok.AccountLogin
+		case errors.Is(err, platform.ErrNoToken):
+		default:
+			h.logger.ErrorContext(r.Context(), "read the twitch bot token", "err", err)
+			p.TwitchBot.Error = "The stored bot token cannot be read (was TOKEN_ENCRYPTION_KEY changed?). Connect the account again."
+		}
 	}
 	if u, _ := userOf(r); u.IsAdmin {
 		p.ShowRevoked = true

@@ -19,6 +19,8 @@ func (h *Handler) routes() http.Handler {
 	r.Get("/readyz", h.readyz)
 	r.Post("/webhooks/twitch/eventsub", h.twitchEventSub) // signed by Twitch; no session, no CSRF (webhooks.go)
 	r.Post("/webhooks/slack/events", h.slackEvents)       // signed by Slack: no session, no CSRF (slack_webhook.go)
+	r.Post("/webhooks/slack/commands", h.slackCommands)
+	r.Post("/webhooks/slack/interactive", h.slackInteractive)
 	r.With(h.metricsGuard).Handle("/metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.Get("/openapi.yaml", h.openAPISpec)
@@ -89,6 +91,10 @@ func (h *Handler) routes() http.Handler {
 
 			r.With(h.requireAdmin).Post("/communities", h.createCommunity)
 			r.With(h.requireAdmin).Get("/admin/audit", h.globalAudit)
+			r.With(h.requireAdmin).Post("/health/twitch/bot/connect", h.connectTwitchBot)
+			// Platform OAuth callbacks: the state ties them to the session that started them (links.go).
+			r.Get("/oauth/twitch/callback", h.twitchCallback)
+			r.Get("/oauth/slack/callback", h.slackCallback)
 
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
@@ -127,6 +133,8 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/points/{key}", h.setPointsValue)
 					r.Post("/servers", h.linkServer)
 					r.Post("/servers/{eid}/unlink", h.unlinkServer)
+					r.Post("/servers/twitch/connect", h.connectTwitch)
+					r.Post("/servers/slack/install", h.installSlack)
 				})
 
 				// Remote modules (#name): members look, managers add and delete (modules.go).

@@ -98,6 +98,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/points/{key}", fmt.Sprintf("/c/%d/points/twitch.follow", B), url.Values{"points": {"9999"}}, ""},
 		{"POST", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), url.Values{"platform": {"twitch"}, "server": {"evilchan"}}, ""},
 		{"POST", "/c/{cid}/servers/{eid}/unlink", fmt.Sprintf("/c/%d/servers/%d/unlink", B, entB.ID), nil, ""},
+		{"POST", "/c/{cid}/servers/twitch/connect", fmt.Sprintf("/c/%d/servers/twitch/connect", B), nil, ""},
+		{"POST", "/c/{cid}/servers/slack/install", fmt.Sprintf("/c/%d/servers/slack/install", B), nil, ""},
 		{"GET", "/c/{cid}/modules", fmt.Sprintf("/c/%d/modules", B), nil, ""},
 		{"POST", "/c/{cid}/modules", fmt.Sprintf("/c/%d/modules", B), url.Values{"name": {"evil"}, "kind": {"webhook"}, "url": {"https://evil.example.com/"}, "secret": {"x"}}, ""},
 		{"POST", "/c/{cid}/modules/{mid}/delete", fmt.Sprintf("/c/%d/modules/%d/delete", B, modB.ID), nil, ""},

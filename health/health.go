@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/platform"
 )
 
 // States of a component.
@@ -46,6 +47,16 @@ type Checker struct {
 	Jobs      *river.Client[pgx.Tx] // nil: not shown
 	EventSub  bool                  // TWITCH_EVENTSUB_SECRET is set
 	Slack     bool                  // SLACK_SIGNING_SECRET is set
+	Bots      []*platform.Status    // one per platform, off ones included
+}
+
+// BotStates returns each platform bot's state and send queue.
+func (c Checker) BotStates() []platform.BotStatus {
+	out := make([]platform.BotStatus, 0, len(c.Bots))
+	for _, b := range c.Bots {
+		out = append(out, b.Snapshot())
+	}
+	return out
 }
 
 // Ready reports whether every configured required component answers.
@@ -90,8 +101,28 @@ func (c Checker) All(ctx context.Context) []Check {
 	}
 	out = append(out, webhookCheck("Twitch EventSub webhook", c.EventSub, "TWITCH_EVENTSUB_SECRET", "/webhooks/twitch/eventsub"))
 	out = append(out, webhookCheck("Slack Events API webhook", c.Slack, "SLACK_SIGNING_SECRET", "/webhooks/slack/events"))
-	out = append(out, Check{Name: "Chat bots (IRC, gateway, Socket Mode)", State: Off, Detail: "not built yet: events arrive through the webhooks and POST /api/v1/events"})
+	for _, b := range c.BotStates() {
+		out = append(out, botCheck(b))
+	}
 	return out
+}
+
+// botCheck sums up a bot's state; its queue has its own table on the page.
+func botCheck(b platform.BotStatus) Check {
+	name := map[string]string{"twitch": "Twitch bot", "discord": "Discord bot", "slack": "Slack bot"}[b.Platform]
+	if name == "" {
+		name = b.Platform + " bot"
+	}
+	state := Degraded
+	switch b.State {
+	case platform.StateConnected:
+		state = OK
+	case platform.StateOff:
+		state = Off
+	case platform.StateStopped:
+		state = Down
+	}
+	return Check{Name: name, State: state, Detail: b.Detail}
 }
 
 func pgCheck(ctx context.Context, name string, pool *pgxpool.Pool) Check {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // recorder collects what an outbox sent, in order.
@@ -217,5 +219,33 @@ func TestOutboxShutdownCountsWhatIsLeft(t *testing.T) {
 	o.Run(ctx)
 	if s := o.Stats(); len(r.got()) != 1 || s.Dropped != 3 || s.Depth != 0 {
 		t.Errorf("sent %d, stats %+v: want 1 sent and 3 counted dropped", len(r.got()), s)
+	}
+}
+
+func TestCollectorExportsQueues(t *testing.T) {
+	t.Parallel()
+	st := NewStatus("slack")
+	o := NewOutbox(OutboxConfig{Platform: "slack", Capacity: 1})
+	st.Attach(o)
+	st.Set(StateConnected, "ok")
+	o.Send("c", Low, func(context.Context) error { return nil })
+	o.Send("c", Low, func(context.Context) error { return nil }) // drops the first
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(st))
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() != "slack" {
+				t.Errorf("%s labelled %v", mf.GetName(), m.GetLabel())
+			}
+			got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	if got["waddle_outbox_depth"] != 1 || got["waddle_outbox_dropped_total"] != 1 || got["waddle_bot_connected"] != 1 {
+		t.Errorf("metrics %v", got)
 	}
 }
