@@ -1,0 +1,151 @@
+package twitch
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// subscription is one EventSub subscription a channel needs.
+type subscription struct {
+	Type      string            `json:"type"`
+	Version   string            `json:"version"`
+	Condition map[string]string `json:"condition"`
+}
+
+// wantedSubscriptions are the EventSub subscriptions of a broadcaster.
+func wantedSubscriptions(id string) []subscription {
+	caster := map[string]string{"broadcaster_user_id": id}
+	return []subscription{
+		{Type: "channel.follow", Version: "2", Condition: map[string]string{"broadcaster_user_id": id, "moderator_user_id": id}},
+		{Type: "channel.subscribe", Version: "1", Condition: caster},
+		{Type: "channel.subscription.gift", Version: "1", Condition: caster},
+		{Type: "channel.cheer", Version: "1", Condition: caster},
+		{Type: "channel.raid", Version: "1", Condition: map[string]string{"to_broadcaster_user_id": id}},
+		{Type: "stream.online", Version: "1", Condition: caster},
+		{Type: "stream.offline", Version: "1", Condition: caster},
+		{Type: "channel.ban", Version: "1", Condition: caster},
+	}
+}
+
+type existingSub struct {
+	ID        string            `json:"id"`
+	Status    string            `json:"status"`
+	Type      string            `json:"type"`
+	Version   string            `json:"version"`
+	Condition map[string]string `json:"condition"`
+	Transport struct {
+		Method   string `json:"method"`
+		Callback string `json:"callback"`
+	} `json:"transport"`
+}
+
+// subscriptionsLoop checks the EventSub subscriptions of every held channel
+// when a channel is gained and every SubscriptionsEvery.
+func (b *Bot) subscriptionsLoop(ctx context.Context) {
+	if b.cfg.EventSubSecret == "" || b.cfg.CallbackURL == "" {
+		b.log.WarnContext(ctx, "TWITCH_EVENTSUB_SECRET or BASE_URL is not set: no EventSub subscriptions, so follows, subscriptions, cheers, raids and stream online/offline are not received")
+		b.mu.Lock()
+		b.subsNote = "EventSub is off: set TWITCH_EVENTSUB_SECRET and BASE_URL to receive follows, subscriptions, cheers and raids."
+		b.mu.Unlock()
+		b.setStatus()
+		return
+	}
+	checked := map[string]time.Time{}
+	t := time.NewTicker(b.cfg.SubscriptionsEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.kick:
+		case <-t.C:
+			clear(checked)
+		}
+		b.mu.Lock()
+		held := append([]string(nil), b.held...)
+		b.mu.Unlock()
+		for _, ch := range held {
+			if ctx.Err() != nil {
+				return
+			}
+			if _, ok := checked[ch]; ok {
+				continue
+			}
+			if err := b.subscribe(ctx, ch); err != nil {
+				if ctx.Err() == nil {
+					b.log.WarnContext(ctx, "cannot set up the channel's EventSub subscriptions", "channel", ch, "err", err)
+				}
+				continue
+			}
+			checked[ch] = time.Now()
+		}
+	}
+}
+
+// subscribe creates channel's missing EventSub subscriptions and replaces
+// failed ones.
+func (b *Bot) subscribe(ctx context.Context, channel string) error {
+	id, err := b.broadcasterID(ctx, channel)
+	if err != nil {
+		return err
+	}
+	var have []existingSub
+	q := url.Values{"user_id": {id}}
+	for page := 0; page < 10; page++ {
+		var out struct {
+			Data       []existingSub `json:"data"`
+			Pagination struct {
+				Cursor string `json:"cursor"`
+			} `json:"pagination"`
+		}
+		if err := b.helix.call(ctx, http.MethodGet, "/eventsub/subscriptions", q, nil, "", &out); err != nil {
+			return err
+		}
+		have = append(have, out.Data...)
+		if out.Pagination.Cursor == "" {
+			break
+		}
+		q.Set("after", out.Pagination.Cursor)
+	}
+	var errs []error
+	created := 0
+	for _, want := range wantedSubscriptions(id) {
+		ok := false
+		for _, s := range have {
+			if s.Type != want.Type || s.Version != want.Version || !maps.Equal(s.Condition, want.Condition) {
+				continue
+			}
+			if (s.Status == "enabled" || s.Status == "webhook_callback_verification_pending") && s.Transport.Callback == b.cfg.CallbackURL {
+				ok = true
+				continue
+			}
+			if err := b.helix.call(ctx, http.MethodDelete, "/eventsub/subscriptions", url.Values{"id": {s.ID}}, nil, "", nil); err != nil {
+				errs = append(errs, err)
+			} else {
+				b.log.InfoContext(ctx, "deleted a failed EventSub subscription", "channel", channel, "type", s.Type, "status", s.Status)
+			}
+		}
+		if ok {
+			continue
+		}
+		body := map[string]any{"type": want.Type, "version": want.Version, "condition": want.Condition,
+			"transport": map[string]string{"method": "webhook", "callback": b.cfg.CallbackURL, "secret": b.cfg.EventSubSecret}}
+		err := b.helix.call(ctx, http.MethodPost, "/eventsub/subscriptions", nil, body, "", nil)
+		var he *HelixError
+		switch {
+		case errors.As(err, &he) && he.Status == http.StatusConflict:
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			created++
+		}
+	}
+	if created > 0 {
+		b.log.InfoContext(ctx, "created EventSub subscriptions", "channel", channel, "created", created)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,361 @@
+package twitch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/router"
+)
+
+// helixMaxBody bounds a Helix answer.
+const helixMaxBody = 1 << 20
+
+// refreshBefore is how long before expiry a user token is refreshed.
+const refreshBefore = 10 * time.Minute
+
+// helix calls Twitch's API with the bot's, a broadcaster's or the app's
+// token, refreshing a token before it expires and once on a 401.
+type helix struct {
+	b    *Bot
+	http *http.Client
+
+	mu   sync.Mutex
+	app  platform.Token
+	subs map[string]*sync.Mutex // serializes the refresh of one subject's token
+}
+
+func newHelix(b *Bot) *helix {
+	return &helix{b: b, http: b.cfg.OAuth.Client(), subs: map[string]*sync.Mutex{}}
+}
+
+// HelixError is an error answer from the Twitch API.
+type HelixError struct {
+	Status  int
+	Message string
+}
+
+func (e *HelixError) Error() string {
+	return fmt.Sprintf("twitch api: HTTP %d: %s", e.Status, e.Message)
+}
+
+func (h *helix) subjectLock(subject string) *sync.Mutex {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.subs[subject]
+	if m == nil {
+		m = &sync.Mutex{}
+		h.subs[subject] = m
+	}
+	return m
+}
+
+// userToken returns subject's stored token, refreshed first when it expires soon.
+func (h *helix) userToken(ctx context.Context, subject string) (platform.Token, error) {
+	l := h.subjectLock(subject)
+	l.Lock()
+	defer l.Unlock()
+	tok, err := h.b.cfg.Tokens.Get(ctx, Platform, subject)
+	if err != nil {
+		return platform.Token{}, err
+	}
+	if tok.Expiring(time.Now(), refreshBefore) && tok.Refresh != "" {
+		fresh, err := h.refreshLocked(ctx, subject, tok)
+		if err != nil {
+			if tok.Expiring(time.Now(), 0) {
+				return platform.Token{}, err
+			}
+			h.b.log.WarnContext(ctx, "cannot refresh a twitch token yet: using it until it expires", "subject", subject, "err", err)
+			return tok, nil
+		}
+		return fresh, nil
+	}
+	return tok, nil
+}
+
+// refreshUser refreshes subject's token after Twitch refused access, unless
+// another caller (or instance) already replaced it.
+func (h *helix) refreshUser(ctx context.Context, subject, stale string) (platform.Token, error) {
+	l := h.subjectLock(subject)
+	l.Lock()
+	defer l.Unlock()
+	tok, err := h.b.cfg.Tokens.Get(ctx, Platform, subject)
+	if err != nil {
+		return platform.Token{}, err
+	}
+	if tok.Access != stale && !tok.Expiring(time.Now(), time.Minute) {
+		return tok, nil
+	}
+	return h.refreshLocked(ctx, subject, tok)
+}
+
+func (h *helix) refreshLocked(ctx context.Context, subject string, old platform.Token) (platform.Token, error) {
+	fresh, err := h.b.cfg.OAuth.Refresh(ctx, old.Refresh)
+	if err != nil {
+		return platform.Token{}, fmt.Errorf("refresh the twitch token of %q: %w", subject, err)
+	}
+	if fresh.Refresh == "" {
+		fresh.Refresh = old.Refresh
+	}
+	if fresh.AccountID == "" {
+		fresh.AccountID, fresh.AccountLogin = old.AccountID, old.AccountLogin
+	}
+	if err := h.b.cfg.Tokens.Save(ctx, Platform, subject, fresh); err != nil {
+		return platform.Token{}, fmt.Errorf("store the refreshed twitch token of %q: %w", subject, err)
+	}
+	h.b.log.InfoContext(ctx, "refreshed a twitch token", "subject", subject)
+	return fresh, nil
+}
+
+// appToken returns the app access token, fetched again when it expires soon.
+func (h *helix) appToken(ctx context.Context, stale string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.app.Access != "" && h.app.Access != stale && !h.app.Expiring(time.Now(), time.Minute) {
+		return h.app.Access, nil
+	}
+	tok, err := h.b.cfg.OAuth.AppToken(ctx)
+	if err != nil {
+		return "", fmt.Errorf("twitch app token: %w", err)
+	}
+	h.app = tok
+	return tok.Access, nil
+}
+
+// call sends one Helix request with subject's token ("" for the app token)
+// and decodes a 2xx answer into out. A 401 refreshes the token and tries
+// once more; a 429 is a *platform.RetryAfter until Ratelimit-Reset.
+func (h *helix) call(ctx context.Context, method, path string, q url.Values, body any, subject string, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+	}
+	token, err := h.token(ctx, subject, "")
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		status, hdr, data, err := h.send(ctx, method, path, q, payload, token)
+		if err != nil {
+			return err
+		}
+		switch {
+		case status == http.StatusUnauthorized && attempt == 0:
+			if token, err = h.token(ctx, subject, token); err != nil {
+				return err
+			}
+			continue
+		case status == http.StatusTooManyRequests:
+			return &platform.RetryAfter{Wait: resetWait(hdr.Get("Ratelimit-Reset"), time.Now())}
+		case status < 200 || status > 299:
+			return &HelixError{Status: status, Message: helixMessage(status, data)}
+		}
+		if out != nil && len(data) > 0 {
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("decode %s %s: %w", method, path, err)
+			}
+		}
+		return nil
+	}
+}
+
+// token returns subject's access token; with stale set, a newer one than stale.
+func (h *helix) token(ctx context.Context, subject, stale string) (string, error) {
+	if subject == "" {
+		return h.appToken(ctx, stale)
+	}
+	var tok platform.Token
+	var err error
+	if stale == "" {
+		tok, err = h.userToken(ctx, subject)
+	} else {
+		tok, err = h.refreshUser(ctx, subject, stale)
+	}
+	if err != nil {
+		return "", err
+	}
+	return tok.Access, nil
+}
+
+func (h *helix) send(ctx context.Context, method, path string, q url.Values, payload []byte, token string) (int, http.Header, []byte, error) {
+	u := h.b.api + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Client-Id", h.b.cfg.OAuth.ClientID)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := h.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, helixMaxBody+1))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if len(data) > helixMaxBody {
+		return 0, nil, nil, fmt.Errorf("%s %s: the answer is larger than %d bytes", method, path, helixMaxBody)
+	}
+	return resp.StatusCode, resp.Header, data, nil
+}
+
+// resetWait reads Ratelimit-Reset (a Unix time in seconds) into a wait of
+// 100 ms to a minute; a missing or bad header waits a second.
+func resetWait(v string, now time.Time) time.Duration {
+	sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return time.Second
+	}
+	return min(max(time.Unix(sec, 0).Sub(now), 100*time.Millisecond), time.Minute)
+}
+
+func helixMessage(status int, data []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(data, &e) == nil && e.Message != "" {
+		return truncate(e.Message, 200)
+	}
+	return http.StatusText(status)
+}
+
+// broadcasterID is the channel's user id: from its chat messages, its
+// owner's stored token, or the API.
+func (b *Bot) broadcasterID(ctx context.Context, login string) (string, error) {
+	b.mu.Lock()
+	id := b.roomIDs[login]
+	b.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	if tok, err := b.cfg.Tokens.Get(ctx, Platform, login); err == nil && tok.AccountID != "" {
+		id = tok.AccountID
+	} else {
+		var out struct {
+			Data []struct {
+				ID    string `json:"id"`
+				Login string `json:"login"`
+			} `json:"data"`
+		}
+		if err := b.helix.call(ctx, http.MethodGet, "/users", url.Values{"login": {login}}, nil, "", &out); err != nil {
+			return "", fmt.Errorf("look up twitch user %q: %w", login, err)
+		}
+		if len(out.Data) == 0 || out.Data[0].ID == "" {
+			return "", problem.New(problem.NotFound, "There is no Twitch channel %q.", login)
+		}
+		id = out.Data[0].ID
+	}
+	b.mu.Lock()
+	b.roomIDs[login] = id
+	b.mu.Unlock()
+	return id, nil
+}
+
+// moderator picks who moderates in channel: the bot where it is a moderator,
+// else the broadcaster's own token. It returns the token subject and the
+// moderator's user id.
+func (b *Bot) moderator(ctx context.Context, channel string) (subject, moderatorID string, err error) {
+	b.mu.Lock()
+	mod, anon, botID := b.modIn[channel], b.anonymous, b.botID
+	b.mu.Unlock()
+	if mod && !anon && botID != "" {
+		return platform.BotSubject, botID, nil
+	}
+	tok, err := b.cfg.Tokens.Get(ctx, Platform, channel)
+	if err != nil {
+		return "", "", fmt.Errorf("the bot is not a moderator in %s and its owner's token is missing: %w", channel, err)
+	}
+	if tok.AccountID == "" {
+		return "", "", fmt.Errorf("the stored token of %s names no account", channel)
+	}
+	return channel, tok.AccountID, nil
+}
+
+// moderate queues a Helix delete, timeout or ban for ev.
+func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation) {
+	channel, messageID := ev.Channel, strings.TrimPrefix(ev.ID, "twitch:")
+	err := b.outbox.Send("helix:"+channel, platform.High, func(ctx context.Context) error {
+		subject, modID, err := b.moderator(ctx, channel)
+		if err != nil {
+			return err
+		}
+		casterID, err := b.broadcasterID(ctx, channel)
+		if err != nil {
+			return err
+		}
+		q := url.Values{"broadcaster_id": {casterID}, "moderator_id": {modID}}
+		switch m.Action {
+		case router.ActionDelete:
+			q.Set("message_id", messageID)
+			err = b.helix.call(ctx, http.MethodDelete, "/moderation/chat", q, nil, subject, nil)
+		default:
+			ban := map[string]any{"user_id": ev.User.ID, "reason": truncate(m.Reason, 500)}
+			if m.Action == router.ActionTimeout {
+				ban["duration"] = min(max(m.Seconds, 1), 1209600)
+			}
+			err = b.helix.call(ctx, http.MethodPost, "/moderation/bans", q, map[string]any{"data": ban}, subject, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("%s in %s: %w", m.Action, channel, err)
+		}
+		return nil
+	})
+	if err != nil {
+		b.log.WarnContext(ctx, "moderation not queued", "channel", channel, "err", err)
+	}
+}
+
+// whisper queues a whisper from the bot account to ev's author.
+func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio platform.Priority) {
+	text = clean(text, maxChat)
+	if text == "" {
+		return
+	}
+	to := ev.User.ID
+	err := b.outbox.Send("whisper", prio, func(ctx context.Context) error {
+		b.mu.Lock()
+		anon, botID := b.anonymous, b.botID
+		b.mu.Unlock()
+		if anon || botID == "" {
+			b.noteAnonymous(ctx)
+			return errNoBotAccount
+		}
+		q := url.Values{"from_user_id": {botID}, "to_user_id": {to}}
+		if err := b.helix.call(ctx, http.MethodPost, "/whispers", q, map[string]string{"message": text}, platform.BotSubject, nil); err != nil {
+			var he *HelixError
+			if errors.As(err, &he) && he.Status == http.StatusForbidden {
+				return fmt.Errorf("whisper refused (the bot account needs a verified phone number and the user:manage:whispers scope): %w", err)
+			}
+			return fmt.Errorf("whisper: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		b.log.WarnContext(ctx, "whisper not queued", "err", err)
+	}
+}

@@ -1,0 +1,287 @@
+// Package twitch is Waddle's Twitch adapter: it reads chat over IRC in the
+// linked channels this instance holds the lease of, turns messages into
+// router events, and carries the router's responses back as chat messages,
+// whispers and Helix moderation calls. It also keeps the channels' EventSub
+// webhook subscriptions in place; the webhook receiver lives in package
+// platform.
+package twitch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	irc "github.com/gempir/go-twitch-irc/v4"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
+)
+
+// Platform is the router's name for Twitch.
+const Platform = router.Twitch
+
+// leasePrefix names the channel leases.
+const leasePrefix = "twitch:channel:"
+
+// DefaultIRCAddr is Twitch chat over TLS.
+const DefaultIRCAddr = "irc.chat.twitch.tv:6697"
+
+// Config is what the Twitch bot needs.
+type Config struct {
+	Router         *router.Router
+	Pool           *pgxpool.Pool // unused for now: the stores below carry their own
+	Tokens         *platform.Tokens
+	Links          *platform.Links
+	Leases         *platform.Leases
+	Status         *platform.Status
+	OAuth          *platform.TwitchOAuth
+	BotLogin       string // TWITCH_BOT_LOGIN: the account that chats; "" takes the stored bot token's login
+	EventSubSecret string // TWITCH_EVENTSUB_SECRET; "": no EventSub subscriptions
+	CallbackURL    string // BASE_URL + "/webhooks/twitch/eventsub"; "": no EventSub subscriptions
+	IRCAddr        string // TWITCH_IRC_ADDR: "host:port" or "ircs://host:port" (TLS), "irc://host:port" (plain); "" is DefaultIRCAddr
+	APIURL         string // TWITCH_API_URL; "" takes OAuth's
+	Logger         *slog.Logger
+
+	SyncEvery          time.Duration // links and leases poll; 0 is platform.LeaseRenewEvery
+	SubscriptionsEvery time.Duration // EventSub check of every held channel; 0 is 10 minutes
+	DrainTimeout       time.Duration // how long shutdown keeps sending queued messages; 0 is 5 s
+}
+
+// Bot is the Twitch bot of one instance.
+type Bot struct {
+	cfg    Config
+	log    *slog.Logger
+	irc    ircTarget
+	api    string
+	outbox *platform.Outbox
+	helix  *helix
+
+	kick chan struct{} // a channel was gained: check its EventSub subscriptions
+
+	mu         sync.Mutex
+	client     *irc.Client // the current IRC session
+	sessionSeq int         // the relay's current connection
+	up         bool        // the session got its welcome and is not known lost
+	everUp     bool
+	anonymous  bool     // reading without a bot account
+	refused    string   // the bot access token IRC refused; a different stored one restarts the session
+	login      string   // the bot account's login
+	botID      string   // its user id
+	held       []string // channels whose lease this instance holds, sorted
+	holdSet    map[string]bool
+	joined     map[string]bool // channels joined on the current session
+	modIn      map[string]bool // channels where the bot is moderator or broadcaster
+	roomIDs    map[string]string
+	warned     bool      // "replies can't be sent" was logged
+	subsNote   string    // why the state is degraded although chat works
+	synced     time.Time // the last lease renewal (only the sync loop uses it)
+	workers    map[string]chan router.Event
+	workersWG  sync.WaitGroup
+	stopping   bool
+}
+
+type ircTarget struct {
+	addr string
+	tls  bool
+}
+
+func parseIRCAddr(s string) (ircTarget, error) {
+	if s == "" {
+		return ircTarget{addr: DefaultIRCAddr, tls: true}, nil
+	}
+	t := ircTarget{tls: true}
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return t, fmt.Errorf("TWITCH_IRC_ADDR %q: %w", s, err)
+		}
+		switch u.Scheme {
+		case "irc":
+			t.tls = false
+		case "ircs":
+		default:
+			return t, fmt.Errorf("TWITCH_IRC_ADDR %q: the scheme is irc:// (plain) or ircs:// (TLS)", s)
+		}
+		s = u.Host
+	}
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return t, fmt.Errorf("TWITCH_IRC_ADDR %q: want host:port: %w", s, err)
+	}
+	t.addr = s
+	return t, nil
+}
+
+// New checks cfg and returns a bot; Run starts it.
+func New(cfg Config) (*Bot, error) {
+	switch {
+	case cfg.Router == nil:
+		return nil, errors.New("twitch: Config.Router is required")
+	case cfg.Tokens == nil:
+		return nil, errors.New("twitch: Config.Tokens is required")
+	case cfg.Links == nil:
+		return nil, errors.New("twitch: Config.Links is required")
+	case cfg.Leases == nil:
+		return nil, errors.New("twitch: Config.Leases is required")
+	case cfg.Status == nil:
+		return nil, errors.New("twitch: Config.Status is required")
+	case cfg.OAuth == nil:
+		return nil, errors.New("twitch: Config.OAuth is required (TWITCH_CLIENT_ID, TWITCH_CLIENT_SECRET)")
+	}
+	target, err := parseIRCAddr(cfg.IRCAddr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CallbackURL != "" {
+		u, err := url.Parse(cfg.CallbackURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("twitch: the EventSub callback %q is not an http(s) URL: check BASE_URL", cfg.CallbackURL)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SyncEvery <= 0 {
+		cfg.SyncEvery = platform.LeaseRenewEvery
+	}
+	if cfg.SubscriptionsEvery <= 0 {
+		cfg.SubscriptionsEvery = 10 * time.Minute
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 5 * time.Second
+	}
+	api := cfg.APIURL
+	if api == "" {
+		api = cfg.OAuth.API()
+	}
+	b := &Bot{
+		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
+		kick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
+		holdSet: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
+		workers: map[string]chan router.Event{},
+	}
+	b.helix = newHelix(b)
+	b.outbox = platform.NewOutbox(platform.OutboxConfig{
+		Platform: Platform, Windows: b.windows, DrainTimeout: cfg.DrainTimeout, MaxAttempts: 10, Logger: b.log,
+	})
+	return b, nil
+}
+
+// Outbox returns the bot's send queue (its counters are on the health page).
+func (b *Bot) Outbox() *platform.Outbox { return b.outbox }
+
+// Run connects to chat and serves the held channels until ctx ends; then it
+// sends what is queued (for up to DrainTimeout), leaves chat and releases
+// its channel leases so another instance takes them over at once.
+func (b *Bot) Run(ctx context.Context) error {
+	st := b.cfg.Status
+	st.Set(platform.StateStarting, "Connecting to Twitch chat.")
+	st.Attach(b.outbox)
+
+	rl, err := newRelay(b.irc, b.log, b.relayAccepted, b.relayLost)
+	if err != nil {
+		st.Set(platform.StateStopped, "Could not start: "+err.Error())
+		return fmt.Errorf("twitch: %w", err)
+	}
+	chatCtx, stopChat := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopChat()
+
+	var chatWG, wg sync.WaitGroup
+	chatWG.Add(2)
+	go func() {
+		defer chatWG.Done()
+		rl.serve(chatCtx)
+	}()
+	go func() {
+		defer chatWG.Done()
+		b.chat(chatCtx, ctx, rl.addr())
+	}()
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		b.outbox.Run(ctx)
+	}()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		b.syncLoop(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		b.subscriptionsLoop(ctx)
+	}()
+
+	<-ctx.Done()
+	wg.Wait()
+	b.mu.Lock()
+	b.stopping = true // no new workers
+	b.mu.Unlock()
+	b.workersWG.Wait()
+	<-outboxDone
+	stopChat()
+	rl.close()
+	chatWG.Wait()
+
+	relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := b.cfg.Leases.Release(relCtx, leasePrefix); err != nil {
+		b.log.WarnContext(relCtx, "could not release the channel leases; other instances take them over when they expire", "err", err)
+	}
+	st.SetServers(0)
+	st.Set(platform.StateStopped, "Stopped.")
+	return nil
+}
+
+// windows are the chat budgets a send on an outbox channel spends: chat
+// messages in channel "#login", Helix calls in "helix:login" (the API has its
+// own limits, answered with 429), whispers in "whisper".
+func (b *Bot) windows(ch string) []platform.Window {
+	switch {
+	case strings.HasPrefix(ch, "helix:"):
+		return nil
+	case ch == "whisper":
+		return []platform.Window{{Key: "whisper", N: 3, Per: time.Second}, {Key: "whisper-minute", N: 100, Per: time.Minute}}
+	}
+	login := strings.TrimPrefix(ch, "#")
+	b.mu.Lock()
+	mod := b.modIn[login] || (login == b.login && b.login != "")
+	b.mu.Unlock()
+	if mod {
+		return []platform.Window{{Key: "account-mod", N: 100, Per: 30 * time.Second}}
+	}
+	return []platform.Window{{Key: "account", N: 20, Per: 30 * time.Second}, {Key: "channel:" + login, N: 1, Per: time.Second}}
+}
+
+// setStatus shows the bot's state to admins.
+func (b *Bot) setStatus() {
+	b.mu.Lock()
+	up, ever, anon, n, login, subs := b.up, b.everUp, b.anonymous, len(b.held), b.login, b.subsNote
+	b.mu.Unlock()
+	st := b.cfg.Status
+	st.SetServers(n)
+	switch {
+	case !up && !ever:
+		st.Set(platform.StateStarting, "Connecting to Twitch chat.")
+	case !up:
+		st.Set(platform.StateReconnecting, "Lost the connection to Twitch chat: reconnecting.")
+	case anon:
+		st.Set(platform.StateDegraded, fmt.Sprintf("Reading %s anonymously: the bot account is not connected, so the bot cannot reply. Connect the bot account on the health page.", channels(n)))
+	case subs != "":
+		st.Set(platform.StateDegraded, fmt.Sprintf("Connected to %s as %s. %s", channels(n), login, subs))
+	default:
+		st.Set(platform.StateConnected, fmt.Sprintf("Connected to %s as %s.", channels(n), login))
+	}
+}
+
+func channels(n int) string {
+	if n == 1 {
+		return "1 channel"
+	}
+	return fmt.Sprintf("%d channels", n)
+}
