@@ -183,7 +183,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{name: "base URL with credentials", env: map[string]string{"BASE_URL": "https://user:pw@example.com"}, wantVar: "BASE_URL"},
 		{name: "EventSub secret too short", env: map[string]string{"TWITCH_EVENTSUB_SECRET": "short"}, wantVar: "TWITCH_EVENTSUB_SECRET"},
 		{name: "Slack signing secret too short", env: map[string]string{"SLACK_SIGNING_SECRET": "short"}, wantVar: "SLACK_SIGNING_SECRET"},
-		{name: "Twitch without its secret", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_BOT_LOGIN": "duckbot", "TWITCH_EVENTSUB_SECRET": "0123456789abc", }, wantVar: "TWITCH_CLIENT_SECRET"},
+		{name: "Twitch without its secret", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_BOT_LOGIN": "duckbot", "TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TWITCH_CLIENT_SECRET"},
 		{name: "Twitch without a bot login", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_CLIENT_SECRET": "s", "TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TWITCH_BOT_LOGIN"},
 		{name: "EventSub secret without the Twitch app", env: map[string]string{"TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TWITCH_CLIENT_ID"},
 		{name: "Twitch without an encryption key", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_CLIENT_SECRET": "s", "TWITCH_BOT_LOGIN": "duckbot", "TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TOKEN_ENCRYPTION_KEY"},

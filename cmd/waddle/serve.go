@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,6 +79,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
 	slackWorker.Router = rt
 	eventSubWorker.Router = rt
+	bots, err := newBots(cfg, a, rt, logger)
+	if err != nil {
+		return err
+	}
+	if bots.slack != nil {
+		slackWorker.Respond = bots.slack.Respond
+		slackWorker.Users = bots.slack.User
+	}
+	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	h := handlers.New(handlers.Config{
 		Router:      rt,
 		Overlays:    ov,
@@ -85,7 +95,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Communities: a.comm,
 		Audit:       audit.Log{Pool: readPool},
 		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
-			EventSub: cfg.EventSubSecret != "", Slack: cfg.SlackSigning != ""},
+			EventSub: cfg.EventSubSecret != "", Slack: cfg.SlackSigning != "", Bots: bots.statuses},
 		Limiter:         a.limiter,
 		Sessions:        sessions,
 		Logger:          logger.With("component", "http"),
@@ -93,6 +103,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		EventSub:        platform.NewEventSub(platform.EventSubConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger.With("component", "twitch")}),
 		EventSubSecret:  cfg.EventSubSecret,
 		Slack:           platform.NewSlackReceiver(platform.SlackConfig{Pool: a.pool, Jobs: a.jobs, SigningSecret: cfg.SlackSigning, Logger: logger.With("component", "slack")}),
+		TwitchOAuth:     bots.twitchOAuth,
+		SlackOAuth:      bots.slackOAuth,
+		Tokens:          bots.tokens,
+		Links:           bots.links,
+		TwitchBotLogin:  cfg.Twitch.BotLogin,
+		DiscordAppID:    cfg.Discord.AppID,
 		BaseURL:         cfg.BaseURL,
 		SessionIdle:     cfg.SessionIdle,
 		SessionLifetime: cfg.SessionLifetime,
@@ -119,10 +135,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	// The router stops after the HTTP server, so events accepted by in-flight
-	// requests are logged before the execution log's last flush.
+	// The router stops after the HTTP server and the bots, so events accepted
+	// by in-flight requests and chat are logged before the execution log's
+	// last flush.
 	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRouter()
+	var botsRunning sync.WaitGroup
+	for _, run := range bots.runs {
+		botsRunning.Add(1)
+		g.Go(func() error {
+			defer botsRunning.Done()
+			return run(gctx)
+		})
+	}
 	g.Go(func() error {
 		if err := ov.Run(gctx); err != nil {
 			return fmt.Errorf("overlays: %w", err)
@@ -169,7 +194,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		logger.InfoContext(ctx, "shutting down: finishing in-flight requests")
 		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.ShutdownTimeout)
 		defer cancel()
-		defer stopRouter()
+		defer func() {
+			botsRunning.Wait()
+			stopRouter()
+		}()
 		if err := srv.Shutdown(shutCtx); err != nil {
 			return fmt.Errorf("http shutdown: %w", err)
 		}

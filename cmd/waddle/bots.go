@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/waddle/waddle/bots/discord"
+	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/bots/twitch"
+	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
+)
+
+// botSet is the platform bots this instance runs: each is on when its
+// credentials are configured, and reports its state either way.
+type botSet struct {
+	statuses    []*platform.Status // twitch, discord, slack: for the health page and /metrics
+	twitchOAuth *platform.TwitchOAuth
+	slackOAuth  *platform.SlackOAuth
+	tokens      *platform.Tokens
+	links       *platform.Links
+	slack       *slackbot.Bot // nil when off; answers Slack deliveries
+	runs        []func(ctx context.Context) error
+}
+
+// newBots builds the configured bots; Run functions start them.
+func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSet, error) {
+	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool)}
+	tw, dc, sl := platform.NewStatus(router.Twitch), platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)
+	b.statuses = []*platform.Status{tw, dc, sl}
+	leases := platform.NewLeases(a.pool, instanceName(), 0)
+
+	if cfg.Twitch.on() {
+		b.twitchOAuth = &platform.TwitchOAuth{ClientID: cfg.Twitch.ClientID, ClientSecret: cfg.Twitch.ClientSecret,
+			AuthURL: cfg.Twitch.AuthURL, APIURL: cfg.Twitch.APIURL}
+		bot, err := twitch.New(twitch.Config{Router: rt, Pool: a.pool, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
+			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
+			CallbackURL: cfg.BaseURL + "/webhooks/twitch/eventsub", IRCAddr: cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
+			Logger: logger.With("component", "twitch"), DrainTimeout: cfg.ShutdownTimeout / 4})
+		if err != nil {
+			return nil, fmt.Errorf("twitch bot: %w", err)
+		}
+		b.runs = append(b.runs, bot.Run)
+	}
+	if cfg.Discord.on() {
+		bot, err := discord.New(discord.Config{Router: rt, Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Links: b.links, Leases: leases,
+			Status: dc, Token: cfg.Discord.Token, AppID: cfg.Discord.AppID, APIURL: cfg.Discord.APIURL, GatewayURL: cfg.Discord.GatewayURL,
+			ShardCount: cfg.Discord.Shards, Logger: logger.With("component", "discord")})
+		if err != nil {
+			return nil, fmt.Errorf("discord bot: %w", err)
+		}
+		b.runs = append(b.runs, bot.Run)
+	}
+	if cfg.Slack.ClientID != "" {
+		b.slackOAuth = &platform.SlackOAuth{ClientID: cfg.Slack.ClientID, ClientSecret: cfg.Slack.ClientSecret, APIURL: cfg.Slack.APIURL}
+	}
+	if cfg.SlackSigning != "" {
+		bot, err := slackbot.New(slackbot.Config{Router: rt, Pool: a.pool, Jobs: a.jobs, Tokens: b.tokens, Links: b.links, Status: sl,
+			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL, Logger: logger.With("component", "slack")})
+		if err != nil {
+			return nil, fmt.Errorf("slack bot: %w", err)
+		}
+		b.slack = bot
+		b.runs = append(b.runs, bot.Run)
+	}
+	return b, nil
+}
+
+// instanceName names this process in the lease table: the host and a random suffix.
+func instanceName() string {
+	host, _ := os.Hostname()
+	if len(host) > 60 {
+		host = host[:60]
+	}
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(suffix))
+}
