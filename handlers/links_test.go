@@ -87,14 +87,14 @@ func withPlatforms(t *testing.T, f *platformFakes) envOption {
 	}
 }
 
-// startFlow posts the start of a flow and returns the query the hub sent
+// startFlow follows the start of a flow and returns the query the hub sent
 // the browser to the platform with.
 func startFlow(t *testing.T, c *client, path, wantPrefix string) url.Values {
 	t.Helper()
-	res := c.post(path, nil, nil)
+	res := c.get(path, nil)
 	loc := res.Header.Get("Location")
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, wantPrefix) {
-		t.Fatalf("POST %s: %d to %q, want 303 to %s…", path, res.StatusCode, loc, wantPrefix)
+		t.Fatalf("GET %s: %d to %q, want 303 to %s…", path, res.StatusCode, loc, wantPrefix)
 	}
 	u, _ := url.Parse(loc)
 	if u.Query().Get("state") == "" {
@@ -192,7 +192,7 @@ func TestLinkTwitchChannelThroughOAuth(t *testing.T) {
 	}
 
 	// Members cannot start a flow.
-	if res := e.signedIn(member.Email).post(servers+"/twitch/connect", nil, nil); res.StatusCode != http.StatusForbidden {
+	if res := e.signedIn(member.Email).get(servers+"/twitch/connect", nil); res.StatusCode != http.StatusForbidden {
 		t.Errorf("member starting a link: %d, want 403", res.StatusCode)
 	}
 }
@@ -229,7 +229,7 @@ func TestConnectTwitchBotAccount(t *testing.T) {
 		t.Errorf("bot token %+v, %v", tok, err)
 	}
 	// Only global admins.
-	if res := e.signedIn(plain.Email).post("/health/twitch/bot/connect", nil, nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+	if res := e.signedIn(plain.Email).get("/health/twitch/bot/connect", nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
 		t.Errorf("non-admin: %d", res.StatusCode)
 	}
 }

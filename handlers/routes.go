@@ -91,7 +91,7 @@ func (h *Handler) routes() http.Handler {
 
 			r.With(h.requireAdmin).Post("/communities", h.createCommunity)
 			r.With(h.requireAdmin).Get("/admin/audit", h.globalAudit)
-			r.With(h.requireAdmin).Post("/health/twitch/bot/connect", h.connectTwitchBot)
+			r.With(h.requireAdmin).Get("/health/twitch/bot/connect", h.connectTwitchBot)
 			// Platform OAuth callbacks: the state ties them to the session that started them (links.go).
 			r.Get("/oauth/twitch/callback", h.twitchCallback)
 			r.Get("/oauth/slack/callback", h.slackCallback)
@@ -133,8 +133,8 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/points/{key}", h.setPointsValue)
 					r.Post("/servers", h.linkServer)
 					r.Post("/servers/{eid}/unlink", h.unlinkServer)
-					r.Post("/servers/twitch/connect", h.connectTwitch)
-					r.Post("/servers/slack/install", h.installSlack)
+					r.Get("/servers/twitch/connect", h.connectTwitch)
+					r.Get("/servers/slack/install", h.installSlack)
 				})
 
 				// Remote modules (#name): members look, managers add and delete (modules.go).

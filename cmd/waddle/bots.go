@@ -40,7 +40,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 		bot, err := twitch.New(twitch.Config{Router: rt, Pool: a.pool, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
 			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
 			CallbackURL: cfg.BaseURL + "/webhooks/twitch/eventsub", IRCAddr: cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
-			Logger: logger.With("component", "twitch"), DrainTimeout: cfg.ShutdownTimeout / 4})
+			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4})
 		if err != nil {
 			return nil, fmt.Errorf("twitch bot: %w", err)
 		}
@@ -49,7 +49,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 	if cfg.Discord.on() {
 		bot, err := discord.New(discord.Config{Router: rt, Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Links: b.links, Leases: leases,
 			Status: dc, Token: cfg.Discord.Token, AppID: cfg.Discord.AppID, APIURL: cfg.Discord.APIURL, GatewayURL: cfg.Discord.GatewayURL,
-			ShardCount: cfg.Discord.Shards, Logger: logger.With("component", "discord")})
+			ShardCount: cfg.Discord.Shards, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("discord bot: %w", err)
 		}
