@@ -17,6 +17,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/waddle/waddle/bots/discord/discordtest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
@@ -27,7 +28,7 @@ import (
 )
 
 const (
-	botID = "1000"
+	botID = discordtest.BotID
 	appID = "2000"
 	guild = "3000"
 )
@@ -37,8 +38,8 @@ type env struct {
 	rt    *router.Router
 	links *platform.Links
 	cid   int64
-	rest  *fakeREST
-	gw    *fakeGateway
+	rest  *discordtest.REST
+	gw    *discordtest.Gateway
 	bot   *Bot
 	stop  func()
 	base  Config
@@ -89,11 +90,11 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 	if _, err := rt.LinkEntity(ctx, c.ID, router.Discord, guild, "Duck pond"); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, rt: rt, links: platform.NewLinks(pool), cid: c.ID, rest: newFakeREST(t), gw: newFakeGateway(t),
+	e := &env{t: t, rt: rt, links: platform.NewLinks(pool), cid: c.ID, rest: discordtest.StartREST(t), gw: discordtest.StartGateway(t),
 		clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	e.base = Config{Router: rt, Pool: pool, Links: e.links,
-		Token: "secret-token", AppID: appID, APIURL: e.rest.URL + "/",
-		GatewayURL: e.gw.url(), Logger: logger, LeaseEvery: 100 * time.Millisecond, LinkEvery: 100 * time.Millisecond,
+		Token: "secret-token", AppID: appID, APIURL: e.rest.URL(),
+		GatewayURL: e.gw.URL(), Logger: logger, LeaseEvery: 100 * time.Millisecond, LinkEvery: 100 * time.Millisecond,
 		ComponentBudget: 5 * time.Second, Workers: 1, Now: e.clock.Now}
 	if redisOn {
 		e.base.Redis, e.base.RedisPrefix = rdb, prefix
@@ -102,8 +103,8 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 		o(&e.base)
 	}
 	e.bot, e.stop = e.start("instance-a")
-	eventually(t, "the gateway connection", e.gw.connected)
-	e.gw.dispatch("GUILD_CREATE", map[string]any{"id": guild, "name": "Duck pond", "owner_id": "1", "roles": []any{
+	eventually(t, "the gateway connection", e.gw.Connected)
+	e.gw.Dispatch("GUILD_CREATE", map[string]any{"id": guild, "name": "Duck pond", "owner_id": "1", "roles": []any{
 		map[string]any{"id": guild, "name": "@everyone", "permissions": "0"},
 		map[string]any{"id": "77", "name": "mods", "permissions": "8192"}}})
 	eventually(t, "the guild", func() bool {
@@ -155,27 +156,29 @@ func message(id, author, content string) map[string]any {
 }
 
 // waitBody waits for a request to method path whose body contains want.
-func (e *env) waitBody(method, path, want string) request {
+func (e *env) waitBody(method, path, want string) discordtest.Request {
 	e.t.Helper()
-	var got request
-	eventually(e.t, fmt.Sprintf("%s %s with %q", method, path, want), func() bool {
-		for _, r := range e.rest.find(method, path) {
-			if strings.Contains(r.Body, want) {
-				got = r
-				return true
-			}
+	return e.rest.WaitBody(e.t, method, path, want, 10*time.Second)
+}
+
+// eventually polls cond until it holds or 10 seconds pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
-		return false
-	})
-	return got
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestChatCommandRepliesAndIgnoresItself(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
 	e.command("hello", "Quack to you!")
-	e.gw.dispatch("MESSAGE_CREATE", message("600", botID, "!hello"))      // the bot itself
-	e.gw.dispatch("MESSAGE_CREATE", message("601", "42", "!hello there")) // a member
+	e.gw.Dispatch("MESSAGE_CREATE", message("600", botID, "!hello"))      // the bot itself
+	e.gw.Dispatch("MESSAGE_CREATE", message("601", "42", "!hello there")) // a member
 	r := e.waitBody("POST", "/channels/50/messages", "Quack to you!")
 	var body struct {
 		Content string `json:"content"`
@@ -190,7 +193,7 @@ func TestChatCommandRepliesAndIgnoresItself(t *testing.T) {
 		t.Errorf("reply references message %q, want 601", body.Ref.MessageID)
 	}
 	// One worker handles events in order: the bot's own message came first and was ignored.
-	if n := len(e.rest.find("POST", "/channels/50/messages")); n != 1 {
+	if n := len(e.rest.Find("POST", "/channels/50/messages")); n != 1 {
 		t.Errorf("%d replies, want 1 (the bot answered itself?)", n)
 	}
 	if s := e.bot.cfg.Status.Snapshot(); s.State != platform.StateConnected || !strings.Contains(s.Detail, "1 guilds") {
@@ -208,14 +211,14 @@ func TestSlashCommandDefersThenEdits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	e.command("hello", "Quack, slashed!")
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("700", 2, map[string]any{"id": "1", "name": "hello", "type": 1,
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("700", 2, map[string]any{"id": "1", "name": "hello", "type": 1,
 		"options": []any{map[string]any{"name": "args", "type": 3, "value": "now"}}}))
 	e.waitBody("PATCH", "/webhooks/"+appID+"/tok-700/messages/@original", "Quack, slashed!")
-	cb := e.rest.find("POST", "/interactions/700/tok-700/callback")
+	cb := e.rest.Find("POST", "/interactions/700/tok-700/callback")
 	if len(cb) != 1 || !strings.Contains(cb[0].Body, `"type":5`) {
 		t.Fatalf("callbacks %v, want one deferred (type 5)", cb)
 	}
-	if e.rest.index("POST", "/interactions/700/tok-700/callback") > e.rest.index("PATCH", "/webhooks/"+appID+"/tok-700/messages/@original") {
+	if e.rest.Index("POST", "/interactions/700/tok-700/callback") > e.rest.Index("PATCH", "/webhooks/"+appID+"/tok-700/messages/@original") {
 		t.Error("the reply was edited in before the interaction was deferred")
 	}
 }
@@ -234,10 +237,10 @@ func TestSlashCommandsRegisteredAndUpdated(t *testing.T) {
 	e.command("wave", "👋")
 	e.waitBody("PUT", path, `"name":"wave"`)
 	// Unchanged lists are not sent again.
-	n := len(e.rest.find("PUT", path))
+	n := len(e.rest.Find("PUT", path))
 	e.command("zzz", "z")
 	e.waitBody("PUT", path, `"name":"zzz"`)
-	if got := len(e.rest.find("PUT", path)); got != n+1 {
+	if got := len(e.rest.Find("PUT", path)); got != n+1 {
 		t.Errorf("%d registrations after one change, want %d", got, n+1)
 	}
 }
@@ -273,7 +276,7 @@ func TestButtonsAndModalRoundTrip(t *testing.T) {
 	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
-	e.gw.dispatch("MESSAGE_CREATE", message("601", "42", "#menu"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("601", "42", "#menu"))
 	r := e.waitBody("POST", "/channels/50/messages", "Choose:")
 	for _, want := range []string{`"custom_id":"#menu pick"`, `"custom_id":"#menu form"`, `"type":1`, `"type":2`} {
 		if !strings.Contains(r.Body, want) {
@@ -282,11 +285,11 @@ func TestButtonsAndModalRoundTrip(t *testing.T) {
 	}
 
 	// A click runs the button's command.
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("701", 3, map[string]any{"custom_id": "#menu pick", "component_type": 2}))
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("701", 3, map[string]any{"custom_id": "#menu pick", "component_type": 2}))
 	e.waitBody("PATCH", "/webhooks/"+appID+"/tok-701/messages/@original", "picked by alice")
 
 	// A click answered with a form opens a modal.
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("702", 3, map[string]any{"custom_id": "#menu form", "component_type": 2}))
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("702", 3, map[string]any{"custom_id": "#menu form", "component_type": 2}))
 	cb := e.waitBody("POST", "/interactions/702/tok-702/callback", `"type":9`)
 	for _, want := range []string{`"custom_id":"#menu sent"`, `"custom_id":"color"`, `"title":"Tell us"`} {
 		if !strings.Contains(cb.Body, want) {
@@ -295,10 +298,10 @@ func TestButtonsAndModalRoundTrip(t *testing.T) {
 	}
 
 	// Submitting it runs the form's command with the fields.
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("703", 5, map[string]any{"custom_id": "#menu sent", "components": []any{
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("703", 5, map[string]any{"custom_id": "#menu sent", "components": []any{
 		map[string]any{"type": 1, "components": []any{map[string]any{"type": 4, "custom_id": "color", "value": "blue"}}}}}))
 	e.waitBody("PATCH", "/webhooks/"+appID+"/tok-703/messages/@original", "colour is blue")
-	if cb := e.rest.find("POST", "/interactions/703/tok-703/callback"); len(cb) != 1 || !strings.Contains(cb[0].Body, `"type":5`) {
+	if cb := e.rest.Find("POST", "/interactions/703/tok-703/callback"); len(cb) != 1 || !strings.Contains(cb[0].Body, `"type":5`) {
 		t.Errorf("modal submit callbacks %v, want one deferred", cb)
 	}
 }
@@ -309,7 +312,7 @@ func TestVoiceMinutesEarnPoints(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, redisOn)
 			member := map[string]any{"user": map[string]any{"id": "43", "username": "bob"}, "roles": []string{}}
-			e.gw.dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": "80", "user_id": "43", "session_id": "s", "member": member})
+			e.gw.Dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": "80", "user_id": "43", "session_id": "s", "member": member})
 			balance := func() int64 {
 				top, err := e.rt.Leaderboard(context.Background(), e.cid, 10)
 				if err != nil {
@@ -326,8 +329,8 @@ func TestVoiceMinutesEarnPoints(t *testing.T) {
 			eventually(t, "points for joining voice", func() bool { return balance() == join })
 			e.clock.add(7*time.Minute + 30*time.Second)
 			// Moving to another channel is not a leave.
-			e.gw.dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": "81", "user_id": "43", "session_id": "s", "member": member})
-			e.gw.dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": nil, "user_id": "43", "session_id": "s", "member": member})
+			e.gw.Dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": "81", "user_id": "43", "session_id": "s", "member": member})
+			e.gw.Dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": nil, "user_id": "43", "session_id": "s", "member": member})
 			want := join + 7*router.DefaultPoints["discord.voice_minute"]
 			eventually(t, fmt.Sprintf("%d points after 7 minutes in voice", want), func() bool { return balance() == want })
 		})
@@ -349,20 +352,20 @@ func TestGuildsOfferedForLinking(t *testing.T) {
 		}
 		return false
 	}
-	e.gw.dispatch("GUILD_CREATE", map[string]any{"id": "4000", "name": "Goose pond", "owner_id": "1"})
+	e.gw.Dispatch("GUILD_CREATE", map[string]any{"id": "4000", "name": "Goose pond", "owner_id": "1"})
 	eventually(t, "the new guild offered for linking", available)
 	// An outage is not a removal.
-	e.gw.dispatch("GUILD_DELETE", map[string]any{"id": "4000", "unavailable": true})
-	e.gw.dispatch("GUILD_DELETE", map[string]any{"id": "4000"})
+	e.gw.Dispatch("GUILD_DELETE", map[string]any{"id": "4000", "unavailable": true})
+	e.gw.Dispatch("GUILD_DELETE", map[string]any{"id": "4000"})
 	eventually(t, "the guild gone", func() bool { return !available() })
 	// Events from the unlinked guild are ignored quietly.
 	e.command("hello", "Quack!")
 	m := message("610", "42", "!hello")
 	m["guild_id"] = "4000"
-	e.gw.dispatch("MESSAGE_CREATE", m)
-	e.gw.dispatch("MESSAGE_CREATE", message("611", "42", "!hello"))
+	e.gw.Dispatch("MESSAGE_CREATE", m)
+	e.gw.Dispatch("MESSAGE_CREATE", message("611", "42", "!hello"))
 	e.waitBody("POST", "/channels/50/messages", `"message_id":"611"`)
-	if r := e.rest.find("POST", "/channels/50/messages"); len(r) != 1 {
+	if r := e.rest.Find("POST", "/channels/50/messages"); len(r) != 1 {
 		t.Errorf("%d replies, want only the linked guild's", len(r))
 	}
 }
@@ -372,7 +375,7 @@ func TestRateLimitedMessageArrivesAfterRetryAfter(t *testing.T) {
 	e := newEnv(t, true)
 	e.command("hello", "Quack later!")
 	var once sync.Once
-	e.rest.setOverride(func(w http.ResponseWriter, r request) bool {
+	e.rest.SetOverride(func(w http.ResponseWriter, r discordtest.Request) bool {
 		hit := false
 		if r.Method == "POST" && r.Path == "/channels/50/messages" {
 			once.Do(func() {
@@ -385,8 +388,8 @@ func TestRateLimitedMessageArrivesAfterRetryAfter(t *testing.T) {
 		}
 		return hit
 	})
-	e.gw.dispatch("MESSAGE_CREATE", message("620", "42", "!hello"))
-	eventually(t, "the message sent after the wait", func() bool { return len(e.rest.find("POST", "/channels/50/messages")) == 2 })
+	e.gw.Dispatch("MESSAGE_CREATE", message("620", "42", "!hello"))
+	eventually(t, "the message sent after the wait", func() bool { return len(e.rest.Find("POST", "/channels/50/messages")) == 2 })
 	if st := e.bot.outbox.Stats(); st.RateLimited != 1 || st.Sent != 1 {
 		t.Errorf("outbox stats %+v, want 1 rate limited and 1 sent", st)
 	}
@@ -396,7 +399,7 @@ func TestTooManyRefusalsPauseSending(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false, func(c *Config) { c.InvalidLimit = 3 })
 	e.command("hello", "Quack!")
-	e.rest.setOverride(func(w http.ResponseWriter, r request) bool {
+	e.rest.SetOverride(func(w http.ResponseWriter, r discordtest.Request) bool {
 		if r.Method == "POST" && r.Path == "/channels/50/messages" {
 			w.WriteHeader(http.StatusForbidden)
 			io.WriteString(w, `{"message":"Missing Permissions","code":50013}`)
@@ -405,12 +408,12 @@ func TestTooManyRefusalsPauseSending(t *testing.T) {
 		return false
 	})
 	for i := range 3 {
-		e.gw.dispatch("MESSAGE_CREATE", message(fmt.Sprint(630+i), fmt.Sprint(50+i), "!hello"))
+		e.gw.Dispatch("MESSAGE_CREATE", message(fmt.Sprint(630+i), fmt.Sprint(50+i), "!hello"))
 	}
 	eventually(t, "the degraded status", func() bool { return e.bot.cfg.Status.Snapshot().State == platform.StateDegraded })
-	e.gw.dispatch("MESSAGE_CREATE", message("640", "60", "!hello"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("640", "60", "!hello"))
 	eventually(t, "the paused message counted", func() bool { return e.bot.outbox.Stats().RateLimited >= 1 })
-	if n := len(e.rest.find("POST", "/channels/50/messages")); n != 3 {
+	if n := len(e.rest.Find("POST", "/channels/50/messages")); n != 3 {
 		t.Errorf("%d sends reached Discord, want 3 (then paused)", n)
 	}
 }
@@ -436,15 +439,15 @@ func TestMalformedDispatchesNeverPanic(t *testing.T) {
 	}
 	for typ, payloads := range bad {
 		for _, p := range payloads {
-			e.gw.dispatch(typ, json.RawMessage(p))
+			e.gw.Dispatch(typ, json.RawMessage(p))
 		}
 	}
-	e.gw.raw(`{"op":42,"d":{}}`)
-	e.gw.raw(`not json at all`)
-	e.gw.raw(`null`)
-	e.gw.raw(` null `)
+	e.gw.Raw(`{"op":42,"d":{}}`)
+	e.gw.Raw(`not json at all`)
+	e.gw.Raw(`null`)
+	e.gw.Raw(` null `)
 	// The bot is still up and answering.
-	e.gw.dispatch("MESSAGE_CREATE", message("650", "42", "!hello"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("650", "42", "!hello"))
 	e.waitBody("POST", "/channels/50/messages", "Still quacking!")
 }
 
@@ -481,20 +484,20 @@ func TestPrivateRepliesGoToDMsAndEphemeralFollowups(t *testing.T) {
 	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
-	e.gw.dispatch("MESSAGE_CREATE", message("660", "42", "#menu secret"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("660", "42", "#menu secret"))
 	e.waitBody("POST", "/users/@me/channels", `"recipient_id":"42"`)
 	e.waitBody("POST", "/channels/dm-1/messages", "psst")
-	if r := e.rest.find("POST", "/channels/50/messages"); len(r) != 0 {
+	if r := e.rest.Find("POST", "/channels/50/messages"); len(r) != 0 {
 		t.Errorf("a private reply went to the channel: %v", r)
 	}
 
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("704", 3, map[string]any{"custom_id": "#menu secret", "component_type": 2}))
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("704", 3, map[string]any{"custom_id": "#menu secret", "component_type": 2}))
 	f := e.waitBody("POST", "/webhooks/"+appID+"/tok-704*", "psst")
 	if !strings.Contains(f.Body, `"flags":64`) {
 		t.Errorf("followup is not ephemeral: %s", f.Body)
 	}
 	eventually(t, "the public deferred message deleted", func() bool {
-		return len(e.rest.find("DELETE", "/webhooks/"+appID+"/tok-704/messages/@original")) == 1
+		return len(e.rest.Find("DELETE", "/webhooks/"+appID+"/tok-704/messages/@original")) == 1
 	})
 }
 
@@ -513,15 +516,15 @@ func TestModerationActions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.gw.dispatch("MESSAGE_CREATE", message("671", "42", "a badword here"))
-	e.gw.dispatch("MESSAGE_CREATE", message("672", "43", "spam spam"))
-	e.gw.dispatch("MESSAGE_CREATE", message("673", "44", "so evil"))
-	e.gw.dispatch("MESSAGE_CREATE", message("674", "45", "how rude"))
-	eventually(t, "the message deleted", func() bool { return len(e.rest.find("DELETE", "/channels/50/messages/671")) == 1 })
+	e.gw.Dispatch("MESSAGE_CREATE", message("671", "42", "a badword here"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("672", "43", "spam spam"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("673", "44", "so evil"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("674", "45", "how rude"))
+	eventually(t, "the message deleted", func() bool { return len(e.rest.Find("DELETE", "/channels/50/messages/671")) == 1 })
 	e.waitBody("PATCH", "/guilds/"+guild+"/members/43", "communication_disabled_until")
-	eventually(t, "the ban", func() bool { return len(e.rest.find("PUT", "/guilds/"+guild+"/bans/44")) == 1 })
+	eventually(t, "the ban", func() bool { return len(e.rest.Find("PUT", "/guilds/"+guild+"/bans/44")) == 1 })
 	e.waitBody("POST", "/channels/50/messages", `"content":"\u003c@45\u003e be nice"`)
-	if n := len(e.rest.find("POST", "/channels/50/messages")); n != 1 {
+	if n := len(e.rest.Find("POST", "/channels/50/messages")); n != 1 {
 		t.Errorf("%d messages for one warning, want 1", n)
 	}
 }
@@ -530,7 +533,7 @@ func TestAutocompleteCommandNames(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
 	e.command("hello", "Quack!")
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("705", 4, map[string]any{"id": "1", "name": "help", "type": 1,
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("705", 4, map[string]any{"id": "1", "name": "help", "type": 1,
 		"options": []any{map[string]any{"name": "args", "type": 3, "value": "he", "focused": true}}}))
 	cb := e.waitBody("POST", "/interactions/705/tok-705/callback", `"type":8`)
 	for _, want := range []string{`"value":"hello"`, `"value":"help"`} {
@@ -547,19 +550,19 @@ func TestActivityPoints(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
 	e.command("hello", "Quack!")
-	e.gw.dispatch("GUILD_MEMBER_ADD", map[string]any{"guild_id": guild, "user": map[string]any{"id": "46", "username": "newbie"},
+	e.gw.Dispatch("GUILD_MEMBER_ADD", map[string]any{"guild_id": guild, "user": map[string]any{"id": "46", "username": "newbie"},
 		"joined_at": "2026-01-02T03:04:05Z", "roles": []string{}})
-	e.gw.dispatch("MESSAGE_REACTION_ADD", map[string]any{"guild_id": guild, "channel_id": "50", "message_id": "1", "user_id": "47",
+	e.gw.Dispatch("MESSAGE_REACTION_ADD", map[string]any{"guild_id": guild, "channel_id": "50", "message_id": "1", "user_id": "47",
 		"emoji": map[string]any{"name": "🦆"}, "member": map[string]any{"user": map[string]any{"id": "47", "username": "dora"}}})
 	now := time.Now().UTC().Format(time.RFC3339)
 	boost := message("680", "48", "")
 	boost["type"], boost["timestamp"] = 8, now
-	e.gw.dispatch("MESSAGE_CREATE", boost)
+	e.gw.Dispatch("MESSAGE_CREATE", boost)
 	// The member update about the same boost is not a second one.
-	e.gw.dispatch("GUILD_MEMBER_UPDATE", map[string]any{"guild_id": guild, "user": map[string]any{"id": "48", "username": "booster"},
+	e.gw.Dispatch("GUILD_MEMBER_UPDATE", map[string]any{"guild_id": guild, "user": map[string]any{"id": "48", "username": "booster"},
 		"roles": []string{}, "premium_since": now})
 	// One worker handles events in order: after this reply, all of the above are done.
-	e.gw.dispatch("MESSAGE_CREATE", message("681", "49", "!hello"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("681", "49", "!hello"))
 	e.waitBody("POST", "/channels/50/messages", `"message_id":"681"`)
 	top, err := e.rt.Leaderboard(context.Background(), e.cid, 10)
 	if err != nil {
@@ -582,10 +585,8 @@ func TestShardsMoveToAnotherInstance(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true, func(c *Config) { c.ShardCount = 2 })
 	shards := func() map[string]int {
-		e.gw.mu.Lock()
-		defer e.gw.mu.Unlock()
 		out := map[string]int{}
-		for _, raw := range e.gw.identify {
+		for _, raw := range e.gw.Identifies() {
 			var id struct {
 				Shard   []int `json:"shard"`
 				Intents int   `json:"intents"`
@@ -623,9 +624,9 @@ func TestSlowClickIsDeferredAndItsFormOpensFromAButton(t *testing.T) {
 	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("706", 3, map[string]any{"custom_id": "#menu form", "component_type": 2}))
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("706", 3, map[string]any{"custom_id": "#menu form", "component_type": 2}))
 	edit := e.waitBody("PATCH", "/webhooks/"+appID+"/tok-706/messages/@original", formPrefix)
-	if cb := e.rest.find("POST", "/interactions/706/tok-706/callback"); len(cb) != 1 || !strings.Contains(cb[0].Body, `"type":5`) {
+	if cb := e.rest.Find("POST", "/interactions/706/tok-706/callback"); len(cb) != 1 || !strings.Contains(cb[0].Body, `"type":5`) {
 		t.Fatalf("callbacks %v, want one deferred", cb)
 	}
 	var body struct {
@@ -643,9 +644,9 @@ func TestSlowClickIsDeferredAndItsFormOpensFromAButton(t *testing.T) {
 	if btn.Label != "Tell us" {
 		t.Errorf("form button label %q, want the form's title", btn.Label)
 	}
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("707", 3, map[string]any{"custom_id": btn.CustomID, "component_type": 2}))
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("707", 3, map[string]any{"custom_id": btn.CustomID, "component_type": 2}))
 	e.waitBody("POST", "/interactions/707/tok-707/callback", `"custom_id":"#menu sent"`)
 	// A stale form button says so.
-	e.gw.dispatch("INTERACTION_CREATE", ixPayload("708", 3, map[string]any{"custom_id": formPrefix + "nope", "component_type": 2}))
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("708", 3, map[string]any{"custom_id": formPrefix + "nope", "component_type": 2}))
 	e.waitBody("POST", "/interactions/708/tok-708/callback", "expired")
 }

@@ -6,11 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +19,7 @@ import (
 	"github.com/slack-go/slack"
 
 	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/bots/slack/slacktest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/platform"
@@ -31,131 +28,6 @@ import (
 	"github.com/waddle/waddle/secret"
 )
 
-// apiCall is one request the fake Slack received.
-type apiCall struct {
-	Method string // Web API method, or "response_url"
-	Token  string
-	Form   url.Values
-	JSON   map[string]any
-}
-
-// fakeSlack is a local Slack Web API (and response URL host, and Socket
-// Mode server when ws is set).
-type fakeSlack struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu      sync.Mutex
-	calls   []apiCall
-	limit   map[string]int // method → how many 429s to answer first
-	users   int            // users.info calls
-	ws      http.HandlerFunc
-	openErr string // apps.connections.open error
-}
-
-func newFakeSlack(t *testing.T) *fakeSlack {
-	f := &fakeSlack{t: t, limit: map[string]int{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeSlack) apiURL() string { return f.srv.URL + "/api/" }
-
-func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/ws" {
-		f.mu.Lock()
-		ws := f.ws
-		f.mu.Unlock()
-		ws(w, r)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	c := apiCall{Token: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")}
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		json.Unmarshal(body, &c.JSON)
-	} else {
-		c.Form, _ = url.ParseQuery(string(body))
-		if q := r.URL.Query(); len(q) > 0 {
-			c.Form = q
-		}
-		if tok := c.Form.Get("token"); tok != "" {
-			c.Token = tok
-		}
-	}
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/hooks/"):
-		c.Method = "response_url"
-	case strings.HasPrefix(r.URL.Path, "/api/"):
-		c.Method = strings.TrimPrefix(r.URL.Path, "/api/")
-	default:
-		http.NotFound(w, r)
-		return
-	}
-	f.mu.Lock()
-	if f.limit[c.Method] > 0 {
-		f.limit[c.Method]--
-		f.mu.Unlock()
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	}
-	if c.Method == "users.info" {
-		f.users++
-	} else if c.Method != "apps.connections.open" {
-		f.calls = append(f.calls, c)
-	}
-	openErr := f.openErr
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	ok := func(v map[string]any) {
-		v["ok"] = true
-		json.NewEncoder(w).Encode(v)
-	}
-	switch c.Method {
-	case "response_url":
-		io.WriteString(w, "ok")
-	case "chat.postMessage":
-		ok(map[string]any{"channel": c.Form.Get("channel"), "ts": "99.1"})
-	case "chat.postEphemeral":
-		ok(map[string]any{"message_ts": "99.2"})
-	case "chat.delete":
-		ok(map[string]any{"channel": c.Form.Get("channel"), "ts": c.Form.Get("ts")})
-	case "views.open":
-		ok(map[string]any{"view": map[string]any{"id": "V1"}})
-	case "users.info":
-		ok(map[string]any{"user": map[string]any{"id": c.Form.Get("user"), "name": "duckling", "real_name": "Duck Ling",
-			"is_admin": true, "profile": map[string]any{"display_name": "Ducky"}}})
-	case "apps.connections.open":
-		if openErr != "" {
-			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": openErr})
-			return
-		}
-		ok(map[string]any{"url": "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/ws"})
-	default:
-		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "unknown_method"})
-	}
-}
-
-// called returns the recorded calls of method.
-func (f *fakeSlack) called(method string) []apiCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []apiCall
-	for _, c := range f.calls {
-		if c.Method == method {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (f *fakeSlack) all() []apiCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]apiCall(nil), f.calls...)
-}
-
 // env is a database with a community linked to Slack team T1 (bot token
 // xoxb-T1 installed), a router with the command !hello, a running bot
 // pointed at a fake Slack, and the worker that processes deliveries.
@@ -163,7 +35,7 @@ type env struct {
 	t      *testing.T
 	pool   *pgxpool.Pool
 	jobs   *river.Client[pgx.Tx]
-	slack  *fakeSlack
+	slack  *slacktest.Server
 	bot    *slackbot.Bot
 	status *platform.Status
 	inbox  *platform.SlackInbox
@@ -174,7 +46,7 @@ type env struct {
 	origins []platform.SlackOrigin
 }
 
-type envOpt func(*slackbot.Config, *fakeSlack)
+type envOpt func(*slackbot.Config, *slacktest.Server)
 
 func newEnv(t *testing.T, opts ...envOpt) *env {
 	t.Helper()
@@ -207,10 +79,10 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	if err := tokens.Save(ctx, router.Slack, "T1", platform.Token{Access: "xoxb-T1", AccountID: "UBOT"}); err != nil {
 		t.Fatal(err)
 	}
-	fs := newFakeSlack(t)
+	fs := slacktest.Start(t)
 	status := platform.NewStatus(router.Slack)
 	cfg := slackbot.Config{Router: rt, Pool: pool, Jobs: jobs, Tokens: tokens, Links: platform.NewLinks(pool), Status: status,
-		APIURL: fs.apiURL(), Logger: logger}
+		APIURL: fs.APIURL(), Logger: logger}
 	for _, o := range opts {
 		o(&cfg, fs)
 	}
@@ -279,8 +151,7 @@ func eventually(t *testing.T, what string, ok func() bool) {
 }
 
 func envelope(eventID, inner string) []byte {
-	return []byte(fmt.Sprintf(`{"token":"legacy","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":%q,`+
-		`"event_time":1700000000,"authorizations":[{"team_id":"T1","user_id":"UBOT","is_bot":true}],"event":%s}`, eventID, inner))
+	return slacktest.EventCallback("T1", "UBOT", eventID, inner)
 }
 
 func TestEventsAPIMessageIsAnswered(t *testing.T) {
@@ -288,9 +159,9 @@ func TestEventsAPIMessageIsAnswered(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.work(e.inbox.Event(ctx, envelope("Ev1", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.5","thread_ts":"1.0"}`)))
-	posts := e.slack.called("chat.postMessage")
+	posts := e.slack.Calls("chat.postMessage")
 	if len(posts) != 1 {
-		t.Fatalf("chat.postMessage calls: %+v, want one", e.slack.all())
+		t.Fatalf("chat.postMessage calls: %+v, want one", e.slack.All())
 	}
 	p := posts[0]
 	if p.Form.Get("channel") != "C1" || p.Form.Get("text") != "Quack!" || p.Form.Get("thread_ts") != "1.0" || p.Token != "xoxb-T1" {
@@ -302,18 +173,15 @@ func TestEventsAPIMessageIsAnswered(t *testing.T) {
 		t.Errorf("user %+v, want duckling/Ducky, a moderator (workspace admin)", u)
 	}
 	e.work(e.inbox.Event(ctx, envelope("Ev2", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"2.0"}`)))
-	e.slack.mu.Lock()
-	lookups := e.slack.users
-	e.slack.mu.Unlock()
-	if lookups != 1 {
+	if lookups := e.slack.UserLookups(); lookups != 1 {
 		t.Errorf("users.info called %d times for one user, want 1 (cached)", lookups)
 	}
-	if posts := e.slack.called("chat.postMessage"); len(posts) != 2 || posts[1].Form.Get("thread_ts") != "" {
+	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 2 || posts[1].Form.Get("thread_ts") != "" {
 		t.Errorf("second reply: %+v, want one outside a thread", posts)
 	}
 	// The app's own message is not answered.
 	e.work(e.inbox.Event(ctx, envelope("Ev3", `{"type":"message","channel":"C1","user":"UBOT","text":"!hello","ts":"3.0"}`)))
-	if n := len(e.slack.called("chat.postMessage")); n != 2 {
+	if n := len(e.slack.Calls("chat.postMessage")); n != 2 {
 		t.Errorf("%d replies after the bot's own message, want still 2", n)
 	}
 }
@@ -323,9 +191,9 @@ func TestSlashCommandAnswersResponseURL(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	cmd := slack.SlashCommand{TeamID: "T1", ChannelID: "C1", UserID: "U1", UserName: "duckling", Command: "/waddlebot",
-		Text: "hello there", ResponseURL: e.slack.srv.URL + "/hooks/commands/T1/1", TriggerID: "TRIG-1"}
+		Text: "hello there", ResponseURL: e.slack.URL() + "/hooks/commands/T1/1", TriggerID: "TRIG-1"}
 	e.work(e.inbox.Command(ctx, cmd))
-	got := e.slack.called("response_url")
+	got := e.slack.Calls("response_url")
 	if len(got) != 1 || got[0].JSON["text"] != "Quack!" || got[0].JSON["response_type"] != "in_channel" {
 		t.Fatalf("response_url posts: %+v, want one in_channel Quack!", got)
 	}
@@ -335,10 +203,10 @@ func TestSlashCommandAnswersResponseURL(t *testing.T) {
 	// A response_url that is not Slack's is never posted to: the answer goes through the Web API.
 	cmd.TriggerID, cmd.ResponseURL = "TRIG-2", "https://attacker.example/hooks/x"
 	e.work(e.inbox.Command(ctx, cmd))
-	if n := len(e.slack.called("response_url")); n != 1 {
+	if n := len(e.slack.Calls("response_url")); n != 1 {
 		t.Errorf("%d response_url posts, want still 1", n)
 	}
-	if posts := e.slack.called("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("channel") != "C1" {
+	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("channel") != "C1" {
 		t.Errorf("chat.postMessage: %+v, want the answer in C1", posts)
 	}
 }
@@ -347,7 +215,7 @@ func TestButtonClickRunsItsCommand(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"TRIG-B",` +
-		`"channel":{"id":"C1"},"response_url":"` + e.slack.srv.URL + `/hooks/actions/T1/2",` +
+		`"channel":{"id":"C1"},"response_url":"` + e.slack.URL() + `/hooks/actions/T1/2",` +
 		`"container":{"type":"message","message_ts":"5.0","channel_id":"C1"},` +
 		`"actions":[{"type":"button","action_id":"!hello","block_id":"b","value":"!hello","action_ts":"6.0"}]}`
 	e.work(e.inbox.Interaction(context.Background(), []byte(payload)))
@@ -355,7 +223,7 @@ func TestButtonClickRunsItsCommand(t *testing.T) {
 	if ev.Kind != router.ButtonClick || ev.Text != "!hello" || ev.Channel != "C1" {
 		t.Errorf("event %+v, want a button click running !hello in C1", ev)
 	}
-	if got := e.slack.called("response_url"); len(got) != 1 || got[0].JSON["text"] != "Quack!" {
+	if got := e.slack.Calls("response_url"); len(got) != 1 || got[0].JSON["text"] != "Quack!" {
 		t.Errorf("response_url posts: %+v, want Quack!", got)
 	}
 }
@@ -371,7 +239,7 @@ func TestViewSubmissionIsModalSubmit(t *testing.T) {
 	if ev.Kind != router.ModalSubmit || ev.Text != "!hello" || ev.Data["idea"] != "more ducks" || ev.Data["size"] != "big" {
 		t.Errorf("event %+v, want a modal submission of !hello with idea and size", ev)
 	}
-	if posts := e.slack.called("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("channel") != "C7" || posts[0].Form.Get("text") != "Quack!" {
+	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("channel") != "C7" || posts[0].Form.Get("text") != "Quack!" {
 		t.Errorf("chat.postMessage: %+v, want Quack! in C7, where the modal was opened", posts)
 	}
 }
@@ -394,16 +262,16 @@ func TestRespondRendersEveryResponse(t *testing.T) {
 	if err := e.bot.Respond(ctx, from, res); err != nil {
 		t.Fatal(err)
 	}
-	views := e.slack.called("views.open")
+	views := e.slack.Calls("views.open")
 	if len(views) != 1 {
-		t.Fatalf("views.open calls: %+v", e.slack.all())
+		t.Fatalf("views.open calls: %+v", e.slack.All())
 	}
 	view, _ := views[0].JSON["view"].(map[string]any)
 	if views[0].JSON["trigger_id"] != "TRIG-F" || view["callback_id"] != "!suggest" || view["private_metadata"] != "C1" ||
 		!strings.Contains(fmt.Sprint(view["blocks"]), "block_id:idea") {
 		t.Errorf("views.open %v, want the form with trigger TRIG-F", views[0].JSON)
 	}
-	posts := e.slack.called("chat.postMessage")
+	posts := e.slack.Calls("chat.postMessage")
 	if len(posts) != 1 {
 		t.Fatalf("chat.postMessage calls: %+v", posts)
 	}
@@ -415,15 +283,15 @@ func TestRespondRendersEveryResponse(t *testing.T) {
 		!strings.Contains(posts[0].Form.Get("blocks"), "*Yes*\\n3") {
 		t.Errorf("blocks %s, want reply, embed with fields and the buttons", posts[0].Form.Get("blocks"))
 	}
-	eph := e.slack.called("chat.postEphemeral")
+	eph := e.slack.Calls("chat.postEphemeral")
 	if len(eph) != 2 || eph[0].Form.Get("user") != "U1" || eph[0].Form.Get("text") != "Only you can see this." ||
 		eph[1].Form.Get("text") != "No links, please." {
 		t.Errorf("chat.postEphemeral: %+v, want the private reply and the ban notice to U1", eph)
 	}
-	if del := e.slack.called("chat.delete"); len(del) != 1 || del[0].Form.Get("channel") != "C1" || del[0].Form.Get("ts") != "7.0" {
+	if del := e.slack.Calls("chat.delete"); len(del) != 1 || del[0].Form.Get("channel") != "C1" || del[0].Form.Get("ts") != "7.0" {
 		t.Errorf("chat.delete: %+v, want message 7.0 in C1", del)
 	}
-	if n := len(e.slack.all()); n != 5 {
+	if n := len(e.slack.All()); n != 5 {
 		t.Errorf("%d calls, want 5 (the overlay is not Slack's)", n)
 	}
 }
@@ -431,11 +299,9 @@ func TestRespondRendersEveryResponse(t *testing.T) {
 func TestRateLimitedPostIsRetried(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.slack.mu.Lock()
-	e.slack.limit["chat.postMessage"] = 1
-	e.slack.mu.Unlock()
+	e.slack.LimitNext("chat.postMessage", 1)
 	e.work(e.inbox.Event(context.Background(), envelope("EvRL", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.0"}`)))
-	if posts := e.slack.called("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
+	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
 		t.Errorf("chat.postMessage: %+v, want Quack! delivered after the 429", posts)
 	}
 	if st := e.status.Snapshot().Outbox; st.RateLimited != 1 || st.Sent != 1 {
@@ -462,16 +328,16 @@ func TestStatus(t *testing.T) {
 	if err := e.bot.Respond(context.Background(), from, router.Result{Responses: []router.Response{{Reply: "hi"}}}); err != nil {
 		t.Errorf("respond without a token: %v", err)
 	}
-	if n := len(e.slack.all()); n != 0 {
+	if n := len(e.slack.All()); n != 0 {
 		t.Errorf("%d calls without a token, want none", n)
 	}
 }
 
 func TestSingleWorkspaceBotToken(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *slackbot.Config, _ *fakeSlack) { c.Tokens, c.BotToken = nil, "xoxb-single" })
+	e := newEnv(t, func(c *slackbot.Config, _ *slacktest.Server) { c.Tokens, c.BotToken = nil, "xoxb-single" })
 	e.work(e.inbox.Event(context.Background(), envelope("EvS", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.0"}`)))
-	if posts := e.slack.called("chat.postMessage"); len(posts) != 1 || posts[0].Token != "xoxb-single" {
+	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Token != "xoxb-single" {
 		t.Errorf("chat.postMessage: %+v, want one with SLACK_BOT_TOKEN", posts)
 	}
 }

@@ -2,14 +2,12 @@ package slackbot_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/bots/slack/slacktest"
 	"github.com/waddle/waddle/platform"
 )
 
@@ -25,48 +23,26 @@ func TestSocketModeStoresBeforeAcking(t *testing.T) {
 	acks := make(chan socketAck, 16)
 	// The delivery each envelope stores; env-5 cannot be stored.
 	delivered := map[string]string{"env-1": "EvSock", "env-2": "EvSock", "env-3": "cmd:TRIG-S", "env-4": "int:TRIG-I", "env-5": "EvBad"}
-	var e *env
-	ready := make(chan struct{})
-	e = newEnv(t, func(c *slackbot.Config, f *fakeSlack) {
-		c.AppToken = "xapp-1"
-		f.ws = func(w http.ResponseWriter, r *http.Request) {
-			<-ready // e is set
-			up := websocket.Upgrader{CheckOrigin: slackOrigin}
-			conn, err := up.Upgrade(w, r, nil)
-			if err != nil {
-				t.Errorf("upgrade: %v", err)
-				return
-			}
-			defer conn.Close()
-			event := string(envelope("EvSock", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.0"}`))
-			send := []string{
-				`{"type":"hello","num_connections":1,"connection_info":{"app_id":"A1"}}`,
-				`{"envelope_id":"env-1","type":"events_api","accepts_response_payload":false,"retry_attempt":0,"payload":` + event + `}`,
-				`{"envelope_id":"env-2","type":"events_api","accepts_response_payload":false,"retry_attempt":1,"retry_reason":"timeout","payload":` + event + `}`,
-				`{"envelope_id":"env-3","type":"slash_commands","accepts_response_payload":true,"payload":{"team_id":"T1","channel_id":"C1","user_id":"U1",` +
-					`"user_name":"duckling","command":"/waddlebot","text":"hello","trigger_id":"TRIG-S","response_url":"https://hooks.slack.com/commands/T1/9"}}`,
-				`{"envelope_id":"env-4","type":"interactive","accepts_response_payload":false,"payload":{"type":"block_actions","team":{"id":"T1"},` +
-					`"user":{"id":"U1"},"trigger_id":"TRIG-I","channel":{"id":"C1"},"actions":[{"type":"button","block_id":"b","action_id":"!hello","value":"!hello"}]}}`,
-				`{"envelope_id":"env-5","type":"events_api","payload":{"type":"event_callback","event_id":"EvBad","team_id":"T1","event":{"type":"no_such_event"}}}`,
-			}
-			for _, m := range send {
-				if err := conn.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
-					return
-				}
-			}
-			for {
-				var a struct {
-					EnvelopeID string `json:"envelope_id"`
-				}
-				if err := conn.ReadJSON(&a); err != nil {
-					return
-				}
-				acks <- socketAck{EnvelopeID: a.EnvelopeID,
-					Stored: e.count(`SELECT count(*) FROM platform_deliveries WHERE message_id = $1`, delivered[a.EnvelopeID])}
-			}
-		}
+	e := newEnv(t, func(c *slackbot.Config, _ *slacktest.Server) { c.AppToken = "xapp-1" })
+	e.slack.OnAck(func(id string) {
+		acks <- socketAck{EnvelopeID: id, Stored: e.count(`SELECT count(*) FROM platform_deliveries WHERE message_id = $1`, delivered[id])}
 	})
-	close(ready)
+	e.slack.WaitSocket(t, 1, 10*time.Second)
+	event := envelope("EvSock", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.0"}`)
+	send := []string{
+		slacktest.EventsAPIEnvelope("env-1", 0, event),
+		`{"envelope_id":"env-2","type":"events_api","accepts_response_payload":false,"retry_attempt":1,"retry_reason":"timeout","payload":` + string(event) + `}`,
+		`{"envelope_id":"env-3","type":"slash_commands","accepts_response_payload":true,"payload":{"team_id":"T1","channel_id":"C1","user_id":"U1",` +
+			`"user_name":"duckling","command":"/waddlebot","text":"hello","trigger_id":"TRIG-S","response_url":"https://hooks.slack.com/commands/T1/9"}}`,
+		`{"envelope_id":"env-4","type":"interactive","accepts_response_payload":false,"payload":{"type":"block_actions","team":{"id":"T1"},` +
+			`"user":{"id":"U1"},"trigger_id":"TRIG-I","channel":{"id":"C1"},"actions":[{"type":"button","block_id":"b","action_id":"!hello","value":"!hello"}]}}`,
+		`{"envelope_id":"env-5","type":"events_api","payload":{"type":"event_callback","event_id":"EvBad","team_id":"T1","event":{"type":"no_such_event"}}}`,
+	}
+	for _, m := range send {
+		if n := e.slack.Send(m); n != 1 {
+			t.Fatalf("envelope sent on %d connections, want 1", n)
+		}
+	}
 	want := map[string]int{"env-1": 1, "env-2": 1, "env-3": 1, "env-4": 1, "env-5": 0}
 	got := map[string]int{}
 	deadline := time.After(10 * time.Second)
@@ -96,50 +72,28 @@ func TestSocketModeStoresBeforeAcking(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.work(platform.SlackAck{DeliveryID: id}, nil)
-	if posts := e.slack.called("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
+	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
 		t.Errorf("chat.postMessage: %+v, want Quack!", posts)
 	}
 }
 
 func TestSocketModeRefusedTokenThenReconnects(t *testing.T) {
 	t.Parallel()
-	hello := make(chan struct{}, 4)
-	e := newEnv(t, func(c *slackbot.Config, f *fakeSlack) {
+	e := newEnv(t, func(c *slackbot.Config, f *slacktest.Server) {
 		c.AppToken = "xapp-bad"
-		f.openErr = "invalid_auth"
-		f.ws = func(w http.ResponseWriter, r *http.Request) {
-			up := websocket.Upgrader{CheckOrigin: slackOrigin}
-			conn, err := up.Upgrade(w, r, nil)
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-			conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","num_connections":1}`))
-			hello <- struct{}{}
-			for {
-				if _, _, err := conn.ReadMessage(); err != nil {
-					return
-				}
-			}
-		}
+		f.SetOpenError("invalid_auth")
 	})
 	eventually(t, "degraded with a refused app token", func() bool {
 		s := e.status.Snapshot()
 		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "SLACK_APP_TOKEN")
 	})
-	e.slack.mu.Lock()
-	e.slack.openErr = ""
-	e.slack.mu.Unlock()
-	select {
-	case <-hello:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no reconnect within 10s after the token was fixed")
+	if n := e.slack.Hellos(); n != 0 {
+		t.Fatalf("%d socket connections with a refused token", n)
 	}
+	e.slack.SetOpenError("")
+	e.slack.WaitSocket(t, 1, 10*time.Second) // a reconnect within 10s after the token was fixed
 	eventually(t, "connected after the retry", func() bool { return e.status.Snapshot().State == platform.StateConnected })
 }
-
-// slackOrigin accepts the Origin slack-go sends, as Slack's server would.
-func slackOrigin(r *http.Request) bool { return r.Header.Get("Origin") == "https://api.slack.com" }
 
 func (e *env) count(sql string, args ...any) int {
 	e.t.Helper()

@@ -19,9 +19,9 @@ func TestChatCommandReply(t *testing.T) {
 	e.command("hello", "Hello {user}!")
 	b := e.start(e.config("a"))
 
-	conn := e.irc.waitJoined(t, "duckchan")
-	if conn.pass != "oauth:bot-1" || conn.nick != "duckbot" {
-		t.Errorf("logged in as %q with %q, want duckbot with the stored token", conn.nick, conn.pass)
+	conn := e.irc.WaitJoined(t, "duckchan")
+	if conn.Pass() != "oauth:bot-1" || conn.Nick() != "duckbot" {
+		t.Errorf("logged in as %q with %q, want duckbot with the stored token", conn.Nick(), conn.Pass())
 	}
 	eventually(t, "status connected", func() bool {
 		s := b.cfg.Status.Snapshot()
@@ -31,18 +31,18 @@ func TestChatCommandReply(t *testing.T) {
 		t.Errorf("status without EventSub config: %q", d)
 	}
 
-	id := e.irc.chat("duckchan", "300", "alice", "subscriber/12,vip/1", "!hello")
-	got := e.irc.waitLines(t, "duckchan", 1)
-	if got[0].text != "Hello Alice!" || got[0].replyTo != id {
-		t.Errorf("reply %q in thread %q, want %q in %q", got[0].text, got[0].replyTo, "Hello Alice!", id)
+	id := e.irc.Chat("duckchan", "300", "alice", "subscriber/12,vip/1", "!hello")
+	got := e.irc.WaitLines(t, "duckchan", 1)
+	if got[0].Text != "Hello Alice!" || got[0].ReplyTo != id {
+		t.Errorf("reply %q in thread %q, want %q in %q", got[0].Text, got[0].ReplyTo, "Hello Alice!", id)
 	}
 
 	// The bot's own messages are ignored; the next user's message is answered.
-	e.irc.chat("duckchan", "100", "duckbot", "", "!hello")
-	e.irc.chat("duckchan", "301", "bob", "", "!hello")
-	got = e.irc.waitLines(t, "duckchan", 2) // a reply to the bot's own message would come before bob's
-	if got[1].text != "Hello Bob!" {
-		t.Errorf("second reply %q, want bob's: the bot answered its own message", got[1].text)
+	e.irc.Chat("duckchan", "100", "duckbot", "", "!hello")
+	e.irc.Chat("duckchan", "301", "bob", "", "!hello")
+	got = e.irc.WaitLines(t, "duckchan", 2) // a reply to the bot's own message would come before bob's
+	if got[1].Text != "Hello Bob!" {
+		t.Errorf("second reply %q, want bob's: the bot answered its own message", got[1].Text)
 	}
 }
 
@@ -51,7 +51,7 @@ func TestMalformedLinesDoNotStopTheBot(t *testing.T) {
 	e := newEnv(t)
 	e.command("hello", "Hello {user}!")
 	e.start(e.config("a"))
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 
 	bad := []string{
 		"@badges=moderator;id=x1;user-id=5 :eve!eve@eve.tmi.twitch.tv PRIVMSG #duckchan :!hello", // badge without version: the library panics
@@ -70,14 +70,14 @@ func TestMalformedLinesDoNotStopTheBot(t *testing.T) {
 		}
 	}
 	for _, l := range bad {
-		e.irc.raw("duckchan", l)
+		e.irc.Raw("duckchan", l)
 	}
-	e.irc.chat("duckchan", "300", "alice", "", "!hello")
-	got := e.irc.waitLines(t, "duckchan", 1)
-	if got[0].text != "Hello Alice!" {
-		t.Errorf("after malformed lines the bot said %q", got[0].text)
+	e.irc.Chat("duckchan", "300", "alice", "", "!hello")
+	got := e.irc.WaitLines(t, "duckchan", 1)
+	if got[0].Text != "Hello Alice!" {
+		t.Errorf("after malformed lines the bot said %q", got[0].Text)
 	}
-	if len(e.irc.live("duckchan")) != 1 || len(e.irc.welcomedConns()) != 1 {
+	if len(e.irc.Live("duckchan")) != 1 || len(e.irc.Welcomed()) != 1 {
 		t.Errorf("the malformed lines cost the connection")
 	}
 }
@@ -87,27 +87,27 @@ func TestModerationRules(t *testing.T) {
 	e := newEnv(t)
 	e.link("gooschan")
 	e.saveToken("gooschan", platform.Token{Access: "caster-1", AccountID: "200", AccountLogin: "gooschan"})
-	e.irc.setMod("duckchan", true)
+	e.irc.SetMod("duckchan", true)
 	e.rule(router.RuleInput{Match: router.MatchContains, Pattern: "badword", Action: router.ActionDelete})
 	e.rule(router.RuleInput{Match: router.MatchWord, Pattern: "spam", Action: router.ActionTimeout, TimeoutSeconds: 60})
 	e.rule(router.RuleInput{Match: router.MatchWord, Pattern: "caps", Action: router.ActionWarn, Response: "no shouting please"})
 	e.start(e.config("a"))
-	e.irc.waitJoined(t, "duckchan")
-	e.irc.waitJoined(t, "gooschan")
+	e.irc.WaitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "gooschan")
 
 	// Where the bot moderates, it deletes with its own token.
-	id := e.irc.chat("duckchan", "300", "alice", "", "you badword")
-	eventually(t, "the delete call", func() bool { return len(e.api.find("DELETE", "/helix/moderation/chat")) == 1 })
-	del := e.api.find("DELETE", "/helix/moderation/chat")[0]
+	id := e.irc.Chat("duckchan", "300", "alice", "", "you badword")
+	eventually(t, "the delete call", func() bool { return len(e.api.Find("DELETE", "/helix/moderation/chat")) == 1 })
+	del := e.api.Find("DELETE", "/helix/moderation/chat")[0]
 	want := map[string]string{"broadcaster_id": "200", "moderator_id": "100", "message_id": id}
 	if diff := cmp.Diff(want, del.Query); diff != "" || del.Auth != "Bearer bot-1" || del.ClientID != "cid" {
 		t.Errorf("delete with %s (%s) (-want +got):\n%s", del.Auth, del.ClientID, diff)
 	}
 
 	// Elsewhere it times out with the broadcaster's token.
-	e.irc.chat("gooschan", "301", "bob", "", "buy spam now")
-	eventually(t, "the ban call", func() bool { return len(e.api.find("POST", "/helix/moderation/bans")) == 1 })
-	ban := e.api.find("POST", "/helix/moderation/bans")[0]
+	e.irc.Chat("gooschan", "301", "bob", "", "buy spam now")
+	eventually(t, "the ban call", func() bool { return len(e.api.Find("POST", "/helix/moderation/bans")) == 1 })
+	ban := e.api.Find("POST", "/helix/moderation/bans")[0]
 	if diff := cmp.Diff(map[string]string{"broadcaster_id": "200", "moderator_id": "200"}, ban.Query); diff != "" || ban.Auth != "Bearer caster-1" {
 		t.Errorf("ban with %s (-want +got):\n%s", ban.Auth, diff)
 	}
@@ -117,29 +117,29 @@ func TestModerationRules(t *testing.T) {
 	}
 
 	// A warning is a reply naming the user.
-	e.irc.chat("duckchan", "302", "carol", "", "CAPS caps")
-	got := e.irc.waitLines(t, "duckchan", 1)
-	if got[0].text != "@Carol no shouting please" {
-		t.Errorf("warning %q", got[0].text)
+	e.irc.Chat("duckchan", "302", "carol", "", "CAPS caps")
+	got := e.irc.WaitLines(t, "duckchan", 1)
+	if got[0].Text != "@Carol no shouting please" {
+		t.Errorf("warning %q", got[0].Text)
 	}
 }
 
 func TestHelix401RefreshesTheToken(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.irc.setMod("duckchan", true)
-	e.api.setValid("bot-1", false) // expired early: Helix refuses it, IRC still takes it
+	e.irc.SetMod("duckchan", true)
+	e.api.SetValid("bot-1", false) // expired early: Helix refuses it, IRC still takes it
 	e.rule(router.RuleInput{Match: router.MatchContains, Pattern: "badword", Action: router.ActionDelete})
 	e.start(e.config("a"))
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 
-	e.irc.chat("duckchan", "300", "alice", "", "badword")
-	eventually(t, "the retried delete", func() bool { return len(e.api.find("DELETE", "/helix/moderation/chat")) == 2 })
-	calls := e.api.find("DELETE", "/helix/moderation/chat")
+	e.irc.Chat("duckchan", "300", "alice", "", "badword")
+	eventually(t, "the retried delete", func() bool { return len(e.api.Find("DELETE", "/helix/moderation/chat")) == 2 })
+	calls := e.api.Find("DELETE", "/helix/moderation/chat")
 	if calls[0].Auth != "Bearer bot-1" || calls[1].Auth != "Bearer bot-2" {
 		t.Errorf("tokens used: %q then %q", calls[0].Auth, calls[1].Auth)
 	}
-	if n := len(e.api.find("POST", "/oauth2/token")); n != 1 {
+	if n := len(e.api.Find("POST", "/oauth2/token")); n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
 	tok, err := e.tokens.Get(context.Background(), Platform, platform.BotSubject)
@@ -151,17 +151,15 @@ func TestHelix401RefreshesTheToken(t *testing.T) {
 func TestHelix429WaitsAndRetries(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.irc.setMod("duckchan", true)
-	e.api.mu.Lock()
-	e.api.limitOne = true
-	e.api.mu.Unlock()
+	e.irc.SetMod("duckchan", true)
+	e.api.LimitNextModeration()
 	e.rule(router.RuleInput{Match: router.MatchContains, Pattern: "badword", Action: router.ActionDelete})
 	b := e.start(e.config("a"))
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 
-	e.irc.chat("duckchan", "300", "alice", "", "badword")
+	e.irc.Chat("duckchan", "300", "alice", "", "badword")
 	eventually(t, "the delete after the rate limit", func() bool { return b.Outbox().Stats().Sent == 1 })
-	if n, st := len(e.api.find("DELETE", "/helix/moderation/chat")), b.Outbox().Stats(); n != 2 || st.RateLimited != 1 || st.Failed != 0 {
+	if n, st := len(e.api.Find("DELETE", "/helix/moderation/chat")), b.Outbox().Stats(); n != 2 || st.RateLimited != 1 || st.Failed != 0 {
 		t.Errorf("%d calls, stats %+v; want a 429 then a success", n, st)
 	}
 }
@@ -170,16 +168,16 @@ func TestIRCLoginRefusedRefreshes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.command("hello", "Hello {user}!")
-	e.irc.setAccept(func(pass, nick string) bool { return pass == "oauth:bot-2" })
+	e.irc.SetAccept(func(pass, nick string) bool { return pass == "oauth:bot-2" })
 	e.start(e.config("a"))
 
-	conn := e.irc.waitJoined(t, "duckchan")
-	if conn.pass != "oauth:bot-2" {
-		t.Errorf("joined with %q", conn.pass)
+	conn := e.irc.WaitJoined(t, "duckchan")
+	if conn.Pass() != "oauth:bot-2" {
+		t.Errorf("joined with %q", conn.Pass())
 	}
-	e.irc.chat("duckchan", "300", "alice", "", "!hello")
-	if got := e.irc.waitLines(t, "duckchan", 1); got[0].text != "Hello Alice!" {
-		t.Errorf("reply %q", got[0].text)
+	e.irc.Chat("duckchan", "300", "alice", "", "!hello")
+	if got := e.irc.WaitLines(t, "duckchan", 1); got[0].Text != "Hello Alice!" {
+		t.Errorf("reply %q", got[0].Text)
 	}
 }
 
@@ -188,20 +186,20 @@ func TestReconnectsAndRejoins(t *testing.T) {
 	e := newEnv(t)
 	e.command("hello", "Hello {user}!")
 	b := e.start(e.config("a"))
-	first := e.irc.waitJoined(t, "duckchan")
+	first := e.irc.WaitJoined(t, "duckchan")
 
 	// Twitch goes away for a while: the bot says it is reconnecting.
-	e.irc.pause(t)
-	e.irc.dropAll()
+	e.irc.Pause()
+	e.irc.DropAll()
 	eventually(t, "status reconnecting", func() bool { return b.cfg.Status.Snapshot().State == platform.StateReconnecting })
-	e.irc.resume(t)
+	e.irc.Resume(t)
 	eventually(t, "a rejoin on a new connection", func() bool {
-		l := e.irc.live("duckchan")
+		l := e.irc.Live("duckchan")
 		return len(l) == 1 && l[0] != first
 	})
-	e.irc.chat("duckchan", "300", "alice", "", "!hello")
-	if got := e.irc.waitLines(t, "duckchan", 1); got[0].text != "Hello Alice!" {
-		t.Errorf("reply after reconnecting %q", got[0].text)
+	e.irc.Chat("duckchan", "300", "alice", "", "!hello")
+	if got := e.irc.WaitLines(t, "duckchan", 1); got[0].Text != "Hello Alice!" {
+		t.Errorf("reply after reconnecting %q", got[0].Text)
 	}
 	eventually(t, "connected again", func() bool { return strings.Contains(b.cfg.Status.Snapshot().Detail, "Connected to 1 channel") })
 }
@@ -211,22 +209,22 @@ func TestLinksPickedUpWithoutRestart(t *testing.T) {
 	e := newEnv(t)
 	e.command("hello", "Hello {user}!")
 	b := e.start(e.config("a"))
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 
 	goose := e.link("gooschan")
-	e.irc.waitJoined(t, "gooschan")
-	e.irc.chat("gooschan", "300", "alice", "", "!hello")
-	if got := e.irc.waitLines(t, "gooschan", 1); got[0].text != "Hello Alice!" {
-		t.Errorf("reply in the new channel %q", got[0].text)
+	e.irc.WaitJoined(t, "gooschan")
+	e.irc.Chat("gooschan", "300", "alice", "", "!hello")
+	if got := e.irc.WaitLines(t, "gooschan", 1); got[0].Text != "Hello Alice!" {
+		t.Errorf("reply in the new channel %q", got[0].Text)
 	}
 	eventually(t, "2 servers", func() bool { return b.cfg.Status.Snapshot().Servers == 2 })
 
 	if err := e.rt.UnlinkEntity(context.Background(), e.cid, goose.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the part from #gooschan", func() bool { return len(e.irc.live("gooschan")) == 0 })
+	eventually(t, "the part from #gooschan", func() bool { return len(e.irc.Live("gooschan")) == 0 })
 	eventually(t, "1 server", func() bool { return b.cfg.Status.Snapshot().Servers == 1 })
-	if len(e.irc.live("duckchan")) != 1 {
+	if len(e.irc.Live("duckchan")) != 1 {
 		t.Errorf("left #duckchan too")
 	}
 }
@@ -241,11 +239,11 @@ func TestLeaseHandOver(t *testing.T) {
 	cfgA.Leases = platform.NewLeases(e.pool, "instance-a", time.Minute)
 	cfgB.Leases = platform.NewLeases(e.pool, "instance-b", time.Minute)
 	a := e.start(cfgA)
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 	b := e.start(cfgB)
-	eventually(t, "two bot connections", func() bool { return len(e.irc.welcomedConns()) == 2 })
+	eventually(t, "two bot connections", func() bool { return len(e.irc.Welcomed()) == 2 })
 	time.Sleep(500 * time.Millisecond) // several of b's lease syncs
-	if n := len(e.irc.live("duckchan")); n != 1 {
+	if n := len(e.irc.Live("duckchan")); n != 1 {
 		t.Fatalf("%d connections in #duckchan, want only a's", n)
 	}
 	holders, err := a.cfg.Leases.Holders(context.Background(), leasePrefix)
@@ -254,10 +252,10 @@ func TestLeaseHandOver(t *testing.T) {
 	}
 
 	a.stop()
-	e.irc.waitJoined(t, "duckchan") // b's connection: a's are closed
-	e.irc.chat("duckchan", "300", "alice", "", "!hello")
-	if got := e.irc.waitLines(t, "duckchan", 1); got[0].text != "Hello Alice!" {
-		t.Errorf("reply from the second instance %q", got[0].text)
+	e.irc.WaitJoined(t, "duckchan") // b's connection: a's are closed
+	e.irc.Chat("duckchan", "300", "alice", "", "!hello")
+	if got := e.irc.WaitLines(t, "duckchan", 1); got[0].Text != "Hello Alice!" {
+		t.Errorf("reply from the second instance %q", got[0].Text)
 	}
 	eventually(t, "b serving 1 channel", func() bool { return b.cfg.Status.Snapshot().Servers == 1 })
 	if s := a.cfg.Status.Snapshot(); s.State != platform.StateStopped {
@@ -269,7 +267,7 @@ func TestWhisperForPrivateResponse(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	b := e.start(e.config("a"))
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 	eventually(t, "logged in", func() bool {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -279,15 +277,15 @@ func TestWhisperForPrivateResponse(t *testing.T) {
 	ev := router.Event{ID: "twitch:m1", Platform: Platform, Kind: router.ChatMessage, Server: "duckchan", Channel: "duckchan",
 		User: router.User{ID: "300", Name: "alice"}}
 	b.respond(context.Background(), ev, router.Response{Reply: "your balance is 5\r\nPRIVMSG #x :pwned", Private: true}, platform.High)
-	eventually(t, "the whisper", func() bool { return len(e.api.find("POST", "/helix/whispers")) == 1 })
-	w := e.api.find("POST", "/helix/whispers")[0]
+	eventually(t, "the whisper", func() bool { return len(e.api.Find("POST", "/helix/whispers")) == 1 })
+	w := e.api.Find("POST", "/helix/whispers")[0]
 	if diff := cmp.Diff(map[string]string{"from_user_id": "100", "to_user_id": "300"}, w.Query); diff != "" || w.Auth != "Bearer bot-1" {
 		t.Errorf("whisper as %s (-want +got):\n%s", w.Auth, diff)
 	}
 	if w.Body["message"] != "your balance is 5  PRIVMSG #x :pwned" {
 		t.Errorf("whisper text %q", w.Body["message"])
 	}
-	if len(e.irc.lines("duckchan")) != 0 {
+	if len(e.irc.Lines("duckchan")) != 0 {
 		t.Errorf("a private response went to chat")
 	}
 }
@@ -296,28 +294,27 @@ func TestEventSubSubscriptions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	const callback = "https://hub.example/webhooks/twitch/eventsub"
-	kept := e.api.addSub("stream.online", "1", "enabled", map[string]string{"broadcaster_user_id": "200"}, callback)
-	revoked := e.api.addSub("channel.cheer", "1", "authorization_revoked", map[string]string{"broadcaster_user_id": "200"}, callback)
-	failed := e.api.addSub("channel.ban", "1", "webhook_callback_verification_failed", map[string]string{"broadcaster_user_id": "200"}, callback)
+	kept := e.api.AddSubscription("stream.online", "1", "enabled", map[string]string{"broadcaster_user_id": "200"}, callback)
+	revoked := e.api.AddSubscription("channel.cheer", "1", "authorization_revoked", map[string]string{"broadcaster_user_id": "200"}, callback)
+	failed := e.api.AddSubscription("channel.ban", "1", "webhook_callback_verification_failed", map[string]string{"broadcaster_user_id": "200"}, callback)
 	cfg := e.config("a")
 	cfg.EventSubSecret, cfg.CallbackURL = "a-secret-of-20-chars", callback
 	b := e.start(cfg)
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 
-	eventually(t, "8 subscriptions", func() bool { return len(e.api.find("POST", "/helix/eventsub/subscriptions")) == 7 })
-	e.api.mu.Lock()
-	defer e.api.mu.Unlock()
+	eventually(t, "8 subscriptions", func() bool { return len(e.api.Find("POST", "/helix/eventsub/subscriptions")) == 7 })
+	subs := e.api.Subscriptions()
 	types := map[string]string{}
-	for id, s := range e.api.subs {
+	for id, s := range subs {
 		if s["status"] != "enabled" && s["status"] != "webhook_callback_verification_pending" {
 			t.Errorf("subscription %s left with status %v", id, s["status"])
 		}
 		types[s["type"].(string)] = id
 	}
-	if len(types) != 8 || types["stream.online"] != kept || e.api.subs[revoked] != nil || e.api.subs[failed] != nil {
+	if len(types) != 8 || types["stream.online"] != kept || subs[revoked] != nil || subs[failed] != nil {
 		t.Errorf("subscriptions %v; want 8 types, %s kept, %s and %s replaced", types, kept, revoked, failed)
 	}
-	for _, c := range e.api.calls {
+	for _, c := range e.api.Calls() {
 		if c.Path != "/helix/eventsub/subscriptions" {
 			continue
 		}
@@ -357,19 +354,19 @@ func TestOutboxSpacesRepliesWhereNotModerator(t *testing.T) {
 	e := newEnv(t)
 	e.command("hello", "Hello {user}!")
 	e.start(e.config("a"))
-	e.irc.waitJoined(t, "duckchan")
+	e.irc.WaitJoined(t, "duckchan")
 
 	users := []string{"alice", "bob", "carol", "dave"}
 	for i, u := range users {
-		e.irc.chat("duckchan", fmt.Sprint(300+i), u, "", "!hello")
+		e.irc.Chat("duckchan", fmt.Sprint(300+i), u, "", "!hello")
 	}
-	got := e.irc.waitLines(t, "duckchan", len(users))
+	got := e.irc.WaitLines(t, "duckchan", len(users))
 	for i, u := range users {
-		if want := "Hello " + strings.ToUpper(u[:1]) + u[1:] + "!"; got[i].text != want {
-			t.Errorf("reply %d: %q, want %q", i, got[i].text, want)
+		if want := "Hello " + strings.ToUpper(u[:1]) + u[1:] + "!"; got[i].Text != want {
+			t.Errorf("reply %d: %q, want %q", i, got[i].Text, want)
 		}
-		if i > 0 && got[i].at.Sub(got[i-1].at) < 500*time.Millisecond {
-			t.Errorf("replies %d and %d only %v apart: the 1/s channel budget was not kept", i-1, i, got[i].at.Sub(got[i-1].at))
+		if i > 0 && got[i].At.Sub(got[i-1].At) < 500*time.Millisecond {
+			t.Errorf("replies %d and %d only %v apart: the 1/s channel budget was not kept", i-1, i, got[i].At.Sub(got[i-1].At))
 		}
 	}
 }
@@ -382,47 +379,45 @@ func TestAnonymousWithoutBotAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := e.start(e.config("a"))
-	conn := e.irc.waitJoined(t, "duckchan")
-	if !strings.HasPrefix(conn.nick, "justinfan") {
-		t.Errorf("anonymous login as %q", conn.nick)
+	conn := e.irc.WaitJoined(t, "duckchan")
+	if !strings.HasPrefix(conn.Nick(), "justinfan") {
+		t.Errorf("anonymous login as %q", conn.Nick())
 	}
 	eventually(t, "degraded status", func() bool {
 		s := b.cfg.Status.Snapshot()
 		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "Connect the bot account on the health page")
 	})
-	e.irc.chat("duckchan", "300", "alice", "", "!hello")
+	e.irc.Chat("duckchan", "300", "alice", "", "!hello")
 	eventually(t, "the reply counted failed", func() bool { return b.Outbox().Stats().Failed == 1 })
 
 	// Connecting the bot account logs in with it, without a restart.
 	e.saveToken(platform.BotSubject, platform.Token{Access: "bot-1", Refresh: "bot-r1", AccountID: "100", AccountLogin: "duckbot", Expires: time.Now().Add(4 * time.Hour)})
 	eventually(t, "a login as duckbot", func() bool {
-		l := e.irc.live("duckchan")
-		return len(l) == 1 && l[0].nick == "duckbot"
+		l := e.irc.Live("duckchan")
+		return len(l) == 1 && l[0].Nick() == "duckbot"
 	})
-	e.irc.chat("duckchan", "300", "alice", "", "!hello")
-	if got := e.irc.waitLines(t, "duckchan", 1); got[0].text != "Hello Alice!" {
-		t.Errorf("reply %q", got[0].text)
+	e.irc.Chat("duckchan", "300", "alice", "", "!hello")
+	if got := e.irc.WaitLines(t, "duckchan", 1); got[0].Text != "Hello Alice!" {
+		t.Errorf("reply %q", got[0].Text)
 	}
 }
 
 func TestRefusedTokenFallsBackToAnonymous(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.api.mu.Lock()
-	delete(e.api.refresh, "bot-r1") // the refresh token was revoked too
-	e.api.mu.Unlock()
-	e.irc.setAccept(func(pass, nick string) bool { return strings.HasPrefix(nick, "justinfan") })
+	e.api.RevokeRefresh("bot-r1") // the refresh token was revoked too
+	e.irc.SetAccept(func(pass, nick string) bool { return strings.HasPrefix(nick, "justinfan") })
 	b := e.start(e.config("a"))
 
-	conn := e.irc.waitJoined(t, "duckchan")
-	if !strings.HasPrefix(conn.nick, "justinfan") {
-		t.Errorf("joined as %q", conn.nick)
+	conn := e.irc.WaitJoined(t, "duckchan")
+	if !strings.HasPrefix(conn.Nick(), "justinfan") {
+		t.Errorf("joined as %q", conn.Nick())
 	}
 	eventually(t, "degraded status", func() bool {
 		s := b.cfg.Status.Snapshot()
 		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "anonymously")
 	})
-	if n := len(e.api.find("POST", "/oauth2/token")); n != 1 {
+	if n := len(e.api.Find("POST", "/oauth2/token")); n != 1 {
 		t.Errorf("%d refresh attempts, want 1", n)
 	}
 }

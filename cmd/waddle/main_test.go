@@ -317,6 +317,11 @@ func TestServeConfigErrors(t *testing.T) {
 		{"database URL missing", setVars(vars, "DATABASE_URL", ""), "DATABASE_URL", "is not set"},
 		{"database URL of another kind", setVars(vars, "DATABASE_URL", "mysql://root@127.0.0.1/waddle"), "DATABASE_URL", "must start with postgres://"},
 		{"database URL unparsable", setVars(vars, "DATABASE_URL", "postgres://127.0.0.1:notaport/waddle"), "DATABASE_URL", "cannot be parsed"},
+		{"discord token without app id", setVars(vars, "DISCORD_BOT_TOKEN", "secret-token", "DISCORD_PUBLIC_KEY", strings.Repeat("ab", 32)),
+			"DISCORD_APP_ID", "is not set, but DISCORD_BOT_TOKEN"},
+		{"twitch client id without secret", setVars(vars, "TWITCH_CLIENT_ID", "cid", "TWITCH_BOT_LOGIN", "duckbot", "TWITCH_EVENTSUB_SECRET", "a-secret-of-20-chars"),
+			"TWITCH_CLIENT_SECRET", "is not set"},
+		{"slack app token without signing secret", setVars(vars, "SLACK_BOT_TOKEN", "xoxb-1", "SLACK_APP_TOKEN", "xapp-1"), "SLACK_SIGNING_SECRET", "is not set"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

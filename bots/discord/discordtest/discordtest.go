@@ -1,0 +1,278 @@
+// Package discordtest is a local Discord for tests: a REST API that records
+// every request and answers with plausible defaults, and a gateway that
+// speaks enough of the websocket protocol for discordgo (HELLO, IDENTIFY,
+// READY and heartbeats) and then sends the dispatches a test pushes. Both
+// stop when the test that started them ends.
+package discordtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// BotID is the user id of the bot in the gateway's READY.
+const BotID = "1000"
+
+// Request is one call the REST API received.
+type Request struct {
+	Method, Path string // Path is escaped, as sent
+	Body         string
+}
+
+// REST is a local Discord REST API that records every call. Its methods are
+// safe for concurrent use.
+type REST struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	requests []Request
+	override func(w http.ResponseWriter, r Request) bool
+}
+
+// StartREST starts the REST API and stops it when the test ends. It answers
+// 204 to interaction callbacks and deletes, [] to command lists and member
+// searches, a DM channel dm-1 to POST /users/@me/channels, and a message
+// {"id":"900","channel_id":"1"} to everything else.
+func StartREST(t testing.TB) *REST {
+	t.Helper()
+	f := &REST{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req := Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: string(body)}
+		f.mu.Lock()
+		f.requests = append(f.requests, req)
+		override := f.override
+		f.mu.Unlock()
+		if override != nil && override(w, req) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(req.Path, "/callback"), r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		case strings.HasSuffix(req.Path, "/commands") || strings.Contains(req.Path, "/members/search"):
+			io.WriteString(w, "[]")
+		case req.Path == "/users/@me/channels":
+			io.WriteString(w, `{"id":"dm-1","type":1}`)
+		default:
+			io.WriteString(w, `{"id":"900","channel_id":"1"}`)
+		}
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// URL is a DISCORD_API_URL for the server, ending in a slash.
+func (f *REST) URL() string { return f.srv.URL + "/" }
+
+// SetOverride lets o answer a request instead of the default when it
+// returns true (a 429, a 403…). nil removes it.
+func (f *REST) SetOverride(o func(w http.ResponseWriter, r Request) bool) {
+	f.mu.Lock()
+	f.override = o
+	f.mu.Unlock()
+}
+
+// Requests returns every request received, oldest first.
+func (f *REST) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Request(nil), f.requests...)
+}
+
+// Find returns the requests matching method and path (a prefix when it ends with "*").
+func (f *REST) Find(method, path string) []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Request
+	for _, r := range f.requests {
+		if r.Method != method {
+			continue
+		}
+		if p, ok := strings.CutSuffix(path, "*"); ok && strings.HasPrefix(r.Path, p) || r.Path == path {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Index is the position of the first request matching method and path, or -1.
+func (f *REST) Index(method, path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.requests {
+		if r.Method == method && r.Path == path {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitBody waits up to timeout for a request matching method and path (as
+// in Find) whose body contains want, and returns it; it fails the test if
+// none arrives.
+func (f *REST) WaitBody(t testing.TB, method, path, want string, timeout time.Duration) Request {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, r := range f.Find(method, path) {
+			if strings.Contains(r.Body, want) {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("discordtest: no %s %s with %q within %v", method, path, want, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Gateway is a local Discord gateway: HELLO, IDENTIFY, READY (as BotID)
+// and heartbeat acks, then the dispatches a test sends. Its methods are
+// safe for concurrent use.
+type Gateway struct {
+	srv       *httptest.Server
+	t         testing.TB
+	mu        sync.Mutex
+	conns     []*gwConn
+	identify  []json.RawMessage
+	seq       int64
+	heartbeat int
+}
+
+type gwConn struct {
+	mu sync.Mutex
+	c  *websocket.Conn
+}
+
+func (c *gwConn) write(v any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.c.WriteJSON(v)
+}
+
+// StartGateway starts the gateway and stops it when the test ends.
+func StartGateway(t testing.TB) *Gateway {
+	t.Helper()
+	g := &Gateway{t: t}
+	up := websocket.Upgrader{}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		c := &gwConn{c: ws}
+		defer ws.Close()
+		if c.write(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": 30000}}) != nil {
+			return
+		}
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			var p struct {
+				Op int             `json:"op"`
+				D  json.RawMessage `json:"d"`
+			}
+			if json.Unmarshal(msg, &p) != nil {
+				continue
+			}
+			switch p.Op {
+			case 1:
+				g.mu.Lock()
+				g.heartbeat++
+				g.mu.Unlock()
+				c.write(map[string]any{"op": 11})
+			case 2:
+				g.mu.Lock()
+				g.identify = append(g.identify, p.D)
+				g.seq++
+				seq := g.seq
+				g.mu.Unlock()
+				c.write(map[string]any{"op": 0, "t": "READY", "s": seq, "d": map[string]any{"v": 10, "session_id": "session-1",
+					"user": map[string]any{"id": BotID, "username": "waddle", "bot": true}, "guilds": []any{}}})
+				g.mu.Lock()
+				g.conns = append(g.conns, c)
+				g.mu.Unlock()
+			}
+		}
+	}))
+	t.Cleanup(func() {
+		g.mu.Lock()
+		for _, c := range g.conns {
+			c.c.Close()
+		}
+		g.mu.Unlock()
+		g.srv.Close()
+	})
+	return g
+}
+
+// URL is a DISCORD_GATEWAY_URL for the gateway.
+func (g *Gateway) URL() string { return "ws" + strings.TrimPrefix(g.srv.URL, "http") + "/" }
+
+// Connected reports whether a connection identified.
+func (g *Gateway) Connected() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.conns) > 0
+}
+
+// Identifies returns the d of every IDENTIFY received, oldest first.
+func (g *Gateway) Identifies() []json.RawMessage {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]json.RawMessage(nil), g.identify...)
+}
+
+// Heartbeats is the number of heartbeats received.
+func (g *Gateway) Heartbeats() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.heartbeat
+}
+
+// Dispatch sends an event to every identified connection; d is marshalled
+// unless it is a json.RawMessage. Call it from the test's goroutine.
+func (g *Gateway) Dispatch(typ string, d any) {
+	g.t.Helper()
+	raw, ok := d.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(d); err != nil {
+			g.t.Fatal(fmt.Errorf("discordtest: dispatch %s: %w", typ, err))
+		}
+	}
+	g.mu.Lock()
+	g.seq++
+	seq := g.seq
+	conns := append([]*gwConn(nil), g.conns...)
+	g.mu.Unlock()
+	for _, c := range conns {
+		if err := c.write(map[string]any{"op": 0, "t": typ, "s": seq, "d": raw}); err != nil {
+			g.t.Errorf("discordtest: dispatch %s: %v", typ, err)
+		}
+	}
+}
+
+// Raw sends a frame as is to every identified connection.
+func (g *Gateway) Raw(frame string) {
+	g.mu.Lock()
+	conns := append([]*gwConn(nil), g.conns...)
+	g.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		c.c.WriteMessage(websocket.TextMessage, []byte(frame))
+		c.mu.Unlock()
+	}
+}

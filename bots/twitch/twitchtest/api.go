@@ -1,0 +1,232 @@
+package twitchtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The API server's application credentials.
+const (
+	ClientID     = "cid"
+	ClientSecret = "csecret"
+)
+
+// Call is one request the API server received.
+type Call struct {
+	Method, Path, Auth, ClientID string
+	Query                        map[string]string
+	Body                         map[string]any // the JSON body, if any
+}
+
+// API is a local id.twitch.tv (under /oauth2) and Helix (under /helix).
+// It starts with these accounts:
+//
+//   - access token bot-1 (refresh token bot-r1) for user 100, duckbot;
+//     refreshing bot-r1 gives bot-2 and bot-r2;
+//   - access token caster-1 for user 200, duckchan;
+//   - the app token app-1, from the client credentials grant.
+//
+// GET /users answers id 200 for any login. Its methods are safe for
+// concurrent use.
+type API struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	calls    []Call
+	valid    map[string]bool           // access tokens Helix accepts
+	users    map[string][2]string      // access token → user id, login (for /validate)
+	refresh  map[string][2]string      // refresh token → new access, new refresh
+	subs     map[string]map[string]any // EventSub subscriptions by id
+	nextSub  int
+	limitOne bool // answer the next moderation call with 429
+}
+
+// StartAPI starts the API server and stops it when the test ends.
+func StartAPI(t testing.TB) *API {
+	t.Helper()
+	f := &API{
+		valid:   map[string]bool{"bot-1": true, "caster-1": true, "app-1": true},
+		users:   map[string][2]string{"bot-1": {"100", "duckbot"}, "bot-2": {"100", "duckbot"}, "caster-1": {"200", "duckchan"}},
+		refresh: map[string][2]string{"bot-r1": {"bot-2", "bot-r2"}},
+		subs:    map[string]map[string]any{},
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// AuthURL is a TWITCH_AUTH_URL for the server.
+func (f *API) AuthURL() string { return f.srv.URL + "/oauth2" }
+
+// HelixURL is a TWITCH_API_URL for the server.
+func (f *API) HelixURL() string { return f.srv.URL + "/helix" }
+
+// SetValid makes Helix accept or refuse (401) an access token.
+func (f *API) SetValid(token string, ok bool) {
+	f.mu.Lock()
+	f.valid[token] = ok
+	f.mu.Unlock()
+}
+
+// RevokeRefresh makes a refresh token fail with 400.
+func (f *API) RevokeRefresh(token string) {
+	f.mu.Lock()
+	delete(f.refresh, token)
+	f.mu.Unlock()
+}
+
+// LimitNextModeration answers the next moderation call (delete, ban) with
+// 429 and a Ratelimit-Reset a second away.
+func (f *API) LimitNextModeration() {
+	f.mu.Lock()
+	f.limitOne = true
+	f.mu.Unlock()
+}
+
+// AddSubscription adds an EventSub webhook subscription and returns its id.
+func (f *API) AddSubscription(typ, version, status string, cond map[string]string, callback string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextSub++
+	id := fmt.Sprintf("sub-%d", f.nextSub)
+	c := map[string]any{}
+	for k, v := range cond {
+		c[k] = v
+	}
+	f.subs[id] = map[string]any{"id": id, "type": typ, "version": version, "status": status, "condition": c,
+		"transport": map[string]any{"method": "webhook", "callback": callback}}
+	return id
+}
+
+// Subscriptions returns the EventSub subscriptions by id, each as Helix
+// lists it (id, type, version, status, condition, transport).
+func (f *API) Subscriptions() map[string]map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]map[string]any{}
+	for id, s := range f.subs {
+		out[id] = maps.Clone(s)
+	}
+	return out
+}
+
+// Calls returns every request received, oldest first.
+func (f *API) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Call(nil), f.calls...)
+}
+
+// Find returns the calls to method path.
+func (f *API) Find(method, path string) []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Call
+	for _, c := range f.calls {
+		if c.Method == method && c.Path == path {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *API) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	form, _ := url.ParseQuery(string(body))
+	call := Call{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), ClientID: r.Header.Get("Client-Id"), Query: map[string]string{}}
+	for k := range r.URL.Query() {
+		call.Query[k] = r.URL.Query().Get(k)
+	}
+	json.Unmarshal(body, &call.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	w.Header().Set("Content-Type", "application/json")
+	reply := func(status int, v any) {
+		w.WriteHeader(status)
+		if v != nil {
+			json.NewEncoder(w).Encode(v)
+		}
+	}
+	switch call.Path {
+	case "/oauth2/token":
+		switch form.Get("grant_type") {
+		case "client_credentials":
+			reply(200, map[string]any{"access_token": "app-1", "expires_in": 3600, "token_type": "bearer"})
+		case "refresh_token":
+			next, ok := f.refresh[form.Get("refresh_token")]
+			if !ok {
+				reply(400, map[string]any{"status": 400, "message": "Invalid refresh token"})
+				return
+			}
+			f.valid[next[0]] = true
+			reply(200, map[string]any{"access_token": next[0], "refresh_token": next[1], "expires_in": 14000, "scope": []string{"chat:read"}})
+		default:
+			reply(400, map[string]any{"status": 400, "message": "bad grant"})
+		}
+		return
+	case "/oauth2/validate":
+		u, ok := f.users[strings.TrimPrefix(call.Auth, "OAuth ")]
+		if !ok {
+			reply(401, map[string]any{"status": 401, "message": "invalid access token"})
+			return
+		}
+		reply(200, map[string]any{"client_id": ClientID, "user_id": u[0], "login": u[1], "scopes": []string{"chat:read"}, "expires_in": 14000})
+		return
+	}
+	if !strings.HasPrefix(call.Path, "/helix/") {
+		reply(404, nil)
+		return
+	}
+	if call.ClientID != ClientID || !f.valid[strings.TrimPrefix(call.Auth, "Bearer ")] {
+		reply(401, map[string]any{"status": 401, "message": "Invalid OAuth token"})
+		return
+	}
+	switch call.Method + " " + strings.TrimPrefix(call.Path, "/helix") {
+	case "DELETE /moderation/chat", "POST /moderation/bans":
+		if f.limitOne {
+			f.limitOne = false
+			w.Header().Set("Ratelimit-Reset", fmt.Sprint(time.Now().Add(time.Second).Unix()))
+			reply(429, map[string]any{"status": 429, "message": "Too Many Requests"})
+			return
+		}
+		if call.Method == "DELETE" {
+			reply(204, nil)
+		} else {
+			reply(200, map[string]any{"data": []any{}})
+		}
+	case "POST /whispers":
+		reply(204, nil)
+	case "GET /users":
+		reply(200, map[string]any{"data": []any{map[string]any{"id": "200", "login": call.Query["login"]}}})
+	case "GET /eventsub/subscriptions":
+		var data []any
+		for _, s := range f.subs {
+			if c, _ := s["condition"].(map[string]any); c["broadcaster_user_id"] == call.Query["user_id"] || c["to_broadcaster_user_id"] == call.Query["user_id"] {
+				data = append(data, s)
+			}
+		}
+		reply(200, map[string]any{"data": data, "pagination": map[string]any{}})
+	case "POST /eventsub/subscriptions":
+		f.nextSub++
+		id := fmt.Sprintf("sub-%d", f.nextSub)
+		s := map[string]any{"id": id, "status": "webhook_callback_verification_pending", "type": call.Body["type"], "version": call.Body["version"],
+			"condition": call.Body["condition"], "transport": call.Body["transport"]}
+		f.subs[id] = s
+		reply(202, map[string]any{"data": []any{s}})
+	case "DELETE /eventsub/subscriptions":
+		delete(f.subs, call.Query["id"])
+		reply(204, nil)
+	default:
+		reply(404, map[string]any{"status": 404, "message": "not found"})
+	}
+}
