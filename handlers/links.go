@@ -33,6 +33,13 @@ const (
 )
 
 func (h *Handler) startOAuth(w http.ResponseWriter, r *http.Request, plat, purpose string, cid int64, authorize func(redirect, state string) string) {
+	// The flows start from a link (a form's redirect to the platform would
+	// break the hub's form-action CSP), so a GET: browsers say where it came
+	// from, and one started by another site is refused.
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		h.fail(w, r, problem.New(problem.Forbidden, "Start connecting %s from the hub's own page.", platformName(plat)))
+		return
+	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	state := base64.RawURLEncoding.EncodeToString(b)

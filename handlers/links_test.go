@@ -191,6 +191,14 @@ func TestLinkTwitchChannelThroughOAuth(t *testing.T) {
 		t.Errorf("geese got %+v", es)
 	}
 
+	// Another site cannot start a flow for the signed-in admin.
+	if res := hub.get(servers+"/twitch/connect", http.Header{"Sec-Fetch-Site": {"cross-site"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site start: %d, want 403", res.StatusCode)
+	}
+	if q := startFlow(t, hub, servers+"/twitch/connect", f.twitch.URL); q.Get("force_verify") != "true" {
+		t.Errorf("Twitch is not told to ask every time: %v", q)
+	}
+
 	// Members cannot start a flow.
 	if res := e.signedIn(member.Email).get(servers+"/twitch/connect", nil); res.StatusCode != http.StatusForbidden {
 		t.Errorf("member starting a link: %d, want 403", res.StatusCode)

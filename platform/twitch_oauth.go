@@ -76,9 +76,12 @@ func (o *TwitchOAuth) Client() *http.Client {
 }
 
 // AuthorizeURL is where to send a user to grant scopes; Twitch sends them
-// back to redirectURI with code and state.
+// back to redirectURI with code and state. force_verify makes Twitch ask
+// every time, so a flow started behind the user's back cannot complete
+// silently.
 func (o *TwitchOAuth) AuthorizeURL(redirectURI, state string, scopes []string) string {
 	q := url.Values{
+		"force_verify":  {"true"},
 		"response_type": {"code"},
 		"client_id":     {o.ClientID},
 		"redirect_uri":  {redirectURI},

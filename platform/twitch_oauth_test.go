@@ -79,7 +79,7 @@ func TestTwitchOAuthAuthorizeURL(t *testing.T) {
 	if got := u.Scheme + "://" + u.Host + u.Path; got != "https://id.twitch.tv/oauth2/authorize" {
 		t.Errorf("authorize endpoint %q", got)
 	}
-	want := url.Values{"response_type": {"code"}, "client_id": {"id"}, "redirect_uri": {"https://hub.example/cb"},
+	want := url.Values{"force_verify": {"true"}, "response_type": {"code"}, "client_id": {"id"}, "redirect_uri": {"https://hub.example/cb"},
 		"scope": {"chat:read chat:edit"}, "state": {"st&ate"}}
 	if diff := cmp.Diff(want, u.Query()); diff != "" {
 		t.Errorf("query (-want +got):\n%s", diff)

@@ -49,7 +49,7 @@ func (b *Bot) subscriptionsLoop(ctx context.Context) {
 	if b.cfg.EventSubSecret == "" || b.cfg.CallbackURL == "" {
 		b.log.WarnContext(ctx, "TWITCH_EVENTSUB_SECRET or BASE_URL is not set: no EventSub subscriptions, so follows, subscriptions, cheers, raids and stream online/offline are not received")
 		b.mu.Lock()
-		b.subsNote = "EventSub is off: set TWITCH_EVENTSUB_SECRET and BASE_URL to receive follows, subscriptions, cheers and raids."
+		b.subsNote = "EventSub is off: set TWITCH_EVENTSUB_SECRET, and BASE_URL to the hub's public https address, to receive follows, subscriptions, cheers and raids."
 		b.mu.Unlock()
 		b.setStatus()
 		return

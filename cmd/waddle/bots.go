@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/waddle/waddle/bots/discord"
 	slackbot "github.com/waddle/waddle/bots/slack"
@@ -35,11 +36,18 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 	leases := platform.NewLeases(a.pool, instanceName(), 0)
 
 	if cfg.Twitch.on() {
+		// Twitch delivers EventSub only to https on port 443; a mirror
+		// (TWITCH_API_URL, as in tests) may take any callback.
+		callback := cfg.BaseURL + "/webhooks/twitch/eventsub"
+		if !strings.HasPrefix(callback, "https://") && cfg.Twitch.APIURL == "" {
+			logger.Warn("BASE_URL is not https: Twitch cannot deliver EventSub to it, so no subscriptions are made", "base_url", cfg.BaseURL)
+			callback = ""
+		}
 		b.twitchOAuth = &platform.TwitchOAuth{ClientID: cfg.Twitch.ClientID, ClientSecret: cfg.Twitch.ClientSecret,
 			AuthURL: cfg.Twitch.AuthURL, APIURL: cfg.Twitch.APIURL}
 		bot, err := twitch.New(twitch.Config{Router: rt, Pool: a.pool, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
 			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
-			CallbackURL: cfg.BaseURL + "/webhooks/twitch/eventsub", IRCAddr: cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
+			CallbackURL: callback, IRCAddr: cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
 			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4})
 		if err != nil {
 			return nil, fmt.Errorf("twitch bot: %w", err)

@@ -216,7 +216,11 @@ func (c config) validatePlatforms() error {
 						others = append(others, o[0])
 					}
 				}
-				return &configError{v[0], fmt.Sprintf("is not set, but %s is: set all of them or none", strings.Join(others, " and "))}
+				verb := "is"
+				if len(others) > 1 {
+					verb = "are"
+				}
+				return &configError{v[0], fmt.Sprintf("is not set, but %s %s: set all of them or none", strings.Join(others, " and "), verb)}
 			}
 		}
 		return nil
