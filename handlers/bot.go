@@ -658,15 +658,20 @@ func (h *Handler) renderServers(w http.ResponseWriter, r *http.Request, st int, 
 	if can {
 		p.TwitchConnect = h.cfg.TwitchOAuth != nil
 		p.SlackInstall = h.cfg.SlackOAuth != nil
-		if h.cfg.DiscordAppID != "" && h.cfg.Links != nil {
+		if h.cfg.DiscordAppID != "" {
 			p.DiscordInstallURL = discordInstallURL(h.cfg.DiscordAppID)
-			av, err := h.cfg.Links.Available(r.Context(), router.Discord)
-			if err != nil {
-				h.fail(w, r, err)
-				return
-			}
-			for _, a := range av {
-				p.DiscordAvailable = append(p.DiscordAvailable, views.AvailableServer{Server: a.Server, Name: a.Name})
+		}
+		if h.cfg.Links != nil {
+			// Guilds the Discord bot was added to, and the workspace of SLACK_BOT_TOKEN.
+			for _, plat := range []string{router.Discord, router.Slack} {
+				av, err := h.cfg.Links.Available(r.Context(), plat)
+				if err != nil {
+					h.fail(w, r, err)
+					return
+				}
+				for _, a := range av {
+					p.Available = append(p.Available, views.AvailableServer{Platform: plat, Server: a.Server, Name: a.Name})
+				}
 			}
 		}
 	}

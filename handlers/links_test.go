@@ -277,20 +277,27 @@ func TestInstallSlackAndLinkDiscordGuild(t *testing.T) {
 	if href, _ := d.Find(`[data-testid="discord-install"]`).Attr("href"); !strings.Contains(href, "client_id=1234567890") || !strings.Contains(href, "applications.commands") {
 		t.Errorf("install link %q", href)
 	}
-	if d.Find(`[data-testid="no-discord-available"]`).Length() != 1 {
+	if d.Find(`[data-testid="no-available"]`).Length() != 1 {
 		t.Error("a guild is offered before the bot saw one")
 	}
 	if err := f.links.Seen(context.Background(), router.Discord, "998877", "Duck Pond"); err != nil {
 		t.Fatal(err)
 	}
-	if got := hub.get(servers, nil).doc(t).Find(`[data-testid="discord-available"]`).Text(); !strings.Contains(got, "Duck Pond") {
+	if got := hub.get(servers, nil).doc(t).Find(`[data-testid="available"]`).Text(); !strings.Contains(got, "Duck Pond") {
 		t.Fatalf("offered %q, want Duck Pond", got)
 	}
 	if res := hub.post(servers, url.Values{"platform": {"discord"}, "server": {"998877"}, "name": {"Duck Pond"}}, nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("link: %d", res.StatusCode)
 	}
-	if hub.get(servers, nil).doc(t).Find(`[data-testid="discord-available"]`).Length() != 0 {
+	if hub.get(servers, nil).doc(t).Find(`[data-testid="available"]`).Length() != 0 {
 		t.Error("a linked guild is still offered")
+	}
+	// The workspace of a single-workspace SLACK_BOT_TOKEN is offered the same way.
+	if err := f.links.Seen(context.Background(), router.Slack, "T9", "Goose Team"); err != nil {
+		t.Fatal(err)
+	}
+	if got := hub.get(servers, nil).doc(t).Find(`[data-testid="available-row"]`).Text(); !strings.Contains(got, "slack") || !strings.Contains(got, "Goose Team") {
+		t.Errorf("offered %q, want the Slack workspace", got)
 	}
 }
 

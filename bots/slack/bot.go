@@ -58,6 +58,8 @@ type Bot struct {
 	detail   string
 	linked   int    // linked workspaces at the last check
 	degraded string // why the bot needs an admin; "" when it does not
+	// SLACK_BOT_TOKEN, checked with auth.test: its workspace, or why Slack refused it.
+	botTeam, botRefused string
 }
 
 // Sending budget: Slack allows about one message a second per channel.
@@ -152,6 +154,7 @@ func (b *Bot) watchLinks(ctx context.Context) {
 }
 
 func (b *Bot) refreshStatus(ctx context.Context) {
+	b.checkBotToken(ctx)
 	links, err := b.cfg.Links.List(ctx, router.Slack)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -169,7 +172,12 @@ func (b *Bot) refreshStatus(ctx context.Context) {
 			b.logger.WarnContext(ctx, "look up slack token", "team", l.Server, "err", err)
 		}
 	}
-	if len(missing) > 0 {
+	b.mu.Lock()
+	refused := b.botRefused
+	b.mu.Unlock()
+	if refused != "" {
+		degraded = fmt.Sprintf("Slack refuses SLACK_BOT_TOKEN (%s): copy the Bot User OAuth Token from the app's OAuth & Permissions page again.", refused)
+	} else if len(missing) > 0 {
 		degraded = fmt.Sprintf("No bot token for the workspace %s (%s)%s: install the app to it from the hub, or set SLACK_BOT_TOKEN.",
 			missing[0].Name, missing[0].Server, more(len(missing)-1))
 	}
@@ -177,6 +185,41 @@ func (b *Bot) refreshStatus(ctx context.Context) {
 	b.linked, b.degraded = len(links), degraded
 	b.mu.Unlock()
 	b.show()
+}
+
+// checkBotToken asks Slack once whose SLACK_BOT_TOKEN is (auth.test): a
+// refused token shows on the health page, and its workspace is offered for
+// linking in the hub, as the Discord bot offers its guilds. A network error
+// is tried again at the next check.
+func (b *Bot) checkBotToken(ctx context.Context) {
+	b.mu.Lock()
+	done := b.cfg.BotToken == "" || b.botTeam != "" || b.botRefused != ""
+	b.mu.Unlock()
+	if done {
+		return
+	}
+	c := slack.New(b.cfg.BotToken, slack.OptionAPIURL(b.apiURL), slack.OptionLog(b.libLog), slack.OptionHTTPClient(b.http))
+	who, err := c.AuthTestContext(ctx)
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &se):
+		b.logger.ErrorContext(ctx, "slack refuses SLACK_BOT_TOKEN", "err", se.Err)
+		b.mu.Lock()
+		b.botRefused = se.Err
+		b.mu.Unlock()
+	case err != nil:
+		if ctx.Err() == nil {
+			b.logger.WarnContext(ctx, "cannot check SLACK_BOT_TOKEN with auth.test; trying again shortly", "err", err)
+		}
+	case who.TeamID != "":
+		if err := b.cfg.Links.Seen(ctx, router.Slack, who.TeamID, who.Team); err != nil {
+			b.logger.WarnContext(ctx, "record the workspace of SLACK_BOT_TOKEN", "team", who.TeamID, "err", err)
+			return
+		}
+		b.mu.Lock()
+		b.botTeam = who.TeamID
+		b.mu.Unlock()
+	}
 }
 
 // setSocket records the Socket Mode state and shows it.

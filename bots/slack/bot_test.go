@@ -341,3 +341,27 @@ func TestSingleWorkspaceBotToken(t *testing.T) {
 		t.Errorf("chat.postMessage: %+v, want one with SLACK_BOT_TOKEN", posts)
 	}
 }
+
+func TestBotTokenIsChecked(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *slackbot.Config, _ *slacktest.Server) { c.Tokens, c.BotToken = nil, "xoxb-single" })
+	// Slack says whose token it is; the workspace is offered for linking.
+	eventually(t, "auth.test with SLACK_BOT_TOKEN", func() bool {
+		calls := e.slack.Calls("auth.test")
+		return len(calls) == 1 && calls[0].Token == "xoxb-single"
+	})
+	eventually(t, "the token's workspace recorded", func() bool {
+		var n int
+		e.pool.QueryRow(context.Background(), `SELECT count(*) FROM platform_available WHERE platform = 'slack' AND server = 'T1' AND name = 'Ducks'`).Scan(&n)
+		return n == 1
+	})
+
+	bad := newEnv(t, func(c *slackbot.Config, fs *slacktest.Server) {
+		c.Tokens, c.BotToken = nil, "xoxb-revoked"
+		fs.RefuseToken("xoxb-revoked")
+	})
+	eventually(t, "degraded with a refused token", func() bool {
+		s := bad.status.Snapshot()
+		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "refuses SLACK_BOT_TOKEN (invalid_auth)")
+	})
+}

@@ -186,7 +186,7 @@ func (b *Bot) relayAccepted(seq int) {
 // relayLost: the connection of session seq ended.
 func (b *Bot) relayLost(seq int) {
 	b.mu.Lock()
-	current := seq == b.sessionSeq
+	current := seq == b.sessionSeq && !b.stopping
 	if current {
 		b.up = false
 	}

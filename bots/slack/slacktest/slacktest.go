@@ -40,6 +40,7 @@ type Server struct {
 	limit   map[string]int
 	users   int
 	openErr string
+	refused map[string]bool // tokens every method refuses with invalid_auth
 	sockets map[*socket]bool
 	hellos  int
 	acks    []string
@@ -99,6 +100,16 @@ func (s *Server) LimitNext(method string, n int) {
 func (s *Server) SetOpenError(err string) {
 	s.mu.Lock()
 	s.openErr = err
+	s.mu.Unlock()
+}
+
+// RefuseToken makes every Web API method answer invalid_auth to token.
+func (s *Server) RefuseToken(token string) {
+	s.mu.Lock()
+	if s.refused == nil {
+		s.refused = map[string]bool{}
+	}
+	s.refused[token] = true
 	s.mu.Unlock()
 }
 
@@ -188,12 +199,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else if c.Method != "apps.connections.open" {
 		s.calls = append(s.calls, c)
 	}
-	openErr := s.openErr
+	openErr, refused := s.openErr, s.refused[c.Token]
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	ok := func(v map[string]any) {
 		v["ok"] = true
 		json.NewEncoder(w).Encode(v)
+	}
+	if refused && c.Method != "response_url" {
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "invalid_auth"})
+		return
 	}
 	switch c.Method {
 	case "response_url":
