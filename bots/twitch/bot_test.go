@@ -349,6 +349,37 @@ func TestEventSubSubscriptions(t *testing.T) {
 	}
 }
 
+func TestUnlinkDeletesSubscriptions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const callback = "https://hub.example/webhooks/twitch/eventsub"
+	cfg := e.config("a")
+	cfg.EventSubSecret, cfg.CallbackURL = "a-secret-of-20-chars", callback
+	e.start(cfg)
+	e.irc.WaitJoined(t, "duckchan")
+	goose := e.link("gooschan")
+	e.irc.WaitJoined(t, "gooschan")
+	count := func(id string) int {
+		n := 0
+		for _, s := range e.api.Subscriptions() {
+			c, _ := s["condition"].(map[string]any)
+			if c["broadcaster_user_id"] == id || c["to_broadcaster_user_id"] == id {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "both channels subscribed", func() bool { return count("200") == 8 && count("300") == 8 })
+
+	if err := e.rt.UnlinkEntity(context.Background(), e.cid, goose.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "gooschan's subscriptions deleted", func() bool { return count("300") == 0 })
+	if n := count("200"); n != 8 {
+		t.Errorf("duckchan has %d subscriptions after gooschan was unlinked, want 8", n)
+	}
+}
+
 func TestOutboxSpacesRepliesWhereNotModerator(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -41,6 +41,7 @@ func (b *Bot) syncChannels(ctx context.Context) {
 			wanted = append(wanted, login)
 		}
 	}
+	b.unsubscribeUnlinked(ctx, wanted)
 	held, err := b.cfg.Leases.Sync(ctx, leasePrefix, wanted)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -57,6 +58,29 @@ func (b *Bot) syncChannels(ctx context.Context) {
 		b.synced = time.Now()
 	}
 	b.apply(ctx, held)
+}
+
+// unsubscribeUnlinked deletes the EventSub subscriptions of the channels
+// this instance served that are no longer linked. (A channel unlinked while
+// no instance served it keeps its subscriptions; its events are stored and
+// marked "not linked".)
+func (b *Bot) unsubscribeUnlinked(ctx context.Context, wanted []string) {
+	if b.cfg.EventSubSecret == "" || b.cfg.CallbackURL == "" {
+		return
+	}
+	b.mu.Lock()
+	var gone []string
+	for _, ch := range b.held {
+		if !slices.Contains(wanted, ch) {
+			gone = append(gone, ch)
+		}
+	}
+	b.mu.Unlock()
+	for _, ch := range gone {
+		if err := b.unsubscribe(ctx, ch); err != nil && ctx.Err() == nil {
+			b.log.WarnContext(ctx, "cannot delete the EventSub subscriptions of an unlinked channel", "channel", ch, "err", err)
+		}
+	}
 }
 
 // apply makes held the served channels.

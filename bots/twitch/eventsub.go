@@ -86,13 +86,8 @@ func (b *Bot) subscriptionsLoop(ctx context.Context) {
 	}
 }
 
-// subscribe creates channel's missing EventSub subscriptions and replaces
-// failed ones.
-func (b *Bot) subscribe(ctx context.Context, channel string) error {
-	id, err := b.broadcasterID(ctx, channel)
-	if err != nil {
-		return err
-	}
+// listSubscriptions returns the EventSub subscriptions naming the user id.
+func (b *Bot) listSubscriptions(ctx context.Context, id string) ([]existingSub, error) {
 	var have []existingSub
 	q := url.Values{"user_id": {id}}
 	for page := 0; page < 10; page++ {
@@ -103,13 +98,55 @@ func (b *Bot) subscribe(ctx context.Context, channel string) error {
 			} `json:"pagination"`
 		}
 		if err := b.helix.call(ctx, http.MethodGet, "/eventsub/subscriptions", q, nil, "", &out); err != nil {
-			return err
+			return nil, err
 		}
 		have = append(have, out.Data...)
 		if out.Pagination.Cursor == "" {
 			break
 		}
 		q.Set("after", out.Pagination.Cursor)
+	}
+	return have, nil
+}
+
+// unsubscribe deletes the app's subscriptions for a channel that was
+// unlinked, so Twitch stops sending its events. (Helix lists only the
+// subscriptions of this app's client id.)
+func (b *Bot) unsubscribe(ctx context.Context, channel string) error {
+	id, err := b.broadcasterID(ctx, channel)
+	if err != nil {
+		return err
+	}
+	have, err := b.listSubscriptions(ctx, id)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	deleted := 0
+	for _, s := range have {
+		if s.Condition["broadcaster_user_id"] != id && s.Condition["to_broadcaster_user_id"] != id {
+			continue
+		}
+		if err := b.helix.call(ctx, http.MethodDelete, "/eventsub/subscriptions", url.Values{"id": {s.ID}}, nil, "", nil); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted++
+	}
+	b.log.InfoContext(ctx, "deleted the EventSub subscriptions of an unlinked channel", "channel", channel, "deleted", deleted)
+	return errors.Join(errs...)
+}
+
+// subscribe creates channel's missing EventSub subscriptions and replaces
+// failed ones.
+func (b *Bot) subscribe(ctx context.Context, channel string) error {
+	id, err := b.broadcasterID(ctx, channel)
+	if err != nil {
+		return err
+	}
+	have, err := b.listSubscriptions(ctx, id)
+	if err != nil {
+		return err
 	}
 	var errs []error
 	created := 0

@@ -35,8 +35,8 @@ type Call struct {
 //   - access token caster-1 for user 200, duckchan;
 //   - the app token app-1, from the client credentials grant.
 //
-// GET /users answers id 200 for any login. Its methods are safe for
-// concurrent use.
+// GET /users answers id 200 for duckchan and 300 for any other login. Its
+// methods are safe for concurrent use.
 type API struct {
 	srv *httptest.Server
 
@@ -207,7 +207,11 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 	case "POST /whispers":
 		reply(204, nil)
 	case "GET /users":
-		reply(200, map[string]any{"data": []any{map[string]any{"id": "200", "login": call.Query["login"]}}})
+		id := "300"
+		if call.Query["login"] == "duckchan" {
+			id = "200"
+		}
+		reply(200, map[string]any{"data": []any{map[string]any{"id": id, "login": call.Query["login"]}}})
 	case "GET /eventsub/subscriptions":
 		var data []any
 		for _, s := range f.subs {
