@@ -68,6 +68,7 @@ type Bot struct {
 	linked   map[string]int64      // guild id → community id
 	hashes   map[string]string     // guild id → hash of its registered commands
 	degraded bool
+	failing  []int // shards held here that cannot connect yet
 }
 
 // guildInfo is what the bot keeps of a guild (discordgo's state cache is
@@ -250,10 +251,14 @@ func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Tim
 		b.log.InfoContext(ctx, "shard lease lost: closing it", "shard", s.ShardID)
 		closeSession(s)
 	}
+	var failing []int
 	for id := range want {
 		b.mu.Lock()
 		_, open := b.shards[id]
 		b.mu.Unlock()
+		if !open && time.Now().Before(retry[id]) {
+			failing = append(failing, id)
+		}
 		if open || time.Now().Before(retry[id]) || ctx.Err() != nil {
 			continue
 		}
@@ -264,7 +269,7 @@ func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Tim
 			retry[id] = time.Now().Add(platform.Backoff(attempts[id]))
 			attempts[id]++
 			b.log.WarnContext(ctx, "open shard", "shard", id, "err", err, "attempt", attempts[id])
-			b.cfg.Status.Set(platform.StateReconnecting, fmt.Sprintf("Could not connect shard %d to the Discord gateway; retrying.", id))
+			failing = append(failing, id)
 			continue
 		}
 		delete(retry, id)
@@ -273,6 +278,10 @@ func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Tim
 		b.shards[id] = s
 		b.mu.Unlock()
 	}
+	slices.Sort(failing)
+	b.mu.Lock()
+	b.failing = failing
+	b.mu.Unlock()
 	b.refreshStatus()
 }
 
@@ -307,10 +316,14 @@ func (b *Bot) refreshStatus() {
 	for id := range b.shards {
 		ids = append(ids, id)
 	}
-	n, degraded := len(b.guilds), b.degraded
+	n, degraded, failing := len(b.guilds), b.degraded, b.failing
 	b.mu.Unlock()
 	b.cfg.Status.SetServers(n)
 	if degraded {
+		return
+	}
+	if len(failing) > 0 {
+		b.cfg.Status.Set(platform.StateReconnecting, fmt.Sprintf("Cannot connect shard %d to the Discord gateway (is DISCORD_BOT_TOKEN right, is Discord reachable?); retrying with backoff.", failing[0]))
 		return
 	}
 	if len(ids) == 0 {

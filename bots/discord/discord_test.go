@@ -650,3 +650,21 @@ func TestSlowClickIsDeferredAndItsFormOpensFromAButton(t *testing.T) {
 	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("708", 3, map[string]any{"custom_id": formPrefix + "nope", "component_type": 2}))
 	e.waitBody("POST", "/interactions/708/tok-708/callback", "expired")
 }
+
+func TestStatusSaysWhyNoShardIsOpen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	// A second instance, whose gateway cannot be reached, waits for the shard...
+	e.base.GatewayURL = "ws://127.0.0.1:1"
+	b, _ := e.start("instance-b")
+	eventually(t, "b waiting for the shard", func() bool {
+		s := b.cfg.Status.Snapshot()
+		return s.State == platform.StateStarting && strings.Contains(s.Detail, "another instance holds them all")
+	})
+	// ...and once it holds it, says it cannot connect, not that it waits.
+	e.stop()
+	eventually(t, "b failing to connect", func() bool {
+		s := b.cfg.Status.Snapshot()
+		return s.State == platform.StateReconnecting && strings.Contains(s.Detail, "Cannot connect shard 0")
+	})
+}
