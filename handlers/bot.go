@@ -650,8 +650,9 @@ func (h *Handler) renderServers(w http.ResponseWriter, r *http.Request, st int, 
 		return
 	}
 	can := m.Role.CanManage()
+	u, _ := userOf(r)
 	p := views.ServersPage{Chrome: h.chrome(r, "Linked servers · "+m.Name, "communities"), Nav: h.botNav(r, "servers"),
-		CanManage: can, Link: form, Platforms: router.Platforms}
+		CanManage: can, CanLinkByHand: u.IsAdmin, Link: form, Platforms: router.Platforms}
 	for _, e := range es {
 		p.Servers = append(p.Servers, views.ServerRow{CommunityID: m.ID, ID: e.ID, Platform: e.Platform, Server: e.Server, Name: e.Name, CanManage: can})
 	}
@@ -661,7 +662,7 @@ func (h *Handler) renderServers(w http.ResponseWriter, r *http.Request, st int, 
 		if h.cfg.DiscordAppID != "" {
 			p.DiscordInstallURL = discordInstallURL(h.cfg.DiscordAppID)
 		}
-		if h.cfg.Links != nil {
+		if h.cfg.Links != nil && u.IsAdmin {
 			// Guilds the Discord bot was added to, and the workspace of SLACK_BOT_TOKEN.
 			for _, plat := range []string{router.Discord, router.Slack} {
 				av, err := h.cfg.Links.Available(r.Context(), plat)
@@ -682,7 +683,15 @@ func (h *Handler) serversPage(w http.ResponseWriter, r *http.Request) {
 	h.renderServers(w, r, http.StatusOK, views.ServerForm{Platform: router.Twitch})
 }
 
+// errLinkByHand refuses a link by typed id to anyone but the hub's admins.
+var errLinkByHand = problem.New(problem.Forbidden, "Only the hub's admins link servers by hand: a typed id proves no ownership. "+
+	"Connect Twitch or Slack through their sign-in; for a Discord server, ask a hub admin to link it once the bot is in it.")
+
 func (h *Handler) linkServer(w http.ResponseWriter, r *http.Request) {
+	if u, _ := userOf(r); !u.IsAdmin {
+		h.fail(w, r, errLinkByHand)
+		return
+	}
 	m := membershipOf(r)
 	var f views.ServerForm
 	err := parseForm(w, r)

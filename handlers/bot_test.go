@@ -357,7 +357,7 @@ func TestMemberMayLookNotChange(t *testing.T) {
 		{"/moderation", "rules", "rule-create"},
 		{"/points", "points-values", "points-input"},
 		{"/executions", "exec-table", ""},
-		{"/servers", "servers", "server-form"},
+		{"/servers", "servers", "server-unlink"},
 		{"/simulator", "sim-form", ""},
 		{"/overlays", "overlays-help", "overlay-create"},
 	}
@@ -631,7 +631,16 @@ func TestLinkedServers(t *testing.T) {
 	if doc := hub.get(b.path("/servers"), nil).doc(t); doc.Find(`[data-testid=no-servers]`).Length() != 1 || doc.Find(`[data-testid=no-flows]`).Length() != 1 {
 		t.Error("an empty servers page should say so and explain the install flows")
 	}
+	// A community admin cannot claim a server by typing its id: that proves no ownership.
+	if doc := hub.get(b.path("/servers"), nil).doc(t); doc.Find(`[data-testid=server-form]`).Length() != 0 {
+		t.Error("a community admin is offered linking by hand")
+	}
 	res := hub.post(b.path("/servers"), url.Values{"platform": {"twitch"}, "server": {" DuckChan "}, "name": {"Duck channel"}}, nil)
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(res.body, "link servers by hand") {
+		t.Errorf("community admin linking by hand: %d %.300s", res.StatusCode, res.body)
+	}
+	rootHub := b.signedIn("root@example.com")
+	res = rootHub.post(b.path("/servers"), url.Values{"platform": {"twitch"}, "server": {" DuckChan "}, "name": {"Duck channel"}}, nil)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("link: %d %.300s", res.StatusCode, res.body)
 	}
@@ -652,7 +661,6 @@ func TestLinkedServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := b.community(root, "geese", nil)
-	rootHub := b.signedIn("root@example.com")
 	for _, cc := range []struct {
 		name string
 		cid  int64
