@@ -66,7 +66,14 @@ type OutboxStats struct {
 type outMsg struct {
 	prio     Priority
 	send     func(context.Context) error
+	dropped  func(error) // nil: the sender does not want to know
 	attempts int
+}
+
+// sendLog is one window key's send times within its period.
+type sendLog struct {
+	per   time.Duration
+	times []time.Time
 }
 
 type outQueue struct {
@@ -84,8 +91,9 @@ type Outbox struct {
 
 	mu      sync.Mutex
 	queues  map[string]*outQueue
-	log     map[string][]time.Time // window key → send times within its period
-	paused  time.Time              // every channel waits until then (a global Retry-After)
+	log     map[string]*sendLog // window key → send times within its period
+	swept   time.Time           // when log was last cleared of keys with no recent send
+	paused  time.Time           // every channel waits until then (a global Retry-After)
 	closed  bool
 	stats   OutboxStats
 	wake    chan struct{}
@@ -109,13 +117,30 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Outbox{cfg: cfg, queues: map[string]*outQueue{}, log: map[string][]time.Time{}, wake: make(chan struct{}, 1)}
+	return &Outbox{cfg: cfg, queues: map[string]*outQueue{}, log: map[string]*sendLog{}, wake: make(chan struct{}, 1)}
 }
 
 // Send queues send for channel and returns at once. It returns
 // ErrOutboxFull when the channel's queue is full of High messages and this
 // one was dropped, and ErrOutboxClosed after shutdown.
 func (o *Outbox) Send(channel string, p Priority, send func(ctx context.Context) error) error {
+	return o.SendNotify(channel, p, send, nil)
+}
+
+// SendNotify is Send, and calls dropped, once, if the outbox later gives the
+// message up without a final answer from send: with ErrOutboxFull when a
+// newer message pushed it out of a full queue, with ErrOutboxClosed when
+// shutdown left it queued or stopped retrying it, or with the last
+// *RetryAfter after MaxAttempts rate-limited attempts. dropped is not called
+// when SendNotify itself returns an error; it runs outside the outbox's lock
+// and must not block.
+func (o *Outbox) SendNotify(channel string, p Priority, send func(ctx context.Context) error, dropped func(error)) error {
+	var victim *outMsg
+	defer func() {
+		if victim != nil && victim.dropped != nil {
+			victim.dropped(ErrOutboxFull)
+		}
+	}()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -127,27 +152,28 @@ func (o *Outbox) Send(channel string, p Priority, send func(ctx context.Context)
 		o.queues[channel] = q
 	}
 	if len(q.items) >= o.cfg.Capacity {
-		victim := -1
+		at := -1
 		for i, m := range q.items {
 			if m.prio == Low {
-				victim = i
+				at = i
 				break
 			}
 		}
-		if victim < 0 && p == Low {
+		if at < 0 && p == Low {
 			o.stats.Dropped++
 			o.cfg.Logger.Warn("send queue full: message dropped", "platform", o.cfg.Platform, "channel", channel, "dropped_total", o.stats.Dropped)
 			return ErrOutboxFull
 		}
-		if victim < 0 {
-			victim = 0 // every message is High: the oldest goes
+		if at < 0 {
+			at = 0 // every message is High: the oldest goes
 		}
-		q.items = append(q.items[:victim], q.items[victim+1:]...)
+		victim = q.items[at]
+		q.items = append(q.items[:at], q.items[at+1:]...)
 		o.stats.Dropped++
 		o.stats.Depth--
 		o.cfg.Logger.Warn("send queue full: oldest low-priority message dropped", "platform", o.cfg.Platform, "channel", channel, "dropped_total", o.stats.Dropped)
 	}
-	q.items = append(q.items, &outMsg{prio: p, send: send})
+	q.items = append(q.items, &outMsg{prio: p, send: send, dropped: dropped})
 	o.stats.Depth++
 	o.poke()
 	return nil
@@ -198,8 +224,19 @@ func (o *Outbox) Run(ctx context.Context) error {
 	o.mu.Lock()
 	o.stats.Dropped += uint64(left)
 	o.stats.Depth = 0
+	var dropped []func(error)
+	for _, q := range o.queues {
+		for _, m := range q.items {
+			if m.dropped != nil {
+				dropped = append(dropped, m.dropped)
+			}
+		}
+	}
 	o.queues = map[string]*outQueue{}
 	o.mu.Unlock()
+	for _, f := range dropped {
+		f(ErrOutboxClosed)
+	}
 	if left > 0 {
 		o.cfg.Logger.Warn("shutdown: messages still queued were dropped", "platform", o.cfg.Platform, "dropped", left)
 	}
@@ -247,6 +284,7 @@ func (o *Outbox) dispatch(ctx context.Context) time.Time {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := time.Now()
+	o.sweep(now)
 	var next time.Time
 	later := func(t time.Time) {
 		if next.IsZero() || t.Before(next) {
@@ -276,7 +314,16 @@ func (o *Outbox) dispatch(ctx context.Context) time.Time {
 			continue
 		}
 		for _, w := range windows {
-			o.log[w.Key] = append(o.log[w.Key], now)
+			if w.N <= 0 || w.Per <= 0 {
+				continue
+			}
+			l := o.log[w.Key]
+			if l == nil {
+				l = &sendLog{}
+				o.log[w.Key] = l
+			}
+			l.per = max(l.per, w.Per)
+			l.times = append(l.times, now)
 		}
 		m := q.items[0]
 		q.items = q.items[1:]
@@ -288,27 +335,61 @@ func (o *Outbox) dispatch(ctx context.Context) time.Time {
 	return next
 }
 
-// freeAt is when window w has room for one more send, pruning old entries.
+// freeAt is when window w has room for one more send, pruning old entries
+// and deleting the key once none is left.
 func (o *Outbox) freeAt(w Window, now time.Time) time.Time {
 	if w.N <= 0 || w.Per <= 0 {
 		return time.Time{}
 	}
-	l := o.log[w.Key]
+	sl := o.log[w.Key]
+	if sl == nil {
+		return time.Time{}
+	}
+	l := sl.times
 	cut := 0
 	for cut < len(l) && now.Sub(l[cut]) >= w.Per {
 		cut++
 	}
 	l = l[cut:]
-	o.log[w.Key] = l
+	if len(l) == 0 {
+		delete(o.log, w.Key)
+		return time.Time{}
+	}
+	sl.times = l
 	if len(l) < w.N {
 		return time.Time{}
 	}
 	return l[len(l)-w.N].Add(w.Per)
 }
 
+// sweepEvery is how often dispatch deletes the window keys of channels
+// that stopped sending (freeAt only sees the keys of channels with queued
+// messages).
+const sweepEvery = time.Minute
+
+// sweep deletes, at most every sweepEvery, the window keys whose last send
+// is older than their longest period.
+func (o *Outbox) sweep(now time.Time) {
+	if now.Sub(o.swept) < sweepEvery {
+		return
+	}
+	o.swept = now
+	for k, l := range o.log {
+		if len(l.times) == 0 || now.Sub(l.times[len(l.times)-1]) >= l.per {
+			delete(o.log, k)
+		}
+	}
+}
+
 func (o *Outbox) deliver(ctx context.Context, ch string, q *outQueue, m *outMsg) {
 	defer o.running.Done()
 	err := safeSend(ctx, m.send)
+	var giveUp error // the message is given up while its sender waits for a final answer
+	defer func() {
+		if giveUp != nil && m.dropped != nil {
+			m.dropped(giveUp)
+		}
+	}()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	q.busy = false
@@ -328,6 +409,10 @@ func (o *Outbox) deliver(ctx context.Context, ch string, q *outQueue, m *outMsg)
 		if m.attempts >= o.cfg.MaxAttempts || o.closed {
 			o.stats.Failed++
 			o.cfg.Logger.Warn("message still rate limited after retries: given up", "platform", o.cfg.Platform, "channel", ch, "attempts", m.attempts)
+			giveUp = err
+			if o.closed && m.attempts < o.cfg.MaxAttempts {
+				giveUp = ErrOutboxClosed
+			}
 			break
 		}
 		o.cfg.Logger.Info("rate limited by the platform: waiting", "platform", o.cfg.Platform, "channel", ch, "wait", ra.Wait, "global", ra.Global)

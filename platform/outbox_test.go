@@ -249,3 +249,145 @@ func TestCollectorExportsQueues(t *testing.T) {
 		t.Errorf("metrics %v", got)
 	}
 }
+
+func TestOutboxDeletesEmptyWindowKeys(t *testing.T) {
+	t.Parallel()
+	per := 20 * time.Millisecond
+	o := NewOutbox(OutboxConfig{Platform: "twitch", Windows: func(ch string) []Window {
+		if ch == "flush" {
+			return nil
+		}
+		return []Window{{Key: "channel:" + ch, N: 1, Per: per}, {Key: "account", N: 100, Per: per}}
+	}})
+	// freeAt deletes a key once its window holds no send.
+	now := time.Now()
+	o.mu.Lock()
+	o.log["channel:#a"] = &sendLog{per: per, times: []time.Time{now}}
+	if at := o.freeAt(Window{Key: "channel:#a", N: 1, Per: per}, now); !at.Equal(now.Add(per)) {
+		t.Errorf("freeAt with the window full: %v, want %v", at, now.Add(per))
+	}
+	if at := o.freeAt(Window{Key: "channel:#a", N: 1, Per: per}, now.Add(per)); !at.IsZero() {
+		t.Errorf("freeAt after the period: %v, want now", at)
+	}
+	_, kept := o.log["channel:#a"]
+	o.mu.Unlock()
+	if kept {
+		t.Error("window key kept after its last send left the period")
+	}
+
+	// Channels that stop sending lose their keys too.
+	runOutbox(t, o)
+	var r recorder
+	for i := range 20 {
+		if err := o.Send(fmt.Sprint("#c", i), High, r.send(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "20 messages sent", func() bool { return len(r.got()) == 20 })
+	o.mu.Lock()
+	if n := len(o.log); n != 21 {
+		t.Errorf("%d window keys after sends in 20 channels, want 21 (20 channels and the account)", n)
+	}
+	o.mu.Unlock()
+	time.Sleep(per)
+	o.mu.Lock()
+	o.swept = time.Time{} // the next dispatch sweeps
+	o.mu.Unlock()
+	o.Send("flush", High, r.send("flush"))
+	eventually(t, "window keys deleted", func() bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return len(o.log) == 0
+	})
+}
+
+// drops records the errors an outbox reported dropped messages with.
+type drops struct {
+	mu   sync.Mutex
+	errs map[string]error
+}
+
+func (d *drops) of(msg string) func(error) {
+	return func(err error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.errs == nil {
+			d.errs = map[string]error{}
+		}
+		if _, twice := d.errs[msg]; twice {
+			panic("dropped twice: " + msg)
+		}
+		d.errs[msg] = err
+	}
+}
+
+func (d *drops) get() map[string]error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]error{}
+	for k, v := range d.errs {
+		out[k] = v
+	}
+	return out
+}
+
+func TestOutboxNotifiesDrops(t *testing.T) {
+	t.Parallel()
+	t.Run("full", func(t *testing.T) {
+		t.Parallel()
+		o := NewOutbox(OutboxConfig{Platform: "slack", Capacity: 2})
+		var r recorder
+		var d drops
+		o.SendNotify("c", Low, r.send("low"), d.of("low"))
+		o.SendNotify("c", High, r.send("high1"), d.of("high1"))
+		o.SendNotify("c", High, r.send("high2"), d.of("high2")) // pushes out low
+		o.SendNotify("c", High, r.send("high3"), d.of("high3")) // pushes out high1
+		if err := o.SendNotify("c", Low, r.send("low2"), d.of("low2")); !errors.Is(err, ErrOutboxFull) {
+			t.Fatalf("low into a queue of high: %v, want ErrOutboxFull", err)
+		}
+		got := d.get()
+		if len(got) != 2 || !errors.Is(got["low"], ErrOutboxFull) || !errors.Is(got["high1"], ErrOutboxFull) {
+			t.Fatalf("drops %v, want low and high1 with ErrOutboxFull (low2 is refused by its own call)", got)
+		}
+		runOutbox(t, o)
+		eventually(t, "queue sent", func() bool { return len(r.got()) == 2 })
+		if got := d.get(); len(got) != 2 {
+			t.Errorf("drops %v after sending, want still the 2", got)
+		}
+	})
+	t.Run("left at shutdown", func(t *testing.T) {
+		t.Parallel()
+		o := NewOutbox(OutboxConfig{Platform: "slack", DrainTimeout: 50 * time.Millisecond, Windows: func(string) []Window {
+			return []Window{{Key: "c", N: 1, Per: time.Hour}}
+		}})
+		var r recorder
+		var d drops
+		for i := range 3 {
+			o.SendNotify("c", High, r.send(fmt.Sprint(i)), d.of(fmt.Sprint(i)))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		o.Run(ctx)
+		got := d.get()
+		if len(r.got()) != 1 || len(got) != 2 || !errors.Is(got["1"], ErrOutboxClosed) || !errors.Is(got["2"], ErrOutboxClosed) {
+			t.Errorf("sent %v, drops %v: want 1 sent and 1 and 2 dropped with ErrOutboxClosed", r.got(), got)
+		}
+	})
+	t.Run("rate limited until given up", func(t *testing.T) {
+		t.Parallel()
+		o := NewOutbox(OutboxConfig{Platform: "slack", MaxAttempts: 2})
+		runOutbox(t, o)
+		var d drops
+		o.SendNotify("c", High, func(context.Context) error { return &RetryAfter{Wait: time.Millisecond} }, d.of("limited"))
+		o.SendNotify("c", High, func(context.Context) error { return errors.New("channel_not_found") }, d.of("failed"))
+		eventually(t, "the rate-limited message given up", func() bool { return len(d.get()) == 1 })
+		var ra *RetryAfter
+		if got := d.get(); !errors.As(got["limited"], &ra) {
+			t.Errorf("drops %v, want the rate-limited message with its RetryAfter", got)
+		}
+		eventually(t, "the failed message counted", func() bool { return o.Stats().Failed == 2 })
+		if got := d.get(); len(got) != 1 {
+			t.Errorf("drops %v: a message its send answered is not dropped", got)
+		}
+	})
+}

@@ -123,6 +123,14 @@ type SlackWorker struct {
 	// Users fills in a user's names and badges before routing (the Slack bot
 	// sets it, from users.info); nil or an error leaves the user id as name.
 	Users func(ctx context.Context, team, user string) (router.User, error)
+	// CachedUsers returns a user Users looked up recently, without asking
+	// Slack (the Slack bot sets it). When set, a delivery with a trigger id
+	// (a slash command, a click, a submitted modal) is held up by Users for
+	// at most slackTriggerLookup: a modal it answers with must open within
+	// the trigger's 3 seconds. A user neither cached nor found in time is
+	// routed with the payload's name and no badges, and looked up after
+	// responding, for next time.
+	CachedUsers func(team, user string) (router.User, bool)
 	// Respond delivers the router's responses to Slack (the Slack bot sets
 	// it); nil drops them with a log line. An error makes River retry the job,
 	// and the router answers the retry with its first result.
@@ -148,7 +156,11 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 		return nil // an earlier attempt finished after all
 	}
 	done := func(reason string) error {
-		if err := q.DeliveryMarkProcessed(ctx, db.DeliveryMarkProcessedParams{ID: d.ID, Error: reason}); err != nil {
+		// The responses may have used up the attempt's time: a failure here
+		// would make River send them all again.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+		defer cancel()
+		if err := q.DeliveryMarkProcessed(mctx, db.DeliveryMarkProcessedParams{ID: d.ID, Error: reason}); err != nil {
 			return fmt.Errorf("mark slack delivery %d processed: %w", d.ID, err)
 		}
 		return nil
@@ -162,20 +174,34 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 		return done("")
 	}
 	ev := from.Event
-	if w.Users != nil {
+	lookUpLater := false
+	switch {
+	case from.TriggerID != "" && w.CachedUsers != nil:
+		if u, ok := w.CachedUsers(ev.Server, ev.User.ID); ok {
+			ev.User = withSlackUser(ev.User, u)
+			break
+		}
+		if w.Users == nil {
+			break
+		}
+		// Not cached: a quick lookup keeps the badges right (a moderator's
+		// command is not refused); a slow one gives way to the trigger.
+		uctx, cancel := context.WithTimeout(ctx, slackTriggerLookup)
+		u, err := w.Users(uctx, ev.Server, ev.User.ID)
+		cancel()
+		if err == nil {
+			ev.User = withSlackUser(ev.User, u)
+		} else {
+			lookUpLater = true
+		}
+	case w.Users != nil:
 		if u, err := w.Users(ctx, ev.Server, ev.User.ID); err != nil {
 			w.Logger.InfoContext(ctx, "slack user not looked up; routing with the user id as name", "user", ev.User.ID, "err", err)
 		} else {
-			ev.User.Roles = u.Roles
-			if u.Name != "" {
-				ev.User.Name = truncateRunes(u.Name, 100)
-			}
-			if u.DisplayName != "" {
-				ev.User.DisplayName = truncateRunes(u.DisplayName, 100)
-			}
+			ev.User = withSlackUser(ev.User, u)
 		}
-		from.Event = ev
 	}
+	from.Event = ev
 	res, err := w.Router.Handle(ctx, ev, router.Options{Dedup: true})
 	if errors.Is(err, router.ErrNotLinked) {
 		w.Logger.InfoContext(ctx, "slack event from a workspace no community has linked", "team", ev.Server, "delivery", d.ID)
@@ -194,7 +220,31 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 			return fmt.Errorf("respond to slack event %s: %w", ev.ID, err)
 		}
 	}
+	if lookUpLater && ctx.Err() == nil {
+		if _, err := w.Users(ctx, ev.Server, ev.User.ID); err != nil {
+			w.Logger.InfoContext(ctx, "slack user not looked up", "user", ev.User.ID, "err", err)
+		}
+	}
 	return done("")
+}
+
+// markTimeout bounds marking a delivery processed.
+const markTimeout = 5 * time.Second
+
+// slackTriggerLookup bounds the users.info lookup of an uncached user before
+// a delivery with a trigger id is routed: the trigger lasts 3 seconds.
+const slackTriggerLookup = 700 * time.Millisecond
+
+// withSlackUser is u's looked-up names and badges on the event's user.
+func withSlackUser(eu, u router.User) router.User {
+	eu.Roles = u.Roles
+	if u.Name != "" {
+		eu.Name = truncateRunes(u.Name, 100)
+	}
+	if u.DisplayName != "" {
+		eu.DisplayName = truncateRunes(u.DisplayName, 100)
+	}
+	return eu
 }
 
 // SlackRouterEvent maps an Events API envelope (as the Events API or Socket

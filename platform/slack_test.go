@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -343,5 +344,93 @@ func TestNewSlackReceiverOffWithoutSecret(t *testing.T) {
 	t.Parallel()
 	if r := platform.NewSlackReceiver(platform.SlackConfig{}); r != nil {
 		t.Errorf("receiver without a signing secret: %v, want nil", r)
+	}
+}
+
+func TestSlackWorkerMarksProcessedAfterTheJobsTime(t *testing.T) {
+	t.Parallel()
+	e := newSlackEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.worker.Respond = func(context.Context, platform.SlackOrigin, router.Result) error {
+		cancel() // everything went out just as the attempt's time ran out
+		return nil
+	}
+	job := e.receive(t, "EvLate", "T1", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.0"}`)
+	if err := e.worker.Work(ctx, job); err != nil {
+		t.Fatalf("work: %v, want nil: the answer was sent, a retry would send it again", err)
+	}
+	if d := e.delivery(t, job.Args.DeliveryID); d.ProcessedAt == nil {
+		t.Error("delivery not marked processed after its answer was sent")
+	}
+}
+
+func TestSlackWorkerTriggerDeliveryIsNotHeldUpByUsers(t *testing.T) {
+	t.Parallel()
+	e := newSlackEnv(t)
+	ctx := context.Background()
+	inbox := platform.NewSlackInbox(e.pool, e.jobs, nil)
+	var mu sync.Mutex
+	var steps []string
+	var roles [][]string
+	cached := map[string]router.User{}
+	slow := true // the first lookup outlasts the trigger's budget
+	e.worker.Users = func(ctx context.Context, team, user string) (router.User, error) {
+		mu.Lock()
+		first := slow
+		slow = false
+		mu.Unlock()
+		if first {
+			<-ctx.Done()
+			mu.Lock()
+			steps = append(steps, "users "+user+" gave up")
+			mu.Unlock()
+			return router.User{}, ctx.Err()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		steps = append(steps, "users "+user)
+		u := router.User{ID: user, Name: "duckling", Roles: []string{router.BadgeModerator}}
+		cached[team+"/"+user] = u
+		return u, nil
+	}
+	e.worker.CachedUsers = func(team, user string) (router.User, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		u, ok := cached[team+"/"+user]
+		return u, ok
+	}
+	e.worker.Respond = func(_ context.Context, from platform.SlackOrigin, _ router.Result) error {
+		mu.Lock()
+		defer mu.Unlock()
+		steps = append(steps, "respond "+from.TriggerID)
+		roles = append(roles, from.Event.User.Roles)
+		return nil
+	}
+	click := func(trigger string, user ...string) {
+		t.Helper()
+		uid := "U1"
+		if len(user) > 0 {
+			uid = user[0]
+		}
+		payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"` + uid + `","name":"duck"},"trigger_id":"` + trigger + `",` +
+			`"channel":{"id":"C1"},"actions":[{"type":"button","block_id":"b","action_id":"!hello","value":"!hello"}]}`
+		ack, err := inbox.Interaction(ctx, []byte(payload))
+		if err != nil || ack.DeliveryID == 0 {
+			t.Fatalf("store: %+v, %v", ack, err)
+		}
+		if err := e.worker.Work(ctx, &river.Job[platform.SlackDeliveryArgs]{Args: platform.SlackDeliveryArgs{DeliveryID: ack.DeliveryID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	click("TRIG-1") // not cached, slow lookup: answered first, looked up after
+	click("TRIG-2") // cached: badges from the cache, no lookup
+	click("TRIG-3", "U2") // not cached, quick lookup: badges before answering
+	want := []string{"users U1 gave up", "respond TRIG-1", "users U1", "respond TRIG-2", "users U2", "respond TRIG-3"}
+	if diff := cmp.Diff(want, steps); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if len(roles) != 3 || len(roles[0]) != 0 || !slices.Equal(roles[1], []string{router.BadgeModerator}) || !slices.Equal(roles[2], []string{router.BadgeModerator}) {
+		t.Errorf("roles routed %q, want none, then the cached moderator badge, then the looked-up one", roles)
 	}
 }

@@ -51,6 +51,7 @@ type Bot struct {
 	outbox *platform.Outbox
 	inbox  *platform.SlackInbox
 	users  *userCache
+	sent   *flights // the calls made for recent responses, for retries
 
 	mu       sync.Mutex
 	clients  map[string]*slack.Client // by token
@@ -83,7 +84,7 @@ func New(cfg Config) (*Bot, error) {
 	b := &Bot{
 		cfg: cfg, logger: logger, libLog: slackLogger{logger},
 		apiURL: platform.SlackAPIURL(cfg.APIURL), http: &http.Client{Timeout: 10 * time.Second},
-		users: newUserCache(10*time.Minute, 10000), clients: map[string]*slack.Client{},
+		users: newUserCache(10*time.Minute, 10000), sent: newFlights(time.Hour, 100000), clients: map[string]*slack.Client{},
 	}
 	if cfg.APIURL != "" {
 		u, err := url.Parse(b.apiURL)

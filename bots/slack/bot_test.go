@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	})
 	e := &env{t: t, pool: pool, jobs: jobs, slack: fs, bot: bot, status: status, tokens: tokens,
 		inbox: platform.NewSlackInbox(pool, jobs, logger)}
-	e.worker = &platform.SlackWorker{Pool: pool, Router: rt, Logger: logger, Users: bot.User,
+	e.worker = &platform.SlackWorker{Pool: pool, Router: rt, Logger: logger, Users: bot.User, CachedUsers: bot.CachedUser,
 		Respond: func(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
 			e.mu.Lock()
 			e.origins = append(e.origins, from)
@@ -364,4 +365,39 @@ func TestBotTokenIsChecked(t *testing.T) {
 		s := bad.status.Snapshot()
 		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "refuses SLACK_BOT_TOKEN (invalid_auth)")
 	})
+}
+
+func TestFormOpensBeforeTheUserIsLookedUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// The clicked command answers with a form: it needs the click's trigger id within 3 seconds.
+	e.worker.Respond = func(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
+		e.mu.Lock()
+		e.origins = append(e.origins, from)
+		e.mu.Unlock()
+		res.Responses = append(res.Responses, router.Response{Form: &router.Form{ID: "!suggest", Title: "Suggest", Fields: []router.FormField{{ID: "idea"}}}})
+		return e.bot.Respond(ctx, from, res)
+	}
+	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"TRIG-Q",` +
+		`"channel":{"id":"C1"},"actions":[{"type":"button","action_id":"!hello","block_id":"b","value":"!hello","action_ts":"6.0"}]}`
+	e.work(e.inbox.Interaction(context.Background(), []byte(payload)))
+	seq := e.slack.Sequence()
+	open, lookup := slices.Index(seq, "views.open"), slices.Index(seq, "users.info")
+	if open < 0 || lookup >= 0 && lookup < open {
+		t.Errorf("calls %q, want views.open with no users.info before it", seq)
+	}
+	if views := e.slack.Calls("views.open"); len(views) != 1 || views[0].JSON["trigger_id"] != "TRIG-Q" {
+		t.Errorf("views.open calls %+v, want one with TRIG-Q", views)
+	}
+	// The user is looked up afterwards, and the next click routes with the badges without asking again.
+	if n := e.slack.UserLookups(); n != 1 {
+		t.Errorf("users.info called %d times after the click, want 1", n)
+	}
+	e.work(e.inbox.Interaction(context.Background(), []byte(strings.ReplaceAll(payload, "TRIG-Q", "TRIG-R"))))
+	if u := e.lastOrigin().Event.User; !u.Has(router.BadgeModerator) || u.DisplayName != "Ducky" {
+		t.Errorf("second click by %+v, want the cached moderator Ducky", u)
+	}
+	if n := e.slack.UserLookups(); n != 1 {
+		t.Errorf("users.info called %d times after two clicks, want 1 (cached)", n)
+	}
 }

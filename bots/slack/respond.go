@@ -19,10 +19,13 @@ import (
 // through the event's response URL (slash commands, message buttons) or the
 // Web API, forms as modals, moderation as chat.delete or an ephemeral
 // notice. Every call goes through the outbox; Respond waits, with ctx, for
-// the outcome of each, so a transient failure makes the job retry (and the
-// router answer the retry with the same result). Slack's refusals
-// (channel_not_found, cant_delete_message…) are logged, not retried. When
-// ctx ends first, what is still queued is sent later all the same.
+// the outcome of each, and returns at the first that failed or that the
+// outbox dropped (its queue full, or shut down), or with ctx's error when
+// ctx ends first, so the job is retried (and the router answers the retry
+// with the same result). Slack's refusals (channel_not_found,
+// cant_delete_message…) are logged, not retried. A retry on this instance
+// sends again only the calls that failed or were dropped: it waits for
+// those still queued and skips those already made.
 func (b *Bot) Respond(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
 	ev := from.Event
 	api, err := b.client(ctx, ev.Server)
@@ -33,53 +36,44 @@ func (b *Bot) Respond(ctx context.Context, from platform.SlackOrigin, res router
 	if err != nil {
 		return err
 	}
-	var waits []chan error
-	for _, r := range res.Responses {
-		for _, s := range b.plan(ctx, api, from, r) {
-			done := make(chan error, 1)
-			if err := b.outbox.Send(s.key, platform.High, outcome(s.send, done)); err != nil {
-				return fmt.Errorf("queue slack %s: %w", s.what, err)
+	type wait struct {
+		what string
+		f    *flight
+	}
+	var waits []wait
+	for i, r := range res.Responses {
+		for j, s := range b.plan(ctx, api, from, r) {
+			key := ""
+			if ev.ID != "" {
+				key = fmt.Sprintf("%s/%s/%d/%d/%s/%s", ev.Server, ev.ID, i, j, s.what, s.key)
 			}
-			waits = append(waits, done)
+			f, earlier := b.sent.start(key, time.Now())
+			if !earlier {
+				if err := b.outbox.SendNotify(s.key, platform.High, f.run(s.send), f.finish); err != nil {
+					f.finish(err)
+					return fmt.Errorf("queue slack %s: %w", s.what, err)
+				}
+			}
+			waits = append(waits, wait{s.what, f})
 		}
 	}
-	var failed error
-	for _, done := range waits {
+	for _, w := range waits {
 		select {
-		case err := <-done:
+		case <-w.f.done:
 			var se slack.SlackErrorResponse
-			switch {
+			switch err := w.f.err; {
 			case err == nil:
 			case errors.As(err, &se):
 				b.logger.WarnContext(ctx, "slack refused a response", "event", ev.ID, "err", err)
-			case failed == nil:
-				failed = err
+			default:
+				return fmt.Errorf("slack %s: %w", w.what, err)
 			}
 		case <-ctx.Done():
-			b.logger.InfoContext(ctx, "slack responses still queued; they will be sent", "event", ev.ID)
-			return nil
+			b.logger.InfoContext(ctx, "slack responses still queued when the time to answer ran out", "event", ev.ID)
+			return fmt.Errorf("wait for slack responses: %w", ctx.Err())
 		}
 	}
-	return failed
-}
-
-// outcome wraps send for the outbox and reports its final result on done:
-// a rate-limited attempt is not final until the outbox gives up.
-func outcome(send func(context.Context) error, done chan<- error) func(context.Context) error {
-	attempts := 0
-	return func(ctx context.Context) error {
-		err := send(ctx)
-		var rl *slack.RateLimitedError
-		if errors.As(err, &rl) {
-			err = &platform.RetryAfter{Wait: max(rl.RetryAfter, time.Second)}
-		}
-		attempts++
-		var ra *platform.RetryAfter
-		if !errors.As(err, &ra) || attempts >= outboxAttempts {
-			done <- err
-		}
-		return err
-	}
+	return nil
 }
 
 // sendStep is one Slack call for a response.
@@ -167,7 +161,7 @@ func (b *Bot) plan(ctx context.Context, api *slack.Client, from platform.SlackOr
 				msg.Blocks = &slack.Blocks{BlockSet: blocks}
 			}
 			return append(steps, sendStep{"response_url", key, func(ctx context.Context) error {
-				return slack.PostWebhookCustomHTTPContext(ctx, from.ResponseURL, b.http, msg)
+				return redactURL(slack.PostWebhookCustomHTTPContext(ctx, from.ResponseURL, b.http, msg), from.ResponseURL)
 			}})
 		}
 		b.logger.WarnContext(ctx, "slack response_url is not Slack's: answering through the Web API instead", "event", ev.ID)
@@ -189,6 +183,27 @@ func (b *Bot) plan(ctx context.Context, api *slack.Client, from platform.SlackOr
 		_, _, err := api.PostMessageContext(ctx, where, opts...)
 		return err
 	}})
+}
+
+// redactURL returns err without the secret-bearing address raw (a
+// response URL lets whoever knows it post into the channel): errors are
+// logged and stored with the job.
+func redactURL(err error, raw string) error {
+	if err == nil || raw == "" {
+		return err
+	}
+	shown := "(response_url)"
+	if u, perr := url.Parse(raw); perr == nil && u.Host != "" {
+		shown = u.Scheme + "://" + u.Host + "/…"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
+	}
+	if strings.Contains(err.Error(), raw) {
+		return errors.New(strings.ReplaceAll(err.Error(), raw, shown))
+	}
+	return fmt.Errorf("post to response_url: %w", err)
 }
 
 // allowedResponseURL reports whether u is a Slack response URL (or on the

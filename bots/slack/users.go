@@ -39,6 +39,12 @@ func (b *Bot) User(ctx context.Context, team, user string) (router.User, error) 
 	return u, nil
 }
 
+// CachedUser returns a member User looked up in the last ten minutes,
+// without asking Slack. Set it as platform.SlackWorker.CachedUsers.
+func (b *Bot) CachedUser(team, user string) (router.User, bool) {
+	return b.users.get(team+"/"+user, time.Now())
+}
+
 // userCache is a bounded map of looked-up users with a time to live.
 type userCache struct {
 	ttl time.Duration

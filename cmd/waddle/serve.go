@@ -86,6 +86,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if bots.slack != nil {
 		slackWorker.Respond = bots.slack.Respond
 		slackWorker.Users = bots.slack.User
+		slackWorker.CachedUsers = bots.slack.CachedUser
 	}
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	h := handlers.New(handlers.Config{

@@ -36,7 +36,8 @@ type Server struct {
 	srv *httptest.Server
 
 	mu      sync.Mutex
-	calls   []Call // without apps.connections.open and users.info
+	calls   []Call   // without apps.connections.open and users.info
+	order   []string // every method called but apps.connections.open, users.info included
 	limit   map[string]int
 	users   int
 	openErr string
@@ -134,6 +135,14 @@ func (s *Server) All() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
+// Sequence returns the methods called, users.info included, oldest first
+// (not apps.connections.open): what came before what.
+func (s *Server) Sequence() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.order...)
+}
+
 // UserLookups is the number of users.info calls.
 func (s *Server) UserLookups() int {
 	s.mu.Lock()
@@ -193,6 +202,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
+	}
+	if c.Method != "apps.connections.open" {
+		s.order = append(s.order, c.Method)
 	}
 	if c.Method == "users.info" {
 		s.users++
