@@ -423,8 +423,8 @@ func TestSlackWorkerTriggerDeliveryIsNotHeldUpByUsers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	click("TRIG-1") // not cached, slow lookup: answered first, looked up after
-	click("TRIG-2") // cached: badges from the cache, no lookup
+	click("TRIG-1")       // not cached, slow lookup: answered first, looked up after
+	click("TRIG-2")       // cached: badges from the cache, no lookup
 	click("TRIG-3", "U2") // not cached, quick lookup: badges before answering
 	want := []string{"users U1 gave up", "respond TRIG-1", "users U1", "respond TRIG-2", "users U2", "respond TRIG-3"}
 	if diff := cmp.Diff(want, steps); diff != "" {
