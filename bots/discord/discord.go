@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,8 @@ type Config struct {
 
 	// Tunables; zero values are the production defaults.
 	LeaseEvery      time.Duration    // default platform.LeaseRenewEvery
+	LeaseTTL        time.Duration    // the ttl Leases was built with; default platform.LeaseTTL
+	OpenTimeout     time.Duration    // how long a shard may take to connect and get READY; default 10s
 	LinkEvery       time.Duration    // default platform.LinkPollEvery
 	ComponentBudget time.Duration    // how long a click may be handled before it is deferred; default 1.5s
 	InvalidLimit    int              // 401/403/429 answers per 10 minutes before sending pauses; default 1000
@@ -60,6 +63,8 @@ type Bot struct {
 	store  *store
 	bad    invalidCounter
 	work   chan func(context.Context)
+	ixs    chan struct{}  // one slot per interaction being handled
+	ixWG   sync.WaitGroup // interactions being handled
 
 	mu       sync.Mutex
 	self     string // the bot's user id, from READY
@@ -69,6 +74,8 @@ type Bot struct {
 	hashes   map[string]string     // guild id → hash of its registered commands
 	degraded bool
 	failing  []int // shards held here that cannot connect yet
+	leaseErr bool  // shard leases could not be renewed in time: shards closed
+	stopping bool  // Run is shutting down: no new interaction is taken
 }
 
 // guildInfo is what the bot keeps of a guild (discordgo's state cache is
@@ -84,6 +91,9 @@ const intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | disco
 	discordgo.IntentsGuildMessageReactions | discordgo.IntentsGuildMembers | discordgo.IntentsGuildVoiceStates
 
 const shardPrefix = "discord:shard:"
+
+// maxInteractions bounds the interactions handled at once, beside the workers.
+const maxInteractions = 64
 
 // New checks the configuration and returns a bot; Run starts it.
 func New(cfg Config) (*Bot, error) {
@@ -107,6 +117,12 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.LeaseEvery <= 0 {
 		cfg.LeaseEvery = platform.LeaseRenewEvery
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = platform.LeaseTTL
+	}
+	if cfg.OpenTimeout <= 0 {
+		cfg.OpenTimeout = 10 * time.Second
+	}
 	if cfg.LinkEvery <= 0 {
 		cfg.LinkEvery = platform.LinkPollEvery
 	}
@@ -129,7 +145,7 @@ func New(cfg Config) (*Bot, error) {
 		return nil, err
 	}
 	b := &Bot{cfg: cfg, log: log, tr: tr, limits: discordgo.NewRatelimiter(), store: newStore(cfg.Redis, cfg.RedisPrefix),
-		work: make(chan func(context.Context), 256), shards: map[int]*discordgo.Session{},
+		work: make(chan func(context.Context), 256), ixs: make(chan struct{}, maxInteractions), shards: map[int]*discordgo.Session{},
 		guilds: map[string]*guildInfo{}, linked: map[string]int64{}, hashes: map[string]string{}}
 	b.api = b.session()
 	b.outbox = platform.NewOutbox(platform.OutboxConfig{Platform: router.Discord, Logger: log,
@@ -146,9 +162,9 @@ func New(cfg Config) (*Bot, error) {
 func (b *Bot) session() *discordgo.Session {
 	s, _ := discordgo.New("Bot " + b.cfg.Token) // New never fails
 	s.Client.Transport = b.tr
-	d := dialer{log: b.log}
+	d := dialer{log: b.log, open: b.cfg.OpenTimeout}
 	// No proxy: filterConn must see the websocket's own bytes.
-	s.Dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, NetDialContext: d.dial, NetDialTLSContext: d.dialTLS}
+	s.Dialer = &websocket.Dialer{HandshakeTimeout: b.cfg.OpenTimeout, NetDialContext: d.dial, NetDialTLSContext: d.dialTLS}
 	s.Compress = false       // plain text frames, which filterConn checks
 	s.Ratelimiter = b.limits // one REST budget for the bot account
 	s.StateEnabled = false
@@ -160,35 +176,48 @@ func (b *Bot) session() *discordgo.Session {
 }
 
 // Run connects the shards this instance holds and handles events until ctx
-// ends; then it closes the shards, releases their leases and drains sends.
+// ends; then it closes the shards, releases their leases, finishes the
+// events already taken and drains sends.
 func (b *Bot) Run(ctx context.Context) error {
 	b.cfg.Status.Set(platform.StateStarting, "Connecting to Discord.")
-	var wg sync.WaitGroup
-	wg.Add(1)
+	// The outbox outlives the workers, so what they still send goes out.
+	octx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOutbox()
+	sent := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		b.outbox.Run(ctx)
+		defer close(sent)
+		b.outbox.Run(octx)
 	}()
+	var workers sync.WaitGroup
 	for range b.cfg.Workers {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer workers.Done()
 			b.worker(ctx)
 		}()
 	}
 	b.loop(ctx)
+	b.mu.Lock()
+	b.stopping = true
+	b.mu.Unlock()
 	b.closeShards()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	if err := b.cfg.Leases.Release(rctx, shardPrefix); err != nil {
 		b.log.WarnContext(rctx, "release shard leases", "err", err)
 	}
 	cancel()
-	wg.Wait()
+	workers.Wait()
+	b.ixWG.Wait()
+	stopOutbox()
+	<-sent
 	b.cfg.Status.Set(platform.StateStopped, "The Discord bot is stopped.")
 	return nil
 }
 
-// loop renews shard leases and polls links until ctx ends.
+// loop renews shard leases and polls links until ctx ends. When the leases
+// cannot be renewed for LeaseTTL - 2*LeaseEvery (counted from the start of
+// the last renewal that worked), it closes every shard before another
+// instance may take them over.
 func (b *Bot) loop(ctx context.Context) {
 	ids := make([]string, b.cfg.ShardCount)
 	for i := range ids {
@@ -200,14 +229,29 @@ func (b *Bot) loop(ctx context.Context) {
 	defer leases.Stop()
 	links := time.NewTicker(b.cfg.LinkEvery)
 	defer links.Stop()
+	keep := b.cfg.LeaseTTL - 2*b.cfg.LeaseEvery
+	if keep <= 0 {
+		keep = b.cfg.LeaseTTL / 2
+	}
+	var renewed time.Time // start of the last renewal that worked
 	renew := func() {
-		held, err := b.cfg.Leases.Sync(ctx, shardPrefix, ids)
+		start := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, keep/2)
+		held, err := b.cfg.Leases.Sync(sctx, shardPrefix, ids)
+		cancel()
 		if err != nil {
-			if ctx.Err() == nil {
-				b.log.WarnContext(ctx, "renew shard leases", "err", err)
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.WarnContext(ctx, "renew shard leases", "err", err)
+			if time.Since(renewed) > keep && b.setLeaseErr(true) {
+				b.log.ErrorContext(ctx, "shard leases not renewed in time: closing every shard", "last_renewed", renewed)
+				b.reshard(ctx, nil, retry, attempts)
 			}
 			return
 		}
+		renewed = start
+		b.setLeaseErr(false)
 		b.reshard(ctx, held, retry, attempts)
 	}
 	renew()
@@ -224,8 +268,21 @@ func (b *Bot) loop(ctx context.Context) {
 	}
 }
 
+// setLeaseErr records whether the shard leases are lost and reports whether
+// that is news (always true when lost and shards are still open).
+func (b *Bot) setLeaseErr(lost bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	news := b.leaseErr != lost || (lost && len(b.shards) > 0)
+	b.leaseErr = lost
+	return news
+}
+
 // reshard opens the shards this instance now holds and closes those it lost.
+// It opens no more once it has spent a LeaseEvery opening shards: the rest
+// wait for the next round, so leases keep being renewed.
 func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Time, attempts map[int]int) {
+	start := time.Now()
 	want := map[int]bool{}
 	for _, h := range held {
 		if id, err := strconv.Atoi(h); err == nil {
@@ -249,8 +306,8 @@ func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Tim
 	b.mu.Unlock()
 	for _, s := range lost {
 		b.log.InfoContext(ctx, "shard lease lost: closing it", "shard", s.ShardID)
-		closeSession(s)
 	}
+	closeSessions(lost)
 	var failing []int
 	for id := range want {
 		b.mu.Lock()
@@ -259,7 +316,7 @@ func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Tim
 		if !open && time.Now().Before(retry[id]) {
 			failing = append(failing, id)
 		}
-		if open || time.Now().Before(retry[id]) || ctx.Err() != nil {
+		if open || time.Now().Before(retry[id]) || ctx.Err() != nil || time.Since(start) > b.cfg.LeaseEvery {
 			continue
 		}
 		s := b.session()
@@ -290,6 +347,12 @@ func (b *Bot) closeShards() {
 	shards := b.shards
 	b.shards = map[int]*discordgo.Session{}
 	b.mu.Unlock()
+	closeSessions(slices.Collect(maps.Values(shards)))
+}
+
+// closeSessions closes shards at once (each may wait a second for the
+// gateway's goodbye).
+func closeSessions(shards []*discordgo.Session) {
 	var wg sync.WaitGroup
 	for _, s := range shards {
 		wg.Add(1)
@@ -316,10 +379,14 @@ func (b *Bot) refreshStatus() {
 	for id := range b.shards {
 		ids = append(ids, id)
 	}
-	n, degraded, failing := len(b.guilds), b.degraded, b.failing
+	n, degraded, failing, leaseErr := len(b.guilds), b.degraded, b.failing, b.leaseErr
 	b.mu.Unlock()
 	b.cfg.Status.SetServers(n)
 	if degraded {
+		return
+	}
+	if leaseErr {
+		b.cfg.Status.Set(platform.StateReconnecting, "Cannot renew the Discord shard leases in the database: shards closed so that no two instances serve them; retrying.")
 		return
 	}
 	if len(failing) > 0 {
@@ -349,6 +416,31 @@ func (b *Bot) worker(ctx context.Context) {
 			platform.Guard(context.WithoutCancel(ctx), b.log, platform.EventTimeout, fn)
 		}
 	}
+}
+
+// interact handles an interaction on its own goroutine, beside the workers:
+// Discord drops an interaction not answered within 3 seconds, however busy
+// the workers are.
+func (b *Bot) interact(ctx context.Context, fn func(context.Context)) {
+	select {
+	case b.ixs <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	b.mu.Lock()
+	if b.stopping {
+		b.mu.Unlock()
+		<-b.ixs
+		return
+	}
+	b.ixWG.Add(1)
+	b.mu.Unlock()
+	go func() {
+		defer b.ixWG.Done()
+		defer func() { <-b.ixs }()
+		// Like a worker's event, an interaction taken is finished at shutdown.
+		platform.Guard(context.WithoutCancel(ctx), b.log, platform.EventTimeout, fn)
+	}()
 }
 
 // enqueue hands an event to the workers; it waits (holding back the gateway

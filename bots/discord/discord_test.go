@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waddle/waddle/bots/discord/discordtest"
 	"github.com/waddle/waddle/db"
@@ -118,8 +119,14 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 // start runs a bot instance until the returned stop is called (or the test ends).
 func (e *env) start(holder string) (*Bot, func()) {
 	e.t.Helper()
+	return e.startWith(platform.NewLeases(e.base.Pool, holder, e.base.LeaseTTL))
+}
+
+// startWith is start with the given leases.
+func (e *env) startWith(leases *platform.Leases) (*Bot, func()) {
+	e.t.Helper()
 	cfg := e.base
-	cfg.Leases = platform.NewLeases(cfg.Pool, holder, 0)
+	cfg.Leases = leases
 	cfg.Status = platform.NewStatus(router.Discord)
 	b, err := New(cfg)
 	if err != nil {
@@ -667,4 +674,276 @@ func TestStatusSaysWhyNoShardIsOpen(t *testing.T) {
 		s := b.cfg.Status.Snapshot()
 		return s.State == platform.StateReconnecting && strings.Contains(s.Detail, "Cannot connect shard 0")
 	})
+}
+
+// slowModule is a remote module that answers once release is called (or
+// its 3-second executor timeout passes): "slow reply", or a form for the
+// args "form". Each call is announced on started.
+func slowModule(t *testing.T) (url string, started <-chan struct{}, release func()) {
+	calls := make(chan struct{}, 16)
+	gate := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req router.RemoteRequest
+		json.Unmarshal(body, &req)
+		select {
+		case calls <- struct{}{}:
+		default:
+		}
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+		ans := router.RemoteAnswer{Reply: "slow reply"}
+		if strings.Join(req.Args, " ") == "form" {
+			ans = router.RemoteAnswer{Responses: []router.Response{{Form: &router.Form{ID: "#slow sent", Title: "Later", Fields: []router.FormField{{ID: "color"}}}}}}
+		}
+		json.NewEncoder(w).Encode(ans)
+	}))
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(srv.Close)
+	t.Cleanup(release) // runs first: srv.Close waits for the handlers
+	return srv.URL, calls, release
+}
+
+// waitStarted waits for a call to a slowModule.
+func waitStarted(t *testing.T, started <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the module was not called")
+	}
+}
+
+// snowflake is an id Discord could have created at.
+func snowflake(at time.Time) string {
+	return fmt.Sprint((at.UnixMilli() - 1420070400000) << 22)
+}
+
+func TestInteractionsAnsweredWhileWorkersAreBusy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false) // one worker
+	e.command("hello", "Quack, at last!")
+	url, started, release := slowModule(t)
+	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	e.gw.Dispatch("MESSAGE_CREATE", message("690", "42", "#slow"))
+	e.gw.Dispatch("MESSAGE_CREATE", message("691", "43", "#slow"))
+	waitStarted(t, started) // the worker is busy, and another event waits for it
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("709", 2, map[string]any{"id": "1", "name": "hello", "type": 1}))
+	// Discord drops an interaction not answered within 3 seconds.
+	e.rest.WaitBody(t, "POST", "/interactions/709/tok-709/callback", `"type":5`, 2*time.Second)
+	if r := e.rest.Find("POST", "/channels/50/messages"); len(r) != 0 {
+		t.Errorf("the slow events were answered before the interaction: %v", r)
+	}
+	e.waitBody("PATCH", "/webhooks/"+appID+"/tok-709/messages/@original", "Quack, at last!")
+	release()
+	e.waitBody("POST", "/channels/50/messages", "slow reply")
+}
+
+func TestClickBudgetCountsFromTheInteractionsCreation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true) // ComponentBudget 5s
+	url, started, release := slowModule(t)
+	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	// Created 4.5 s ago (delivered late): half a second of the budget is left.
+	id := snowflake(time.Now().Add(-4500 * time.Millisecond))
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload(id, 3, map[string]any{"custom_id": "#slow form", "component_type": 2}))
+	waitStarted(t, started)
+	e.rest.WaitBody(t, "POST", "/interactions/"+id+"/tok-"+id+"/callback", `"type":5`, 2500*time.Millisecond)
+	release()
+	// Deferred, the form comes as a button that opens it.
+	e.waitBody("PATCH", "/webhooks/"+appID+"/tok-"+id+"/messages/@original", formPrefix)
+	if cb := e.rest.Find("POST", "/interactions/"+id+"/tok-"+id+"/callback"); len(cb) != 1 {
+		t.Errorf("callbacks %v, want one deferred", cb)
+	}
+}
+
+func TestClickBudget(t *testing.T) {
+	t.Parallel()
+	b := &Bot{cfg: Config{ComponentBudget: 1500 * time.Millisecond}}
+	arrived := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	cases := []struct {
+		name    string
+		id      string
+		arrived time.Time
+		now     time.Time
+		want    time.Duration
+	}{
+		{"created at arrival", snowflake(arrived), arrived, arrived, 1500 * time.Millisecond},
+		{"delivered a second late", snowflake(arrived.Add(-time.Second)), arrived, arrived.Add(100 * time.Millisecond), 400 * time.Millisecond},
+		{"spent", snowflake(arrived.Add(-2 * time.Second)), arrived, arrived, 0},
+		{"created after arrival (clocks apart)", snowflake(arrived.Add(time.Second)), arrived, arrived, 1500 * time.Millisecond},
+		{"created long before (clocks apart)", snowflake(arrived.Add(-time.Hour)), arrived, arrived.Add(time.Second), 500 * time.Millisecond},
+		{"not a snowflake", "x", arrived, arrived.Add(time.Second), 500 * time.Millisecond},
+	}
+	for _, c := range cases {
+		if got := b.clickBudget(c.id, c.arrived, c.now); got != c.want {
+			t.Errorf("%s: budget %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestShutdownFinishesADeferredInteraction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true, func(c *Config) { c.ComponentBudget = 50 * time.Millisecond })
+	url, started, release := slowModule(t)
+	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("712", 3, map[string]any{"custom_id": "#slow", "component_type": 2}))
+	waitStarted(t, started)
+	e.waitBody("POST", "/interactions/712/tok-712/callback", `"type":5`)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		e.stop()
+	}()
+	time.Sleep(300 * time.Millisecond) // shutting down, the interaction still being handled
+	release()
+	select {
+	case <-stopped:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if r := e.rest.Find("PATCH", "/webhooks/"+appID+"/tok-712/messages/@original"); len(r) != 1 || !strings.Contains(r[0].Body, "slow reply") {
+		t.Errorf("edits %v, want the reply edited in before Run returned", r)
+	}
+}
+
+func TestShardsCloseWhenLeasesCannotBeRenewed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(c *Config) { c.LeaseTTL = 2 * time.Second })
+	// Another instance whose database goes away.
+	pool, err := pgxpool.NewWithConfig(context.Background(), e.base.Pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	e.stop()
+	b, _ := e.startWith(platform.NewLeases(pool, "instance-b", e.base.LeaseTTL))
+	eventually(t, "b connected", func() bool {
+		return b.cfg.Status.Snapshot().State == platform.StateConnected && e.gw.Live() == 1
+	})
+	pool.Close()
+	eventually(t, "the shard closed", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.shards) == 0 && e.gw.Live() == 0
+	})
+	eventually(t, "the status saying why", func() bool {
+		s := b.cfg.Status.Snapshot()
+		return s.State == platform.StateReconnecting && strings.Contains(s.Detail, "leases")
+	})
+}
+
+func TestSilentGatewayDoesNotHoldTheBot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	silent := discordtest.StartGateway(t)
+	silent.SetSilent(true)
+	e.base.GatewayURL, e.base.OpenTimeout = silent.URL(), 300*time.Millisecond
+	b, stop := e.start("instance-b")
+	e.stop()
+	eventually(t, "b giving up on the silent gateway", func() bool {
+		s := b.cfg.Status.Snapshot()
+		return s.State == platform.StateReconnecting && strings.Contains(s.Detail, "Cannot connect shard 0")
+	})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		stop()
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if n := silent.Live(); n != 0 {
+		t.Errorf("%d connections to the silent gateway left open", n)
+	}
+}
+
+func TestRateLimitErrorsHideInteractionTokens(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	e := newEnv(t, false, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	e.command("hello", "Quack!")
+	e.rest.SetOverride(func(w http.ResponseWriter, r discordtest.Request) bool {
+		if r.Path != "/interactions/713/tok-713/callback" {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"message":"You are being rate limited.","retry_after":0.1,"global":false}`)
+		return true
+	})
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("713", 2, map[string]any{"id": "1", "name": "hello", "type": 1}))
+	eventually(t, "the refused answer logged", func() bool { return strings.Contains(logs.String(), "answer interaction") })
+	if out := logs.String(); strings.Contains(out, "tok-713") || !strings.Contains(out, "interactions/713/[token]/callback") {
+		t.Errorf("the log shows the interaction token, or not the redacted URL:\n%s", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestMissedVoiceLeaveForgottenOnGuildCreate(t *testing.T) {
+	for _, redisOn := range []bool{true, false} {
+		t.Run(fmt.Sprintf("redis=%v", redisOn), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, redisOn)
+			voice := func(user string, channel any) {
+				e.gw.Dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": channel, "user_id": user, "session_id": "s",
+					"member": map[string]any{"user": map[string]any{"id": user, "username": "u" + user}, "roles": []string{}}})
+			}
+			balance := func(user string) int64 {
+				top, err := e.rt.Leaderboard(context.Background(), e.cid, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range top {
+					if s.UserID == user {
+						return s.Points
+					}
+				}
+				return 0
+			}
+			join, minute := router.DefaultPoints["discord.voice_join"], router.DefaultPoints["discord.voice_minute"]
+			voice("43", "80")
+			eventually(t, "points for joining voice", func() bool { return balance("43") == join })
+			e.clock.add(time.Hour)
+			// The shard reconnects: 43 left meanwhile, 44 is in voice.
+			e.gw.Dispatch("GUILD_CREATE", map[string]any{"id": guild, "name": "Duck pond", "owner_id": "1", "roles": []any{
+				map[string]any{"id": guild, "name": "@everyone", "permissions": "0"}},
+				"voice_states": []any{map[string]any{"guild_id": guild, "channel_id": "80", "user_id": "44", "session_id": "t"}}})
+			voice("43", "80") // a new session, not the old one
+			eventually(t, "points for joining voice again", func() bool { return balance("43") == 2*join })
+			e.clock.add(3 * time.Minute)
+			voice("43", nil)
+			voice("44", nil)
+			eventually(t, "3 minutes each", func() bool { return balance("43") == 2*join+3*minute && balance("44") == 3*minute })
+		})
+	}
 }

@@ -17,7 +17,8 @@ const maxVoiceMinutes = 24 * 60
 
 // handlers registers the bot's gateway handlers on a shard. They run on the
 // shard's reader (SyncEvents), check for malformed payloads (a nil embedded
-// struct) and queue the work for the bot's workers.
+// struct) and queue the work for the bot's workers; interactions, which
+// must be answered within 3 seconds, run beside them.
 func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 	shard := s.ShardID
 	s.AddHandler(func(_ *discordgo.Session, e *discordgo.Ready) {
@@ -45,19 +46,21 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 			return
 		}
 		b.remember(e.Guild)
-		g := e.Guild
+		g, at := e.Guild, b.cfg.Now()
 		b.enqueue(ctx, func(ctx context.Context) {
 			if err := b.cfg.Links.Seen(ctx, router.Discord, g.ID, g.Name); err != nil {
 				b.log.WarnContext(ctx, "record guild", "err", err, "guild", g.ID)
 			}
-			// Members already in voice (the bot just started) count from now.
+			// Members already in voice (the bot just started) count from
+			// now; those recorded but gone left while the shard was away.
+			var inVoice []string
 			for _, v := range g.VoiceStates {
 				if v != nil && v.UserID != "" && v.ChannelID != "" {
-					if _, err := b.store.voiceJoin(ctx, g.ID, v.UserID, b.cfg.Now()); err != nil {
-						b.log.WarnContext(ctx, "record voice member", "err", err)
-						break
-					}
+					inVoice = append(inVoice, v.UserID)
 				}
+			}
+			if err := b.store.voiceReset(ctx, g.ID, inVoice, at); err != nil {
+				b.log.WarnContext(ctx, "record voice members", "err", err, "guild", g.ID)
 			}
 			b.refreshStatus()
 			b.register(ctx, g.ID)
@@ -140,8 +143,8 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 		if e.Interaction == nil {
 			return
 		}
-		i := e.Interaction
-		b.enqueue(ctx, func(ctx context.Context) { b.onInteraction(ctx, i) })
+		i, arrived := e.Interaction, time.Now()
+		b.interact(ctx, func(ctx context.Context) { b.onInteraction(ctx, i, arrived) })
 	})
 }
 

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -27,7 +29,8 @@ const maxGatewayMessage = 64 << 20
 
 // dialer wraps the network connections of a gateway websocket.
 type dialer struct {
-	log *slog.Logger
+	log  *slog.Logger
+	open time.Duration // how long until the gateway's second message (READY or RESUMED)
 }
 
 func (d dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -35,7 +38,19 @@ func (d dialer) dial(ctx context.Context, network, addr string) (net.Conn, error
 	if err != nil {
 		return nil, err
 	}
-	return &filterConn{Conn: c, log: d.log}, nil
+	return d.wrap(c), nil
+}
+
+// wrap filters c, and bounds its reads until the gateway answered twice
+// (HELLO, then READY or RESUMED): discordgo's Open reads both without a
+// deadline, so a gateway that goes silent would hold it forever.
+func (d dialer) wrap(c net.Conn) *filterConn {
+	f := &filterConn{Conn: c, log: d.log}
+	if d.open > 0 {
+		f.openBy = time.Now().Add(d.open)
+		c.SetReadDeadline(f.openBy)
+	}
+	return f
 }
 
 func (d dialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -48,7 +63,7 @@ func (d dialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, er
 	if err != nil {
 		return nil, err
 	}
-	return &filterConn{Conn: c, log: d.log}, nil
+	return d.wrap(c), nil
 }
 
 // filterConn passes the HTTP upgrade through, then reads websocket frames,
@@ -64,6 +79,45 @@ type filterConn struct {
 	msg      []byte // data message being reassembled
 	msgOp    byte
 	inMsg    bool
+	msgs     int // data messages passed on
+
+	mu       sync.Mutex
+	openBy   time.Time // reads fail after this until the second message; zero: no bound
+	deadline time.Time // the read deadline the library set
+}
+
+// SetDeadline and SetReadDeadline keep the open bound, which the websocket
+// handshake would otherwise clear.
+func (c *filterConn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *filterConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	return c.Conn.SetReadDeadline(c.readDeadline())
+}
+
+// readDeadline is the earlier of the library's deadline and the open bound; c.mu is held.
+func (c *filterConn) readDeadline() time.Time {
+	if !c.openBy.IsZero() && (c.deadline.IsZero() || c.openBy.Before(c.deadline)) {
+		return c.openBy
+	}
+	return c.deadline
+}
+
+// opened lifts the open bound.
+func (c *filterConn) opened() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.openBy.IsZero() {
+		c.openBy = time.Time{}
+		c.Conn.SetReadDeadline(c.deadline)
+	}
 }
 
 func (c *filterConn) Read(p []byte) (int, error) {
@@ -167,6 +221,9 @@ func (c *filterConn) parse() error {
 			msg = c.check(msg)
 		}
 		c.out = appendFrame(c.out, c.msgOp, msg)
+		if c.msgs++; c.msgs == 2 {
+			c.opened()
+		}
 	}
 }
 

@@ -14,8 +14,8 @@ import (
 )
 
 // onInteraction handles slash commands, autocomplete, component clicks and
-// modal submits.
-func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction) {
+// modal submits; arrived is when the gateway delivered it.
+func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arrived time.Time) {
 	if i.ID == "" || i.Token == "" {
 		return
 	}
@@ -37,6 +37,13 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 	if ix.AppID == "" {
 		ix.AppID = b.cfg.AppID
 	}
+	// Commands and modal submits are deferred first of all; the edits that
+	// follow read the interaction back from the store.
+	_, isCommand := i.Data.(discordgo.ApplicationCommandInteractionData)
+	_, isModal := i.Data.(discordgo.ModalSubmitInteractionData)
+	if isCommand && i.Type != discordgo.InteractionApplicationCommandAutocomplete || isModal {
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+	}
 	if _, err := b.store.put(ctx, "ix:"+i.ID, ix, ixTTL, true); err != nil {
 		b.log.WarnContext(ctx, "store interaction", "err", err)
 	}
@@ -54,7 +61,6 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 				args, _ = o.Value.(string)
 			}
 		}
-		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
 		ev.Kind, ev.Text = router.SlashCommand, trunc(strings.TrimSpace(d.Name+" "+args), router.MaxTextLen)
 		res, ok := b.handle(ctx, ev)
 		b.deliverInteraction(ctx, ix, t, res, ok)
@@ -68,9 +74,8 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 			text += " " + strings.Join(d.Values, " ")
 		}
 		ev.Kind, ev.Text = router.ButtonClick, trunc(text, router.MaxTextLen)
-		b.click(ctx, i, ix, t, ev)
+		b.click(ctx, i, ix, t, ev, b.clickBudget(i.ID, arrived, time.Now()))
 	case discordgo.ModalSubmitInteractionData:
-		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
 		ev.Kind, ev.Text, ev.Data = router.ModalSubmit, trunc(d.CustomID, router.MaxTextLen), fields(d.Components)
 		res, ok := b.handle(ctx, ev)
 		b.deliverInteraction(ctx, ix, t, res, ok)
@@ -96,10 +101,22 @@ func fields(rows []discordgo.MessageComponent) map[string]any {
 	return out
 }
 
+// clickBudget is how long a click may still be handled at now before it must
+// be deferred: ComponentBudget counted from when Discord created the
+// interaction (its id's timestamp), or from its arrival when that timestamp
+// is after the arrival or over a minute before it (clocks apart).
+func (b *Bot) clickBudget(id string, arrived, now time.Time) time.Duration {
+	start := arrived
+	if created, err := discordgo.SnowflakeTimestamp(id); err == nil && !created.After(arrived) && arrived.Sub(created) < time.Minute {
+		start = created
+	}
+	return max(b.cfg.ComponentBudget-now.Sub(start), 0)
+}
+
 // click handles a button or select: a form the router answers with within
-// the budget opens as a modal; otherwise the click is deferred and answered
+// budget opens as a modal; otherwise the click is deferred and answered
 // with a message.
-func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interaction, t target, ev router.Event) {
+func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interaction, t target, ev router.Event, budget time.Duration) {
 	type result struct {
 		res router.Result
 		ok  bool
@@ -113,7 +130,7 @@ func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interactio
 		res, ok := b.handle(ctx, ev)
 		done <- result{res, ok}
 	}()
-	timer := time.NewTimer(b.cfg.ComponentBudget)
+	timer := time.NewTimer(budget)
 	defer timer.Stop()
 	select {
 	case r := <-done:

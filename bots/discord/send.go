@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -33,6 +35,9 @@ type part struct {
 
 func (p part) empty() bool { return p.content == "" && len(p.embeds) == 0 && len(p.components) == 0 }
 
+// maxEmbedChars is Discord's limit on the characters of a message's embeds.
+const maxEmbedChars = 6000
+
 // formPrefix marks the button that opens a form Discord could not show at
 // once (a modal must be the first answer to an interaction).
 const formPrefix = "waddle:form:"
@@ -41,21 +46,37 @@ const formPrefix = "waddle:form:"
 func (b *Bot) render(ctx context.Context, r router.Response) part {
 	p := part{content: trunc(r.Reply, 2000), private: r.Private}
 	if e := r.Embed; e != nil {
-		me := &discordgo.MessageEmbed{Title: trunc(e.Title, 256), Description: trunc(e.Description, 4096), URL: e.URL}
+		// Discord refuses a message whose embeds hold over 6,000 characters
+		// in all: fields that do not fit are cut short or left out.
+		left := maxEmbedChars
+		take := func(s string, n int) string {
+			s = trunc(s, min(n, left))
+			left -= utf8.RuneCountInString(s)
+			return s
+		}
+		me := &discordgo.MessageEmbed{Title: take(e.Title, 256), Description: take(e.Description, 4096), URL: e.URL}
 		for i, f := range e.Fields {
-			if i == 25 {
+			if i == 25 || left < 2 {
 				break
 			}
-			me.Fields = append(me.Fields, &discordgo.MessageEmbedField{Name: trunc(f.Name, 256), Value: trunc(f.Value, 1024), Inline: true})
+			name := take(f.Name, min(256, left-1)) // leaving room for a value
+			value := take(f.Value, 1024)
+			me.Fields = append(me.Fields, &discordgo.MessageEmbedField{Name: name, Value: value, Inline: true})
 		}
 		p.embeds = []*discordgo.MessageEmbed{me}
 	}
 	var buttons []discordgo.MessageComponent
+	seen := map[string]bool{}
 	for _, btn := range r.Buttons {
 		if btn.ID == "" || len(btn.ID) > 100 || strings.HasPrefix(btn.ID, formPrefix) {
 			b.log.WarnContext(ctx, "button left out: its id is empty or longer than Discord's 100 characters", "id", truncBytes(btn.ID, 120))
 			continue
 		}
+		if seen[btn.ID] {
+			b.log.WarnContext(ctx, "button left out: another button of the message has its id", "id", btn.ID)
+			continue
+		}
+		seen[btn.ID] = true
 		label := btn.Label
 		if label == "" {
 			label = btn.ID
@@ -232,6 +253,31 @@ func (b *Bot) send(channel string, p platform.Priority, fn func(ctx context.Cont
 	}
 }
 
+// tokenInURL finds the secret in an interaction callback or webhook URL
+// (/interactions/{id}/{token}/…, /webhooks/{app}/{token}/…), which
+// discordgo's rate limit and transport errors quote.
+var tokenInURL = regexp.MustCompile(`((?:interactions|webhooks)/[^/\s"]+/)[^/\s"?]+`)
+
+// redactedError is an error whose message lost its interaction tokens.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact hides interaction tokens from err's message, so logs and
+// statuses never hold one.
+func redact(err error) error {
+	msg := err.Error()
+	clean := tokenInURL.ReplaceAllString(msg, "${1}[token]")
+	if clean == msg {
+		return err
+	}
+	return &redactedError{msg: clean, err: err}
+}
+
 // check counts refused requests and turns a 429 into platform.RetryAfter.
 // (discordgo's own limiter already waits out X-RateLimit-* headers; with
 // ShouldRetryOnRateLimit off a 429 comes back here instead of sleeping.)
@@ -239,6 +285,7 @@ func (b *Bot) check(err error) error {
 	if err == nil {
 		return nil
 	}
+	err = redact(err)
 	var rl *discordgo.RateLimitError
 	var re *discordgo.RESTError
 	switch {

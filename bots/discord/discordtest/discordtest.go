@@ -143,9 +143,12 @@ type Gateway struct {
 	t         testing.TB
 	mu        sync.Mutex
 	conns     []*gwConn
+	hung      []*gwConn // silent connections
 	identify  []json.RawMessage
 	seq       int64
 	heartbeat int
+	live      int  // websocket connections open
+	silent    bool // new connections get nothing, not even HELLO
 }
 
 type gwConn struct {
@@ -172,6 +175,25 @@ func StartGateway(t testing.TB) *Gateway {
 		}
 		c := &gwConn{c: ws}
 		defer ws.Close()
+		g.mu.Lock()
+		g.live++
+		silent := g.silent
+		if silent {
+			g.hung = append(g.hung, c) // closed when the test ends
+		}
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			g.live--
+			g.mu.Unlock()
+		}()
+		if silent {
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}
 		if c.write(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": 30000}}) != nil {
 			return
 		}
@@ -209,7 +231,7 @@ func StartGateway(t testing.TB) *Gateway {
 	}))
 	t.Cleanup(func() {
 		g.mu.Lock()
-		for _, c := range g.conns {
+		for _, c := range append(g.conns, g.hung...) {
 			c.c.Close()
 		}
 		g.mu.Unlock()
@@ -226,6 +248,21 @@ func (g *Gateway) Connected() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.conns) > 0
+}
+
+// Live is the number of websocket connections open now.
+func (g *Gateway) Live() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.live
+}
+
+// SetSilent makes the connections that open from now on hang: the
+// websocket upgrade succeeds, then the gateway sends nothing.
+func (g *Gateway) SetSilent(silent bool) {
+	g.mu.Lock()
+	g.silent = silent
+	g.mu.Unlock()
 }
 
 // Identifies returns the d of every IDENTIFY received, oldest first.
