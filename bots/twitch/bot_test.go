@@ -238,6 +238,7 @@ func TestLeaseHandOver(t *testing.T) {
 	cfgA, cfgB := e.config("instance-a"), e.config("instance-b")
 	cfgA.Leases = platform.NewLeases(e.pool, "instance-a", time.Minute)
 	cfgB.Leases = platform.NewLeases(e.pool, "instance-b", time.Minute)
+	cfgA.LeaseTTL, cfgB.LeaseTTL = time.Minute, time.Minute
 	a := e.start(cfgA)
 	e.irc.WaitJoined(t, "duckchan")
 	b := e.start(cfgB)

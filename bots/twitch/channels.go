@@ -10,7 +10,8 @@ import (
 )
 
 // syncLoop keeps the served channels equal to the linked channels whose
-// lease this instance holds, every SyncEvery, and notices a bot account
+// lease this instance holds, every SyncEvery (leaseWatch leaves them when
+// the leases are not renewed in time), and notices a bot account
 // connected or refreshed while the bot reads anonymously.
 func (b *Bot) syncLoop(ctx context.Context) {
 	t := time.NewTicker(b.cfg.SyncEvery)
@@ -27,10 +28,13 @@ func (b *Bot) syncLoop(ctx context.Context) {
 }
 
 func (b *Bot) syncChannels(ctx context.Context) {
-	links, err := b.cfg.Links.List(ctx, Platform)
+	keep := b.leaseKeep()
+	listCtx, cancel := context.WithTimeout(ctx, keep)
+	links, err := b.cfg.Links.List(listCtx, Platform)
+	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
-			b.log.WarnContext(ctx, "cannot list the linked channels: keeping the current ones", "err", err)
+			b.log.WarnContext(ctx, "cannot list the linked channels: keeping the current ones while their leases last", "err", err)
 		}
 		return
 	}
@@ -42,22 +46,68 @@ func (b *Bot) syncChannels(ctx context.Context) {
 		}
 	}
 	b.unsubscribeUnlinked(ctx, wanted)
-	held, err := b.cfg.Leases.Sync(ctx, leasePrefix, wanted)
+	// A lease renewed by this query ends no sooner than TTL after it starts.
+	start := time.Now()
+	syncCtx, cancel := context.WithTimeout(ctx, keep)
+	held, err := b.cfg.Leases.Sync(syncCtx, leasePrefix, wanted)
+	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(b.synced) < platform.LeaseTTL {
-			b.log.WarnContext(ctx, "cannot renew the channel leases: keeping the current channels", "err", err)
+		b.mu.Lock()
+		until := b.leaseUntil
+		b.mu.Unlock()
+		if time.Now().Before(until) {
+			b.log.WarnContext(ctx, "cannot renew the channel leases: keeping the current channels while the leases last", "err", err, "until", until)
 			return
 		}
-		// The leases have lapsed: another instance may serve the channels now.
-		b.log.ErrorContext(ctx, "cannot renew the channel leases: leaving the channels until they can be renewed", "err", err)
-		held = nil
-	} else {
-		b.synced = time.Now()
+		b.log.ErrorContext(ctx, "cannot renew the channel leases", "err", err)
+		b.lapse(ctx)
+		return
 	}
-	b.apply(ctx, held)
+	b.apply(ctx, held, start.Add(keep))
+}
+
+// leaseKeep is how long after a renewal starts the held channels are
+// served without another: the leases' TTL less two renewal periods, so the
+// bot has left a channel before another instance can take it over.
+func (b *Bot) leaseKeep() time.Duration {
+	return max(b.cfg.LeaseTTL-2*b.cfg.SyncEvery, b.cfg.LeaseTTL/2)
+}
+
+// leaseWatch leaves the held channels when their leases were not renewed in
+// time, even while a renewal hangs.
+func (b *Bot) leaseWatch(ctx context.Context) {
+	t := time.NewTimer(b.cfg.SyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(b.lapse(ctx))
+	}
+}
+
+// lapse leaves every held channel once the leases' renewal is overdue, and
+// returns how long until it should look again.
+func (b *Bot) lapse(ctx context.Context) time.Duration {
+	b.mu.Lock()
+	if len(b.held) == 0 {
+		b.mu.Unlock()
+		return b.cfg.SyncEvery
+	}
+	if wait := time.Until(b.leaseUntil); wait > 0 {
+		b.mu.Unlock()
+		return wait
+	}
+	gained, lost := b.holdLocked(nil)
+	b.mu.Unlock()
+	b.log.ErrorContext(ctx, "the channel leases were not renewed in time: leaving the channels until they are, as another instance may take them over")
+	b.changed(ctx, gained, lost)
+	return b.cfg.SyncEvery
 }
 
 // unsubscribeUnlinked deletes the EventSub subscriptions of the channels
@@ -83,11 +133,24 @@ func (b *Bot) unsubscribeUnlinked(ctx context.Context, wanted []string) {
 	}
 }
 
-// apply makes held the served channels.
-func (b *Bot) apply(ctx context.Context, held []string) {
-	slices.Sort(held)
+// apply makes held the served channels, until until unless renewed.
+func (b *Bot) apply(ctx context.Context, held []string, until time.Time) {
+	if !time.Now().Before(until) {
+		held = nil // the renewal took too long to rely on: the next one takes them back
+	}
 	b.mu.Lock()
-	var gained, lost []string
+	b.leaseUntil = until
+	gained, lost := b.holdLocked(held)
+	b.mu.Unlock()
+	b.changed(ctx, gained, lost)
+}
+
+// holdLocked makes held the served channels: the session joins and departs,
+// and the workers of the lost channels stop, leaving their waiting messages
+// to the instance that takes the channels over. b.mu is held.
+func (b *Bot) holdLocked(held []string) (gained, lost []string) {
+	held = slices.Clone(held)
+	slices.Sort(held)
 	for _, ch := range held {
 		if !b.holdSet[ch] {
 			gained = append(gained, ch)
@@ -109,10 +172,21 @@ func (b *Bot) apply(ctx context.Context, held []string) {
 	for _, ch := range lost {
 		delete(b.modIn, ch)
 		delete(b.roomIDs, ch)
+		if w := b.workers[ch]; w != nil {
+			close(w.stop)
+			delete(b.workers, ch)
+		}
 	}
-	b.mu.Unlock()
+	return gained, lost
+}
+
+// changed reports a change of the served channels.
+func (b *Bot) changed(ctx context.Context, gained, lost []string) {
 	if len(gained) > 0 || len(lost) > 0 {
-		b.log.InfoContext(ctx, "twitch channels changed", "joined", gained, "left", lost, "serving", len(held))
+		b.mu.Lock()
+		n := len(b.held)
+		b.mu.Unlock()
+		b.log.InfoContext(ctx, "twitch channels changed", "joined", gained, "left", lost, "serving", n)
 	}
 	if len(gained) > 0 {
 		select {

@@ -18,14 +18,21 @@ import (
 // workerQueue bounds the chat messages of one channel waiting to be handled.
 const workerQueue = 256
 
+// worker handles one held channel's chat messages in order.
+type worker struct {
+	q    chan router.Event
+	stop chan struct{} // closed when the channel is lost
+	done chan struct{} // closed when the worker has returned
+}
+
 // chat runs IRC sessions until ctx ends: a session logs in with the bot
 // account's token (or anonymously, read-only, without one), and a new session
 // starts when the token is refused or replaced. Chat messages are handled
 // under events, which ends first at shutdown.
-func (b *Bot) chat(ctx, events context.Context, addr string) {
+func (b *Bot) chat(ctx, events context.Context, rl *relay) {
 	attempt := 0
 	for ctx.Err() == nil {
-		c, access := b.newClient(ctx, events, addr)
+		c, access := b.newClient(ctx, events, rl)
 		welcomed := false
 		c.OnConnect(func() {
 			welcomed = true
@@ -75,7 +82,7 @@ func connect(c *irc.Client) (err error) {
 
 // newClient builds the next session's client, with the bot account's token
 // when there is a usable one. access is the token it logs in with.
-func (b *Bot) newClient(ctx, events context.Context, addr string) (c *irc.Client, access string) {
+func (b *Bot) newClient(ctx, events context.Context, rl *relay) (c *irc.Client, access string) {
 	tok, err := b.helix.userToken(ctx, platform.BotSubject)
 	b.mu.Lock()
 	refused := b.refused
@@ -95,8 +102,9 @@ func (b *Bot) newClient(ctx, events context.Context, addr string) (c *irc.Client
 		c = irc.NewClient(login, "oauth:"+tok.Access)
 		access = tok.Access
 	}
-	c.IrcAddress = addr
+	c.IrcAddress = rl.addr()
 	c.TLS = false
+	c.SetupCmd = rl.hello // the relay serves only connections that start with it
 	c.Capabilities = []string{irc.TagsCapability, irc.CommandsCapability}
 	c.OnPrivateMessage(func(m irc.PrivateMessage) { b.onMessage(events, m) })
 	c.OnUserStateMessage(b.onUserState)
@@ -282,37 +290,50 @@ func toEvent(m irc.PrivateMessage) (router.Event, bool) {
 
 // enqueue hands ev to its channel's worker, starting the worker on the
 // channel's first message; a full queue drops the message with a log line.
+// Messages of a channel no longer held are dropped.
 func (b *Bot) enqueue(ctx context.Context, ch string, ev router.Event) {
 	b.mu.Lock()
-	q := b.workers[ch]
-	if q == nil && !b.stopping {
-		q = make(chan router.Event, workerQueue)
-		b.workers[ch] = q
+	if !b.holdSet[ch] || b.stopping {
+		b.mu.Unlock()
+		return
+	}
+	w := b.workers[ch]
+	if w == nil {
+		w = &worker{q: make(chan router.Event, workerQueue), stop: make(chan struct{}), done: make(chan struct{})}
+		b.workers[ch] = w
 		b.workersWG.Add(1)
 		go func() {
 			defer b.workersWG.Done()
-			b.work(ctx, q)
+			defer close(w.done)
+			b.work(ctx, w)
 		}()
 	}
 	b.mu.Unlock()
-	if q == nil {
-		return
-	}
 	select {
-	case q <- ev:
+	case w.q <- ev:
 	default:
 		b.log.WarnContext(ctx, "chat messages arrive faster than they are handled: message skipped", "channel", ch)
 	}
 }
 
-// work handles one channel's messages in order until ctx ends.
-func (b *Bot) work(ctx context.Context, q chan router.Event) {
+// work handles one channel's messages in order until ctx ends or the
+// channel is lost. A message already taken is finished even then.
+func (b *Bot) work(ctx context.Context, w *worker) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev := <-q:
-			platform.Guard(ctx, b.log, platform.EventTimeout, func(ctx context.Context) { b.handle(ctx, ev) })
+		case <-w.stop:
+			return
+		case ev := <-w.q:
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.stop:
+				return
+			default:
+			}
+			platform.Guard(context.WithoutCancel(ctx), b.log, platform.EventTimeout, func(ctx context.Context) { b.handleEvent(ctx, ev) })
 		}
 	}
 }

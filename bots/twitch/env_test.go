@@ -111,7 +111,7 @@ func (e *env) config(holder string) Config {
 		Router: e.rt, Pool: e.pool, Tokens: e.tokens, Links: e.links, Leases: platform.NewLeases(e.pool, holder, 3*time.Second),
 		Status: platform.NewStatus(Platform), OAuth: &platform.TwitchOAuth{ClientID: twitchtest.ClientID, ClientSecret: twitchtest.ClientSecret, AuthURL: e.api.AuthURL(), APIURL: e.api.HelixURL()},
 		BotLogin: "duckbot", IRCAddr: e.irc.Addr(),
-		Logger: testLogger(e.t), SyncEvery: 100 * time.Millisecond, DrainTimeout: time.Second,
+		Logger: testLogger(e.t), SyncEvery: 100 * time.Millisecond, DrainTimeout: time.Second, LeaseTTL: 3 * time.Second,
 	}
 }
 
@@ -129,6 +129,12 @@ func (e *env) start(cfg Config) *running {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return e.run(b)
+}
+
+// run runs a bot made by New until stop or the end of the test.
+func (e *env) run(b *Bot) *running {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
@@ -148,7 +154,7 @@ func (e *env) start(cfg Config) *running {
 		})
 	}
 	e.t.Cleanup(stop)
-	return &running{Bot: b, cfg: cfg, stop: stop}
+	return &running{Bot: b, cfg: b.cfg, stop: stop}
 }
 
 // eventually polls cond until it holds or 15 s pass.

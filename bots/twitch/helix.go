@@ -31,8 +31,10 @@ type helix struct {
 	b    *Bot
 	http *http.Client
 
+	appMu sync.Mutex // serializes the app token's fetch, apart from mu so it holds up nothing else
+	app   platform.Token
+
 	mu   sync.Mutex
-	app  platform.Token
 	subs map[string]*sync.Mutex // serializes the refresh of one subject's token
 }
 
@@ -120,8 +122,8 @@ func (h *helix) refreshLocked(ctx context.Context, subject string, old platform.
 
 // appToken returns the app access token, fetched again when it expires soon.
 func (h *helix) appToken(ctx context.Context, stale string) (string, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.appMu.Lock()
+	defer h.appMu.Unlock()
 	if h.app.Access != "" && h.app.Access != stale && !h.app.Expiring(time.Now(), time.Minute) {
 		return h.app.Access, nil
 	}

@@ -52,6 +52,7 @@ type Config struct {
 	SyncEvery          time.Duration // links and leases poll; 0 is platform.LeaseRenewEvery
 	SubscriptionsEvery time.Duration // EventSub check of every held channel; 0 is 10 minutes
 	DrainTimeout       time.Duration // how long shutdown keeps sending queued messages; 0 is 5 s
+	LeaseTTL           time.Duration // the TTL Leases was made with; 0 is platform.LeaseTTL
 }
 
 // Bot is the Twitch bot of one instance.
@@ -81,10 +82,13 @@ type Bot struct {
 	roomIDs    map[string]string
 	warned     bool      // "replies can't be sent" was logged
 	subsNote   string    // why the state is degraded although chat works
-	synced     time.Time // the last lease renewal (only the sync loop uses it)
-	workers    map[string]chan router.Event
+	leaseUntil time.Time // the held channels are served until then unless their leases are renewed
+	workers    map[string]*worker
 	workersWG  sync.WaitGroup
 	stopping   bool
+	relayAddr  string // the IRC relay's loopback address
+
+	handleEvent func(ctx context.Context, ev router.Event) // handle; tests replace it
 }
 
 type ircTarget struct {
@@ -156,6 +160,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 5 * time.Second
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = platform.LeaseTTL
+	}
 	api := cfg.APIURL
 	if api == "" {
 		api = cfg.OAuth.API()
@@ -164,8 +171,9 @@ func New(cfg Config) (*Bot, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
 		kick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
 		holdSet: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
-		workers: map[string]chan router.Event{},
+		workers: map[string]*worker{},
 	}
+	b.handleEvent = b.handle
 	b.helix = newHelix(b)
 	b.outbox = platform.NewOutbox(platform.OutboxConfig{
 		Platform: Platform, Windows: b.windows, DrainTimeout: cfg.DrainTimeout, MaxAttempts: 10, Logger: b.log,
@@ -189,8 +197,15 @@ func (b *Bot) Run(ctx context.Context) error {
 		st.Set(platform.StateStopped, "Could not start: "+err.Error())
 		return fmt.Errorf("twitch: %w", err)
 	}
+	b.mu.Lock()
+	b.relayAddr = rl.addr()
+	b.mu.Unlock()
+	// Chat and the outbox outlive ctx: the workers finish the messages they
+	// took, and their replies are sent, before the session ends.
 	chatCtx, stopChat := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopChat()
+	outboxCtx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOutbox()
 
 	var chatWG, wg sync.WaitGroup
 	chatWG.Add(2)
@@ -200,17 +215,21 @@ func (b *Bot) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer chatWG.Done()
-		b.chat(chatCtx, ctx, rl.addr())
+		b.chat(chatCtx, ctx, rl)
 	}()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
-		b.outbox.Run(ctx)
+		b.outbox.Run(outboxCtx)
 	}()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		b.syncLoop(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		b.leaseWatch(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -223,7 +242,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.stopping = true // no new workers
 	b.mu.Unlock()
 	b.workersWG.Wait()
+	stopOutbox() // the drain starts once nothing more can be queued
 	<-outboxDone
+	b.flushChat(rl)
 	stopChat()
 	rl.close()
 	chatWG.Wait()
@@ -238,9 +259,31 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
+// flushChat waits, for up to a second, until the session passed on to
+// Twitch what the bot said.
+func (b *Bot) flushChat(rl *relay) {
+	b.mu.Lock()
+	c, up, anon := b.client, b.up, b.anonymous
+	b.mu.Unlock()
+	if c == nil || !up || anon {
+		return
+	}
+	flushed := rl.expectFlush()
+	c.Say(rl.flushTo, "")
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-flushed:
+	case <-t.C:
+		b.log.Warn("chat lines said at shutdown may not have reached Twitch")
+	}
+}
+
 // windows are the chat budgets a send on an outbox channel spends: chat
 // messages in channel "#login", Helix calls in "helix:login" (the API has its
-// own limits, answered with 429), whispers in "whisper".
+// own limits, answered with 429), whispers in "whisper". Twitch counts all of
+// the account's chat messages in one 30-second window, which holds 100 when
+// the message goes to a channel the bot moderates and 20 otherwise.
 func (b *Bot) windows(ch string) []platform.Window {
 	switch {
 	case strings.HasPrefix(ch, "helix:"):
@@ -253,7 +296,7 @@ func (b *Bot) windows(ch string) []platform.Window {
 	mod := b.modIn[login] || (login == b.login && b.login != "")
 	b.mu.Unlock()
 	if mod {
-		return []platform.Window{{Key: "account-mod", N: 100, Per: 30 * time.Second}}
+		return []platform.Window{{Key: "account", N: 100, Per: 30 * time.Second}}
 	}
 	return []platform.Window{{Key: "account", N: 20, Per: 30 * time.Second}, {Key: "channel:" + login, N: 1, Per: time.Second}}
 }

@@ -2,6 +2,7 @@ package twitch
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -204,4 +205,61 @@ func FuzzServerLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestChatWindows(t *testing.T) {
+	t.Parallel()
+	b := unitBot(t)
+	b.login = "duckbot"
+	b.modIn["modchan"] = true
+	mod := []platform.Window{{Key: "account", N: 100, Per: 30 * time.Second}}
+	cases := []struct {
+		channel string
+		want    []platform.Window
+	}{
+		{"#modchan", mod},
+		{"#duckbot", mod},
+		{"#plainchan", []platform.Window{{Key: "account", N: 20, Per: 30 * time.Second}, {Key: "channel:plainchan", N: 1, Per: time.Second}}},
+		{"whisper", []platform.Window{{Key: "whisper", N: 3, Per: time.Second}, {Key: "whisper-minute", N: 100, Per: time.Minute}}},
+		{"helix:modchan", nil},
+	}
+	for _, c := range cases {
+		if diff := cmp.Diff(c.want, b.windows(c.channel)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", c.channel, diff)
+		}
+	}
+}
+
+// Twitch counts every chat message of the bot account in one window: 20
+// messages where it moderates leave no room where it does not.
+func TestModeratorMessagesCountAgainstTheAccount(t *testing.T) {
+	t.Parallel()
+	b := unitBot(t)
+	b.modIn["modchan"] = true
+	o := platform.NewOutbox(platform.OutboxConfig{Platform: Platform, Windows: b.windows, DrainTimeout: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for range 20 {
+		if err := o.Send("#modchan", platform.High, func(context.Context) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "20 messages sent", func() bool { return o.Stats().Sent == 20 })
+	plain := make(chan struct{})
+	if err := o.Send("#plainchan", platform.High, func(context.Context) error { close(plain); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-plain:
+		t.Errorf("a message went to a channel the bot does not moderate after 20 within 30 s")
+	case <-time.After(300 * time.Millisecond):
+	}
 }

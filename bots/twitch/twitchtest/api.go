@@ -47,7 +47,9 @@ type API struct {
 	refresh  map[string][2]string      // refresh token → new access, new refresh
 	subs     map[string]map[string]any // EventSub subscriptions by id
 	nextSub  int
-	limitOne bool // answer the next moderation call with 429
+	limitOne bool          // answer the next moderation call with 429
+	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
+	appHeld  int           // app token requests waiting on appGate
 }
 
 // StartAPI starts the API server and stops it when the test ends.
@@ -60,8 +62,38 @@ func StartAPI(t testing.TB) *API {
 		subs:    map[string]map[string]any{},
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	t.Cleanup(func() {
+		f.releaseAppTokens()
+		f.srv.Close()
+	})
 	return f
+}
+
+// HoldAppTokens makes app token requests (the client credentials grant)
+// wait until the returned release is called, or the test ends.
+func (f *API) HoldAppTokens() (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.appGate == nil {
+		f.appGate = make(chan struct{})
+	}
+	return f.releaseAppTokens
+}
+
+// HeldAppTokens returns how many app token requests are waiting.
+func (f *API) HeldAppTokens() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.appHeld
+}
+
+func (f *API) releaseAppTokens() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.appGate != nil {
+		close(f.appGate)
+		f.appGate = nil
+	}
 }
 
 // AuthURL is a TWITCH_AUTH_URL for the server.
@@ -148,6 +180,13 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	json.Unmarshal(body, &call.Body)
 	f.mu.Lock()
+	if gate := f.appGate; gate != nil && call.Path == "/oauth2/token" && form.Get("grant_type") == "client_credentials" {
+		f.appHeld++
+		f.mu.Unlock()
+		<-gate
+		f.mu.Lock()
+		f.appHeld--
+	}
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, call)
 	w.Header().Set("Content-Type", "application/json")

@@ -233,6 +233,13 @@ func (s *IRC) Live(channel string) []*Conn {
 	return out
 }
 
+// Accepted returns how many connections the server accepted in all.
+func (s *IRC) Accepted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // Welcomed returns the open connections that were welcomed.
 func (s *IRC) Welcomed() []*Conn {
 	s.mu.Lock()
@@ -304,6 +311,13 @@ func (s *IRC) Lines(channel string) []Line {
 		}
 	}
 	return out
+}
+
+// Said returns what clients said in every channel, oldest first.
+func (s *IRC) Said() []Line {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Line(nil), s.said...)
 }
 
 // WaitLines waits up to 15 s until clients said n lines in channel and
