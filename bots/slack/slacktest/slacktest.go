@@ -42,6 +42,7 @@ type Server struct {
 	users   int
 	openErr string
 	refused map[string]bool // tokens every method refuses with invalid_auth
+	held    chan struct{}   // while open, users.info waits for it to close
 	sockets map[*socket]bool
 	hellos  int
 	acks    []string
@@ -102,6 +103,24 @@ func (s *Server) SetOpenError(err string) {
 	s.mu.Lock()
 	s.openErr = err
 	s.mu.Unlock()
+}
+
+// HoldUsers makes users.info wait until release is called (or the caller
+// gives up), to stand for a slow Slack.
+func (s *Server) HoldUsers() (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.held = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.held = nil
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // RefuseToken makes every Web API method answer invalid_auth to token.
@@ -211,8 +230,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else if c.Method != "apps.connections.open" {
 		s.calls = append(s.calls, c)
 	}
-	openErr, refused := s.openErr, s.refused[c.Token]
+	openErr, refused, held := s.openErr, s.refused[c.Token], s.held
 	s.mu.Unlock()
+	if c.Method == "users.info" && held != nil {
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	ok := func(v map[string]any) {
 		v["ok"] = true
