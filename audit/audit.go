@@ -31,12 +31,15 @@ const (
 	CommunityCreated  = "community_created"
 	CommunitySettings = "community_settings_changed"
 	UserCreated       = "user_created"
+	ServerLinked      = "server_linked"
+	ServerUnlinked    = "server_unlinked"
 )
 
 // Actions lists every action, for the filter on the audit page.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
-	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated}
+	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
+	ServerLinked, ServerUnlinked}
 
 // Actor is who did something and from where.
 type Actor struct {

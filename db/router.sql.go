@@ -463,8 +463,8 @@ func (q *Queries) EntityListByCommunity(ctx context.Context, communityID int64) 
 	return items, nil
 }
 
-const entityRemove = `-- name: EntityRemove :execrows
-DELETE FROM platform_entities WHERE community_id = $1 AND id = $2
+const entityRemove = `-- name: EntityRemove :one
+DELETE FROM platform_entities WHERE community_id = $1 AND id = $2 RETURNING id, community_id, platform, server, name, created_at
 `
 
 type EntityRemoveParams struct {
@@ -472,12 +472,18 @@ type EntityRemoveParams struct {
 	ID          int64
 }
 
-func (q *Queries) EntityRemove(ctx context.Context, arg EntityRemoveParams) (int64, error) {
-	result, err := q.db.Exec(ctx, entityRemove, arg.CommunityID, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+func (q *Queries) EntityRemove(ctx context.Context, arg EntityRemoveParams) (PlatformEntity, error) {
+	row := q.db.QueryRow(ctx, entityRemove, arg.CommunityID, arg.ID)
+	var i PlatformEntity
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Platform,
+		&i.Server,
+		&i.Name,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const entityResolve = `-- name: EntityResolve :one

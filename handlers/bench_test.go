@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/router"
 )
@@ -52,7 +53,7 @@ func BenchmarkEventsBatch(b *testing.B) {
 	const channels = 20
 	for i := range channels {
 		c := e.community(root, fmt.Sprintf("bench%d", i), nil)
-		if _, err := e.router.LinkEntity(ctx, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
+		if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := e.router.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {

@@ -698,7 +698,7 @@ func (h *Handler) linkServer(w http.ResponseWriter, r *http.Request) {
 	var e router.Entity
 	if err == nil {
 		f = views.ServerForm{Platform: r.PostForm.Get("platform"), Server: strings.TrimSpace(r.PostForm.Get("server")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
-		e, err = h.router.LinkEntity(r.Context(), m.ID, f.Platform, f.Server, f.Name)
+		e, err = h.router.LinkEntity(r.Context(), auditActor(r), m.ID, f.Platform, f.Server, f.Name)
 	}
 	if err != nil {
 		msg, ok := h.formError(w, r, err)
@@ -717,7 +717,7 @@ func (h *Handler) unlinkServer(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	id, err := pathID(r, "eid")
 	if err == nil {
-		err = h.router.UnlinkEntity(r.Context(), m.ID, id)
+		err = h.router.UnlinkEntity(r.Context(), auditActor(r), m.ID, id)
 	}
 	if err != nil {
 		h.fail(w, r, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/router"
@@ -348,7 +349,7 @@ func TestMemberMayLookNotChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ent, err := b.router.LinkEntity(ctx, b.c.ID, router.Discord, "1234", "Ducks guild")
+	ent, err := b.router.LinkEntity(ctx, audit.Actor{}, b.c.ID, router.Discord, "1234", "Ducks guild")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,6 +689,13 @@ func TestLinkedServers(t *testing.T) {
 	}
 	if n := b.count("SELECT count(*) FROM platform_entities"); n != 0 {
 		t.Error("the server is still linked")
+	}
+	// Both are in the community's audit log, with who did them.
+	if n := b.count("SELECT count(*) FROM audit_log WHERE action = 'server_linked' AND actor_email = 'root@example.com' AND target = 'twitch duckchan (Duck channel)'"); n != 1 {
+		t.Errorf("%d server_linked audit entries by root, want 1", n)
+	}
+	if n := b.count("SELECT count(*) FROM audit_log WHERE action = 'server_unlinked' AND actor_email = 'ann@example.com' AND community_id IS NOT NULL"); n != 1 {
+		t.Errorf("%d server_unlinked audit entries by ann, want 1", n)
 	}
 	if res := hub.post(b.path("/servers/%d/unlink", es[0].ID), nil, nil); res.StatusCode != 404 {
 		t.Errorf("unlinking again: %d", res.StatusCode)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/router"
 )
 
@@ -16,7 +17,7 @@ func TestEventsAPI(t *testing.T) {
 	ctx := context.Background()
 	root := e.user("root@example.com", true)
 	c := e.community(root, "ducks", nil)
-	if _, err := e.router.LinkEntity(ctx, c.ID, router.Twitch, "duckchan", ""); err != nil {
+	if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.router.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {

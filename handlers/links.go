@@ -234,7 +234,7 @@ func (h *Handler) linkWithToken(r *http.Request, cid int64, plat, server, name s
 		linked = linked || (e.Platform == plat && e.Server == server)
 	}
 	if !linked {
-		if _, err := h.router.LinkEntity(r.Context(), cid, plat, server, name); err != nil {
+		if _, err := h.router.LinkEntity(r.Context(), auditActor(r), cid, plat, server, name); err != nil {
 			return err
 		}
 	}

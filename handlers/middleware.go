@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/problem"
@@ -248,6 +249,12 @@ func (h *Handler) requireManager(next http.Handler) http.Handler {
 func membershipOf(r *http.Request) community.Membership {
 	m, _ := r.Context().Value(ctxMembership).(community.Membership)
 	return m
+}
+
+// auditActor is the signed-in user and address, for the audit log.
+func auditActor(r *http.Request) audit.Actor {
+	u, _ := userOf(r)
+	return audit.Actor{UserID: u.ID, Email: u.Email, IP: ipOf(r)}
 }
 
 func actorOf(r *http.Request) community.Actor {

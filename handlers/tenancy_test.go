@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/overlay"
@@ -44,7 +45,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entB, err := e.router.LinkEntity(ctx, b.ID, router.Twitch, "betachan", "Beta channel")
+	entB, err := e.router.LinkEntity(ctx, audit.Actor{}, b.ID, router.Twitch, "betachan", "Beta channel")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/platform"
@@ -189,7 +190,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, c.ID, router.Twitch, "DuckChan", ""); err != nil {
+	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "DuckChan", ""); err != nil {
 		t.Fatal(err)
 	}
 	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})

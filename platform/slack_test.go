@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/platform"
@@ -169,7 +170,7 @@ func newSlackEnv(t *testing.T) *slackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
+	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rt.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/router"
@@ -32,7 +33,7 @@ func BenchmarkChatCommand(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := r.LinkEntity(ctx, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
+		if _, err := r.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := r.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}, welcome to {channel}", Permission: router.Everyone, Enabled: true}); err != nil {

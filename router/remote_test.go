@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
@@ -47,7 +48,7 @@ func newRemoteEnv(t *testing.T, allowPrivate bool) *env {
 		t.Fatal(err)
 	}
 	e.cid = c.ID
-	if _, err := r.LinkEntity(context.Background(), c.ID, router.Twitch, "duckchan", ""); err != nil {
+	if _, err := r.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
 	return e

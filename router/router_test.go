@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/ratelimit"
@@ -62,7 +63,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.cid = c.ID
-	if _, err := e.r.LinkEntity(context.Background(), c.ID, router.Twitch, "DuckChan", "Duck channel"); err != nil {
+	if _, err := e.r.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "DuckChan", "Duck channel"); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 )
@@ -93,8 +94,9 @@ type Entity struct {
 	Name     string
 }
 
-// LinkEntity links a platform server (Twitch channel, Discord guild, Slack team) to a community.
-func (r *Router) LinkEntity(ctx context.Context, communityID int64, platform, server, name string) (Entity, error) {
+// LinkEntity links a platform server (Twitch channel, Discord guild, Slack
+// team) to a community, recording who did it in the audit log.
+func (r *Router) LinkEntity(ctx context.Context, by audit.Actor, communityID int64, platform, server, name string) (Entity, error) {
 	server, name = strings.TrimSpace(server), strings.TrimSpace(name)
 	if platform != Twitch && platform != Discord && platform != Slack {
 		return Entity{}, problem.Invalidf("platform", "Choose twitch, discord or slack.")
@@ -108,7 +110,14 @@ func (r *Router) LinkEntity(ctx context.Context, communityID int64, platform, se
 	if platform == Twitch {
 		server = strings.ToLower(server)
 	}
-	row, err := db.New(r.pool).EntityAdd(ctx, db.EntityAddParams{CommunityID: communityID, Platform: platform, Server: server, Name: name})
+	var row db.PlatformEntity
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var err error
+		if row, err = db.New(tx).EntityAdd(ctx, db.EntityAddParams{CommunityID: communityID, Platform: platform, Server: server, Name: name}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.ServerLinked, Target: entityTarget(platform, server, name)})
+	})
 	if db.IsUniqueViolation(err) {
 		return Entity{}, problem.Invalidf("server", "This %s server is already linked to a community.", platform)
 	}
@@ -119,17 +128,32 @@ func (r *Router) LinkEntity(ctx context.Context, communityID int64, platform, se
 	return Entity{ID: row.ID, Platform: row.Platform, Server: row.Server, Name: row.Name}, nil
 }
 
-// UnlinkEntity removes a link.
-func (r *Router) UnlinkEntity(ctx context.Context, communityID, id int64) error {
-	n, err := db.New(r.pool).EntityRemove(ctx, db.EntityRemoveParams{CommunityID: communityID, ID: id})
+// UnlinkEntity removes a link (and the server's stored token with it),
+// recording who did it in the audit log.
+func (r *Router) UnlinkEntity(ctx context.Context, by audit.Actor, communityID, id int64) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		row, err := db.New(tx).EntityRemove(ctx, db.EntityRemoveParams{CommunityID: communityID, ID: id})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return problem.New(problem.NotFound, "No such linked server.")
+		}
+		if err != nil {
+			return fmt.Errorf("unlink: %w", err)
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.ServerUnlinked, Target: entityTarget(row.Platform, row.Server, row.Name)})
+	})
 	if err != nil {
-		return fmt.Errorf("unlink: %w", err)
-	}
-	if n == 0 {
-		return problem.New(problem.NotFound, "No such linked server.")
+		return err
 	}
 	r.invalidateEntities(ctx)
 	return nil
+}
+
+// entityTarget names a linked server in the audit log: "twitch duckchan (Duck channel)".
+func entityTarget(platform, server, name string) string {
+	if name == "" || name == server {
+		return platform + " " + server
+	}
+	return fmt.Sprintf("%s %s (%s)", platform, server, name)
 }
 
 // Entities lists a community's linked servers.

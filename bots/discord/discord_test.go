@@ -18,6 +18,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/bots/discord/discordtest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
@@ -88,7 +89,7 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, c.ID, router.Discord, guild, "Duck pond"); err != nil {
+	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Discord, guild, "Duck pond"); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, rt: rt, links: platform.NewLinks(pool), cid: c.ID, rest: discordtest.StartREST(t), gw: discordtest.StartGateway(t),

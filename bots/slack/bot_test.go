@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/slack-go/slack"
 
+	"github.com/waddle/waddle/audit"
 	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/bots/slack/slacktest"
 	"github.com/waddle/waddle/db"
@@ -63,7 +64,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
+	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rt.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {

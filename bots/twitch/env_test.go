@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/bots/twitch/twitchtest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
@@ -77,7 +78,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func (e *env) link(channel string) router.Entity {
 	e.t.Helper()
-	ent, err := e.rt.LinkEntity(context.Background(), e.cid, router.Twitch, channel, channel)
+	ent, err := e.rt.LinkEntity(context.Background(), audit.Actor{}, e.cid, router.Twitch, channel, channel)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/bots/discord/discordtest"
 	"github.com/waddle/waddle/bots/slack/slacktest"
 	"github.com/waddle/waddle/bots/twitch/twitchtest"
@@ -69,7 +70,7 @@ func TestServeRunsAllThreeBots(t *testing.T) {
 	for _, l := range []struct{ platform, server, name string }{
 		{router.Twitch, "duckchan", "duckchan"}, {router.Discord, "3000", "Duck pond"}, {router.Slack, "T1", "Duck workspace"},
 	} {
-		if _, err := rt.LinkEntity(ctx, c.ID, l.platform, l.server, l.name); err != nil {
+		if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, l.platform, l.server, l.name); err != nil {
 			t.Fatalf("link %s %s: %v", l.platform, l.server, err)
 		}
 	}

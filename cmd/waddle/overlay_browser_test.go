@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/overlay"
@@ -34,7 +35,7 @@ func TestOverlayBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := router.New(router.Config{Pool: a.pool, Limiter: a.limiter, Logger: slog.New(slog.DiscardHandler)})
-	if _, err := rt.LinkEntity(ctx, c.ID, router.Twitch, "duckpond", "Duck Pond"); err != nil {
+	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckpond", "Duck Pond"); err != nil {
 		t.Fatal(err)
 	}
 	ov := overlay.New(overlay.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})

@@ -13,8 +13,8 @@ RETURNING *;
 -- name: EntityListByCommunity :many
 SELECT * FROM platform_entities WHERE community_id = $1 ORDER BY platform, server;
 
--- name: EntityRemove :execrows
-DELETE FROM platform_entities WHERE community_id = $1 AND id = $2;
+-- name: EntityRemove :one
+DELETE FROM platform_entities WHERE community_id = $1 AND id = $2 RETURNING *;
 
 -- name: CommunitySetPrefix :exec
 UPDATE communities SET command_prefix = $2, updated_at = now() WHERE id = $1;
