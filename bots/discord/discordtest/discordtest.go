@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,13 @@ const BotID = "1000"
 // Request is one call the REST API received.
 type Request struct {
 	Method, Path string // Path is escaped, as sent
+	Query        string // the raw query, without "?"
 	Body         string
+}
+
+// Member is a guild member the member search can find.
+type Member struct {
+	ID, Username, Nick string
 }
 
 // REST is a local Discord REST API that records every call. Its methods are
@@ -34,19 +41,22 @@ type REST struct {
 	srv      *httptest.Server
 	mu       sync.Mutex
 	requests []Request
+	members  map[string][]Member // by guild
 	override func(w http.ResponseWriter, r Request) bool
 }
 
 // StartREST starts the REST API and stops it when the test ends. It answers
-// 204 to interaction callbacks and deletes, [] to command lists and member
-// searches, a DM channel dm-1 to POST /users/@me/channels, and a message
-// {"id":"900","channel_id":"1"} to everything else.
+// 204 to interaction callbacks and deletes, [] to command lists, the
+// members set with SetMembers whose username or nick starts with the query
+// (ignoring case, at most limit) to member searches, a DM channel dm-1 to
+// POST /users/@me/channels, and a message {"id":"900","channel_id":"1"} to
+// everything else.
 func StartREST(t testing.TB) *REST {
 	t.Helper()
 	f := &REST{}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		req := Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: string(body)}
+		req := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body)}
 		f.mu.Lock()
 		f.requests = append(f.requests, req)
 		override := f.override
@@ -58,8 +68,11 @@ func StartREST(t testing.TB) *REST {
 		switch {
 		case strings.HasSuffix(req.Path, "/callback"), r.Method == http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
-		case strings.HasSuffix(req.Path, "/commands") || strings.Contains(req.Path, "/members/search"):
+		case strings.HasSuffix(req.Path, "/commands"):
 			io.WriteString(w, "[]")
+		case strings.HasPrefix(req.Path, "/guilds/") && strings.HasSuffix(req.Path, "/members/search"):
+			g := strings.TrimSuffix(strings.TrimPrefix(req.Path, "/guilds/"), "/members/search")
+			json.NewEncoder(w).Encode(f.search(g, r.URL.Query().Get("query"), r.URL.Query().Get("limit")))
 		case req.Path == "/users/@me/channels":
 			io.WriteString(w, `{"id":"dm-1","type":1}`)
 		default:
@@ -68,6 +81,43 @@ func StartREST(t testing.TB) *REST {
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// SetMembers sets the members of a guild that member searches find.
+func (f *REST) SetMembers(guild string, members ...Member) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.members == nil {
+		f.members = map[string][]Member{}
+	}
+	f.members[guild] = append([]Member(nil), members...)
+}
+
+// search is Discord's member search: members whose username or nick starts
+// with query, ignoring case; limit defaults to 1 and is at most 1000.
+func (f *REST) search(guild, query, limit string) []any {
+	n, err := strconv.Atoi(limit)
+	if err != nil || n < 1 {
+		n = 1
+	}
+	n = min(n, 1000)
+	query = strings.ToLower(query)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []any{}
+	for _, m := range f.members[guild] {
+		if len(out) == n {
+			break
+		}
+		if strings.HasPrefix(strings.ToLower(m.Username), query) || m.Nick != "" && strings.HasPrefix(strings.ToLower(m.Nick), query) {
+			member := map[string]any{"user": map[string]any{"id": m.ID, "username": m.Username}, "roles": []string{}}
+			if m.Nick != "" {
+				member["nick"] = m.Nick
+			}
+			out = append(out, member)
+		}
+	}
+	return out
 }
 
 // URL is a DISCORD_API_URL for the server, ending in a slash.
