@@ -212,6 +212,7 @@ func (b *Bot) autocomplete(ctx context.Context, i *discordgo.Interaction, d disc
 			}
 		}
 	case "users":
+		value = strings.TrimPrefix(value, "@") // "@al" names the same people as "al", as !so and !give read it
 		if value != "" {
 			members, err := b.api.GuildMembersSearch(i.GuildID, value, 10, discordgo.WithContext(ctx))
 			if err != nil {

@@ -61,8 +61,8 @@ func TestAutocompleteMembers(t *testing.T) {
 		t.Errorf("member search %q, want query=al (trimmed, lower case) and limit=10", reqs[0].Query)
 	}
 
-	// /give too, by nick.
-	e.gw.Dispatch("INTERACTION_CREATE", autocompleteArgs("711", "give", "bert"))
+	// /give too, by nick, with the @ people type before a name.
+	e.gw.Dispatch("INTERACTION_CREATE", autocompleteArgs("711", "give", "@bert"))
 	got = choices(t, e.waitBody("POST", "/interactions/711/tok-711/callback", `"type":8`))
 	if want := []choice{{"Bertie (albert)", "albert"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("/give choices %v, want %v", got, want)
