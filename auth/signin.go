@@ -30,6 +30,11 @@ const (
 // ErrBadCredentials is the one answer for an unknown email or a wrong password.
 var ErrBadCredentials = problem.New(problem.Unauthorized, "The email or password is wrong.")
 
+// SignedOut records that u signed out from ip.
+func (s *Service) SignedOut(ctx context.Context, u User, ip string) error {
+	return audit.Record(ctx, s.pool, audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}, audit.Entry{Action: audit.SignOut})
+}
+
 // SignIn checks email and password and returns the account.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (User, error) {
 	email = NormalizeEmail(email)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/views"
@@ -75,7 +74,8 @@ func (h *Handler) startSession(r *http.Request, u auth.User) error {
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 	if u, ok := userOf(r); ok {
-		if err := audit.Record(r.Context(), h.cfg.Audit.Pool, audit.Actor{UserID: u.ID, Email: u.Email, IP: ipOf(r)}, audit.Entry{Action: audit.SignOut}); err != nil {
+		// Through auth, on the primary: the audit log's own pool may be the read replica.
+		if err := h.auth.SignedOut(r.Context(), u, ipOf(r)); err != nil {
 			h.logger.ErrorContext(r.Context(), "record sign-out", "err", err)
 		}
 	}

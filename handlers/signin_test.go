@@ -1,11 +1,16 @@
 package handlers_test
 
 import (
-	"github.com/waddle/waddle/handlers"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/handlers"
 )
 
 func TestSignInAndOut(t *testing.T) {
@@ -197,5 +202,29 @@ func TestGetNeverChangesState(t *testing.T) {
 	}
 	if st, _ := e.api(key, "GET", "/me", ""); st != http.StatusOK {
 		t.Errorf("key still works: status %d", st)
+	}
+}
+
+// TestSignOutRecordedWithAReadReplica: the audit page reads from the replica
+// (DATABASE_READ_URL), which refuses writes; sign-out is still recorded.
+func TestSignOutRecordedWithAReadReplica(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *handlers.Config) {
+		cfg := c.Health.Primary.Config().Copy()
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+		replica, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(replica.Close)
+		c.Audit = audit.Log{Pool: replica}
+	})
+	e.user("ann@example.com", false)
+	c := e.signedIn("ann@example.com")
+	if res := c.post("/signout", nil, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out = %d", res.StatusCode)
+	}
+	if n := e.count("SELECT count(*) FROM audit_log WHERE action = 'sign_out' AND actor_email = 'ann@example.com'"); n != 1 {
+		t.Errorf("%d sign-out entries, want 1", n)
 	}
 }
