@@ -70,7 +70,19 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 			p.TwitchBot.Error = "The stored bot token cannot be read (was TOKEN_ENCRYPTION_KEY changed?). Connect the account again."
 		}
 	}
+	if l := h.cfg.Health.Leases; l != nil {
+		p.Instance = l.Holder()
+	}
 	if u, _ := userOf(r); u.IsAdmin {
+		holders, err := h.cfg.Health.LeaseHolders(r.Context())
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, l := range holders {
+			p.Leases = append(p.Leases, views.LeaseRow{Platform: l.Platform, Name: l.Name, Holder: l.Holder,
+				Until: l.Expires.UTC().Format("15:04:05 UTC"), Here: l.Holder == p.Instance})
+		}
 		p.ShowRevoked = true
 		revs, err := h.cfg.Health.Revocations(r.Context(), 20)
 		if err != nil {

@@ -311,6 +311,15 @@ func TestHealthPageShowsBots(t *testing.T) {
 	tw.Attach(out)
 	e := newEnv(t, func(c *handlers.Config) {
 		c.Health.Bots = []*platform.Status{tw, platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)}
+		// This instance serves #ducks; another one holds Discord's shard 0.
+		here := platform.NewLeases(c.Health.Primary, "instance-here", 0)
+		if _, err := here.Sync(context.Background(), platform.TwitchChannelLeases, []string{"ducks"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := platform.NewLeases(c.Health.Primary, "instance-there", 0).Sync(context.Background(), platform.DiscordShardLeases, []string{"0"}); err != nil {
+			t.Fatal(err)
+		}
+		c.Health.Leases = here
 	})
 	admin := e.user("admin@example.com", true)
 	d := e.signedIn(admin.Email).get("/health", nil).doc(t)
@@ -321,5 +330,13 @@ func TestHealthPageShowsBots(t *testing.T) {
 	}
 	if st := d.Find(`[data-testid="bot-discord"] [data-testid="bot-state"]`).Text(); st != "off" {
 		t.Errorf("discord state %q, want off", st)
+	}
+	if got := d.Find(`[data-testid="instance"] code`).Text(); got != "instance-here" {
+		t.Errorf("instance %q, want instance-here", got)
+	}
+	rows := d.Find(`[data-testid="lease-row"]`)
+	if rows.Length() != 2 || !strings.Contains(rows.Eq(0).Text(), "ducks") || !strings.Contains(rows.Eq(0).Text(), "this instance") ||
+		!strings.Contains(rows.Eq(1).Text(), "instance-there") || strings.Contains(rows.Eq(1).Text(), "this instance") {
+		t.Errorf("lease rows %q", rows.Text())
 	}
 }

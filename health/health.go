@@ -48,6 +48,31 @@ type Checker struct {
 	EventSub  bool                  // TWITCH_EVENTSUB_SECRET is set
 	Slack     bool                  // SLACK_SIGNING_SECRET is set
 	Bots      []*platform.Status    // one per platform, off ones included
+	Leases    *platform.Leases      // who serves which Twitch channel and Discord shard; nil: not shown
+}
+
+// LeaseHolder is one Twitch channel or Discord shard and the instance serving it.
+type LeaseHolder struct {
+	Platform, Name, Holder string
+	Expires                time.Time
+}
+
+// LeaseHolders lists which instance serves each Twitch channel and Discord shard.
+func (c Checker) LeaseHolders(ctx context.Context) ([]LeaseHolder, error) {
+	if c.Leases == nil {
+		return nil, nil
+	}
+	var out []LeaseHolder
+	for _, p := range []struct{ platform, prefix string }{{"twitch", platform.TwitchChannelLeases}, {"discord", platform.DiscordShardLeases}} {
+		hs, err := c.Leases.Holders(ctx, p.prefix)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hs {
+			out = append(out, LeaseHolder{Platform: p.platform, Name: h.Name, Holder: h.Holder, Expires: h.Expires})
+		}
+	}
+	return out, nil
 }
 
 // BotStates returns each platform bot's state and send queue.

@@ -19,6 +19,13 @@ const (
 	LeaseRenewEvery = 5 * time.Second
 )
 
+// Lease name prefixes: a Twitch channel's lease is TwitchChannelLeases+login,
+// a Discord shard's DiscordShardLeases+id.
+const (
+	TwitchChannelLeases = "twitch:channel:"
+	DiscordShardLeases  = "discord:shard:"
+)
+
 // Leases gives each Twitch channel and Discord shard to exactly one waddle
 // serve instance at a time, through rows in PostgreSQL.
 type Leases struct {

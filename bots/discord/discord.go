@@ -90,7 +90,7 @@ type guildInfo struct {
 const intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentMessageContent |
 	discordgo.IntentsGuildMessageReactions | discordgo.IntentsGuildMembers | discordgo.IntentsGuildVoiceStates
 
-const shardPrefix = "discord:shard:"
+const shardPrefix = platform.DiscordShardLeases
 
 // maxInteractions bounds the interactions handled at once, beside the workers.
 const maxInteractions = 64

@@ -28,7 +28,7 @@ import (
 const Platform = router.Twitch
 
 // leasePrefix names the channel leases.
-const leasePrefix = "twitch:channel:"
+const leasePrefix = platform.TwitchChannelLeases
 
 // DefaultIRCAddr is Twitch chat over TLS.
 const DefaultIRCAddr = "irc.chat.twitch.tv:6697"

@@ -24,6 +24,7 @@ type botSet struct {
 	slackOAuth  *platform.SlackOAuth
 	tokens      *platform.Tokens
 	links       *platform.Links
+	leases      *platform.Leases
 	slack       *slackbot.Bot // nil when off; answers Slack deliveries
 	runs        []func(ctx context.Context) error
 }
@@ -34,6 +35,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 	tw, dc, sl := platform.NewStatus(router.Twitch), platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)
 	b.statuses = []*platform.Status{tw, dc, sl}
 	leases := platform.NewLeases(a.pool, instanceName(), 0)
+	b.leases = leases
 
 	if cfg.Twitch.on() {
 		// Twitch delivers EventSub only to https on port 443; a mirror

@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Communities: a.comm,
 		Audit:       audit.Log{Pool: readPool},
 		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
-			EventSub: cfg.EventSubSecret != "", Slack: cfg.SlackSigning != "", Bots: bots.statuses},
+			EventSub: cfg.EventSubSecret != "", Slack: cfg.SlackSigning != "", Bots: bots.statuses, Leases: bots.leases},
 		Limiter:         a.limiter,
 		Sessions:        sessions,
 		Logger:          logger.With("component", "http"),
