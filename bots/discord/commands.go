@@ -66,6 +66,15 @@ func slashCommands(cmds []*router.Command) []*discordgo.ApplicationCommand {
 		}
 		add(c.Name, desc, "")
 	}
+	// Aliases last, so a guild near Discord's limit keeps the commands themselves.
+	for _, c := range cmds {
+		if c == nil || !c.Enabled || !onDiscord(c) {
+			continue
+		}
+		for _, a := range c.Aliases {
+			add(a, "Same as /"+c.Name, "")
+		}
+	}
 	return out
 }
 

@@ -251,6 +251,13 @@ func TestSlashCommandsRegisteredAndUpdated(t *testing.T) {
 	if got := len(e.rest.Find("PUT", path)); got != n+1 {
 		t.Errorf("%d registrations after one change, want %d", got, n+1)
 	}
+	// An alias is a slash command too, and runs its command.
+	if err := e.rt.AddAlias(context.Background(), e.cid, "hi", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitBody("PUT", path, `"name":"hi","description":"Same as /hello"`)
+	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("720", 2, map[string]any{"id": "c1", "name": "hi", "type": 1}))
+	e.waitBody("PATCH", "/webhooks/"+appID+"/tok-720/messages/@original", "Quack!")
 }
 
 // menuModule is a remote module answering with buttons, a form, and replies.
