@@ -14,32 +14,33 @@ import (
 
 // Actions recorded in the trail.
 const (
-	SignIn            = "sign_in"
-	SignInFailed      = "sign_in_failed"
-	SignOut           = "sign_out"
-	PasswordResetAsk  = "password_reset_requested"
-	PasswordReset     = "password_reset"
-	PasswordChanged   = "password_changed"
-	MemberInvited     = "member_invited"
-	InviteAccepted    = "invite_accepted"
-	InviteRevoked     = "invite_revoked"
-	MemberRoleChanged = "member_role_changed"
-	MemberRemoved     = "member_removed"
-	APIKeyCreated     = "api_key_created"
-	APIKeyRegenerated = "api_key_regenerated"
-	APIKeyRevoked     = "api_key_revoked"
-	CommunityCreated  = "community_created"
-	CommunitySettings = "community_settings_changed"
-	UserCreated       = "user_created"
-	ServerLinked      = "server_linked"
-	ServerUnlinked    = "server_unlinked"
+	SignIn              = "sign_in"
+	SignInFailed        = "sign_in_failed"
+	SignOut             = "sign_out"
+	PasswordResetAsk    = "password_reset_requested"
+	PasswordReset       = "password_reset"
+	PasswordChanged     = "password_changed"
+	MemberInvited       = "member_invited"
+	InviteAccepted      = "invite_accepted"
+	InviteRevoked       = "invite_revoked"
+	MemberRoleChanged   = "member_role_changed"
+	MemberRemoved       = "member_removed"
+	APIKeyCreated       = "api_key_created"
+	APIKeyRegenerated   = "api_key_regenerated"
+	APIKeyRevoked       = "api_key_revoked"
+	CommunityCreated    = "community_created"
+	CommunitySettings   = "community_settings_changed"
+	UserCreated         = "user_created"
+	ServerLinked        = "server_linked"
+	ServerUnlinked      = "server_unlinked"
+	BotAccountConnected = "bot_account_connected"
 )
 
 // Actions lists every action, for the filter on the audit page.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
-	ServerLinked, ServerUnlinked}
+	ServerLinked, ServerUnlinked, BotAccountConnected}
 
 // Actor is who did something and from where.
 type Actor struct {

@@ -183,7 +183,7 @@ func (h *Handler) twitchCallback(w http.ResponseWriter, r *http.Request) {
 				"You signed in to Twitch as %s, but the bot account is %s (TWITCH_BOT_LOGIN). Sign out of Twitch, sign in as %s and connect again.", login, want, want))
 			return
 		}
-		if err := h.cfg.Tokens.Save(r.Context(), router.Twitch, platform.BotSubject, tok); err != nil {
+		if err := h.cfg.Tokens.ConnectBot(r.Context(), auditActor(r), router.Twitch, tok); err != nil {
 			h.oauthFailed(w, r, router.Twitch, 0, err)
 			return
 		}

@@ -236,6 +236,9 @@ func TestConnectTwitchBotAccount(t *testing.T) {
 	if tok, err := f.tokens.Get(context.Background(), "twitch", platform.BotSubject); err != nil || tok.Access != "at-bot-code" {
 		t.Errorf("bot token %+v, %v", tok, err)
 	}
+	if n := e.count("SELECT count(*) FROM audit_log WHERE action = 'bot_account_connected' AND actor_email = 'admin@example.com' AND target = 'twitch duckbot'"); n != 1 {
+		t.Errorf("%d bot_account_connected audit entries, want 1", n)
+	}
 	// Only global admins.
 	if res := e.signedIn(plain.Email).get("/health/twitch/bot/connect", nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
 		t.Errorf("non-admin: %d", res.StatusCode)

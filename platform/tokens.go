@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/secret"
@@ -51,6 +52,21 @@ func NewTokens(pool *pgxpool.Pool, box *secret.Box) *Tokens {
 // Save stores the token of subject: a linked server (its token is deleted
 // with its link) or BotSubject.
 func (t *Tokens) Save(ctx context.Context, platform, subject string, tok Token) error {
+	return t.save(ctx, t.pool, platform, subject, tok)
+}
+
+// ConnectBot stores the token of a bot's own account and records in the
+// audit log, in the same transaction, who connected it.
+func (t *Tokens) ConnectBot(ctx context.Context, by audit.Actor, platform string, tok Token) error {
+	return pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		if err := t.save(ctx, tx, platform, BotSubject, tok); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{Action: audit.BotAccountConnected, Target: platform + " " + tok.AccountLogin})
+	})
+}
+
+func (t *Tokens) save(ctx context.Context, q db.DBTX, platform, subject string, tok Token) error {
 	if subject == "" || len(subject) > 100 {
 		return problem.Invalidf("subject", "A token subject has 1 to 100 characters.")
 	}
@@ -66,7 +82,7 @@ func (t *Tokens) Save(ctx context.Context, platform, subject string, tok Token) 
 	}
 	var entityID *int64
 	if subject != BotSubject {
-		e, err := db.New(t.pool).EntityGetByServer(ctx, db.EntityGetByServerParams{Platform: platform, Server: subject})
+		e, err := db.New(q).EntityGetByServer(ctx, db.EntityGetByServerParams{Platform: platform, Server: subject})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return problem.New(problem.NotFound, "The %s server %q is not linked to a community.", platform, subject)
 		}
@@ -83,7 +99,7 @@ func (t *Tokens) Save(ctx context.Context, platform, subject string, tok Token) 
 	if scopes == nil {
 		scopes = []string{}
 	}
-	if err := db.New(t.pool).TokenUpsert(ctx, db.TokenUpsertParams{
+	if err := db.New(q).TokenUpsert(ctx, db.TokenUpsertParams{
 		Platform: platform, Subject: subject, EntityID: entityID, AccessSealed: access, RefreshSealed: refresh,
 		Scopes: scopes, AccountID: tok.AccountID, AccountLogin: tok.AccountLogin, ExpiresAt: expires,
 	}); err != nil {
