@@ -110,25 +110,28 @@ func (b *Bot) lapse(ctx context.Context) time.Duration {
 	return b.cfg.SyncEvery
 }
 
-// unsubscribeUnlinked deletes the EventSub subscriptions of the channels
-// this instance served that are no longer linked. (A channel unlinked while
+// unsubscribeUnlinked marks the channels this instance served that are no
+// longer linked, for subscriptionsLoop to delete their EventSub subscriptions. (A channel unlinked while
 // no instance served it keeps its subscriptions; its events are stored and
 // marked "not linked".)
 func (b *Bot) unsubscribeUnlinked(ctx context.Context, wanted []string) {
 	if b.cfg.EventSubSecret == "" || b.cfg.CallbackURL == "" {
 		return
 	}
+	// The Helix calls run in subscriptionsLoop, so they never delay a lease renewal.
 	b.mu.Lock()
-	var gone []string
+	gone := false
 	for _, ch := range b.held {
 		if !slices.Contains(wanted, ch) {
-			gone = append(gone, ch)
+			b.unlinked[ch] = true
+			gone = true
 		}
 	}
 	b.mu.Unlock()
-	for _, ch := range gone {
-		if err := b.unsubscribe(ctx, ch); err != nil && ctx.Err() == nil {
-			b.log.WarnContext(ctx, "cannot delete the EventSub subscriptions of an unlinked channel", "channel", ch, "err", err)
+	if gone {
+		select {
+		case b.kick <- struct{}{}:
+		default:
 		}
 	}
 }

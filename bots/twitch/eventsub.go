@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -67,7 +68,16 @@ func (b *Bot) subscriptionsLoop(ctx context.Context) {
 		}
 		b.mu.Lock()
 		held := append([]string(nil), b.held...)
+		unlinked := slices.Collect(maps.Keys(b.unlinked))
+		clear(b.unlinked)
 		b.mu.Unlock()
+		for _, ch := range unlinked {
+			delete(checked, ch)
+			held = slices.DeleteFunc(held, func(h string) bool { return h == ch }) // not served any more
+			if err := b.unsubscribe(ctx, ch); err != nil && ctx.Err() == nil {
+				b.log.WarnContext(ctx, "cannot delete the EventSub subscriptions of an unlinked channel", "channel", ch, "err", err)
+			}
+		}
 		for _, ch := range held {
 			if ctx.Err() != nil {
 				return

@@ -64,7 +64,8 @@ type Bot struct {
 	outbox *platform.Outbox
 	helix  *helix
 
-	kick chan struct{} // a channel was gained: check its EventSub subscriptions
+	kick     chan struct{}   // a channel was gained or unlinked: check its EventSub subscriptions
+	unlinked map[string]bool // channels unlinked while held here, their subscriptions to delete (under mu)
 
 	mu         sync.Mutex
 	client     *irc.Client // the current IRC session
@@ -170,7 +171,7 @@ func New(cfg Config) (*Bot, error) {
 	b := &Bot{
 		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
 		kick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
-		holdSet: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
+		holdSet: map[string]bool{}, unlinked: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
 		workers: map[string]*worker{},
 	}
 	b.handleEvent = b.handle
