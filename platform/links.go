@@ -45,7 +45,7 @@ func (l *Links) List(ctx context.Context, platform string) ([]Link, error) {
 // Seen records that the bot is in a server (a Discord guild it was added to).
 func (l *Links) Seen(ctx context.Context, platform, server, name string) error {
 	if len(name) > 100 {
-		name = truncateRunes(name, 100)
+		name = Truncate(name, 100)
 	}
 	if err := db.New(l.pool).AvailableUpsert(ctx, db.AvailableUpsertParams{Platform: platform, Server: server, Name: name}); err != nil {
 		return fmt.Errorf("record %s server %q: %w", platform, server, err)

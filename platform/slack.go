@@ -239,10 +239,10 @@ const slackTriggerLookup = 700 * time.Millisecond
 func withSlackUser(eu, u router.User) router.User {
 	eu.Roles = u.Roles
 	if u.Name != "" {
-		eu.Name = truncateRunes(u.Name, 100)
+		eu.Name = Truncate(u.Name, 100)
 	}
 	if u.DisplayName != "" {
-		eu.DisplayName = truncateRunes(u.DisplayName, 100)
+		eu.DisplayName = Truncate(u.DisplayName, 100)
 	}
 	return eu
 }
@@ -313,7 +313,7 @@ func SlackRouterEvent(payload []byte) (ev router.Event, ok bool, err error) {
 	if ev.User.Name == "" {
 		ev.User.Name = ev.User.ID
 	}
-	ev.Text = truncateRunes(ev.Text, router.MaxTextLen)
+	ev.Text = Truncate(ev.Text, router.MaxTextLen)
 	if len(data) > 0 {
 		ev.Data = data
 	}
@@ -334,9 +334,9 @@ func slackIsSelf(cb *slackevents.EventsAPICallbackEvent, user string) bool {
 	return false
 }
 
-// truncateRunes cuts s to at most n runes, so a long message still counts
-// for points instead of failing validation.
-func truncateRunes(s string, n int) string {
+// Truncate cuts s to at most n runes, so a long message or name still fits
+// a platform's or the router's limit instead of failing validation.
+func Truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

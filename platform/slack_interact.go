@@ -213,8 +213,8 @@ func slackCommandOrigin(payload []byte) (SlackOrigin, error) {
 		return SlackOrigin{}, fmt.Errorf("parse slack slash command: %w", err)
 	}
 	ev := router.Event{ID: "slack:cmd:" + cmd.TriggerID, Platform: router.Slack, Kind: router.SlashCommand,
-		Server: cmd.TeamID, Channel: cmd.ChannelID, User: router.User{ID: cmd.UserID, Name: truncateRunes(cmd.UserName, 100)},
-		Text: truncateRunes(strings.TrimSpace(cmd.Text), router.MaxTextLen), Time: time.Now(),
+		Server: cmd.TeamID, Channel: cmd.ChannelID, User: router.User{ID: cmd.UserID, Name: Truncate(cmd.UserName, 100)},
+		Text: Truncate(strings.TrimSpace(cmd.Text), router.MaxTextLen), Time: time.Now(),
 		Data: map[string]any{"command": cmd.Command}}
 	if err := ev.Validate(); err != nil {
 		return SlackOrigin{}, fmt.Errorf("slack slash command: %w", err)
@@ -233,7 +233,7 @@ func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) 
 		return SlackOrigin{}, false, fmt.Errorf("parse slack interaction: %w", err)
 	}
 	ev := router.Event{ID: "slack:int:" + ic.TriggerID, Platform: router.Slack, Server: ic.Team.ID,
-		User: router.User{ID: ic.User.ID, Name: truncateRunes(ic.User.Name, 100)}, Time: time.Now()}
+		User: router.User{ID: ic.User.ID, Name: Truncate(ic.User.Name, 100)}, Time: time.Now()}
 	data := map[string]any{}
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
@@ -271,7 +271,7 @@ func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) 
 					if v.SelectedOption.Value != "" {
 						val = v.SelectedOption.Value
 					}
-					data[id] = truncateRunes(val, router.MaxTextLen)
+					data[id] = Truncate(val, router.MaxTextLen)
 				}
 			}
 		}
@@ -281,7 +281,7 @@ func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) 
 	if ev.Text == "" {
 		return SlackOrigin{}, false, nil
 	}
-	ev.Text = truncateRunes(ev.Text, router.MaxTextLen)
+	ev.Text = Truncate(ev.Text, router.MaxTextLen)
 	if len(data) > 0 {
 		ev.Data = data
 	}

@@ -155,10 +155,10 @@ func twitchErrorMessage(status int, body []byte) string {
 	var e twitchError
 	if json.Unmarshal(body, &e) == nil {
 		if e.Message != "" {
-			return truncateRunes(e.Message, 200)
+			return Truncate(e.Message, 200)
 		}
 		if e.Error != "" {
-			return truncateRunes(e.Error, 200)
+			return Truncate(e.Error, 200)
 		}
 	}
 	return fmt.Sprintf("HTTP %d", status)

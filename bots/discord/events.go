@@ -232,7 +232,7 @@ func (b *Bot) onMessage(ctx context.Context, m *discordgo.Message) {
 		return
 	}
 	ev := router.Event{ID: "discord:" + m.ID, Kind: router.ChatMessage, Server: m.GuildID, Channel: m.ChannelID,
-		User: b.user(m.GuildID, m.Author, m.Member), Text: trunc(m.Content, router.MaxTextLen), Time: m.Timestamp}
+		User: b.user(m.GuildID, m.Author, m.Member), Text: platform.Truncate(m.Content, router.MaxTextLen), Time: m.Timestamp}
 	res, ok := b.handle(ctx, ev)
 	if !ok {
 		return
@@ -338,18 +338,6 @@ func (b *Bot) onVoice(ctx context.Context, v *discordgo.VoiceState) {
 	if res, ok := b.handle(ctx, ev); ok {
 		b.deliver(ctx, target{guild: v.GuildID, user: v.UserID}, res)
 	}
-}
-
-// trunc cuts s to at most n runes.
-func trunc(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
 }
 
 // truncBytes cuts s to at most n bytes, on a rune boundary.

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/waddle/waddle/platform"
 )
 
 // frame builds a websocket frame as a server sends it.
@@ -54,7 +56,7 @@ func TestFilterConnReassemblesAndSwapsMessages(t *testing.T) {
 	want.Write(frame(true, 1, big))
 	want.Write(frame(true, 1, []byte(`{"d":{},"op":0,"s":0,"t":"WADDLE_DROPPED"}`)))
 	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("filtered stream differs:\n got %q\nwant %q", trunc(string(got), 300), trunc(want.String(), 300))
+		t.Errorf("filtered stream differs:\n got %q\nwant %q", platform.Truncate(string(got), 300), platform.Truncate(want.String(), 300))
 	}
 }
 

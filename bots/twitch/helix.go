@@ -241,7 +241,7 @@ func helixMessage(status int, data []byte) string {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(data, &e) == nil && e.Message != "" {
-		return truncate(e.Message, 200)
+		return platform.Truncate(e.Message, 200)
 	}
 	return http.StatusText(status)
 }
@@ -316,7 +316,7 @@ func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation
 			q.Set("message_id", messageID)
 			err = b.helix.call(ctx, http.MethodDelete, "/moderation/chat", q, nil, subject, nil)
 		default:
-			ban := map[string]any{"user_id": ev.User.ID, "reason": truncate(m.Reason, 500)}
+			ban := map[string]any{"user_id": ev.User.ID, "reason": platform.Truncate(m.Reason, 500)}
 			if m.Action == router.ActionTimeout {
 				ban["duration"] = min(max(m.Seconds, 1), 1209600)
 			}

@@ -289,7 +289,7 @@ func (r *relay) fromServer(ctx context.Context, up, local net.Conn) {
 			continue
 		}
 		if !parses(line) {
-			r.log.WarnContext(ctx, "dropped a malformed IRC line", "line", truncate(line, 200))
+			r.log.WarnContext(ctx, "dropped a malformed IRC line", "line", platform.Truncate(line, 200))
 			continue
 		}
 		w.WriteString(line)
@@ -344,11 +344,4 @@ func parses(line string) (ok bool) {
 	}()
 	irc.ParseMessage(line)
 	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
