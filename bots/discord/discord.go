@@ -18,7 +18,6 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/waddle/waddle/platform"
@@ -28,7 +27,6 @@ import (
 // Config is what the bot needs; cmd/waddle builds it from the environment.
 type Config struct {
 	Router      *router.Router
-	Pool        *pgxpool.Pool // kept for wiring symmetry; Links and Leases carry their own
 	Redis       *redis.Client // nil on one machine: interaction and voice state live in memory
 	RedisPrefix string
 	Links       *platform.Links

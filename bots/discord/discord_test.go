@@ -37,6 +37,7 @@ const (
 
 type env struct {
 	t     *testing.T
+	pool  *pgxpool.Pool
 	rt    *router.Router
 	links *platform.Links
 	cid   int64
@@ -92,9 +93,9 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Discord, guild, "Duck pond"); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, rt: rt, links: platform.NewLinks(pool), cid: c.ID, rest: discordtest.StartREST(t), gw: discordtest.StartGateway(t),
+	e := &env{t: t, pool: pool, rt: rt, links: platform.NewLinks(pool), cid: c.ID, rest: discordtest.StartREST(t), gw: discordtest.StartGateway(t),
 		clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
-	e.base = Config{Router: rt, Pool: pool, Links: e.links,
+	e.base = Config{Router: rt, Links: e.links,
 		Token: "secret-token", AppID: appID, APIURL: e.rest.URL(),
 		GatewayURL: e.gw.URL(), Logger: logger, LeaseEvery: 100 * time.Millisecond, LinkEvery: 100 * time.Millisecond,
 		ComponentBudget: 5 * time.Second, Workers: 1, Now: e.clock.Now}
@@ -120,7 +121,7 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 // start runs a bot instance until the returned stop is called (or the test ends).
 func (e *env) start(holder string) (*Bot, func()) {
 	e.t.Helper()
-	return e.startWith(platform.NewLeases(e.base.Pool, holder, e.base.LeaseTTL))
+	return e.startWith(platform.NewLeases(e.pool, holder, e.base.LeaseTTL))
 }
 
 // startWith is start with the given leases.
@@ -829,7 +830,7 @@ func TestShardsCloseWhenLeasesCannotBeRenewed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false, func(c *Config) { c.LeaseTTL = 2 * time.Second })
 	// Another instance whose database goes away.
-	pool, err := pgxpool.NewWithConfig(context.Background(), e.base.Pool.Config())
+	pool, err := pgxpool.NewWithConfig(context.Background(), e.pool.Config())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,6 @@ const EventsPath = "/webhooks/slack/events"
 
 // Config is what the Slack bot needs.
 type Config struct {
-	Router   *router.Router // unused for now: platform.SlackWorker routes what is stored
 	Pool     *pgxpool.Pool
 	Jobs     *river.Client[pgx.Tx] // stores Socket Mode deliveries with their jobs
 	Tokens   *platform.Tokens      // per-workspace bot tokens from OAuth installs

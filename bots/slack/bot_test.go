@@ -82,7 +82,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	}
 	fs := slacktest.Start(t)
 	status := platform.NewStatus(router.Slack)
-	cfg := slackbot.Config{Router: rt, Pool: pool, Jobs: jobs, Tokens: tokens, Links: platform.NewLinks(pool), Status: status,
+	cfg := slackbot.Config{Pool: pool, Jobs: jobs, Tokens: tokens, Links: platform.NewLinks(pool), Status: status,
 		APIURL: fs.APIURL(), Logger: logger}
 	for _, o := range opts {
 		o(&cfg, fs)

@@ -109,7 +109,7 @@ func (e *env) rule(in router.RuleInput) {
 // config is a bot configuration on the env's servers, with fast polling.
 func (e *env) config(holder string) Config {
 	return Config{
-		Router: e.rt, Pool: e.pool, Tokens: e.tokens, Links: e.links, Leases: platform.NewLeases(e.pool, holder, 3*time.Second),
+		Router: e.rt, Tokens: e.tokens, Links: e.links, Leases: platform.NewLeases(e.pool, holder, 3*time.Second),
 		Status: platform.NewStatus(Platform), OAuth: &platform.TwitchOAuth{ClientID: twitchtest.ClientID, ClientSecret: twitchtest.ClientSecret, AuthURL: e.api.AuthURL(), APIURL: e.api.HelixURL()},
 		BotLogin: "duckbot", IRCAddr: e.irc.Addr(),
 		Logger: testLogger(e.t), SyncEvery: 100 * time.Millisecond, DrainTimeout: time.Second, LeaseTTL: 3 * time.Second,

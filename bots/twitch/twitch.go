@@ -18,7 +18,6 @@ import (
 	"time"
 
 	irc "github.com/gempir/go-twitch-irc/v4"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
@@ -36,7 +35,6 @@ const DefaultIRCAddr = "irc.chat.twitch.tv:6697"
 // Config is what the Twitch bot needs.
 type Config struct {
 	Router         *router.Router
-	Pool           *pgxpool.Pool // unused for now: the stores below carry their own
 	Tokens         *platform.Tokens
 	Links          *platform.Links
 	Leases         *platform.Leases

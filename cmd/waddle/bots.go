@@ -47,7 +47,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 		}
 		b.twitchOAuth = &platform.TwitchOAuth{ClientID: cfg.Twitch.ClientID, ClientSecret: cfg.Twitch.ClientSecret,
 			AuthURL: cfg.Twitch.AuthURL, APIURL: cfg.Twitch.APIURL}
-		bot, err := twitch.New(twitch.Config{Router: rt, Pool: a.pool, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
+		bot, err := twitch.New(twitch.Config{Router: rt, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
 			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
 			CallbackURL: callback, IRCAddr: cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
 			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4})
@@ -57,7 +57,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 		b.runs = append(b.runs, bot.Run)
 	}
 	if cfg.Discord.on() {
-		bot, err := discord.New(discord.Config{Router: rt, Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Links: b.links, Leases: leases,
+		bot, err := discord.New(discord.Config{Router: rt, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Links: b.links, Leases: leases,
 			Status: dc, Token: cfg.Discord.Token, AppID: cfg.Discord.AppID, APIURL: cfg.Discord.APIURL, GatewayURL: cfg.Discord.GatewayURL,
 			ShardCount: cfg.Discord.Shards, Logger: logger})
 		if err != nil {
@@ -69,7 +69,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 		b.slackOAuth = &platform.SlackOAuth{ClientID: cfg.Slack.ClientID, ClientSecret: cfg.Slack.ClientSecret, APIURL: cfg.Slack.APIURL}
 	}
 	if cfg.SlackSigning != "" {
-		bot, err := slackbot.New(slackbot.Config{Router: rt, Pool: a.pool, Jobs: a.jobs, Tokens: b.tokens, Links: b.links, Status: sl,
+		bot, err := slackbot.New(slackbot.Config{Pool: a.pool, Jobs: a.jobs, Tokens: b.tokens, Links: b.links, Status: sl,
 			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL, Logger: logger.With("component", "slack")})
 		if err != nil {
 			return nil, fmt.Errorf("slack bot: %w", err)
