@@ -307,7 +307,7 @@ func (s *Service) updateSettings(ctx context.Context, by audit.Actor, action str
 		if _, err := q.OverlaySourceUpdateSettings(ctx, db.OverlaySourceUpdateSettingsParams{CommunityID: communityID, ID: id, Name: name, Settings: raw}); err != nil {
 			return err
 		}
-		before, after := sourceState{Name: old.Name, Settings: old.Settings}, sourceState{Name: name, Settings: st}
+		before, after := sourceState{Kind: old.Kind, Name: old.Name, Settings: old.Settings}, sourceState{Kind: old.Kind, Name: name, Settings: st}
 		if action == audit.OverlayContentSet {
 			before, after = sourceState{Settings: Settings{Text: old.Settings.Text}}, sourceState{Settings: Settings{Text: st.Text}}
 		}

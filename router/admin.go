@@ -30,8 +30,8 @@ func (r *Router) SetPrefix(ctx context.Context, by audit.Actor, communityID int6
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		old, err := q.CommunityPrefixForUpdate(ctx, communityID)
-		if err != nil {
-			return err
+		if err != nil || old == prefix {
+			return err // or saved unchanged: nothing to change or record
 		}
 		if err := q.CommunitySetPrefix(ctx, db.CommunitySetPrefixParams{ID: communityID, CommandPrefix: prefix}); err != nil {
 			return err
@@ -121,6 +121,9 @@ func (r *Router) SetPointsValue(ctx context.Context, by audit.Actor, communityID
 			old = int64(n)
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
+		}
+		if old == points {
+			return nil // saved unchanged: nothing to change or record
 		}
 		if points == def {
 			err = q.PointsValueDelete(ctx, db.PointsValueDeleteParams{CommunityID: communityID, Key: key})
