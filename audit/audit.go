@@ -1,9 +1,12 @@
 // Package audit records administrative actions (sign-ins, resets, invites,
-// role changes, API keys, settings) and lists them for admins.
+// role changes, API keys, settings, and every change to a community's bot:
+// commands, aliases, rules, points values, modules, overlays, the prefix)
+// with what they changed, and lists them for admins.
 package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -34,19 +37,46 @@ const (
 	ServerLinked        = "server_linked"
 	ServerUnlinked      = "server_unlinked"
 	BotAccountConnected = "bot_account_connected"
+
+	// Changes to a community's bot, from the hub or from chat.
+	PrefixChanged      = "prefix_changed"
+	CommandCreated     = "command_created"
+	CommandUpdated     = "command_updated" // also enabling and disabling
+	CommandDeleted     = "command_deleted"
+	CounterSet         = "command_counter_set"
+	AliasAdded         = "alias_added"
+	AliasDeleted       = "alias_deleted"
+	RuleCreated        = "moderation_rule_created"
+	RuleDeleted        = "moderation_rule_deleted"
+	PointsValueChanged = "points_value_changed"
+	ModuleCreated      = "module_created"
+	ModuleDeleted      = "module_deleted"
+	OverlayCreated     = "overlay_created"
+	OverlaySettings    = "overlay_settings_changed"
+	OverlayContentSet  = "overlay_content_set"
+	OverlayURLRenewed  = "overlay_url_regenerated"
+	OverlayDeleted     = "overlay_deleted"
+	QuoteAdded         = "quote_added"
+	QuoteDeleted       = "quote_deleted"
 )
 
 // Actions lists every action, for the filter on the audit page.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
-	ServerLinked, ServerUnlinked, BotAccountConnected}
+	ServerLinked, ServerUnlinked, BotAccountConnected,
+	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
+	RuleCreated, RuleDeleted, PointsValueChanged, ModuleCreated, ModuleDeleted,
+	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted}
 
 // Actor is who did something and from where.
 type Actor struct {
-	UserID int64 // 0 when unknown (a failed sign-in for no account, the command line)
+	UserID int64 // 0 when unknown (a failed sign-in for no account, the command line, a chat user)
 	Email  string
-	IP     string
+	// Name says who acted without a hub account, or how a hub user did:
+	// "twitch user alice (id 123)", "simulator, as twitch user viewer (id sim:viewer)".
+	Name string
+	IP   string
 }
 
 // Entry is one action to record.
@@ -54,9 +84,30 @@ type Entry struct {
 	CommunityID int64 // 0 for actions outside any community
 	Action      string
 	Target      string
+	// Before and After are the state the action changed, stored as JSON (nil:
+	// none, as before a creation or after a deletion). A secret never goes in:
+	// callers put Secret(…) or SecretChanged in its place.
+	Before, After any
 }
 
-// Record writes e, attributed to a, through q (a pool or the transaction that made the change).
+// Markers that stand for a secret (a module's secret, an overlay's URL token)
+// in Before and After.
+const (
+	SecretSet     = "(set)"
+	SecretChanged = "(changed)"
+)
+
+// Secret stands for a secret value in Before or After: SecretSet when it is
+// set, "" (left out by omitempty) when not. It never returns the value.
+func Secret(set bool) string {
+	if set {
+		return SecretSet
+	}
+	return ""
+}
+
+// Record writes e, attributed to a, through q (a pool or the transaction that
+// made the change, so that the change and its record commit together).
 func Record(ctx context.Context, q db.DBTX, a Actor, e Entry) error {
 	var cid, uid *int64
 	if e.CommunityID != 0 {
@@ -65,8 +116,17 @@ func Record(ctx context.Context, q db.DBTX, a Actor, e Entry) error {
 	if a.UserID != 0 {
 		uid = &a.UserID
 	}
-	err := db.New(q).AuditInsert(ctx, db.AuditInsertParams{
-		CommunityID: cid, ActorID: uid, ActorEmail: a.Email, Action: e.Action, Target: e.Target, Ip: a.IP,
+	before, err := state(e.Before)
+	if err != nil {
+		return fmt.Errorf("record audit %s: before: %w", e.Action, err)
+	}
+	after, err := state(e.After)
+	if err != nil {
+		return fmt.Errorf("record audit %s: after: %w", e.Action, err)
+	}
+	err = db.New(q).AuditInsert(ctx, db.AuditInsertParams{
+		CommunityID: cid, ActorID: uid, ActorEmail: a.Email, ActorName: a.Name, Action: e.Action, Target: e.Target, Ip: a.IP,
+		Before: before, After: after,
 	})
 	if err != nil {
 		return fmt.Errorf("record audit %s: %w", e.Action, err)
@@ -74,10 +134,25 @@ func Record(ctx context.Context, q db.DBTX, a Actor, e Entry) error {
 	return nil
 }
 
+// state marshals a Before or After; nil (or a nil pointer) is stored as NULL.
+func state(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if string(b) == "null" {
+		return nil, nil
+	}
+	return b, nil
+}
+
 // Filter narrows a listing; zero fields do not filter.
 type Filter struct {
 	Action   string
-	Actor    string // part of the actor's email
+	Actor    string // part of the actor's email or name
 	Since    time.Time
 	Until    time.Time
 	BeforeID int64 // for paging: entries older than this one
@@ -90,10 +165,23 @@ type Item struct {
 	CommunityID   int64
 	CommunityName string // filled in the hub-wide listing only
 	ActorEmail    string
+	ActorName     string // who acted without a hub account, or how (see Actor.Name)
 	Action        string
 	Target        string
 	IP            string
 	At            time.Time
+	Before, After json.RawMessage // the state before and after; nil when none
+}
+
+// Who names the actor for a reader: the email, the name, or both.
+func (it Item) Who() string {
+	switch {
+	case it.ActorName == "":
+		return it.ActorEmail
+	case it.ActorEmail == "":
+		return it.ActorName
+	}
+	return it.ActorEmail + " (" + it.ActorName + ")"
 }
 
 // Log reads the trail.
@@ -136,7 +224,13 @@ func (l Log) ListAll(ctx context.Context, f Filter) ([]Item, error) {
 func items(rows []db.AuditLog) []Item {
 	out := make([]Item, 0, len(rows))
 	for _, r := range rows {
-		it := Item{ID: r.ID, ActorEmail: r.ActorEmail, Action: r.Action, Target: r.Target, IP: r.Ip, At: r.CreatedAt}
+		it := Item{ID: r.ID, ActorEmail: r.ActorEmail, ActorName: r.ActorName, Action: r.Action, Target: r.Target, IP: r.Ip, At: r.CreatedAt}
+		if r.Before != nil {
+			it.Before = json.RawMessage(r.Before)
+		}
+		if r.After != nil {
+			it.After = json.RawMessage(r.After)
+		}
 		if r.CommunityID != nil {
 			it.CommunityID = *r.CommunityID
 		}

@@ -11,17 +11,20 @@ import (
 )
 
 const auditInsert = `-- name: AuditInsert :exec
-INSERT INTO audit_log (community_id, actor_id, actor_email, action, target, ip)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO audit_log (community_id, actor_id, actor_email, actor_name, action, target, ip, before, after)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type AuditInsertParams struct {
 	CommunityID *int64
 	ActorID     *int64
 	ActorEmail  string
+	ActorName   string
 	Action      string
 	Target      string
 	Ip          string
+	Before      []byte
+	After       []byte
 }
 
 func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) error {
@@ -29,19 +32,22 @@ func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) error 
 		arg.CommunityID,
 		arg.ActorID,
 		arg.ActorEmail,
+		arg.ActorName,
 		arg.Action,
 		arg.Target,
 		arg.Ip,
+		arg.Before,
+		arg.After,
 	)
 	return err
 }
 
 const auditListAll = `-- name: AuditListAll :many
-SELECT a.id, a.community_id, a.actor_id, a.actor_email, a.action, a.target, a.ip, a.created_at, coalesce(c.name, '')::text AS community_name
+SELECT a.id, a.community_id, a.actor_id, a.actor_email, a.action, a.target, a.ip, a.created_at, a.before, a.after, a.actor_name, coalesce(c.name, '')::text AS community_name
 FROM audit_log a
 LEFT JOIN communities c ON c.id = a.community_id
 WHERE ($1::text IS NULL OR a.action = $1)
-  AND ($2::text IS NULL OR a.actor_email ILIKE '%' || $2 || '%')
+  AND ($2::text IS NULL OR a.actor_email ILIKE '%' || $2 || '%' OR a.actor_name ILIKE '%' || $2 || '%')
   AND ($3::timestamptz IS NULL OR a.created_at >= $3)
   AND ($4::timestamptz IS NULL OR a.created_at < $4)
   AND ($5::bigint IS NULL OR a.id < $5)
@@ -89,6 +95,9 @@ func (q *Queries) AuditListAll(ctx context.Context, arg AuditListAllParams) ([]A
 			&i.AuditLog.Target,
 			&i.AuditLog.Ip,
 			&i.AuditLog.CreatedAt,
+			&i.AuditLog.Before,
+			&i.AuditLog.After,
+			&i.AuditLog.ActorName,
 			&i.CommunityName,
 		); err != nil {
 			return nil, err
@@ -102,10 +111,10 @@ func (q *Queries) AuditListAll(ctx context.Context, arg AuditListAllParams) ([]A
 }
 
 const auditListByCommunity = `-- name: AuditListByCommunity :many
-SELECT id, community_id, actor_id, actor_email, action, target, ip, created_at FROM audit_log
+SELECT id, community_id, actor_id, actor_email, action, target, ip, created_at, before, after, actor_name FROM audit_log
 WHERE community_id = $1
   AND ($2::text IS NULL OR action = $2)
-  AND ($3::text IS NULL OR actor_email ILIKE '%' || $3 || '%')
+  AND ($3::text IS NULL OR actor_email ILIKE '%' || $3 || '%' OR actor_name ILIKE '%' || $3 || '%')
   AND ($4::timestamptz IS NULL OR created_at >= $4)
   AND ($5::timestamptz IS NULL OR created_at < $5)
   AND ($6::bigint IS NULL OR id < $6)
@@ -150,6 +159,9 @@ func (q *Queries) AuditListByCommunity(ctx context.Context, arg AuditListByCommu
 			&i.Target,
 			&i.Ip,
 			&i.CreatedAt,
+			&i.Before,
+			&i.After,
+			&i.ActorName,
 		); err != nil {
 			return nil, err
 		}

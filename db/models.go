@@ -29,6 +29,9 @@ type AuditLog struct {
 	Target      string
 	Ip          string
 	CreatedAt   time.Time
+	Before      []byte
+	After       []byte
+	ActorName   string
 }
 
 type BotLease struct {

@@ -120,6 +120,32 @@ func (q *Queries) OverlaySourceGet(ctx context.Context, arg OverlaySourceGetPara
 	return i, err
 }
 
+const overlaySourceGetForUpdate = `-- name: OverlaySourceGetForUpdate :one
+SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at FROM overlay_sources WHERE community_id = $1 AND id = $2 FOR UPDATE
+`
+
+type OverlaySourceGetForUpdateParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+// A source before a change, locked until the change commits.
+func (q *Queries) OverlaySourceGetForUpdate(ctx context.Context, arg OverlaySourceGetForUpdateParams) (OverlaySource, error) {
+	row := q.db.QueryRow(ctx, overlaySourceGetForUpdate, arg.CommunityID, arg.ID)
+	var i OverlaySource
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Kind,
+		&i.Name,
+		&i.TokenHash,
+		&i.Settings,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const overlaySourceList = `-- name: OverlaySourceList :many
 SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at FROM overlay_sources WHERE community_id = $1 ORDER BY kind, name, id
 `
@@ -189,6 +215,31 @@ func (q *Queries) OverlaySourceListByKind(ctx context.Context, arg OverlaySource
 		return nil, err
 	}
 	return items, nil
+}
+
+const overlaySourceRemove = `-- name: OverlaySourceRemove :one
+DELETE FROM overlay_sources WHERE community_id = $1 AND id = $2 RETURNING id, community_id, kind, name, token_hash, settings, created_at, updated_at
+`
+
+type OverlaySourceRemoveParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+func (q *Queries) OverlaySourceRemove(ctx context.Context, arg OverlaySourceRemoveParams) (OverlaySource, error) {
+	row := q.db.QueryRow(ctx, overlaySourceRemove, arg.CommunityID, arg.ID)
+	var i OverlaySource
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Kind,
+		&i.Name,
+		&i.TokenHash,
+		&i.Settings,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const overlaySourceSetToken = `-- name: OverlaySourceSetToken :execrows

@@ -42,6 +42,55 @@ func (q *Queries) AliasDelete(ctx context.Context, arg AliasDeleteParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const aliasRemove = `-- name: AliasRemove :one
+WITH gone AS (
+    DELETE FROM command_aliases WHERE command_aliases.community_id = $1 AND alias = $2 RETURNING command_id
+)
+SELECT c.name FROM commands c JOIN gone ON c.id = gone.command_id
+`
+
+type AliasRemoveParams struct {
+	CommunityID int64
+	Alias       string
+}
+
+// Deletes an alias and returns the name of the command it ran.
+func (q *Queries) AliasRemove(ctx context.Context, arg AliasRemoveParams) (string, error) {
+	row := q.db.QueryRow(ctx, aliasRemove, arg.CommunityID, arg.Alias)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
+const commandAliasNames = `-- name: CommandAliasNames :many
+SELECT alias FROM command_aliases WHERE community_id = $1 AND command_id = $2 ORDER BY alias
+`
+
+type CommandAliasNamesParams struct {
+	CommunityID int64
+	CommandID   int64
+}
+
+func (q *Queries) CommandAliasNames(ctx context.Context, arg CommandAliasNamesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, commandAliasNames, arg.CommunityID, arg.CommandID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var alias string
+		if err := rows.Scan(&alias); err != nil {
+			return nil, err
+		}
+		items = append(items, alias)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const commandAliasesByCommunity = `-- name: CommandAliasesByCommunity :many
 SELECT community_id, alias, command_id FROM command_aliases WHERE community_id = $1 ORDER BY alias
 `
@@ -241,6 +290,38 @@ func (q *Queries) CommandGetByName(ctx context.Context, arg CommandGetByNamePara
 	return i, err
 }
 
+const commandGetForUpdate = `-- name: CommandGetForUpdate :one
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE
+`
+
+type CommandGetForUpdateParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+// A command before a change, locked until the change commits.
+func (q *Queries) CommandGetForUpdate(ctx context.Context, arg CommandGetForUpdateParams) (Command, error) {
+	row := q.db.QueryRow(ctx, commandGetForUpdate, arg.CommunityID, arg.ID)
+	var i Command
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Name,
+		&i.Response,
+		&i.Modules,
+		&i.Parallel,
+		&i.Permission,
+		&i.UserCooldownSeconds,
+		&i.GlobalCooldownSeconds,
+		&i.Enabled,
+		&i.Platforms,
+		&i.Counter,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const commandIncrementCounter = `-- name: CommandIncrementCounter :one
 UPDATE commands SET counter = counter + 1 WHERE community_id = $1 AND id = $2 RETURNING counter
 `
@@ -384,6 +465,18 @@ func (q *Queries) CommandUpdate(ctx context.Context, arg CommandUpdateParams) (C
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const communityPrefixForUpdate = `-- name: CommunityPrefixForUpdate :one
+SELECT command_prefix FROM communities WHERE id = $1 FOR UPDATE
+`
+
+// The prefix before a change, locking the community's row until the change commits.
+func (q *Queries) CommunityPrefixForUpdate(ctx context.Context, id int64) (string, error) {
+	row := q.db.QueryRow(ctx, communityPrefixForUpdate, id)
+	var command_prefix string
+	err := row.Scan(&command_prefix)
+	return command_prefix, err
 }
 
 const communitySetPrefix = `-- name: CommunitySetPrefix :exec
@@ -617,6 +710,35 @@ func (q *Queries) ModerationRuleListByCommunity(ctx context.Context, communityID
 	return items, nil
 }
 
+const moderationRuleRemove = `-- name: ModerationRuleRemove :one
+DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2 RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at
+`
+
+type ModerationRuleRemoveParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+func (q *Queries) ModerationRuleRemove(ctx context.Context, arg ModerationRuleRemoveParams) (ModerationRule, error) {
+	row := q.db.QueryRow(ctx, moderationRuleRemove, arg.CommunityID, arg.ID)
+	var i ModerationRule
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Priority,
+		&i.MatchKind,
+		&i.Pattern,
+		&i.Action,
+		&i.Response,
+		&i.TimeoutSeconds,
+		&i.ExemptModerators,
+		&i.ExemptSubscribers,
+		&i.Enabled,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const moduleCreate = `-- name: ModuleCreate :one
 INSERT INTO community_modules (community_id, name, kind, url, secret_sealed, namespace, action, function, region,
     access_key_id, secret_key_sealed, timeout_ms, permission)
@@ -734,6 +856,39 @@ func (q *Queries) ModuleListByCommunity(ctx context.Context, communityID int64) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const moduleRemove = `-- name: ModuleRemove :one
+DELETE FROM community_modules WHERE community_id = $1 AND id = $2 RETURNING id, community_id, name, kind, url, secret_sealed, namespace, action, function, region, access_key_id, secret_key_sealed, timeout_ms, permission, enabled, created_at
+`
+
+type ModuleRemoveParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+func (q *Queries) ModuleRemove(ctx context.Context, arg ModuleRemoveParams) (CommunityModule, error) {
+	row := q.db.QueryRow(ctx, moduleRemove, arg.CommunityID, arg.ID)
+	var i CommunityModule
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Name,
+		&i.Kind,
+		&i.Url,
+		&i.SecretSealed,
+		&i.Namespace,
+		&i.Action,
+		&i.Function,
+		&i.Region,
+		&i.AccessKeyID,
+		&i.SecretKeySealed,
+		&i.TimeoutMs,
+		&i.Permission,
+		&i.Enabled,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const pointsBalanceAdd = `-- name: PointsBalanceAdd :one
@@ -928,6 +1083,22 @@ type PointsValueDeleteParams struct {
 func (q *Queries) PointsValueDelete(ctx context.Context, arg PointsValueDeleteParams) error {
 	_, err := q.db.Exec(ctx, pointsValueDelete, arg.CommunityID, arg.Key)
 	return err
+}
+
+const pointsValueGet = `-- name: PointsValueGet :one
+SELECT points FROM points_values WHERE community_id = $1 AND key = $2
+`
+
+type PointsValueGetParams struct {
+	CommunityID int64
+	Key         string
+}
+
+func (q *Queries) PointsValueGet(ctx context.Context, arg PointsValueGetParams) (int32, error) {
+	row := q.db.QueryRow(ctx, pointsValueGet, arg.CommunityID, arg.Key)
+	var points int32
+	err := row.Scan(&points)
+	return points, err
 }
 
 const pointsValueSet = `-- name: PointsValueSet :exec
@@ -1135,6 +1306,28 @@ SELECT community_id, number, text, added_by, created_at FROM quotes WHERE commun
 
 func (q *Queries) QuoteRandom(ctx context.Context, communityID int64) (Quote, error) {
 	row := q.db.QueryRow(ctx, quoteRandom, communityID)
+	var i Quote
+	err := row.Scan(
+		&i.CommunityID,
+		&i.Number,
+		&i.Text,
+		&i.AddedBy,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const quoteRemove = `-- name: QuoteRemove :one
+DELETE FROM quotes WHERE community_id = $1 AND number = $2 RETURNING community_id, number, text, added_by, created_at
+`
+
+type QuoteRemoveParams struct {
+	CommunityID int64
+	Number      int32
+}
+
+func (q *Queries) QuoteRemove(ctx context.Context, arg QuoteRemoveParams) (Quote, error) {
+	row := q.db.QueryRow(ctx, quoteRemove, arg.CommunityID, arg.Number)
 	var i Quote
 	err := row.Scan(
 		&i.CommunityID,

@@ -335,12 +335,16 @@ func (h *Handler) apiRemoveMember(w http.ResponseWriter, r *http.Request) {
 }
 
 type auditJSON struct {
-	ID     int64     `json:"id"`
-	Actor  string    `json:"actor"`
-	Action string    `json:"action"`
-	Target string    `json:"target"`
-	IP     string    `json:"ip"`
-	At     time.Time `json:"at"`
+	ID        int64           `json:"id"`
+	Actor     string          `json:"actor"`
+	ActorName string          `json:"actor_name,omitempty"` // a chat user, or how a hub user acted (the simulator)
+	Action    string          `json:"action"`
+	Target    string          `json:"target"`
+	IP        string          `json:"ip"`
+	At        time.Time       `json:"at"`
+	Before    json.RawMessage `json:"before,omitempty"` // the state before the change; secrets as "(set)" or "(changed)"
+	After     json.RawMessage `json:"after,omitempty"`
+	Changes   []string        `json:"changes,omitempty"` // "field: old → new", as the audit page shows them
 }
 
 func (h *Handler) apiAudit(w http.ResponseWriter, r *http.Request) {
@@ -362,7 +366,12 @@ func (h *Handler) apiAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]auditJSON, 0, len(items))
 	for _, it := range items {
-		out = append(out, auditJSON{ID: it.ID, Actor: it.ActorEmail, Action: it.Action, Target: it.Target, IP: it.IP, At: it.At})
+		j := auditJSON{ID: it.ID, Actor: it.ActorEmail, ActorName: it.ActorName, Action: it.Action, Target: it.Target, IP: it.IP, At: it.At,
+			Before: it.Before, After: it.After}
+		for _, c := range it.Changes() {
+			j.Changes = append(j.Changes, c.String())
+		}
+		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, out, "")
 }

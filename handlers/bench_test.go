@@ -56,7 +56,7 @@ func BenchmarkEventsBatch(b *testing.B) {
 		if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.router.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
+		if _, err := e.router.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

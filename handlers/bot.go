@@ -171,7 +171,7 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var in router.CommandInput
 		if in, f, err = commandForm(r.PostForm); err == nil {
-			cmd, err = h.router.CreateCommand(r.Context(), m.ID, in)
+			cmd, err = h.router.CreateCommand(r.Context(), auditActor(r), m.ID, in)
 		}
 	}
 	if err != nil {
@@ -267,7 +267,7 @@ func (h *Handler) updateCommand(w http.ResponseWriter, r *http.Request) {
 		// The form edits a text command; the modules a command runs stay as they are.
 		in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
 		var updated *router.Command
-		if updated, err = h.router.UpdateCommand(r.Context(), m.ID, cmd.ID, in); err == nil {
+		if updated, err = h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in); err == nil {
 			updated.Aliases = cmd.Aliases
 			row = commandRow(m.ID, prefix, updated, true)
 		}
@@ -290,7 +290,7 @@ func (h *Handler) toggleCommand(w http.ResponseWriter, r *http.Request) {
 		Permission: cmd.Permission, UserCooldown: int(cmd.UserCooldown / time.Second),
 		GlobalCooldown: int(cmd.GlobalCooldown / time.Second), Enabled: !cmd.Enabled, Platforms: cmd.Platforms}
 	row := commandRow(m.ID, prefix, cmd, true)
-	updated, err := h.router.UpdateCommand(r.Context(), m.ID, cmd.ID, in)
+	updated, err := h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
 	if err == nil {
 		updated.Aliases = cmd.Aliases
 		row = commandRow(m.ID, prefix, updated, true)
@@ -306,7 +306,7 @@ func (h *Handler) deleteCommand(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	cmd, prefix, err := h.commandOf(r)
 	if err == nil {
-		err = h.router.DeleteCommand(r.Context(), m.ID, cmd.ID)
+		err = h.router.DeleteCommand(r.Context(), auditActor(r), m.ID, cmd.ID)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -330,7 +330,7 @@ func (h *Handler) addAlias(w http.ResponseWriter, r *http.Request) {
 	if len(alias) > 100 {
 		err = problem.Invalidf("alias", "An alias has 1 to 32 letters, digits or underscores.")
 	} else {
-		err = h.router.AddAlias(r.Context(), m.ID, alias, cmd.Name)
+		err = h.router.AddAlias(r.Context(), auditActor(r), m.ID, alias, cmd.Name)
 	}
 	row := commandRow(m.ID, prefix, cmd, true)
 	if err == nil {
@@ -355,7 +355,7 @@ func (h *Handler) deleteAlias(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, problem.New(problem.NotFound, "No such alias."))
 		return
 	}
-	if err := h.router.DeleteAlias(r.Context(), m.ID, alias); err != nil {
+	if err := h.router.DeleteAlias(r.Context(), auditActor(r), m.ID, alias); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -369,7 +369,7 @@ func (h *Handler) setPrefix(w http.ResponseWriter, r *http.Request) {
 	prefix := ""
 	if err == nil {
 		prefix = r.PostForm.Get("prefix")
-		err = h.router.SetPrefix(r.Context(), m.ID, prefix)
+		err = h.router.SetPrefix(r.Context(), auditActor(r), m.ID, prefix)
 	}
 	if err != nil {
 		msg, ok := h.formError(w, r, err)
@@ -436,7 +436,7 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
 			in.TimeoutSeconds = 0 // the field only means something for timeouts
 		}
 		if err == nil {
-			_, err = h.router.CreateRule(r.Context(), m.ID, in)
+			_, err = h.router.CreateRule(r.Context(), auditActor(r), m.ID, in)
 		}
 	}
 	if err != nil {
@@ -456,7 +456,7 @@ func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	id, err := pathID(r, "rid")
 	if err == nil {
-		err = h.router.DeleteRule(r.Context(), m.ID, id)
+		err = h.router.DeleteRule(r.Context(), auditActor(r), m.ID, id)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -517,7 +517,7 @@ func (h *Handler) setPointsValue(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var n int
 		if n, _, err = formInt(r.PostForm, "points", "Points", 0); err == nil {
-			err = h.router.SetPointsValue(r.Context(), m.ID, key, int64(n))
+			err = h.router.SetPointsValue(r.Context(), auditActor(r), m.ID, key, int64(n))
 		}
 	}
 	_, known := router.DefaultPoints[key]
@@ -894,7 +894,7 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 	}
 	var res router.Result
 	if err == nil {
-		res, err = h.router.Simulate(r.Context(), m.ID, ev, f.DryRun)
+		res, err = h.router.Simulate(r.Context(), auditActor(r), m.ID, ev, f.DryRun)
 	}
 	var entry views.SimEntry
 	st := http.StatusOK

@@ -42,7 +42,7 @@ func (b *botEnv) path(format string, args ...any) string {
 // mustCommand creates a command through the router.
 func (b *botEnv) mustCommand(t *testing.T, name, response string) *router.Command {
 	t.Helper()
-	c, err := b.router.CreateCommand(context.Background(), b.c.ID, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true})
+	c, err := b.router.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true})
 	if err != nil {
 		t.Fatalf("create command %s: %v", name, err)
 	}
@@ -262,7 +262,7 @@ func TestCommandsWithHTMX(t *testing.T) {
 	}
 
 	// A module command keeps its modules through an edit and a toggle.
-	mod, err := b.router.CreateCommand(context.Background(), b.c.ID, router.CommandInput{Name: "shout", Modules: []string{"so", "points"}, Parallel: true,
+	mod, err := b.router.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: "shout", Modules: []string{"so", "points"}, Parallel: true,
 		Permission: router.Moderator, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +345,7 @@ func TestMemberMayLookNotChange(t *testing.T) {
 	b := newBotEnv(t)
 	ctx := context.Background()
 	cmd := b.mustCommand(t, "hug", "hugs")
-	rule, err := b.router.CreateRule(ctx, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
+	rule, err := b.router.CreateRule(ctx, audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -720,7 +720,7 @@ func TestSimulator(t *testing.T) {
 	t.Parallel()
 	b := newBotEnv(t)
 	hug := b.mustCommand(t, "hug", "{user} hugs {touser} (hug #{count})")
-	if _, err := b.router.CreateRule(context.Background(), b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "heck",
+	if _, err := b.router.CreateRule(context.Background(), audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "heck",
 		Action: router.ActionTimeout, TimeoutSeconds: 600, ExemptModerators: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -864,7 +864,7 @@ func TestExecutionLog(t *testing.T) {
 	ctx := context.Background()
 	b.mustCommand(t, "hug", "hugs")
 	b.mustCommand(t, "secret", "psst")
-	if _, err := b.router.UpdateCommand(ctx, b.c.ID, b.command(t, "secret").ID, router.CommandInput{Name: "secret", Response: "psst", Permission: router.Moderator, Enabled: true}); err != nil {
+	if _, err := b.router.UpdateCommand(ctx, audit.Actor{}, b.c.ID, b.command(t, "secret").ID, router.CommandInput{Name: "secret", Response: "psst", Permission: router.Moderator, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Through the simulator page, as a manager would.
@@ -920,7 +920,7 @@ func TestExecutionLog(t *testing.T) {
 	// Pages of 50 with an "Older" link.
 	for i := range 53 {
 		ev := router.Event{ID: fmt.Sprintf("page-%d", i), Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: fmt.Sprintf("u%d", i), Roles: []string{router.BadgeModerator}}, Text: "!hug"}
-		if _, err := b.router.Simulate(ctx, b.c.ID, ev, false); err != nil {
+		if _, err := b.router.Simulate(ctx, audit.Actor{}, b.c.ID, ev, false); err != nil {
 			t.Fatal(err)
 		}
 	}

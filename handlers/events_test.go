@@ -20,7 +20,7 @@ func TestEventsAPI(t *testing.T) {
 	if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.router.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := e.router.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	trigger := e.apiKey(root, "trigger")

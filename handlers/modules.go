@@ -173,7 +173,7 @@ func (h *Handler) createModule(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var in router.ModuleInput
 		if in, f, err = moduleForm(r.PostForm); err == nil {
-			mod, err = h.router.CreateModule(r.Context(), m.ID, in)
+			mod, err = h.router.CreateModule(r.Context(), auditActor(r), m.ID, in)
 			err = moduleProblem(err)
 		}
 	}
@@ -212,7 +212,7 @@ func (h *Handler) deleteModule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	mod, err := h.moduleOf(r)
 	if err == nil {
-		err = h.router.DeleteModule(r.Context(), m.ID, mod.ID)
+		err = h.router.DeleteModule(r.Context(), auditActor(r), m.ID, mod.ID)
 	}
 	if err != nil {
 		h.fail(w, r, err)

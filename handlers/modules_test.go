@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/executor"
@@ -328,7 +329,7 @@ func TestModuleCreateWhenModulesAreOff(t *testing.T) {
 func TestModuleMemberMayNotChange(t *testing.T) {
 	t.Parallel()
 	b := newModulesEnv(t, withModules(t))
-	mod, err := b.router.CreateModule(t.Context(), b.c.ID, router.ModuleInput{Name: "ping", Kind: "webhook", URL: "https://hooks.example.com/x", Secret: hookSecret})
+	mod, err := b.router.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: "ping", Kind: "webhook", URL: "https://hooks.example.com/x", Secret: hookSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +351,7 @@ func TestModuleDelete(t *testing.T) {
 	b := newModulesEnv(t, withModules(t))
 	create := func(name string) int64 {
 		t.Helper()
-		m, err := b.router.CreateModule(t.Context(), b.c.ID, router.ModuleInput{Name: name, Kind: "webhook", URL: "https://hooks.example.com/" + name, Secret: hookSecret})
+		m, err := b.router.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: name, Kind: "webhook", URL: "https://hooks.example.com/" + name, Secret: hookSecret})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -344,7 +344,7 @@ func (h *Handler) createOverlay(w http.ResponseWriter, r *http.Request) {
 		f = views.OverlayForm{Kind: r.PostForm.Get("kind"), Name: strings.TrimSpace(r.PostForm.Get("name"))}
 		var src overlay.Source
 		var token string
-		if src, token, err = h.cfg.Overlays.Create(r.Context(), m.ID, f.Kind, f.Name); err == nil {
+		if src, token, err = h.cfg.Overlays.Create(r.Context(), auditActor(r), m.ID, f.Kind, f.Name); err == nil {
 			h.renderOverlays(w, r, http.StatusCreated, views.OverlayURL{SourceID: src.ID, URL: h.overlayBase(r) + "/overlay/" + token},
 				views.OverlayForm{Kind: overlay.Alerts}, nil)
 			return
@@ -373,7 +373,7 @@ func (h *Handler) regenerateOverlay(w http.ResponseWriter, r *http.Request) {
 	src, err := h.overlayOf(r)
 	var token string
 	if err == nil {
-		token, err = h.cfg.Overlays.Regenerate(r.Context(), m.ID, src.ID)
+		token, err = h.cfg.Overlays.Regenerate(r.Context(), auditActor(r), m.ID, src.ID)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -387,7 +387,7 @@ func (h *Handler) deleteOverlay(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	src, err := h.overlayOf(r)
 	if err == nil {
-		err = h.cfg.Overlays.Delete(r.Context(), m.ID, src.ID)
+		err = h.cfg.Overlays.Delete(r.Context(), auditActor(r), m.ID, src.ID)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -502,7 +502,7 @@ func (h *Handler) updateOverlay(w http.ResponseWriter, r *http.Request) {
 		var name string
 		var st overlay.Settings
 		if name, st, err = overlaySettings(r.PostForm, src); err == nil {
-			err = h.cfg.Overlays.UpdateSettings(r.Context(), m.ID, src.ID, name, st)
+			err = h.cfg.Overlays.UpdateSettings(r.Context(), auditActor(r), m.ID, src.ID, name, st)
 		}
 	}
 	if err != nil {
@@ -539,9 +539,7 @@ func (h *Handler) setOverlayContent(w http.ResponseWriter, r *http.Request) {
 			u = overlay.Update{Type: "text", HTML: text}
 		}
 		if u, err = h.cfg.Overlays.Clean(u); err == nil {
-			st := src.Settings
-			st.Text = text
-			if err = h.cfg.Overlays.UpdateSettings(r.Context(), m.ID, src.ID, src.Name, st); err == nil {
+			if err = h.cfg.Overlays.SetContent(r.Context(), auditActor(r), m.ID, src.ID, text); err == nil {
 				_, err = h.cfg.Overlays.Publish(r.Context(), src.ID, u)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/overlay"
@@ -22,11 +23,11 @@ func TestOverlayEventsBySourceID(t *testing.T) {
 	ann := e.user("ann@example.com", false)
 	a := e.community(root, "alpha", map[auth.User]community.Role{ann: community.Admin})
 	b := e.community(root, "beta", nil)
-	srcA, _, err := e.ov.Create(ctx, a.ID, overlay.Ticker, "Ticker")
+	srcA, _, err := e.ov.Create(ctx, audit.Actor{}, a.ID, overlay.Ticker, "Ticker")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcB, _, err := e.ov.Create(ctx, b.ID, overlay.Ticker, "Ticker")
+	srcB, _, err := e.ov.Create(ctx, audit.Actor{}, b.ID, overlay.Ticker, "Ticker")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestLeaderboardPageStartsWithStandings(t *testing.T) {
 	if _, err := e.router.AddPoints(ctx, c.ID, "twitch", "42", "Ducky", 70, "test"); err != nil {
 		t.Fatal(err)
 	}
-	_, token, err := e.ov.Create(ctx, c.ID, overlay.Leaderboard, "Top")
+	_, token, err := e.ov.Create(ctx, audit.Actor{}, c.ID, overlay.Leaderboard, "Top")
 	if err != nil {
 		t.Fatal(err)
 	}

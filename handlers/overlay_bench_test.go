@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/overlay"
 )
 
@@ -26,7 +27,7 @@ func BenchmarkOverlaySSE(b *testing.B) {
 	ctx := context.Background()
 	root := e.user("bench@example.com", true)
 	c := e.community(root, "bench", nil)
-	src, token, err := e.ov.Create(ctx, c.ID, overlay.Ticker, "Ticker")
+	src, token, err := e.ov.Create(ctx, audit.Actor{}, c.ID, overlay.Ticker, "Ticker")
 	if err != nil {
 		b.Fatal(err)
 	}

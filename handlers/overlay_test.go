@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/overlay"
@@ -23,7 +24,7 @@ import (
 // mustOverlay creates a source and returns it with its token.
 func (e *env) mustOverlay(t *testing.T, cid int64, kind, name string) (overlay.Source, string) {
 	t.Helper()
-	src, token, err := e.ov.Create(t.Context(), cid, kind, name)
+	src, token, err := e.ov.Create(t.Context(), audit.Actor{}, cid, kind, name)
 	if err != nil {
 		t.Fatalf("create overlay %s: %v", name, err)
 	}
@@ -218,11 +219,11 @@ func TestOverlayTokens(t *testing.T) {
 		t.Fatalf("unknown token: %d", notFound.StatusCode)
 	}
 
-	newToken, err := e.ov.Regenerate(t.Context(), c.ID, src.ID)
+	newToken, err := e.ov.Regenerate(t.Context(), audit.Actor{}, c.ID, src.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ov.Delete(t.Context(), c.ID, del.ID); err != nil {
+	if err := e.ov.Delete(t.Context(), audit.Actor{}, c.ID, del.ID); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct{ name, path string }{
@@ -309,7 +310,7 @@ func TestOverlayStreamAndReplay(t *testing.T) {
 	}
 
 	// Regenerating the URL ends the stream at once; reconnecting gets 404.
-	if _, err := e.ov.Regenerate(t.Context(), c.ID, src.ID); err != nil {
+	if _, err := e.ov.Regenerate(t.Context(), audit.Actor{}, c.ID, src.ID); err != nil {
 		t.Fatal(err)
 	}
 	if !s.ended() {
@@ -328,7 +329,7 @@ func TestOverlayStreamEndsOnDelete(t *testing.T) {
 	src, token := e.mustOverlay(t, c.ID, overlay.Alerts, "Alerts")
 	s := e.openStream(t, "/overlay/"+token+"/events", "")
 	s.next("retry")
-	if err := e.ov.Delete(t.Context(), c.ID, src.ID); err != nil {
+	if err := e.ov.Delete(t.Context(), audit.Actor{}, c.ID, src.ID); err != nil {
 		t.Fatal(err)
 	}
 	if !s.ended() {

@@ -34,14 +34,14 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	invB := e.count("SELECT id FROM community_invitations WHERE community_id = $1", b.ID)
-	cmdB, err := e.router.CreateCommand(ctx, b.ID, router.CommandInput{Name: "hug", Response: "hugs", Permission: router.Everyone, Enabled: true})
+	cmdB, err := e.router.CreateCommand(ctx, audit.Actor{}, b.ID, router.CommandInput{Name: "hug", Response: "hugs", Permission: router.Everyone, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.router.AddAlias(ctx, b.ID, "cuddle", "hug"); err != nil {
+	if err := e.router.AddAlias(ctx, audit.Actor{}, b.ID, "cuddle", "hug"); err != nil {
 		t.Fatal(err)
 	}
-	ruleB, err := e.router.CreateRule(ctx, b.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
+	ruleB, err := e.router.CreateRule(ctx, audit.Actor{}, b.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,12 +49,12 @@ func TestCrossCommunityAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	modB, err := e.router.CreateModule(ctx, b.ID, router.ModuleInput{Name: "weather", Kind: "webhook", URL: "https://hooks.example.com/beta-token", Secret: "beta-hook-secret"})
+	modB, err := e.router.CreateModule(ctx, audit.Actor{}, b.ID, router.ModuleInput{Name: "weather", Kind: "webhook", URL: "https://hooks.example.com/beta-token", Secret: "beta-hook-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	ovB, ovTokenB, err := e.ov.Create(ctx, b.ID, overlay.Ticker, "Beta ticker")
+	ovB, ovTokenB, err := e.ov.Create(ctx, audit.Actor{}, b.ID, overlay.Ticker, "Beta ticker")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,6 +21,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
@@ -133,8 +135,9 @@ func toSource(r db.OverlaySource) Source {
 	return Source{ID: r.ID, CommunityID: r.CommunityID, Kind: r.Kind, Name: r.Name, Settings: st, UpdatedAt: r.UpdatedAt}
 }
 
-// Create adds a source and returns it with its secret token (shown once, stored hashed).
-func (s *Service) Create(ctx context.Context, communityID int64, kind, name string) (Source, string, error) {
+// Create adds a source and returns it with its secret token (shown once,
+// stored hashed), recording who did it in the audit log.
+func (s *Service) Create(ctx context.Context, by audit.Actor, communityID int64, kind, name string) (Source, string, error) {
 	name = strings.TrimSpace(name)
 	if !validKind(kind) {
 		return Source{}, "", problem.Invalidf("kind", "Choose a kind: %s.", strings.Join(Kinds, ", "))
@@ -153,7 +156,16 @@ func (s *Service) Create(ctx context.Context, communityID int64, kind, name stri
 	}
 	raw, _ := json.Marshal(st)
 	token, hash := auth.NewToken()
-	row, err := db.New(s.pool).OverlaySourceCreate(ctx, db.OverlaySourceCreateParams{CommunityID: communityID, Kind: kind, Name: name, TokenHash: hash, Settings: raw})
+	var row db.OverlaySource
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		row, err = db.New(tx).OverlaySourceCreate(ctx, db.OverlaySourceCreateParams{CommunityID: communityID, Kind: kind, Name: name, TokenHash: hash, Settings: raw})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.OverlayCreated, Target: sourceTarget(row),
+			After: stateOf(row)})
+	})
 	if err != nil {
 		return Source{}, "", fmt.Errorf("create overlay source: %w", err)
 	}
@@ -210,74 +222,165 @@ func (s *Service) ByToken(ctx context.Context, token string) (Source, error) {
 	return toSource(r), nil
 }
 
-// Regenerate gives a source a new secret URL; the old one stops working at
-// once, and pages connected with it are disconnected.
-func (s *Service) Regenerate(ctx context.Context, communityID, id int64) (string, error) {
+// Regenerate gives a source a new secret URL, recording who did it in the
+// audit log (never the URL); the old one stops working at once, and pages
+// connected with it are disconnected.
+func (s *Service) Regenerate(ctx context.Context, by audit.Actor, communityID, id int64) (string, error) {
 	token, hash := auth.NewToken()
-	n, err := db.New(s.pool).OverlaySourceSetToken(ctx, db.OverlaySourceSetTokenParams{CommunityID: communityID, ID: id, TokenHash: hash})
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		row, err := q.OverlaySourceGetForUpdate(ctx, db.OverlaySourceGetForUpdateParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		if _, err := q.OverlaySourceSetToken(ctx, db.OverlaySourceSetTokenParams{CommunityID: communityID, ID: id, TokenHash: hash}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.OverlayURLRenewed, Target: sourceTarget(row),
+			After: urlState{URL: audit.SecretChanged}})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
 	if err != nil {
 		return "", fmt.Errorf("regenerate overlay token: %w", err)
-	}
-	if n == 0 {
-		return "", ErrNotFound
 	}
 	s.broker.publish(ctx, id, message{Revoked: true})
 	return token, nil
 }
 
-// Delete removes a source; its pages are disconnected.
-func (s *Service) Delete(ctx context.Context, communityID, id int64) error {
-	n, err := db.New(s.pool).OverlaySourceDelete(ctx, db.OverlaySourceDeleteParams{CommunityID: communityID, ID: id})
+// Delete removes a source, recording who did it in the audit log; its pages
+// are disconnected.
+func (s *Service) Delete(ctx context.Context, by audit.Actor, communityID, id int64) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		row, err := db.New(tx).OverlaySourceRemove(ctx, db.OverlaySourceRemoveParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.OverlayDeleted, Target: sourceTarget(row),
+			Before: stateOf(row)})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("delete overlay source: %w", err)
-	}
-	if n == 0 {
-		return ErrNotFound
 	}
 	s.cache.forget(communityID)
 	s.broker.publish(ctx, id, message{Revoked: true})
 	return nil
 }
 
-// UpdateSettings changes a source's name and settings.
-func (s *Service) UpdateSettings(ctx context.Context, communityID, id int64, name string, st Settings) error {
-	name = strings.TrimSpace(name)
+// UpdateSettings changes a source's name and settings, recording who did it
+// and what changed in the audit log.
+func (s *Service) UpdateSettings(ctx context.Context, by audit.Actor, communityID, id int64, name string, st Settings) error {
+	return s.updateSettings(ctx, by, audit.OverlaySettings, communityID, id, func(Source) (string, Settings) { return name, st })
+}
+
+// SetContent sets a ticker's text or a text source's starting HTML (sanitised),
+// for pages that open later, recording who did it in the audit log.
+func (s *Service) SetContent(ctx context.Context, by audit.Actor, communityID, id int64, text string) error {
+	return s.updateSettings(ctx, by, audit.OverlayContentSet, communityID, id, func(src Source) (string, Settings) {
+		st := src.Settings
+		st.Text = text
+		return src.Name, st
+	})
+}
+
+// updateSettings gives the source the name and settings change returns for
+// it, under its row lock, and records action.
+func (s *Service) updateSettings(ctx context.Context, by audit.Actor, action string, communityID, id int64, change func(Source) (string, Settings)) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		row, err := q.OverlaySourceGetForUpdate(ctx, db.OverlaySourceGetForUpdateParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		old := toSource(row)
+		name, st := change(old)
+		name = strings.TrimSpace(name)
+		st, err = s.checkSettings(name, st)
+		if err != nil {
+			return err
+		}
+		raw, _ := json.Marshal(st)
+		if _, err := q.OverlaySourceUpdateSettings(ctx, db.OverlaySourceUpdateSettingsParams{CommunityID: communityID, ID: id, Name: name, Settings: raw}); err != nil {
+			return err
+		}
+		before, after := sourceState{Kind: old.Kind, Name: old.Name, Settings: old.Settings}, sourceState{Kind: old.Kind, Name: name, Settings: st}
+		if action == audit.OverlayContentSet {
+			before, after = sourceState{Settings: Settings{Text: old.Settings.Text}}, sourceState{Settings: Settings{Text: st.Text}}
+		}
+		if reflect.DeepEqual(before, after) {
+			return nil // saved unchanged: nothing to record
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: action, Target: sourceTarget(row),
+			Before: before, After: after})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	if problem.As(err) != nil {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("update overlay source: %w", err)
+	}
+	s.cache.forget(communityID)
+	return nil
+}
+
+// checkSettings validates a source's name and settings and sanitises its HTML.
+func (s *Service) checkSettings(name string, st Settings) (Settings, error) {
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return problem.Invalidf("name", "Give the source a name of 1 to 100 characters.")
+		return st, problem.Invalidf("name", "Give the source a name of 1 to 100 characters.")
 	}
 	for ev, a := range st.Alerts {
 		if utf8.RuneCountInString(a.Template) > 200 {
-			return problem.Invalidf("alerts."+ev, "An alert message has at most 200 characters.")
+			return st, problem.Invalidf("alerts."+ev, "An alert message has at most 200 characters.")
 		}
 		if a.Seconds < 1 || a.Seconds > 60 {
-			return problem.Invalidf("alerts."+ev, "An alert shows for 1 to 60 seconds.")
+			return st, problem.Invalidf("alerts."+ev, "An alert shows for 1 to 60 seconds.")
 		}
 		for _, u := range []string{a.Image, a.Sound} {
 			if err := checkMediaURL("alerts."+ev, u); err != nil {
-				return err
+				return st, err
 			}
 		}
 	}
 	if len(st.Text) > 10000 {
-		return problem.Invalidf("text", "At most 10000 bytes of text.")
+		return st, problem.Invalidf("text", "At most 10000 bytes of text.")
 	}
 	st.Text = s.html.Sanitize(st.Text)
 	if st.Top < 0 || st.Top > 50 {
-		return problem.Invalidf("top", "Show up to 50 entries.")
+		return st, problem.Invalidf("top", "Show up to 50 entries.")
 	}
 	if st.Lines < 0 || st.Lines > 50 {
-		return problem.Invalidf("lines", "Show up to 50 chat lines.")
+		return st, problem.Invalidf("lines", "Show up to 50 chat lines.")
 	}
-	raw, _ := json.Marshal(st)
-	n, err := db.New(s.pool).OverlaySourceUpdateSettings(ctx, db.OverlaySourceUpdateSettingsParams{CommunityID: communityID, ID: id, Name: name, Settings: raw})
-	if err != nil {
-		return fmt.Errorf("update overlay source: %w", err)
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	s.cache.forget(communityID)
-	return nil
+	return st, nil
+}
+
+// sourceState is a source as the audit log records it (never its URL).
+type sourceState struct {
+	Kind string `json:"kind,omitempty"`
+	Name string `json:"name,omitempty"`
+	Settings
+}
+
+func stateOf(r db.OverlaySource) sourceState {
+	src := toSource(r)
+	return sourceState{Kind: src.Kind, Name: src.Name, Settings: src.Settings}
+}
+
+// urlState stands for a source's secret URL in the audit log.
+type urlState struct {
+	URL string `json:"url"`
+}
+
+// sourceTarget names a source in the audit log: "alerts overlay Main alerts".
+func sourceTarget(r db.OverlaySource) string {
+	return r.Kind + " overlay " + r.Name
 }
 
 // checkMediaURL allows empty or http(s) URLs only.

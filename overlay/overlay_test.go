@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/overlay"
@@ -84,7 +85,7 @@ func mustCreateCommunity(ctx context.Context, t testing.TB, pool *pgxpool.Pool, 
 
 func mustCreateSource(ctx context.Context, t testing.TB, svc *overlay.Service, communityID int64, kind, name string) (overlay.Source, string) {
 	t.Helper()
-	src, token, err := svc.Create(ctx, communityID, kind, name)
+	src, token, err := svc.Create(ctx, audit.Actor{}, communityID, kind, name)
 	if err != nil {
 		t.Fatalf("create %s source: %v", kind, err)
 	}
@@ -201,7 +202,7 @@ func TestTokens(t *testing.T) {
 		})
 	}
 
-	newToken, err := svc.Regenerate(ctx, cid, src.ID)
+	newToken, err := svc.Regenerate(ctx, audit.Actor{}, cid, src.ID)
 	if err != nil {
 		t.Fatalf("Regenerate: %v", err)
 	}
@@ -215,7 +216,7 @@ func TestTokens(t *testing.T) {
 		t.Errorf("new token after Regenerate = %d, %v; want source %d", got.ID, err, src.ID)
 	}
 
-	if err := svc.Delete(ctx, cid, src.ID); err != nil {
+	if err := svc.Delete(ctx, audit.Actor{}, cid, src.ID); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	if _, err := svc.ByToken(ctx, newToken); !errors.Is(err, overlay.ErrNotFound) {
@@ -225,8 +226,8 @@ func TestTokens(t *testing.T) {
 		t.Errorf("Get after Delete: error = %v, want ErrNotFound", err)
 	}
 	for name, err := range map[string]error{
-		"Regenerate": func() error { _, err := svc.Regenerate(ctx, cid, src.ID); return err }(),
-		"Delete":     svc.Delete(ctx, cid, src.ID),
+		"Regenerate": func() error { _, err := svc.Regenerate(ctx, audit.Actor{}, cid, src.ID); return err }(),
+		"Delete":     svc.Delete(ctx, audit.Actor{}, cid, src.ID),
 	} {
 		if !errors.Is(err, overlay.ErrNotFound) {
 			t.Errorf("%s of a deleted source: error = %v, want ErrNotFound", name, err)
@@ -243,14 +244,14 @@ func TestTenancy(t *testing.T) {
 		do   func(ctx context.Context, svc *overlay.Service, communityID, id int64) error
 	}{
 		{"regenerate", func(ctx context.Context, svc *overlay.Service, cid, id int64) error {
-			_, err := svc.Regenerate(ctx, cid, id)
+			_, err := svc.Regenerate(ctx, audit.Actor{}, cid, id)
 			return err
 		}},
 		{"delete", func(ctx context.Context, svc *overlay.Service, cid, id int64) error {
-			return svc.Delete(ctx, cid, id)
+			return svc.Delete(ctx, audit.Actor{}, cid, id)
 		}},
 		{"update settings", func(ctx context.Context, svc *overlay.Service, cid, id int64) error {
-			return svc.UpdateSettings(ctx, cid, id, "Stolen", overlay.Settings{Text: "pwned"})
+			return svc.UpdateSettings(ctx, audit.Actor{}, cid, id, "Stolen", overlay.Settings{Text: "pwned"})
 		}},
 		{"get", func(ctx context.Context, svc *overlay.Service, cid, id int64) error {
 			_, err := svc.Get(ctx, cid, id)
@@ -392,11 +393,11 @@ func TestRevocation(t *testing.T) {
 		do   func(ctx context.Context, svc *overlay.Service, communityID, id int64) error
 	}{
 		{"regenerate", func(ctx context.Context, svc *overlay.Service, cid, id int64) error {
-			_, err := svc.Regenerate(ctx, cid, id)
+			_, err := svc.Regenerate(ctx, audit.Actor{}, cid, id)
 			return err
 		}},
 		{"delete", func(ctx context.Context, svc *overlay.Service, cid, id int64) error {
-			return svc.Delete(ctx, cid, id)
+			return svc.Delete(ctx, audit.Actor{}, cid, id)
 		}},
 	}
 	for _, be := range backends {
@@ -580,7 +581,7 @@ func TestUpdateSettings(t *testing.T) {
 
 	t.Run("text is sanitised", func(t *testing.T) {
 		src, _ := mustCreateSource(ctx, t, svc, cid, overlay.Text, "Text")
-		err := svc.UpdateSettings(ctx, cid, src.ID, "  Renamed  ", overlay.Settings{Text: `<b>Hi</b><script>alert(1)</script><img src="x" onerror="alert(2)"><a href="javascript:alert(3)">x</a>`})
+		err := svc.UpdateSettings(ctx, audit.Actor{}, cid, src.ID, "  Renamed  ", overlay.Settings{Text: `<b>Hi</b><script>alert(1)</script><img src="x" onerror="alert(2)"><a href="javascript:alert(3)">x</a>`})
 		if err != nil {
 			t.Fatalf("UpdateSettings: %v", err)
 		}
@@ -629,7 +630,7 @@ func TestUpdateSettings(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src, _ := mustCreateSource(ctx, t, svc, cid, overlay.Alerts, "Alerts")
-			err := svc.UpdateSettings(ctx, cid, src.ID, tc.name2, tc.st)
+			err := svc.UpdateSettings(ctx, audit.Actor{}, cid, src.ID, tc.name2, tc.st)
 			got, gerr := svc.Get(ctx, cid, src.ID)
 			if gerr != nil {
 				t.Fatal(gerr)
@@ -668,7 +669,7 @@ func TestDeliver(t *testing.T) {
 		"cheer":    {Template: "{user} cheered {amount}", Seconds: 4},
 		"shoutout": {Template: "Shout to {user}", Seconds: 9},
 	}}
-	if err := svc.UpdateSettings(ctx, cid, alerts.ID, "Alerts", st); err != nil {
+	if err := svc.UpdateSettings(ctx, audit.Actor{}, cid, alerts.ID, "Alerts", st); err != nil {
 		t.Fatal(err)
 	}
 	chat, _ := mustCreateSource(ctx, t, svc, cid, overlay.Chat, "Chat")
@@ -762,7 +763,7 @@ func TestDeliverAfterDelete(t *testing.T) {
 			if u := recv(t, ch); u.Message != "one" {
 				t.Fatalf("received %+v, want message one", u)
 			}
-			if err := svcs[tc.deleter].Delete(ctx, cid, gone.ID); err != nil {
+			if err := svcs[tc.deleter].Delete(ctx, audit.Actor{}, cid, gone.ID); err != nil {
 				t.Fatal(err)
 			}
 			if err := svc.Deliver(ctx, cid, "chat", map[string]any{"user": "Ann", "message": "two"}); err != nil {

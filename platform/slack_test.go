@@ -173,7 +173,7 @@ func newSlackEnv(t *testing.T) *slackEnv {
 	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	e := &slackEnv{pool: pool, jobs: jobs, rt: rt, cid: c.ID}

@@ -2,11 +2,15 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 )
@@ -14,8 +18,8 @@ import (
 // Prefixes a community may choose for local commands.
 var Prefixes = []string{"!", "?", "~", "$", "%", "&", ".", ",", "+", "=", ">"}
 
-// SetPrefix changes a community's command prefix.
-func (r *Router) SetPrefix(ctx context.Context, communityID int64, prefix string) error {
+// SetPrefix changes a community's command prefix, recording who did it in the audit log.
+func (r *Router) SetPrefix(ctx context.Context, by audit.Actor, communityID int64, prefix string) error {
 	ok := false
 	for _, p := range Prefixes {
 		ok = ok || p == prefix
@@ -23,11 +27,27 @@ func (r *Router) SetPrefix(ctx context.Context, communityID int64, prefix string
 	if !ok {
 		return problem.Invalidf("prefix", "Choose one of %s as the prefix.", strings.Join(Prefixes, " "))
 	}
-	if err := db.New(r.pool).CommunitySetPrefix(ctx, db.CommunitySetPrefixParams{ID: communityID, CommandPrefix: prefix}); err != nil {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		old, err := q.CommunityPrefixForUpdate(ctx, communityID)
+		if err != nil || old == prefix {
+			return err // or saved unchanged: nothing to change or record
+		}
+		if err := q.CommunitySetPrefix(ctx, db.CommunitySetPrefixParams{ID: communityID, CommandPrefix: prefix}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.PrefixChanged, Target: "command prefix",
+			Before: prefixState{old}, After: prefixState{prefix}})
+	})
+	if err != nil {
 		return fmt.Errorf("set prefix: %w", err)
 	}
 	r.invalidate(ctx, communityID)
 	return nil
+}
+
+type prefixState struct {
+	Prefix string `json:"prefix"`
 }
 
 // Prefix returns a community's command prefix.
@@ -82,8 +102,9 @@ func (r *Router) PointsValues(ctx context.Context, communityID int64) ([]PointsV
 	return out, nil
 }
 
-// SetPointsValue changes what an event earns; setting the default removes the override.
-func (r *Router) SetPointsValue(ctx context.Context, communityID int64, key string, points int64) error {
+// SetPointsValue changes what an event earns, recording who did it in the
+// audit log; setting the default removes the override.
+func (r *Router) SetPointsValue(ctx context.Context, by audit.Actor, communityID int64, key string, points int64) error {
 	def, ok := DefaultPoints[key]
 	if !ok {
 		return problem.Invalidf("key", "Unknown event %q.", key)
@@ -91,18 +112,39 @@ func (r *Router) SetPointsValue(ctx context.Context, communityID int64, key stri
 	if points < -100000 || points > 100000 {
 		return problem.Invalidf("points", "Points are between -100000 and 100000.")
 	}
-	q := db.New(r.pool)
-	var err error
-	if points == def {
-		err = q.PointsValueDelete(ctx, db.PointsValueDeleteParams{CommunityID: communityID, Key: key})
-	} else {
-		err = q.PointsValueSet(ctx, db.PointsValueSetParams{CommunityID: communityID, Key: key, Points: int32(points)})
-	}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		old := def
+		n, err := q.PointsValueGet(ctx, db.PointsValueGetParams{CommunityID: communityID, Key: key})
+		switch {
+		case err == nil:
+			old = int64(n)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		if old == points {
+			return nil // saved unchanged: nothing to change or record
+		}
+		if points == def {
+			err = q.PointsValueDelete(ctx, db.PointsValueDeleteParams{CommunityID: communityID, Key: key})
+		} else {
+			err = q.PointsValueSet(ctx, db.PointsValueSetParams{CommunityID: communityID, Key: key, Points: int32(points)})
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.PointsValueChanged, Target: "points for " + key,
+			Before: pointsState{old}, After: pointsState{points}})
+	})
 	if err != nil {
 		return fmt.Errorf("set points of %s: %w", key, err)
 	}
 	r.invalidate(ctx, communityID)
 	return nil
+}
+
+type pointsState struct {
+	Points int64 `json:"points"`
 }
 
 // Execution is one recorded command execution.
@@ -162,7 +204,9 @@ func (r *Router) Executions(ctx context.Context, communityID int64, f ExecutionF
 
 // Simulate handles an event typed in the hub's chat simulator for a community,
 // whether or not it has linked a server. The event's platform fields are filled in.
-func (r *Router) Simulate(ctx context.Context, communityID int64, ev Event, dryRun bool) (Result, error) {
+// Changes it makes (not in a dry run) are recorded in the audit log as by's,
+// made through the simulator as the event's user.
+func (r *Router) Simulate(ctx context.Context, by audit.Actor, communityID int64, ev Event, dryRun bool) (Result, error) {
 	start := time.Now()
 	ev.User.Name = strings.TrimSpace(ev.User.Name)
 	if ev.User.Name == "" || len(ev.User.Name) > 50 {
@@ -184,7 +228,7 @@ func (r *Router) Simulate(ctx context.Context, communityID int64, ev Event, dryR
 	if err != nil {
 		return Result{}, err
 	}
-	h := &handling{ctx: ctx, r: r, s: s, ev: ev, dry: dryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
+	h := &handling{ctx: ctx, r: r, s: s, ev: ev, dry: dryRun, res: Result{EventID: ev.ID, Responses: []Response{}}, by: &by}
 	if err := h.run(ctx); err != nil {
 		return Result{}, err
 	}

@@ -36,10 +36,10 @@ func BenchmarkChatCommand(b *testing.B) {
 		if _, err := r.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := r.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}, welcome to {channel}", Permission: router.Everyone, Enabled: true}); err != nil {
+		if _, err := r.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}, welcome to {channel}", Permission: router.Everyone, Enabled: true}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := r.CreateRule(ctx, c.ID, router.Rule{Priority: 1, Match: router.MatchWord, Pattern: "spam", Action: router.ActionDelete}); err != nil {
+		if _, err := r.CreateRule(ctx, audit.Actor{}, c.ID, router.Rule{Priority: 1, Match: router.MatchWord, Pattern: "spam", Action: router.ActionDelete}); err != nil {
 			b.Fatal(err)
 		}
 	}

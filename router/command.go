@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 )
@@ -350,8 +352,8 @@ func (in *CommandInput) validate() error {
 	return nil
 }
 
-// CreateCommand adds a text command to a community.
-func (r *Router) CreateCommand(ctx context.Context, communityID int64, in CommandInput) (*Command, error) {
+// CreateCommand adds a text command to a community, recording who did it in the audit log.
+func (r *Router) CreateCommand(ctx context.Context, by audit.Actor, communityID int64, in CommandInput) (*Command, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -372,7 +374,8 @@ func (r *Router) CreateCommand(ctx context.Context, communityID int64, in Comman
 			return err
 		}
 		cmd = toCommand(row)
-		return nil
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandCreated, Target: "command " + row.Name,
+			After: commandStateOf(row, nil)})
 	})
 	if err != nil {
 		if problem.As(err) != nil {
@@ -399,14 +402,32 @@ func (r *Router) CommandByName(ctx context.Context, communityID int64, name stri
 	return toCommand(row), nil
 }
 
-// UpdateCommand changes a command; the name stays.
-func (r *Router) UpdateCommand(ctx context.Context, communityID, id int64, in CommandInput) (*Command, error) {
+// UpdateCommand changes a command (the name stays), recording who did it and
+// what changed in the audit log.
+func (r *Router) UpdateCommand(ctx context.Context, by audit.Actor, communityID, id int64, in CommandInput) (*Command, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	row, err := db.New(r.pool).CommandUpdate(ctx, db.CommandUpdateParams{CommunityID: communityID, ID: id, Response: in.Response,
-		Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
-		GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
+	var row db.Command
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		row, err = q.CommandUpdate(ctx, db.CommandUpdateParams{CommunityID: communityID, ID: id, Response: in.Response,
+			Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
+			GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
+		if err != nil {
+			return err
+		}
+		before, after := commandStateOf(old, nil), commandStateOf(row, nil)
+		if reflect.DeepEqual(before, after) {
+			return nil // saved unchanged: nothing to record
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandUpdated, Target: "command " + row.Name,
+			Before: before, After: after})
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrCommandNotFound
 	}
@@ -417,21 +438,36 @@ func (r *Router) UpdateCommand(ctx context.Context, communityID, id int64, in Co
 	return toCommand(row), nil
 }
 
-// DeleteCommand removes a command and its aliases.
-func (r *Router) DeleteCommand(ctx context.Context, communityID, id int64) error {
-	n, err := db.New(r.pool).CommandDelete(ctx, db.CommandDeleteParams{CommunityID: communityID, ID: id})
+// DeleteCommand removes a command and its aliases, recording who did it in the audit log.
+func (r *Router) DeleteCommand(ctx context.Context, by audit.Actor, communityID, id int64) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		aliases, err := q.CommandAliasNames(ctx, db.CommandAliasNamesParams{CommunityID: communityID, CommandID: id})
+		if err != nil {
+			return err
+		}
+		if _, err := q.CommandDelete(ctx, db.CommandDeleteParams{CommunityID: communityID, ID: id}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandDeleted, Target: "command " + old.Name,
+			Before: commandStateOf(old, aliases)})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrCommandNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("delete command %d: %w", id, err)
-	}
-	if n == 0 {
-		return ErrCommandNotFound
 	}
 	r.invalidate(ctx, communityID)
 	return nil
 }
 
-// AddAlias makes alias another name of a community command.
-func (r *Router) AddAlias(ctx context.Context, communityID int64, alias, command string) error {
+// AddAlias makes alias another name of a community command, recording who did it in the audit log.
+func (r *Router) AddAlias(ctx context.Context, by audit.Actor, communityID int64, alias, command string) error {
 	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
 	if !validName(alias) || Reserved(alias) || builtinCommands[alias] != nil {
 		return problem.Invalidf("alias", "%q cannot be an alias: use 1 to 32 letters, digits or underscores, not a reserved or built-in name.", alias)
@@ -449,7 +485,11 @@ func (r *Router) AddAlias(ctx context.Context, communityID int64, alias, command
 		if taken {
 			return problem.Invalidf("alias", "There is already a command or alias %q.", alias)
 		}
-		return q.AliasAdd(ctx, db.AliasAddParams{CommunityID: communityID, Alias: alias, CommandID: cmd.ID})
+		if err := q.AliasAdd(ctx, db.AliasAddParams{CommunityID: communityID, Alias: alias, CommandID: cmd.ID}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasAdded, Target: "alias " + alias + " of command " + cmd.Name,
+			After: aliasState{Alias: alias, Command: cmd.Name}})
 	})
 	if err != nil {
 		if problem.As(err) != nil {
@@ -461,17 +501,51 @@ func (r *Router) AddAlias(ctx context.Context, communityID int64, alias, command
 	return nil
 }
 
-// DeleteAlias removes an alias.
-func (r *Router) DeleteAlias(ctx context.Context, communityID int64, alias string) error {
-	n, err := db.New(r.pool).AliasDelete(ctx, db.AliasDeleteParams{CommunityID: communityID, Alias: strings.ToLower(strings.TrimPrefix(alias, "!"))})
+// DeleteAlias removes an alias, recording who did it in the audit log.
+func (r *Router) DeleteAlias(ctx context.Context, by audit.Actor, communityID int64, alias string) error {
+	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		command, err := db.New(tx).AliasRemove(ctx, db.AliasRemoveParams{CommunityID: communityID, Alias: alias})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasDeleted, Target: "alias " + alias + " of command " + command,
+			Before: aliasState{Alias: alias, Command: command}})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return problem.New(problem.NotFound, "No such alias.")
+	}
 	if err != nil {
 		return fmt.Errorf("delete alias %q: %w", alias, err)
 	}
-	if n == 0 {
-		return problem.New(problem.NotFound, "No such alias.")
-	}
 	r.invalidate(ctx, communityID)
 	return nil
+}
+
+// commandState is a command as the audit log records it.
+type commandState struct {
+	Name           string   `json:"name"`
+	Response       string   `json:"response"`
+	Modules        []string `json:"modules"`
+	Parallel       bool     `json:"parallel"`
+	Permission     string   `json:"permission"`
+	UserCooldown   int32    `json:"user_cooldown_seconds"`
+	GlobalCooldown int32    `json:"global_cooldown_seconds"`
+	Enabled        bool     `json:"enabled"`
+	Platforms      []string `json:"platforms"`
+	Aliases        []string `json:"aliases,omitempty"` // on deletion: the aliases that went with it
+}
+
+func commandStateOf(c db.Command, aliases []string) commandState {
+	return commandState{Name: c.Name, Response: c.Response, Modules: c.Modules, Parallel: c.Parallel, Permission: c.Permission,
+		UserCooldown: c.UserCooldownSeconds, GlobalCooldown: c.GlobalCooldownSeconds, Enabled: c.Enabled, Platforms: c.Platforms,
+		Aliases: aliases}
+}
+
+// aliasState is an alias as the audit log records it.
+type aliasState struct {
+	Alias   string `json:"alias"`
+	Command string `json:"command"`
 }
 
 // Commands lists a community's own commands, freshly read.

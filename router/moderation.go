@@ -2,12 +2,16 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
 	"strings"
 	"unicode"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 )
@@ -160,8 +164,9 @@ func (h *handling) moderate(ctx context.Context) (stop bool, err error) {
 // RuleInput is a rule as a user writes it.
 type RuleInput = Rule
 
-// CreateRule adds a moderation rule after checking it compiles.
-func (r *Router) CreateRule(ctx context.Context, communityID int64, in RuleInput) (Rule, error) {
+// CreateRule adds a moderation rule after checking it compiles, recording who
+// did it in the audit log.
+func (r *Router) CreateRule(ctx context.Context, by audit.Actor, communityID int64, in RuleInput) (Rule, error) {
 	in.Pattern = strings.TrimSpace(in.Pattern)
 	if in.Priority < -1_000_000 || in.Priority > 1_000_000 {
 		return Rule{}, problem.Invalidf("priority", "A priority is between -1000000 and 1000000.")
@@ -187,9 +192,18 @@ func (r *Router) CreateRule(ctx context.Context, communityID int64, in RuleInput
 	if _, err := compileRule(in); err != nil {
 		return Rule{}, err
 	}
-	row, err := db.New(r.pool).ModerationRuleCreate(ctx, db.ModerationRuleCreateParams{CommunityID: communityID, Priority: int32(in.Priority),
-		MatchKind: in.Match, Pattern: in.Pattern, Action: in.Action, Response: in.Response, TimeoutSeconds: int32(in.TimeoutSeconds),
-		ExemptModerators: in.ExemptModerators, ExemptSubscribers: in.ExemptSubscribers, Enabled: true})
+	var row db.ModerationRule
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var err error
+		row, err = db.New(tx).ModerationRuleCreate(ctx, db.ModerationRuleCreateParams{CommunityID: communityID, Priority: int32(in.Priority),
+			MatchKind: in.Match, Pattern: in.Pattern, Action: in.Action, Response: in.Response, TimeoutSeconds: int32(in.TimeoutSeconds),
+			ExemptModerators: in.ExemptModerators, ExemptSubscribers: in.ExemptSubscribers, Enabled: true})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.RuleCreated, Target: ruleTarget(row),
+			After: ruleStateOf(row)})
+	})
 	if err != nil {
 		return Rule{}, fmt.Errorf("create rule: %w", err)
 	}
@@ -197,15 +211,45 @@ func (r *Router) CreateRule(ctx context.Context, communityID int64, in RuleInput
 	return toRule(row), nil
 }
 
-// DeleteRule removes a rule.
-func (r *Router) DeleteRule(ctx context.Context, communityID, id int64) error {
-	n, err := db.New(r.pool).ModerationRuleDelete(ctx, db.ModerationRuleDeleteParams{CommunityID: communityID, ID: id})
+// DeleteRule removes a rule, recording who did it in the audit log.
+func (r *Router) DeleteRule(ctx context.Context, by audit.Actor, communityID, id int64) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		row, err := db.New(tx).ModerationRuleRemove(ctx, db.ModerationRuleRemoveParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.RuleDeleted, Target: ruleTarget(row),
+			Before: ruleStateOf(row)})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return problem.New(problem.NotFound, "No such rule.")
+	}
 	if err != nil {
 		return fmt.Errorf("delete rule %d: %w", id, err)
 	}
-	if n == 0 {
-		return problem.New(problem.NotFound, "No such rule.")
-	}
 	r.invalidate(ctx, communityID)
 	return nil
+}
+
+// ruleState is a moderation rule as the audit log records it.
+type ruleState struct {
+	Priority          int32  `json:"priority"`
+	Match             string `json:"match"`
+	Pattern           string `json:"pattern"`
+	Action            string `json:"action"`
+	Response          string `json:"response"`
+	TimeoutSeconds    int32  `json:"timeout_seconds"`
+	ExemptModerators  bool   `json:"exempt_moderators"`
+	ExemptSubscribers bool   `json:"exempt_subscribers"`
+	Enabled           bool   `json:"enabled"`
+}
+
+func ruleStateOf(r db.ModerationRule) ruleState {
+	return ruleState{Priority: r.Priority, Match: r.MatchKind, Pattern: r.Pattern, Action: r.Action, Response: r.Response,
+		TimeoutSeconds: r.TimeoutSeconds, ExemptModerators: r.ExemptModerators, ExemptSubscribers: r.ExemptSubscribers, Enabled: r.Enabled}
+}
+
+// ruleTarget names a rule in the audit log: rule 7 (contains "spam").
+func ruleTarget(r db.ModerationRule) string {
+	return fmt.Sprintf("rule %d (%s %q)", r.ID, r.MatchKind, truncate(r.Pattern, 40))
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/problem"
 )
 
@@ -40,6 +41,19 @@ func (c *Call) DryRun() bool { return c.h.dry }
 
 // Changed records a change made (or, in a dry run, that would be made).
 func (c *Call) Changed(format string, args ...any) { c.h.changed(format, args...) }
+
+// actor is whom a change made from chat is recorded as in the audit log: the
+// chat user, or the hub user who ran the event in the simulator.
+func (c *Call) actor() audit.Actor {
+	ev := c.h.ev
+	who := fmt.Sprintf("%s user %s (id %s)", ev.Platform, ev.User.Shown(), ev.User.ID)
+	if c.h.by != nil {
+		a := *c.h.by
+		a.Name = "simulator, as " + who
+		return a
+	}
+	return audit.Actor{Name: who}
+}
 
 // Reply is a plain chat reply.
 func Reply(format string, args ...any) []Response {
@@ -134,7 +148,7 @@ func commandsModule(ctx context.Context, c *Call) ([]Response, error) {
 			c.Changed("command %s%s would be added", c.h.s.prefix, in.Name)
 			return Reply("Command %s%s added.", c.h.s.prefix, in.Name), nil
 		}
-		cmd, err := r.CreateCommand(ctx, cid, in)
+		cmd, err := r.CreateCommand(ctx, c.actor(), cid, in)
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +165,7 @@ func commandsModule(ctx context.Context, c *Call) ([]Response, error) {
 			if err := in.validate(); err != nil {
 				return nil, err
 			}
-		} else if _, err := r.UpdateCommand(ctx, cid, cmd.ID, in); err != nil {
+		} else if _, err := r.UpdateCommand(ctx, c.actor(), cid, cmd.ID, in); err != nil {
 			return nil, err
 		}
 		c.Changed("command %s%s edited", c.h.s.prefix, cmd.Name)
@@ -162,7 +176,7 @@ func commandsModule(ctx context.Context, c *Call) ([]Response, error) {
 			return nil, err
 		}
 		if !c.DryRun() {
-			if err := r.DeleteCommand(ctx, cid, cmd.ID); err != nil {
+			if err := r.DeleteCommand(ctx, c.actor(), cid, cmd.ID); err != nil {
 				return nil, err
 			}
 		}
@@ -190,7 +204,7 @@ func aliasModule(ctx context.Context, c *Call) ([]Response, error) {
 			return nil, usage
 		}
 		if !c.DryRun() {
-			if err := c.h.r.AddAlias(ctx, c.CommunityID(), args[1], args[2]); err != nil {
+			if err := c.h.r.AddAlias(ctx, c.actor(), c.CommunityID(), args[1], args[2]); err != nil {
 				return nil, err
 			}
 		}
@@ -198,7 +212,7 @@ func aliasModule(ctx context.Context, c *Call) ([]Response, error) {
 		return Reply("%s%s now also runs %s%s.", c.h.s.prefix, strings.ToLower(args[1]), c.h.s.prefix, strings.ToLower(args[2])), nil
 	case "del", "delete", "remove":
 		if !c.DryRun() {
-			if err := c.h.r.DeleteAlias(ctx, c.CommunityID(), args[1]); err != nil {
+			if err := c.h.r.DeleteAlias(ctx, c.actor(), c.CommunityID(), args[1]); err != nil {
 				return nil, err
 			}
 		}
@@ -252,7 +266,7 @@ func quoteModule(ctx context.Context, c *Call) ([]Response, error) {
 			c.Changed("quote would be added")
 			return Reply("Quote added."), nil
 		}
-		n, err := r.addQuote(ctx, cid, text, c.h.ev.User.Shown())
+		n, err := r.addQuote(ctx, c.actor(), cid, text, c.h.ev.User.Shown())
 		if err != nil {
 			return nil, err
 		}
@@ -270,7 +284,7 @@ func quoteModule(ctx context.Context, c *Call) ([]Response, error) {
 			return nil, problem.New(problem.Invalid, "%q is not a quote number.", args[1])
 		}
 		if !c.DryRun() {
-			if err := r.deleteQuote(ctx, cid, n); err != nil {
+			if err := r.deleteQuote(ctx, c.actor(), cid, n); err != nil {
 				return nil, err
 			}
 		}
@@ -303,7 +317,7 @@ func counterModule(ctx context.Context, c *Call) ([]Response, error) {
 			return nil, problem.New(problem.Invalid, "%q is not a whole number of 0 or more.", args[2])
 		}
 		if !c.DryRun() {
-			if err := c.h.r.setCounter(ctx, c.CommunityID(), cmd.ID, n); err != nil {
+			if err := c.h.r.setCounter(ctx, c.actor(), c.CommunityID(), cmd.ID, n); err != nil {
 				return nil, err
 			}
 		}

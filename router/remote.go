@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/problem"
@@ -176,8 +179,9 @@ type ModuleInput struct {
 	Permission string
 }
 
-// CreateModule adds a remote module, checking its target and sealing its secrets.
-func (r *Router) CreateModule(ctx context.Context, communityID int64, in ModuleInput) (*RemoteModule, error) {
+// CreateModule adds a remote module, checking its target and sealing its
+// secrets, and records who did it in the audit log (without the secrets).
+func (r *Router) CreateModule(ctx context.Context, by audit.Actor, communityID int64, in ModuleInput) (*RemoteModule, error) {
 	in.Name = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(in.Name), "#"))
 	if !validName(in.Name) {
 		return nil, problem.Invalidf("name", "A module name has 1 to 32 letters, digits or underscores.")
@@ -211,9 +215,18 @@ func (r *Router) CreateModule(ctx context.Context, communityID int64, in ModuleI
 			return nil, problem.New(problem.Conflict, "%v", err)
 		}
 	}
-	row, err := db.New(r.pool).ModuleCreate(ctx, db.ModuleCreateParams{CommunityID: communityID, Name: in.Name, Kind: in.Kind, Url: in.URL,
-		SecretSealed: sealedSecret, Namespace: in.Namespace, Action: in.Action, Function: in.Function, Region: in.Region,
-		AccessKeyID: in.AccessKey, SecretKeySealed: sealedKey, TimeoutMs: int32(in.Timeout.Milliseconds()), Permission: in.Permission})
+	var row db.CommunityModule
+	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var err error
+		row, err = db.New(tx).ModuleCreate(ctx, db.ModuleCreateParams{CommunityID: communityID, Name: in.Name, Kind: in.Kind, Url: in.URL,
+			SecretSealed: sealedSecret, Namespace: in.Namespace, Action: in.Action, Function: in.Function, Region: in.Region,
+			AccessKeyID: in.AccessKey, SecretKeySealed: sealedKey, TimeoutMs: int32(in.Timeout.Milliseconds()), Permission: in.Permission})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.ModuleCreated, Target: "module #" + row.Name,
+			After: moduleStateOf(row)})
+	})
 	if db.IsUniqueViolation(err) {
 		return nil, problem.Invalidf("name", "There is already a module #%s.", in.Name)
 	}
@@ -237,17 +250,53 @@ func (r *Router) Modules(ctx context.Context, communityID int64) ([]*RemoteModul
 	return out, nil
 }
 
-// DeleteModule removes a remote module.
-func (r *Router) DeleteModule(ctx context.Context, communityID, id int64) error {
-	n, err := db.New(r.pool).ModuleDelete(ctx, db.ModuleDeleteParams{CommunityID: communityID, ID: id})
+// DeleteModule removes a remote module, recording who did it in the audit log.
+func (r *Router) DeleteModule(ctx context.Context, by audit.Actor, communityID, id int64) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		row, err := db.New(tx).ModuleRemove(ctx, db.ModuleRemoveParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.ModuleDeleted, Target: "module #" + row.Name,
+			Before: moduleStateOf(row)})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return problem.New(problem.NotFound, "No such module.")
+	}
 	if err != nil {
 		return fmt.Errorf("delete module: %w", err)
 	}
-	if n == 0 {
-		return problem.New(problem.NotFound, "No such module.")
-	}
 	r.invalidate(ctx, communityID)
 	return nil
+}
+
+// moduleState is a remote module as the audit log records it: which
+// credentials it has, never what they are, and only the scheme and host of
+// its address (a webhook's path or query may hold a token).
+type moduleState struct {
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	URL        string `json:"url,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+	Action     string `json:"action,omitempty"`
+	Function   string `json:"function,omitempty"`
+	Region     string `json:"region,omitempty"`
+	AccessKey  string `json:"access_key_id,omitempty"`
+	Secret     string `json:"secret,omitempty"`
+	SecretKey  string `json:"secret_access_key,omitempty"`
+	TimeoutMS  int32  `json:"timeout_ms"`
+	Permission string `json:"permission"`
+	Enabled    bool   `json:"enabled"`
+}
+
+func moduleStateOf(m db.CommunityModule) moduleState {
+	st := moduleState{Name: m.Name, Kind: m.Kind, Namespace: m.Namespace, Action: m.Action, Function: m.Function, Region: m.Region,
+		AccessKey: audit.Secret(m.AccessKeyID != ""), Secret: audit.Secret(len(m.SecretSealed) > 0),
+		SecretKey: audit.Secret(len(m.SecretKeySealed) > 0), TimeoutMS: m.TimeoutMs, Permission: m.Permission, Enabled: m.Enabled}
+	if m.Url != "" {
+		st.URL = hostOnly(m.Url)
+	}
+	return st
 }
 
 // hostOnly shortens a URL to scheme://host/… : a webhook's path or query may hold a token.

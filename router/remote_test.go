@@ -71,7 +71,7 @@ func TestRemoteWebhookModule(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	if _, err := e.r.CreateModule(ctx, e.cid, router.ModuleInput{Name: "weather", Kind: "webhook", URL: srv.URL, Secret: "hook-secret"}); err != nil {
+	if _, err := e.r.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "weather", Kind: "webhook", URL: srv.URL, Secret: "hook-secret"}); err != nil {
 		t.Fatal(err)
 	}
 	var sealed []byte
@@ -84,7 +84,7 @@ func TestRemoteWebhookModule(t *testing.T) {
 	}
 	// A dry run shows the request and sends nothing.
 	before := calls.Load()
-	res, err := e.r.Simulate(ctx, e.cid, router.Event{ID: "d", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "bob"}, Text: "#weather paris"}, true)
+	res, err := e.r.Simulate(ctx, audit.Actor{}, e.cid, router.Event{ID: "d", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "bob"}, Text: "#weather paris"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +92,11 @@ func TestRemoteWebhookModule(t *testing.T) {
 		t.Errorf("dry run: calls %d→%d, changes %v", before, calls.Load(), res.Changes)
 	}
 	// A module that fails answers with a short message, never internals.
-	bad, _ := e.r.CreateModule(ctx, e.cid, router.ModuleInput{Name: "broken", Kind: "webhook", URL: srv.URL, Secret: "wrong-secret"})
+	bad, _ := e.r.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "broken", Kind: "webhook", URL: srv.URL, Secret: "wrong-secret"})
 	if got := replies(e.say("alice", nil, "#broken")); got != "@alice the module failed." {
 		t.Errorf("#broken = %q", got)
 	}
-	if err := e.r.DeleteModule(ctx, e.cid, bad.ID); err != nil {
+	if err := e.r.DeleteModule(ctx, audit.Actor{}, e.cid, bad.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := replies(e.say("alice", nil, "#broken")); got != "" {
@@ -110,7 +110,7 @@ func TestRemoteModuleBlockedAddress(t *testing.T) {
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	defer srv.Close()
-	if _, err := e.r.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
+	if _, err := e.r.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := replies(e.say("alice", nil, "#local")); got != "@alice the module's address is not allowed (private network)." || calls.Load() != 0 {
@@ -121,7 +121,7 @@ func TestRemoteModuleBlockedAddress(t *testing.T) {
 		{Name: "bad name!", Kind: "webhook", URL: "https://example.com", Secret: "s"},
 		{Name: "y", Kind: "webhook", URL: "not a url", Secret: "s"},
 	} {
-		if _, err := e.r.CreateModule(context.Background(), e.cid, bad); err == nil {
+		if _, err := e.r.CreateModule(context.Background(), audit.Actor{}, e.cid, bad); err == nil {
 			t.Errorf("module %+v accepted", bad)
 		}
 	}
@@ -151,7 +151,7 @@ func TestModulePipelines(t *testing.T) {
 	}))
 	defer srv.Close()
 	for _, name := range []string{"shout", "slow", "fast"} {
-		if _, err := e.r.CreateModule(ctx, e.cid, router.ModuleInput{Name: name, Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
+		if _, err := e.r.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: name, Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,7 +167,7 @@ func TestModulePipelines(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("parallel modules took %s", d)
 	}
-	if _, err := e.r.CreateCommand(ctx, e.cid, router.CommandInput{Name: "bad", Modules: []string{"nosuch"}, Permission: router.Everyone}); err == nil {
+	if _, err := e.r.CreateCommand(ctx, audit.Actor{}, e.cid, router.CommandInput{Name: "bad", Modules: []string{"nosuch"}, Permission: router.Everyone}); err == nil {
 		t.Error("a command with an unknown built-in module was saved")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/problem"
@@ -298,6 +299,7 @@ type handling struct {
 	ev  Event
 	dry bool
 	res Result
+	by  *audit.Actor // the hub user behind a simulated event; nil for chat
 }
 
 func (h *handling) changed(format string, args ...any) {

@@ -110,7 +110,7 @@ func (e *env) command(in router.CommandInput) *router.Command {
 		in.Permission = router.Everyone
 	}
 	in.Enabled = true
-	c, err := e.r.CreateCommand(context.Background(), e.cid, in)
+	c, err := e.r.CreateCommand(context.Background(), audit.Actor{}, e.cid, in)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestModerationRules(t *testing.T) {
 		{Priority: 5, Match: router.MatchExact, Pattern: "hi bot", Action: router.ActionReply, Response: "hi {user}!"},
 	}
 	for _, rl := range rules {
-		if _, err := e.r.CreateRule(ctx, e.cid, rl); err != nil {
+		if _, err := e.r.CreateRule(ctx, audit.Actor{}, e.cid, rl); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -274,7 +274,7 @@ func TestModerationRules(t *testing.T) {
 			t.Errorf("%s %q: action %q reply %q, want %q %q", c.user, c.text, action, reply, c.wantAction, c.wantReply)
 		}
 	}
-	if _, err := e.r.CreateRule(ctx, e.cid, router.Rule{Match: router.MatchRegex, Pattern: "(", Action: router.ActionDelete}); err == nil {
+	if _, err := e.r.CreateRule(ctx, audit.Actor{}, e.cid, router.Rule{Match: router.MatchRegex, Pattern: "(", Action: router.ActionDelete}); err == nil {
 		t.Error("a rule that does not compile was saved")
 	}
 }
@@ -388,11 +388,11 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 	}
 	cmd := e.command(router.CommandInput{Name: "wave", Response: "o/"}) // through the first instance
 	waitFor(t, func() bool { return ask() == "o/" })
-	if _, err := e.r.UpdateCommand(context.Background(), e.cid, cmd.ID, router.CommandInput{Name: "wave", Response: "\\o/", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := e.r.UpdateCommand(context.Background(), audit.Actor{}, e.cid, cmd.ID, router.CommandInput{Name: "wave", Response: "\\o/", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return ask() == "\\o/" })
-	if err := e.r.DeleteCommand(context.Background(), e.cid, cmd.ID); err != nil {
+	if err := e.r.DeleteCommand(context.Background(), audit.Actor{}, e.cid, cmd.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return ask() == "" })
@@ -451,7 +451,7 @@ func TestPointsValuesPerCommunity(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.r.SetPointsValue(ctx, e.cid, "twitch.follow", 25); err != nil {
+	if err := e.r.SetPointsValue(ctx, audit.Actor{}, e.cid, "twitch.follow", 25); err != nil {
 		t.Fatal(err)
 	}
 	res := e.event(router.Event{Kind: router.Follow, User: router.User{ID: "id-a", Name: "a"}})
@@ -466,7 +466,7 @@ func TestPointsValuesPerCommunity(t *testing.T) {
 		key string
 		n   int64
 	}{{"twitch.nope", 1}, {"twitch.follow", 1_000_000}} {
-		if err := e.r.SetPointsValue(ctx, e.cid, bad.key, bad.n); err == nil {
+		if err := e.r.SetPointsValue(ctx, audit.Actor{}, e.cid, bad.key, bad.n); err == nil {
 			t.Errorf("SetPointsValue(%q, %d) accepted", bad.key, bad.n)
 		}
 	}
@@ -499,15 +499,15 @@ func TestCommandInputRules(t *testing.T) {
 		if in.Permission == "" {
 			in.Permission = router.Everyone
 		}
-		if _, err := e.r.CreateCommand(ctx, e.cid, in); err == nil {
+		if _, err := e.r.CreateCommand(ctx, audit.Actor{}, e.cid, in); err == nil {
 			t.Errorf("command %+v accepted", in)
 		}
 	}
 	e.command(router.CommandInput{Name: "dup", Response: "x"})
-	if _, err := e.r.CreateCommand(ctx, e.cid, router.CommandInput{Name: "DUP", Response: "y", Permission: router.Everyone}); err == nil {
+	if _, err := e.r.CreateCommand(ctx, audit.Actor{}, e.cid, router.CommandInput{Name: "DUP", Response: "y", Permission: router.Everyone}); err == nil {
 		t.Error("a duplicate name was accepted")
 	}
-	if err := e.r.AddAlias(ctx, e.cid, "dup", "dup"); err == nil {
+	if err := e.r.AddAlias(ctx, audit.Actor{}, e.cid, "dup", "dup"); err == nil {
 		t.Error("an alias equal to a command name was accepted")
 	}
 	var n int
@@ -543,7 +543,7 @@ func TestConcurrentCounter(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			if _, err := e.r.Simulate(ctx, e.cid, router.Event{ID: "s", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "sim"}, Text: "!tick"}, true); err != nil {
+			if _, err := e.r.Simulate(ctx, audit.Actor{}, e.cid, router.Event{ID: "s", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "sim"}, Text: "!tick"}, true); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -577,7 +577,7 @@ func TestButtonRunsItsCommand(t *testing.T) {
 func TestSimulatorSaysWhyNothingRan(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	res, err := e.r.Simulate(context.Background(), e.cid, router.Event{ID: "s", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "viewer"}, Text: "!so bob"}, true)
+	res, err := e.r.Simulate(context.Background(), audit.Actor{}, e.cid, router.Event{ID: "s", Platform: router.Twitch, Kind: router.ChatMessage, User: router.User{Name: "viewer"}, Text: "!so bob"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,27 +43,68 @@ func (r *Router) quote(ctx context.Context, communityID int64, n int) (Quote, er
 	return Quote{Number: q.Number, Text: q.Text}, nil
 }
 
-func (r *Router) addQuote(ctx context.Context, communityID int64, text, by string) (int32, error) {
-	n, err := db.New(r.pool).QuoteAdd(ctx, db.QuoteAddParams{CommunityID: communityID, Text: text, AddedBy: by})
+// quoteState is a quote as the audit log records it.
+type quoteState struct {
+	Number  int32  `json:"number"`
+	Text    string `json:"text"`
+	AddedBy string `json:"added_by"`
+}
+
+func (r *Router) addQuote(ctx context.Context, by audit.Actor, communityID int64, text, addedBy string) (int32, error) {
+	var n int32
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var err error
+		if n, err = db.New(tx).QuoteAdd(ctx, db.QuoteAddParams{CommunityID: communityID, Text: text, AddedBy: addedBy}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.QuoteAdded, Target: fmt.Sprintf("quote #%d", n),
+			After: quoteState{Number: n, Text: text, AddedBy: addedBy}})
+	})
 	if err != nil {
 		return 0, fmt.Errorf("add quote: %w", err)
 	}
 	return n, nil
 }
 
-func (r *Router) deleteQuote(ctx context.Context, communityID int64, n int) error {
-	rows, err := db.New(r.pool).QuoteDelete(ctx, db.QuoteDeleteParams{CommunityID: communityID, Number: int32(n)})
+func (r *Router) deleteQuote(ctx context.Context, by audit.Actor, communityID int64, n int) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q, err := db.New(tx).QuoteRemove(ctx, db.QuoteRemoveParams{CommunityID: communityID, Number: int32(n)})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.QuoteDeleted, Target: fmt.Sprintf("quote #%d", n),
+			Before: quoteState{Number: q.Number, Text: q.Text, AddedBy: q.AddedBy}})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNoQuote
+	}
 	if err != nil {
 		return fmt.Errorf("delete quote %d: %w", n, err)
-	}
-	if rows == 0 {
-		return errNoQuote
 	}
 	return nil
 }
 
-func (r *Router) setCounter(ctx context.Context, communityID, id, n int64) error {
-	if _, err := db.New(r.pool).CommandSetCounter(ctx, db.CommandSetCounterParams{CommunityID: communityID, ID: id, Counter: n}); err != nil {
+type counterState struct {
+	Counter int64 `json:"counter"`
+}
+
+func (r *Router) setCounter(ctx context.Context, by audit.Actor, communityID, id, n int64) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
+		if err != nil {
+			return err
+		}
+		if _, err := q.CommandSetCounter(ctx, db.CommandSetCounterParams{CommunityID: communityID, ID: id, Counter: n}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CounterSet, Target: "command " + old.Name,
+			Before: counterState{old.Counter}, After: counterState{n}})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrCommandNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("set counter: %w", err)
 	}
 	r.invalidate(ctx, communityID)

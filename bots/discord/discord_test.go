@@ -152,7 +152,7 @@ func (e *env) startWith(leases *platform.Leases) (*Bot, func()) {
 
 func (e *env) command(name, response string) {
 	e.t.Helper()
-	if _, err := e.rt.CreateCommand(context.Background(), e.cid, router.CommandInput{Name: name, Response: response,
+	if _, err := e.rt.CreateCommand(context.Background(), audit.Actor{}, e.cid, router.CommandInput{Name: name, Response: response,
 		Permission: router.Everyone, Enabled: true}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestSlashCommandsRegisteredAndUpdated(t *testing.T) {
 		t.Errorf("%d registrations after one change, want %d", got, n+1)
 	}
 	// An alias is a slash command too, and runs its command.
-	if err := e.rt.AddAlias(context.Background(), e.cid, "hi", "hello"); err != nil {
+	if err := e.rt.AddAlias(context.Background(), audit.Actor{}, e.cid, "hi", "hello"); err != nil {
 		t.Fatal(err)
 	}
 	e.waitBody("PUT", path, `"name":"hi","description":"Same as /hello"`)
@@ -289,7 +289,7 @@ func menuModule(t *testing.T) string {
 func TestButtonsAndModalRoundTrip(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
-	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("MESSAGE_CREATE", message("601", "42", "#menu"))
@@ -502,7 +502,7 @@ func TestModeratorAndOwnerBadges(t *testing.T) {
 func TestPrivateRepliesGoToDMsAndEphemeralFollowups(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
-	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("MESSAGE_CREATE", message("660", "42", "#menu secret"))
@@ -533,7 +533,7 @@ func TestModerationActions(t *testing.T) {
 		{Match: router.MatchWord, Pattern: "rude", Action: router.ActionWarn, Response: "be nice"},
 	}
 	for _, r := range rules {
-		if _, err := e.rt.CreateRule(ctx, e.cid, r); err != nil {
+		if _, err := e.rt.CreateRule(ctx, audit.Actor{}, e.cid, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -642,7 +642,7 @@ func TestShardsMoveToAnotherInstance(t *testing.T) {
 func TestSlowClickIsDeferredAndItsFormOpensFromAButton(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true, func(c *Config) { c.ComponentBudget = time.Nanosecond })
-	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("706", 3, map[string]any{"custom_id": "#menu form", "component_type": 2}))
@@ -742,7 +742,7 @@ func TestInteractionsAnsweredWhileWorkersAreBusy(t *testing.T) {
 	e := newEnv(t, false) // one worker
 	e.command("hello", "Quack, at last!")
 	url, started, release := slowModule(t)
-	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("MESSAGE_CREATE", message("690", "42", "#slow"))
@@ -763,7 +763,7 @@ func TestClickBudgetCountsFromTheInteractionsCreation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true) // ComponentBudget 5s
 	url, started, release := slowModule(t)
-	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	// Created 4.5 s ago (delivered late): half a second of the budget is left.
@@ -808,7 +808,7 @@ func TestShutdownFinishesADeferredInteraction(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true, func(c *Config) { c.ComponentBudget = 50 * time.Millisecond })
 	url, started, release := slowModule(t)
-	if _, err := e.rt.CreateModule(context.Background(), e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("712", 3, map[string]any{"custom_id": "#slow", "component_type": 2}))

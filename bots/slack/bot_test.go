@@ -67,7 +67,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	key := make([]byte, 32)

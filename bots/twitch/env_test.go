@@ -94,14 +94,14 @@ func (e *env) saveToken(subject string, tok platform.Token) {
 
 func (e *env) command(name, response string) {
 	e.t.Helper()
-	if _, err := e.rt.CreateCommand(context.Background(), e.cid, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := e.rt.CreateCommand(context.Background(), audit.Actor{}, e.cid, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true}); err != nil {
 		e.t.Fatal(err)
 	}
 }
 
 func (e *env) rule(in router.RuleInput) {
 	e.t.Helper()
-	if _, err := e.rt.CreateRule(context.Background(), e.cid, in); err != nil {
+	if _, err := e.rt.CreateRule(context.Background(), audit.Actor{}, e.cid, in); err != nil {
 		e.t.Fatal(err)
 	}
 }

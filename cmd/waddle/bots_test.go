@@ -74,7 +74,7 @@ func TestServeRunsAllThreeBots(t *testing.T) {
 			t.Fatalf("link %s %s: %v", l.platform, l.server, err)
 		}
 	}
-	if _, err := rt.CreateCommand(ctx, c.ID, router.CommandInput{Name: "hello", Response: "Hello {user}!", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Hello {user}!", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := platform.NewTokens(a.pool, a.secrets).Save(ctx, router.Twitch, platform.BotSubject,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/router"
 )
@@ -85,7 +86,7 @@ func chat(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 				continue
 			}
 		}
-		res, err := rt.Simulate(ctx, c.ID, ev, *dry)
+		res, err := rt.Simulate(ctx, audit.Actor{Email: "command line"}, c.ID, ev, *dry)
 		if err != nil {
 			fmt.Fprintln(stdout, "  !", message(err))
 			continue

@@ -39,7 +39,7 @@ func TestOverlayBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	ov := overlay.New(overlay.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
-	src, token, err := ov.Create(ctx, c.ID, overlay.Alerts, "Stream alerts")
+	src, token, err := ov.Create(ctx, audit.Actor{}, c.ID, overlay.Alerts, "Stream alerts")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestOverlayBrowser(t *testing.T) {
 		v.Seconds = 1
 		st.Alerts[k] = v
 	}
-	if err := ov.UpdateSettings(ctx, c.ID, src.ID, src.Name, st); err != nil {
+	if err := ov.UpdateSettings(ctx, audit.Actor{}, c.ID, src.ID, src.Name, st); err != nil {
 		t.Fatal(err)
 	}
 	_, trigger, err := a.auth.CreateAPIKey(ctx, ada, "", "events", auth.RoleTrigger)

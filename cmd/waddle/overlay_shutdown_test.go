@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/overlay"
@@ -29,7 +30,7 @@ func TestShutdownEndsOverlayStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, token, err := overlay.New(overlay.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)}).Create(ctx, c.ID, overlay.Alerts, "Alerts")
+	_, token, err := overlay.New(overlay.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)}).Create(ctx, audit.Actor{}, c.ID, overlay.Alerts, "Alerts")
 	if err != nil {
 		t.Fatal(err)
 	}

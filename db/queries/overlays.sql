@@ -9,6 +9,13 @@ SELECT * FROM overlay_sources WHERE community_id = $1 ORDER BY kind, name, id;
 -- name: OverlaySourceGet :one
 SELECT * FROM overlay_sources WHERE community_id = $1 AND id = $2;
 
+-- name: OverlaySourceGetForUpdate :one
+-- A source before a change, locked until the change commits.
+SELECT * FROM overlay_sources WHERE community_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: OverlaySourceRemove :one
+DELETE FROM overlay_sources WHERE community_id = $1 AND id = $2 RETURNING *;
+
 -- name: OverlaySourceByToken :one
 SELECT * FROM overlay_sources WHERE token_hash = $1;
 

@@ -19,6 +19,10 @@ DELETE FROM platform_entities WHERE community_id = $1 AND id = $2 RETURNING *;
 -- name: CommunitySetPrefix :exec
 UPDATE communities SET command_prefix = $2, updated_at = now() WHERE id = $1;
 
+-- name: CommunityPrefixForUpdate :one
+-- The prefix before a change, locking the community's row until the change commits.
+SELECT command_prefix FROM communities WHERE id = $1 FOR UPDATE;
+
 -- name: CommandListByCommunity :many
 SELECT * FROM commands WHERE community_id = $1 ORDER BY name;
 
@@ -27,6 +31,13 @@ SELECT * FROM command_aliases WHERE community_id = $1 ORDER BY alias;
 
 -- name: CommandGetByName :one
 SELECT * FROM commands WHERE community_id = $1 AND name = $2;
+
+-- name: CommandGetForUpdate :one
+-- A command before a change, locked until the change commits.
+SELECT * FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: CommandAliasNames :many
+SELECT alias FROM command_aliases WHERE community_id = $1 AND command_id = $2 ORDER BY alias;
 
 -- name: CommandCreate :one
 INSERT INTO commands (community_id, name, response, modules, parallel, permission,
@@ -58,6 +69,13 @@ INSERT INTO command_aliases (community_id, alias, command_id) VALUES ($1, $2, $3
 -- name: AliasDelete :execrows
 DELETE FROM command_aliases WHERE community_id = $1 AND alias = $2;
 
+-- name: AliasRemove :one
+-- Deletes an alias and returns the name of the command it ran.
+WITH gone AS (
+    DELETE FROM command_aliases WHERE command_aliases.community_id = $1 AND alias = $2 RETURNING command_id
+)
+SELECT c.name FROM commands c JOIN gone ON c.id = gone.command_id;
+
 -- name: ModerationRuleListByCommunity :many
 SELECT * FROM moderation_rules WHERE community_id = $1 ORDER BY priority, id;
 
@@ -69,6 +87,9 @@ RETURNING *;
 
 -- name: ModerationRuleDelete :execrows
 DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2;
+
+-- name: ModerationRuleRemove :one
+DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2 RETURNING *;
 
 -- name: QuoteAdd :one
 INSERT INTO quotes (community_id, number, text, added_by)
@@ -84,6 +105,9 @@ SELECT * FROM quotes WHERE community_id = $1 ORDER BY random() LIMIT 1;
 
 -- name: QuoteDelete :execrows
 DELETE FROM quotes WHERE community_id = $1 AND number = $2;
+
+-- name: QuoteRemove :one
+DELETE FROM quotes WHERE community_id = $1 AND number = $2 RETURNING *;
 
 -- name: PointsLedgerInsert :exec
 INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
@@ -117,6 +141,9 @@ SELECT * FROM points_values WHERE community_id = $1;
 -- name: PointsValueSet :exec
 INSERT INTO points_values (community_id, key, points) VALUES ($1, $2, $3)
 ON CONFLICT (community_id, key) DO UPDATE SET points = EXCLUDED.points;
+
+-- name: PointsValueGet :one
+SELECT points FROM points_values WHERE community_id = $1 AND key = $2;
 
 -- name: ProcessedEventGet :one
 SELECT result FROM processed_events
@@ -171,3 +198,6 @@ RETURNING *;
 
 -- name: ModuleDelete :execrows
 DELETE FROM community_modules WHERE community_id = $1 AND id = $2;
+
+-- name: ModuleRemove :one
+DELETE FROM community_modules WHERE community_id = $1 AND id = $2 RETURNING *;
