@@ -36,11 +36,22 @@ const (
 	BotAccountConnected = "bot_account_connected"
 )
 
+// Second-factor actions.
+const (
+	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
+	TwoFactorRemoved       = "two_factor_removed"
+	TwoFactorFailed        = "two_factor_failed" // a wrong code or passkey at sign-in
+	TwoFactorCleared       = "two_factor_cleared" // by an operator, from the command line
+	RecoveryCodesGenerated = "recovery_codes_generated"
+	RecoveryCodeUsed       = "recovery_code_used"
+)
+
 // Actions lists every action, for the filter on the audit page.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
-	ServerLinked, ServerUnlinked, BotAccountConnected}
+	ServerLinked, ServerUnlinked, BotAccountConnected,
+	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
 
 // Actor is who did something and from where.
 type Actor struct {
