@@ -40,7 +40,7 @@ const (
 const (
 	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
 	TwoFactorRemoved       = "two_factor_removed"
-	TwoFactorFailed        = "two_factor_failed" // a wrong code or passkey at sign-in
+	TwoFactorFailed        = "two_factor_failed"  // a wrong code or passkey at sign-in
 	TwoFactorCleared       = "two_factor_cleared" // by an operator, from the command line
 	RecoveryCodesGenerated = "recovery_codes_generated"
 	RecoveryCodeUsed       = "recovery_code_used"

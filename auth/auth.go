@@ -32,7 +32,7 @@ type Config struct {
 	Jobs    *river.Client[pgx.Tx] // insert-only is enough
 	Limiter *ratelimit.Limiter
 	Logger  *slog.Logger
-	BaseURL string // links in mail are built from this, never from a request; passkeys are bound to its host
+	BaseURL string      // links in mail are built from this, never from a request; passkeys are bound to its host
 	Secrets *secret.Box // seals TOTP secrets (TOKEN_ENCRYPTION_KEY); nil or keyless: TOTP cannot be enrolled
 }
 

@@ -105,7 +105,9 @@ func lockedOutFactor(retry time.Duration) error {
 }
 
 // passed clears the account's count after a success.
-func (s *Service) passed(ctx context.Context, t factorThrottle) { s.limiter.Reset(ctx, t.acctKey, failWindow) }
+func (s *Service) passed(ctx context.Context, t factorThrottle) {
+	s.limiter.Reset(ctx, t.acctKey, failWindow)
+}
 
 // failed slows the answer to a failure as password sign-in does.
 func (s *Service) failed(ctx context.Context, t factorThrottle) {
