@@ -34,8 +34,8 @@ import (
 const ceremonyTimeout = 5 * time.Minute
 
 type passkeyConfig struct {
-	wa   *webauthn.WebAuthn // nil: passkeys are off (BASE_URL unusable)
-	rpID string
+	wa   *webauthn.WebAuthn // nil: passkeys are off (BASE_URL's host is an IP address)
+	rpID string             // BASE_URL's host name
 }
 
 func newPasskeyConfig(baseURL string, logger *slog.Logger) passkeyConfig {
@@ -57,13 +57,14 @@ func newPasskeyConfig(baseURL string, logger *slog.Logger) passkeyConfig {
 		Timeouts:              webauthn.TimeoutsConfig{Login: timeout, Registration: timeout},
 	})
 	if err != nil {
-		logger.Warn("passkeys are off: BASE_URL does not make a WebAuthn relying party", "base_url", baseURL, "err", err)
-		return passkeyConfig{}
+		// An IP address is no RP ID: browsers refuse it. Use a host name (localhost works).
+		logger.Warn("passkeys are off: BASE_URL's host is not a WebAuthn relying party id", "base_url", baseURL, "err", err)
+		return passkeyConfig{rpID: u.Hostname()}
 	}
 	return passkeyConfig{wa: wa, rpID: u.Hostname()}
 }
 
-var errPasskeysOff = problem.New(problem.Conflict, "Passkeys are not available on this hub: its BASE_URL has no usable host name.")
+var errPasskeysOff = problem.New(problem.Conflict, "Passkeys are not available on this hub: its BASE_URL is an IP address, not a host name.")
 
 // errPasskeyFailed is the answer for any response that does not verify.
 var errPasskeyFailed = problem.New(problem.Invalid, "The passkey could not be verified. Try again, or use another way to sign in.")
