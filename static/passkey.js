@@ -66,6 +66,18 @@
     return out;
   }
 
+  // go follows the server's redirect; to the same page (with another
+  // #fragment) it reloads, to show what changed.
+  function go(url) {
+    var to = new URL(url, window.location.href);
+    if (to.pathname === window.location.pathname && to.search === window.location.search) {
+      window.location.hash = to.hash;
+      window.location.reload();
+      return;
+    }
+    window.location.assign(to.href);
+  }
+
   function post(url, body) {
     return fetch(url, {
       method: "POST",
@@ -147,7 +159,7 @@
         form.hidden = true;
         return;
       }
-      window.location.assign(res.data.redirect);
+      go(res.data.redirect);
     });
   }
 
@@ -160,7 +172,7 @@
     }).then(function (cred) {
       return post(button.getAttribute("data-finish"), credentialJSON(cred));
     }).then(function (res) {
-      window.location.assign(res.data.redirect);
+      go(res.data.redirect);
     });
   }
 
@@ -176,7 +188,7 @@
     el.setAttribute("aria-busy", "true");
     ceremony(el).catch(function (err) {
       if (err && err.redirect) {
-        window.location.assign(err.redirect);
+        go(err.redirect);
         return;
       }
       showError(el, message(err));
