@@ -55,7 +55,7 @@ func New(cfg Config) *Service {
 	if s.secrets == nil {
 		s.secrets = &secret.Box{}
 	}
-	s.passkey = newPasskeyConfig(s.baseURL, cfg.Logger)
+	s.passkey = newPasskeyConfig(s.baseURL)
 	return s
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -36,13 +35,13 @@ const ceremonyTimeout = 5 * time.Minute
 type passkeyConfig struct {
 	wa   *webauthn.WebAuthn // nil: passkeys are off (BASE_URL's host is an IP address)
 	rpID string             // BASE_URL's host name
+	off  error              // why wa is nil
 }
 
-func newPasskeyConfig(baseURL string, logger *slog.Logger) passkeyConfig {
+func newPasskeyConfig(baseURL string) passkeyConfig {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Hostname() == "" {
-		logger.Warn("passkeys are off: BASE_URL has no host", "base_url", baseURL)
-		return passkeyConfig{}
+		return passkeyConfig{off: fmt.Errorf("BASE_URL %q has no host", baseURL)}
 	}
 	timeout := webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTimeout, TimeoutUVD: ceremonyTimeout}
 	wa, err := webauthn.New(&webauthn.Config{
@@ -58,11 +57,14 @@ func newPasskeyConfig(baseURL string, logger *slog.Logger) passkeyConfig {
 	})
 	if err != nil {
 		// An IP address is no RP ID: browsers refuse it. Use a host name (localhost works).
-		logger.Warn("passkeys are off: BASE_URL's host is not a WebAuthn relying party id", "base_url", baseURL, "err", err)
-		return passkeyConfig{rpID: u.Hostname()}
+		return passkeyConfig{rpID: u.Hostname(), off: fmt.Errorf("BASE_URL's host %q is no WebAuthn relying party id (an IP address? use a host name; localhost works): %w", u.Hostname(), err)}
 	}
 	return passkeyConfig{wa: wa, rpID: u.Hostname()}
 }
+
+// PasskeysOff says why passkeys are unavailable, or nil when they work; the
+// server logs it at start.
+func (s *Service) PasskeysOff() error { return s.passkey.off }
 
 var errPasskeysOff = problem.New(problem.Conflict, "Passkeys are not available on this hub: its BASE_URL is an IP address, not a host name.")
 
@@ -375,12 +377,12 @@ func (s *Service) BeginPasskeySignIn() (options, state []byte, err error) {
 
 // FinishPasskeySignIn verifies a passwordless sign-in and returns its account.
 func (s *Service) FinishPasskeySignIn(ctx context.Context, state, response []byte, ip string) (User, error) {
-	if s.passkey.wa == nil {
-		return User{}, errPasskeysOff
-	}
 	data, err := s.openCeremony(state, ceremonySignIn, 0)
 	if err != nil {
 		return User{}, err
+	}
+	if s.passkey.wa == nil {
+		return User{}, errPasskeysOff
 	}
 	if r := s.limiter.Take(ctx, "2fa:ip:"+ip, ipRefuse, failWindow); !r.Allowed {
 		return User{}, lockedOutFactor(r.RetryAfter)

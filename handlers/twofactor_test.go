@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -369,5 +370,50 @@ func TestCommunityRequiresTwoFactorOfManagers(t *testing.T) {
 	ac.post("/signin/two-factor", url.Values{"method": {"recovery"}, "code": {acodes[0]}}, nil)
 	if res := ac.get(base+"/audit", nil); res.StatusCode != http.StatusOK {
 		t.Errorf("admin with a second factor GET audit: %d", res.StatusCode)
+	}
+}
+
+func TestPasskeyEndpoints(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client()
+	post := func(path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := c.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			t.Fatalf("%s: not JSON: %v", path, err)
+		}
+		return res.StatusCode, out
+	}
+	// No ceremony begun (or its state already used): nothing to finish.
+	st, out := post("/signin/passkey/finish", "{}")
+	if st != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), "expired or was already used") {
+		t.Errorf("finish without begin: %d %v", st, out)
+	}
+	// Begun (the test server's BASE_URL is an IP address, so passkeys are off
+	// and say why); the JSON envelope carries the reason.
+	st, out = post("/signin/passkey/begin", "")
+	if st != http.StatusConflict || !strings.Contains(fmt.Sprint(out["message"]), "IP address") || out["success"] != false {
+		t.Errorf("begin with an IP BASE_URL: %d %v", st, out)
+	}
+	// The second step's ceremony needs the password step first.
+	st, out = post("/signin/two-factor/passkey/begin", "")
+	if st != http.StatusUnauthorized || !strings.Contains(fmt.Sprint(out["message"]), "Enter your email and password again") {
+		t.Errorf("second-step passkey without a password: %d %v", st, out)
+	}
+	// A finish body larger than a credential could be is refused.
+	e.user("big@example.com", false)
+	sc := e.signedIn("big@example.com")
+	c = sc
+	st, out = post("/account/passkeys/finish?name=x", strings.Repeat("x", 70<<10))
+	if st != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), "too large") {
+		t.Errorf("a 70 KiB finish body: %d %v", st, out)
 	}
 }

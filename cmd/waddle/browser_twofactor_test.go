@@ -184,6 +184,12 @@ func TestBrowserTwoFactor(t *testing.T) {
 			b.waitFor("wait for the passkey in the list", `!!document.querySelector('[data-testid="passkey-name"]') && document.readyState === "complete"`)
 			b.wantText(tid("passkey-name"), "Test laptop")
 			b.wantText(tid("flash"), "Passkey Test laptop added.")
+			// The ceremony's challenge was used: finishing again is refused.
+			again := run1(b, "finish the registration again", chromedp.Evaluate[string](`fetch("/account/passkeys/finish?name=again", {method: "POST",
+				headers: {"Content-Type": "application/json"}, body: "{}"}).then(r => r.json()).then(j => j.message)`, chromedp.EvalAwaitPromise))
+			if !strings.Contains(again, "expired or was already used") {
+				t.Errorf("a second finish of the registration answered %q", again)
+			}
 			creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth.AuthenticatorID})
 			if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential || creds.Credentials[0].RpID != "localhost" {
 				t.Fatalf("the authenticator holds %+v (%v); want one discoverable credential for localhost", creds, err)
