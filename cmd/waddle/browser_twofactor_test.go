@@ -190,7 +190,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 			if !strings.Contains(again, "expired or was already used") {
 				t.Errorf("a second finish of the registration answered %q", again)
 			}
-			creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth.AuthenticatorID})
+			creds, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams(auth))
 			if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential || creds.Credentials[0].RpID != "localhost" {
 				t.Fatalf("the authenticator holds %+v (%v); want one discoverable credential for localhost", creds, err)
 			}
