@@ -60,6 +60,16 @@ const (
 	QuoteDeleted       = "quote_deleted"
 )
 
+// Second-factor actions.
+const (
+	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
+	TwoFactorRemoved       = "two_factor_removed"
+	TwoFactorFailed        = "two_factor_failed"  // a wrong code or passkey at sign-in
+	TwoFactorCleared       = "two_factor_cleared" // by an operator, from the command line
+	RecoveryCodesGenerated = "recovery_codes_generated"
+	RecoveryCodeUsed       = "recovery_code_used"
+)
+
 // Actions lists every action, for the filter on the audit page.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
@@ -67,7 +77,8 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	ServerLinked, ServerUnlinked, BotAccountConnected,
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
 	RuleCreated, RuleDeleted, PointsValueChanged, ModuleCreated, ModuleDeleted,
-	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted}
+	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted,
+	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
 
 // Actor is who did something and from where.
 type Actor struct {

@@ -1,5 +1,6 @@
 // Package auth owns hub accounts: users and their passwords, sign-in with
-// throttling, password reset by email, API keys, and the session store.
+// throttling, second factors (TOTP, passkeys, recovery codes), password reset
+// by email, API keys, and the session store.
 package auth
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
+	"github.com/waddle/waddle/secret"
 )
 
 // Config holds what the service needs.
@@ -30,7 +32,8 @@ type Config struct {
 	Jobs    *river.Client[pgx.Tx] // insert-only is enough
 	Limiter *ratelimit.Limiter
 	Logger  *slog.Logger
-	BaseURL string // links in mail are built from this, never from a request
+	BaseURL string      // links in mail are built from this, never from a request; passkeys are bound to its host
+	Secrets *secret.Box // seals TOTP secrets (TOKEN_ENCRYPTION_KEY); nil or keyless: TOTP cannot be enrolled
 }
 
 // Service is the accounts service.
@@ -40,13 +43,20 @@ type Service struct {
 	limiter *ratelimit.Limiter
 	logger  *slog.Logger
 	baseURL string
+	secrets *secret.Box
+	passkey passkeyConfig
 	sleep   func(ctx context.Context, d time.Duration)
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	return &Service{pool: cfg.Pool, jobs: cfg.Jobs, limiter: cfg.Limiter, logger: cfg.Logger,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), sleep: sleepCtx}
+	s := &Service{pool: cfg.Pool, jobs: cfg.Jobs, limiter: cfg.Limiter, logger: cfg.Logger,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), secrets: cfg.Secrets, sleep: sleepCtx}
+	if s.secrets == nil {
+		s.secrets = &secret.Box{}
+	}
+	s.passkey = newPasskeyConfig(s.baseURL)
+	return s
 }
 
 // User is a hub account.

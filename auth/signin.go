@@ -35,7 +35,8 @@ func (s *Service) SignedOut(ctx context.Context, u User, ip string) error {
 	return audit.Record(ctx, s.pool, audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}, audit.Entry{Action: audit.SignOut})
 }
 
-// SignIn checks email and password and returns the account.
+// SignIn checks email and password and returns the account. For an account
+// with a second factor it returns a *NeedSecondFactor error instead.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (User, error) {
 	email = NormalizeEmail(email)
 	if email == "" || password == "" {
@@ -64,6 +65,12 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (User,
 	if found && checkPassword(password, row.PasswordHash) {
 		s.limiter.Reset(ctx, acctKey, failWindow)
 		u := toUser(row)
+		if has, err := s.HasTwoFactor(ctx, u.ID); err != nil || has {
+			if err != nil {
+				return User{}, err
+			}
+			return User{}, &NeedSecondFactor{User: u} // recorded as a sign-in once the second step passes
+		}
 		if err := audit.Record(ctx, s.pool, audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}, audit.Entry{Action: audit.SignIn}); err != nil {
 			return User{}, err
 		}

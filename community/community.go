@@ -93,6 +93,8 @@ type Community struct {
 	Name        string
 	Description string
 	CreatedAt   time.Time
+	// RequireTwoFactor: owners and admins need a second factor to manage it.
+	RequireTwoFactor bool
 }
 
 // Membership is a community seen by one user, with their role in it.
@@ -143,7 +145,7 @@ var ErrNotFound = problem.New(problem.NotFound, "No such community.")
 var ErrNotAllowed = problem.New(problem.Forbidden, "Your role in this community does not allow this.")
 
 func toCommunity(c db.Community) Community {
-	return Community{ID: c.ID, Slug: c.Slug, Name: c.Name, Description: c.Description, CreatedAt: c.CreatedAt}
+	return Community{ID: c.ID, Slug: c.Slug, Name: c.Name, Description: c.Description, CreatedAt: c.CreatedAt, RequireTwoFactor: c.RequireTwoFactor}
 }
 
 // Access returns the community and user's role in it. Global admins act as
@@ -187,7 +189,8 @@ func (s *Service) ListForUser(ctx context.Context, user auth.User) ([]Membership
 			role = Owner
 		}
 		seen[r.ID] = true
-		out = append(out, Membership{Community: Community{ID: r.ID, Slug: r.Slug, Name: r.Name, Description: r.Description, CreatedAt: r.CreatedAt}, Role: role})
+		out = append(out, Membership{Community: Community{ID: r.ID, Slug: r.Slug, Name: r.Name, Description: r.Description, CreatedAt: r.CreatedAt,
+			RequireTwoFactor: r.RequireTwoFactor}, Role: role})
 	}
 	if user.IsAdmin {
 		all, err := q.CommunityListAll(ctx)

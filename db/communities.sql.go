@@ -22,7 +22,7 @@ func (q *Queries) CommunityCount(ctx context.Context) (int64, error) {
 }
 
 const communityCreate = `-- name: CommunityCreate :one
-INSERT INTO communities (slug, name, description) VALUES ($1, $2, $3) RETURNING id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice
+INSERT INTO communities (slug, name, description) VALUES ($1, $2, $3) RETURNING id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice, require_two_factor
 `
 
 type CommunityCreateParams struct {
@@ -43,12 +43,13 @@ func (q *Queries) CommunityCreate(ctx context.Context, arg CommunityCreateParams
 		&i.UpdatedAt,
 		&i.CommandPrefix,
 		&i.SlowDownNotice,
+		&i.RequireTwoFactor,
 	)
 	return i, err
 }
 
 const communityGet = `-- name: CommunityGet :one
-SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice FROM communities WHERE id = $1
+SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice, require_two_factor FROM communities WHERE id = $1
 `
 
 func (q *Queries) CommunityGet(ctx context.Context, id int64) (Community, error) {
@@ -63,12 +64,13 @@ func (q *Queries) CommunityGet(ctx context.Context, id int64) (Community, error)
 		&i.UpdatedAt,
 		&i.CommandPrefix,
 		&i.SlowDownNotice,
+		&i.RequireTwoFactor,
 	)
 	return i, err
 }
 
 const communityGetBySlug = `-- name: CommunityGetBySlug :one
-SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice FROM communities WHERE slug = $1
+SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice, require_two_factor FROM communities WHERE slug = $1
 `
 
 func (q *Queries) CommunityGetBySlug(ctx context.Context, slug string) (Community, error) {
@@ -83,12 +85,13 @@ func (q *Queries) CommunityGetBySlug(ctx context.Context, slug string) (Communit
 		&i.UpdatedAt,
 		&i.CommandPrefix,
 		&i.SlowDownNotice,
+		&i.RequireTwoFactor,
 	)
 	return i, err
 }
 
 const communityListAll = `-- name: CommunityListAll :many
-SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice FROM communities ORDER BY name, id
+SELECT id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice, require_two_factor FROM communities ORDER BY name, id
 `
 
 func (q *Queries) CommunityListAll(ctx context.Context) ([]Community, error) {
@@ -109,6 +112,7 @@ func (q *Queries) CommunityListAll(ctx context.Context) ([]Community, error) {
 			&i.UpdatedAt,
 			&i.CommandPrefix,
 			&i.SlowDownNotice,
+			&i.RequireTwoFactor,
 		); err != nil {
 			return nil, err
 		}
@@ -121,7 +125,7 @@ func (q *Queries) CommunityListAll(ctx context.Context) ([]Community, error) {
 }
 
 const communityListForUser = `-- name: CommunityListForUser :many
-SELECT c.id, c.slug, c.name, c.description, c.created_at, c.updated_at, c.command_prefix, c.slow_down_notice, m.role
+SELECT c.id, c.slug, c.name, c.description, c.created_at, c.updated_at, c.command_prefix, c.slow_down_notice, c.require_two_factor, m.role
 FROM communities c
 JOIN community_members m ON m.community_id = c.id
 WHERE m.user_id = $1
@@ -129,15 +133,16 @@ ORDER BY c.name, c.id
 `
 
 type CommunityListForUserRow struct {
-	ID             int64
-	Slug           string
-	Name           string
-	Description    string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	CommandPrefix  string
-	SlowDownNotice bool
-	Role           string
+	ID               int64
+	Slug             string
+	Name             string
+	Description      string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	CommandPrefix    string
+	SlowDownNotice   bool
+	RequireTwoFactor bool
+	Role             string
 }
 
 // The communities a user belongs to, with the user's role in each.
@@ -159,6 +164,7 @@ func (q *Queries) CommunityListForUser(ctx context.Context, userID int64) ([]Com
 			&i.UpdatedAt,
 			&i.CommandPrefix,
 			&i.SlowDownNotice,
+			&i.RequireTwoFactor,
 			&i.Role,
 		); err != nil {
 			return nil, err
@@ -174,7 +180,7 @@ func (q *Queries) CommunityListForUser(ctx context.Context, userID int64) ([]Com
 const communityUpdate = `-- name: CommunityUpdate :one
 UPDATE communities SET name = $2, description = $3, updated_at = now()
 WHERE id = $1
-RETURNING id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice
+RETURNING id, slug, name, description, created_at, updated_at, command_prefix, slow_down_notice, require_two_factor
 `
 
 type CommunityUpdateParams struct {
@@ -195,6 +201,7 @@ func (q *Queries) CommunityUpdate(ctx context.Context, arg CommunityUpdateParams
 		&i.UpdatedAt,
 		&i.CommandPrefix,
 		&i.SlowDownNotice,
+		&i.RequireTwoFactor,
 	)
 	return i, err
 }

@@ -50,3 +50,37 @@ func (r iteratorForCommandExecutionInsert) Err() error {
 func (q *Queries) CommandExecutionInsert(ctx context.Context, arg []CommandExecutionInsertParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"command_executions"}, []string{"community_id", "command", "platform", "user_id", "user_name", "args", "executor", "outcome", "duration_us", "error", "created_at"}, &iteratorForCommandExecutionInsert{rows: arg})
 }
+
+// iteratorForRecoveryCodeInsert implements pgx.CopyFromSource.
+type iteratorForRecoveryCodeInsert struct {
+	rows                 []RecoveryCodeInsertParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForRecoveryCodeInsert) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForRecoveryCodeInsert) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].UserID,
+		r.rows[0].Salt,
+		r.rows[0].CodeHash,
+	}, nil
+}
+
+func (r iteratorForRecoveryCodeInsert) Err() error {
+	return nil
+}
+
+func (q *Queries) RecoveryCodeInsert(ctx context.Context, arg []RecoveryCodeInsertParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"user_recovery_codes"}, []string{"user_id", "salt", "code_hash"}, &iteratorForRecoveryCodeInsert{rows: arg})
+}

@@ -79,14 +79,15 @@ type CommandExecution struct {
 }
 
 type Community struct {
-	ID             int64
-	Slug           string
-	Name           string
-	Description    string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	CommandPrefix  string
-	SlowDownNotice bool
+	ID               int64
+	Slug             string
+	Name             string
+	Description      string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	CommandPrefix    string
+	SlowDownNotice   bool
+	RequireTwoFactor bool
 }
 
 type CommunityInvitation struct {
@@ -275,4 +276,37 @@ type User struct {
 	SessionVersion    int32
 	CreatedAt         time.Time
 	PasswordChangedAt *time.Time
+}
+
+type UserPasskey struct {
+	ID           int64
+	UserID       int64
+	RpID         string
+	Name         string
+	CredentialID []byte
+	Credential   []byte
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+}
+
+type UserRecoveryCode struct {
+	ID        int64
+	UserID    int64
+	Salt      []byte
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
+type UserTotp struct {
+	UserID       int64
+	SecretSealed []byte
+	ConfirmedAt  *time.Time
+	LastStep     int64
+	CreatedAt    time.Time
+}
+
+type UserWebauthn struct {
+	UserID int64
+	Handle []byte
 }

@@ -31,6 +31,9 @@ func (h *Handler) accountView(r *http.Request, p views.AccountPage) (views.Accou
 	if p.NewKey.Role == "" {
 		p.NewKey.Role = auth.RoleUser
 	}
+	if p.TwoFactor, err = h.twoFactorView(r, p.TwoFactor); err != nil { // twofactor.go
+		return p, err
+	}
 	return p, nil
 }
 

@@ -74,6 +74,18 @@ func withModules(t testing.TB) func(*router.Config) {
 	}
 }
 
+// testBox is a secret box with a random key, as TOKEN_ENCRYPTION_KEY makes.
+func testBox(t testing.TB) *secret.Box {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, err := secret.New(base64.StdEncoding.EncodeToString(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
+
 // newEnvWithRouter is newEnv with a change to the router's config (nil: none).
 func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envOption) *env {
 	t.Helper()
@@ -87,7 +99,7 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	limiter := ratelimit.New(rdb, prefix+"rl:", logger)
-	a := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: limiter, Logger: logger, BaseURL: base})
+	a := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: limiter, Logger: logger, BaseURL: base, Secrets: testBox(t)})
 	c := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: base})
 	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
 	ov := overlay.New(overlay.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})

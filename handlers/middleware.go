@@ -235,11 +235,15 @@ func (h *Handler) communityAccess(next http.Handler) http.Handler {
 	})
 }
 
-// requireManager allows community owners and admins only.
+// requireManager allows community owners and admins only, with a second
+// factor when the community requires it.
 func (h *Handler) requireManager(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !membershipOf(r).Role.CanManage() {
 			h.fail(w, r, community.ErrNotAllowed)
+			return
+		}
+		if !h.requireTwoFactorFor(w, r, membershipOf(r)) { // the community's two-factor rule (twofactor.go)
 			return
 		}
 		next.ServeHTTP(w, r)

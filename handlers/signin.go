@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -39,6 +40,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		f.Email = r.PostForm.Get("email")
 		f.Next = safeNext(r.PostForm.Get("next"))
 		u, err = h.auth.SignIn(r.Context(), f.Email, r.PostForm.Get("password"), ipOf(r))
+	}
+	if need, ok := errors.AsType[*auth.NeedSecondFactor](err); ok {
+		h.beginSecondStep(w, r, need.User, f.Next) // twofactor.go
+		return
 	}
 	if err != nil {
 		msg, ok := h.formError(w, r, err)

@@ -62,6 +62,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	hub := e.signedIn(alice.Email)
 	key := e.apiKey(alice, "user")
 	B, A, uid := b.ID, a.ID, carol.ID
+	if _, err := e.pool.Exec(ctx, "UPDATE communities SET require_two_factor = true WHERE id = $1", B); err != nil {
+		t.Fatal(err)
+	}
 
 	type route struct {
 		method, pattern string // the chi pattern this case covers
@@ -73,6 +76,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/", fmt.Sprintf("/c/%d", B), nil, ""},
 		{"GET", "/c/{cid}/audit", fmt.Sprintf("/c/%d/audit", B), nil, ""},
 		{"POST", "/c/{cid}/settings", fmt.Sprintf("/c/%d/settings", B), url.Values{"name": {"Hijacked"}}, ""},
+		{"POST", "/c/{cid}/settings/two-factor", fmt.Sprintf("/c/%d/settings/two-factor", B), url.Values{"require_two_factor": {"off"}}, ""},
 		{"POST", "/c/{cid}/invitations", fmt.Sprintf("/c/%d/invitations", B), url.Values{"email": {"eve@example.com"}, "role": {"admin"}}, ""},
 		{"POST", "/c/{cid}/invitations/{iid}/revoke", fmt.Sprintf("/c/%d/invitations/%d/revoke", B, invB), nil, ""},
 		{"POST", "/c/{cid}/members/{uid}/role", fmt.Sprintf("/c/%d/members/%d/role", B, uid), url.Values{"role": {"admin"}}, ""},
@@ -199,8 +203,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 	})
 
 	// Nothing in B changed.
-	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND name = 'Community beta'", B); n != 1 {
-		t.Error("community B was renamed")
+	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND name = 'Community beta' AND require_two_factor", B); n != 1 {
+		t.Error("community B was renamed or its two-factor rule changed")
 	}
 	if n := e.count("SELECT count(*) FROM community_members WHERE community_id = $1 AND user_id = $2 AND role = 'member'", B, uid); n != 1 {
 		t.Error("carol's membership in B changed")

@@ -70,7 +70,8 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error)
 		a.close()
 		return nil, fmt.Errorf("job queue client: %w", err)
 	}
-	a.auth = auth.New(auth.Config{Pool: a.pool, Jobs: a.jobs, Limiter: a.limiter, Logger: logger.With("component", "auth"), BaseURL: cfg.BaseURL})
+	a.auth = auth.New(auth.Config{Pool: a.pool, Jobs: a.jobs, Limiter: a.limiter, Logger: logger.With("component", "auth"), BaseURL: cfg.BaseURL,
+		Secrets: a.secrets})
 	a.comm = community.New(community.Config{Pool: a.pool, Jobs: a.jobs, Auth: a.auth, Logger: logger.With("component", "community"), BaseURL: cfg.BaseURL})
 	if cfg.SMTPURL != "" {
 		s, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)

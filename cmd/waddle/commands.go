@@ -62,11 +62,15 @@ func admin(ctx context.Context, cfg config, logger *slog.Logger, args []string, 
 	email := fs.String("email", "", "account email")
 	name := fs.String("name", "", "display name")
 	isAdmin := fs.Bool("admin", false, "make a global admin")
+	clear2FA := fs.Bool("clear-2fa", false, "reset-password: also remove the account's second factors (authenticator app, passkeys, recovery codes)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return &usageError{err.Error()}
 	}
 	if *email == "" {
 		return &usageError{"--email is required"}
+	}
+	if *clear2FA && args[0] != "reset-password" {
+		return &usageError{"--clear-2fa goes with reset-password"}
 	}
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
@@ -93,6 +97,12 @@ func admin(ctx context.Context, cfg config, logger *slog.Logger, args []string, 
 			return err
 		}
 		fmt.Fprintf(stdout, "password of %s set; its sessions were signed out\n", u.Email)
+		if *clear2FA {
+			if _, err := a.auth.ClearSecondFactors(ctx, u.Email, audit.Actor{Email: "command line"}); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "second factors of %s removed: it signs in with the password alone until it sets up new ones\n", u.Email)
+		}
 	default:
 		return &usageError{fmt.Sprintf("unknown admin command %q", args[0])}
 	}

@@ -22,7 +22,9 @@ commands:
   migrate up|down|status             apply, roll back one, or list schema migrations
   admin create --email E [--name N] [--admin]
                                      create an account; the password comes from WADDLE_ADMIN_PASSWORD or is generated and printed once
-  admin reset-password --email E     set a new password (from WADDLE_ADMIN_PASSWORD, or generated and printed once)
+  admin reset-password --email E [--clear-2fa]
+                                     set a new password (from WADDLE_ADMIN_PASSWORD, or generated and printed once);
+                                     --clear-2fa also removes the account's second factors (recorded in the audit log)
   chat --community SLUG [--platform twitch] [--user alice] [--badges moderator,vip] [--dry-run=true]
                                      the chat simulator in the terminal: type messages, or /follow, /raid 50, /cheer 500, /sub, /quit
 

@@ -68,6 +68,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 
 	sessions := auth.NewSessionStore(a.pool, a.redis, cfg.RedisPrefix+"session:", logger.With("component", "sessions"))
+	if err := a.auth.PasskeysOff(); err != nil {
+		logger.WarnContext(ctx, "passkeys are off", "err", err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	readPool := a.pool
