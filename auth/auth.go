@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -41,6 +42,9 @@ type Service struct {
 	logger  *slog.Logger
 	baseURL string
 	sleep   func(ctx context.Context, d time.Duration)
+
+	keyMu     sync.Mutex
+	pseudoKey []byte // see pseudonymKey
 }
 
 // New returns a Service.
