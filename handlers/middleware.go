@@ -111,6 +111,10 @@ func (h *Handler) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				h.logger.ErrorContext(r.Context(), "panic", "err", fmt.Sprint(v), "route", routeOf(r))
+				if strings.HasPrefix(r.URL.Path, "/api/") {
+					apiError(w, r, http.StatusInternalServerError, "Something went wrong on our side.")
+					return
+				}
 				http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 			}
 		}()
