@@ -260,6 +260,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 // name our Go types ("Go struct field inviteJSON.email of type string").
 // An error that is not about the JSON itself stays internal.
 func jsonProblem(err error) error {
+	if p := problem.As(err); p != nil {
+		return p // a type's own UnmarshalJSON said what is wrong
+	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {

@@ -155,3 +155,28 @@ func TestStaticListsNoDirectory(t *testing.T) {
 		t.Errorf("GET /static/app.css: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"))
 	}
 }
+
+// TestEventsJSONErrorsNameTheField: an event of the wrong shape is refused
+// naming its JSON field, alone or in a batch, never with Go types.
+func TestEventsJSONErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	key := e.apiKey(e.user("root@example.com", true), "trigger")
+	const want = `The field "user.roles" must be an array, not a string.`
+	st, out := e.api(key, "POST", "/events", `{"id": "e1", "platform": "twitch", "kind": "message", "server": "duckchan", "user": {"name": "x", "roles": "broadcaster"}, "text": "hi"}`)
+	if st != http.StatusBadRequest || out["message"] != want {
+		t.Errorf("one event: %d %v, want 400 %q", st, out, want)
+	}
+	st, out = e.api(key, "POST", "/events", `[{"id": "e2", "platform": "twitch", "kind": "message", "server": "duckchan", "user": {"name": "x", "roles": "broadcaster"}, "text": "hi"}]`)
+	items, _ := out["data"].([]any)
+	if st != http.StatusOK || len(items) != 1 {
+		t.Fatalf("batch: %d %v, want 200 with one answer", st, out)
+	}
+	if item, _ := items[0].(map[string]any); item["error"] != want {
+		t.Errorf("batch item: %v, want the error %q", item, want)
+	}
+	st, out = e.api(key, "POST", "/events", `[{"id": "e3"}`)
+	if msg, _ := out["message"].(string); st != http.StatusBadRequest || strings.Contains(msg, "Go ") || strings.Contains(msg, "json:") {
+		t.Errorf("cut-short batch: %d %q, want 400 without Go's words", st, msg)
+	}
+}
