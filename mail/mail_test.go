@@ -300,3 +300,27 @@ func TestInvitationEscapesNames(t *testing.T) {
 		t.Errorf("text body:\n%s", m.Text)
 	}
 }
+
+// Without SMTP_URL the log is the mailbox of a local install: a mail is
+// written there whole, recipient and link included, so its owner can follow
+// the link. (With SMTP_URL the log gets neither; see cmd/waddle's
+// TestNoUsableSecretAtRest.)
+func TestLogSenderWritesTheMail(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	l := mail.Log{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	m, err := mail.PasswordReset("ann@example.com", "http://localhost:8080", "http://localhost:8080/reset-password/tok3n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Level, To, Subject, Body string }
+	if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+		t.Fatalf("log %q: %v", logs.String(), err)
+	}
+	if rec.Level != "INFO" || rec.To != "ann@example.com" || rec.Subject != m.Subject || !strings.Contains(rec.Body, "http://localhost:8080/reset-password/tok3n") {
+		t.Errorf("logged %+v, want the mail to ann with its link", rec)
+	}
+}
