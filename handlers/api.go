@@ -247,7 +247,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		case errors.Is(err, io.EOF):
 			return problem.New(problem.Invalid, "The body is empty: send a JSON object.")
 		}
-		return jsonProblem(err)
+		return jsonProblem(err, "body")
 	}
 	if dec.More() {
 		return problem.New(problem.Invalid, "Send one JSON object only.")
@@ -255,11 +255,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// jsonProblem says what is wrong with a JSON body in the terms of the JSON
-// sent — the field and the type it needs — never in encoding/json's, which
-// name our Go types ("Go struct field inviteJSON.email of type string").
-// An error that is not about the JSON itself stays internal.
-func jsonProblem(err error) error {
+// jsonProblem says what is wrong with a JSON document (what: "body",
+// "event") in the terms of the JSON sent — the field and the type it needs —
+// never in encoding/json's, which name our Go types ("Go struct field
+// inviteJSON.email of type string"). An error that is not about the JSON
+// itself stays internal.
+func jsonProblem(err error, what string) error {
 	if p := problem.As(err); p != nil {
 		return p // a type's own UnmarshalJSON said what is wrong
 	}
@@ -267,9 +268,9 @@ func jsonProblem(err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		return problem.New(problem.Invalid, "The body is not valid JSON: %s (at byte %d).", syn.Error(), syn.Offset)
+		return problem.New(problem.Invalid, "The %s is not valid JSON: %s (at byte %d).", what, syn.Error(), syn.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return problem.New(problem.Invalid, "The body is not valid JSON: it ends before the JSON value does.")
+		return problem.New(problem.Invalid, "The %s is not valid JSON: it ends before the JSON value does.", what)
 	case errors.As(err, &typ):
 		got := typ.Value
 		if n, ok := strings.CutPrefix(got, "number "); ok {
@@ -278,7 +279,7 @@ func jsonProblem(err error) error {
 			got = name
 		}
 		if typ.Field == "" {
-			return problem.New(problem.Invalid, "The body must be %s, not %s.", jsonTypeName(typ.Type), got)
+			return problem.New(problem.Invalid, "The %s must be %s, not %s.", what, jsonTypeName(typ.Type), got)
 		}
 		return problem.Invalidf(typ.Field, "The field %q must be %s, not %s.", typ.Field, jsonTypeName(typ.Type), got)
 	}
