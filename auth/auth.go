@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,9 @@ type Service struct {
 	secrets *secret.Box
 	passkey passkeyConfig
 	sleep   func(ctx context.Context, d time.Duration)
+
+	keyMu     sync.Mutex
+	pseudoKey []byte // see pseudonymKey
 }
 
 // New returns a Service.

@@ -23,6 +23,7 @@ import (
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/mail"
+	"github.com/waddle/waddle/mailtest"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
 )
@@ -30,9 +31,10 @@ import (
 // testEnv is a Service with the database and job queue behind it, so tests
 // can read back what it wrote.
 type testEnv struct {
-	s    *auth.Service
-	pool *pgxpool.Pool
-	jobs *river.Client[pgx.Tx]
+	s      *auth.Service
+	pool   *pgxpool.Pool
+	jobs   *river.Client[pgx.Tx]
+	outbox *mailtest.Outbox
 }
 
 func newEnv(t *testing.T) testEnv {
@@ -45,7 +47,7 @@ func newEnv(t *testing.T) testEnv {
 		t.Fatal(err)
 	}
 	s := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, BaseURL: "http://hub.test/"})
-	return testEnv{s: s, pool: pool, jobs: jobs}
+	return testEnv{s: s, pool: pool, jobs: jobs, outbox: mailtest.NewOutbox(jobs, s.MailComposers())}
 }
 
 func newService(t *testing.T) *auth.Service {
@@ -62,14 +64,11 @@ func mustCreateUser(ctx context.Context, t *testing.T, s *auth.Service, email, p
 	return u
 }
 
-// mails returns the queued mail.send jobs' messages, oldest first.
+// mails sends the queued mail jobs, as the worker would, and returns every
+// message sent so far, oldest first.
 func (e testEnv) mails(ctx context.Context, t *testing.T) []mail.Message {
 	t.Helper()
-	var out []mail.Message
-	for _, a := range jobArgs[mail.SendArgs](ctx, t, e.jobs, mail.SendArgs{}.Kind()) {
-		out = append(out, a.Message)
-	}
-	return out
+	return e.outbox.Deliver(ctx, t)
 }
 
 // jobArgs returns the arguments of the queued jobs of kind, oldest first.

@@ -50,11 +50,19 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) er
 	if err != nil {
 		return err
 	}
-	if r := s.limiter.Take(ctx, "reset:ip:"+ip, resetPerIP, resetLimitSpan); !r.Allowed {
+	byIP, err := s.throttleKey(ctx, "reset:ip", ip)
+	if err != nil {
+		return fmt.Errorf("password reset: %w", err)
+	}
+	byEmail, err := s.throttleKey(ctx, "reset:email", email)
+	if err != nil {
+		return fmt.Errorf("password reset: %w", err)
+	}
+	if r := s.limiter.Take(ctx, byIP, resetPerIP, resetLimitSpan); !r.Allowed {
 		return &problem.Error{Code: problem.TooMany, RetryAfter: r.RetryAfter,
 			Message: "Too many password reset requests from your network. Try again later."}
 	}
-	if r := s.limiter.Take(ctx, "reset:email:"+email, resetPerEmail, resetLimitSpan); !r.Allowed {
+	if r := s.limiter.Take(ctx, byEmail, resetPerEmail, resetLimitSpan); !r.Allowed {
 		// Answered like any other request, but no more mail goes to this address for now.
 		s.logger.WarnContext(ctx, "password reset requests for one address over the limit; not mailing", "ip", ip)
 		return nil
@@ -71,7 +79,8 @@ type ResetRequestWorker struct {
 	Service *Service
 }
 
-// Work creates a reset token for the account, if there is one, and queues its mail.
+// Work records a reset for the account, if there is one, and queues its mail.
+// The reset has no token yet: its link is minted when the mail is sent.
 func (w *ResetRequestWorker) Work(ctx context.Context, job *river.Job[ResetRequestArgs]) error {
 	s := w.Service
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -84,22 +93,61 @@ func (w *ResetRequestWorker) Work(ctx context.Context, job *river.Job[ResetReque
 		if err != nil {
 			return fmt.Errorf("look up account for reset: %w", err)
 		}
-		token, hash := NewToken()
-		if err := q.PasswordResetInsert(ctx, db.PasswordResetInsertParams{
-			UserID: u.ID, TokenHash: hash, ExpiresAt: time.Now().Add(ResetTokenTTL),
-		}); err != nil {
-			return fmt.Errorf("store reset token: %w", err)
+		id, err := q.PasswordResetInsert(ctx, db.PasswordResetInsertParams{UserID: u.ID, ExpiresAt: time.Now().Add(ResetTokenTTL)})
+		if err != nil {
+			return fmt.Errorf("store reset: %w", err)
 		}
 		if err := audit.Record(ctx, tx, audit.Actor{UserID: u.ID, Email: u.Email, IP: job.Args.IP},
 			audit.Entry{Action: audit.PasswordResetAsk, Target: u.Email}); err != nil {
 			return err
 		}
-		m, err := mail.PasswordReset(u.Email, s.baseURL, s.baseURL+"/reset-password/"+url.PathEscape(token))
-		if err != nil {
-			return fmt.Errorf("render reset mail: %w", err)
-		}
-		return mail.Enqueue(ctx, s.jobs, tx, m)
+		return mail.Enqueue(ctx, s.jobs, tx, mail.SendArgs{Mail: MailPasswordReset, ID: id})
 	})
+}
+
+// The mails auth sends, as mail.SendArgs.Mail.
+const (
+	MailPasswordReset   = "password_reset"   // ID: the password_resets row
+	MailPasswordChanged = "password_changed" // ID: the account
+)
+
+// MailComposers composes the mails auth queues, for the mail.SendWorker.
+func (s *Service) MailComposers() mail.Composers {
+	return mail.Composers{MailPasswordReset: s.composeReset, MailPasswordChanged: s.composePasswordChanged}
+}
+
+// composeReset mints the reset's token, storing its hash in place of any
+// earlier attempt's (whose link stops working), and writes the mail with the link.
+func (s *Service) composeReset(ctx context.Context, a mail.SendArgs) (mail.Message, error) {
+	token, hash := NewToken()
+	var to string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		pr, err := q.PasswordResetGetForMail(ctx, a.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return mail.ErrNothingToSend // used, expired or swept: no link to give
+		}
+		if err != nil {
+			return fmt.Errorf("load reset %d: %w", a.ID, err)
+		}
+		to = pr.Email
+		return q.PasswordResetSetToken(ctx, db.PasswordResetSetTokenParams{ID: pr.ID, TokenHash: hash})
+	})
+	if err != nil {
+		return mail.Message{}, err
+	}
+	return mail.PasswordReset(to, s.baseURL, s.baseURL+"/reset-password/"+url.PathEscape(token))
+}
+
+func (s *Service) composePasswordChanged(ctx context.Context, a mail.SendArgs) (mail.Message, error) {
+	u, err := db.New(s.pool).UserGet(ctx, a.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return mail.Message{}, mail.ErrNothingToSend
+	}
+	if err != nil {
+		return mail.Message{}, fmt.Errorf("load account %d: %w", a.ID, err)
+	}
+	return mail.PasswordChanged(u.Email, s.baseURL)
 }
 
 // CheckResetToken reports whether a reset link is still usable, so the page can
@@ -149,7 +197,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, ip string)
 		if err := audit.Record(ctx, tx, audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}, audit.Entry{Action: audit.PasswordReset, Target: u.Email}); err != nil {
 			return err
 		}
-		return s.mailPasswordChanged(ctx, tx, u.Email)
+		return mail.Enqueue(ctx, s.jobs, tx, mail.SendArgs{Mail: MailPasswordChanged, ID: u.ID})
 	})
 	if err != nil {
 		if problem.As(err) != nil {
@@ -157,7 +205,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, ip string)
 		}
 		return User{}, fmt.Errorf("reset password: %w", err)
 	}
-	s.limiter.Reset(ctx, "signin:acct:"+u.Email, failWindow)
+	s.clearSignInFailures(ctx, u.Email)
 	return u, nil
 }
 
@@ -194,16 +242,8 @@ func (s *Service) SetPassword(ctx context.Context, email, password string) (User
 		}
 		return User{}, fmt.Errorf("set password: %w", err)
 	}
-	s.limiter.Reset(ctx, "signin:acct:"+u.Email, failWindow)
+	s.clearSignInFailures(ctx, u.Email)
 	return u, nil
-}
-
-func (s *Service) mailPasswordChanged(ctx context.Context, tx pgx.Tx, to string) error {
-	m, err := mail.PasswordChanged(to, s.baseURL)
-	if err != nil {
-		return fmt.Errorf("render password changed mail: %w", err)
-	}
-	return mail.Enqueue(ctx, s.jobs, tx, m)
 }
 
 // plausibleToken rejects what cannot be one of our tokens before touching the database.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/problem"
 )
 
@@ -47,7 +48,10 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (User,
 	}
 	// Every attempt is counted before the password is checked, so parallel
 	// guesses cannot slip past the limit; a success clears the account's count.
-	acctKey, ipKey := "signin:acct:"+email, "signin:ip:"+ip
+	acctKey, ipKey, err := s.signInKeys(ctx, email, ip)
+	if err != nil {
+		return User{}, fmt.Errorf("sign in: %w", err)
+	}
 	acct := s.limiter.Take(ctx, acctKey, accountRefuse, failWindow)
 	if !acct.Allowed {
 		return User{}, lockedOut(acct.RetryAfter)
@@ -138,7 +142,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 		if err := audit.Record(ctx, tx, audit.Actor{UserID: u.ID, Email: u.Email, IP: ip}, audit.Entry{Action: audit.PasswordChanged, Target: u.Email}); err != nil {
 			return err
 		}
-		return s.mailPasswordChanged(ctx, tx, u.Email)
+		return mail.Enqueue(ctx, s.jobs, tx, mail.SendArgs{Mail: MailPasswordChanged, ID: u.ID})
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("change password: %w", err)

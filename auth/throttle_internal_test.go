@@ -115,7 +115,11 @@ func TestSignInLocksAccount(t *testing.T) {
 
 	// A reset unlocks the account at once: the lock message offers it.
 	token, hash := NewToken()
-	if err := db.New(s.pool).PasswordResetInsert(ctx, db.PasswordResetInsertParams{UserID: ann.ID, TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+	id, err := db.New(s.pool).PasswordResetInsert(ctx, db.PasswordResetInsertParams{UserID: ann.ID, ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.New(s.pool).PasswordResetSetToken(ctx, db.PasswordResetSetTokenParams{ID: id, TokenHash: hash}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ResetPassword(ctx, token, "a brand new password", "198.51.100.7"); err != nil {
@@ -169,8 +173,12 @@ func TestSignInLocksAddress(t *testing.T) {
 	// The first ipRefuse-1 failures, each against another (unknown) account,
 	// counted straight into the limiter so the test does not hash 50 times.
 	for i := 1; i < ipRefuse; i++ {
-		s.limiter.Take(ctx, "signin:ip:"+ip, 0, failWindow)
-		s.limiter.Take(ctx, fmt.Sprintf("signin:acct:user%d@example.com", i), 0, failWindow)
+		acctKey, ipKey, err := s.signInKeys(ctx, fmt.Sprintf("user%d@example.com", i), ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.limiter.Take(ctx, ipKey, 0, failWindow)
+		s.limiter.Take(ctx, acctKey, 0, failWindow)
 	}
 	if _, err := s.SignIn(ctx, "last@example.com", "guess", ip); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("failure %d: err = %v", ipRefuse, err)

@@ -2,10 +2,10 @@ package community_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"sort"
 	"strings"
@@ -21,15 +21,17 @@ import (
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/mail"
+	"github.com/waddle/waddle/mailtest"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
 )
 
 type testEnv struct {
-	s    *community.Service
-	auth *auth.Service
-	pool *pgxpool.Pool
-	jobs *river.Client[pgx.Tx]
+	s      *community.Service
+	auth   *auth.Service
+	pool   *pgxpool.Pool
+	jobs   *river.Client[pgx.Tx]
+	outbox *mailtest.Outbox
 }
 
 func newEnv(t *testing.T) testEnv {
@@ -42,7 +44,9 @@ func newEnv(t *testing.T) testEnv {
 	}
 	a := auth.New(auth.Config{Pool: pool, Jobs: jobs, Limiter: ratelimit.New(nil, "", logger), Logger: logger, BaseURL: "http://hub.test"})
 	s := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: "http://hub.test/"})
-	return testEnv{s: s, auth: a, pool: pool, jobs: jobs}
+	compose := a.MailComposers()
+	maps.Copy(compose, s.MailComposers())
+	return testEnv{s: s, auth: a, pool: pool, jobs: jobs, outbox: mailtest.NewOutbox(jobs, compose)}
 }
 
 // mustCreateUser makes an account without a password (no hashing, so it is quick).
@@ -92,21 +96,11 @@ func (e testEnv) roles(ctx context.Context, t *testing.T, communityID int64) map
 	return out
 }
 
+// mails sends the queued mail jobs, as the worker would, and returns every
+// message sent so far, oldest first.
 func (e testEnv) mails(ctx context.Context, t *testing.T) []mail.Message {
 	t.Helper()
-	res, err := e.jobs.JobList(ctx, river.NewJobListParams().Kinds(mail.SendArgs{}.Kind()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []mail.Message
-	for _, j := range res.Jobs {
-		var a mail.SendArgs
-		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, a.Message)
-	}
-	return out
+	return e.outbox.Deliver(ctx, t)
 }
 
 func (e testEnv) pendingEmails(ctx context.Context, t *testing.T, communityID int64) []string {

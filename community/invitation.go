@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/problem"
 )
 
@@ -100,4 +102,65 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, displayName, pass
 		return auth.User{}, false, fmt.Errorf("accept invitation: %w", err)
 	}
 	return u, created, nil
+}
+
+// The mails community sends, as mail.SendArgs.Mail.
+const (
+	MailInvitation  = "invitation"   // ID: the invitation
+	MailMemberAdded = "member_added" // ID: the account added, CommunityID, ActorID: who added it
+)
+
+// MailComposers composes the mails community queues, for the mail.SendWorker.
+func (s *Service) MailComposers() mail.Composers {
+	return mail.Composers{MailInvitation: s.composeInvitation, MailMemberAdded: s.composeMemberAdded}
+}
+
+// composeInvitation mints the invitation's token, storing its hash in place of
+// any earlier attempt's (whose link stops working), and writes the mail with the link.
+func (s *Service) composeInvitation(ctx context.Context, a mail.SendArgs) (mail.Message, error) {
+	token, hash := auth.NewToken()
+	var inv db.InvitationGetForMailRow
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		var err error
+		inv, err = q.InvitationGetForMail(ctx, a.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return mail.ErrNothingToSend // accepted, withdrawn, replaced or expired
+		}
+		if err != nil {
+			return fmt.Errorf("load invitation %d: %w", a.ID, err)
+		}
+		return q.InvitationSetToken(ctx, db.InvitationSetTokenParams{ID: inv.ID, TokenHash: hash})
+	})
+	if err != nil {
+		return mail.Message{}, err
+	}
+	inviter := inv.Inviter
+	if inviter == "" {
+		inviter = "An admin"
+	}
+	return mail.Invitation(inv.Email, s.baseURL, s.baseURL+"/invite/"+url.PathEscape(token), inviter, inv.CommunityName, inv.Role)
+}
+
+// composeMemberAdded tells an account it was added, with its role as it is now.
+func (s *Service) composeMemberAdded(ctx context.Context, a mail.SendArgs) (mail.Message, error) {
+	q := db.New(s.pool)
+	m, err := q.MemberGet(ctx, db.MemberGetParams{CommunityID: a.CommunityID, UserID: a.ID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return mail.Message{}, mail.ErrNothingToSend // removed again since
+	}
+	if err != nil {
+		return mail.Message{}, fmt.Errorf("load member %d of %d: %w", a.ID, a.CommunityID, err)
+	}
+	c, err := q.CommunityGet(ctx, a.CommunityID)
+	if err != nil {
+		return mail.Message{}, fmt.Errorf("load community %d: %w", a.CommunityID, err)
+	}
+	inviter := "An admin"
+	if by, err := q.UserGet(ctx, a.ActorID); err == nil {
+		inviter = auth.User{DisplayName: by.DisplayName, Email: by.Email}.Name()
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return mail.Message{}, fmt.Errorf("load account %d: %w", a.ActorID, err)
+	}
+	return mail.AddedToCommunity(m.Email, s.baseURL, inviter, c.Name, m.Role)
 }

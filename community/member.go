@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -196,28 +195,21 @@ func (s *Service) Invite(ctx context.Context, a Actor, c Community, email string
 				return err
 			}
 			res.Added = true
-			m, err := mail.AddedToCommunity(email, s.baseURL, a.User.Name(), c.Name, string(role))
-			if err != nil {
-				return err
-			}
-			if err := mail.Enqueue(ctx, s.jobs, tx, m); err != nil {
+			if err := mail.Enqueue(ctx, s.jobs, tx, mail.SendArgs{Mail: MailMemberAdded, ID: u.ID, CommunityID: c.ID, ActorID: a.User.ID}); err != nil {
 				return err
 			}
 		case errors.Is(err, pgx.ErrNoRows):
 			if err := q.InvitationRevokeForEmail(ctx, db.InvitationRevokeForEmailParams{CommunityID: c.ID, Email: email}); err != nil {
 				return err
 			}
-			token, hash := auth.NewToken()
-			if _, err := q.InvitationInsert(ctx, db.InvitationInsertParams{
-				CommunityID: c.ID, Email: email, Role: string(role), TokenHash: hash, InvitedBy: &a.User.ID, ExpiresAt: time.Now().Add(InvitationTTL),
-			}); err != nil {
-				return err
-			}
-			m, err := mail.Invitation(email, s.baseURL, s.baseURL+"/invite/"+url.PathEscape(token), a.User.Name(), c.Name, string(role))
+			// The invitation's token is minted when its mail is sent (composeInvitation).
+			inv, err := q.InvitationInsert(ctx, db.InvitationInsertParams{
+				CommunityID: c.ID, Email: email, Role: string(role), InvitedBy: &a.User.ID, ExpiresAt: time.Now().Add(InvitationTTL),
+			})
 			if err != nil {
 				return err
 			}
-			if err := mail.Enqueue(ctx, s.jobs, tx, m); err != nil {
+			if err := mail.Enqueue(ctx, s.jobs, tx, mail.SendArgs{Mail: MailInvitation, ID: inv.ID}); err != nil {
 				return err
 			}
 		default:
@@ -229,7 +221,7 @@ func (s *Service) Invite(ctx context.Context, a Actor, c Community, email string
 		if problem.As(err) != nil {
 			return InviteResult{}, err
 		}
-		return InviteResult{}, fmt.Errorf("invite %s: %w", email, err)
+		return InviteResult{}, fmt.Errorf("invite into community %d: %w", c.ID, err) // no address: this may be logged
 	}
 	return res, nil
 }

@@ -231,6 +231,39 @@ func (q *Queries) InvitationDeleteStale(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const invitationGetForMail = `-- name: InvitationGetForMail :one
+SELECT i.id, i.email, i.role, c.name AS community_name,
+       coalesce(nullif(u.display_name, ''), u.email, '')::text AS inviter
+FROM community_invitations i
+JOIN communities c ON c.id = i.community_id
+LEFT JOIN users u ON u.id = i.invited_by
+WHERE i.id = $1 AND i.accepted_at IS NULL AND i.expires_at > now()
+FOR UPDATE OF i
+`
+
+type InvitationGetForMailRow struct {
+	ID            int64
+	Email         string
+	Role          string
+	CommunityName string
+	Inviter       string
+}
+
+// A pending invitation with what its mail says, locked while its link is minted.
+// inviter is the inviter's name, or ” when the account is gone.
+func (q *Queries) InvitationGetForMail(ctx context.Context, id int64) (InvitationGetForMailRow, error) {
+	row := q.db.QueryRow(ctx, invitationGetForMail, id)
+	var i InvitationGetForMailRow
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Role,
+		&i.CommunityName,
+		&i.Inviter,
+	)
+	return i, err
+}
+
 const invitationGetValid = `-- name: InvitationGetValid :one
 SELECT i.id, i.community_id, i.email, i.role, i.token_hash, i.invited_by, i.created_at, i.expires_at, i.accepted_at, c.name AS community_name
 FROM community_invitations i
@@ -270,8 +303,8 @@ func (q *Queries) InvitationGetValid(ctx context.Context, tokenHash []byte) (Inv
 }
 
 const invitationInsert = `-- name: InvitationInsert :one
-INSERT INTO community_invitations (community_id, email, role, token_hash, invited_by, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO community_invitations (community_id, email, role, invited_by, expires_at)
+VALUES ($1, $2, $3, $4, $5)
 RETURNING id, community_id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at
 `
 
@@ -279,17 +312,16 @@ type InvitationInsertParams struct {
 	CommunityID int64
 	Email       string
 	Role        string
-	TokenHash   []byte
 	InvitedBy   *int64
 	ExpiresAt   time.Time
 }
 
+// An invitation starts without a token: the token is minted when its mail is sent.
 func (q *Queries) InvitationInsert(ctx context.Context, arg InvitationInsertParams) (CommunityInvitation, error) {
 	row := q.db.QueryRow(ctx, invitationInsert,
 		arg.CommunityID,
 		arg.Email,
 		arg.Role,
-		arg.TokenHash,
 		arg.InvitedBy,
 		arg.ExpiresAt,
 	)
@@ -375,6 +407,21 @@ type InvitationRevokeForEmailParams struct {
 // A new invitation to the same address replaces the pending ones.
 func (q *Queries) InvitationRevokeForEmail(ctx context.Context, arg InvitationRevokeForEmailParams) error {
 	_, err := q.db.Exec(ctx, invitationRevokeForEmail, arg.CommunityID, arg.Email)
+	return err
+}
+
+const invitationSetToken = `-- name: InvitationSetToken :exec
+UPDATE community_invitations SET token_hash = $2 WHERE id = $1
+`
+
+type InvitationSetTokenParams struct {
+	ID        int64
+	TokenHash []byte
+}
+
+// Replaces the invitation's token: a link mailed before (by a failed attempt) stops working.
+func (q *Queries) InvitationSetToken(ctx context.Context, arg InvitationSetTokenParams) error {
+	_, err := q.db.Exec(ctx, invitationSetToken, arg.ID, arg.TokenHash)
 	return err
 }
 

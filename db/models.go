@@ -261,6 +261,12 @@ type Quote struct {
 	CreatedAt   time.Time
 }
 
+type ServerKey struct {
+	Name      string
+	Key       []byte
+	CreatedAt time.Time
+}
+
 type Session struct {
 	Token  string
 	Data   []byte

@@ -38,3 +38,22 @@ func (q *Queries) Ping(ctx context.Context) (int32, error) {
 	err := row.Scan(&column_1)
 	return column_1, err
 }
+
+const serverKeyEnsure = `-- name: ServerKeyEnsure :one
+INSERT INTO server_keys (name, key) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+RETURNING key
+`
+
+type ServerKeyEnsureParams struct {
+	Name string
+	Key  []byte
+}
+
+// The installation's key called name; key is stored as it when there is none yet.
+func (q *Queries) ServerKeyEnsure(ctx context.Context, arg ServerKeyEnsureParams) ([]byte, error) {
+	row := q.db.QueryRow(ctx, serverKeyEnsure, arg.Name, arg.Key)
+	var key []byte
+	err := row.Scan(&key)
+	return key, err
+}

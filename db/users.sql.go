@@ -23,6 +23,28 @@ func (q *Queries) PasswordResetDeleteStale(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const passwordResetGetForMail = `-- name: PasswordResetGetForMail :one
+SELECT pr.id, u.email
+FROM password_resets pr
+JOIN users u ON u.id = pr.user_id
+WHERE pr.id = $1 AND pr.used_at IS NULL AND pr.expires_at > now()
+FOR UPDATE OF pr
+`
+
+type PasswordResetGetForMailRow struct {
+	ID    int64
+	Email string
+}
+
+// A reset that can still be used, with its account's address, locked while its
+// link is minted.
+func (q *Queries) PasswordResetGetForMail(ctx context.Context, id int64) (PasswordResetGetForMailRow, error) {
+	row := q.db.QueryRow(ctx, passwordResetGetForMail, id)
+	var i PasswordResetGetForMailRow
+	err := row.Scan(&i.ID, &i.Email)
+	return i, err
+}
+
 const passwordResetGetValid = `-- name: PasswordResetGetValid :one
 SELECT id, user_id, token_hash, created_at, expires_at, used_at FROM password_resets
 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
@@ -44,19 +66,21 @@ func (q *Queries) PasswordResetGetValid(ctx context.Context, tokenHash []byte) (
 	return i, err
 }
 
-const passwordResetInsert = `-- name: PasswordResetInsert :exec
-INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, $2, $3)
+const passwordResetInsert = `-- name: PasswordResetInsert :one
+INSERT INTO password_resets (user_id, expires_at) VALUES ($1, $2) RETURNING id
 `
 
 type PasswordResetInsertParams struct {
 	UserID    int64
-	TokenHash []byte
 	ExpiresAt time.Time
 }
 
-func (q *Queries) PasswordResetInsert(ctx context.Context, arg PasswordResetInsertParams) error {
-	_, err := q.db.Exec(ctx, passwordResetInsert, arg.UserID, arg.TokenHash, arg.ExpiresAt)
-	return err
+// A reset starts without a token: the token is minted when its mail is sent.
+func (q *Queries) PasswordResetInsert(ctx context.Context, arg PasswordResetInsertParams) (int64, error) {
+	row := q.db.QueryRow(ctx, passwordResetInsert, arg.UserID, arg.ExpiresAt)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const passwordResetMarkUsed = `-- name: PasswordResetMarkUsed :exec
@@ -66,6 +90,21 @@ UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NUL
 // Uses this token and voids every other outstanding token of the same user.
 func (q *Queries) PasswordResetMarkUsed(ctx context.Context, userID int64) error {
 	_, err := q.db.Exec(ctx, passwordResetMarkUsed, userID)
+	return err
+}
+
+const passwordResetSetToken = `-- name: PasswordResetSetToken :exec
+UPDATE password_resets SET token_hash = $2 WHERE id = $1
+`
+
+type PasswordResetSetTokenParams struct {
+	ID        int64
+	TokenHash []byte
+}
+
+// Replaces the reset's token: a link mailed before (by a failed attempt) stops working.
+func (q *Queries) PasswordResetSetToken(ctx context.Context, arg PasswordResetSetTokenParams) error {
+	_, err := q.db.Exec(ctx, passwordResetSetToken, arg.ID, arg.TokenHash)
 	return err
 }
 

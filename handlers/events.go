@@ -51,7 +51,7 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 		raws = []json.RawMessage{body}
 	case len(body) > 0 && body[0] == '[':
 		if err := json.Unmarshal(body, &raws); err != nil {
-			h.apiFail(w, r, problem.New(problem.Invalid, "The body is not a JSON array of events: %v", err))
+			h.apiFail(w, r, jsonProblem(err, "body"))
 			return
 		}
 		if len(raws) == 0 || len(raws) > maxEventBatch {
@@ -68,7 +68,7 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 	for i, raw := range raws {
 		var ev router.Event
 		if err := json.Unmarshal(raw, &ev); err != nil {
-			answers[i] = eventAnswer{ID: ev.ID, Status: http.StatusBadRequest, Error: "The event is not valid JSON of the event shape: " + err.Error()}
+			answers[i] = eventAnswer{ID: ev.ID, Status: http.StatusBadRequest, Error: message(jsonProblem(err, "event"))}
 			continue
 		}
 		if err := ev.Validate(); err != nil {

@@ -54,7 +54,7 @@ func TestEventsAPI(t *testing.T) {
 	want := []struct {
 		status int
 		err    string
-	}{{200, ""}, {400, `"user.id" is required`}, {200, ""}, {400, "Unknown platform"}, {404, "not linked"}, {400, "not valid JSON"}}
+	}{{200, ""}, {400, `"user.id" is required`}, {200, ""}, {400, "Unknown platform"}, {404, "not linked"}, {400, "The event must be an object, not a string."}}
 	for i, w := range want {
 		a := answers[i].(map[string]any)
 		if int(a["status"].(float64)) != w.status || !strings.Contains(fmt.Sprint(a["error"]), w.err) {

@@ -106,7 +106,7 @@ func New(cfg Config) http.Handler {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		h.logger.ErrorContext(r.Context(), "render", "err", err, "path", r.URL.Path)
+		h.logger.ErrorContext(r.Context(), "render", "err", err, "route", routeOf(r))
 		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 		return
 	}
@@ -154,7 +154,7 @@ func message(err error) string {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	st := status(err)
 	if st == http.StatusInternalServerError {
-		h.logger.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "path", r.URL.Path)
+		h.logger.ErrorContext(r.Context(), "request failed", "err", err, "method", r.Method, "route", routeOf(r))
 	}
 	if st == 499 {
 		return

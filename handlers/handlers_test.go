@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -29,6 +30,7 @@ import (
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/mailtest"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
@@ -48,6 +50,7 @@ type env struct {
 	comm   *community.Service
 	router *router.Router
 	ov     *overlay.Service
+	outbox *mailtest.Outbox
 }
 
 type envOption func(*handlers.Config)
@@ -142,7 +145,9 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 	srv.Config.Handler = handlers.New(cfg)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov}
+	compose := a.MailComposers()
+	maps.Copy(compose, c.MailComposers())
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov, outbox: mailtest.NewOutbox(jobs, compose)}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

@@ -110,7 +110,11 @@ func (h *Handler) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.logger.ErrorContext(r.Context(), "panic", "err", fmt.Sprint(v), "path", r.URL.Path)
+				h.logger.ErrorContext(r.Context(), "panic", "err", fmt.Sprint(v), "route", routeOf(r))
+				if strings.HasPrefix(r.URL.Path, "/api/") {
+					apiError(w, r, http.StatusInternalServerError, "Something went wrong on our side.")
+					return
+				}
 				http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 			}
 		}()
@@ -132,6 +136,15 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 		reg.MustRegister(m.requests, m.duration)
 	}
 	return m
+}
+
+// routeOf is how logs name a request's address: its route pattern, such as
+// /reset-password/{token}, never the path, which may hold a token.
+func routeOf(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+		return rc.RoutePattern()
+	}
+	return "unmatched"
 }
 
 // observe records metrics and logs each request.

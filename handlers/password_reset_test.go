@@ -43,26 +43,14 @@ func (e *env) runResetJobs() {
 	}
 }
 
-// mails returns the messages queued for sending to addr.
+// mails sends the queued mail jobs, as the worker would, and returns the
+// messages sent to addr so far.
 func (e *env) mails(addr string) []mail.Message {
 	e.t.Helper()
-	rows, err := e.pool.Query(context.Background(), "SELECT args FROM river_job WHERE kind = $1 ORDER BY id", mail.SendArgs{}.Kind())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []mail.Message
-	for rows.Next() {
-		var raw []byte
-		var a mail.SendArgs
-		if err := rows.Scan(&raw); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, &a); err != nil {
-			e.t.Fatal(err)
-		}
-		if a.Message.To == addr {
-			out = append(out, a.Message)
+	for _, m := range e.outbox.Deliver(context.Background(), e.t) {
+		if m.To == addr {
+			out = append(out, m)
 		}
 	}
 	return out

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/cors"
@@ -22,7 +24,7 @@ func (h *Handler) routes() http.Handler {
 	r.Post("/webhooks/slack/commands", h.slackCommands)
 	r.Post("/webhooks/slack/interactive", h.slackInteractive)
 	r.With(h.metricsGuard).Handle("/metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
-	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
+	r.Handle("/static/*", http.StripPrefix("/static/", h.staticFiles()))
 	r.Get("/openapi.yaml", h.openAPISpec)
 	r.Get("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
@@ -33,14 +35,17 @@ func (h *Handler) routes() http.Handler {
 	r.Get("/overlay/{token}/events", h.overlayEvents)
 	r.HandleFunc("/overlay/*", func(w http.ResponseWriter, r *http.Request) { overlayNotFound(w) })
 
-	// The JSON API: bearer API keys, no cookies, so no CSRF; CORS for configured origins.
+	// The JSON API: bearer API keys, no cookies, so no CSRF; CORS for the
+	// configured origins only (none set: no CORS headers at all).
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(cors.Handler(cors.Options{
-			AllowedOrigins: h.cfg.CORSOrigins,
-			AllowedMethods: []string{"GET", "POST", "PATCH", "DELETE", "OPTIONS"},
-			AllowedHeaders: []string{"Authorization", "Content-Type"},
-			MaxAge:         600,
-		}))
+		if len(h.cfg.CORSOrigins) > 0 {
+			r.Use(cors.Handler(cors.Options{
+				AllowedOrigins: h.cfg.CORSOrigins,
+				AllowedMethods: []string{"GET", "POST", "PATCH", "DELETE", "OPTIONS"},
+				AllowedHeaders: []string{"Authorization", "Content-Type"},
+				MaxAge:         600,
+			}))
+		}
 		r.Use(h.apiAuth)
 		r.Get("/me", h.apiMe)
 		r.With(h.apiRoles(roleTrigger, roleAdmin)).Post("/events", h.apiEvents)
@@ -62,6 +67,7 @@ func (h *Handler) routes() http.Handler {
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
+		r.MethodNotAllowed(apiMethodNotAllowed)
 	})
 
 	// The hub: cookie sessions, protected against cross-site request forgery.
@@ -181,10 +187,39 @@ func (h *Handler) routes() http.Handler {
 	return r
 }
 
-func staticFiles() http.Handler {
-	fs := http.FileServerFS(static.Files)
+// staticFiles serves the embedded front-end files, and nothing else: a
+// directory (/static/ itself) is a 404, never a listing.
+func (h *Handler) staticFiles() http.Handler {
+	files := http.FileServerFS(static.Files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st, err := fs.Stat(static.Files, r.URL.Path); err != nil || st.IsDir() {
+			h.fail(w, r, errNotFound)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fs.ServeHTTP(w, r)
+		files.ServeHTTP(w, r)
 	})
+}
+
+// apiMethodNotAllowed answers a known API route called with a method it does
+// not take, in the API's JSON envelope, with the Allow header chi's own 405 sets.
+func apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.Routes != nil {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if rc.Routes.Match(chi.NewRouteContext(), m, path) {
+				allow = append(allow, m)
+			}
+		}
+	}
+	msg := "This API route does not take " + r.Method + "."
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		msg = "This API route takes " + strings.Join(allow, " or ") + ", not " + r.Method + "."
+	}
+	apiError(w, r, http.StatusMethodNotAllowed, msg)
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/waddle/waddle/auth"
@@ -12,9 +13,24 @@ import (
 
 var errNotFound = problem.New(problem.NotFound, "There is nothing at this address.")
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: it returns s if s is a
+// path of this site, else "/". Browsers drop tabs and newlines from a URL and
+// read a backslash as a slash, so "/\t/evil.example" and "/\\evil.example" are
+// "//evil.example" to them, another site. Only printable ASCII without
+// backslashes is taken (the paths the hub sends here are escaped), and it
+// must be one slash and a path that starts with one slash, as written and
+// decoded. (http.Redirect then cleans the path, collapsing any "//" in it.)
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || len(s) > 1000 {
+	if len(s) == 0 || len(s) > 1000 || s[0] != '/' || strings.HasPrefix(s, "//") {
+		return "/"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return s

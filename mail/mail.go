@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -91,7 +92,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("from address: %w", err)
 	}
 	if err := msg.To(m.To); err != nil {
-		return fmt.Errorf("to address: %w", err)
+		return &redactedError{prefix: "to address", err: err, to: m.To}
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
@@ -101,13 +102,34 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
 	}
 	if err := s.client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("smtp send: %w", err)
+		return &redactedError{prefix: "smtp send", err: err, to: m.To}
 	}
 	return nil
 }
 
+// redactedError is a send error without the recipient's address, which
+// go-mail's errors and SMTP servers' replies name: the error is logged and
+// kept in the job table, where people are named by id only.
+type redactedError struct {
+	prefix string
+	err    error
+	to     string
+}
+
+func (e *redactedError) Error() string {
+	msg := e.err.Error()
+	if e.to != "" {
+		msg = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(e.to)).ReplaceAllLiteralString(msg, "(the recipient)")
+	}
+	return e.prefix + ": " + msg
+}
+
+func (e *redactedError) Unwrap() error { return e.err }
+
 // Log "sends" mail by writing it to the log, so a local install without SMTP
-// can still follow reset and invite links.
+// can still follow reset and invite links. There the log is the mailbox: it
+// holds the recipient and the working links, as a mailbox would. With SMTP_URL
+// set nothing writes a link or an address to the log.
 type Log struct {
 	Logger *slog.Logger
 }

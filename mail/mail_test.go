@@ -1,7 +1,11 @@
 package mail_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -87,9 +91,13 @@ func TestSMTPSendFailsOnBadRecipient(t *testing.T) {
 	t.Parallel()
 	srv := mailtest.Start(t)
 	s := mustNewSMTP(t, srv.URL())
-	err := s.Send(t.Context(), mail.Message{To: "not an address", Subject: "x", Text: "x"})
+	err := s.Send(t.Context(), mail.Message{To: "Not An Address", Subject: "x", Text: "x"})
 	if err == nil || !strings.Contains(err.Error(), "to address") {
 		t.Errorf("Send to a bad address: error %v, want one about the to address", err)
+	}
+	// go-mail's error quotes the address; the error, which is logged, does not.
+	if err != nil && (!strings.Contains(errors.Unwrap(err).Error(), "Not An Address") || strings.Contains(strings.ToLower(err.Error()), "not an address")) {
+		t.Errorf("Send to a bad address: error %q, want go-mail's error (%q) without the address", err, errors.Unwrap(err))
 	}
 	if n := len(srv.Messages()); n != 0 {
 		t.Errorf("server received %d messages, want none", n)
@@ -134,17 +142,35 @@ func TestNewSMTPChecksURL(t *testing.T) {
 	}
 }
 
+// mintingComposer composes a mail to ann whose link changes on every call,
+// as a reset's does: each attempt mints a new token.
+type mintingComposer struct{ calls int }
+
+func (c *mintingComposer) compose(_ context.Context, a mail.SendArgs) (mail.Message, error) {
+	c.calls++
+	link := fmt.Sprintf("https://hub.example.com/reset-password/token-%d-of-%d", c.calls, a.ID)
+	return mail.Message{To: "ann@example.com", Subject: "Retry me", Text: link + "\n", HTML: "<p>" + link + "</p>"}, nil
+}
+
+func sendJob(a mail.SendArgs, attempt int) *river.Job[mail.SendArgs] {
+	return &river.Job[mail.SendArgs]{
+		JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt, MaxAttempts: mail.SendArgs{}.InsertOpts().MaxAttempts, Kind: mail.SendArgs{}.Kind()},
+		Args:   a,
+	}
+}
+
 // A temporary SMTP failure fails the job, so River retries it (any error but
-// a JobCancel does), and the retry delivers.
+// a JobCancel does), and the retry composes the mail afresh and delivers it.
+// Neither the error (kept in the job table) nor the log names the recipient.
 func TestSendWorkerRetriesTemporaryFailure(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	srv := mailtest.Start(t)
-	worker := &mail.SendWorker{Sender: mustNewSMTP(t, srv.URL()), Logger: slog.New(slog.DiscardHandler)}
-	job := &river.Job[mail.SendArgs]{
-		JobRow: &rivertype.JobRow{ID: 1, Attempt: 1, MaxAttempts: mail.SendArgs{}.InsertOpts().MaxAttempts, Kind: mail.SendArgs{}.Kind()},
-		Args:   mail.SendArgs{Message: mail.Message{To: "ann@example.com", Subject: "Retry me", Text: "Hello.\n", HTML: "<p>Hello.</p>"}},
-	}
+	var logs bytes.Buffer
+	c := &mintingComposer{}
+	worker := &mail.SendWorker{Sender: mustNewSMTP(t, srv.URL()), Compose: mail.Composers{"reset": c.compose},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	job := sendJob(mail.SendArgs{Mail: "reset", ID: 7}, 1)
 
 	srv.FailNext(1)
 	err := worker.Work(ctx, job)
@@ -162,17 +188,71 @@ func TestSendWorkerRetriesTemporaryFailure(t *testing.T) {
 	if srv.Rejected() != 1 || len(srv.Messages()) != 0 {
 		t.Fatalf("after the first attempt the server rejected %d and accepted %d messages, want 1 and 0", srv.Rejected(), len(srv.Messages()))
 	}
+	if strings.Contains(err.Error(), "ann@example.com") {
+		t.Errorf("first attempt: error %q names the recipient", err)
+	}
 
 	job.Attempt = 2
 	if err := worker.Work(ctx, job); err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}
 	m := srv.Wait(t, func(m mailtest.Message) bool { return m.Subject == "Retry me" }, time.Second)
-	if m.Text != "Hello.\n" || m.HTML != "<p>Hello.</p>" || len(m.To) != 1 || m.To[0] != "ann@example.com" {
-		t.Errorf("delivered %+v, want the job's message", project(m))
+	const link = "https://hub.example.com/reset-password/token-2-of-7"
+	if m.Text != link+"\n" || m.HTML != "<p>"+link+"</p>" || len(m.To) != 1 || m.To[0] != "ann@example.com" {
+		t.Errorf("delivered %+v, want the message composed by the second attempt", project(m))
 	}
-	if n := len(srv.Messages()); n != 1 {
-		t.Errorf("server accepted %d messages, want exactly 1", n)
+	if n := len(srv.Messages()); n != 1 || c.calls != 2 {
+		t.Errorf("server accepted %d messages composed %d times, want 1 message, composed once per attempt (2)", n, c.calls)
+	}
+	if l := logs.String(); strings.Contains(l, "ann@example.com") || strings.Contains(l, "token-") || !strings.Contains(l, "mail=reset id=7") {
+		t.Errorf("the worker's log names the recipient or the link, or not the mail and its row:\n%s", l)
+	}
+}
+
+// A mail that is no longer due (its reset used, its invitation withdrawn)
+// ends the job without sending anything.
+func TestSendWorkerNothingToSend(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Start(t)
+	worker := &mail.SendWorker{Sender: mustNewSMTP(t, srv.URL()), Logger: slog.New(slog.DiscardHandler),
+		Compose: mail.Composers{"reset": func(context.Context, mail.SendArgs) (mail.Message, error) {
+			return mail.Message{}, fmt.Errorf("reset 7: %w", mail.ErrNothingToSend)
+		}}}
+	if err := worker.Work(t.Context(), sendJob(mail.SendArgs{Mail: "reset", ID: 7}, 1)); err != nil {
+		t.Errorf("Work: %v, want the job done", err)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("server received %d messages, want none", n)
+	}
+}
+
+// A job naming a mail nobody composes cannot succeed: it is cancelled, not retried.
+func TestSendWorkerUnknownMail(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Start(t)
+	worker := &mail.SendWorker{Sender: mustNewSMTP(t, srv.URL()), Logger: slog.New(slog.DiscardHandler), Compose: mail.Composers{}}
+	err := worker.Work(t.Context(), sendJob(mail.SendArgs{Mail: "birthday", ID: 1}, 1))
+	var cancel *rivertype.JobCancelError
+	if !errors.As(err, &cancel) || !strings.Contains(err.Error(), `"birthday"`) {
+		t.Errorf("Work: %v, want the job cancelled, naming the mail", err)
+	}
+}
+
+// The job's arguments, which the job table keeps after the job ends, are the
+// mail's name and row ids: no address, no text, no link.
+func TestSendArgsCarryOnlyIDs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args mail.SendArgs
+		want string
+	}{
+		{mail.SendArgs{Mail: "password_reset", ID: 7}, `{"mail":"password_reset","id":7}`},
+		{mail.SendArgs{Mail: "member_added", ID: 3, CommunityID: 2, ActorID: 1}, `{"mail":"member_added","id":3,"community_id":2,"actor_id":1}`},
+	} {
+		b, err := json.Marshal(tc.args)
+		if err != nil || string(b) != tc.want {
+			t.Errorf("%+v encodes as %s (%v), want %s", tc.args, b, err, tc.want)
+		}
 	}
 }
 
@@ -218,5 +298,29 @@ func TestInvitationEscapesNames(t *testing.T) {
 	}
 	if !strings.Contains(m.Text, "Ann <script>alert(1)</script> invited you to join Owls & Co on Waddle as member.") {
 		t.Errorf("text body:\n%s", m.Text)
+	}
+}
+
+// Without SMTP_URL the log is the mailbox of a local install: a mail is
+// written there whole, recipient and link included, so its owner can follow
+// the link. (With SMTP_URL the log gets neither; see cmd/waddle's
+// TestNoUsableSecretAtRest.)
+func TestLogSenderWritesTheMail(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	l := mail.Log{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	m, err := mail.PasswordReset("ann@example.com", "http://localhost:8080", "http://localhost:8080/reset-password/tok3n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Level, To, Subject, Body string }
+	if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+		t.Fatalf("log %q: %v", logs.String(), err)
+	}
+	if rec.Level != "INFO" || rec.To != "ann@example.com" || rec.Subject != m.Subject || !strings.Contains(rec.Body, "http://localhost:8080/reset-password/tok3n") {
+		t.Errorf("logged %+v, want the mail to ann with its link", rec)
 	}
 }

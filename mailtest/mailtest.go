@@ -2,7 +2,8 @@
 // mail package's client (EHLO, AUTH PLAIN and LOGIN accepting any credentials,
 // MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS), keeps every message it accepts,
 // decoded into its text and HTML bodies, and can refuse deliveries with a
-// temporary error to exercise retries.
+// temporary error to exercise retries. Outbox, for tests that run no job
+// workers, sends queued mail jobs to a sender that keeps them.
 package mailtest
 
 import (

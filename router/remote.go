@@ -131,6 +131,12 @@ func (h *handling) callRemote(ctx context.Context, m *RemoteModule, inv Invocati
 		return nil, nil
 	}
 	raw, err := h.r.exec.Invoke(ctx, t, body)
+	if errors.Is(err, executor.ErrBlockedAddress) {
+		// Besides the execution log: an operator should hear of a module
+		// pointed at this network, whether a mistake or a probe.
+		h.r.logger.WarnContext(ctx, "remote module refused by the address guard", "community", h.s.communityID,
+			"module", m.Name, "module_id", m.ID, "target", hostOnly(m.URL), "err", err)
+	}
 	if err != nil {
 		return nil, err
 	}

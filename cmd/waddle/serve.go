@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -44,7 +45,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &mail.SendWorker{Sender: a.sender, Logger: logger.With("component", "mail")})
+	mailers := a.auth.MailComposers()
+	maps.Copy(mailers, a.comm.MailComposers())
+	river.AddWorker(workers, &mail.SendWorker{Sender: a.sender, Compose: mailers, Logger: logger.With("component", "mail")})
 	river.AddWorker(workers, &auth.ResetRequestWorker{Service: a.auth})
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})

@@ -50,9 +50,25 @@ UPDATE community_members SET role = $3 WHERE community_id = $1 AND user_id = $2;
 DELETE FROM community_members WHERE community_id = $1 AND user_id = $2;
 
 -- name: InvitationInsert :one
-INSERT INTO community_invitations (community_id, email, role, token_hash, invited_by, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+-- An invitation starts without a token: the token is minted when its mail is sent.
+INSERT INTO community_invitations (community_id, email, role, invited_by, expires_at)
+VALUES ($1, $2, $3, $4, $5)
 RETURNING *;
+
+-- name: InvitationGetForMail :one
+-- A pending invitation with what its mail says, locked while its link is minted.
+-- inviter is the inviter's name, or '' when the account is gone.
+SELECT i.id, i.email, i.role, c.name AS community_name,
+       coalesce(nullif(u.display_name, ''), u.email, '')::text AS inviter
+FROM community_invitations i
+JOIN communities c ON c.id = i.community_id
+LEFT JOIN users u ON u.id = i.invited_by
+WHERE i.id = $1 AND i.accepted_at IS NULL AND i.expires_at > now()
+FOR UPDATE OF i;
+
+-- name: InvitationSetToken :exec
+-- Replaces the invitation's token: a link mailed before (by a failed attempt) stops working.
+UPDATE community_invitations SET token_hash = $2 WHERE id = $1;
 
 -- name: InvitationListPending :many
 SELECT * FROM community_invitations

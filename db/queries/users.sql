@@ -24,8 +24,22 @@ RETURNING *;
 -- name: UserSetDisplayName :exec
 UPDATE users SET display_name = $2 WHERE id = $1;
 
--- name: PasswordResetInsert :exec
-INSERT INTO password_resets (user_id, token_hash, expires_at) VALUES ($1, $2, $3);
+-- name: PasswordResetInsert :one
+-- A reset starts without a token: the token is minted when its mail is sent.
+INSERT INTO password_resets (user_id, expires_at) VALUES ($1, $2) RETURNING id;
+
+-- name: PasswordResetGetForMail :one
+-- A reset that can still be used, with its account's address, locked while its
+-- link is minted.
+SELECT pr.id, u.email
+FROM password_resets pr
+JOIN users u ON u.id = pr.user_id
+WHERE pr.id = $1 AND pr.used_at IS NULL AND pr.expires_at > now()
+FOR UPDATE OF pr;
+
+-- name: PasswordResetSetToken :exec
+-- Replaces the reset's token: a link mailed before (by a failed attempt) stops working.
+UPDATE password_resets SET token_hash = $2 WHERE id = $1;
 
 -- name: PasswordResetGetValid :one
 -- A reset token that is unused and not expired, locked for the update that uses it.
