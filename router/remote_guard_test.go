@@ -71,7 +71,7 @@ func TestRemoteModuleRefusedByGuardIsLogged(t *testing.T) {
 
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("the guard let a call to loopback through") }))
 	defer srv.Close()
-	mod, err := r.CreateModule(context.Background(), c.ID, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL + "/hook?token=hook-token", Secret: "s"})
+	mod, err := r.CreateModule(context.Background(), audit.Actor{}, c.ID, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL + "/hook?token=hook-token", Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
