@@ -36,9 +36,10 @@ const aPIKeyGetByHash = `-- name: APIKeyGetByHash :one
 SELECT k.id, k.user_id, k.role, k.community_id, k.last_used_at, u.email AS user_email, u.is_admin AS user_is_admin
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
-LEFT JOIN community_members m ON m.community_id = k.community_id AND m.user_id = k.user_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL
-  AND CASE WHEN k.community_id IS NOT NULL THEN u.is_admin OR COALESCE(m.role IN ('owner', 'admin'), false)
+  AND CASE WHEN k.community_id IS NOT NULL THEN u.is_admin OR EXISTS (
+               SELECT 1 FROM community_members m
+               WHERE m.community_id = k.community_id AND m.user_id = k.user_id AND m.role IN ('owner', 'admin'))
            WHEN k.role = 'user' THEN true
            ELSE u.is_admin END
 `
@@ -57,6 +58,8 @@ type APIKeyGetByHashRow struct {
 // is one of the community's owners or admins (or a global admin), an
 // installation-wide trigger, action, core or admin key while its owner is a
 // global admin, a user key always (it acts with its owner's own memberships).
+// The membership is probed only for community keys: the hot path of other
+// keys costs what it did before.
 func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash []byte) (APIKeyGetByHashRow, error) {
 	row := q.db.QueryRow(ctx, aPIKeyGetByHash, keyHash)
 	var i APIKeyGetByHashRow
