@@ -134,7 +134,9 @@ func (h *Handler) eventsOf(r *http.Request, cid int64, evs []router.Event, at []
 		case err == nil || errors.Is(err, router.ErrNotLinked):
 			answers[i] = eventAnswer{ID: ev.ID, Status: status(router.ErrNotLinked), Error: message(router.ErrNotLinked)}
 		default:
-			h.logger.ErrorContext(r.Context(), "resolve event server", "err", err, "event", ev.ID)
+			if status(err) == http.StatusInternalServerError {
+				h.logger.ErrorContext(r.Context(), "resolve event server", "err", err, "event", ev.ID)
+			}
 			answers[i] = eventAnswer{ID: ev.ID, Status: status(err), Error: message(err)}
 		}
 	}
