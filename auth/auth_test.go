@@ -643,15 +643,15 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	e := newEnv(t)
 	ann := mustCreateUser(ctx, t, e.s, "ann@example.com", "", false)
 
-	k, secret, err := e.s.CreateAPIKey(ctx, ann, "192.0.2.1", "  CI bot ", auth.RoleTrigger)
+	k, secret, err := e.s.CreateAPIKey(ctx, ann, "192.0.2.1", "  CI bot ", auth.RoleUser)
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
 	if !strings.HasPrefix(secret, "wdl_") || len(secret) < 40 {
 		t.Errorf("secret %q: want wdl_ and at least 36 more characters", secret)
 	}
-	if k.Name != "CI bot" || k.Role != auth.RoleTrigger || !strings.HasPrefix(secret, k.Prefix) || len(k.Prefix) >= len(secret)/2 {
-		t.Errorf("key = %+v: want name %q, role trigger and a short prefix of the secret", k, "CI bot")
+	if k.Name != "CI bot" || k.Role != auth.RoleUser || !strings.HasPrefix(secret, k.Prefix) || len(k.Prefix) >= len(secret)/2 {
+		t.Errorf("key = %+v: want name %q, role user and a short prefix of the secret", k, "CI bot")
 	}
 	if text := rowsText(ctx, t, e.pool, "api_keys"); strings.Contains(text, secret) || strings.Contains(text, secret[len(k.Prefix):]) {
 		t.Errorf("api_keys holds the secret:\n%s", text)
@@ -672,7 +672,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("authenticate: %v", err)
 	}
-	want := auth.KeyIdentity{KeyID: k.ID, UserID: ann.ID, Email: "ann@example.com", Role: auth.RoleTrigger}
+	want := auth.KeyIdentity{KeyID: k.ID, UserID: ann.ID, Email: "ann@example.com", Role: auth.RoleUser}
 	if diff := cmp.Diff(want, id); diff != "" {
 		t.Errorf("identity (-want +got):\n%s", diff)
 	}
@@ -758,7 +758,10 @@ func TestCreateAPIKeyRules(t *testing.T) {
 		wantField string // "": created
 	}{
 		{name: "user key", user: user, keyName: "mine", role: auth.RoleUser},
-		{name: "action key", user: user, keyName: "bot", role: auth.RoleAction},
+		{name: "installation-wide action key by non-admin", user: user, keyName: "bot", role: auth.RoleAction, wantField: "community"},
+		{name: "installation-wide trigger key by non-admin", user: user, keyName: "bot", role: auth.RoleTrigger, wantField: "community"},
+		{name: "installation-wide trigger key by admin", user: admin, keyName: "events", role: auth.RoleTrigger},
+		{name: "installation-wide action key by admin", user: admin, keyName: "actions", role: auth.RoleAction},
 		{name: "100 characters", user: user, keyName: strings.Repeat("é", 100), role: auth.RoleUser},
 		{name: "admin key by non-admin", user: user, keyName: "x", role: auth.RoleAdmin, wantField: "role"},
 		{name: "core key by non-admin", user: user, keyName: "x", role: auth.RoleCore, wantField: "role"},

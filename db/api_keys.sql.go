@@ -10,85 +10,130 @@ import (
 	"time"
 )
 
+const aPIKeyCommunityOfManager = `-- name: APIKeyCommunityOfManager :one
+SELECT c.name
+FROM communities c
+JOIN users u ON u.id = $1
+LEFT JOIN community_members m ON m.community_id = c.id AND m.user_id = u.id
+WHERE c.id = $2 AND (u.is_admin OR COALESCE(m.role IN ('owner', 'admin'), false))
+`
+
+type APIKeyCommunityOfManagerParams struct {
+	UserID      int64
+	CommunityID int64
+}
+
+// The community's name when the user may hold its keys: one of its owners or
+// admins, or a global admin. No row otherwise.
+func (q *Queries) APIKeyCommunityOfManager(ctx context.Context, arg APIKeyCommunityOfManagerParams) (string, error) {
+	row := q.db.QueryRow(ctx, aPIKeyCommunityOfManager, arg.UserID, arg.CommunityID)
+	var name string
+	err := row.Scan(&name)
+	return name, err
+}
+
 const aPIKeyGetByHash = `-- name: APIKeyGetByHash :one
-SELECT k.id, k.user_id, k.name, k.prefix, k.key_hash, k.role, k.created_at, k.last_used_at, k.revoked_at, u.email AS user_email, u.is_admin AS user_is_admin
+SELECT k.id, k.user_id, k.role, k.community_id, k.last_used_at, u.email AS user_email, u.is_admin AS user_is_admin
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+  AND CASE WHEN k.community_id IS NOT NULL THEN u.is_admin OR EXISTS (
+               SELECT 1 FROM community_members m
+               WHERE m.community_id = k.community_id AND m.user_id = k.user_id AND m.role IN ('owner', 'admin'))
+           WHEN k.role = 'user' THEN true
+           ELSE u.is_admin END
 `
 
 type APIKeyGetByHashRow struct {
 	ID          int64
 	UserID      int64
-	Name        string
-	Prefix      string
-	KeyHash     []byte
 	Role        string
-	CreatedAt   time.Time
+	CommunityID *int64
 	LastUsedAt  *time.Time
-	RevokedAt   *time.Time
 	UserEmail   string
 	UserIsAdmin bool
 }
 
-// A live key with its owner.
+// A live key that its owner may still hold: a community key while its creator
+// is one of the community's owners or admins (or a global admin), an
+// installation-wide trigger, action, core or admin key while its owner is a
+// global admin, a user key always (it acts with its owner's own memberships).
+// The membership is probed only for community keys: the hot path of other
+// keys costs what it did before.
 func (q *Queries) APIKeyGetByHash(ctx context.Context, keyHash []byte) (APIKeyGetByHashRow, error) {
 	row := q.db.QueryRow(ctx, aPIKeyGetByHash, keyHash)
 	var i APIKeyGetByHashRow
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
-		&i.Name,
-		&i.Prefix,
-		&i.KeyHash,
 		&i.Role,
-		&i.CreatedAt,
+		&i.CommunityID,
 		&i.LastUsedAt,
-		&i.RevokedAt,
 		&i.UserEmail,
 		&i.UserIsAdmin,
 	)
 	return i, err
 }
 
-const aPIKeyGetByUser = `-- name: APIKeyGetByUser :one
-SELECT id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at FROM api_keys WHERE user_id = $1 AND id = $2
+const aPIKeyGetOwnForUpdate = `-- name: APIKeyGetOwnForUpdate :one
+SELECT k.id, k.user_id, k.name, k.prefix, k.key_hash, k.role, k.created_at, k.last_used_at, k.revoked_at, k.community_id, k.revoked_reason, COALESCE(c.name, '')::text AS community_name,
+    (CASE WHEN k.community_id IS NOT NULL THEN u.is_admin OR COALESCE(m.role IN ('owner', 'admin'), false)
+          WHEN k.role = 'user' THEN true
+          ELSE u.is_admin END)::boolean AS active
+FROM api_keys k
+JOIN users u ON u.id = k.user_id
+LEFT JOIN communities c ON c.id = k.community_id
+LEFT JOIN community_members m ON m.community_id = k.community_id AND m.user_id = k.user_id
+WHERE k.user_id = $1 AND k.id = $2 AND k.revoked_at IS NULL
+FOR UPDATE OF k
 `
 
-type APIKeyGetByUserParams struct {
+type APIKeyGetOwnForUpdateParams struct {
 	UserID int64
 	ID     int64
 }
 
-func (q *Queries) APIKeyGetByUser(ctx context.Context, arg APIKeyGetByUserParams) (ApiKey, error) {
-	row := q.db.QueryRow(ctx, aPIKeyGetByUser, arg.UserID, arg.ID)
-	var i ApiKey
+type APIKeyGetOwnForUpdateRow struct {
+	ApiKey        ApiKey
+	CommunityName string
+	Active        bool
+}
+
+// One of the user's live keys, locked, with its community's name and whether it works now.
+func (q *Queries) APIKeyGetOwnForUpdate(ctx context.Context, arg APIKeyGetOwnForUpdateParams) (APIKeyGetOwnForUpdateRow, error) {
+	row := q.db.QueryRow(ctx, aPIKeyGetOwnForUpdate, arg.UserID, arg.ID)
+	var i APIKeyGetOwnForUpdateRow
 	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.Name,
-		&i.Prefix,
-		&i.KeyHash,
-		&i.Role,
-		&i.CreatedAt,
-		&i.LastUsedAt,
-		&i.RevokedAt,
+		&i.ApiKey.ID,
+		&i.ApiKey.UserID,
+		&i.ApiKey.Name,
+		&i.ApiKey.Prefix,
+		&i.ApiKey.KeyHash,
+		&i.ApiKey.Role,
+		&i.ApiKey.CreatedAt,
+		&i.ApiKey.LastUsedAt,
+		&i.ApiKey.RevokedAt,
+		&i.ApiKey.CommunityID,
+		&i.ApiKey.RevokedReason,
+		&i.CommunityName,
+		&i.Active,
 	)
 	return i, err
 }
 
 const aPIKeyInsert = `-- name: APIKeyInsert :one
-INSERT INTO api_keys (user_id, name, prefix, key_hash, role)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at
+INSERT INTO api_keys (user_id, name, prefix, key_hash, role, community_id)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at, community_id, revoked_reason
 `
 
 type APIKeyInsertParams struct {
-	UserID  int64
-	Name    string
-	Prefix  string
-	KeyHash []byte
-	Role    string
+	UserID      int64
+	Name        string
+	Prefix      string
+	KeyHash     []byte
+	Role        string
+	CommunityID *int64
 }
 
 func (q *Queries) APIKeyInsert(ctx context.Context, arg APIKeyInsertParams) (ApiKey, error) {
@@ -98,6 +143,7 @@ func (q *Queries) APIKeyInsert(ctx context.Context, arg APIKeyInsertParams) (Api
 		arg.Prefix,
 		arg.KeyHash,
 		arg.Role,
+		arg.CommunityID,
 	)
 	var i ApiKey
 	err := row.Scan(
@@ -110,33 +156,108 @@ func (q *Queries) APIKeyInsert(ctx context.Context, arg APIKeyInsertParams) (Api
 		&i.CreatedAt,
 		&i.LastUsedAt,
 		&i.RevokedAt,
+		&i.CommunityID,
+		&i.RevokedReason,
 	)
 	return i, err
 }
 
-const aPIKeyListByUser = `-- name: APIKeyListByUser :many
-SELECT id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at FROM api_keys WHERE user_id = $1 ORDER BY revoked_at IS NOT NULL, created_at DESC, id DESC
+const aPIKeyListByCommunity = `-- name: APIKeyListByCommunity :many
+SELECT k.id, k.user_id, k.name, k.prefix, k.key_hash, k.role, k.created_at, k.last_used_at, k.revoked_at, k.community_id, k.revoked_reason, u.email AS user_email,
+    (u.is_admin OR COALESCE(m.role IN ('owner', 'admin'), false))::boolean AS active
+FROM api_keys k
+JOIN users u ON u.id = k.user_id
+LEFT JOIN community_members m ON m.community_id = k.community_id AND m.user_id = k.user_id
+WHERE k.community_id = $1
+ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC
 `
 
-func (q *Queries) APIKeyListByUser(ctx context.Context, userID int64) ([]ApiKey, error) {
+type APIKeyListByCommunityRow struct {
+	ApiKey    ApiKey
+	UserEmail string
+	Active    bool
+}
+
+// A community's keys, live ones first, with their creators and whether they
+// work now (the creator is still one of its owners or admins, or a global admin).
+func (q *Queries) APIKeyListByCommunity(ctx context.Context, communityID *int64) ([]APIKeyListByCommunityRow, error) {
+	rows, err := q.db.Query(ctx, aPIKeyListByCommunity, communityID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []APIKeyListByCommunityRow{}
+	for rows.Next() {
+		var i APIKeyListByCommunityRow
+		if err := rows.Scan(
+			&i.ApiKey.ID,
+			&i.ApiKey.UserID,
+			&i.ApiKey.Name,
+			&i.ApiKey.Prefix,
+			&i.ApiKey.KeyHash,
+			&i.ApiKey.Role,
+			&i.ApiKey.CreatedAt,
+			&i.ApiKey.LastUsedAt,
+			&i.ApiKey.RevokedAt,
+			&i.ApiKey.CommunityID,
+			&i.ApiKey.RevokedReason,
+			&i.UserEmail,
+			&i.Active,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const aPIKeyListByUser = `-- name: APIKeyListByUser :many
+SELECT k.id, k.user_id, k.name, k.prefix, k.key_hash, k.role, k.created_at, k.last_used_at, k.revoked_at, k.community_id, k.revoked_reason, COALESCE(c.name, '')::text AS community_name,
+    (CASE WHEN k.community_id IS NOT NULL THEN u.is_admin OR COALESCE(m.role IN ('owner', 'admin'), false)
+          WHEN k.role = 'user' THEN true
+          ELSE u.is_admin END)::boolean AS active
+FROM api_keys k
+JOIN users u ON u.id = k.user_id
+LEFT JOIN communities c ON c.id = k.community_id
+LEFT JOIN community_members m ON m.community_id = k.community_id AND m.user_id = k.user_id
+WHERE k.user_id = $1
+ORDER BY k.revoked_at IS NOT NULL, k.created_at DESC, k.id DESC
+`
+
+type APIKeyListByUserRow struct {
+	ApiKey        ApiKey
+	CommunityName string
+	Active        bool
+}
+
+// The user's keys, live ones first, with their community's name and whether
+// they work now (see APIKeyGetByHash).
+func (q *Queries) APIKeyListByUser(ctx context.Context, userID int64) ([]APIKeyListByUserRow, error) {
 	rows, err := q.db.Query(ctx, aPIKeyListByUser, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ApiKey{}
+	items := []APIKeyListByUserRow{}
 	for rows.Next() {
-		var i ApiKey
+		var i APIKeyListByUserRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.Name,
-			&i.Prefix,
-			&i.KeyHash,
-			&i.Role,
-			&i.CreatedAt,
-			&i.LastUsedAt,
-			&i.RevokedAt,
+			&i.ApiKey.ID,
+			&i.ApiKey.UserID,
+			&i.ApiKey.Name,
+			&i.ApiKey.Prefix,
+			&i.ApiKey.KeyHash,
+			&i.ApiKey.Role,
+			&i.ApiKey.CreatedAt,
+			&i.ApiKey.LastUsedAt,
+			&i.ApiKey.RevokedAt,
+			&i.ApiKey.CommunityID,
+			&i.ApiKey.RevokedReason,
+			&i.CommunityName,
+			&i.Active,
 		); err != nil {
 			return nil, err
 		}
@@ -151,7 +272,7 @@ func (q *Queries) APIKeyListByUser(ctx context.Context, userID int64) ([]ApiKey,
 const aPIKeyRegenerate = `-- name: APIKeyRegenerate :one
 UPDATE api_keys SET prefix = $3, key_hash = $4, last_used_at = NULL
 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL
-RETURNING id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at
+RETURNING id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at, community_id, revoked_reason
 `
 
 type APIKeyRegenerateParams struct {
@@ -179,6 +300,8 @@ func (q *Queries) APIKeyRegenerate(ctx context.Context, arg APIKeyRegeneratePara
 		&i.CreatedAt,
 		&i.LastUsedAt,
 		&i.RevokedAt,
+		&i.CommunityID,
+		&i.RevokedReason,
 	)
 	return i, err
 }
@@ -186,7 +309,7 @@ func (q *Queries) APIKeyRegenerate(ctx context.Context, arg APIKeyRegeneratePara
 const aPIKeyRevoke = `-- name: APIKeyRevoke :one
 UPDATE api_keys SET revoked_at = now()
 WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL
-RETURNING id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at
+RETURNING id, user_id, name, prefix, key_hash, role, created_at, last_used_at, revoked_at, community_id, revoked_reason
 `
 
 type APIKeyRevokeParams struct {
@@ -207,6 +330,55 @@ func (q *Queries) APIKeyRevoke(ctx context.Context, arg APIKeyRevokeParams) (Api
 		&i.CreatedAt,
 		&i.LastUsedAt,
 		&i.RevokedAt,
+		&i.CommunityID,
+		&i.RevokedReason,
+	)
+	return i, err
+}
+
+const aPIKeyRevokeInCommunity = `-- name: APIKeyRevokeInCommunity :one
+UPDATE api_keys k SET revoked_at = now()
+FROM users u
+WHERE u.id = k.user_id AND k.community_id = $1 AND k.id = $2 AND k.revoked_at IS NULL
+RETURNING k.id, k.user_id, k.name, k.prefix, k.key_hash, k.role, k.created_at, k.last_used_at, k.revoked_at, k.community_id, k.revoked_reason, u.email AS user_email
+`
+
+type APIKeyRevokeInCommunityParams struct {
+	CommunityID *int64
+	ID          int64
+}
+
+type APIKeyRevokeInCommunityRow struct {
+	ID            int64
+	UserID        int64
+	Name          string
+	Prefix        string
+	KeyHash       []byte
+	Role          string
+	CreatedAt     time.Time
+	LastUsedAt    *time.Time
+	RevokedAt     *time.Time
+	CommunityID   *int64
+	RevokedReason string
+	UserEmail     string
+}
+
+func (q *Queries) APIKeyRevokeInCommunity(ctx context.Context, arg APIKeyRevokeInCommunityParams) (APIKeyRevokeInCommunityRow, error) {
+	row := q.db.QueryRow(ctx, aPIKeyRevokeInCommunity, arg.CommunityID, arg.ID)
+	var i APIKeyRevokeInCommunityRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Name,
+		&i.Prefix,
+		&i.KeyHash,
+		&i.Role,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.RevokedAt,
+		&i.CommunityID,
+		&i.RevokedReason,
+		&i.UserEmail,
 	)
 	return i, err
 }

@@ -9,15 +9,17 @@ import (
 )
 
 type ApiKey struct {
-	ID         int64
-	UserID     int64
-	Name       string
-	Prefix     string
-	KeyHash    []byte
-	Role       string
-	CreatedAt  time.Time
-	LastUsedAt *time.Time
-	RevokedAt  *time.Time
+	ID            int64
+	UserID        int64
+	Name          string
+	Prefix        string
+	KeyHash       []byte
+	Role          string
+	CreatedAt     time.Time
+	LastUsedAt    *time.Time
+	RevokedAt     *time.Time
+	CommunityID   *int64
+	RevokedReason string
 }
 
 type AuditLog struct {

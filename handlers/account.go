@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/views"
@@ -31,6 +32,18 @@ func (h *Handler) accountView(r *http.Request, p views.AccountPage) (views.Accou
 	if p.NewKey.Role == "" {
 		p.NewKey.Role = auth.RoleUser
 	}
+	// Trigger and action keys belong to a community the user owns or administers.
+	cs, err := h.comm.ListForUser(r.Context(), u)
+	if err != nil {
+		return p, err
+	}
+	p.NewKey.Communities = p.NewKey.Communities[:0]
+	for _, c := range cs {
+		if c.Role.CanManage() {
+			p.NewKey.Communities = append(p.NewKey.Communities, views.KeyCommunity{ID: c.ID, Name: c.Name})
+		}
+	}
+	p.NewKey.InstallationWide = u.IsAdmin
 	if p.TwoFactor, err = h.twoFactorView(r, p.TwoFactor); err != nil { // twofactor.go
 		return p, err
 	}
@@ -101,10 +114,19 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 	err := parseForm(w, r)
 	var p views.AccountPage
 	if err == nil {
-		p.NewKey = views.NewKeyForm{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role")}
+		p.NewKey = views.NewKeyForm{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role"), Community: r.PostForm.Get("community")}
 		var k auth.APIKey
 		var secret string
-		k, secret, err = h.auth.CreateAPIKey(r.Context(), u, ipOf(r), p.NewKey.Name, p.NewKey.Role)
+		if p.NewKey.Community == "" {
+			k, secret, err = h.auth.CreateAPIKey(r.Context(), u, ipOf(r), p.NewKey.Name, p.NewKey.Role)
+		} else {
+			var cid int64
+			if cid, err = strconv.ParseInt(p.NewKey.Community, 10, 64); err != nil || cid <= 0 {
+				err = auth.ErrKeyCommunity
+			} else {
+				k, secret, err = h.auth.CreateCommunityAPIKey(r.Context(), u, ipOf(r), cid, p.NewKey.Name, p.NewKey.Role)
+			}
+		}
 		if err == nil {
 			h.renderAccount(w, r, http.StatusCreated, views.AccountPage{Created: &views.CreatedKey{Name: k.Name, Secret: secret}})
 			return

@@ -115,21 +115,27 @@ func (h *Handler) apiRoles(roles ...string) func(http.Handler) http.Handler {
 	}
 }
 
-// apiUser is the account a key acts as. An admin key keeps its owner's global
-// admin powers; a user key acts as a plain member even for a global admin.
+// apiUser is the account a key acts as. Admin keys, and the trigger and
+// action keys of global admins (installation-wide, or bound to one community
+// by apiInCommunity), keep their owner's global admin powers; user and core
+// keys act as a plain member even for a global admin.
 func (h *Handler) apiUser(r *http.Request) (auth.User, error) {
 	k := keyOf(r)
 	u, err := h.auth.User(r.Context(), k.UserID)
 	if err != nil {
 		return auth.User{}, err
 	}
-	u.IsAdmin = u.IsAdmin && k.Role == roleAdmin
+	u.IsAdmin = u.IsAdmin && (k.Role == roleAdmin || auth.CommunityRole(k.Role))
 	return u, nil
 }
 
 // apiInCommunity puts the key owner and their membership of community cid in
-// the request's context; non-members get community.ErrNotFound.
+// the request's context. Non-members, and keys of another community, get
+// community.ErrNotFound, as for a community that does not exist.
 func (h *Handler) apiInCommunity(r *http.Request, cid int64) (*http.Request, error) {
+	if k := keyOf(r); k.CommunityID != 0 && k.CommunityID != cid {
+		return r, community.ErrNotFound
+	}
 	u, err := h.apiUser(r)
 	if err != nil {
 		return r, err
@@ -159,16 +165,21 @@ func (h *Handler) apiCommunityAccess(next http.Handler) http.Handler {
 }
 
 type apiMeJSON struct {
-	UserID  int64  `json:"user_id"`
-	Email   string `json:"email"`
-	Role    string `json:"role"`
-	KeyID   int64  `json:"key_id"`
-	IsAdmin bool   `json:"is_admin"`
+	UserID      int64  `json:"user_id"`
+	Email       string `json:"email"`
+	Role        string `json:"role"`
+	KeyID       int64  `json:"key_id"`
+	IsAdmin     bool   `json:"is_admin"`
+	CommunityID *int64 `json:"community_id"` // the only community the key reaches; null: not bound to one
 }
 
 func (h *Handler) apiMe(w http.ResponseWriter, r *http.Request) {
 	k := keyOf(r)
-	writeJSON(w, http.StatusOK, apiMeJSON{UserID: k.UserID, Email: k.Email, Role: k.Role, KeyID: k.KeyID, IsAdmin: k.IsAdmin && k.Role == roleAdmin}, "")
+	me := apiMeJSON{UserID: k.UserID, Email: k.Email, Role: k.Role, KeyID: k.KeyID, IsAdmin: k.IsAdmin && k.Role == roleAdmin}
+	if k.CommunityID != 0 {
+		me.CommunityID = &k.CommunityID
+	}
+	writeJSON(w, http.StatusOK, me, "")
 }
 
 type communityJSON struct {

@@ -19,7 +19,7 @@ func TestAPIKeysAndRoles(t *testing.T) {
 	ann := e.user("ann@example.com", false)
 	c := e.community(root, "alpha", map[auth.User]community.Role{ann: community.Admin})
 	userKey := e.apiKey(ann, "user")
-	triggerKey := e.apiKey(ann, "trigger")
+	triggerKey := e.communityKey(ann, "trigger", c.ID)
 	adminKey := e.apiKey(root, "admin")
 	rootUserKey := e.apiKey(root, "user")
 	root2 := e.user("root2@example.com", true)
@@ -109,7 +109,9 @@ func TestAPIRateLimitPerRole(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *handlers.Config) { c.APIRateLimits = map[string]int{"trigger": 3, "user": 5} })
 	ann := e.user("ann@example.com", false)
-	trigger := e.apiKey(ann, "trigger")
+	root := e.user("root@example.com", true)
+	c := e.community(root, "alpha", map[auth.User]community.Role{ann: community.Owner})
+	trigger := e.communityKey(ann, "trigger", c.ID)
 	user := e.apiKey(ann, "user")
 	for i := range 3 {
 		if st, _ := e.api(trigger, "GET", "/me", ""); st != 200 {

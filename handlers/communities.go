@@ -98,6 +98,9 @@ func (h *Handler) communityView(r *http.Request, invite views.InviteMemberForm, 
 		} else {
 			p.Settings = views.SettingsForm{Name: m.Name, Description: m.Description}
 		}
+		if p.Keys, err = h.communityKeysView(r, m.ID, views.NewKeyForm{}, nil); err != nil {
+			return views.CommunityPage{}, err
+		}
 	}
 	return p, nil
 }

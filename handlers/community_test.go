@@ -197,7 +197,7 @@ func TestAccountKeys(t *testing.T) {
 	e := newEnv(t)
 	e.user("ann@example.com", false)
 	hub := e.signedIn("ann@example.com")
-	res := hub.post("/account/keys", url.Values{"name": {"overlay bot"}, "role": {"trigger"}}, nil)
+	res := hub.post("/account/keys", url.Values{"name": {"overlay bot"}, "role": {"user"}}, nil)
 	secret := res.doc(t).Find(`[data-testid=created-key-secret]`).Text()
 	if res.StatusCode != http.StatusCreated || !strings.HasPrefix(secret, "wdl_") {
 		t.Fatalf("create key: %d, secret %q", res.StatusCode, secret)
@@ -212,7 +212,9 @@ func TestAccountKeys(t *testing.T) {
 	if page.doc(t).Find(`[data-testid=key-row]`).Length() != 1 {
 		t.Error("the key is not listed")
 	}
-	for _, bad := range []url.Values{{"name": {""}, "role": {"user"}}, {"name": {"x"}, "role": {"admin"}}, {"name": {"x"}, "role": {"wizard"}}} {
+	for _, bad := range []url.Values{{"name": {""}, "role": {"user"}}, {"name": {"x"}, "role": {"admin"}}, {"name": {"x"}, "role": {"wizard"}},
+		{"name": {"x"}, "role": {"trigger"}}, {"name": {"x"}, "role": {"action"}}} { // installation-wide: global admins only
+
 		if res := hub.post("/account/keys", bad, nil); res.StatusCode != 400 || res.doc(t).Find(`[data-testid=form-error]`).Length() == 0 {
 			t.Errorf("bad key form %v: status %d", bad, res.StatusCode)
 		}

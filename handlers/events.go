@@ -78,6 +78,9 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 		evs = append(evs, ev)
 		at = append(at, i)
 	}
+	if cid := keyOf(r).CommunityID; cid != 0 {
+		evs, at = h.eventsOf(r, cid, evs, at, answers)
+	}
 	for j, item := range h.router.HandleBatch(r.Context(), evs, eventSlots) {
 		i, ev := at[j], evs[j]
 		if item.Err != nil {
@@ -111,4 +114,31 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 		msg = itoa(int64(failed)) + " of " + itoa(int64(len(answers))) + " events failed; see each one's error."
 	}
 	writeJSON(w, http.StatusOK, answers, msg)
+}
+
+// eventsOf keeps the events of community cid, the only one the request's key
+// reaches. Every other event is answered as one from a server no community
+// has linked, before the router sees it: nothing is handled, nothing is
+// stored, no stored answer of another community is given back, and nothing
+// tells that the server is linked.
+func (h *Handler) eventsOf(r *http.Request, cid int64, evs []router.Event, at []int, answers []eventAnswer) ([]router.Event, []int) {
+	keep := evs[:0]
+	keepAt := at[:0]
+	for j, ev := range evs {
+		i := at[j]
+		got, err := h.router.CommunityOf(r.Context(), ev.Platform, ev.Server)
+		switch {
+		case err == nil && got == cid:
+			keep = append(keep, ev)
+			keepAt = append(keepAt, i)
+		case err == nil || errors.Is(err, router.ErrNotLinked):
+			answers[i] = eventAnswer{ID: ev.ID, Status: status(router.ErrNotLinked), Error: message(router.ErrNotLinked)}
+		default:
+			if status(err) == http.StatusInternalServerError {
+				h.logger.ErrorContext(r.Context(), "resolve event server", "err", err, "event", ev.ID)
+			}
+			answers[i] = eventAnswer{ID: ev.ID, Status: status(err), Error: message(err)}
+		}
+	}
+	return keep, keepAt
 }

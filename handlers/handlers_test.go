@@ -285,6 +285,17 @@ func (e *env) apiKey(u auth.User, role string) string {
 	return secret
 }
 
+// communityKey makes a trigger or action key of community cid, created by u,
+// one of its owners or admins (or a global admin).
+func (e *env) communityKey(u auth.User, role string, cid int64) string {
+	e.t.Helper()
+	_, secret, err := e.auth.CreateCommunityAPIKey(context.Background(), u, "", cid, "test "+role, role)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
 // count runs a counting query in the test's own database.
 func (e *env) count(sql string, args ...any) int {
 	e.t.Helper()

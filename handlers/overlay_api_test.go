@@ -31,7 +31,7 @@ func TestOverlayEventsBySourceID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	action := e.apiKey(ann, "action")
+	action := e.communityKey(ann, "action", a.ID)
 	user := e.apiKey(ann, "user")
 	body := `{"type":"ticker","message":"Hello from the API"}`
 	cases := []struct {

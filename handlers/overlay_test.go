@@ -374,6 +374,20 @@ func TestOverlayAPIRoles(t *testing.T) {
 	o := newOverlayAPIEnv(t)
 	path := func(cid, id int64) string { return fmt.Sprintf("/communities/%d/overlays/%d/events", cid, id) }
 	body := `{"type":"text","html":"<b>hi</b>"}`
+	ownerAction := o.communityKey(o.owner, auth.RoleAction, o.c.ID)
+	// An admin's key stops working when they are made a plain member.
+	demoted := o.user("demoted@example.com", false)
+	boss := community.Actor{User: o.root, Role: community.Owner}
+	if _, err := o.comm.Invite(t.Context(), boss, o.c, demoted.Email, community.Member); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.comm.ChangeRole(t.Context(), boss, o.c.ID, demoted.ID, community.Admin); err != nil {
+		t.Fatal(err)
+	}
+	demotedAction := o.communityKey(demoted, auth.RoleAction, o.c.ID)
+	if _, err := o.comm.ChangeRole(t.Context(), boss, o.c.ID, demoted.ID, community.Member); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name       string
 		key        string
@@ -382,19 +396,19 @@ func TestOverlayAPIRoles(t *testing.T) {
 		wantStatus int
 	}{
 		{"user key", o.apiKey(o.owner, auth.RoleUser), path(o.c.ID, o.text.ID), body, 403},
-		{"trigger key", o.apiKey(o.owner, auth.RoleTrigger), path(o.c.ID, o.text.ID), body, 403},
-		{"action key of the owner", o.apiKey(o.owner, auth.RoleAction), path(o.c.ID, o.text.ID), body, 200},
+		{"trigger key", o.communityKey(o.owner, auth.RoleTrigger, o.c.ID), path(o.c.ID, o.text.ID), body, 403},
+		{"action key of the owner", ownerAction, path(o.c.ID, o.text.ID), body, 200},
 		{"core key of an owner (a global admin)", o.apiKey(o.root, auth.RoleCore), path(o.c.ID, o.text.ID), body, 200},
 		{"admin key of the owner", o.apiKey(o.root, auth.RoleAdmin), path(o.c.ID, o.text.ID), body, 200},
-		{"action key of a plain member", o.apiKey(o.member, auth.RoleAction), path(o.c.ID, o.text.ID), body, 403},
-		{"action key of another community's owner", o.apiKey(o.alien, auth.RoleAction), path(o.c.ID, o.text.ID), body, 404},
-		{"another community's source under one's own", o.apiKey(o.alien, auth.RoleAction), path(o.other.ID, o.text.ID), body, 404},
-		{"one's own community with another's source", o.apiKey(o.owner, auth.RoleAction), path(o.c.ID, o.otherSrc.ID), body, 404},
-		{"no such source", o.apiKey(o.owner, auth.RoleAction), path(o.c.ID, 1<<40), body, 404},
-		{"bad source id", o.apiKey(o.owner, auth.RoleAction), fmt.Sprintf("/communities/%d/overlays/x/events", o.c.ID), body, 404},
+		{"action key of an admin since made a plain member", demotedAction, path(o.c.ID, o.text.ID), body, 401},
+		{"action key of another community's owner", o.communityKey(o.alien, auth.RoleAction, o.other.ID), path(o.c.ID, o.text.ID), body, 404},
+		{"another community's source under one's own", o.communityKey(o.alien, auth.RoleAction, o.other.ID), path(o.other.ID, o.text.ID), body, 404},
+		{"one's own community with another's source", ownerAction, path(o.c.ID, o.otherSrc.ID), body, 404},
+		{"no such source", ownerAction, path(o.c.ID, 1<<40), body, 404},
+		{"bad source id", ownerAction, fmt.Sprintf("/communities/%d/overlays/x/events", o.c.ID), body, 404},
 		{"no key", "", path(o.c.ID, o.text.ID), body, 401},
-		{"wrong type for the source", o.apiKey(o.owner, auth.RoleAction), path(o.c.ID, o.text.ID), `{"type":"chat","message":"x"}`, 400},
-		{"not JSON", o.apiKey(o.owner, auth.RoleAction), path(o.c.ID, o.text.ID), `<b>`, 400},
+		{"wrong type for the source", ownerAction, path(o.c.ID, o.text.ID), `{"type":"chat","message":"x"}`, 400},
+		{"not JSON", ownerAction, path(o.c.ID, o.text.ID), `<b>`, 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,7 +434,7 @@ func TestOverlayAPIRoles(t *testing.T) {
 func TestOverlaySanitising(t *testing.T) {
 	t.Parallel()
 	o := newOverlayAPIEnv(t)
-	key := o.apiKey(o.owner, auth.RoleAction)
+	key := o.communityKey(o.owner, auth.RoleAction, o.c.ID)
 	s := o.openStream(t, "/overlay/"+o.textToken+"/events", "")
 	s.next("retry")
 

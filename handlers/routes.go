@@ -131,6 +131,9 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/invitations/{iid}/revoke", h.revokeInvitation)
 					r.Post("/members/{uid}/role", h.changeRole)
 					r.Post("/members/{uid}/remove", h.removeMember)
+					r.Post("/keys", h.createCommunityKey) // the community's API keys (community_keys.go)
+					r.Post("/keys/{kid}/regenerate", h.regenerateCommunityKey)
+					r.Post("/keys/{kid}/revoke", h.revokeCommunityKey)
 				})
 
 				// The bot pages: members look, managers change (bot.go).

@@ -59,6 +59,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	keyB, keySecretB, err := e.auth.CreateCommunityAPIKey(ctx, bob, "", b.ID, "beta events", auth.RoleTrigger)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	hub := e.signedIn(alice.Email)
 	key := e.apiKey(alice, "user")
 	B, A, uid := b.ID, a.ID, carol.ID
@@ -81,6 +86,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/invitations/{iid}/revoke", fmt.Sprintf("/c/%d/invitations/%d/revoke", B, invB), nil, ""},
 		{"POST", "/c/{cid}/members/{uid}/role", fmt.Sprintf("/c/%d/members/%d/role", B, uid), url.Values{"role": {"admin"}}, ""},
 		{"POST", "/c/{cid}/members/{uid}/remove", fmt.Sprintf("/c/%d/members/%d/remove", B, uid), nil, ""},
+		{"POST", "/c/{cid}/keys", fmt.Sprintf("/c/%d/keys", B), url.Values{"name": {"evil"}, "role": {"trigger"}}, ""},
+		{"POST", "/c/{cid}/keys/{kid}/regenerate", fmt.Sprintf("/c/%d/keys/%d/regenerate", B, keyB.ID), nil, ""},
+		{"POST", "/c/{cid}/keys/{kid}/revoke", fmt.Sprintf("/c/%d/keys/%d/revoke", B, keyB.ID), nil, ""},
 		// The bot pages.
 		{"GET", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), nil, ""},
 		{"GET", "/c/{cid}/commands/{id}", fmt.Sprintf("/c/%d/commands/%d", B, cmdB.ID), nil, ""},
@@ -129,6 +137,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/test", A, ovB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/regenerate", A, ovB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/delete", A, ovB.ID), nil, ""},
+		// Alice's own community with B's key id.
+		{"", "", fmt.Sprintf("/c/%d/keys/%d/regenerate", A, keyB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/keys/%d/revoke", A, keyB.ID), nil, ""},
 		// Alice's own community with B's member and invitation ids.
 		{"", "", fmt.Sprintf("/c/%d/members/%d/role", A, uid), url.Values{"role": {"admin"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/members/%d/remove", A, uid), nil, ""},
@@ -145,7 +156,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/api/v1/communities/{cid}/overlays/{id}/events", fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), nil, `{"type":"ticker","message":"pwned"}`},
 	}
 	// Overlay updates take action keys: alice's reaches neither B nor B's source through A.
-	actionKey := e.apiKey(alice, auth.RoleAction)
+	actionKey := e.communityKey(alice, auth.RoleAction, A)
 	for _, p := range []string{fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), fmt.Sprintf("/communities/%d/overlays/%d/events", A, ovB.ID)} {
 		if st, out := e.api(actionKey, "POST", p, `{"type":"ticker","message":"pwned"}`); st != http.StatusNotFound {
 			t.Errorf("action key POST %s: %d, want 404: %v", p, st, out)
@@ -245,6 +256,12 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM points_values") + e.count("SELECT count(*) FROM points_ledger"); n != 0 {
 		t.Error("points changed through B's routes")
+	}
+	if id, err := e.auth.AuthenticateAPIKey(ctx, keySecretB); err != nil || id.CommunityID != B {
+		t.Errorf("B's key was revoked or regenerated: %+v, %v", id, err)
+	}
+	if n := e.count("SELECT count(*) FROM api_keys WHERE name = 'evil' OR community_id = $1 AND id <> $2", B, keyB.ID); n != 0 {
+		t.Error("a key was created in B through B's routes")
 	}
 	if n := e.count("SELECT count(*) FROM audit_log WHERE community_id = $1 AND actor_id = $2", B, alice.ID); n != 0 {
 		t.Errorf("%d audit entries by alice in B", n)
