@@ -148,6 +148,7 @@ type OverlaySource struct {
 	Settings    []byte
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Seq         int64
 }
 
 type OverlayUpdate struct {
@@ -155,6 +156,7 @@ type OverlayUpdate struct {
 	SourceID  int64
 	Payload   []byte
 	CreatedAt time.Time
+	Seq       int64
 }
 
 type PasswordReset struct {
