@@ -355,8 +355,11 @@ func (s *Service) Since(ctx context.Context, sourceID, last int64) ([]Update, er
 	return out, nil
 }
 
-// Subscribe delivers a source's live updates until cancel is called. The
-// channel closes when the source is revoked or deleted.
+// Subscribe delivers a source's live updates as they arrive until cancel is
+// called: from several instances they may arrive out of order, and a
+// subscriber that falls more than a buffer behind loses the oldest it has
+// not read. Pages use Follow, which puts that right. The channel closes when
+// the source is revoked or deleted.
 func (s *Service) Subscribe(sourceID int64) (<-chan Update, func()) {
 	return s.broker.subscribe(sourceID)
 }
