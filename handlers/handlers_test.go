@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -48,6 +49,9 @@ type env struct {
 	comm   *community.Service
 	router *router.Router
 	ov     *overlay.Service
+	cfg    handlers.Config // what srv serves, for a second instance
+	rdb    *redis.Client
+	prefix string // the Redis prefix of this deployment
 }
 
 type envOption func(*handlers.Config)
@@ -130,7 +134,7 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 	srv.Config.Handler = handlers.New(cfg)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov, cfg: cfg, rdb: rdb, prefix: prefix}
 }
 
 func (e *env) user(email string, admin bool) auth.User {
