@@ -81,8 +81,14 @@ func withModules(t testing.TB) func(*router.Config) {
 // newEnvWithRouter is newEnv with a change to the router's config (nil: none).
 func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envOption) *env {
 	t.Helper()
-	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
+	return newEnvOn(t, rdb, prefix, routerOpt, opts...)
+}
+
+// newEnvOn is newEnvWithRouter on a Redis client of the caller's.
+func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*router.Config), opts ...envOption) *env {
+	t.Helper()
+	pool := dbtest.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	if err != nil {
