@@ -154,6 +154,7 @@ type OverlaySource struct {
 	Settings    []byte
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Seq         int64
 }
 
 type OverlayUpdate struct {
@@ -161,6 +162,7 @@ type OverlayUpdate struct {
 	SourceID  int64
 	Payload   []byte
 	CreatedAt time.Time
+	Seq       int64
 }
 
 type PasswordReset struct {

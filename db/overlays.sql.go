@@ -11,7 +11,7 @@ import (
 )
 
 const overlaySourceByToken = `-- name: OverlaySourceByToken :one
-SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at FROM overlay_sources WHERE token_hash = $1
+SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at, seq FROM overlay_sources WHERE token_hash = $1
 `
 
 func (q *Queries) OverlaySourceByToken(ctx context.Context, tokenHash []byte) (OverlaySource, error) {
@@ -26,6 +26,7 @@ func (q *Queries) OverlaySourceByToken(ctx context.Context, tokenHash []byte) (O
 		&i.Settings,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Seq,
 	)
 	return i, err
 }
@@ -45,7 +46,7 @@ func (q *Queries) OverlaySourceCommunity(ctx context.Context, id int64) (int64, 
 const overlaySourceCreate = `-- name: OverlaySourceCreate :one
 INSERT INTO overlay_sources (community_id, kind, name, token_hash, settings)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, community_id, kind, name, token_hash, settings, created_at, updated_at
+RETURNING id, community_id, kind, name, token_hash, settings, created_at, updated_at, seq
 `
 
 type OverlaySourceCreateParams struct {
@@ -74,6 +75,7 @@ func (q *Queries) OverlaySourceCreate(ctx context.Context, arg OverlaySourceCrea
 		&i.Settings,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Seq,
 	)
 	return i, err
 }
@@ -96,7 +98,7 @@ func (q *Queries) OverlaySourceDelete(ctx context.Context, arg OverlaySourceDele
 }
 
 const overlaySourceGet = `-- name: OverlaySourceGet :one
-SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at FROM overlay_sources WHERE community_id = $1 AND id = $2
+SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at, seq FROM overlay_sources WHERE community_id = $1 AND id = $2
 `
 
 type OverlaySourceGetParams struct {
@@ -116,12 +118,13 @@ func (q *Queries) OverlaySourceGet(ctx context.Context, arg OverlaySourceGetPara
 		&i.Settings,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Seq,
 	)
 	return i, err
 }
 
 const overlaySourceGetForUpdate = `-- name: OverlaySourceGetForUpdate :one
-SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at FROM overlay_sources WHERE community_id = $1 AND id = $2 FOR UPDATE
+SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at, seq FROM overlay_sources WHERE community_id = $1 AND id = $2 FOR UPDATE
 `
 
 type OverlaySourceGetForUpdateParams struct {
@@ -142,12 +145,13 @@ func (q *Queries) OverlaySourceGetForUpdate(ctx context.Context, arg OverlaySour
 		&i.Settings,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Seq,
 	)
 	return i, err
 }
 
 const overlaySourceList = `-- name: OverlaySourceList :many
-SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at FROM overlay_sources WHERE community_id = $1 ORDER BY kind, name, id
+SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at, seq FROM overlay_sources WHERE community_id = $1 ORDER BY kind, name, id
 `
 
 func (q *Queries) OverlaySourceList(ctx context.Context, communityID int64) ([]OverlaySource, error) {
@@ -168,6 +172,7 @@ func (q *Queries) OverlaySourceList(ctx context.Context, communityID int64) ([]O
 			&i.Settings,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Seq,
 		); err != nil {
 			return nil, err
 		}
@@ -180,7 +185,7 @@ func (q *Queries) OverlaySourceList(ctx context.Context, communityID int64) ([]O
 }
 
 const overlaySourceListByKind = `-- name: OverlaySourceListByKind :many
-SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at FROM overlay_sources WHERE community_id = $1 AND kind = $2
+SELECT id, community_id, kind, name, token_hash, settings, created_at, updated_at, seq FROM overlay_sources WHERE community_id = $1 AND kind = $2
 `
 
 type OverlaySourceListByKindParams struct {
@@ -206,6 +211,7 @@ func (q *Queries) OverlaySourceListByKind(ctx context.Context, arg OverlaySource
 			&i.Settings,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Seq,
 		); err != nil {
 			return nil, err
 		}
@@ -218,7 +224,7 @@ func (q *Queries) OverlaySourceListByKind(ctx context.Context, arg OverlaySource
 }
 
 const overlaySourceRemove = `-- name: OverlaySourceRemove :one
-DELETE FROM overlay_sources WHERE community_id = $1 AND id = $2 RETURNING id, community_id, kind, name, token_hash, settings, created_at, updated_at
+DELETE FROM overlay_sources WHERE community_id = $1 AND id = $2 RETURNING id, community_id, kind, name, token_hash, settings, created_at, updated_at, seq
 `
 
 type OverlaySourceRemoveParams struct {
@@ -238,8 +244,21 @@ func (q *Queries) OverlaySourceRemove(ctx context.Context, arg OverlaySourceRemo
 		&i.Settings,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Seq,
 	)
 	return i, err
+}
+
+const overlaySourceSeq = `-- name: OverlaySourceSeq :one
+SELECT seq FROM overlay_sources WHERE id = $1
+`
+
+// The number of the source's newest update (0: none yet).
+func (q *Queries) OverlaySourceSeq(ctx context.Context, id int64) (int64, error) {
+	row := q.db.QueryRow(ctx, overlaySourceSeq, id)
+	var seq int64
+	err := row.Scan(&seq)
+	return seq, err
 }
 
 const overlaySourceSetToken = `-- name: OverlaySourceSetToken :execrows
@@ -285,23 +304,31 @@ func (q *Queries) OverlaySourceUpdateSettings(ctx context.Context, arg OverlaySo
 }
 
 const overlayUpdateInsert = `-- name: OverlayUpdateInsert :one
-INSERT INTO overlay_updates (source_id, payload) VALUES ($1, $2) RETURNING id, created_at
+WITH src AS (
+    UPDATE overlay_sources SET seq = seq + 1 WHERE overlay_sources.id = $2 RETURNING overlay_sources.id, overlay_sources.seq
+)
+INSERT INTO overlay_updates (source_id, seq, payload)
+SELECT src.id, src.seq, $1::jsonb FROM src
+RETURNING seq, created_at
 `
 
 type OverlayUpdateInsertParams struct {
-	SourceID int64
 	Payload  []byte
+	SourceID int64
 }
 
 type OverlayUpdateInsertRow struct {
-	ID        int64
+	Seq       int64
 	CreatedAt time.Time
 }
 
+// Stores an update with the source's next number. The UPDATE holds the
+// source row's lock until the statement commits, so numbers commit in order
+// and without holes. No row: the source is gone.
 func (q *Queries) OverlayUpdateInsert(ctx context.Context, arg OverlayUpdateInsertParams) (OverlayUpdateInsertRow, error) {
-	row := q.db.QueryRow(ctx, overlayUpdateInsert, arg.SourceID, arg.Payload)
+	row := q.db.QueryRow(ctx, overlayUpdateInsert, arg.Payload, arg.SourceID)
 	var i OverlayUpdateInsertRow
-	err := row.Scan(&i.ID, &i.CreatedAt)
+	err := row.Scan(&i.Seq, &i.CreatedAt)
 	return i, err
 }
 
@@ -318,25 +345,26 @@ func (q *Queries) OverlayUpdatesDeleteOld(ctx context.Context) (int64, error) {
 }
 
 const overlayUpdatesSince = `-- name: OverlayUpdatesSince :many
-SELECT id, payload FROM overlay_updates
-WHERE source_id = $1 AND id > $2 AND created_at > now() - interval '1 hour'
-ORDER BY id
+SELECT seq, payload FROM overlay_updates
+WHERE source_id = $1 AND seq > $2 AND created_at > now() - interval '1 hour'
+ORDER BY seq
 LIMIT 200
 `
 
 type OverlayUpdatesSinceParams struct {
 	SourceID int64
-	ID       int64
+	Seq      int64
 }
 
 type OverlayUpdatesSinceRow struct {
-	ID      int64
+	Seq     int64
 	Payload []byte
 }
 
-// What a reconnecting page missed, oldest first, at most the last hour.
+// What a page missed after the update numbered seq, oldest first, at most
+// the last hour.
 func (q *Queries) OverlayUpdatesSince(ctx context.Context, arg OverlayUpdatesSinceParams) ([]OverlayUpdatesSinceRow, error) {
-	rows, err := q.db.Query(ctx, overlayUpdatesSince, arg.SourceID, arg.ID)
+	rows, err := q.db.Query(ctx, overlayUpdatesSince, arg.SourceID, arg.Seq)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +372,7 @@ func (q *Queries) OverlayUpdatesSince(ctx context.Context, arg OverlayUpdatesSin
 	items := []OverlayUpdatesSinceRow{}
 	for rows.Next() {
 		var i OverlayUpdatesSinceRow
-		if err := rows.Scan(&i.ID, &i.Payload); err != nil {
+		if err := rows.Scan(&i.Seq, &i.Payload); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -20,6 +20,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -51,6 +52,9 @@ type env struct {
 	router *router.Router
 	ov     *overlay.Service
 	outbox *mailtest.Outbox
+	cfg    handlers.Config // what srv serves, for a second instance
+	rdb    *redis.Client
+	prefix string // the Redis prefix of this deployment
 }
 
 type envOption func(*handlers.Config)
@@ -92,8 +96,14 @@ func testBox(t testing.TB) *secret.Box {
 // newEnvWithRouter is newEnv with a change to the router's config (nil: none).
 func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envOption) *env {
 	t.Helper()
-	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
+	return newEnvOn(t, rdb, prefix, routerOpt, opts...)
+}
+
+// newEnvOn is newEnvWithRouter on a Redis client of the caller's.
+func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*router.Config), opts ...envOption) *env {
+	t.Helper()
+	pool := dbtest.Pool(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	if err != nil {
@@ -147,7 +157,7 @@ func newEnvWithRouter(t testing.TB, routerOpt func(*router.Config), opts ...envO
 	t.Cleanup(srv.Close)
 	compose := a.MailComposers()
 	maps.Copy(compose, c.MailComposers())
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov, outbox: mailtest.NewOutbox(jobs, compose)}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

@@ -3,7 +3,10 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
+	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
 
@@ -17,17 +20,27 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := h.cfg.Health.Ready(r.Context()); err != nil {
+	notes, err := h.cfg.Health.Ready(r.Context())
+	if err != nil {
 		h.logger.WarnContext(r.Context(), "not ready", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("not ready: " + err.Error() + "\n"))
 		return
 	}
-	w.Write([]byte("ready\n"))
+	w.Write([]byte("ready\n" + strings.Join(append(notes, ""), "\n")))
 }
 
 func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	p := views.HealthPage{Chrome: h.chrome(r, "Service health", "health")}
+	if b := h.cfg.Health.Breaker; b != nil {
+		if st := b.State(); !st.Since.IsZero() {
+			p.Redis = &views.RedisNotice{Down: st.Down, Since: st.Since.UTC().Format("2006-01-02 15:04:05 UTC"), For: st.DownFor.Round(time.Second).String(),
+				ProbeEvery: b.ProbeEvery().String(), Fallbacks: health.RedisFallbacks}
+			if st.Down {
+				p.Redis.For = time.Since(st.Since).Round(time.Second).String()
+			}
+		}
+	}
 	for _, c := range h.cfg.Health.All(r.Context()) {
 		p.Checks = append(p.Checks, views.HealthCheck{Name: c.Name, State: c.State, Detail: c.Detail})
 	}

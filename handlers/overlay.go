@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,24 +85,15 @@ func (h *Handler) overlayPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // overlayEvents streams a source's updates as Server-Sent Events: what the
-// page missed since Last-Event-ID first, then live updates, with a keepalive
-// comment when idle. The stream ends when the page goes, when the source's
-// URL is revoked or the source deleted (the page's reconnect then gets 404),
-// or when the request's context ends.
+// page missed after Last-Event-ID first, then live updates, each once and in
+// order (the event id is the update's number in its source), with a
+// keepalive comment when idle. The stream ends when the page goes, when the
+// source's URL is revoked or the source deleted (the page's reconnect then
+// gets 404), or when the request's context ends.
 func (h *Handler) overlayEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	src, ok := h.overlaySource(w, r)
 	if !ok {
-		return
-	}
-	updates, cancel := h.cfg.Overlays.Subscribe(src.ID)
-	defer cancel()
-	// A regeneration between the lookup and the subscription would not reach
-	// this subscriber, so the token is checked again now that it listens.
-	if again, ok := h.overlaySource(w, r); !ok {
-		return
-	} else if again.ID != src.ID {
-		overlayNotFound(w)
 		return
 	}
 	var last int64
@@ -110,16 +102,24 @@ func (h *Handler) overlayEvents(w http.ResponseWriter, r *http.Request) {
 			last = n
 		}
 	}
-	var missed []overlay.Update
-	if last > 0 {
-		var err error
-		if missed, err = h.cfg.Overlays.Since(ctx, src.ID, last); err != nil {
-			if status(err) == http.StatusInternalServerError {
-				h.logger.ErrorContext(ctx, "overlay replay", "err", err, "source", src.ID)
-			}
-			http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
-			return
-		}
+	feed, missed, err := h.cfg.Overlays.Follow(ctx, src.ID, last)
+	if errors.Is(err, overlay.ErrNotFound) {
+		overlayNotFound(w)
+		return
+	}
+	if err != nil {
+		h.logger.ErrorContext(ctx, "overlay replay", "err", err, "source", src.ID)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	defer feed.Close()
+	// A regeneration between the lookup and the subscription would not reach
+	// this subscriber, so the token is checked again now that it listens.
+	if again, ok := h.overlaySource(w, r); !ok {
+		return
+	} else if again.ID != src.ID {
+		overlayNotFound(w)
+		return
 	}
 
 	rc := http.NewResponseController(w)
@@ -134,35 +134,38 @@ func (h *Handler) overlayEvents(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(http.StatusOK)
 
-	send := func(s string) bool {
+	var buf bytes.Buffer
+	// send writes the events in one write and one flush.
+	send := func(us []overlay.Update) bool {
+		buf.Reset()
+		for _, u := range us {
+			raw, err := json.Marshal(u)
+			if err != nil {
+				h.logger.ErrorContext(ctx, "overlay update encoding", "err", err, "source", src.ID)
+				continue
+			}
+			fmt.Fprintf(&buf, "id: %d\nevent: update\ndata: %s\n\n", u.ID, raw)
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	comment := func(s string) bool {
 		if _, err := io.WriteString(w, s); err != nil {
 			return false
 		}
 		return rc.Flush() == nil
 	}
-	event := func(u overlay.Update) bool {
-		raw, err := json.Marshal(u)
-		if err != nil {
-			h.logger.ErrorContext(ctx, "overlay update encoding", "err", err, "source", src.ID)
-			return true
-		}
-		last = u.ID
-		return send(fmt.Sprintf("id: %d\nevent: update\ndata: %s\n\n", u.ID, raw))
-	}
-	if !send("retry: 2000\n\n") {
+	if !comment("retry: 2000\n\n") || !send(missed) {
 		return
-	}
-	for _, u := range missed {
-		if !event(u) {
-			return
-		}
 	}
 	// A leaderboard shows the current standings at once, not only after the next change.
 	if cur, ok, err := h.cfg.Overlays.Current(ctx, src); err != nil {
 		h.logger.WarnContext(ctx, "overlay current state", "err", err, "source", src.ID)
 	} else if ok {
 		raw, _ := json.Marshal(cur)
-		if !send(fmt.Sprintf("event: update\ndata: %s\n\n", raw)) {
+		if !comment(fmt.Sprintf("event: update\ndata: %s\n\n", raw)) {
 			return
 		}
 	}
@@ -172,18 +175,24 @@ func (h *Handler) overlayEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
-		case u, ok := <-updates:
+		case u, ok := <-feed.Live():
 			if !ok {
-				return // revoked, deleted, or too far behind: the page reconnects
+				return // revoked or deleted: the page's reconnect gets 404
 			}
-			if u.ID <= last {
-				continue // already sent from the replay
+			us, err := feed.Order(ctx, u)
+			if err != nil {
+				// The page reconnects with the last id it got and replays the rest.
+				if ctx.Err() != nil {
+					return
+				}
+				h.logger.WarnContext(ctx, "overlay stream: read missed updates", "err", err, "source", src.ID)
+				return
 			}
-			if !event(u) {
+			if len(us) > 0 && !send(us) {
 				return
 			}
 		case <-tick.C:
-			if !send(": keepalive\n\n") {
+			if !comment(": keepalive\n\n") {
 				return
 			}
 		}

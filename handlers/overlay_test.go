@@ -5,19 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/overlay"
 )
 
@@ -49,8 +54,14 @@ type sseStream struct {
 // openStream connects to path with an optional Last-Event-ID.
 func (e *env) openStream(t *testing.T, path, lastID string) *sseStream {
 	t.Helper()
+	return openStreamAt(t, e.srv.URL, path, lastID)
+}
+
+// openStreamAt connects to path on the instance at base.
+func openStreamAt(t *testing.T, base, path, lastID string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+path, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	req.Header.Set("Accept", "text/event-stream")
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
@@ -334,6 +345,189 @@ func TestOverlayStreamEndsOnDelete(t *testing.T) {
 	}
 	if !s.ended() {
 		t.Error("the stream of a deleted source did not end")
+	}
+}
+
+// sibling starts a second instance of the hub on e's database and Redis, as
+// a second `waddle serve` behind a load balancer: its own overlay service
+// and HTTP server. It returns the service and the server's URL.
+func (e *env) sibling(t *testing.T) (*overlay.Service, string) {
+	t.Helper()
+	ov := overlay.New(overlay.Config{Pool: e.pool, Redis: e.rdb, RedisPrefix: e.prefix, Logger: slog.New(slog.DiscardHandler)})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ov.Run(ctx) }()
+	select {
+	case <-ov.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second overlay service did not subscribe to Redis within 10s")
+	}
+	cfg := e.cfg
+	cfg.Overlays = ov
+	cfg.Registry = prometheus.NewRegistry()
+	srv := httptest.NewServer(handlers.New(cfg))
+	t.Cleanup(func() {
+		srv.Close()
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("second overlay service: %v", err)
+		}
+	})
+	return ov, srv.URL
+}
+
+// updates reads n update events and returns their ids and users.
+func (s *sseStream) updates(what string, n int) []string {
+	s.t.Helper()
+	var got []string
+	for len(got) < n {
+		id, u := s.update(fmt.Sprintf("%s, update %d", what, len(got)+1))
+		got = append(got, id+" "+u.User)
+	}
+	return got
+}
+
+// TestOverlayStreamBurst replays, over HTTP, the raid train that lost 30 of
+// 140 alerts on every page: 140 updates published at once by 14 goroutines,
+// 7 on each of two instances sharing PostgreSQL and Redis, to pages
+// connected to both. Every page gets each update once, in order (event ids
+// 1 to 140); a page that left mid-burst and reconnects to the other instance
+// with its Last-Event-ID gets exactly the rest; then live updates go on
+// without a repeat.
+func TestOverlayStreamBurst(t *testing.T) {
+	t.Parallel()
+	const publishers, each = 7, 10
+	const total = 2 * publishers * each
+	e := newEnv(t)
+	ov2, base2 := e.sibling(t)
+	root := e.user("root@example.com", true)
+	c := e.community(root, "ducks", nil)
+	src, token := e.mustOverlay(t, c.ID, overlay.Alerts, "Alerts")
+	path := "/overlay/" + token + "/events"
+
+	var pages []*sseStream
+	for _, base := range []string{e.srv.URL, base2, e.srv.URL, base2, e.srv.URL, base2} {
+		s := openStreamAt(t, base, path, "")
+		if ev := s.next("retry"); ev.Retry != "2000" {
+			t.Fatalf("first event %+v", ev)
+		}
+		pages = append(pages, s)
+	}
+	leaver := openStreamAt(t, base2, path, "")
+	leaver.next("retry")
+	left := make(chan []string, 1)
+	go func() {
+		var got []string
+		for len(got) < 40 {
+			ev := <-leaver.events
+			var u overlay.Update
+			json.Unmarshal([]byte(ev.Data), &u)
+			got = append(got, ev.ID+" "+u.User)
+		}
+		leaver.close()
+		left <- got
+	}()
+
+	start := make(chan struct{})
+	users := make([]string, total+1) // by event id
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, svc := range []*overlay.Service{e.ov, ov2} {
+		for p := range publishers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for n := range each {
+					u, err := svc.Publish(context.Background(), src.ID, overlay.Update{Type: "alert", User: fmt.Sprintf("u%d-%d-%d", i, p, n), Message: "raid"})
+					if err != nil || u.ID < 1 || u.ID > total {
+						t.Errorf("publish: update %d, %v", u.ID, err)
+						return
+					}
+					mu.Lock()
+					users[u.ID] = u.User
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	var want []string
+	for id := 1; id <= total; id++ {
+		want = append(want, fmt.Sprintf("%d %s", id, users[id]))
+	}
+
+	for i, s := range pages {
+		if diff := cmp.Diff(want, s.updates(fmt.Sprintf("page %d", i), total)); diff != "" {
+			t.Errorf("page %d (-want +got):\n%s", i, diff)
+		}
+	}
+	before := <-left
+	if diff := cmp.Diff(want[:40], before); diff != "" {
+		t.Fatalf("the leaving page before it left (-want +got):\n%s", diff)
+	}
+	back := e.openStream(t, path, "40")
+	back.next("retry")
+	if diff := cmp.Diff(want[40:], back.updates("the reconnected page", total-40)); diff != "" {
+		t.Errorf("the reconnected page's replay (-want +got):\n%s", diff)
+	}
+
+	live := e.publish(t, src.ID, overlay.Update{Type: "alert", User: "last", Message: "raid"})
+	for i, s := range append(pages, back) {
+		if id, u := s.update("the next live update"); id != fmt.Sprint(total+1) || u.User != "last" {
+			t.Errorf("page %d: after the burst got %s %q, want %d %q", i, id, u.User, live.ID, "last")
+		}
+	}
+}
+
+// TestOverlayStreamBadLastEventID: a Last-Event-ID that is not one of the
+// source's update numbers replays nothing and does not hold back what
+// comes next; one that is replays the rest.
+func TestOverlayStreamBadLastEventID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	root := e.user("root@example.com", true)
+	c := e.community(root, "ducks", nil)
+	cases := []struct {
+		name, lastID string
+		want         []string // replayed, then the next live one
+	}{
+		{"none", "", nil},
+		{"not a number", "abc", nil},
+		{"negative", "-2", nil},
+		{"zero", "0", nil},
+		{"a fraction", "1.5", nil},
+		{"beyond the newest", "999999", nil},
+		{"past int64", "99999999999999999999", nil},
+		{"the newest", "3", nil},
+		{"an earlier one", "1", []string{"two", "three"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src, token := e.mustOverlay(t, c.ID, overlay.Chat, tc.name)
+			for _, m := range []string{"one", "two", "three"} {
+				e.publish(t, src.ID, overlay.Update{Type: "chat", User: "ann", Message: m})
+			}
+			s := e.openStream(t, "/overlay/"+token+"/events", tc.lastID)
+			if s.res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", s.res.StatusCode)
+			}
+			s.next("retry")
+			var got []string
+			for range tc.want {
+				_, u := s.update("a replayed update")
+				got = append(got, u.Message)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("replayed (-want +got):\n%s", diff)
+			}
+			live := e.publish(t, src.ID, overlay.Update{Type: "chat", User: "bob", Message: tc.name})
+			if id, u := s.update("the next live update"); u.Message != tc.name || id != "4" || live.ID != 4 {
+				t.Errorf("next update %s %q, want %d %q", id, u.Message, live.ID, tc.name)
+			}
+			s.close()
+		})
 	}
 }
 

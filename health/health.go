@@ -42,6 +42,7 @@ type Checker struct {
 	Primary   *pgxpool.Pool
 	Replica   *pgxpool.Pool // nil: none configured
 	Redis     *redis.Client // nil: none configured
+	Breaker   *RedisBreaker // on Redis; nil: none
 	Fallbacks []Fallback
 	MailMode  string                // "smtp host:port" or "log"
 	Jobs      *river.Client[pgx.Tx] // nil: not shown
@@ -84,25 +85,27 @@ func (c Checker) BotStates() []platform.BotStatus {
 	return out
 }
 
-// Ready reports whether every configured required component answers.
-// Redis counts: with it configured, instances rely on it to share state.
-func (c Checker) Ready(ctx context.Context) error {
+// Ready reports whether this instance can serve: PostgreSQL (and the
+// replica) answer. Redis does not decide it: without Redis the instance runs
+// on fallbacks, and taking every instance out of the balancer because the
+// Redis they share is down would turn a slower service into an outage. The
+// notes say how Redis is, and what runs on a fallback.
+func (c Checker) Ready(ctx context.Context) (notes []string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := db.New(c.Primary).Ping(ctx); err != nil {
-		return fmt.Errorf("postgresql: %w", err)
+		return nil, fmt.Errorf("postgresql: %w", err)
 	}
 	if c.Replica != nil {
 		if _, err := db.New(c.Replica).Ping(ctx); err != nil {
-			return fmt.Errorf("postgresql replica: %w", err)
+			return nil, fmt.Errorf("postgresql replica: %w", err)
 		}
 	}
 	if c.Redis != nil {
-		if err := c.Redis.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("redis: %w", err)
-		}
+		rc := c.redisCheck(ctx)
+		notes = append(notes, "redis: "+rc.State+": "+rc.Detail)
 	}
-	return nil
+	return notes, nil
 }
 
 // All checks every component, for the health page.
@@ -160,20 +163,35 @@ func pgCheck(ctx context.Context, name string, pool *pgxpool.Pool) Check {
 		time.Since(start).Round(time.Millisecond/10), st.AcquiredConns(), st.MaxConns())}
 }
 
+// RedisFallbacks says what runs on a fallback while Redis is down.
+const RedisFallbacks = "sessions in PostgreSQL, rate limits in each instance's memory, overlay updates and cache invalidation reach this instance only"
+
 func (c Checker) redisCheck(ctx context.Context) Check {
 	if c.Redis == nil {
 		return Check{Name: "Redis", State: Off, Detail: "REDIS_URL not set: sessions in PostgreSQL, rate limits in memory (one instance only)"}
 	}
+	var st RedisState
+	if c.Breaker != nil {
+		st = c.Breaker.State()
+	}
+	if st.Down {
+		return Check{Name: "Redis", State: Down, Detail: fmt.Sprintf("down since %s (%s): %s. Not dialed while down, probed every %s. Running on fallbacks: %s",
+			st.Since.UTC().Format("2006-01-02 15:04:05 UTC"), time.Since(st.Since).Round(time.Second), st.Cause, c.Breaker.ProbeEvery(), RedisFallbacks)}
+	}
+	back := ""
+	if !st.Since.IsZero() {
+		back = fmt.Sprintf("; back since %s after %s down", st.Since.UTC().Format("2006-01-02 15:04:05 UTC"), st.DownFor.Round(time.Second))
+	}
 	start := time.Now()
 	if err := c.Redis.Ping(ctx).Err(); err != nil {
-		return Check{Name: "Redis", State: Down, Detail: "unreachable, falling back to PostgreSQL and memory: " + err.Error()}
+		return Check{Name: "Redis", State: Down, Detail: "unreachable, running on fallbacks (" + RedisFallbacks + "): " + err.Error()}
 	}
 	for _, f := range c.Fallbacks {
 		if f.Degraded() {
-			return Check{Name: "Redis", State: Degraded, Detail: "answering again, but the last call failed: some state is in the fallback"}
+			return Check{Name: "Redis", State: Degraded, Detail: "answering again, but the last call failed: some state is in the fallback" + back}
 		}
 	}
-	return Check{Name: "Redis", State: OK, Detail: fmt.Sprintf("answered in %s", time.Since(start).Round(time.Millisecond/10))}
+	return Check{Name: "Redis", State: OK, Detail: fmt.Sprintf("answered in %s%s", time.Since(start).Round(time.Millisecond/10), back)}
 }
 
 // Migrations lists the schema migrations and whether each is applied.

@@ -19,8 +19,10 @@ type message struct {
 	Revoked bool    `json:"revoked,omitempty"`
 }
 
-// subscriberBuffer is how many updates a slow page may fall behind before it
-// is disconnected; it then reconnects and replays what it missed.
+// subscriberBuffer is how many updates wait for a page that reads slowly.
+// When it is full the oldest waiting update is dropped for the newest: the
+// page's Feed sees the gap in the numbers and reads what it missed from
+// PostgreSQL, so a burst costs a query, not a reconnect.
 const subscriberBuffer = 32
 
 type subscriber struct {
@@ -98,8 +100,16 @@ func (b *broker) deliver(m message) {
 		select {
 		case s.ch <- *m.Update:
 		default:
-			// Too far behind: disconnect; the page reconnects and replays.
-			b.remove(m.Source, s)
+			// Full: drop the oldest waiting update. Only the broker sends,
+			// under b.mu, so the newest then fits.
+			select {
+			case <-s.ch:
+			default:
+			}
+			select {
+			case s.ch <- *m.Update:
+			default:
+			}
 		}
 	}
 }

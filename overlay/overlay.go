@@ -79,7 +79,7 @@ type Source struct {
 // Update is what a page receives. Type is the source kind's update:
 // alert, ticker, text, media, leaderboard or chat.
 type Update struct {
-	ID      int64   `json:"id"`
+	ID      int64   `json:"id"` // the source's sequence number: 1, 2, 3, … in commit order
 	Type    string  `json:"type"`
 	Message string  `json:"message,omitempty"` // alert or ticker text, a chat line
 	User    string  `json:"user,omitempty"`
@@ -418,8 +418,9 @@ func (s *Service) Clean(u Update) (Update, error) {
 	return u, nil
 }
 
-// Publish stores an update for a source and delivers it to every page
-// connected to it, on every instance.
+// Publish stores an update for a source under the source's next number
+// (returned as its ID) and delivers it to every page connected to it, on
+// every instance.
 func (s *Service) Publish(ctx context.Context, sourceID int64, u Update) (Update, error) {
 	u.ID = 0
 	raw, err := json.Marshal(u)
@@ -427,20 +428,21 @@ func (s *Service) Publish(ctx context.Context, sourceID int64, u Update) (Update
 		return u, err
 	}
 	row, err := db.New(s.pool).OverlayUpdateInsert(ctx, db.OverlayUpdateInsertParams{SourceID: sourceID, Payload: raw})
-	if db.IsForeignKeyViolation(err) {
+	if errors.Is(err, pgx.ErrNoRows) || db.IsForeignKeyViolation(err) {
 		return u, ErrNotFound // the source was deleted meanwhile
 	}
 	if err != nil {
 		return u, fmt.Errorf("store overlay update: %w", err)
 	}
-	u.ID = row.ID
+	u.ID = row.Seq
 	s.broker.publish(ctx, sourceID, message{Update: &u})
 	return u, nil
 }
 
-// Since returns the updates after lastID (a reconnecting page's Last-Event-ID).
-func (s *Service) Since(ctx context.Context, sourceID, lastID int64) ([]Update, error) {
-	rows, err := db.New(s.pool).OverlayUpdatesSince(ctx, db.OverlayUpdatesSinceParams{SourceID: sourceID, ID: lastID})
+// Since returns a source's updates numbered after last (a reconnecting
+// page's Last-Event-ID), oldest first: at most 200, from the last hour.
+func (s *Service) Since(ctx context.Context, sourceID, last int64) ([]Update, error) {
+	rows, err := db.New(s.pool).OverlayUpdatesSince(ctx, db.OverlayUpdatesSinceParams{SourceID: sourceID, Seq: last})
 	if err != nil {
 		return nil, fmt.Errorf("replay overlay updates: %w", err)
 	}
@@ -450,14 +452,17 @@ func (s *Service) Since(ctx context.Context, sourceID, lastID int64) ([]Update, 
 		if err := json.Unmarshal(r.Payload, &u); err != nil {
 			continue
 		}
-		u.ID = r.ID
+		u.ID = r.Seq
 		out = append(out, u)
 	}
 	return out, nil
 }
 
-// Subscribe delivers a source's live updates until cancel is called. The
-// channel closes when the source is revoked or deleted.
+// Subscribe delivers a source's live updates as they arrive until cancel is
+// called: from several instances they may arrive out of order, and a
+// subscriber that falls more than a buffer behind loses the oldest it has
+// not read. Pages use Follow, which puts that right. The channel closes when
+// the source is revoked or deleted.
 func (s *Service) Subscribe(sourceID int64) (<-chan Update, func()) {
 	return s.broker.subscribe(sourceID)
 }

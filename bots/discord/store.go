@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -26,7 +25,9 @@ type interaction struct {
 
 // store keeps interaction contexts, open forms, voice join times and boost
 // claims in Redis, so another instance or a restart finds them; in memory
-// when there is no Redis.
+// when there is no Redis, and while Redis does not answer (its breaker then
+// fails calls at once): what is stored during an outage is found on this
+// instance.
 type store struct {
 	rdb    *redis.Client
 	prefix string
@@ -56,13 +57,12 @@ func (s *store) put(ctx context.Context, key string, v any, ttl time.Duration, r
 	}
 	if s.rdb != nil {
 		if replace {
-			return true, s.rdb.Set(ctx, s.prefix+key, raw, ttl).Err()
+			if err := s.rdb.Set(ctx, s.prefix+key, raw, ttl).Err(); err == nil {
+				return true, nil
+			}
+		} else if ok, err := s.rdb.SetNX(ctx, s.prefix+key, raw, ttl).Result(); err == nil {
+			return ok, nil
 		}
-		ok, err := s.rdb.SetNX(ctx, s.prefix+key, raw, ttl).Result()
-		if err != nil {
-			return false, fmt.Errorf("store %s: %w", key, err)
-		}
-		return ok, nil
 	}
 	now := time.Now()
 	s.mu.Lock()
@@ -82,26 +82,20 @@ func (s *store) put(ctx context.Context, key string, v any, ttl time.Duration, r
 }
 
 func (s *store) get(ctx context.Context, key string, v any) error {
-	var raw string
 	if s.rdb != nil {
-		var err error
-		raw, err = s.rdb.Get(ctx, s.prefix+key).Result()
-		if errors.Is(err, redis.Nil) {
-			return errMissing
+		if raw, err := s.rdb.Get(ctx, s.prefix+key).Result(); err == nil {
+			return json.Unmarshal([]byte(raw), v)
 		}
-		if err != nil {
-			return fmt.Errorf("load %s: %w", key, err)
-		}
-	} else {
-		s.mu.Lock()
-		m, ok := s.vals[key]
-		s.mu.Unlock()
-		if !ok || time.Now().After(m.exp) {
-			return errMissing
-		}
-		raw = m.v
+		// Not in Redis, or Redis does not answer: it may have been stored
+		// here while Redis was down.
 	}
-	return json.Unmarshal([]byte(raw), v)
+	s.mu.Lock()
+	m, ok := s.vals[key]
+	s.mu.Unlock()
+	if !ok || time.Now().After(m.exp) {
+		return errMissing
+	}
+	return json.Unmarshal([]byte(m.v), v)
 }
 
 // Voice join times live in one hash per guild (user → Unix ms), kept
@@ -120,10 +114,9 @@ func (s *store) voiceJoin(ctx context.Context, guild, user string, at time.Time)
 			p.Expire(ctx, s.voiceKey(guild), voiceTTL)
 			return nil
 		})
-		if err != nil {
-			return false, fmt.Errorf("record voice join: %w", err)
+		if err == nil {
+			return set.Val(), nil
 		}
-		return set.Val(), nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,10 +158,9 @@ func (s *store) voiceReset(ctx context.Context, guild string, users []string, at
 		for _, u := range users {
 			args = append(args, u)
 		}
-		if err := voiceResetScript.Run(ctx, s.rdb, []string{s.voiceKey(guild)}, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("reset voice members of %s: %w", guild, err)
+		if err := voiceResetScript.Run(ctx, s.rdb, []string{s.voiceKey(guild)}, args...).Err(); err == nil || errors.Is(err, redis.Nil) {
+			return nil
 		}
-		return nil
 	}
 	keep := make(map[string]bool, len(users))
 	for _, u := range users {
@@ -199,7 +191,6 @@ func (s *store) voiceReset(ctx context.Context, guild string, users []string, at
 
 // voiceLeave removes a member's join time and returns it (false: none recorded).
 func (s *store) voiceLeave(ctx context.Context, guild, user string) (time.Time, bool, error) {
-	var ms int64
 	if s.rdb != nil {
 		var get, legacy *redis.StringCmd
 		var del, legacyDel *redis.IntCmd
@@ -211,34 +202,31 @@ func (s *store) voiceLeave(ctx context.Context, guild, user string) (time.Time, 
 			legacyDel = p.HDel(ctx, s.prefix+"voice", guild+":"+user)
 			return nil
 		})
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return time.Time{}, false, fmt.Errorf("read voice join: %w", err)
+		if err == nil || errors.Is(err, redis.Nil) {
+			raw := ""
+			switch {
+			case del.Val() > 0:
+				raw = get.Val()
+			case legacyDel.Val() > 0:
+				raw = legacy.Val()
+			}
+			if raw != "" {
+				ms, err := strconv.ParseInt(raw, 10, 64)
+				return time.UnixMilli(ms), err == nil, nil
+			}
 		}
-		raw := ""
-		switch {
-		case del.Val() > 0:
-			raw = get.Val()
-		case legacyDel.Val() > 0:
-			raw = legacy.Val()
-		default:
-			return time.Time{}, false, nil
-		}
-		ms, err = strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			return time.Time{}, false, nil
-		}
-	} else {
-		s.mu.Lock()
-		v, ok := s.voice[guild][user]
-		delete(s.voice[guild], user)
-		if len(s.voice[guild]) == 0 {
-			delete(s.voice, guild)
-		}
-		s.mu.Unlock()
-		if !ok {
-			return time.Time{}, false, nil
-		}
-		ms = v
+		// Not in Redis, or Redis does not answer: the join may have been
+		// recorded here while Redis was down.
+	}
+	s.mu.Lock()
+	ms, ok := s.voice[guild][user]
+	delete(s.voice[guild], user)
+	if len(s.voice[guild]) == 0 {
+		delete(s.voice, guild)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return time.Time{}, false, nil
 	}
 	return time.UnixMilli(ms), true, nil
 }

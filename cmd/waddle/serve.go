@@ -70,6 +70,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return fmt.Errorf("job queue: %w", err)
 	}
 
+	var breaker *health.RedisBreaker // every user of Redis falls back at once while it is down
+	if a.redis != nil {
+		breaker = health.NewRedisBreaker(a.redis, health.RedisBreakerConfig{Logger: logger.With("component", "redis")})
+	}
 	sessions := auth.NewSessionStore(a.pool, a.redis, cfg.RedisPrefix+"session:", logger.With("component", "sessions"))
 	if err := a.auth.PasskeysOff(); err != nil {
 		logger.WarnContext(ctx, "passkeys are off", "err", err)
@@ -101,7 +105,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Auth:        a.auth,
 		Communities: a.comm,
 		Audit:       audit.Log{Pool: readPool},
-		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
+		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Breaker: breaker, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
 			EventSub: cfg.EventSubSecret != "", Slack: cfg.SlackSigning != "", Bots: bots.statuses, Leases: bots.leases},
 		Limiter:         a.limiter,
 		Sessions:        sessions,
@@ -154,6 +158,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 			defer botsRunning.Done()
 			return run(gctx)
 		})
+	}
+	if breaker != nil {
+		g.Go(func() error { return breaker.Run(gctx) })
 	}
 	g.Go(func() error {
 		if err := ov.Run(gctx); err != nil {

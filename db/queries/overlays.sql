@@ -32,13 +32,26 @@ UPDATE overlay_sources SET name = $3, settings = $4, updated_at = now() WHERE co
 DELETE FROM overlay_sources WHERE community_id = $1 AND id = $2;
 
 -- name: OverlayUpdateInsert :one
-INSERT INTO overlay_updates (source_id, payload) VALUES ($1, $2) RETURNING id, created_at;
+-- Stores an update with the source's next number. The UPDATE holds the
+-- source row's lock until the statement commits, so numbers commit in order
+-- and without holes. No row: the source is gone.
+WITH src AS (
+    UPDATE overlay_sources SET seq = seq + 1 WHERE overlay_sources.id = sqlc.arg(source_id) RETURNING overlay_sources.id, overlay_sources.seq
+)
+INSERT INTO overlay_updates (source_id, seq, payload)
+SELECT src.id, src.seq, sqlc.arg(payload)::jsonb FROM src
+RETURNING seq, created_at;
+
+-- name: OverlaySourceSeq :one
+-- The number of the source's newest update (0: none yet).
+SELECT seq FROM overlay_sources WHERE id = $1;
 
 -- name: OverlayUpdatesSince :many
--- What a reconnecting page missed, oldest first, at most the last hour.
-SELECT id, payload FROM overlay_updates
-WHERE source_id = $1 AND id > $2 AND created_at > now() - interval '1 hour'
-ORDER BY id
+-- What a page missed after the update numbered seq, oldest first, at most
+-- the last hour.
+SELECT seq, payload FROM overlay_updates
+WHERE source_id = $1 AND seq > $2 AND created_at > now() - interval '1 hour'
+ORDER BY seq
 LIMIT 200;
 
 -- name: OverlayUpdatesDeleteOld :execrows
