@@ -86,6 +86,8 @@ func TestMigrationRevokesOverpoweredKeys(t *testing.T) {
 		}
 	}
 	e.migrateTo(t, keysMigration)
+	// The hub's code needs the newest schema; later migrations leave keys alone.
+	e.migrateTo(t, 1<<40)
 
 	want := map[string]string{ // what each key's owner reads; "" works
 		"ann trigger": "revoked: installation-wide trigger keys are for global admins; create one on your community's page",
