@@ -184,10 +184,11 @@ func (r *Router) Simulate(ctx context.Context, communityID int64, ev Event, dryR
 	if err != nil {
 		return Result{}, err
 	}
-	h := &handling{ctx: ctx, r: r, s: s, ev: ev, dry: dryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
-	if err := h.run(ctx); err != nil {
+	h := r.newHandling(ctx, s, ev, dryRun)
+	defer h.rollback(ctx)
+	res, err := h.finish(ctx, start)
+	if err != nil {
 		return Result{}, err
 	}
-	h.res.Duration = time.Since(start)
-	return h.res, nil
+	return res, nil
 }

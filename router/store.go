@@ -21,38 +21,38 @@ type Quote struct {
 
 var errNoQuote = problem.New(problem.NotFound, "no such quote.")
 
-func (r *Router) randomQuote(ctx context.Context, communityID int64) (Quote, error) {
-	q, err := db.New(r.read).QuoteRandom(ctx, communityID)
+func randomQuote(ctx context.Context, q *db.Queries, communityID int64) (Quote, error) {
+	row, err := q.QuoteRandom(ctx, communityID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Quote{}, problem.New(problem.NotFound, "there are no quotes yet.")
 	}
 	if err != nil {
 		return Quote{}, fmt.Errorf("random quote: %w", err)
 	}
-	return Quote{Number: q.Number, Text: q.Text}, nil
+	return Quote{Number: row.Number, Text: row.Text}, nil
 }
 
-func (r *Router) quote(ctx context.Context, communityID int64, n int) (Quote, error) {
-	q, err := db.New(r.read).QuoteGet(ctx, db.QuoteGetParams{CommunityID: communityID, Number: int32(n)})
+func quote(ctx context.Context, q *db.Queries, communityID int64, n int) (Quote, error) {
+	row, err := q.QuoteGet(ctx, db.QuoteGetParams{CommunityID: communityID, Number: int32(n)})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Quote{}, errNoQuote
 	}
 	if err != nil {
 		return Quote{}, fmt.Errorf("quote %d: %w", n, err)
 	}
-	return Quote{Number: q.Number, Text: q.Text}, nil
+	return Quote{Number: row.Number, Text: row.Text}, nil
 }
 
-func (r *Router) addQuote(ctx context.Context, communityID int64, text, by string) (int32, error) {
-	n, err := db.New(r.pool).QuoteAdd(ctx, db.QuoteAddParams{CommunityID: communityID, Text: text, AddedBy: by})
+func addQuote(ctx context.Context, q *db.Queries, communityID int64, text, by string) (int32, error) {
+	n, err := q.QuoteAdd(ctx, db.QuoteAddParams{CommunityID: communityID, Text: text, AddedBy: by})
 	if err != nil {
 		return 0, fmt.Errorf("add quote: %w", err)
 	}
 	return n, nil
 }
 
-func (r *Router) deleteQuote(ctx context.Context, communityID int64, n int) error {
-	rows, err := db.New(r.pool).QuoteDelete(ctx, db.QuoteDeleteParams{CommunityID: communityID, Number: int32(n)})
+func deleteQuote(ctx context.Context, q *db.Queries, communityID int64, n int) error {
+	rows, err := q.QuoteDelete(ctx, db.QuoteDeleteParams{CommunityID: communityID, Number: int32(n)})
 	if err != nil {
 		return fmt.Errorf("delete quote %d: %w", n, err)
 	}
@@ -62,11 +62,12 @@ func (r *Router) deleteQuote(ctx context.Context, communityID int64, n int) erro
 	return nil
 }
 
-func (r *Router) setCounter(ctx context.Context, communityID, id, n int64) error {
-	if _, err := db.New(r.pool).CommandSetCounter(ctx, db.CommandSetCounterParams{CommunityID: communityID, ID: id, Counter: n}); err != nil {
+// setCounter sets a command's counter; the cached snapshots show the old
+// one until the caller invalidates them.
+func setCounter(ctx context.Context, q *db.Queries, communityID, id, n int64) error {
+	if _, err := q.CommandSetCounter(ctx, db.CommandSetCounterParams{CommunityID: communityID, ID: id, Counter: n}); err != nil {
 		return fmt.Errorf("set counter: %w", err)
 	}
-	r.invalidate(ctx, communityID)
 	return nil
 }
 
@@ -75,8 +76,8 @@ type knownUser struct {
 	Platform, UserID, Name string
 }
 
-func (r *Router) findUser(ctx context.Context, communityID int64, platform, name string) (knownUser, error) {
-	row, err := db.New(r.read).PointsBalanceFindByName(ctx, db.PointsBalanceFindByNameParams{CommunityID: communityID, Platform: platform, Lower: name})
+func findUser(ctx context.Context, q *db.Queries, communityID int64, platform, name string) (knownUser, error) {
+	row, err := q.PointsBalanceFindByName(ctx, db.PointsBalanceFindByNameParams{CommunityID: communityID, Platform: platform, Lower: name})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return knownUser{}, problem.New(problem.NotFound, "I have not seen %s here yet.", name)
 	}
