@@ -298,7 +298,7 @@ func (r *Router) runClaimed(ctx context.Context, items []claimItem, slots int) {
 	if err := r.answerBatched(ctx, items, hs, batched); err != nil {
 		for _, i := range batched {
 			*items[i].out = BatchItem{Result: Result{EventID: hs[i].ev.ID}, Err: err}
-			hs[i].logQueued()
+			hs[i].failed(ctx)
 		}
 	}
 	var failed []claimItem

@@ -67,8 +67,7 @@ func (h *handling) commit(ctx context.Context) error {
 		h.tx = nil
 	}
 	if err != nil {
-		h.rollback(ctx)
-		h.logQueued()
+		h.failed(ctx)
 		return fmt.Errorf("commit event %q: %w", h.ev.ID, err)
 	}
 	h.executions = nil
@@ -158,6 +157,19 @@ func (h *handling) afterCommit(ctx context.Context) {
 	}
 	h.logQueued()
 	h.toOverlays(ctx)
+}
+
+// failed undoes what it can of a failed event: its transaction is rolled
+// back, its chat points' once-a-minute gate is given back (a retry may earn
+// them), and its executions go to the log all the same.
+func (h *handling) failed(ctx context.Context) {
+	h.rollback(ctx)
+	if h.paidKey != "" {
+		h.r.paid.forget(h.paidKey)
+		h.r.limiter.Reset(context.WithoutCancel(ctx), h.paidKey, chatPointsEvery)
+		h.paidKey = ""
+	}
+	h.logQueued()
 }
 
 // logQueued hands the execution-log rows not written with the event to the

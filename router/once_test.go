@@ -305,3 +305,32 @@ func TestPointsRefuseToOverflow(t *testing.T) {
 		t.Errorf("balance %d, want %d unchanged", bal, near)
 	}
 }
+
+// An event that fails leaves nothing behind, its claim included: a retry
+// handles it.
+func TestFailedEventGivesItsClaimUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.command(router.CommandInput{Name: "tick", Response: "{count}"})
+	e.say("warm", nil, "!help") // the community's commands are cached
+	// The command goes behind the cache's back: incrementing its counter fails.
+	if _, err := e.pool.Exec(ctx, "DELETE FROM commands WHERE name = 'tick'"); err != nil {
+		t.Fatal(err)
+	}
+	ev := chat("fails-once", "ann", "!tick")
+	if _, err := e.r.Handle(ctx, ev, router.Options{Dedup: true}); err == nil {
+		t.Fatal("the event did not fail")
+	}
+	if n := e.count("SELECT count(*) FROM processed_events WHERE event_id = 'fails-once'"); n != 0 {
+		t.Errorf("the failed event left %d rows in processed_events", n)
+	}
+	if n := e.count("SELECT count(*) FROM points_ledger WHERE user_id = 'id-ann'"); n != 0 {
+		t.Errorf("the failed event left %d ledger rows", n)
+	}
+	e.command(router.CommandInput{Name: "tick", Response: "{count}"})
+	res, err := e.r.Handle(ctx, ev, router.Options{Dedup: true})
+	if err != nil || res.Duplicate || replies(res) != "1" || len(res.Points) != 1 {
+		t.Errorf("retry: %+v, %v; want it handled: count 1 and chat points", res, err)
+	}
+}

@@ -70,6 +70,7 @@ func (h *handling) award(ctx context.Context) error {
 			return nil
 		}
 		h.r.paid.mark(key, time.Now())
+		h.paidKey = key
 	}
 	if h.dry {
 		bal, err := balance(ctx, h.read(), h.s.communityID, h.ev.Platform, h.ev.User.ID)
@@ -181,6 +182,12 @@ func (p *paidSet) recently(key string, now time.Time) bool {
 	defer p.mu.Unlock()
 	t, ok := p.seen[key]
 	return ok && now.Sub(t) < chatPointsEvery
+}
+
+func (p *paidSet) forget(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.seen, key)
 }
 
 func (p *paidSet) mark(key string, now time.Time) {

@@ -281,8 +281,7 @@ func (r *Router) newHandling(ctx context.Context, s *snapshot, ev Event, dry boo
 // cache invalidations, unless the batch it belongs to stores its answer.
 func (h *handling) finish(ctx context.Context, start time.Time) (Result, error) {
 	if err := h.run(ctx); err != nil {
-		h.rollback(ctx)
-		h.logQueued() // a failed event's executions still show in the log
+		h.failed(ctx)
 		return Result{EventID: h.ev.ID}, err
 	}
 	h.res.Duration = time.Since(start)
@@ -309,6 +308,7 @@ type handling struct {
 	batched  bool          // claimed, without effects: its batch stores the answer and the executions
 	reconfig bool          // a chat command changed the community's commands
 	earned   *PointsChange // batched: the points it earns, written by its batch
+	paidKey  string        // the chat points gate it took, given back if it fails
 
 	executions []db.CommandExecutionInsertParams
 
@@ -352,11 +352,11 @@ func (h *handling) run(ctx context.Context) error {
 			}
 		}
 	}
-	h.alert()
-	if err := h.award(ctx); err != nil {
-		return err
+	if h.err != nil {
+		return h.err
 	}
-	return h.err
+	h.alert()
+	return h.award(ctx)
 }
 
 // OverlaySink receives the overlay updates of handled events (the overlay package).
