@@ -326,15 +326,21 @@ func (r *Router) answerBatched(ctx context.Context, items []claimItem, hs []*han
 		return nil
 	}
 	var stored map[claimKey]bool
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
+	store := func(q *db.Queries) error {
 		if err := awardBatched(ctx, q, hs, idx); err != nil {
 			return err
 		}
 		var err error
 		stored, err = answerMany(ctx, q, r.owner, hs, idx)
 		return err
-	})
+	}
+	awards := slices.ContainsFunc(idx, func(i int) bool { return hs[i].earned != nil })
+	var err error
+	if awards {
+		err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error { return store(db.New(tx)) })
+	} else {
+		err = store(db.New(r.pool)) // one statement: no transaction needed
+	}
 	if err != nil {
 		return fmt.Errorf("store the answers of %d events: %w", len(idx), err)
 	}
