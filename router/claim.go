@@ -26,9 +26,10 @@ import (
 // delivery that finds a row with an answer returns that answer; one that
 // finds a claim waits until the answer is stored, polling (or, on the same
 // instance, waiting in memory). The transaction of the event's effects
-// stores the answer (effects.go); an event without effects has its answer
-// stored with those of its batch in one statement. A failed event gives its
-// claim up. A running instance holds a session advisory lock of its id on a
+// stores the answer (effects.go); the events of a batch (Handle's event is a
+// batch of one) whose only effect is the points they earn have their awards
+// and answers written together, in one transaction of two statements. A
+// failed event gives its claim up. A running instance holds a session advisory lock of its id on a
 // connection of its own; PostgreSQL drops it when the process dies, and a
 // retry then takes the dead instance's claims over. No connection is held
 // while events run.
