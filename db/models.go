@@ -255,6 +255,7 @@ type ProcessedEvent struct {
 	EventID     string
 	Result      []byte
 	CreatedAt   time.Time
+	ClaimedBy   int64
 }
 
 type Quote struct {

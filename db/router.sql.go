@@ -605,6 +605,16 @@ func (q *Queries) EntityResolve(ctx context.Context, arg EntityResolveParams) (E
 	return i, err
 }
 
+const instanceLock = `-- name: InstanceLock :exec
+SELECT pg_advisory_lock($1::bigint)
+`
+
+// Held by a running instance on a connection of its own: its claims are alive.
+func (q *Queries) InstanceLock(ctx context.Context, owner int64) error {
+	_, err := q.db.Exec(ctx, instanceLock, owner)
+	return err
+}
+
 const moderationRuleCreate = `-- name: ModerationRuleCreate :one
 INSERT INTO moderation_rules (community_id, priority, match_kind, pattern, action, response,
     timeout_seconds, exempt_moderators, exempt_subscribers, enabled)
@@ -891,13 +901,137 @@ func (q *Queries) ModuleRemove(ctx context.Context, arg ModuleRemoveParams) (Com
 	return i, err
 }
 
+const pointsAdd = `-- name: PointsAdd :one
+WITH bal AS (
+    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
+    SELECT $1::bigint, $2::text, $3::text, $4::text, $5::bigint
+    WHERE abs($5::bigint::numeric) <= 9007199254740991
+    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    SET balance = points_balances.balance + EXCLUDED.balance,
+        user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
+        updated_at = now()
+    WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
+    RETURNING points_balances.balance
+), ledger AS (
+    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
+    SELECT $1::bigint, $2::text, $3::text, $4::text,
+        $5::bigint, $6::text
+    FROM bal
+)
+SELECT balance FROM bal
+`
+
+type PointsAddParams struct {
+	CommunityID int64
+	Platform    string
+	UserID      string
+	UserName    string
+	Delta       int64
+	Reason      string
+}
+
+// Changes a balance and records the change in the ledger, in one statement;
+// returns the new balance. No row, and no ledger row, when the balance would
+// leave ±(2^53 − 1) (checked in numeric, which cannot overflow).
+func (q *Queries) PointsAdd(ctx context.Context, arg PointsAddParams) (int64, error) {
+	row := q.db.QueryRow(ctx, pointsAdd,
+		arg.CommunityID,
+		arg.Platform,
+		arg.UserID,
+		arg.UserName,
+		arg.Delta,
+		arg.Reason,
+	)
+	var balance int64
+	err := row.Scan(&balance)
+	return balance, err
+}
+
+const pointsAddMany = `-- name: PointsAddMany :many
+WITH changes AS (
+    SELECT unnest($1::bigint[]) AS community_id, unnest($2::text[]) AS platform,
+        unnest($3::text[]) AS user_id, unnest($4::text[]) AS user_name,
+        unnest($5::bigint[]) AS delta, unnest($6::text[]) AS reason
+), bal AS (
+    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
+    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta FROM changes c
+    WHERE abs(c.delta::numeric) <= 9007199254740991
+    ORDER BY c.community_id, c.platform, c.user_id
+    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    SET balance = points_balances.balance + EXCLUDED.balance,
+        user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
+        updated_at = now()
+    WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
+    RETURNING points_balances.community_id, points_balances.platform, points_balances.user_id, points_balances.balance
+), ledger AS (
+    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
+    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta, c.reason
+    FROM changes c JOIN bal b ON b.community_id = c.community_id AND b.platform = c.platform AND b.user_id = c.user_id
+)
+SELECT b.community_id, b.platform, b.user_id, b.balance FROM bal b
+`
+
+type PointsAddManyParams struct {
+	CommunityIds []int64
+	Platforms    []string
+	UserIds      []string
+	UserNames    []string
+	Deltas       []int64
+	Reasons      []string
+}
+
+type PointsAddManyRow struct {
+	CommunityID int64
+	Platform    string
+	UserID      string
+	Balance     int64
+}
+
+// PointsAdd for the events of a batch, each user at most once per call:
+// returns the new balance of each user changed; a change that would take a
+// balance out of ±(2^53 − 1) is refused (no row, no ledger row). Rows are
+// taken in key order, so two batches cannot deadlock.
+func (q *Queries) PointsAddMany(ctx context.Context, arg PointsAddManyParams) ([]PointsAddManyRow, error) {
+	rows, err := q.db.Query(ctx, pointsAddMany,
+		arg.CommunityIds,
+		arg.Platforms,
+		arg.UserIds,
+		arg.UserNames,
+		arg.Deltas,
+		arg.Reasons,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PointsAddManyRow{}
+	for rows.Next() {
+		var i PointsAddManyRow
+		if err := rows.Scan(
+			&i.CommunityID,
+			&i.Platform,
+			&i.UserID,
+			&i.Balance,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pointsBalanceAdd = `-- name: PointsBalanceAdd :one
 INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-VALUES ($1, $2, $3, $4, $5)
+SELECT $1::bigint, $2::text, $3::text, $4::text, $5::bigint
+WHERE abs($5::bigint::numeric) <= 9007199254740991
 ON CONFLICT (community_id, platform, user_id) DO UPDATE
 SET balance = points_balances.balance + EXCLUDED.balance,
     user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
     updated_at = now()
+WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
 RETURNING balance
 `
 
@@ -909,6 +1043,9 @@ type PointsBalanceAddParams struct {
 	Balance     int64
 }
 
+// Adds to a balance and returns it, without a ledger row (PointsAdd writes
+// both). No row when the new balance would leave ±(2^53 − 1): the sum is
+// checked in numeric, which cannot overflow, so a change is refused, never wrapped.
 func (q *Queries) PointsBalanceAdd(ctx context.Context, arg PointsBalanceAddParams) (int64, error) {
 	row := q.db.QueryRow(ctx, pointsBalanceAdd,
 		arg.CommunityID,
@@ -1045,32 +1182,6 @@ func (q *Queries) PointsLedgerByUser(ctx context.Context, arg PointsLedgerByUser
 	return items, nil
 }
 
-const pointsLedgerInsert = `-- name: PointsLedgerInsert :exec
-INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
-VALUES ($1, $2, $3, $4, $5, $6)
-`
-
-type PointsLedgerInsertParams struct {
-	CommunityID int64
-	Platform    string
-	UserID      string
-	UserName    string
-	Delta       int64
-	Reason      string
-}
-
-func (q *Queries) PointsLedgerInsert(ctx context.Context, arg PointsLedgerInsertParams) error {
-	_, err := q.db.Exec(ctx, pointsLedgerInsert,
-		arg.CommunityID,
-		arg.Platform,
-		arg.UserID,
-		arg.UserName,
-		arg.Delta,
-		arg.Reason,
-	)
-	return err
-}
-
 const pointsValueDelete = `-- name: PointsValueDelete :exec
 DELETE FROM points_values WHERE community_id = $1 AND key = $2
 `
@@ -1141,6 +1252,146 @@ func (q *Queries) PointsValuesByCommunity(ctx context.Context, communityID int64
 	return items, nil
 }
 
+const processedEventAnswer = `-- name: ProcessedEventAnswer :one
+WITH answer AS (
+    UPDATE processed_events SET result = $1::jsonb
+    WHERE processed_events.community_id = $2 AND processed_events.event_id = $3
+      AND processed_events.claimed_by = $4 AND processed_events.result IS NULL
+    RETURNING processed_events.community_id
+), logged AS (
+    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at)
+    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at
+    FROM answer a, jsonb_to_recordset($5::jsonb) AS x (command text, platform text, user_id text, user_name text,
+        args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz)
+)
+SELECT count(*) FROM answer
+`
+
+type ProcessedEventAnswerParams struct {
+	Result      []byte
+	CommunityID int64
+	EventID     string
+	Owner       int64
+	Executions  []byte
+}
+
+// Stores the answer of a claimed event, with the execution-log rows of the
+// commands it ran (a JSON array), in the transaction of its effects. 0 when
+// the claim is no longer the owner's: the caller rolls back.
+func (q *Queries) ProcessedEventAnswer(ctx context.Context, arg ProcessedEventAnswerParams) (int64, error) {
+	row := q.db.QueryRow(ctx, processedEventAnswer,
+		arg.Result,
+		arg.CommunityID,
+		arg.EventID,
+		arg.Owner,
+		arg.Executions,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const processedEventAnswerMany = `-- name: ProcessedEventAnswerMany :many
+WITH answers AS (
+    UPDATE processed_events p SET result = u.result
+    FROM (SELECT unnest($2::bigint[]) AS community_id, unnest($3::text[]) AS event_id,
+            unnest($4::jsonb[]) AS result) AS u
+    WHERE p.community_id = u.community_id AND p.event_id = u.event_id AND p.claimed_by = $1 AND p.result IS NULL
+    RETURNING p.community_id, p.event_id
+), logged AS (
+    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at)
+    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at
+    FROM jsonb_to_recordset($5::jsonb) AS x (community_id bigint, event_id text, command text, platform text, user_id text,
+        user_name text, args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz)
+    JOIN answers a ON a.community_id = x.community_id AND a.event_id = x.event_id
+)
+SELECT community_id, event_id FROM answers
+`
+
+type ProcessedEventAnswerManyParams struct {
+	Owner        int64
+	CommunityIds []int64
+	EventIds     []string
+	Results      [][]byte
+	Executions   []byte
+}
+
+type ProcessedEventAnswerManyRow struct {
+	CommunityID int64
+	EventID     string
+}
+
+// ProcessedEventAnswer for the events of a batch that had no other effects,
+// in one statement; each execution names its event. Returns the ids stored.
+func (q *Queries) ProcessedEventAnswerMany(ctx context.Context, arg ProcessedEventAnswerManyParams) ([]ProcessedEventAnswerManyRow, error) {
+	rows, err := q.db.Query(ctx, processedEventAnswerMany,
+		arg.Owner,
+		arg.CommunityIds,
+		arg.EventIds,
+		arg.Results,
+		arg.Executions,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProcessedEventAnswerManyRow{}
+	for rows.Next() {
+		var i ProcessedEventAnswerManyRow
+		if err := rows.Scan(&i.CommunityID, &i.EventID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const processedEventClaim = `-- name: ProcessedEventClaim :many
+INSERT INTO processed_events (community_id, event_id, result, claimed_by)
+SELECT unnest($1::bigint[]), unnest($2::text[]), NULL::jsonb, $3::bigint
+ON CONFLICT (community_id, event_id) DO UPDATE SET result = NULL, claimed_by = EXCLUDED.claimed_by, created_at = now()
+WHERE processed_events.created_at <= now() - interval '24 hours'
+RETURNING community_id, event_id
+`
+
+type ProcessedEventClaimParams struct {
+	CommunityIds []int64
+	EventIds     []string
+	Owner        int64
+}
+
+type ProcessedEventClaimRow struct {
+	CommunityID int64
+	EventID     string
+}
+
+// Claims for the instance owner each event id that has no live row: none
+// yet, or an answer older than 24 hours. Returns the ids claimed; the others
+// are answered or being handled (ProcessedEventState). Ids come sorted, so two
+// claims of overlapping batches take their rows in one order.
+func (q *Queries) ProcessedEventClaim(ctx context.Context, arg ProcessedEventClaimParams) ([]ProcessedEventClaimRow, error) {
+	rows, err := q.db.Query(ctx, processedEventClaim, arg.CommunityIds, arg.EventIds, arg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProcessedEventClaimRow{}
+	for rows.Next() {
+		var i ProcessedEventClaimRow
+		if err := rows.Scan(&i.CommunityID, &i.EventID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const processedEventDeleteOld = `-- name: ProcessedEventDeleteOld :execrows
 DELETE FROM processed_events WHERE created_at < now() - interval '24 hours'
 `
@@ -1153,51 +1404,64 @@ func (q *Queries) ProcessedEventDeleteOld(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
-const processedEventGet = `-- name: ProcessedEventGet :one
-SELECT result FROM processed_events
-WHERE community_id = $1 AND event_id = $2 AND created_at > now() - interval '24 hours'
+const processedEventRelease = `-- name: ProcessedEventRelease :exec
+DELETE FROM processed_events
+WHERE (community_id, event_id) IN (SELECT unnest($1::bigint[]), unnest($2::text[]))
+  AND claimed_by = $3 AND result IS NULL
 `
 
-type ProcessedEventGetParams struct {
-	CommunityID int64
-	EventID     string
+type ProcessedEventReleaseParams struct {
+	CommunityIds []int64
+	EventIds     []string
+	Owner        int64
 }
 
-func (q *Queries) ProcessedEventGet(ctx context.Context, arg ProcessedEventGetParams) ([]byte, error) {
-	row := q.db.QueryRow(ctx, processedEventGet, arg.CommunityID, arg.EventID)
-	var result []byte
-	err := row.Scan(&result)
-	return result, err
+// Gives up the owner's claims of events that failed, so a retry handles them.
+func (q *Queries) ProcessedEventRelease(ctx context.Context, arg ProcessedEventReleaseParams) error {
+	_, err := q.db.Exec(ctx, processedEventRelease, arg.CommunityIds, arg.EventIds, arg.Owner)
+	return err
 }
 
-const processedEventGetMany = `-- name: ProcessedEventGetMany :many
-SELECT p.community_id, p.event_id, p.result FROM processed_events p
+const processedEventState = `-- name: ProcessedEventState :many
+SELECT p.community_id, p.event_id, p.result, p.claimed_by,
+    (p.result IS NULL AND waddle_instance_alive(p.claimed_by))::boolean AS alive
+FROM processed_events p
 WHERE (p.community_id, p.event_id) IN (
     SELECT unnest($1::bigint[]), unnest($2::text[]))
   AND p.created_at > now() - interval '24 hours'
 `
 
-type ProcessedEventGetManyParams struct {
+type ProcessedEventStateParams struct {
 	CommunityIds []int64
 	EventIds     []string
 }
 
-type ProcessedEventGetManyRow struct {
+type ProcessedEventStateRow struct {
 	CommunityID int64
 	EventID     string
 	Result      []byte
+	ClaimedBy   int64
+	Alive       bool
 }
 
-func (q *Queries) ProcessedEventGetMany(ctx context.Context, arg ProcessedEventGetManyParams) ([]ProcessedEventGetManyRow, error) {
-	rows, err := q.db.Query(ctx, processedEventGetMany, arg.CommunityIds, arg.EventIds)
+// The answer of each id, or, while it has none, the instance handling it and
+// whether that instance is alive (holds its advisory lock, InstanceLock).
+func (q *Queries) ProcessedEventState(ctx context.Context, arg ProcessedEventStateParams) ([]ProcessedEventStateRow, error) {
+	rows, err := q.db.Query(ctx, processedEventState, arg.CommunityIds, arg.EventIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ProcessedEventGetManyRow{}
+	items := []ProcessedEventStateRow{}
 	for rows.Next() {
-		var i ProcessedEventGetManyRow
-		if err := rows.Scan(&i.CommunityID, &i.EventID, &i.Result); err != nil {
+		var i ProcessedEventStateRow
+		if err := rows.Scan(
+			&i.CommunityID,
+			&i.EventID,
+			&i.Result,
+			&i.ClaimedBy,
+			&i.Alive,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1208,37 +1472,31 @@ func (q *Queries) ProcessedEventGetMany(ctx context.Context, arg ProcessedEventG
 	return items, nil
 }
 
-const processedEventInsert = `-- name: ProcessedEventInsert :exec
-INSERT INTO processed_events (community_id, event_id, result) VALUES ($1, $2, $3)
-ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now()
+const processedEventTakeOver = `-- name: ProcessedEventTakeOver :execrows
+UPDATE processed_events SET claimed_by = $1, created_at = now()
+WHERE community_id = $2 AND event_id = $3
+  AND result IS NULL AND claimed_by = $4
 `
 
-type ProcessedEventInsertParams struct {
+type ProcessedEventTakeOverParams struct {
+	Owner       int64
 	CommunityID int64
 	EventID     string
-	Result      []byte
+	Previous    int64
 }
 
-func (q *Queries) ProcessedEventInsert(ctx context.Context, arg ProcessedEventInsertParams) error {
-	_, err := q.db.Exec(ctx, processedEventInsert, arg.CommunityID, arg.EventID, arg.Result)
-	return err
-}
-
-const processedEventInsertMany = `-- name: ProcessedEventInsertMany :exec
-INSERT INTO processed_events (community_id, event_id, result)
-SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::jsonb[])
-ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now()
-`
-
-type ProcessedEventInsertManyParams struct {
-	CommunityIds []int64
-	EventIds     []string
-	Results      [][]byte
-}
-
-func (q *Queries) ProcessedEventInsertMany(ctx context.Context, arg ProcessedEventInsertManyParams) error {
-	_, err := q.db.Exec(ctx, processedEventInsertMany, arg.CommunityIds, arg.EventIds, arg.Results)
-	return err
+// Claims an id whose claim was left by an instance that died.
+func (q *Queries) ProcessedEventTakeOver(ctx context.Context, arg ProcessedEventTakeOverParams) (int64, error) {
+	result, err := q.db.Exec(ctx, processedEventTakeOver,
+		arg.Owner,
+		arg.CommunityID,
+		arg.EventID,
+		arg.Previous,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const quoteAdd = `-- name: QuoteAdd :one

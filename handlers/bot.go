@@ -796,10 +796,13 @@ func simEvent(v url.Values) (router.Event, views.SimForm, error) {
 		if f.Amount == "" {
 			n, err = 0, nil
 		}
-		if err != nil || n < 0 || n > maxSimAmount {
-			return ev, f, problem.Invalidf("amount", "The number of %s is a whole number from 0 to %d.", key, maxSimAmount)
+		top := min(maxSimAmount, router.Amounts[key].Max)
+		if err != nil || n < 0 || int64(n) > top {
+			return ev, f, problem.Invalidf("amount", "The number of %s is a whole number from 0 to %d.", key, top)
 		}
-		ev.Data = map[string]any{key: n}
+		if n > 0 { // 0 or blank: the event carries none
+			ev.Data = map[string]any{key: n}
+		}
 	}
 	ev.ID = "sim-" + rand.Text()
 	return ev, f, nil

@@ -66,12 +66,11 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 	var evs []router.Event
 	var at []int // answers index of each valid event
 	for i, raw := range raws {
-		var ev router.Event
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			answers[i] = eventAnswer{ID: ev.ID, Status: http.StatusBadRequest, Error: message(jsonProblem(err, "event"))}
-			continue
+		ev, err := router.DecodeEvent(raw)
+		if err == nil {
+			err = ev.Validate()
 		}
-		if err := ev.Validate(); err != nil {
+		if err != nil {
 			answers[i] = eventAnswer{ID: ev.ID, Status: status(err), Error: message(err)}
 			continue
 		}

@@ -103,3 +103,62 @@ func TestEventsAPI(t *testing.T) {
 		t.Errorf("form post without key: %d", res.StatusCode)
 	}
 }
+
+// Replays of the attacks: bits of -1,000,000 took 10,000 points, bits of
+// 1e30 wrapped a balance to about -9.2e18, and text that is not UTF-8 was
+// quietly changed. Each is now a 400 naming the field, and changes nothing.
+func TestEventsAPIRefusesBadAmountsAndText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	root := e.user("root@example.com", true)
+	c := e.community(root, "ducks", nil)
+	if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
+		t.Fatal(err)
+	}
+	trigger := e.apiKey(root, "trigger")
+	cheer := func(id, bits string) string {
+		return `{"id":"` + id + `","platform":"twitch","kind":"cheer","server":"duckchan","user":{"id":"u1","name":"mallory"},"data":{"bits":` + bits + `}}`
+	}
+	cases := []struct {
+		name, body, want string
+	}{
+		{"negative bits", cheer("c1", "-1000000"), `The field "data.bits" is a whole number from 1 to 1000000.`},
+		{"bits past int64", cheer("c2", "1e30"), `The field "data.bits" is a whole number from 1 to 1000000.`},
+		{"fractional bits", cheer("c3", "99.5"), `The field "data.bits" is a whole number from 1 to 1000000.`},
+		{"bits as text", cheer("c4", `"100"`), `The field "data.bits" is a whole number from 1 to 1000000.`},
+		{"raid of 1e12 viewers", `{"id":"r1","platform":"twitch","kind":"raid","server":"duckchan","user":{"id":"u1"},"data":{"viewers":1e12}}`,
+			`The field "data.viewers" is a whole number from 0 to 10000000.`},
+		{"text not UTF-8", "{\"id\":\"t1\",\"platform\":\"twitch\",\"kind\":\"chat_message\",\"server\":\"duckchan\",\"user\":{\"id\":\"u1\"},\"text\":\"hi \xff\xfe\"}",
+			`The field "text" is not valid UTF-8.`},
+		{"escaped lone surrogate in a name", `{"id":"t2","platform":"twitch","kind":"follow","server":"duckchan","user":{"id":"u1","name":"\udc00"}}`,
+			`The field "user.name" is not valid UTF-8.`},
+		{"wrong type", `{"id":"t3","platform":"twitch","kind":"follow","server":"duckchan","user":{"id":1}}`, `The field "user.id" must be a string.`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := e.api(trigger, "POST", "/events", tc.body)
+			if st != 400 || out["message"] != tc.want {
+				t.Errorf("status %d, message %q; want 400 and %q", st, out["message"], tc.want)
+			}
+		})
+	}
+	// In a batch, the bad event is refused and the good one handled.
+	st, out := e.api(trigger, "POST", "/events", "["+cheer("b1", "-1000000")+","+cheer("b2", "500")+"]")
+	answers, _ := out["data"].([]any)
+	if st != 200 || len(answers) != 2 {
+		t.Fatalf("batch: %d %v", st, out)
+	}
+	if a := answers[0].(map[string]any); a["status"] != 400.0 || !strings.Contains(fmt.Sprint(a["error"]), "data.bits") {
+		t.Errorf("bad cheer in a batch: %v", a)
+	}
+	if a := answers[1].(map[string]any); a["status"] != 200.0 || fmt.Sprint(a["points"]) != "[map[balance:5 delta:5 reason:cheer of 500 bits user:mallory]]" {
+		t.Errorf("good cheer in a batch: %v", a)
+	}
+	if n := e.count("SELECT count(*) FROM points_ledger"); n != 1 {
+		t.Errorf("%d ledger rows, want only the good cheer's", n)
+	}
+	if n := e.count("SELECT count(*) FROM points_balances WHERE balance < 0"); n != 0 {
+		t.Errorf("%d negative balances", n)
+	}
+}

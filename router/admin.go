@@ -228,10 +228,12 @@ func (r *Router) Simulate(ctx context.Context, by audit.Actor, communityID int64
 	if err != nil {
 		return Result{}, err
 	}
-	h := &handling{ctx: ctx, r: r, s: s, ev: ev, dry: dryRun, res: Result{EventID: ev.ID, Responses: []Response{}}, by: &by}
-	if err := h.run(ctx); err != nil {
+	h := r.newHandling(ctx, s, ev, dryRun)
+	h.by = &by
+	defer h.rollback(ctx)
+	res, err := h.finish(ctx, start)
+	if err != nil {
 		return Result{}, err
 	}
-	h.res.Duration = time.Since(start)
-	return h.res, nil
+	return res, nil
 }

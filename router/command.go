@@ -226,6 +226,10 @@ func (h *handling) runModule(ctx context.Context, name string, call *Call) ([]Re
 	if m == nil {
 		return nil, problem.New(problem.NotFound, "The module %q is not installed.", name)
 	}
+	// Built-in modules share the event's transaction, one at a time even in
+	// a parallel command; remote modules, which need no database, overlap.
+	h.local.Lock()
+	defer h.local.Unlock()
 	return m.Run(ctx, call)
 }
 
@@ -272,30 +276,40 @@ func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, 
 			h.changed("counter of %s%s %d → %d", h.s.prefix, cmd.Name, cur, cur+1)
 			return cur + 1, true
 		}
-		n, err := db.New(h.r.pool).CommandIncrementCounter(ctx, db.CommandIncrementCounterParams{CommunityID: h.s.communityID, ID: cmd.ID})
+		q, err := h.writer(ctx)
 		if err != nil {
-			h.r.logger.WarnContext(ctx, "increment counter", "err", err, "command", cmd.Name)
+			h.fail(err)
+			return 0, false
+		}
+		n, err := q.CommandIncrementCounter(ctx, db.CommandIncrementCounterParams{CommunityID: h.s.communityID, ID: cmd.ID})
+		if err != nil {
+			h.fail(fmt.Errorf("increment the counter of %s: %w", cmd.Name, err))
 			return 0, false
 		}
 		h.changed("counter of %s%s %d → %d", h.s.prefix, cmd.Name, n-1, n)
 		return n, true
 	}
 	v.points = func() (int64, bool) {
-		n, err := h.r.balance(ctx, h.s.communityID, h.ev.Platform, h.ev.User.ID)
+		n, err := balance(ctx, h.read(), h.s.communityID, h.ev.Platform, h.ev.User.ID)
 		return n, err == nil
 	}
 	return render(tmpl, v)
 }
 
+// logExec records an execution: written with the event's effects when it
+// has a transaction, else by the batched writer once the event is handled.
 func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start time.Time, errText string) {
 	if h.dry {
 		return
 	}
-	h.r.log.add(h.ctx, db.CommandExecutionInsertParams{
+	e := db.CommandExecutionInsertParams{
 		CommunityID: h.s.communityID, Command: cmd.Name, Platform: h.ev.Platform, UserID: h.ev.User.ID,
 		UserName: h.ev.User.Name, Args: truncate(inv.Raw, 500), Executor: cmd.Executor(), Outcome: outcome,
 		DurationUs: time.Since(start).Microseconds(), Error: truncate(errText, 500), CreatedAt: time.Now(),
-	})
+	}
+	h.mu.Lock()
+	h.executions = append(h.executions, e)
+	h.mu.Unlock()
 }
 
 // CommandInput is a command as a user writes it (hub form, chat, API).
@@ -359,32 +373,38 @@ func (r *Router) CreateCommand(ctx context.Context, by audit.Actor, communityID 
 	}
 	var cmd *Command
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		taken, err := q.CommandNameTaken(ctx, db.CommandNameTakenParams{CommunityID: communityID, Name: in.Name})
-		if err != nil {
-			return err
-		}
-		if taken {
-			return problem.Invalidf("name", "There is already a command or alias %q.", in.Name)
-		}
-		row, err := q.CommandCreate(ctx, db.CommandCreateParams{CommunityID: communityID, Name: in.Name, Response: in.Response,
-			Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
-			GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
-		if err != nil {
-			return err
-		}
-		cmd = toCommand(row)
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandCreated, Target: "command " + row.Name,
-			After: commandStateOf(row, nil)})
+		var err error
+		cmd, err = createCommand(ctx, tx, by, communityID, in)
+		return err
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("create command %q: %w", in.Name, err)
+		return nil, err
 	}
 	r.invalidate(ctx, communityID)
 	return cmd, nil
+}
+
+// createCommand stores a validated command and its audit record; tx is a transaction.
+func createCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, in CommandInput) (*Command, error) {
+	q := db.New(tx)
+	taken, err := q.CommandNameTaken(ctx, db.CommandNameTakenParams{CommunityID: communityID, Name: in.Name})
+	if err != nil {
+		return nil, fmt.Errorf("create command %q: %w", in.Name, err)
+	}
+	if taken {
+		return nil, problem.Invalidf("name", "There is already a command or alias %q.", in.Name)
+	}
+	row, err := q.CommandCreate(ctx, db.CommandCreateParams{CommunityID: communityID, Name: in.Name, Response: in.Response,
+		Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
+		GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
+	if err != nil {
+		return nil, fmt.Errorf("create command %q: %w", in.Name, err)
+	}
+	if err := audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandCreated, Target: "command " + row.Name,
+		After: commandStateOf(row, nil)}); err != nil {
+		return nil, err
+	}
+	return toCommand(row), nil
 }
 
 // ErrCommandNotFound is returned for a command the community does not have.
@@ -392,7 +412,11 @@ var ErrCommandNotFound = problem.New(problem.NotFound, "No such command.")
 
 // CommandByName returns a community's own command (not an alias, not a built-in).
 func (r *Router) CommandByName(ctx context.Context, communityID int64, name string) (*Command, error) {
-	row, err := db.New(r.pool).CommandGetByName(ctx, db.CommandGetByNameParams{CommunityID: communityID, Name: strings.ToLower(strings.TrimPrefix(name, "!"))})
+	return commandByName(ctx, db.New(r.pool), communityID, name)
+}
+
+func commandByName(ctx context.Context, q *db.Queries, communityID int64, name string) (*Command, error) {
+	row, err := q.CommandGetByName(ctx, db.CommandGetByNameParams{CommunityID: communityID, Name: strings.ToLower(strings.TrimPrefix(name, "!"))})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrCommandNotFound
 	}
@@ -408,118 +432,140 @@ func (r *Router) UpdateCommand(ctx context.Context, by audit.Actor, communityID,
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
-	var row db.Command
+	var cmd *Command
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
-		if err != nil {
-			return err
-		}
-		row, err = q.CommandUpdate(ctx, db.CommandUpdateParams{CommunityID: communityID, ID: id, Response: in.Response,
-			Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
-			GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
-		if err != nil {
-			return err
-		}
-		before, after := commandStateOf(old, nil), commandStateOf(row, nil)
-		if reflect.DeepEqual(before, after) {
-			return nil // saved unchanged: nothing to record
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandUpdated, Target: "command " + row.Name,
-			Before: before, After: after})
+		var err error
+		cmd, err = updateCommand(ctx, tx, by, communityID, id, in)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	r.invalidate(ctx, communityID)
+	return cmd, nil
+}
+
+// updateCommand stores a validated change of a command and, when something
+// changed, its audit record; tx is a transaction.
+func updateCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID, id int64, in CommandInput) (*Command, error) {
+	q := db.New(tx)
+	old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrCommandNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update command %d: %w", id, err)
 	}
-	r.invalidate(ctx, communityID)
+	row, err := q.CommandUpdate(ctx, db.CommandUpdateParams{CommunityID: communityID, ID: id, Response: in.Response,
+		Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
+		GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
+	if err != nil {
+		return nil, fmt.Errorf("update command %d: %w", id, err)
+	}
+	before, after := commandStateOf(old, nil), commandStateOf(row, nil)
+	if !reflect.DeepEqual(before, after) { // saved unchanged: nothing to record
+		if err := audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandUpdated, Target: "command " + row.Name,
+			Before: before, After: after}); err != nil {
+			return nil, err
+		}
+	}
 	return toCommand(row), nil
 }
 
 // DeleteCommand removes a command and its aliases, recording who did it in the audit log.
 func (r *Router) DeleteCommand(ctx context.Context, by audit.Actor, communityID, id int64) error {
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
-		if err != nil {
-			return err
-		}
-		aliases, err := q.CommandAliasNames(ctx, db.CommandAliasNamesParams{CommunityID: communityID, CommandID: id})
-		if err != nil {
-			return err
-		}
-		if _, err := q.CommandDelete(ctx, db.CommandDeleteParams{CommunityID: communityID, ID: id}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandDeleted, Target: "command " + old.Name,
-			Before: commandStateOf(old, aliases)})
+		return deleteCommand(ctx, tx, by, communityID, id)
 	})
+	if err != nil {
+		return err
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
+
+// deleteCommand removes a command and its aliases and records it; tx is a transaction.
+func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID, id int64) error {
+	q := db.New(tx)
+	old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrCommandNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("delete command %d: %w", id, err)
 	}
-	r.invalidate(ctx, communityID)
-	return nil
+	aliases, err := q.CommandAliasNames(ctx, db.CommandAliasNamesParams{CommunityID: communityID, CommandID: id})
+	if err != nil {
+		return fmt.Errorf("delete command %d: %w", id, err)
+	}
+	if _, err := q.CommandDelete(ctx, db.CommandDeleteParams{CommunityID: communityID, ID: id}); err != nil {
+		return fmt.Errorf("delete command %d: %w", id, err)
+	}
+	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandDeleted, Target: "command " + old.Name,
+		Before: commandStateOf(old, aliases)})
 }
 
 // AddAlias makes alias another name of a community command, recording who did it in the audit log.
 func (r *Router) AddAlias(ctx context.Context, by audit.Actor, communityID int64, alias, command string) error {
-	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
-	if !validName(alias) || Reserved(alias) || builtinCommands[alias] != nil {
-		return problem.Invalidf("alias", "%q cannot be an alias: use 1 to 32 letters, digits or underscores, not a reserved or built-in name.", alias)
-	}
-	cmd, err := r.CommandByName(ctx, communityID, command)
-	if err != nil {
-		return err
-	}
-	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		taken, err := q.CommandNameTaken(ctx, db.CommandNameTakenParams{CommunityID: communityID, Name: alias})
-		if err != nil {
-			return err
-		}
-		if taken {
-			return problem.Invalidf("alias", "There is already a command or alias %q.", alias)
-		}
-		if err := q.AliasAdd(ctx, db.AliasAddParams{CommunityID: communityID, Alias: alias, CommandID: cmd.ID}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasAdded, Target: "alias " + alias + " of command " + cmd.Name,
-			After: aliasState{Alias: alias, Command: cmd.Name}})
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		return addAlias(ctx, tx, by, communityID, alias, command)
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return err
-		}
-		return fmt.Errorf("add alias %q: %w", alias, err)
+		return err
 	}
 	r.invalidate(ctx, communityID)
 	return nil
 }
 
+// addAlias checks and stores an alias and its audit record; tx is a transaction.
+func addAlias(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, alias, command string) error {
+	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
+	if !validName(alias) || Reserved(alias) || builtinCommands[alias] != nil {
+		return problem.Invalidf("alias", "%q cannot be an alias: use 1 to 32 letters, digits or underscores, not a reserved or built-in name.", alias)
+	}
+	q := db.New(tx)
+	cmd, err := commandByName(ctx, q, communityID, command)
+	if err != nil {
+		return err
+	}
+	taken, err := q.CommandNameTaken(ctx, db.CommandNameTakenParams{CommunityID: communityID, Name: alias})
+	if err != nil {
+		return fmt.Errorf("add alias %q: %w", alias, err)
+	}
+	if taken {
+		return problem.Invalidf("alias", "There is already a command or alias %q.", alias)
+	}
+	if err := q.AliasAdd(ctx, db.AliasAddParams{CommunityID: communityID, Alias: alias, CommandID: cmd.ID}); err != nil {
+		return fmt.Errorf("add alias %q: %w", alias, err)
+	}
+	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasAdded, Target: "alias " + alias + " of command " + cmd.Name,
+		After: aliasState{Alias: alias, Command: cmd.Name}})
+}
+
 // DeleteAlias removes an alias, recording who did it in the audit log.
 func (r *Router) DeleteAlias(ctx context.Context, by audit.Actor, communityID int64, alias string) error {
-	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		command, err := db.New(tx).AliasRemove(ctx, db.AliasRemoveParams{CommunityID: communityID, Alias: alias})
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasDeleted, Target: "alias " + alias + " of command " + command,
-			Before: aliasState{Alias: alias, Command: command}})
+		return deleteAlias(ctx, tx, by, communityID, alias)
 	})
+	if err != nil {
+		return err
+	}
+	r.invalidate(ctx, communityID)
+	return nil
+}
+
+// deleteAlias removes an alias and records it; tx is a transaction.
+func deleteAlias(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, alias string) error {
+	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
+	command, err := db.New(tx).AliasRemove(ctx, db.AliasRemoveParams{CommunityID: communityID, Alias: alias})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return problem.New(problem.NotFound, "No such alias.")
 	}
 	if err != nil {
 		return fmt.Errorf("delete alias %q: %w", alias, err)
 	}
-	r.invalidate(ctx, communityID)
-	return nil
+	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasDeleted, Target: "alias " + alias + " of command " + command,
+		Before: aliasState{Alias: alias, Command: command}})
 }
 
 // commandState is a command as the audit log records it.

@@ -137,7 +137,7 @@ func commandsModule(ctx context.Context, c *Call) ([]Response, error) {
 	}
 	sub, name := strings.ToLower(args[0]), strings.ToLower(strings.TrimPrefix(args[1], c.h.s.prefix))
 	response := strings.TrimSpace(strings.Join(args[2:], " "))
-	r, cid := c.h.r, c.CommunityID()
+	cid := c.CommunityID()
 	switch sub {
 	case "add":
 		in := CommandInput{Name: name, Response: response, Permission: Everyone, Enabled: true}
@@ -148,42 +148,61 @@ func commandsModule(ctx context.Context, c *Call) ([]Response, error) {
 			c.Changed("command %s%s would be added", c.h.s.prefix, in.Name)
 			return Reply("Command %s%s added.", c.h.s.prefix, in.Name), nil
 		}
-		cmd, err := r.CreateCommand(ctx, c.actor(), cid, in)
+		if err := in.validate(); err != nil {
+			return nil, err
+		}
+		tx, err := c.h.begin(ctx)
 		if err != nil {
 			return nil, err
 		}
+		cmd, err := createCommand(ctx, tx, c.actor(), cid, in)
+		if err != nil {
+			return nil, err
+		}
+		c.h.reconfigured()
 		c.Changed("command %s%s added", c.h.s.prefix, cmd.Name)
 		return Reply("Command %s%s added.", c.h.s.prefix, cmd.Name), nil
 	case "edit":
-		cmd, err := r.CommandByName(ctx, cid, name)
+		cmd, err := commandByName(ctx, c.h.readPrimary(), cid, name)
 		if err != nil {
 			return nil, err
 		}
 		in := CommandInput{Name: cmd.Name, Response: response, Modules: cmd.Modules, Parallel: cmd.Parallel, Permission: cmd.Permission, UserCooldown: int(cmd.UserCooldown.Seconds()),
 			GlobalCooldown: int(cmd.GlobalCooldown.Seconds()), Enabled: cmd.Enabled, Platforms: cmd.Platforms}
-		if c.DryRun() {
-			if err := in.validate(); err != nil {
+		if err := in.validate(); err != nil {
+			return nil, err
+		}
+		if !c.DryRun() {
+			tx, err := c.h.begin(ctx)
+			if err != nil {
 				return nil, err
 			}
-		} else if _, err := r.UpdateCommand(ctx, c.actor(), cid, cmd.ID, in); err != nil {
-			return nil, err
+			if _, err := updateCommand(ctx, tx, c.actor(), cid, cmd.ID, in); err != nil {
+				return nil, err
+			}
+			c.h.reconfigured()
 		}
 		c.Changed("command %s%s edited", c.h.s.prefix, cmd.Name)
 		return Reply("Command %s%s edited.", c.h.s.prefix, cmd.Name), nil
 	case "del", "delete", "remove":
-		cmd, err := r.CommandByName(ctx, cid, name)
+		cmd, err := commandByName(ctx, c.h.readPrimary(), cid, name)
 		if err != nil {
 			return nil, err
 		}
 		if !c.DryRun() {
-			if err := r.DeleteCommand(ctx, c.actor(), cid, cmd.ID); err != nil {
+			tx, err := c.h.begin(ctx)
+			if err != nil {
 				return nil, err
 			}
+			if err := deleteCommand(ctx, tx, c.actor(), cid, cmd.ID); err != nil {
+				return nil, err
+			}
+			c.h.reconfigured()
 		}
 		c.Changed("command %s%s deleted", c.h.s.prefix, cmd.Name)
 		return Reply("Command %s%s deleted.", c.h.s.prefix, cmd.Name), nil
 	case "show":
-		cmd, err := r.CommandByName(ctx, cid, name)
+		cmd, err := commandByName(ctx, c.h.readPrimary(), cid, name)
 		if err != nil {
 			return nil, err
 		}
@@ -204,17 +223,27 @@ func aliasModule(ctx context.Context, c *Call) ([]Response, error) {
 			return nil, usage
 		}
 		if !c.DryRun() {
-			if err := c.h.r.AddAlias(ctx, c.actor(), c.CommunityID(), args[1], args[2]); err != nil {
+			tx, err := c.h.begin(ctx)
+			if err != nil {
 				return nil, err
 			}
+			if err := addAlias(ctx, tx, c.actor(), c.CommunityID(), args[1], args[2]); err != nil {
+				return nil, err
+			}
+			c.h.reconfigured()
 		}
 		c.Changed("alias %s%s → %s%s", c.h.s.prefix, strings.ToLower(args[1]), c.h.s.prefix, strings.ToLower(args[2]))
 		return Reply("%s%s now also runs %s%s.", c.h.s.prefix, strings.ToLower(args[1]), c.h.s.prefix, strings.ToLower(args[2])), nil
 	case "del", "delete", "remove":
 		if !c.DryRun() {
-			if err := c.h.r.DeleteAlias(ctx, c.actor(), c.CommunityID(), args[1]); err != nil {
+			tx, err := c.h.begin(ctx)
+			if err != nil {
 				return nil, err
 			}
+			if err := deleteAlias(ctx, tx, c.actor(), c.CommunityID(), args[1]); err != nil {
+				return nil, err
+			}
+			c.h.reconfigured()
 		}
 		c.Changed("alias %s%s removed", c.h.s.prefix, strings.ToLower(args[1]))
 		return Reply("Alias %s%s removed.", c.h.s.prefix, strings.ToLower(args[1])), nil
@@ -245,9 +274,9 @@ func shoutoutModule(ctx context.Context, c *Call) ([]Response, error) {
 }
 
 func quoteModule(ctx context.Context, c *Call) ([]Response, error) {
-	r, cid, args := c.h.r, c.CommunityID(), c.Inv.Args
+	cid, args := c.CommunityID(), c.Inv.Args
 	if len(args) == 0 || strings.EqualFold(args[0], "random") {
-		q, err := r.randomQuote(ctx, cid)
+		q, err := randomQuote(ctx, c.h.read(), cid)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +295,11 @@ func quoteModule(ctx context.Context, c *Call) ([]Response, error) {
 			c.Changed("quote would be added")
 			return Reply("Quote added."), nil
 		}
-		n, err := r.addQuote(ctx, c.actor(), cid, text, c.h.ev.User.Shown())
+		tx, err := c.h.begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		n, err := addQuote(ctx, tx, c.actor(), cid, text, c.h.ev.User.Shown())
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +317,11 @@ func quoteModule(ctx context.Context, c *Call) ([]Response, error) {
 			return nil, problem.New(problem.Invalid, "%q is not a quote number.", args[1])
 		}
 		if !c.DryRun() {
-			if err := r.deleteQuote(ctx, c.actor(), cid, n); err != nil {
+			tx, err := c.h.begin(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := deleteQuote(ctx, tx, c.actor(), cid, n); err != nil {
 				return nil, err
 			}
 		}
@@ -295,7 +332,7 @@ func quoteModule(ctx context.Context, c *Call) ([]Response, error) {
 	if err != nil {
 		return nil, problem.New(problem.Invalid, "usage: %squote [n | random | add <text> | del <n>]", c.h.s.prefix)
 	}
-	q, err := r.quote(ctx, cid, n)
+	q, err := quote(ctx, c.h.read(), cid, n)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +344,7 @@ func counterModule(ctx context.Context, c *Call) ([]Response, error) {
 	if len(args) < 1 {
 		return nil, problem.New(problem.Invalid, "usage: %scounter <command> [set <n>]", c.h.s.prefix)
 	}
-	cmd, err := c.h.r.CommandByName(ctx, c.CommunityID(), args[0])
+	cmd, err := commandByName(ctx, c.h.readPrimary(), c.CommunityID(), args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -317,9 +354,14 @@ func counterModule(ctx context.Context, c *Call) ([]Response, error) {
 			return nil, problem.New(problem.Invalid, "%q is not a whole number of 0 or more.", args[2])
 		}
 		if !c.DryRun() {
-			if err := c.h.r.setCounter(ctx, c.actor(), c.CommunityID(), cmd.ID, n); err != nil {
+			tx, err := c.h.begin(ctx)
+			if err != nil {
 				return nil, err
 			}
+			if err := setCounter(ctx, tx, c.actor(), c.CommunityID(), cmd.ID, n); err != nil {
+				return nil, err
+			}
+			c.h.reconfigured()
 		}
 		c.Changed("counter of %s%s %d → %d", c.h.s.prefix, cmd.Name, cmd.Counter, n)
 		return Reply("The counter of %s%s is now %d.", c.h.s.prefix, cmd.Name, n), nil
@@ -328,7 +370,7 @@ func counterModule(ctx context.Context, c *Call) ([]Response, error) {
 }
 
 func pointsModule(ctx context.Context, c *Call) ([]Response, error) {
-	n, err := c.h.r.balance(ctx, c.CommunityID(), c.h.ev.Platform, c.h.ev.User.ID)
+	n, err := balance(ctx, c.h.read(), c.CommunityID(), c.h.ev.Platform, c.h.ev.User.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +378,7 @@ func pointsModule(ctx context.Context, c *Call) ([]Response, error) {
 }
 
 func leaderboardModule(ctx context.Context, c *Call) ([]Response, error) {
-	top, err := c.h.r.Leaderboard(ctx, c.CommunityID(), 10)
+	top, err := leaderboard(ctx, c.h.read(), c.CommunityID(), 10)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +404,7 @@ func giveModule(ctx context.Context, c *Call) ([]Response, error) {
 		return nil, problem.New(problem.Invalid, "%q is not a number of points between -1000000 and 1000000.", args[1])
 	}
 	name := strings.TrimPrefix(args[0], "@")
-	who, err := c.h.r.findUser(ctx, c.CommunityID(), c.h.ev.Platform, name)
+	who, err := findUser(ctx, c.h.read(), c.CommunityID(), c.h.ev.Platform, name)
 	if err != nil {
 		return nil, err
 	}
@@ -371,11 +413,15 @@ func giveModule(ctx context.Context, c *Call) ([]Response, error) {
 		c.Changed("points of %s %+d (%s)", who.Name, n, reason)
 		return Reply("%s gets %d points.", who.Name, n), nil
 	}
-	bal, err := c.h.r.AddPoints(ctx, c.CommunityID(), who.Platform, who.UserID, who.Name, n, reason)
+	q, err := c.h.writer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.h.res.Points = append(c.h.res.Points, PointsChange{User: who.Name, Delta: n, Reason: reason, Balance: bal})
+	bal, err := addPoints(ctx, q, c.CommunityID(), who.Platform, who.UserID, who.Name, n, reason)
+	if err != nil {
+		return nil, err
+	}
+	c.h.addPoints(PointsChange{User: who.Name, Delta: n, Reason: reason, Balance: bal})
 	c.Changed("points of %s %+d (%s)", who.Name, n, reason)
 	return Reply("%s gets %d points and now has %d.", who.Name, n, bal), nil
 }

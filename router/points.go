@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
 )
 
 // DefaultPoints are the points each event earns unless a community changes
@@ -47,6 +48,14 @@ func (h *handling) pointsFor() (int64, string) {
 	return per, string(h.ev.Kind)
 }
 
+// MaxBalance bounds a points balance either way: 2^53 − 1, the largest
+// integer JavaScript (overlays, API clients) reads exactly. A change that
+// would leave the range is refused, never wrapped.
+const MaxBalance = 1<<53 - 1
+
+// ErrBalanceLimit refuses a points change that would take a balance past MaxBalance.
+var ErrBalanceLimit = problem.New(problem.Conflict, "that would take the balance past %d points; nothing was changed.", int64(MaxBalance))
+
 // award gives the event's points to its user.
 func (h *handling) award(ctx context.Context) error {
 	delta, reason := h.pointsFor()
@@ -61,41 +70,64 @@ func (h *handling) award(ctx context.Context) error {
 			return nil
 		}
 		h.r.paid.mark(key, time.Now())
+		h.paidKey = key
 	}
 	if h.dry {
-		bal, err := h.r.balance(ctx, h.s.communityID, h.ev.Platform, h.ev.User.ID)
+		bal, err := balance(ctx, h.read(), h.s.communityID, h.ev.Platform, h.ev.User.ID)
 		if err != nil {
 			return err
 		}
-		h.res.Points = append(h.res.Points, PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal + delta})
+		h.addPoints(PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal + delta})
 		h.changed("points of %s %+d (%s)", h.ev.User.Shown(), delta, reason)
 		return nil
 	}
-	bal, err := h.r.AddPoints(ctx, h.s.communityID, h.ev.Platform, h.ev.User.ID, h.ev.User.Shown(), delta, reason)
+	if h.claimed && h.tx == nil {
+		// The event has no other effect: its batch writes the award with the
+		// answers, in one statement for all its events (claim.go).
+		h.earned = &PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason}
+		return nil
+	}
+	q, err := h.writer(ctx)
 	if err != nil {
 		return err
+	}
+	bal, err := addPoints(ctx, q, h.s.communityID, h.ev.Platform, h.ev.User.ID, h.ev.User.Shown(), delta, reason)
+	if err != nil && !errors.Is(err, ErrBalanceLimit) {
+		return err
+	}
+	h.awarded(PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal}, err == nil)
+	return nil
+}
+
+// awarded puts the event's award in its answer, or, when the balance is at
+// its limit, that none was made.
+func (h *handling) awarded(pc PointsChange, ok bool) {
+	if !ok {
+		h.changed("points of %s not changed (%s): %s", pc.User, pc.Reason, ErrBalanceLimit.Message)
+		if h.res.HandledBy == "" {
+			h.res.HandledBy = "points (not awarded: the balance is at its limit)"
+		}
+		return
 	}
 	if h.res.HandledBy == "" {
 		h.res.HandledBy = "points"
 	}
-	h.res.Points = append(h.res.Points, PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal})
-	h.changed("points of %s %+d (%s)", h.ev.User.Shown(), delta, reason)
-	return nil
+	h.addPoints(pc)
+	h.changed("points of %s %+d (%s)", pc.User, pc.Delta, pc.Reason)
 }
 
-// AddPoints records a change in the ledger and the balance together, and returns the new balance.
+// AddPoints records a change in the ledger and the balance together, and
+// returns the new balance; ErrBalanceLimit when it would pass MaxBalance.
 func (r *Router) AddPoints(ctx context.Context, communityID int64, platform, userID, userName string, delta int64, reason string) (int64, error) {
-	var bal int64
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		if err := q.PointsLedgerInsert(ctx, db.PointsLedgerInsertParams{CommunityID: communityID, Platform: platform, UserID: userID,
-			UserName: userName, Delta: delta, Reason: reason}); err != nil {
-			return err
-		}
-		var err error
-		bal, err = q.PointsBalanceAdd(ctx, db.PointsBalanceAddParams{CommunityID: communityID, Platform: platform, UserID: userID, UserName: userName, Balance: delta})
-		return err
-	})
+	return addPoints(ctx, db.New(r.pool), communityID, platform, userID, userName, delta, reason)
+}
+
+// addPoints changes a balance and records it in the ledger.
+func addPoints(ctx context.Context, q *db.Queries, communityID int64, platform, userID, userName string, delta int64, reason string) (int64, error) {
+	bal, err := q.PointsAdd(ctx, db.PointsAddParams{CommunityID: communityID, Platform: platform, UserID: userID, UserName: userName, Delta: delta, Reason: reason})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrBalanceLimit
+	}
 	if err != nil {
 		return 0, fmt.Errorf("add %d points: %w", delta, err)
 	}
@@ -103,8 +135,8 @@ func (r *Router) AddPoints(ctx context.Context, communityID int64, platform, use
 }
 
 // balance is a user's points (0 when they have none yet).
-func (r *Router) balance(ctx context.Context, communityID int64, platform, userID string) (int64, error) {
-	n, err := db.New(r.read).PointsBalanceGet(ctx, db.PointsBalanceGetParams{CommunityID: communityID, Platform: platform, UserID: userID})
+func balance(ctx context.Context, q *db.Queries, communityID int64, platform, userID string) (int64, error) {
+	n, err := q.PointsBalanceGet(ctx, db.PointsBalanceGetParams{CommunityID: communityID, Platform: platform, UserID: userID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -124,7 +156,11 @@ type Standing struct {
 
 // Leaderboard returns the top n of a community.
 func (r *Router) Leaderboard(ctx context.Context, communityID int64, n int) ([]Standing, error) {
-	rows, err := db.New(r.read).PointsLeaderboard(ctx, db.PointsLeaderboardParams{CommunityID: communityID, Limit: int32(n)})
+	return leaderboard(ctx, db.New(r.read), communityID, n)
+}
+
+func leaderboard(ctx context.Context, q *db.Queries, communityID int64, n int) ([]Standing, error) {
+	rows, err := q.PointsLeaderboard(ctx, db.PointsLeaderboardParams{CommunityID: communityID, Limit: int32(n)})
 	if err != nil {
 		return nil, fmt.Errorf("leaderboard: %w", err)
 	}
@@ -146,6 +182,12 @@ func (p *paidSet) recently(key string, now time.Time) bool {
 	defer p.mu.Unlock()
 	t, ok := p.seen[key]
 	return ok && now.Sub(t) < chatPointsEvery
+}
+
+func (p *paidSet) forget(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.seen, key)
 }
 
 func (p *paidSet) mark(key string, now time.Time) {

@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +49,8 @@ type Router struct {
 	modules  map[string]Module
 	log      *execLog
 	paid     paidSet
+	owner    int64   // this instance's id in the event ids it claims
+	flights  flights // event ids being claimed or handled here
 	exec     *executor.Client
 	box      *secret.Box
 	overlays OverlaySink
@@ -83,15 +84,23 @@ func New(cfg Config) *Router {
 	r := &Router{pool: cfg.Pool, read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate",
 		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
+	r.owner = newOwner()
 	r.modules = builtinModules()
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
 	return r
 }
 
-// Run listens for cache invalidations from other instances and writes the
-// execution log in batches, until ctx ends; then it flushes what is left.
+// Run holds the lock that shows other instances this one is alive (its
+// claims of event ids stand), listens for cache invalidations from other
+// instances and writes the execution log in batches, until ctx ends; then it
+// flushes what is left.
 func (r *Router) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.holdInstanceLock(ctx)
+	}()
 	if r.rdb != nil {
 		wg.Add(1)
 		go func() {
@@ -210,9 +219,12 @@ func (r *Router) snapshot(ctx context.Context, communityID int64) (*snapshot, er
 // Options change how one event is handled.
 type Options struct {
 	DryRun bool // store nothing, spend no cooldown, call no remote module; list what would change
-	// Dedup answers an event id seen in the last 24 hours with its first
-	// answer instead of handling it again. The HTTP event API sets it; a bot
-	// whose platform never redelivers (IRC chat) need not pay for it.
+	// Dedup claims the event id (per community) before handling it and
+	// stores the answer with the event's effects, so an id seen in the last
+	// 24 hours is answered with its first answer instead of being handled
+	// again, even when both deliveries arrive at once. The HTTP event API and
+	// platform webhooks set it; a bot whose platform never redelivers (IRC
+	// chat) need not pay for it.
 	Dedup bool
 }
 
@@ -237,58 +249,50 @@ type PointsChange struct {
 
 // Handle runs one event through moderation, commands and points. The event
 // must be valid (Event.Validate).
+//
+// Its database effects (points, counters, quotes, command changes) are
+// written in one transaction, after which overlay updates and cache
+// invalidations go out. With Dedup the event id is claimed first (see
+// claim.go): a delivery of an id that another one is handling, here or on
+// another instance, waits for it and returns its answer, marked Duplicate;
+// the answer and the execution-log rows are stored with the effects, so a
+// crash leaves an event either wholly processed (and answered again when it
+// is retried) or not at all.
 func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, error) {
 	start := time.Now()
 	s, err := r.community(ctx, ev.Platform, ev.Server)
 	if err != nil {
 		return Result{EventID: ev.ID}, err
 	}
-	dedup := opts.Dedup && !opts.DryRun && ev.ID != ""
-	if dedup {
-		if res, ok, err := r.seen(ctx, s.communityID, ev.ID); err != nil {
-			return Result{EventID: ev.ID}, err
-		} else if ok {
-			res.Duplicate = true
-			return res, nil
-		}
+	if opts.Dedup && !opts.DryRun && ev.ID != "" {
+		var out BatchItem
+		r.handleClaimed(ctx, []claimItem{{s: s, ev: ev, out: &out}}, 1)
+		return out.Result, out.Err
 	}
-	h := &handling{ctx: ctx, r: r, s: s, ev: ev, dry: opts.DryRun, res: Result{EventID: ev.ID, Responses: []Response{}}}
+	h := r.newHandling(ctx, s, ev, opts.DryRun)
+	defer h.rollback(ctx)
+	return h.finish(ctx, start)
+}
+
+func (r *Router) newHandling(ctx context.Context, s *snapshot, ev Event, dry bool) *handling {
+	return &handling{ctx: ctx, r: r, s: s, ev: ev, dry: dry, res: Result{EventID: ev.ID, Responses: []Response{}}}
+}
+
+// finish runs the event and commits its effects; then come overlays and
+// cache invalidations, unless the batch it belongs to stores its answer.
+func (h *handling) finish(ctx context.Context, start time.Time) (Result, error) {
 	if err := h.run(ctx); err != nil {
-		return Result{EventID: ev.ID}, err
+		h.failed(ctx)
+		return Result{EventID: h.ev.ID}, err
 	}
 	h.res.Duration = time.Since(start)
-	if dedup {
-		if err := r.remember(ctx, s.communityID, ev.ID, h.res); err != nil {
-			return h.res, err
-		}
+	if err := h.commit(ctx); err != nil {
+		return Result{EventID: h.ev.ID}, err
+	}
+	if !h.batched {
+		h.afterCommit(ctx)
 	}
 	return h.res, nil
-}
-
-func (r *Router) seen(ctx context.Context, communityID int64, id string) (Result, bool, error) {
-	raw, err := db.New(r.pool).ProcessedEventGet(ctx, db.ProcessedEventGetParams{CommunityID: communityID, EventID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Result{}, false, nil
-	}
-	if err != nil {
-		return Result{}, false, fmt.Errorf("look up event %q: %w", id, err)
-	}
-	var res Result
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return Result{}, false, fmt.Errorf("decode stored answer of event %q: %w", id, err)
-	}
-	return res, true, nil
-}
-
-func (r *Router) remember(ctx context.Context, communityID int64, id string, res Result) error {
-	raw, err := json.Marshal(res)
-	if err != nil {
-		return err
-	}
-	if err := db.New(r.pool).ProcessedEventInsert(ctx, db.ProcessedEventInsertParams{CommunityID: communityID, EventID: id, Result: raw}); err != nil {
-		return fmt.Errorf("store event %q: %w", id, err)
-	}
-	return nil
 }
 
 // handling is the state of one event on its way through.
@@ -300,9 +304,24 @@ type handling struct {
 	dry bool
 	res Result
 	by  *audit.Actor // the hub user behind a simulated event; nil for chat
+
+	tx       pgx.Tx        // the event's transaction, once it has one
+	claimed  bool          // this instance claimed the event's id: its answer is stored with its effects
+	batched  bool          // claimed, without effects: its batch stores the answer and the executions
+	reconfig bool          // a chat command changed the community's commands
+	earned   *PointsChange // batched: the points it earns, written by its batch
+	paidKey  string        // the chat points gate it took, given back if it fails
+
+	executions []db.CommandExecutionInsertParams
+
+	mu    sync.Mutex // res and executions, written by modules run in parallel
+	local sync.Mutex // one built-in module at a time: they share tx
+	err   error      // a failed write that the template it happened in could not return
 }
 
 func (h *handling) changed(format string, args ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.res.Changes = append(h.res.Changes, fmt.Sprintf(format, args...))
 }
 
@@ -335,11 +354,11 @@ func (h *handling) run(ctx context.Context) error {
 			}
 		}
 	}
-	h.alert()
-	if err := h.award(ctx); err != nil {
-		return err
+	if h.err != nil {
+		return h.err
 	}
-	return h.toOverlays(ctx)
+	h.alert()
+	return h.award(ctx)
 }
 
 // OverlaySink receives the overlay updates of handled events (the overlay package).
@@ -360,10 +379,12 @@ func (h *handling) alert() {
 		Data: map[string]any{"event": string(h.ev.Kind), "user": h.ev.User.Shown(), "amount": h.ev.dataInt(amountKey)}}})
 }
 
-// toOverlays sends the event's overlay updates, and chat lines, to the community's browser sources.
-func (h *handling) toOverlays(ctx context.Context) error {
+// toOverlays sends the event's overlay updates, and chat lines, to the
+// community's browser sources, once its effects are committed: a duplicate
+// delivery, answered from the first, shows nothing again.
+func (h *handling) toOverlays(ctx context.Context) {
 	if h.dry || h.r.overlays == nil {
-		return nil
+		return
 	}
 	for _, r := range h.res.Responses {
 		if r.Overlay == nil {
@@ -386,7 +407,6 @@ func (h *handling) toOverlays(ctx context.Context) error {
 			h.r.logger.WarnContext(ctx, "overlay chat line", "err", err)
 		}
 	}
-	return nil
 }
 
 type limitSpec = ratelimit.Limit

@@ -21,26 +21,26 @@ type Quote struct {
 
 var errNoQuote = problem.New(problem.NotFound, "no such quote.")
 
-func (r *Router) randomQuote(ctx context.Context, communityID int64) (Quote, error) {
-	q, err := db.New(r.read).QuoteRandom(ctx, communityID)
+func randomQuote(ctx context.Context, q *db.Queries, communityID int64) (Quote, error) {
+	row, err := q.QuoteRandom(ctx, communityID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Quote{}, problem.New(problem.NotFound, "there are no quotes yet.")
 	}
 	if err != nil {
 		return Quote{}, fmt.Errorf("random quote: %w", err)
 	}
-	return Quote{Number: q.Number, Text: q.Text}, nil
+	return Quote{Number: row.Number, Text: row.Text}, nil
 }
 
-func (r *Router) quote(ctx context.Context, communityID int64, n int) (Quote, error) {
-	q, err := db.New(r.read).QuoteGet(ctx, db.QuoteGetParams{CommunityID: communityID, Number: int32(n)})
+func quote(ctx context.Context, q *db.Queries, communityID int64, n int) (Quote, error) {
+	row, err := q.QuoteGet(ctx, db.QuoteGetParams{CommunityID: communityID, Number: int32(n)})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Quote{}, errNoQuote
 	}
 	if err != nil {
 		return Quote{}, fmt.Errorf("quote %d: %w", n, err)
 	}
-	return Quote{Number: q.Number, Text: q.Text}, nil
+	return Quote{Number: row.Number, Text: row.Text}, nil
 }
 
 // quoteState is a quote as the audit log records it.
@@ -50,65 +50,52 @@ type quoteState struct {
 	AddedBy string `json:"added_by"`
 }
 
-func (r *Router) addQuote(ctx context.Context, by audit.Actor, communityID int64, text, addedBy string) (int32, error) {
-	var n int32
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		if n, err = db.New(tx).QuoteAdd(ctx, db.QuoteAddParams{CommunityID: communityID, Text: text, AddedBy: addedBy}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.QuoteAdded, Target: fmt.Sprintf("quote #%d", n),
-			After: quoteState{Number: n, Text: text, AddedBy: addedBy}})
-	})
+// addQuote stores a quote and its audit record; tx is a transaction.
+func addQuote(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, text, addedBy string) (int32, error) {
+	n, err := db.New(tx).QuoteAdd(ctx, db.QuoteAddParams{CommunityID: communityID, Text: text, AddedBy: addedBy})
 	if err != nil {
 		return 0, fmt.Errorf("add quote: %w", err)
+	}
+	if err := audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.QuoteAdded, Target: fmt.Sprintf("quote #%d", n),
+		After: quoteState{Number: n, Text: text, AddedBy: addedBy}}); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
 
-func (r *Router) deleteQuote(ctx context.Context, by audit.Actor, communityID int64, n int) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q, err := db.New(tx).QuoteRemove(ctx, db.QuoteRemoveParams{CommunityID: communityID, Number: int32(n)})
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.QuoteDeleted, Target: fmt.Sprintf("quote #%d", n),
-			Before: quoteState{Number: q.Number, Text: q.Text, AddedBy: q.AddedBy}})
-	})
+// deleteQuote removes a quote and records it; tx is a transaction.
+func deleteQuote(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, n int) error {
+	q, err := db.New(tx).QuoteRemove(ctx, db.QuoteRemoveParams{CommunityID: communityID, Number: int32(n)})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return errNoQuote
 	}
 	if err != nil {
 		return fmt.Errorf("delete quote %d: %w", n, err)
 	}
-	return nil
+	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.QuoteDeleted, Target: fmt.Sprintf("quote #%d", n),
+		Before: quoteState{Number: q.Number, Text: q.Text, AddedBy: q.AddedBy}})
 }
 
 type counterState struct {
 	Counter int64 `json:"counter"`
 }
 
-func (r *Router) setCounter(ctx context.Context, by audit.Actor, communityID, id, n int64) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
-		if err != nil {
-			return err
-		}
-		if _, err := q.CommandSetCounter(ctx, db.CommandSetCounterParams{CommunityID: communityID, ID: id, Counter: n}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CounterSet, Target: "command " + old.Name,
-			Before: counterState{old.Counter}, After: counterState{n}})
-	})
+// setCounter sets a command's counter and records it; tx is a transaction.
+// The cached snapshots show the old one until the caller invalidates them.
+func setCounter(ctx context.Context, tx db.DBTX, by audit.Actor, communityID, id, n int64) error {
+	q := db.New(tx)
+	old, err := q.CommandGetForUpdate(ctx, db.CommandGetForUpdateParams{CommunityID: communityID, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrCommandNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("set counter: %w", err)
 	}
-	r.invalidate(ctx, communityID)
-	return nil
+	if _, err := q.CommandSetCounter(ctx, db.CommandSetCounterParams{CommunityID: communityID, ID: id, Counter: n}); err != nil {
+		return fmt.Errorf("set counter: %w", err)
+	}
+	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CounterSet, Target: "command " + old.Name,
+		Before: counterState{old.Counter}, After: counterState{n}})
 }
 
 // knownUser is a chat user the community has seen earn points.
@@ -116,8 +103,8 @@ type knownUser struct {
 	Platform, UserID, Name string
 }
 
-func (r *Router) findUser(ctx context.Context, communityID int64, platform, name string) (knownUser, error) {
-	row, err := db.New(r.read).PointsBalanceFindByName(ctx, db.PointsBalanceFindByNameParams{CommunityID: communityID, Platform: platform, Lower: name})
+func findUser(ctx context.Context, q *db.Queries, communityID int64, platform, name string) (knownUser, error) {
+	row, err := q.PointsBalanceFindByName(ctx, db.PointsBalanceFindByNameParams{CommunityID: communityID, Platform: platform, Lower: name})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return knownUser{}, problem.New(problem.NotFound, "I have not seen %s here yet.", name)
 	}

@@ -109,18 +109,68 @@ DELETE FROM quotes WHERE community_id = $1 AND number = $2;
 -- name: QuoteRemove :one
 DELETE FROM quotes WHERE community_id = $1 AND number = $2 RETURNING *;
 
--- name: PointsLedgerInsert :exec
-INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
-VALUES ($1, $2, $3, $4, $5, $6);
-
 -- name: PointsBalanceAdd :one
+-- Adds to a balance and returns it, without a ledger row (PointsAdd writes
+-- both). No row when the new balance would leave ±(2^53 − 1): the sum is
+-- checked in numeric, which cannot overflow, so a change is refused, never wrapped.
 INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-VALUES ($1, $2, $3, $4, $5)
+SELECT sqlc.arg(community_id)::bigint, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text, sqlc.arg(balance)::bigint
+WHERE abs(sqlc.arg(balance)::bigint::numeric) <= 9007199254740991
 ON CONFLICT (community_id, platform, user_id) DO UPDATE
 SET balance = points_balances.balance + EXCLUDED.balance,
     user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
     updated_at = now()
+WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
 RETURNING balance;
+
+-- name: PointsAdd :one
+-- Changes a balance and records the change in the ledger, in one statement;
+-- returns the new balance. No row, and no ledger row, when the balance would
+-- leave ±(2^53 − 1) (checked in numeric, which cannot overflow).
+WITH bal AS (
+    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
+    SELECT sqlc.arg(community_id)::bigint, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text, sqlc.arg(delta)::bigint
+    WHERE abs(sqlc.arg(delta)::bigint::numeric) <= 9007199254740991
+    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    SET balance = points_balances.balance + EXCLUDED.balance,
+        user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
+        updated_at = now()
+    WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
+    RETURNING points_balances.balance
+), ledger AS (
+    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
+    SELECT sqlc.arg(community_id)::bigint, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text,
+        sqlc.arg(delta)::bigint, sqlc.arg(reason)::text
+    FROM bal
+)
+SELECT balance FROM bal;
+
+-- name: PointsAddMany :many
+-- PointsAdd for the events of a batch, each user at most once per call:
+-- returns the new balance of each user changed; a change that would take a
+-- balance out of ±(2^53 − 1) is refused (no row, no ledger row). Rows are
+-- taken in key order, so two batches cannot deadlock.
+WITH changes AS (
+    SELECT unnest(sqlc.arg(community_ids)::bigint[]) AS community_id, unnest(sqlc.arg(platforms)::text[]) AS platform,
+        unnest(sqlc.arg(user_ids)::text[]) AS user_id, unnest(sqlc.arg(user_names)::text[]) AS user_name,
+        unnest(sqlc.arg(deltas)::bigint[]) AS delta, unnest(sqlc.arg(reasons)::text[]) AS reason
+), bal AS (
+    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
+    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta FROM changes c
+    WHERE abs(c.delta::numeric) <= 9007199254740991
+    ORDER BY c.community_id, c.platform, c.user_id
+    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    SET balance = points_balances.balance + EXCLUDED.balance,
+        user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
+        updated_at = now()
+    WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
+    RETURNING points_balances.community_id, points_balances.platform, points_balances.user_id, points_balances.balance
+), ledger AS (
+    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
+    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta, c.reason
+    FROM changes c JOIN bal b ON b.community_id = c.community_id AND b.platform = c.platform AND b.user_id = c.user_id
+)
+SELECT b.community_id, b.platform, b.user_id, b.balance FROM bal b;
 
 -- name: PointsBalanceGet :one
 SELECT balance FROM points_balances WHERE community_id = $1 AND platform = $2 AND user_id = $3;
@@ -145,14 +195,6 @@ ON CONFLICT (community_id, key) DO UPDATE SET points = EXCLUDED.points;
 -- name: PointsValueGet :one
 SELECT points FROM points_values WHERE community_id = $1 AND key = $2;
 
--- name: ProcessedEventGet :one
-SELECT result FROM processed_events
-WHERE community_id = $1 AND event_id = $2 AND created_at > now() - interval '24 hours';
-
--- name: ProcessedEventInsert :exec
-INSERT INTO processed_events (community_id, event_id, result) VALUES ($1, $2, $3)
-ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now();
-
 -- name: ProcessedEventDeleteOld :execrows
 DELETE FROM processed_events WHERE created_at < now() - interval '24 hours';
 
@@ -176,16 +218,77 @@ UPDATE commands SET counter = $3 WHERE community_id = $1 AND id = $2;
 -- name: PointsValueDelete :exec
 DELETE FROM points_values WHERE community_id = $1 AND key = $2;
 
--- name: ProcessedEventGetMany :many
-SELECT p.community_id, p.event_id, p.result FROM processed_events p
+-- name: ProcessedEventClaim :many
+-- Claims for the instance owner each event id that has no live row: none
+-- yet, or an answer older than 24 hours. Returns the ids claimed; the others
+-- are answered or being handled (ProcessedEventState). Ids come sorted, so two
+-- claims of overlapping batches take their rows in one order.
+INSERT INTO processed_events (community_id, event_id, result, claimed_by)
+SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(event_ids)::text[]), NULL::jsonb, sqlc.arg(owner)::bigint
+ON CONFLICT (community_id, event_id) DO UPDATE SET result = NULL, claimed_by = EXCLUDED.claimed_by, created_at = now()
+WHERE processed_events.created_at <= now() - interval '24 hours'
+RETURNING community_id, event_id;
+
+-- name: ProcessedEventState :many
+-- The answer of each id, or, while it has none, the instance handling it and
+-- whether that instance is alive (holds its advisory lock, InstanceLock).
+SELECT p.community_id, p.event_id, p.result, p.claimed_by,
+    (p.result IS NULL AND waddle_instance_alive(p.claimed_by))::boolean AS alive
+FROM processed_events p
 WHERE (p.community_id, p.event_id) IN (
     SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(event_ids)::text[]))
   AND p.created_at > now() - interval '24 hours';
 
--- name: ProcessedEventInsertMany :exec
-INSERT INTO processed_events (community_id, event_id, result)
-SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(event_ids)::text[]), unnest(sqlc.arg(results)::jsonb[])
-ON CONFLICT (community_id, event_id) DO UPDATE SET result = EXCLUDED.result, created_at = now();
+-- name: ProcessedEventTakeOver :execrows
+-- Claims an id whose claim was left by an instance that died.
+UPDATE processed_events SET claimed_by = sqlc.arg(owner), created_at = now()
+WHERE community_id = sqlc.arg(community_id) AND event_id = sqlc.arg(event_id)
+  AND result IS NULL AND claimed_by = sqlc.arg(previous);
+
+-- name: ProcessedEventAnswer :one
+-- Stores the answer of a claimed event, with the execution-log rows of the
+-- commands it ran (a JSON array), in the transaction of its effects. 0 when
+-- the claim is no longer the owner's: the caller rolls back.
+WITH answer AS (
+    UPDATE processed_events SET result = sqlc.arg(result)::jsonb
+    WHERE processed_events.community_id = sqlc.arg(community_id) AND processed_events.event_id = sqlc.arg(event_id)
+      AND processed_events.claimed_by = sqlc.arg(owner) AND processed_events.result IS NULL
+    RETURNING processed_events.community_id
+), logged AS (
+    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at)
+    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at
+    FROM answer a, jsonb_to_recordset(sqlc.arg(executions)::jsonb) AS x (command text, platform text, user_id text, user_name text,
+        args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz)
+)
+SELECT count(*) FROM answer;
+
+-- name: ProcessedEventAnswerMany :many
+-- ProcessedEventAnswer for the events of a batch that had no other effects,
+-- in one statement; each execution names its event. Returns the ids stored.
+WITH answers AS (
+    UPDATE processed_events p SET result = u.result
+    FROM (SELECT unnest(sqlc.arg(community_ids)::bigint[]) AS community_id, unnest(sqlc.arg(event_ids)::text[]) AS event_id,
+            unnest(sqlc.arg(results)::jsonb[]) AS result) AS u
+    WHERE p.community_id = u.community_id AND p.event_id = u.event_id AND p.claimed_by = sqlc.arg(owner) AND p.result IS NULL
+    RETURNING p.community_id, p.event_id
+), logged AS (
+    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at)
+    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at
+    FROM jsonb_to_recordset(sqlc.arg(executions)::jsonb) AS x (community_id bigint, event_id text, command text, platform text, user_id text,
+        user_name text, args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz)
+    JOIN answers a ON a.community_id = x.community_id AND a.event_id = x.event_id
+)
+SELECT community_id, event_id FROM answers;
+
+-- name: ProcessedEventRelease :exec
+-- Gives up the owner's claims of events that failed, so a retry handles them.
+DELETE FROM processed_events
+WHERE (community_id, event_id) IN (SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(event_ids)::text[]))
+  AND claimed_by = sqlc.arg(owner) AND result IS NULL;
+
+-- name: InstanceLock :exec
+-- Held by a running instance on a connection of its own: its claims are alive.
+SELECT pg_advisory_lock(sqlc.arg(owner)::bigint);
 
 -- name: ModuleListByCommunity :many
 SELECT * FROM community_modules WHERE community_id = $1 ORDER BY name;
