@@ -117,26 +117,42 @@ func (r *Router) Run(ctx context.Context) error {
 func (r *Router) listen(ctx context.Context) {
 	sub := r.rdb.Subscribe(ctx, r.channel)
 	defer sub.Close()
-	ch := sub.Channel()
+	ch := sub.ChannelWithSubscriptions()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case m, ok := <-ch:
+		case msg, ok := <-ch:
 			if !ok {
 				return
 			}
-			if m.Payload == "entities" {
-				r.mu.Lock()
-				r.entities = map[entityKey]entityEntry{}
-				r.mu.Unlock()
-				continue
-			}
-			if id, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
-				r.drop(id)
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				// (Re)subscribed: changes published while this instance was
+				// not listening (Redis down, a dropped connection) never
+				// reach it, so it forgets everything it cached.
+				r.dropAll()
+			case *redis.Message:
+				if m.Payload == "entities" {
+					r.mu.Lock()
+					r.entities = map[entityKey]entityEntry{}
+					r.mu.Unlock()
+					continue
+				}
+				if id, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
+					r.drop(id)
+				}
 			}
 		}
 	}
+}
+
+// dropAll forgets every cached snapshot and server link.
+func (r *Router) dropAll() {
+	r.mu.Lock()
+	r.snapshots = map[int64]*snapshot{}
+	r.entities = map[entityKey]entityEntry{}
+	r.mu.Unlock()
 }
 
 func (r *Router) drop(communityID int64) {
