@@ -51,7 +51,7 @@ func (h *Handler) apiEvents(w http.ResponseWriter, r *http.Request) {
 		raws = []json.RawMessage{body}
 	case len(body) > 0 && body[0] == '[':
 		if err := json.Unmarshal(body, &raws); err != nil {
-			h.apiFail(w, r, jsonProblem(err, "body"))
+			h.apiFail(w, r, problem.JSON(err, "body"))
 			return
 		}
 		if len(raws) == 0 || len(raws) > maxEventBatch {

@@ -133,7 +133,7 @@ func TestEventsAPIRefusesBadAmountsAndText(t *testing.T) {
 			`The field "text" is not valid UTF-8.`},
 		{"escaped lone surrogate in a name", `{"id":"t2","platform":"twitch","kind":"follow","server":"duckchan","user":{"id":"u1","name":"\udc00"}}`,
 			`The field "user.name" is not valid UTF-8.`},
-		{"wrong type", `{"id":"t3","platform":"twitch","kind":"follow","server":"duckchan","user":{"id":1}}`, `The field "user.id" must be a string.`},
+		{"wrong type", `{"id":"t3","platform":"twitch","kind":"follow","server":"duckchan","user":{"id":1}}`, `The field "user.id" must be a string, not a number.`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

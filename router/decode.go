@@ -3,8 +3,6 @@ package router
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,40 +21,12 @@ func DecodeEvent(raw []byte) (Event, error) {
 		return ev, notUTF8(field)
 	}
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return ev, problem.Invalidf(te.Field, "The field %q must be %s.", te.Field, jsonKind(te.Type))
+		if err := problem.JSON(err, "event"); problem.As(err) != nil {
+			return ev, err
 		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return ev, problem.Invalidf("", "The event is not valid JSON (at byte %d).", se.Offset)
-		}
-		return ev, problem.Invalidf("", "The event is not valid JSON of the event shape.")
+		return ev, problem.New(problem.Invalid, "The event is not valid JSON of the event shape.")
 	}
 	return ev, nil
-}
-
-// jsonKind names the JSON type that a Go type is read from.
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct:
-		if t.String() == "time.Time" {
-			return "a time (RFC 3339)"
-		}
-		return "an object"
-	case reflect.Map:
-		return "an object"
-	}
-	return "of another type"
 }
 
 // invalidUTF8 returns the path ("user.name", "data.tags[2]") of the first

@@ -120,7 +120,7 @@ func TestDecodeEventNamesWrongTypes(t *testing.T) {
 	for _, tc := range []struct{ raw, wantField, wantMsg string }{
 		{`{"id":"e1","user":{"id":42}}`, "user.id", "must be a string"},
 		{`{"id":"e1","user":{"roles":"mod"}}`, "user.roles", "must be an array"},
-		{`{"id":"e1","time":"yesterday"}`, "", "not valid JSON"},
+		{`{"id":"e1","time":"yesterday"}`, "", "not in RFC 3339 form"},
 		{`{"id":"e1",`, "", "not valid JSON"},
 	} {
 		_, err := router.DecodeEvent([]byte(tc.raw))
