@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
@@ -65,16 +66,21 @@ func (s *Service) composeSignInChanged(ctx context.Context, a mail.SendArgs) (ma
 	if err != nil {
 		return mail.Message{}, fmt.Errorf("load account %d: %w", a.ID, err)
 	}
+	// A job that names no entry, or one that is not this account's change,
+	// is a bug, not a passing failure: it is cancelled rather than retried.
 	e, err := audit.Get(ctx, s.pool, a.AuditID)
+	if errors.Is(err, audit.ErrNoEntry) {
+		return mail.Message{}, river.JobCancel(err)
+	}
 	if err != nil {
 		return mail.Message{}, err
 	}
 	c, err := describeSignInChange(e)
 	if err != nil {
-		return mail.Message{}, err
+		return mail.Message{}, river.JobCancel(err)
 	}
 	if !c.ByOperator && e.ActorID != u.ID {
-		return mail.Message{}, fmt.Errorf("audit entry %d is not a change made by account %d", e.ID, u.ID)
+		return mail.Message{}, river.JobCancel(fmt.Errorf("audit entry %d is not a change made by account %d", e.ID, u.ID))
 	}
 	return mail.SignInChanged(u.Email, s.baseURL, c)
 }

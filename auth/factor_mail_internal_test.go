@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -194,7 +195,8 @@ func TestEachFactorChangeMailsItsHolder(t *testing.T) {
 }
 
 // A mail job that pairs an account with another account's audit entry, or
-// with an entry that is no change to second factors, sends nothing.
+// with an entry that is no change to second factors, sends nothing and is
+// cancelled, not retried.
 func TestSignInChangedMailRefusesAForeignEntry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -218,8 +220,9 @@ func TestSignInChangedMailRefusesAForeignEntry(t *testing.T) {
 		var got []mail.Message
 		w := &mail.SendWorker{Sender: senderFunc(func(m mail.Message) { got = append(got, m) }), Compose: s.MailComposers(), Logger: s.logger}
 		err := w.Work(ctx, &river.Job[mail.SendArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1, MaxAttempts: 6}, Args: a})
-		if err == nil || len(got) != 0 {
-			t.Errorf("%s: Work = %v, %d mails sent; want an error and none", name, err, len(got))
+		var cancel *rivertype.JobCancelError
+		if !errors.As(err, &cancel) || len(got) != 0 {
+			t.Errorf("%s: Work = %v, %d mails sent; want the job cancelled and none", name, err, len(got))
 		}
 	}
 }
