@@ -7,9 +7,11 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waddle/waddle/db"
@@ -120,6 +122,13 @@ func Secret(set bool) string {
 // Record writes e, attributed to a, through q (a pool or the transaction that
 // made the change, so that the change and its record commit together).
 func Record(ctx context.Context, q db.DBTX, a Actor, e Entry) error {
+	_, err := RecordID(ctx, q, a, e)
+	return err
+}
+
+// RecordID is Record that returns the new entry's id, for a job that reports
+// the entry later (see Get).
+func RecordID(ctx context.Context, q db.DBTX, a Actor, e Entry) (int64, error) {
 	var cid, uid *int64
 	if e.CommunityID != 0 {
 		cid = &e.CommunityID
@@ -129,20 +138,35 @@ func Record(ctx context.Context, q db.DBTX, a Actor, e Entry) error {
 	}
 	before, err := state(e.Before)
 	if err != nil {
-		return fmt.Errorf("record audit %s: before: %w", e.Action, err)
+		return 0, fmt.Errorf("record audit %s: before: %w", e.Action, err)
 	}
 	after, err := state(e.After)
 	if err != nil {
-		return fmt.Errorf("record audit %s: after: %w", e.Action, err)
+		return 0, fmt.Errorf("record audit %s: after: %w", e.Action, err)
 	}
-	err = db.New(q).AuditInsert(ctx, db.AuditInsertParams{
+	entryID, err := db.New(q).AuditInsert(ctx, db.AuditInsertParams{
 		CommunityID: cid, ActorID: uid, ActorEmail: a.Email, ActorName: a.Name, Action: e.Action, Target: e.Target, Ip: a.IP,
 		Before: before, After: after,
 	})
 	if err != nil {
-		return fmt.Errorf("record audit %s: %w", e.Action, err)
+		return 0, fmt.Errorf("record audit %s: %w", e.Action, err)
 	}
-	return nil
+	return entryID, nil
+}
+
+// ErrNoEntry is returned by Get for an id with no entry.
+var ErrNoEntry = errors.New("no such audit entry")
+
+// Get returns the entry with id, read through q.
+func Get(ctx context.Context, q db.DBTX, entryID int64) (Item, error) {
+	r, err := db.New(q).AuditGet(ctx, entryID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Item{}, ErrNoEntry
+	}
+	if err != nil {
+		return Item{}, fmt.Errorf("load audit entry %d: %w", entryID, err)
+	}
+	return items([]db.AuditLog{r})[0], nil
 }
 
 // state marshals a Before or After; nil (or a nil pointer) is stored as NULL.
@@ -175,6 +199,7 @@ type Item struct {
 	ID            int64
 	CommunityID   int64
 	CommunityName string // filled in the hub-wide listing only
+	ActorID       int64  // the acting hub account; 0 when none (or since deleted)
 	ActorEmail    string
 	ActorName     string // who acted without a hub account, or how (see Actor.Name)
 	Action        string
@@ -244,6 +269,9 @@ func items(rows []db.AuditLog) []Item {
 		}
 		if r.CommunityID != nil {
 			it.CommunityID = *r.CommunityID
+		}
+		if r.ActorID != nil {
+			it.ActorID = *r.ActorID
 		}
 		out = append(out, it)
 	}

@@ -231,7 +231,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u User, state [
 			return err
 		}
 		pk = toPasskey(row)
-		if err := audit.Record(ctx, tx, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorEnabled, Target: "passkey " + name}); err != nil {
+		if err := s.recordFactorChange(ctx, tx, u.ID, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorEnabled, Target: targetPasskeyPrefix + name}); err != nil {
 			return err
 		}
 		codes, err = s.ensureRecoveryCodes(ctx, tx, u, ip)
@@ -290,7 +290,11 @@ func (s *Service) RemovePasskey(ctx context.Context, u User, id int64, password,
 		if err := s.afterRemoval(ctx, q, u.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorRemoved, Target: "passkey " + name})
+		left, err := loadFactorsLeft(ctx, q, u.ID, s.passkey.rpID)
+		if err != nil {
+			return err
+		}
+		return s.recordFactorChange(ctx, tx, u.ID, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorRemoved, Target: targetPasskeyPrefix + name, After: left})
 	})
 	if err != nil && problem.As(err) == nil {
 		return fmt.Errorf("remove passkey: %w", err)

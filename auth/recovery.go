@@ -110,7 +110,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u User, password,
 		if codes, err = replaceRecoveryCodes(ctx, q, u.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actorOf(u, ip), audit.Entry{Action: audit.RecoveryCodesGenerated, Target: u.Email})
+		return s.recordFactorChange(ctx, tx, u.ID, actorOf(u, ip), audit.Entry{Action: audit.RecoveryCodesGenerated, Target: u.Email})
 	})
 	if err != nil {
 		if problem.As(err) != nil {

@@ -113,7 +113,8 @@ const (
 
 // MailComposers composes the mails auth queues, for the mail.SendWorker.
 func (s *Service) MailComposers() mail.Composers {
-	return mail.Composers{MailPasswordReset: s.composeReset, MailPasswordChanged: s.composePasswordChanged}
+	return mail.Composers{MailPasswordReset: s.composeReset, MailPasswordChanged: s.composePasswordChanged,
+		MailSignInChanged: s.composeSignInChanged}
 }
 
 // composeReset mints the reset's token, storing its hash in place of any

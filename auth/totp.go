@@ -166,7 +166,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u User, code, ip string) ([]s
 			return err
 		}
 		ok = true
-		if err := audit.Record(ctx, tx, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorEnabled, Target: "authenticator app"}); err != nil {
+		if err := s.recordFactorChange(ctx, tx, u.ID, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorEnabled, Target: targetApp}); err != nil {
 			return err
 		}
 		codes, err = s.ensureRecoveryCodes(ctx, tx, u, ip)
@@ -203,7 +203,11 @@ func (s *Service) RemoveTOTP(ctx context.Context, u User, password, ip string) e
 		if err := s.afterRemoval(ctx, q, u.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorRemoved, Target: "authenticator app"})
+		left, err := loadFactorsLeft(ctx, q, u.ID, s.passkey.rpID)
+		if err != nil {
+			return err
+		}
+		return s.recordFactorChange(ctx, tx, u.ID, actorOf(u, ip), audit.Entry{Action: audit.TwoFactorRemoved, Target: targetApp, After: left})
 	})
 	if err != nil && problem.As(err) == nil {
 		return fmt.Errorf("remove TOTP: %w", err)

@@ -19,7 +19,8 @@ import (
 // Second factors. An account with a confirmed authenticator app (TOTP) or a
 // passkey signs in in two steps: the password, then a code, a recovery code or
 // a passkey. Codes and password re-checks are throttled with the limits of
-// password sign-in, counted per account id and per client address.
+// password sign-in, counted per account id and per client address. Every
+// change to an account's factors is mailed to its holder (factor_mail.go).
 
 // NeedSecondFactor is the error SignIn returns when the password was right but
 // the account has a second factor: the caller must ask for it before the
@@ -214,7 +215,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, userID int64, sessionVersi
 func methodLabel(method string) string {
 	switch method {
 	case MethodTOTP:
-		return "authenticator app"
+		return targetApp
 	case MethodRecovery:
 		return "recovery code"
 	}
@@ -223,7 +224,8 @@ func methodLabel(method string) string {
 
 // ClearSecondFactors removes every second factor of the account with email
 // (its app, passkeys and recovery codes), for an operator helping someone who
-// lost them; actor is recorded in the audit log.
+// lost them; actor is recorded in the audit log, and the account's holder is
+// mailed.
 func (s *Service) ClearSecondFactors(ctx context.Context, email string, actor audit.Actor) (User, error) {
 	var u User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -239,7 +241,7 @@ func (s *Service) ClearSecondFactors(ctx context.Context, email string, actor au
 		if err := clearFactors(ctx, q, u.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, actor, audit.Entry{Action: audit.TwoFactorCleared, Target: u.Email})
+		return s.recordFactorChange(ctx, tx, u.ID, actor, audit.Entry{Action: audit.TwoFactorCleared, Target: u.Email})
 	})
 	if err != nil {
 		if problem.As(err) != nil {

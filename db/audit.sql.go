@@ -10,9 +10,33 @@ import (
 	"time"
 )
 
-const auditInsert = `-- name: AuditInsert :exec
+const auditGet = `-- name: AuditGet :one
+SELECT id, community_id, actor_id, actor_email, action, target, ip, created_at, before, after, actor_name FROM audit_log WHERE id = $1
+`
+
+func (q *Queries) AuditGet(ctx context.Context, id int64) (AuditLog, error) {
+	row := q.db.QueryRow(ctx, auditGet, id)
+	var i AuditLog
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.ActorID,
+		&i.ActorEmail,
+		&i.Action,
+		&i.Target,
+		&i.Ip,
+		&i.CreatedAt,
+		&i.Before,
+		&i.After,
+		&i.ActorName,
+	)
+	return i, err
+}
+
+const auditInsert = `-- name: AuditInsert :one
 INSERT INTO audit_log (community_id, actor_id, actor_email, actor_name, action, target, ip, before, after)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id
 `
 
 type AuditInsertParams struct {
@@ -27,8 +51,8 @@ type AuditInsertParams struct {
 	After       []byte
 }
 
-func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) error {
-	_, err := q.db.Exec(ctx, auditInsert,
+func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) (int64, error) {
+	row := q.db.QueryRow(ctx, auditInsert,
 		arg.CommunityID,
 		arg.ActorID,
 		arg.ActorEmail,
@@ -39,7 +63,9 @@ func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) error 
 		arg.Before,
 		arg.After,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const auditListAll = `-- name: AuditListAll :many

@@ -69,16 +69,19 @@ func (q *Queries) DeliveryInsert(ctx context.Context, arg DeliveryInsertParams) 
 }
 
 const deliveryMarkProcessed = `-- name: DeliveryMarkProcessed :exec
-UPDATE platform_deliveries SET processed_at = now(), error = $2 WHERE id = $1
+UPDATE platform_deliveries SET processed_at = now(), error = $2, payload = $3 WHERE id = $1
 `
 
 type DeliveryMarkProcessedParams struct {
-	ID    int64
-	Error string
+	ID      int64
+	Error   string
+	Payload []byte
 }
 
+// Marks a delivery processed and, in the same statement, replaces its payload
+// with one scrubbed of what only its processing needed (a response URL).
 func (q *Queries) DeliveryMarkProcessed(ctx context.Context, arg DeliveryMarkProcessedParams) error {
-	_, err := q.db.Exec(ctx, deliveryMarkProcessed, arg.ID, arg.Error)
+	_, err := q.db.Exec(ctx, deliveryMarkProcessed, arg.ID, arg.Error, arg.Payload)
 	return err
 }
 

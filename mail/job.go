@@ -25,6 +25,7 @@ type SendArgs struct {
 	ID          int64  `json:"id"`                     // the row the mail is about (a reset, an invitation, an account)
 	CommunityID int64  `json:"community_id,omitempty"` // for mails about a membership
 	ActorID     int64  `json:"actor_id,omitempty"`     // the account that caused the mail, when it names them
+	AuditID     int64  `json:"audit_id,omitempty"`     // the audit entry the mail reports: what changed, when, from where
 }
 
 // Kind names the job in the queue.

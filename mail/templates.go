@@ -4,6 +4,7 @@ import (
 	"bytes"
 	htmltemplate "html/template"
 	texttemplate "text/template"
+	"time"
 )
 
 // The layout every HTML mail shares; the body is one of the parts below.
@@ -67,6 +68,23 @@ To accept, open this link within 7 days and choose a password:
 <p><a href="{{.Link}}" style="display:inline-block;background:#1f6feb;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">Accept the invitation</a></p>
 <p>The link works once, within 7 days.</p>`)
 
+	signInChangedTemplate = newTemplate("A change to how you sign in to Waddle",
+		`{{.What}}
+
+When: {{.When}}
+From: {{.From}}
+{{if .ByOperator}}
+If you did not ask the hub's operator for this, reset your password at once, then tell the operator: {{.BaseURL}}/forgot-password
+{{else}}
+If this was not you, someone else can sign in to your account. Reset your password at once, which signs out every session: {{.BaseURL}}/forgot-password
+Then check the second factors on your account page: {{.BaseURL}}/account
+{{end}}`,
+		`<p>{{.What}}</p>
+<table style="border-collapse:collapse"><tr><td style="padding-right:12px;color:#656d76">When</td><td>{{.When}}</td></tr>
+<tr><td style="padding-right:12px;color:#656d76">From</td><td>{{.From}}</td></tr></table>
+{{if .ByOperator}}<p>If you did not ask the hub's operator for this, <a href="{{.BaseURL}}/forgot-password">reset your password</a> at once, then tell the operator.</p>
+{{else}}<p>If this was not you, someone else can sign in to your account. <a href="{{.BaseURL}}/forgot-password">Reset your password</a> at once, which signs out every session, then check the second factors on <a href="{{.BaseURL}}/account">your account page</a>.</p>{{end}}`)
+
 	addedTemplate = newTemplate("You were added to a community on Waddle",
 		`{{.Inviter}} added you to {{.Community}} on Waddle as {{.Role}}.
 
@@ -94,4 +112,28 @@ func Invitation(to, baseURL, link, inviter, community, role string) (Message, er
 // AddedToCommunity tells an existing user they were added to a community.
 func AddedToCommunity(to, baseURL, inviter, community, role string) (Message, error) {
 	return addedTemplate.render(to, struct{ BaseURL, Inviter, Community, Role string }{baseURL, inviter, community, role})
+}
+
+// SignInChange is a change to how an account signs in (a second factor added
+// or removed, new recovery codes), as its mail tells the owner.
+type SignInChange struct {
+	Subject    string
+	What       string    // what changed, in a sentence or two
+	At         time.Time // when
+	From       string    // where from: the client's address, or who acted
+	ByOperator bool      // an operator made the change, not the account's holder
+}
+
+// SignInChanged tells the owner of an account that how it signs in changed,
+// and what to do if it was not them.
+func SignInChanged(to, baseURL string, c SignInChange) (Message, error) {
+	m, err := signInChangedTemplate.render(to, struct {
+		BaseURL, What, When, From string
+		ByOperator                bool
+	}{baseURL, c.What, c.At.UTC().Format("Monday 2 January 2006, 15:04 MST"), c.From, c.ByOperator})
+	if err != nil {
+		return Message{}, err
+	}
+	m.Subject = c.Subject
+	return m, nil
 }

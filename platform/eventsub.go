@@ -370,7 +370,7 @@ func (w *EventSubWorker) Work(ctx context.Context, job *river.Job[EventSubArgs])
 	default:
 		return fmt.Errorf("handle eventsub %s message %q: %w", d.Kind, d.MessageID, err)
 	}
-	if err := q.DeliveryMarkProcessed(ctx, db.DeliveryMarkProcessedParams{ID: d.ID, Error: reason}); err != nil {
+	if err := markProcessed(ctx, q, d, reason); err != nil {
 		return fmt.Errorf("mark eventsub delivery %d processed: %w", d.ID, err)
 	}
 	return nil

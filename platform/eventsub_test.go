@@ -1,10 +1,12 @@
 package platform_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -303,8 +305,22 @@ func TestEventSubStoreAndWork(t *testing.T) {
 	}
 
 	e.runWorkers(t)
-	if d := e.processed(t, "msg-follow"); d.Error != "" {
+	d := e.processed(t, "msg-follow")
+	if d.Error != "" {
 		t.Errorf("follow processed with error %q", d.Error)
+	}
+	// Processing scrubs what could be used (Twitch sends nothing of the kind:
+	// not the subscription's secret, and a transport with our callback only),
+	// so the body is kept as it came.
+	var stored, sent any
+	if err := json.Unmarshal(d.Payload, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(notification("channel.follow", follow), &sent); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sent, stored); diff != "" || bytes.Contains(d.Payload, []byte(secret)) {
+		t.Errorf("processed EventSub body changed (-sent +stored), or holds the secret:\n%s", diff)
 	}
 	type award struct {
 		User, Name, Reason string

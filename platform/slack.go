@@ -160,7 +160,7 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 		// would make River send them all again.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 		defer cancel()
-		if err := q.DeliveryMarkProcessed(mctx, db.DeliveryMarkProcessedParams{ID: d.ID, Error: reason}); err != nil {
+		if err := markProcessed(mctx, q, d, reason); err != nil {
 			return fmt.Errorf("mark slack delivery %d processed: %w", d.ID, err)
 		}
 		return nil

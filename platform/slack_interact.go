@@ -85,7 +85,7 @@ func (in *SlackInbox) Command(ctx context.Context, cmd slack.SlashCommand) (Slac
 			return SlackAck{}, problem.Invalidf(f.name, "The slash command has no usable %s.", f.name)
 		}
 	}
-	cmd.Token = "" // the legacy verification token is not needed later
+	cmd.Token = "" // the legacy verification token is not needed later (nor stored: see scrub.go)
 	payload, err := json.Marshal(cmd)
 	if err != nil {
 		return SlackAck{}, fmt.Errorf("encode slack slash command: %w", err)
@@ -124,8 +124,13 @@ func (in *SlackInbox) Interaction(ctx context.Context, payload []byte) (SlackAck
 // already stored is a duplicate, even while its transaction is still open:
 // the unique insert waits for it.
 func (in *SlackInbox) store(ctx context.Context, messageID, kind string, payload []byte) (SlackAck, error) {
+	payload, err := scrubPayload(payload, scrubOnReceive)
+	if err != nil {
+		in.logger.WarnContext(ctx, "slack delivery not storable", "id", messageID, "err", err)
+		return SlackAck{}, problem.Invalidf("body", "The payload is not valid JSON.")
+	}
 	var ack SlackAck
-	err := pgx.BeginFunc(ctx, in.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, in.pool, func(tx pgx.Tx) error {
 		id, err := db.New(tx).DeliveryInsert(ctx, db.DeliveryInsertParams{
 			Platform: router.Slack, MessageID: messageID, Kind: kind, Payload: payload,
 		})

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -33,19 +34,17 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arriv
 			Data: &discordgo.InteractionResponseData{Content: "Use the bot's commands in a server.", Flags: discordgo.MessageFlagsEphemeral}})
 		return
 	}
-	ix := interaction{ID: i.ID, AppID: i.AppID, Token: i.Token, Channel: i.ChannelID, Guild: i.GuildID}
-	if ix.AppID == "" {
-		ix.AppID = b.cfg.AppID
+	appID := i.AppID
+	if appID == "" {
+		appID = b.cfg.AppID
 	}
+	ix := newInteraction(i.ID, appID, i.Token, i.ChannelID, i.GuildID, arrived)
 	// Commands and modal submits are deferred first of all; the edits that
-	// follow read the interaction back from the store.
+	// follow are queued with ix.
 	_, isCommand := i.Data.(discordgo.ApplicationCommandInteractionData)
 	_, isModal := i.Data.(discordgo.ModalSubmitInteractionData)
 	if isCommand && i.Type != discordgo.InteractionApplicationCommandAutocomplete || isModal {
 		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
-	}
-	if _, err := b.store.put(ctx, "ix:"+i.ID, ix, ixTTL, true); err != nil {
-		b.log.WarnContext(ctx, "store interaction", "err", err)
 	}
 	ev := router.Event{ID: "discord:" + i.ID, Server: i.GuildID, Channel: i.ChannelID, User: b.user(i.GuildID, u, i.Member)}
 	t := target{guild: i.GuildID, channel: i.ChannelID, user: u.ID}
@@ -102,15 +101,48 @@ func fields(rows []discordgo.MessageComponent) map[string]any {
 }
 
 // clickBudget is how long a click may still be handled at now before it must
-// be deferred: ComponentBudget counted from when Discord created the
-// interaction (its id's timestamp), or from its arrival when that timestamp
-// is after the arrival or over a minute before it (clocks apart).
+// be deferred: ComponentBudget counted from the interaction's start.
 func (b *Bot) clickBudget(id string, arrived, now time.Time) time.Duration {
-	start := arrived
+	return max(b.cfg.ComponentBudget-now.Sub(ixStart(id, arrived)), 0)
+}
+
+// ixStart is when Discord created the interaction id (its timestamp), or its
+// arrival when that timestamp is after the arrival or over a minute before it
+// (clocks apart).
+func ixStart(id string, arrived time.Time) time.Time {
 	if created, err := discordgo.SnowflakeTimestamp(id); err == nil && !created.After(arrived) && arrived.Sub(created) < time.Minute {
-		start = created
+		return created
 	}
-	return max(b.cfg.ComponentBudget-now.Sub(start), 0)
+	return arrived
+}
+
+// interaction is what the deferred edits and followups of an interaction
+// need. Its token lets whoever holds it post as the bot in the interaction's
+// channel for 15 minutes, so it lives only in the memory of the instance
+// answering the interaction — in the sends queued for it — and is never
+// written to Redis or a log. Nothing else needs it: Discord delivers an
+// interaction to one instance (the shard's), and the send queue holding its
+// answers is that instance's memory, finished at shutdown and gone after a
+// crash, so a stored copy could not be used by anyone but a reader of Redis.
+type interaction struct {
+	id, appID, token, channel, guild string
+	expires                          time.Time // when Discord stops accepting the token
+}
+
+// errIxExpired is returned for an answer sent after the token's 15 minutes.
+var errIxExpired = errors.New("the interaction's token has expired: Discord accepts it for 15 minutes")
+
+func newInteraction(id, appID, token, channel, guild string, arrived time.Time) interaction {
+	return interaction{id: id, appID: appID, token: token, channel: channel, guild: guild, expires: ixStart(id, arrived).Add(ixTTL)}
+}
+
+// open returns the interaction for discordgo's calls, unless its token has
+// expired at now.
+func (ix interaction) open(now time.Time) (*discordgo.Interaction, error) {
+	if !now.Before(ix.expires) {
+		return nil, fmt.Errorf("interaction %s: %w", ix.id, errIxExpired)
+	}
+	return &discordgo.Interaction{ID: ix.id, AppID: ix.appID, Token: ix.token, ChannelID: ix.channel, GuildID: ix.guild}, nil
 }
 
 // click handles a button or select: a form the router answers with within
@@ -210,8 +242,8 @@ func (b *Bot) deliverInteraction(ctx context.Context, ix interaction, t target, 
 	for _, p := range parts {
 		if !p.private && !edited {
 			edited = true
-			b.send(ix.Channel, platform.High, func(ctx context.Context) error {
-				i, err := b.loadIx(ctx, ix.ID)
+			b.send(ix.channel, platform.High, func(ctx context.Context) error {
+				i, err := ix.open(time.Now())
 				if err != nil {
 					return err
 				}
@@ -225,8 +257,8 @@ func (b *Bot) deliverInteraction(ctx context.Context, ix interaction, t target, 
 		if p.private {
 			params.Flags = discordgo.MessageFlagsEphemeral
 		}
-		b.send(ix.Channel, platform.High, func(ctx context.Context) error {
-			i, err := b.loadIx(ctx, ix.ID)
+		b.send(ix.channel, platform.High, func(ctx context.Context) error {
+			i, err := ix.open(time.Now())
 			if err != nil {
 				return err
 			}
@@ -236,21 +268,12 @@ func (b *Bot) deliverInteraction(ctx context.Context, ix interaction, t target, 
 	}
 	if !public {
 		// Only private answers: the public "thinking…" message goes.
-		b.send(ix.Channel, platform.High, func(ctx context.Context) error {
-			i, err := b.loadIx(ctx, ix.ID)
+		b.send(ix.channel, platform.High, func(ctx context.Context) error {
+			i, err := ix.open(time.Now())
 			if err != nil {
 				return err
 			}
 			return b.api.InteractionResponseDelete(i, discordgo.WithContext(ctx))
 		})
 	}
-}
-
-// loadIx reads an interaction's context back; its token lasts 15 minutes.
-func (b *Bot) loadIx(ctx context.Context, id string) (*discordgo.Interaction, error) {
-	var ix interaction
-	if err := b.store.get(ctx, "ix:"+id, &ix); err != nil {
-		return nil, fmt.Errorf("interaction %s: %w", id, err)
-	}
-	return &discordgo.Interaction{ID: ix.ID, AppID: ix.AppID, Token: ix.Token, ChannelID: ix.Channel, GuildID: ix.Guild}, nil
 }

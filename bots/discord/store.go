@@ -11,23 +11,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ixTTL is how long Discord accepts an interaction token.
+// ixTTL is how long Discord accepts an interaction token, and how long a
+// form's button opens it.
 const ixTTL = 15 * time.Minute
 
-// interaction is what a later edit or followup of an interaction needs.
-type interaction struct {
-	ID      string `json:"id"`
-	AppID   string `json:"app"`
-	Token   string `json:"token"`
-	Channel string `json:"channel"`
-	Guild   string `json:"guild"`
-}
-
-// store keeps interaction contexts, open forms, voice join times and boost
-// claims in Redis, so another instance or a restart finds them; in memory
-// when there is no Redis, and while Redis does not answer (its breaker then
-// fails calls at once): what is stored during an outage is found on this
-// instance.
+// store keeps open forms, voice join times and boost claims in Redis, so
+// another instance or a restart finds them; in memory when there is no Redis,
+// and while Redis does not answer (its breaker then fails calls at once): what
+// is stored during an outage is found on this instance. It never holds an
+// interaction's token (see interaction).
 type store struct {
 	rdb    *redis.Client
 	prefix string

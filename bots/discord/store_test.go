@@ -6,14 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/router"
 )
 
 // TestStoreWhileRedisIsDown: with Redis configured but down (its breaker
-// open, as in `waddle serve`), interaction contexts, forms, boost claims
+// open, as in `waddle serve`), forms, boost claims
 // and voice joins are kept in memory on this instance and found again, and
 // once Redis is back they go to Redis and are still found.
 func TestStoreWhileRedisIsDown(t *testing.T) {
@@ -39,15 +41,15 @@ func TestStoreWhileRedisIsDown(t *testing.T) {
 
 	check := func(when string) {
 		t.Helper()
-		ix := interaction{ID: "1", Token: "tok-" + when, Channel: "c"}
-		if _, err := s.put(ctx, "ix:"+when, ix, time.Minute, true); err != nil {
+		f := router.Form{ID: "#menu " + when, Title: "Tell us", Fields: []router.FormField{{ID: "idea", Label: "Idea"}}}
+		if _, err := s.put(ctx, "form:"+when, f, time.Minute, true); err != nil {
 			t.Fatalf("%s: put: %v", when, err)
 		}
-		var got interaction
-		if err := s.get(ctx, "ix:"+when, &got); err != nil || got != ix {
-			t.Errorf("%s: get = %+v, %v; want %+v", when, got, err, ix)
+		var got router.Form
+		if err := s.get(ctx, "form:"+when, &got); err != nil || !cmp.Equal(got, f) {
+			t.Errorf("%s: get = %+v, %v; want %+v", when, got, err, f)
 		}
-		if err := s.get(ctx, "ix:never-"+when, &got); !errors.Is(err, errMissing) {
+		if err := s.get(ctx, "form:never-"+when, &got); !errors.Is(err, errMissing) {
 			t.Errorf("%s: get of a missing key: %v, want errMissing", when, err)
 		}
 		for i, want := range []bool{true, false} {
@@ -82,7 +84,7 @@ func TestStoreWhileRedisIsDown(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	check("back")
-	if n, err := rdb.Exists(ctx, "t:discord:ix:back", "t:discord:boost:g:back").Result(); err != nil || n != 2 {
+	if n, err := rdb.Exists(ctx, "t:discord:form:back", "t:discord:boost:g:back").Result(); err != nil || n != 2 {
 		t.Errorf("%d of the keys stored after Redis came back are in Redis (%v), want 2", n, err)
 	}
 }

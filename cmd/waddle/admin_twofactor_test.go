@@ -45,6 +45,12 @@ func TestAdminResetPasswordClearsSecondFactors(t *testing.T) {
 	if err := a.pool.QueryRow(t.Context(), "SELECT count(*) FROM audit_log WHERE action = 'two_factor_cleared' AND target = 'lou@example.com' AND actor_email = 'command line'").Scan(&n); err != nil || n != 1 {
 		t.Errorf("%d audit entries for the clearing (%v), want 1", n, err)
 	}
+	// Its holder is mailed about it: one job, naming the account and the entry.
+	if err := a.pool.QueryRow(t.Context(), `SELECT count(*) FROM river_job j JOIN audit_log l ON l.id = (j.args->>'audit_id')::bigint
+		WHERE j.kind = 'mail.send' AND j.args->>'mail' = 'sign_in_changed' AND (j.args->>'id')::bigint = $1
+		  AND l.action = 'two_factor_cleared'`, u.ID).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d mail jobs about the clearing (%v), want 1", n, err)
+	}
 
 	_, err = runWaddle(t, vars, "admin", "create", "--email", "max@example.com", "--clear-2fa")
 	var ue *usageError

@@ -1,6 +1,10 @@
--- name: AuditInsert :exec
+-- name: AuditInsert :one
 INSERT INTO audit_log (community_id, actor_id, actor_email, actor_name, action, target, ip, before, after)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id;
+
+-- name: AuditGet :one
+SELECT * FROM audit_log WHERE id = $1;
 
 -- name: AuditListByCommunity :many
 -- One page of a community's audit trail, newest first, optionally filtered.

@@ -9,7 +9,9 @@ RETURNING id;
 SELECT * FROM platform_deliveries WHERE id = $1;
 
 -- name: DeliveryMarkProcessed :exec
-UPDATE platform_deliveries SET processed_at = now(), error = $2 WHERE id = $1;
+-- Marks a delivery processed and, in the same statement, replaces its payload
+-- with one scrubbed of what only its processing needed (a response URL).
+UPDATE platform_deliveries SET processed_at = now(), error = $2, payload = sqlc.arg(payload) WHERE id = $1;
 
 -- name: DeliveryDeleteOld :execrows
 DELETE FROM platform_deliveries WHERE processed_at IS NOT NULL AND received_at < now() - interval '7 days';

@@ -1,0 +1,4 @@
+package db
+
+// MigrationFiles gives the external tests the embedded migrations.
+var MigrationFiles = migrationFiles
