@@ -1,0 +1,89 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/views"
+)
+
+var (
+	ruleMatches = []string{router.MatchContains, router.MatchWord, router.MatchExact, router.MatchGlob, router.MatchRegex}
+	ruleActions = []string{router.ActionDelete, router.ActionTimeout, router.ActionBan, router.ActionWarn, router.ActionReply}
+)
+
+func (h *Handler) renderModeration(w http.ResponseWriter, r *http.Request, st int, form views.RuleForm) {
+	m := membershipOf(r)
+	rules, err := h.router.Rules(r.Context(), m.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	can := m.Role.CanManage()
+	p := views.ModerationPage{Chrome: h.chrome(r, "Moderation · "+m.Name, "communities"), Nav: h.botNav(r, "moderation"),
+		CanManage: can, Create: form, Matches: ruleMatches, Actions: ruleActions}
+	for _, rl := range rules {
+		p.Rules = append(p.Rules, views.RuleRow{CommunityID: m.ID, ID: rl.ID, Priority: rl.Priority, Match: rl.Match, Pattern: rl.Pattern,
+			Action: rl.Action, TimeoutSeconds: rl.TimeoutSeconds, Response: rl.Response, ExemptModerators: rl.ExemptModerators,
+			ExemptSubscribers: rl.ExemptSubscribers, Enabled: rl.Enabled, CanManage: can})
+	}
+	h.render(w, r, st, views.Moderation(p))
+}
+
+func (h *Handler) moderationPage(w http.ResponseWriter, r *http.Request) {
+	h.renderModeration(w, r, http.StatusOK, views.RuleForm{Priority: "100", TimeoutSeconds: "600", ExemptModerators: true})
+}
+
+// maxPriority bounds a rule's priority (an integer column).
+const maxPriority = 1_000_000
+
+func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	var f views.RuleForm
+	err := parseForm(w, r)
+	if err == nil {
+		v := r.PostForm
+		f = views.RuleForm{Match: v.Get("match"), Pattern: v.Get("pattern"), Action: v.Get("action"), Response: v.Get("response"),
+			ExemptModerators: v.Get("exempt_moderators") != "", ExemptSubscribers: v.Get("exempt_subscribers") != ""}
+		in := router.RuleInput{Match: f.Match, Pattern: f.Pattern, Action: f.Action, Response: f.Response,
+			ExemptModerators: f.ExemptModerators, ExemptSubscribers: f.ExemptSubscribers}
+		in.Priority, f.Priority, err = formInt(v, "priority", "The priority", 100)
+		if err == nil && (in.Priority < -maxPriority || in.Priority > maxPriority) {
+			err = problem.Invalidf("priority", "The priority is between %d and %d.", -maxPriority, maxPriority)
+		}
+		if err == nil {
+			in.TimeoutSeconds, f.TimeoutSeconds, err = formInt(v, "timeout_seconds", "A timeout", 0)
+		}
+		if err == nil && in.Action != router.ActionTimeout {
+			in.TimeoutSeconds = 0 // the field only means something for timeouts
+		}
+		if err == nil {
+			_, err = h.router.CreateRule(r.Context(), auditActor(r), m.ID, in)
+		}
+	}
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		f.Error = msg
+		h.renderModeration(w, r, status(err), f)
+		return
+	}
+	h.sessions.Put(r.Context(), sessFlash, "Rule added.")
+	seeOther(w, r, botPath(m.ID, "moderation"))
+}
+
+func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	id, err := pathID(r, "rid")
+	if err == nil {
+		err = h.router.DeleteRule(r.Context(), auditActor(r), m.ID, id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.removed(w, r, "Rule deleted.", botPath(m.ID, "moderation"))
+}
