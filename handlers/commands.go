@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -31,6 +33,16 @@ func editing(row views.CommandRow) views.CommandRow {
 		UserCooldown: strconv.Itoa(row.UserCooldown), GlobalCooldown: strconv.Itoa(row.GlobalCooldown),
 		Platforms: row.Platforms, Enabled: row.Enabled}
 	return row
+}
+
+// parseCommandForm reads the create form into *f, so a refusal can show it again.
+func parseCommandForm(w http.ResponseWriter, r *http.Request, f *views.CommandForm) (router.CommandInput, error) {
+	if err := parseForm(w, r); err != nil {
+		return router.CommandInput{}, err
+	}
+	in, form, err := commandForm(r.PostForm)
+	*f = form
+	return in, err
 }
 
 // commandForm reads the create or edit form.
@@ -130,29 +142,28 @@ func (h *Handler) commandOf(r *http.Request) (*router.Command, string, error) {
 func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	var f views.CommandForm
-	err := parseForm(w, r)
 	var cmd *router.Command
-	if err == nil {
-		var in router.CommandInput
-		if in, f, err = commandForm(r.PostForm); err == nil {
-			cmd, err = h.router.CreateCommand(r.Context(), auditActor(r), m.ID, in)
-		}
+	answer := formAnswer{
+		Page: func(st int, msg string) {
+			f.Error = msg
+			if f.Permission == "" {
+				f.Permission = router.Everyone // keeps the typed values: commandsView fills defaults only into an untouched form
+			}
+			h.renderCommands(w, r, st, f, "", nil)
+		},
+		Done: func() {
+			prefix, _ := h.router.Prefix(r.Context(), m.ID)
+			h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Command %s%s created.", prefix, cmd.Name))
+			seeOther(w, r, botPath(m.ID, "commands"))
+		},
 	}
+	in, err := parseCommandForm(w, r, &f)
 	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error = msg
-		if f.Permission == "" {
-			f.Permission = router.Everyone // keeps the typed values: commandsView fills defaults only into an untouched form
-		}
-		h.renderCommands(w, r, status(err), f, "", nil)
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	prefix, _ := h.router.Prefix(r.Context(), m.ID)
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Command %s%s created.", prefix, cmd.Name))
-	seeOther(w, r, botPath(m.ID, "commands"))
+	cmd, err = h.router.CreateCommand(r.Context(), auditActor(r), m.ID, in)
+	h.answerForm(w, r, err, answer)
 }
 
 // commandRowPage answers GET /commands/{id}: the row for HTMX (cancelling an edit), the page otherwise.
@@ -184,63 +195,57 @@ func (h *Handler) editCommandPage(w http.ResponseWriter, r *http.Request) {
 	h.renderCommands(w, r, http.StatusOK, views.CommandForm{}, "", &row)
 }
 
-// rowAnswer answers a change to one command: the row (with the error, if
-// any) for HTMX, a redirect or the page with the error otherwise.
-func (h *Handler) rowAnswer(w http.ResponseWriter, r *http.Request, row views.CommandRow, err error, flash string) {
-	m := membershipOf(r)
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		if row.Editing {
-			row.Edit.Error = msg
+// commandAnswer answers a change to one command: *row is the command's row
+// after the change, or its row (or edit form) before a refused one; HTMX gets
+// the row, with the reason for a refusal.
+func (h *Handler) commandAnswer(w http.ResponseWriter, r *http.Request, row *views.CommandRow, flash string) formAnswer {
+	withError := func(msg string) views.CommandRow {
+		shown := *row
+		if shown.Editing {
+			shown.Edit.Error = msg
 		} else {
-			row.Error = msg
+			shown.Error = msg
 		}
-		if isHTMX(r) {
-			// HTMX swaps only 2xx answers; the row carries the reason.
-			h.render(w, r, http.StatusOK, views.CommandItem(row))
-			return
-		}
-		h.renderCommands(w, r, status(err), views.CommandForm{}, "", &row)
-		return
+		return shown
 	}
-	if isHTMX(r) {
-		h.render(w, r, http.StatusOK, views.CommandItem(row))
-		return
+	return formAnswer{
+		Row: func(msg string) (templ.Component, error) { return views.CommandItem(withError(msg)), nil },
+		Page: func(st int, msg string) {
+			shown := withError(msg)
+			h.renderCommands(w, r, st, views.CommandForm{}, "", &shown)
+		},
+		Flash: flash,
+		To:    botPath(membershipOf(r).ID, "commands"),
 	}
-	h.sessions.Put(r.Context(), sessFlash, flash)
-	seeOther(w, r, botPath(m.ID, "commands"))
 }
 
 func (h *Handler) updateCommand(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	cmd, prefix, err := h.commandOf(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if err == nil {
+		err = parseForm(w, r)
 	}
-	row := commandRow(m.ID, prefix, cmd, true)
-	if err := parseForm(w, r); err != nil {
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	in, f, err := commandForm(r.PostForm)
-	if err == nil {
-		// The form edits a text command; the modules a command runs stay as they are.
-		in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
-		var updated *router.Command
-		if updated, err = h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in); err == nil {
-			updated.Aliases = cmd.Aliases
-			row = commandRow(m.ID, prefix, updated, true)
-		}
-	}
+	f.Name = cmd.Name
+	row := commandRow(m.ID, prefix, cmd, true)
+	row.Editing, row.Edit = true, f // shown again if the change is refused
+	answer := h.commandAnswer(w, r, &row, fmt.Sprintf("Command %s%s saved.", prefix, cmd.Name))
 	if err != nil {
-		f.Name = cmd.Name
-		row.Editing, row.Edit = true, f
+		h.answerForm(w, r, err, answer)
+		return
 	}
-	h.rowAnswer(w, r, row, err, fmt.Sprintf("Command %s%s saved.", prefix, cmd.Name))
+	// The form edits a text command; the modules a command runs stay as they are.
+	in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
+	updated, err := h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
+	if err == nil {
+		updated.Aliases = cmd.Aliases
+		row = commandRow(m.ID, prefix, updated, true)
+	}
+	h.answerForm(w, r, err, answer)
 }
 
 func (h *Handler) toggleCommand(w http.ResponseWriter, r *http.Request) {
@@ -253,17 +258,18 @@ func (h *Handler) toggleCommand(w http.ResponseWriter, r *http.Request) {
 	in := router.CommandInput{Name: cmd.Name, Response: cmd.Response, Modules: cmd.Modules, Parallel: cmd.Parallel,
 		Permission: cmd.Permission, UserCooldown: int(cmd.UserCooldown / time.Second),
 		GlobalCooldown: int(cmd.GlobalCooldown / time.Second), Enabled: !cmd.Enabled, Platforms: cmd.Platforms}
+	state := "disabled"
+	if !cmd.Enabled {
+		state = "enabled"
+	}
 	row := commandRow(m.ID, prefix, cmd, true)
+	answer := h.commandAnswer(w, r, &row, fmt.Sprintf("Command %s%s %s.", prefix, cmd.Name, state))
 	updated, err := h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
 	if err == nil {
 		updated.Aliases = cmd.Aliases
 		row = commandRow(m.ID, prefix, updated, true)
 	}
-	state := "disabled"
-	if !cmd.Enabled {
-		state = "enabled"
-	}
-	h.rowAnswer(w, r, row, err, fmt.Sprintf("Command %s%s %s.", prefix, cmd.Name, state))
+	h.answerForm(w, r, err, answer)
 }
 
 func (h *Handler) deleteCommand(w http.ResponseWriter, r *http.Request) {
@@ -282,29 +288,30 @@ func (h *Handler) deleteCommand(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) addAlias(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	cmd, prefix, err := h.commandOf(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := parseForm(w, r); err != nil {
+	alias := strings.TrimSpace(r.PostForm.Get("alias"))
+	row := commandRow(m.ID, prefix, cmd, true)
+	answer := h.commandAnswer(w, r, &row, fmt.Sprintf("%s%s now also runs %s%s.", prefix, strings.ToLower(strings.TrimPrefix(alias, "!")), prefix, cmd.Name))
+	if len(alias) > 100 {
+		h.answerForm(w, r, problem.Invalidf("alias", "An alias has 1 to 32 letters, digits or underscores."), answer)
+		return
+	}
+	if err := h.router.AddAlias(r.Context(), auditActor(r), m.ID, alias, cmd.Name); err != nil {
+		h.answerForm(w, r, err, answer)
+		return
+	}
+	if cmd, _, err = h.commandOf(r); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	alias := strings.TrimSpace(r.PostForm.Get("alias"))
-	if len(alias) > 100 {
-		err = problem.Invalidf("alias", "An alias has 1 to 32 letters, digits or underscores.")
-	} else {
-		err = h.router.AddAlias(r.Context(), auditActor(r), m.ID, alias, cmd.Name)
-	}
-	row := commandRow(m.ID, prefix, cmd, true)
-	if err == nil {
-		if cmd, _, err = h.commandOf(r); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		row = commandRow(m.ID, prefix, cmd, true)
-	}
-	h.rowAnswer(w, r, row, err, fmt.Sprintf("%s%s now also runs %s%s.", prefix, strings.ToLower(strings.TrimPrefix(alias, "!")), prefix, cmd.Name))
+	row = commandRow(m.ID, prefix, cmd, true)
+	h.answerForm(w, r, nil, answer)
 }
 
 func (h *Handler) deleteAlias(w http.ResponseWriter, r *http.Request) {
@@ -324,25 +331,20 @@ func (h *Handler) deleteAlias(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd.Aliases = slices.DeleteFunc(slices.Clone(cmd.Aliases), func(a string) bool { return a == alias })
-	h.rowAnswer(w, r, commandRow(m.ID, prefix, cmd, true), nil, fmt.Sprintf("Alias %s%s removed.", prefix, alias))
+	row := commandRow(m.ID, prefix, cmd, true)
+	h.answerForm(w, r, nil, h.commandAnswer(w, r, &row, fmt.Sprintf("Alias %s%s removed.", prefix, alias)))
 }
 
 func (h *Handler) setPrefix(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	err := parseForm(w, r)
-	prefix := ""
+	prefix := r.PostForm.Get("prefix")
 	if err == nil {
-		prefix = r.PostForm.Get("prefix")
 		err = h.router.SetPrefix(r.Context(), auditActor(r), m.ID, prefix)
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		h.renderCommands(w, r, status(err), views.CommandForm{}, msg, nil)
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Commands now start with %s.", prefix))
-	seeOther(w, r, botPath(m.ID, "commands"))
+	h.answerForm(w, r, err, formAnswer{
+		Page:  func(st int, msg string) { h.renderCommands(w, r, st, views.CommandForm{}, msg, nil) },
+		Flash: fmt.Sprintf("Commands now start with %s.", prefix),
+		To:    botPath(m.ID, "commands"),
+	})
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
@@ -38,41 +39,47 @@ func (h *Handler) moderationPage(w http.ResponseWriter, r *http.Request) {
 // maxPriority bounds a rule's priority (an integer column).
 const maxPriority = 1_000_000
 
+// ruleForm reads the new rule form.
+func ruleForm(v url.Values) (router.RuleInput, views.RuleForm, error) {
+	f := views.RuleForm{Match: v.Get("match"), Pattern: v.Get("pattern"), Action: v.Get("action"), Response: v.Get("response"),
+		ExemptModerators: v.Get("exempt_moderators") != "", ExemptSubscribers: v.Get("exempt_subscribers") != ""}
+	in := router.RuleInput{Match: f.Match, Pattern: f.Pattern, Action: f.Action, Response: f.Response,
+		ExemptModerators: f.ExemptModerators, ExemptSubscribers: f.ExemptSubscribers}
+	var err error
+	if in.Priority, f.Priority, err = formInt(v, "priority", "The priority", 100); err != nil {
+		return in, f, err
+	}
+	if in.Priority < -maxPriority || in.Priority > maxPriority {
+		return in, f, problem.Invalidf("priority", "The priority is between %d and %d.", -maxPriority, maxPriority)
+	}
+	if in.TimeoutSeconds, f.TimeoutSeconds, err = formInt(v, "timeout_seconds", "A timeout", 0); err != nil {
+		return in, f, err
+	}
+	if in.Action != router.ActionTimeout {
+		in.TimeoutSeconds = 0 // the field only means something for timeouts
+	}
+	return in, f, nil
+}
+
 func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	var f views.RuleForm
-	err := parseForm(w, r)
-	if err == nil {
-		v := r.PostForm
-		f = views.RuleForm{Match: v.Get("match"), Pattern: v.Get("pattern"), Action: v.Get("action"), Response: v.Get("response"),
-			ExemptModerators: v.Get("exempt_moderators") != "", ExemptSubscribers: v.Get("exempt_subscribers") != ""}
-		in := router.RuleInput{Match: f.Match, Pattern: f.Pattern, Action: f.Action, Response: f.Response,
-			ExemptModerators: f.ExemptModerators, ExemptSubscribers: f.ExemptSubscribers}
-		in.Priority, f.Priority, err = formInt(v, "priority", "The priority", 100)
-		if err == nil && (in.Priority < -maxPriority || in.Priority > maxPriority) {
-			err = problem.Invalidf("priority", "The priority is between %d and %d.", -maxPriority, maxPriority)
-		}
-		if err == nil {
-			in.TimeoutSeconds, f.TimeoutSeconds, err = formInt(v, "timeout_seconds", "A timeout", 0)
-		}
-		if err == nil && in.Action != router.ActionTimeout {
-			in.TimeoutSeconds = 0 // the field only means something for timeouts
-		}
-		if err == nil {
-			_, err = h.router.CreateRule(r.Context(), auditActor(r), m.ID, in)
-		}
+	answer := formAnswer{
+		Page:  func(st int, msg string) { f.Error = msg; h.renderModeration(w, r, st, f) },
+		Flash: "Rule added.",
+		To:    botPath(m.ID, "moderation"),
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error = msg
-		h.renderModeration(w, r, status(err), f)
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	h.sessions.Put(r.Context(), sessFlash, "Rule added.")
-	seeOther(w, r, botPath(m.ID, "moderation"))
+	in, form, err := ruleForm(r.PostForm)
+	if f = form; err != nil {
+		h.answerForm(w, r, err, answer)
+		return
+	}
+	_, err = h.router.CreateRule(r.Context(), auditActor(r), m.ID, in)
+	h.answerForm(w, r, err, answer)
 }
 
 func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/a-h/templ"
+
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -54,50 +56,36 @@ func (h *Handler) pointsPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) setPointsValue(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	key := chiURLParam(r, "key")
-	err := parseForm(w, r)
-	if err == nil && strings.TrimSpace(r.PostForm.Get("points")) == "" {
-		err = problem.Invalidf("points", "Give the points the event earns.")
-	}
+	n, err := pointsForm(w, r)
 	if err == nil {
-		var n int
-		if n, _, err = formInt(r.PostForm, "points", "Points", 0); err == nil {
-			err = h.router.SetPointsValue(r.Context(), auditActor(r), m.ID, key, int64(n))
-		}
+		err = h.router.SetPointsValue(r.Context(), auditActor(r), m.ID, key, int64(n))
 	}
 	_, known := router.DefaultPoints[key]
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		if isHTMX(r) && known {
-			row, rerr := h.pointsValueRow(r.Context(), m.ID, key)
-			if rerr != nil {
-				h.fail(w, r, rerr)
-				return
+	h.answerForm(w, r, err, formAnswer{
+		Row: func(msg string) (templ.Component, error) {
+			if err != nil && !known {
+				return nil, err // no row to show the reason in
 			}
+			row, rerr := h.pointsValueRow(r.Context(), m.ID, key)
 			row.Error = msg
-			h.render(w, r, http.StatusOK, views.PointsValueItem(row))
-			return
-		}
-		if isHTMX(r) {
-			h.fail(w, r, err)
-			return
-		}
-		h.renderPoints(w, r, status(err), msg, key)
-		return
+			return views.PointsValueItem(row), rerr
+		},
+		Page:  func(st int, msg string) { h.renderPoints(w, r, st, msg, key) },
+		Flash: fmt.Sprintf("Points for %s saved.", key),
+		To:    botPath(m.ID, "points"),
+	})
+}
+
+// pointsForm reads the points an event earns.
+func pointsForm(w http.ResponseWriter, r *http.Request) (int, error) {
+	if err := parseForm(w, r); err != nil {
+		return 0, err
 	}
-	if isHTMX(r) {
-		row, err := h.pointsValueRow(r.Context(), m.ID, key)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.render(w, r, http.StatusOK, views.PointsValueItem(row))
-		return
+	if strings.TrimSpace(r.PostForm.Get("points")) == "" {
+		return 0, problem.Invalidf("points", "Give the points the event earns.")
 	}
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Points for %s saved.", key))
-	seeOther(w, r, botPath(m.ID, "points"))
+	n, _, err := formInt(r.PostForm, "points", "Points", 0)
+	return n, err
 }
 
 func (h *Handler) pointsValueRow(ctx context.Context, cid int64, key string) (views.PointsValueRow, error) {

@@ -61,24 +61,24 @@ func (h *Handler) linkServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := membershipOf(r)
-	var f views.ServerForm
-	err := parseForm(w, r)
-	var e router.Entity
-	if err == nil {
-		f = views.ServerForm{Platform: r.PostForm.Get("platform"), Server: strings.TrimSpace(r.PostForm.Get("server")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
-		e, err = h.router.LinkEntity(r.Context(), auditActor(r), m.ID, f.Platform, f.Server, f.Name)
+	var (
+		f views.ServerForm
+		e router.Entity
+	)
+	answer := formAnswer{
+		Page: func(st int, msg string) { f.Error = msg; h.renderServers(w, r, st, f) },
+		Done: func() {
+			h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("%s %s is linked to this community.", e.Platform, e.Server))
+			seeOther(w, r, botPath(m.ID, "servers"))
+		},
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error = msg
-		h.renderServers(w, r, status(err), f)
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("%s %s is linked to this community.", e.Platform, e.Server))
-	seeOther(w, r, botPath(m.ID, "servers"))
+	f = views.ServerForm{Platform: r.PostForm.Get("platform"), Server: strings.TrimSpace(r.PostForm.Get("server")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	e, err := h.router.LinkEntity(r.Context(), auditActor(r), m.ID, f.Platform, f.Server, f.Name)
+	h.answerForm(w, r, err, answer)
 }
 
 func (h *Handler) unlinkServer(w http.ResponseWriter, r *http.Request) {

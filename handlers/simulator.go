@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -169,41 +171,51 @@ func simEntry(f views.SimForm, res router.Result, dry bool) views.SimEntry {
 // a plain form gets the page with the entry.
 func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
-	err := parseForm(w, r)
 	var (
-		ev router.Event
-		f  views.SimForm
+		f   views.SimForm
+		res router.Result
 	)
-	if err == nil {
-		ev, f, err = simEvent(r.PostForm)
+	entry := func(msg string) views.SimEntry {
+		if msg != "" {
+			return views.SimEntry{Platform: f.Platform, Sent: simSent(f), Error: msg}
+		}
+		return simEntry(f, res, f.DryRun)
 	}
-	if err == nil && !f.DryRun && !m.Role.CanManage() {
+	page := func(st int, e views.SimEntry) {
+		h.render(w, r, st, views.Simulator(h.simulatorView(r, f, []views.SimEntry{e})))
+	}
+	answer := formAnswer{
+		Row: func(msg string) (templ.Component, error) {
+			e := entry(msg)
+			e.ResetText = msg == ""
+			return views.SimAnswer(e), nil
+		},
+		Page: func(st int, msg string) { page(st, entry(msg)) },
+		Done: func() {
+			e := entry("")
+			f.Text = ""
+			page(http.StatusOK, e)
+		},
+	}
+	ev, err := parseSimForm(w, r, &f)
+	if err != nil {
+		h.answerForm(w, r, err, answer)
+		return
+	}
+	if !f.DryRun && !m.Role.CanManage() {
 		h.fail(w, r, problem.New(problem.Forbidden, "Only owners and admins may run events for real; tick dry run."))
 		return
 	}
-	var res router.Result
-	if err == nil {
-		res, err = h.router.Simulate(r.Context(), auditActor(r), m.ID, ev, f.DryRun)
+	res, err = h.router.Simulate(r.Context(), auditActor(r), m.ID, ev, f.DryRun)
+	h.answerForm(w, r, err, answer)
+}
+
+// parseSimForm reads the simulator form into *f and an event.
+func parseSimForm(w http.ResponseWriter, r *http.Request, f *views.SimForm) (router.Event, error) {
+	if err := parseForm(w, r); err != nil {
+		return router.Event{}, err
 	}
-	var entry views.SimEntry
-	st := http.StatusOK
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		entry = views.SimEntry{Platform: f.Platform, Sent: simSent(f), Error: msg}
-		st = status(err)
-	} else {
-		entry = simEntry(f, res, f.DryRun)
-	}
-	if isHTMX(r) {
-		entry.ResetText = err == nil
-		h.render(w, r, http.StatusOK, views.SimAnswer(entry))
-		return
-	}
-	if err == nil {
-		f.Text = ""
-	}
-	h.render(w, r, st, views.Simulator(h.simulatorView(r, f, []views.SimEntry{entry})))
+	ev, form, err := simEvent(r.PostForm)
+	*f = form
+	return ev, err
 }
