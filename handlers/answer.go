@@ -69,3 +69,13 @@ func (h *Handler) renderRow(w http.ResponseWriter, r *http.Request, row func(str
 	}
 	h.render(w, r, http.StatusOK, c)
 }
+
+// formError reports whether err is one to show next to a form (the user can
+// fix it) and, if not, answers the request with fail.
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error) (string, bool) {
+	if p := problem.As(err); p != nil && (p.Code == problem.Invalid || p.Code == problem.Conflict || p.Code == problem.Unauthorized || p.Code == problem.TooMany) {
+		return p.Message, true
+	}
+	h.fail(w, r, err)
+	return "", false
+}

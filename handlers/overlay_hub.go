@@ -85,24 +85,25 @@ func (h *Handler) overlaysPage(w http.ResponseWriter, r *http.Request) {
 // POST (not after a redirect, so the token never sits in the session).
 func (h *Handler) createOverlay(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
-	var f views.OverlayForm
-	err := parseForm(w, r)
-	if err == nil {
-		f = views.OverlayForm{Kind: r.PostForm.Get("kind"), Name: strings.TrimSpace(r.PostForm.Get("name"))}
-		var src overlay.Source
-		var token string
-		if src, token, err = h.cfg.Overlays.Create(r.Context(), auditActor(r), m.ID, f.Kind, f.Name); err == nil {
+	var (
+		f     views.OverlayForm
+		src   overlay.Source
+		token string
+	)
+	answer := formAnswer{
+		Page: func(st int, msg string) { f.Error = msg; h.renderOverlays(w, r, st, views.OverlayURL{}, f, nil) },
+		Done: func() {
 			h.renderOverlays(w, r, http.StatusCreated, views.OverlayURL{SourceID: src.ID, URL: h.overlayBase(r) + "/overlay/" + token},
 				views.OverlayForm{Kind: overlay.Alerts}, nil)
-			return
-		}
+		},
 	}
-	msg, ok := h.formError(w, r, err)
-	if !ok {
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	f.Error = msg
-	h.renderOverlays(w, r, status(err), views.OverlayURL{}, f, nil)
+	f = views.OverlayForm{Kind: r.PostForm.Get("kind"), Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	src, token, err := h.cfg.Overlays.Create(r.Context(), auditActor(r), m.ID, f.Kind, f.Name)
+	h.answerForm(w, r, err, answer)
 }
 
 // overlayOf loads the source {oid} of the community.
@@ -238,6 +239,18 @@ func fieldWords(field string) string {
 	return ""
 }
 
+// overlayAnswer answers a change to the source src: the overlays page with
+// the reason next to the source, or flash and back to the overlays page.
+func (h *Handler) overlayAnswer(w http.ResponseWriter, r *http.Request, src overlay.Source, flash string) formAnswer {
+	return formAnswer{
+		Page: func(st int, msg string) {
+			h.renderOverlays(w, r, st, views.OverlayURL{}, views.OverlayForm{Kind: overlay.Alerts}, map[int64]string{src.ID: msg})
+		},
+		Flash: flash,
+		To:    botPath(membershipOf(r).ID, "overlays"),
+	}
+}
+
 func (h *Handler) updateOverlay(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	src, err := h.overlayOf(r)
@@ -245,32 +258,29 @@ func (h *Handler) updateOverlay(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err = parseForm(w, r); err == nil {
-		var name string
-		var st overlay.Settings
-		if name, st, err = overlaySettings(r.PostForm, src); err == nil {
-			err = h.cfg.Overlays.UpdateSettings(r.Context(), auditActor(r), m.ID, src.ID, name, st)
-		}
-	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
+	err = parseForm(w, r)
+	answer := h.overlayAnswer(w, r, src, "Settings of "+strings.TrimSpace(r.PostForm.Get("name"))+" saved.")
+	page := answer.Page
+	answer.Page = func(st int, msg string) {
 		if p := problem.As(err); p != nil {
 			msg = fieldWords(p.Field) + msg
 		}
-		h.renderOverlays(w, r, status(err), views.OverlayURL{}, views.OverlayForm{Kind: overlay.Alerts}, map[int64]string{src.ID: msg})
+		page(st, msg)
+	}
+	if err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	h.sessions.Put(r.Context(), sessFlash, "Settings of "+strings.TrimSpace(r.PostForm.Get("name"))+" saved.")
-	seeOther(w, r, botPath(m.ID, "overlays"))
+	name, st, err := overlaySettings(r.PostForm, src)
+	if err == nil {
+		err = h.cfg.Overlays.UpdateSettings(r.Context(), auditActor(r), m.ID, src.ID, name, st)
+	}
+	h.answerForm(w, r, err, answer)
 }
 
 // setOverlayContent sets a ticker's text or a text source's HTML: stored for
 // pages that open later, and published to the pages open now.
 func (h *Handler) setOverlayContent(w http.ResponseWriter, r *http.Request) {
-	m := membershipOf(r)
 	src, err := h.overlayOf(r)
 	if err == nil && src.Kind != overlay.Ticker && src.Kind != overlay.Text {
 		err = problem.New(problem.NotFound, "Only ticker and text sources have content to set.")
@@ -279,26 +289,28 @@ func (h *Handler) setOverlayContent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err = parseForm(w, r); err == nil {
-		text := strings.TrimSpace(r.PostForm.Get("text"))
-		u := overlay.Update{Type: "ticker", Message: text}
-		if src.Kind == overlay.Text {
-			u = overlay.Update{Type: "text", HTML: text}
-		}
-		if u, err = h.cfg.Overlays.Clean(u); err == nil {
-			if err = h.cfg.Overlays.SetContent(r.Context(), auditActor(r), m.ID, src.ID, text); err == nil {
-				_, err = h.cfg.Overlays.Publish(r.Context(), src.ID, u)
-			}
-		}
-	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		h.renderOverlays(w, r, status(err), views.OverlayURL{}, views.OverlayForm{Kind: overlay.Alerts}, map[int64]string{src.ID: msg})
+	answer := h.overlayAnswer(w, r, src, "Content of "+src.Name+" shown.")
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	h.sessions.Put(r.Context(), sessFlash, "Content of "+src.Name+" shown.")
-	seeOther(w, r, botPath(m.ID, "overlays"))
+	text := strings.TrimSpace(r.PostForm.Get("text"))
+	u := overlay.Update{Type: "ticker", Message: text}
+	if src.Kind == overlay.Text {
+		u = overlay.Update{Type: "text", HTML: text}
+	}
+	h.answerForm(w, r, h.setContent(r, src, text, u), answer)
+}
+
+// setContent stores a source's content and publishes it to its open pages.
+func (h *Handler) setContent(r *http.Request, src overlay.Source, text string, u overlay.Update) error {
+	u, err := h.cfg.Overlays.Clean(u)
+	if err != nil {
+		return err
+	}
+	if err := h.cfg.Overlays.SetContent(r.Context(), auditActor(r), membershipOf(r).ID, src.ID, text); err != nil {
+		return err
+	}
+	_, err = h.cfg.Overlays.Publish(r.Context(), src.ID, u)
+	return err
 }
