@@ -11,9 +11,10 @@ import (
 	"github.com/waddle/waddle/views"
 )
 
-// The bot pages of a community: commands, moderation rules, points, the
-// execution log, linked servers and the chat simulator. Members may look;
-// owners and admins may change (routes.go puts the writes behind requireManager).
+// What the bot pages of a community share. Each page has its own file:
+// commands.go, moderation.go, points.go, executions.go, servers.go and
+// simulator.go (and modules.go, overlay_hub.go). Members may look; owners and
+// admins may change (routes.go puts the writes behind requireManager).
 
 func (h *Handler) botNav(r *http.Request, current string) views.CommunityNav {
 	m := membershipOf(r)
