@@ -183,9 +183,6 @@ func (s *Service) createKey(ctx context.Context, user User, ip, name, role strin
 			audit.Entry{CommunityID: communityID, Action: audit.APIKeyCreated, Target: keyTarget(k)})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return APIKey{}, "", err
-		}
 		return APIKey{}, "", fmt.Errorf("create API key: %w", err)
 	}
 	return k, secret, nil
@@ -247,9 +244,6 @@ func (s *Service) regenerate(ctx context.Context, user User, ip string, communit
 			audit.Entry{CommunityID: k.CommunityID, Action: audit.APIKeyRegenerated, Target: keyTarget(k)})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return APIKey{}, "", err
-		}
 		return APIKey{}, "", fmt.Errorf("regenerate API key %d: %w", id, err)
 	}
 	return k, secret, nil
@@ -277,9 +271,6 @@ func (s *Service) RevokeAPIKey(ctx context.Context, user User, ip string, id int
 			audit.Entry{CommunityID: k.CommunityID, Action: audit.APIKeyRevoked, Target: keyTarget(k)})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return APIKey{}, err
-		}
 		return APIKey{}, fmt.Errorf("revoke API key %d: %w", id, err)
 	}
 	return k, nil

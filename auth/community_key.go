@@ -9,7 +9,6 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
-	"github.com/waddle/waddle/problem"
 )
 
 // A community's keys, as its owners and admins manage them on its page. The
@@ -70,9 +69,6 @@ func (s *Service) RevokeCommunityAPIKey(ctx context.Context, user User, ip strin
 			audit.Entry{CommunityID: communityID, Action: audit.APIKeyRevoked, Target: keyTarget(k) + " of " + r.UserEmail})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return APIKey{}, err
-		}
 		return APIKey{}, fmt.Errorf("revoke API key %d of community %d: %w", id, communityID, err)
 	}
 	return k, nil

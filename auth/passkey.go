@@ -238,9 +238,6 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u User, state [
 		return err
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return Passkey{}, nil, err
-		}
 		return Passkey{}, nil, fmt.Errorf("finish passkey registration: %w", err)
 	}
 	return pk, codes, nil

@@ -113,9 +113,6 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, u User, password,
 		return s.recordFactorChange(ctx, tx, u.ID, actorOf(u, ip), audit.Entry{Action: audit.RecoveryCodesGenerated, Target: u.Email})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return nil, err
-		}
 		return nil, fmt.Errorf("regenerate recovery codes: %w", err)
 	}
 	return codes, nil

@@ -201,9 +201,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, ip string)
 		return mail.Enqueue(ctx, s.jobs, tx, mail.SendArgs{Mail: MailPasswordChanged, ID: u.ID})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return User{}, err
-		}
 		return User{}, fmt.Errorf("reset password: %w", err)
 	}
 	s.clearSignInFailures(ctx, u.Email)
@@ -238,9 +235,6 @@ func (s *Service) SetPassword(ctx context.Context, email, password string) (User
 		return audit.Record(ctx, tx, audit.Actor{Email: "command line"}, audit.Entry{Action: audit.PasswordReset, Target: u.Email})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return User{}, err
-		}
 		return User{}, fmt.Errorf("set password: %w", err)
 	}
 	s.clearSignInFailures(ctx, u.Email)

@@ -173,9 +173,6 @@ func (s *Service) ConfirmTOTP(ctx context.Context, u User, code, ip string) ([]s
 		return err
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return nil, err
-		}
 		return nil, fmt.Errorf("confirm TOTP: %w", err)
 	}
 	if !ok {

@@ -244,9 +244,6 @@ func (s *Service) ClearSecondFactors(ctx context.Context, email string, actor au
 		return s.recordFactorChange(ctx, tx, u.ID, actor, audit.Entry{Action: audit.TwoFactorCleared, Target: u.Email})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return User{}, err
-		}
 		return User{}, fmt.Errorf("clear second factors: %w", err)
 	}
 	return u, nil

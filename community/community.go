@@ -261,9 +261,6 @@ func (s *Service) Create(ctx context.Context, creator auth.User, ip, slug string
 			audit.Entry{CommunityID: c.ID, Action: audit.CommunityCreated, Target: c.Name})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return Community{}, err
-		}
 		return Community{}, fmt.Errorf("create community: %w", err)
 	}
 	return c, nil

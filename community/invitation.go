@@ -96,9 +96,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, displayName, pass
 			audit.Entry{CommunityID: inv.CommunityID, Action: audit.InviteAccepted, Target: fmt.Sprintf("%s as %s", u.Email, inv.Role)})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return auth.User{}, false, err
-		}
 		return auth.User{}, false, fmt.Errorf("accept invitation: %w", err)
 	}
 	return u, created, nil

@@ -131,9 +131,6 @@ func (s *Service) ChangeRole(ctx context.Context, a Actor, communityID, userID i
 		return audit.Record(ctx, tx, a.audit(), audit.Entry{CommunityID: communityID, Action: audit.MemberRoleChanged, Target: target})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return MemberInfo{}, err
-		}
 		return MemberInfo{}, fmt.Errorf("change role: %w", err)
 	}
 	return m, nil
@@ -153,9 +150,6 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, communityID, userID
 		return audit.Record(ctx, tx, a.audit(), audit.Entry{CommunityID: communityID, Action: audit.MemberRemoved, Target: fmt.Sprintf("%s (%s)", m.Email, m.Role)})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return err
-		}
 		return fmt.Errorf("remove member: %w", err)
 	}
 	return nil
@@ -218,9 +212,6 @@ func (s *Service) Invite(ctx context.Context, a Actor, c Community, email string
 		return audit.Record(ctx, tx, a.audit(), audit.Entry{CommunityID: c.ID, Action: audit.MemberInvited, Target: fmt.Sprintf("%s as %s", email, role)})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return InviteResult{}, err
-		}
 		return InviteResult{}, fmt.Errorf("invite into community %d: %w", c.ID, err) // no address: this may be logged
 	}
 	return res, nil
@@ -255,9 +246,6 @@ func (s *Service) RevokeInvitation(ctx context.Context, a Actor, communityID, id
 		return audit.Record(ctx, tx, a.audit(), audit.Entry{CommunityID: communityID, Action: audit.InviteRevoked, Target: fmt.Sprintf("invitation %d", id)})
 	})
 	if err != nil {
-		if problem.As(err) != nil {
-			return err
-		}
 		return fmt.Errorf("revoke invitation: %w", err)
 	}
 	return nil

@@ -67,21 +67,13 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) updateProfile(w http.ResponseWriter, r *http.Request) {
 	u, _ := userOf(r)
 	err := parseForm(w, r)
-	name := ""
 	if err == nil {
-		name = r.PostForm.Get("display_name")
-		err = h.auth.UpdateProfile(r.Context(), u.ID, name)
+		err = h.auth.UpdateProfile(r.Context(), u.ID, r.PostForm.Get("display_name"))
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		h.renderAccount(w, r, status(err), views.AccountPage{ProfileError: msg})
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, "Profile saved.")
-	seeOther(w, r, "/account")
+	h.answerForm(w, r, err, formAnswer{
+		Page:  func(st int, msg string) { h.renderAccount(w, r, st, views.AccountPage{ProfileError: msg}) },
+		Flash: "Profile saved.", To: "/account",
+	})
 }
 
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
@@ -90,54 +82,49 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		u, err = h.auth.ChangePassword(r.Context(), u.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), ipOf(r))
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		h.renderAccount(w, r, status(err), views.AccountPage{PasswordError: msg})
-		return
-	}
-	// Other sessions ended with the version bump; this one continues on a new token.
-	if err := h.startSession(r, u); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, "Password changed. Your other sessions were signed out.")
-	seeOther(w, r, "/account")
+	h.answerForm(w, r, err, formAnswer{
+		Page: func(st int, msg string) { h.renderAccount(w, r, st, views.AccountPage{PasswordError: msg}) },
+		Done: func() {
+			// Other sessions ended with the version bump; this one continues on a new token.
+			if err := h.startSession(r, u); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.sessions.Put(r.Context(), sessFlash, "Password changed. Your other sessions were signed out.")
+			seeOther(w, r, "/account")
+		},
+	})
 }
 
 // createKey shows the new secret once, in the page that answers the POST
 // (not after a redirect, so the secret is never stored in the session).
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 	u, _ := userOf(r)
-	err := parseForm(w, r)
-	var p views.AccountPage
-	if err == nil {
-		p.NewKey = views.NewKeyForm{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role"), Community: r.PostForm.Get("community")}
-		var k auth.APIKey
-		var secret string
-		if p.NewKey.Community == "" {
-			k, secret, err = h.auth.CreateAPIKey(r.Context(), u, ipOf(r), p.NewKey.Name, p.NewKey.Role)
-		} else {
-			var cid int64
-			if cid, err = strconv.ParseInt(p.NewKey.Community, 10, 64); err != nil || cid <= 0 {
-				err = auth.ErrKeyCommunity
-			} else {
-				k, secret, err = h.auth.CreateCommunityAPIKey(r.Context(), u, ipOf(r), cid, p.NewKey.Name, p.NewKey.Role)
-			}
-		}
-		if err == nil {
+	var (
+		p      views.AccountPage
+		k      auth.APIKey
+		secret string
+	)
+	answer := formAnswer{
+		Page: func(st int, msg string) { p.NewKey.Error = msg; h.renderAccount(w, r, st, p) },
+		Done: func() {
 			h.renderAccount(w, r, http.StatusCreated, views.AccountPage{Created: &views.CreatedKey{Name: k.Name, Secret: secret}})
-			return
-		}
+		},
 	}
-	msg, ok := h.formError(w, r, err)
-	if !ok {
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	p.NewKey.Error = msg
-	h.renderAccount(w, r, status(err), p)
+	p.NewKey = views.NewKeyForm{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role"), Community: r.PostForm.Get("community")}
+	var err error
+	if p.NewKey.Community == "" {
+		k, secret, err = h.auth.CreateAPIKey(r.Context(), u, ipOf(r), p.NewKey.Name, p.NewKey.Role)
+	} else if cid, perr := strconv.ParseInt(p.NewKey.Community, 10, 64); perr != nil || cid <= 0 {
+		err = auth.ErrKeyCommunity
+	} else {
+		k, secret, err = h.auth.CreateCommunityAPIKey(r.Context(), u, ipOf(r), cid, p.NewKey.Name, p.NewKey.Role)
+	}
+	h.answerForm(w, r, err, answer)
 }
 
 func (h *Handler) regenerateKey(w http.ResponseWriter, r *http.Request) {

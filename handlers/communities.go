@@ -33,29 +33,32 @@ func (h *Handler) communityList(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) createCommunity(w http.ResponseWriter, r *http.Request) {
 	u, _ := userOf(r)
-	var f views.CreateCommunityForm
-	err := parseForm(w, r)
-	var c community.Community
-	if err == nil {
-		f = views.CreateCommunityForm{Name: r.PostForm.Get("name"), Slug: r.PostForm.Get("slug"), Description: r.PostForm.Get("description")}
-		c, err = h.comm.Create(r.Context(), u, ipOf(r), f.Slug, community.Settings{Name: f.Name, Description: f.Description})
+	var (
+		f views.CreateCommunityForm
+		c community.Community
+	)
+	answer := formAnswer{
+		Page: func(st int, msg string) {
+			f.Error = msg
+			p, err := h.communityListPage(r, f)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.render(w, r, st, views.Communities(p))
+		},
+		Done: func() {
+			h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Community %s created.", c.Name))
+			seeOther(w, r, fmt.Sprintf("/c/%d", c.ID))
+		},
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error = msg
-		p, perr := h.communityListPage(r, f)
-		if perr != nil {
-			h.fail(w, r, perr)
-			return
-		}
-		h.render(w, r, status(err), views.Communities(p))
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Community %s created.", c.Name))
-	seeOther(w, r, fmt.Sprintf("/c/%d", c.ID))
+	f = views.CreateCommunityForm{Name: r.PostForm.Get("name"), Slug: r.PostForm.Get("slug"), Description: r.PostForm.Get("description")}
+	c, err := h.comm.Create(r.Context(), u, ipOf(r), f.Slug, community.Settings{Name: f.Name, Description: f.Description})
+	h.answerForm(w, r, err, answer)
 }
 
 // memberRow builds the view of one member as the viewer may act on it.
@@ -118,65 +121,69 @@ func communityURL(id int64) string { return fmt.Sprintf("/c/%d", id) }
 
 func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
-	err := parseForm(w, r)
-	f := views.SettingsForm{}
-	if err == nil {
-		f = views.SettingsForm{Name: r.PostForm.Get("name"), Description: r.PostForm.Get("description")}
-		_, err = h.comm.UpdateSettings(r.Context(), actorOf(r), m.ID, community.Settings{Name: f.Name, Description: f.Description})
+	var f views.SettingsForm
+	answer := formAnswer{
+		Page: func(st int, msg string) {
+			f.Error = msg
+			h.renderCommunity(w, r, st, views.InviteMemberForm{}, &f)
+		},
+		Flash: "Settings saved.",
+		To:    communityURL(m.ID),
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error = msg
-		p, perr := h.communityView(r, views.InviteMemberForm{}, &f)
-		if perr != nil {
-			h.fail(w, r, perr)
-			return
-		}
-		h.render(w, r, status(err), views.Community(p))
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	h.sessions.Put(r.Context(), sessFlash, "Settings saved.")
-	seeOther(w, r, communityURL(m.ID))
+	f = views.SettingsForm{Name: r.PostForm.Get("name"), Description: r.PostForm.Get("description")}
+	_, err := h.comm.UpdateSettings(r.Context(), actorOf(r), m.ID, community.Settings{Name: f.Name, Description: f.Description})
+	h.answerForm(w, r, err, answer)
+}
+
+// renderCommunity shows the community page with the invite and settings forms as given.
+func (h *Handler) renderCommunity(w http.ResponseWriter, r *http.Request, st int, invite views.InviteMemberForm, settings *views.SettingsForm) {
+	p, err := h.communityView(r, invite, settings)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, st, views.Community(p))
 }
 
 func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
-	err := parseForm(w, r)
-	f := views.InviteMemberForm{}
-	var res community.InviteResult
-	if err == nil {
-		f.Email, f.Role = r.PostForm.Get("email"), r.PostForm.Get("role")
-		var role community.Role
-		if role, err = community.ParseRole("role", f.Role); err == nil {
-			res, err = h.comm.Invite(r.Context(), actorOf(r), m.Community, f.Email, role)
-		}
+	var (
+		f   views.InviteMemberForm
+		res community.InviteResult
+	)
+	answer := formAnswer{
+		Page: func(st int, msg string) {
+			if len(f.Email) > 254 {
+				f.Email = ""
+			}
+			f.Error = msg
+			h.renderCommunity(w, r, st, f, nil)
+		},
+		Done: func() {
+			if res.Added {
+				h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("%s already had an account and is now a member; they were told by mail.", res.Email))
+			} else {
+				h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Invitation mailed to %s.", res.Email))
+			}
+			seeOther(w, r, communityURL(m.ID))
+		},
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		if len(f.Email) > 254 {
-			f.Email = ""
-		}
-		f.Error = msg
-		p, perr := h.communityView(r, f, nil)
-		if perr != nil {
-			h.fail(w, r, perr)
-			return
-		}
-		h.render(w, r, status(err), views.Community(p))
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	if res.Added {
-		h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("%s already had an account and is now a member; they were told by mail.", res.Email))
-	} else {
-		h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Invitation mailed to %s.", res.Email))
+	f.Email, f.Role = r.PostForm.Get("email"), r.PostForm.Get("role")
+	role, err := community.ParseRole("role", f.Role)
+	if err != nil {
+		h.answerForm(w, r, err, answer)
+		return
 	}
-	seeOther(w, r, communityURL(m.ID))
+	res, err = h.comm.Invite(r.Context(), actorOf(r), m.Community, f.Email, role)
+	h.answerForm(w, r, err, answer)
 }
 
 func (h *Handler) revokeInvitation(w http.ResponseWriter, r *http.Request) {

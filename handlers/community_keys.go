@@ -51,24 +51,24 @@ func (h *Handler) renderCommunityKeys(w http.ResponseWriter, r *http.Request, st
 
 func (h *Handler) createCommunityKey(w http.ResponseWriter, r *http.Request) {
 	u, _ := userOf(r)
-	var form views.NewKeyForm
-	err := parseForm(w, r)
-	if err == nil {
-		form = views.NewKeyForm{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role")}
-		var k auth.APIKey
-		var secret string
-		k, secret, err = h.auth.CreateCommunityAPIKey(r.Context(), u, ipOf(r), membershipOf(r).ID, form.Name, form.Role)
-		if err == nil {
+	var (
+		form   views.NewKeyForm
+		k      auth.APIKey
+		secret string
+	)
+	answer := formAnswer{
+		Page: func(st int, msg string) { form.Error = msg; h.renderCommunityKeys(w, r, st, form, nil) },
+		Done: func() {
 			h.renderCommunityKeys(w, r, http.StatusCreated, views.NewKeyForm{}, &views.CreatedKey{Name: k.Name, Secret: secret})
-			return
-		}
+		},
 	}
-	msg, ok := h.formError(w, r, err)
-	if !ok {
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	form.Error = msg
-	h.renderCommunityKeys(w, r, status(err), form, nil)
+	form = views.NewKeyForm{Name: r.PostForm.Get("name"), Role: r.PostForm.Get("role")}
+	k, secret, err := h.auth.CreateCommunityAPIKey(r.Context(), u, ipOf(r), membershipOf(r).ID, form.Name, form.Role)
+	h.answerForm(w, r, err, answer)
 }
 
 // regenerateCommunityKey replaces the secret of one of the viewer's own keys of the community.

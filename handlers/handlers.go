@@ -177,16 +177,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.render(w, r, st, views.ErrorPage(st, title, message(err)))
 }
 
-// formError reports whether err is one to show next to a form (the user can
-// fix it) and, if not, answers the request with fail.
-func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error) (string, bool) {
-	if p := problem.As(err); p != nil && (p.Code == problem.Invalid || p.Code == problem.Conflict || p.Code == problem.Unauthorized || p.Code == problem.TooMany) {
-		return p.Message, true
-	}
-	h.fail(w, r, err)
-	return "", false
-}
-
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // seeOther redirects after a successful POST.

@@ -167,27 +167,28 @@ func (h *Handler) modulesPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) createModule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
-	var f views.ModuleForm
-	err := parseForm(w, r)
-	var mod *router.RemoteModule
-	if err == nil {
-		var in router.ModuleInput
-		if in, f, err = moduleForm(r.PostForm); err == nil {
-			mod, err = h.router.CreateModule(r.Context(), auditActor(r), m.ID, in)
-			err = moduleProblem(err)
-		}
+	var (
+		f   views.ModuleForm
+		mod *router.RemoteModule
+	)
+	answer := formAnswer{
+		Page: func(st int, msg string) { f.Error = msg; h.renderModules(w, r, st, f) },
+		Done: func() {
+			h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Module #%s added: try it with #%s in the simulator.", mod.Name, mod.Name))
+			seeOther(w, r, botPath(m.ID, "modules"))
+		},
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error = msg
-		h.renderModules(w, r, status(err), f)
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
 		return
 	}
-	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Module #%s added: try it with #%s in the simulator.", mod.Name, mod.Name))
-	seeOther(w, r, botPath(m.ID, "modules"))
+	in, form, err := moduleForm(r.PostForm)
+	if f = form; err != nil {
+		h.answerForm(w, r, err, answer)
+		return
+	}
+	mod, err = h.router.CreateModule(r.Context(), auditActor(r), m.ID, in)
+	h.answerForm(w, r, moduleProblem(err), answer)
 }
 
 // moduleOf loads the module {mid} of the community.

@@ -79,16 +79,12 @@ func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
 	u, _ := userOf(r)
 	id, err := pathID(r, "pid")
 	if err == nil {
-		if err = parseForm(w, r); err == nil {
-			err = h.auth.RemovePasskey(r.Context(), u, id, r.PostForm.Get("password"), ipOf(r))
-		}
+		err = parseForm(w, r)
 	}
-	if err != nil {
-		h.accountTwoFactorError(w, r, err)
-		return
+	if err == nil {
+		err = h.auth.RemovePasskey(r.Context(), u, id, r.PostForm.Get("password"), ipOf(r))
 	}
-	h.sessions.Put(r.Context(), sessFlash, "The passkey was removed.")
-	seeOther(w, r, "/account#two-factor")
+	h.answerForm(w, r, err, h.twoFactorAnswer(w, r, "The passkey was removed.", nil))
 }
 
 // The passkey as the second step of a sign-in.

@@ -22,28 +22,27 @@ func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) {
 		f.Email = r.PostForm.Get("email")
 		err = h.auth.RequestPasswordReset(r.Context(), f.Email, ipOf(r))
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		if len(f.Email) > 254 {
-			f.Email = ""
-		}
-		f.Error = msg
-		h.render(w, r, status(err), views.Forgot(f))
-		return
-	}
-	if d := h.cfg.MinForgotResponse - time.Since(start); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-		}
-		t.Stop()
-	}
-	f.Sent = true
-	h.render(w, r, http.StatusOK, views.Forgot(f))
+	h.answerForm(w, r, err, formAnswer{
+		Page: func(st int, msg string) {
+			if len(f.Email) > 254 {
+				f.Email = ""
+			}
+			f.Error = msg
+			h.render(w, r, st, views.Forgot(f))
+		},
+		Done: func() {
+			if d := h.cfg.MinForgotResponse - time.Since(start); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-r.Context().Done():
+				}
+				t.Stop()
+			}
+			f.Sent = true
+			h.render(w, r, http.StatusOK, views.Forgot(f))
+		},
+	})
 }
 
 func resetAction(token string) string { return "/reset-password/" + url.PathEscape(token) }
@@ -53,16 +52,13 @@ func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	token := chiURLParam(r, "token")
 	f := views.ResetForm{Action: resetAction(token)}
-	if err := h.auth.CheckResetToken(r.Context(), token); err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error, f.Invalid = msg, true
-		h.render(w, r, status(err), views.Reset(f))
-		return
-	}
-	h.render(w, r, http.StatusOK, views.Reset(f))
+	h.answerForm(w, r, h.auth.CheckResetToken(r.Context(), token), formAnswer{
+		Page: func(st int, msg string) {
+			f.Error, f.Invalid = msg, true
+			h.render(w, r, st, views.Reset(f))
+		},
+		Done: func() { h.render(w, r, http.StatusOK, views.Reset(f)) },
+	})
 }
 
 func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
@@ -74,24 +70,23 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		_, err = h.auth.ResetPassword(r.Context(), token, r.PostForm.Get("password"), ipOf(r))
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		f.Error = msg
-		// A bad link cannot be fixed by typing again; a bad password can.
-		if h.auth.CheckResetToken(r.Context(), token) != nil {
-			f.Invalid = true
-		}
-		h.render(w, r, status(err), views.Reset(f))
-		return
-	}
-	// Every session of the account ended; this browser signs in afresh.
-	if err := h.sessions.Destroy(r.Context()); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, "Your password is changed. Sign in with the new one.")
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	h.answerForm(w, r, err, formAnswer{
+		Page: func(st int, msg string) {
+			f.Error = msg
+			// A bad link cannot be fixed by typing again; a bad password can.
+			if h.auth.CheckResetToken(r.Context(), token) != nil {
+				f.Invalid = true
+			}
+			h.render(w, r, st, views.Reset(f))
+		},
+		Done: func() {
+			// Every session of the account ended; this browser signs in afresh.
+			if err := h.sessions.Destroy(r.Context()); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.sessions.Put(r.Context(), sessFlash, "Your password is changed. Sign in with the new one.")
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		},
+	})
 }

@@ -49,9 +49,11 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
-	f := views.SignInForm{}
+	var (
+		f views.SignInForm
+		u auth.User
+	)
 	err := parseForm(w, r)
-	var u auth.User
 	if err == nil {
 		f.Email = r.PostForm.Get("email")
 		f.Next = safeNext(r.PostForm.Get("next"))
@@ -61,26 +63,22 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.beginSecondStep(w, r, need.User, f.Next) // twofactor.go
 		return
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		if p := problem.As(err); p != nil && p.RetryAfter > 0 {
-			w.Header().Set("Retry-After", itoa(int64(p.RetryAfter.Seconds())+1))
-		}
-		if len(f.Email) > 254 {
-			f.Email = ""
-		}
-		f.Error = msg
-		h.render(w, r, status(err), views.SignIn(f))
-		return
-	}
-	if err := h.startSession(r, u); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+	h.answerForm(w, r, err, formAnswer{
+		Page: func(st int, msg string) {
+			if len(f.Email) > 254 {
+				f.Email = ""
+			}
+			f.Error = msg
+			h.render(w, r, st, views.SignIn(f))
+		},
+		Done: func() {
+			if err := h.startSession(r, u); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			http.Redirect(w, r, f.Next, http.StatusSeeOther)
+		},
+	})
 }
 
 // startSession signs u in on a fresh session token.

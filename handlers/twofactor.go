@@ -96,42 +96,41 @@ func (h *Handler) secondStepPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) secondStep(w http.ResponseWriter, r *http.Request) {
 	uid, sv, err := h.pendingSignIn(r)
-	method := ""
-	var u auth.User
 	if err == nil {
-		if err = parseForm(w, r); err == nil {
-			method = r.PostForm.Get("method")
-			u, err = h.auth.CompleteSignIn(r.Context(), uid, sv, method, r.PostForm.Get("code"), ipOf(r))
-		}
+		err = parseForm(w, r)
+	}
+	var (
+		method string
+		u      auth.User
+	)
+	if err == nil {
+		method = r.PostForm.Get("method")
+		u, err = h.auth.CompleteSignIn(r.Context(), uid, sv, method, r.PostForm.Get("code"), ipOf(r))
 	}
 	if errors.Is(err, auth.ErrSignInExpired) {
 		h.sessions.Put(r.Context(), sessFlash, problem.As(err).Message)
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		if p := problem.As(err); p != nil && p.RetryAfter > 0 {
-			w.Header().Set("Retry-After", itoa(int64(p.RetryAfter.Seconds())+1))
-		}
-		p, perr := h.secondStepView(r, uid)
-		if perr != nil {
-			h.fail(w, r, perr)
-			return
-		}
-		p.Error, p.Method = msg, method
-		h.render(w, r, status(err), views.SecondStep(p))
-		return
-	}
-	next, err := h.finishSignIn(r, u)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	h.answerForm(w, r, err, formAnswer{
+		Page: func(st int, msg string) {
+			p, err := h.secondStepView(r, uid)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			p.Error, p.Method = msg, method
+			h.render(w, r, st, views.SecondStep(p))
+		},
+		Done: func() {
+			next, err := h.finishSignIn(r, u)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			http.Redirect(w, r, next, http.StatusSeeOther)
+		},
+	})
 }
 
 // twoFactorView fills the account page's two-factor section; v carries an
@@ -149,11 +148,11 @@ func (h *Handler) twoFactorView(r *http.Request, v views.TwoFactorSection) (view
 // startTOTP creates a new secret and shows it on the set-up page.
 func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request) {
 	u, _ := userOf(r)
-	if _, err := h.auth.StartTOTP(r.Context(), u); err != nil {
-		h.accountTwoFactorError(w, r, err)
-		return
-	}
-	seeOther(w, r, "/account/two-factor/totp")
+	_, err := h.auth.StartTOTP(r.Context(), u)
+	h.answerForm(w, r, err, formAnswer{
+		Page: h.twoFactorAnswer(w, r, "", nil).Page,
+		To:   "/account/two-factor/totp",
+	})
 }
 
 func (h *Handler) renderTOTPSetup(w http.ResponseWriter, r *http.Request, st int, msg string) {
@@ -185,14 +184,12 @@ func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		codes, err = h.auth.ConfirmTOTP(r.Context(), u, r.PostForm.Get("code"), ipOf(r))
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if ok {
-			h.renderTOTPSetup(w, r, status(err), msg)
-		}
-		return
-	}
-	h.showRecoveryCodes(w, r, "Your authenticator app is set up. From now on you sign in with your password and a code from it.", codes)
+	h.answerForm(w, r, err, formAnswer{
+		Page: func(st int, msg string) { h.renderTOTPSetup(w, r, st, msg) },
+		Done: func() {
+			h.showRecoveryCodes(w, r, "Your authenticator app is set up. From now on you sign in with your password and a code from it.", codes)
+		},
+	})
 }
 
 func (h *Handler) showRecoveryCodes(w http.ResponseWriter, r *http.Request, intro string, codes []string) {
@@ -211,12 +208,7 @@ func (h *Handler) removeTOTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.auth.RemoveTOTP(r.Context(), u, r.PostForm.Get("password"), ipOf(r))
 	}
-	if err != nil {
-		h.accountTwoFactorError(w, r, err)
-		return
-	}
-	h.sessions.Put(r.Context(), sessFlash, "The authenticator app was removed.")
-	seeOther(w, r, "/account#two-factor")
+	h.answerForm(w, r, err, h.twoFactorAnswer(w, r, "The authenticator app was removed.", nil))
 }
 
 func (h *Handler) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request) {
@@ -226,23 +218,25 @@ func (h *Handler) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request
 	if err == nil {
 		codes, err = h.auth.RegenerateRecoveryCodes(r.Context(), u, r.PostForm.Get("password"), ipOf(r))
 	}
-	if err != nil {
-		h.accountTwoFactorError(w, r, err)
-		return
-	}
-	h.showRecoveryCodes(w, r, "New recovery codes. The old ones no longer work.", codes)
+	h.answerForm(w, r, err, h.twoFactorAnswer(w, r, "New recovery codes. The old ones no longer work.", &codes))
 }
 
-// accountTwoFactorError shows err next to the account page's two-factor forms.
-func (h *Handler) accountTwoFactorError(w http.ResponseWriter, r *http.Request, err error) {
-	msg, ok := h.formError(w, r, err)
-	if !ok {
-		return
+// twoFactorAnswer answers a change to the account's second factors: the
+// account page with the reason next to the two-factor forms, or intro and
+// the new recovery codes *codes, if any, once.
+func (h *Handler) twoFactorAnswer(w http.ResponseWriter, r *http.Request, intro string, codes *[]string) formAnswer {
+	return formAnswer{
+		Page: func(st int, msg string) {
+			h.renderAccount(w, r, st, views.AccountPage{TwoFactor: views.TwoFactorSection{Error: msg}})
+		},
+		Done: func() {
+			var shown []string
+			if codes != nil {
+				shown = *codes
+			}
+			h.showRecoveryCodes(w, r, intro, shown)
+		},
 	}
-	if p := problem.As(err); p != nil && p.RetryAfter > 0 {
-		w.Header().Set("Retry-After", itoa(int64(p.RetryAfter.Seconds())+1))
-	}
-	h.renderAccount(w, r, status(err), views.AccountPage{TwoFactor: views.TwoFactorSection{Error: msg}})
 }
 
 // requireTwoFactorFor sends an owner or admin without a second factor to the
@@ -316,19 +310,17 @@ func (h *Handler) setRequireTwoFactor(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		_, err = h.comm.SetRequireTwoFactor(r.Context(), actorOf(r), m.ID, on)
 	}
-	if err != nil {
-		msg, ok := h.formError(w, r, err)
-		if !ok {
-			return
-		}
-		h.sessions.Put(r.Context(), sessFlash, msg)
-		seeOther(w, r, communityURL(m.ID)+"#two-factor")
-		return
-	}
+	flash := "Two-factor sign-in is no longer required to manage this community."
 	if on {
-		h.sessions.Put(r.Context(), sessFlash, "Owners and admins now need two-factor sign-in to manage this community.")
-	} else {
-		h.sessions.Put(r.Context(), sessFlash, "Two-factor sign-in is no longer required to manage this community.")
+		flash = "Owners and admins now need two-factor sign-in to manage this community."
 	}
-	seeOther(w, r, communityURL(m.ID))
+	h.answerForm(w, r, err, formAnswer{
+		// The form sits on the community page: the reason goes back there.
+		Page: func(_ int, msg string) {
+			h.sessions.Put(r.Context(), sessFlash, msg)
+			seeOther(w, r, communityURL(m.ID)+"#two-factor")
+		},
+		Flash: flash,
+		To:    communityURL(m.ID),
+	})
 }

@@ -320,9 +320,6 @@ func (s *Service) updateSettings(ctx context.Context, by audit.Actor, action str
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
-	if problem.As(err) != nil {
-		return err
-	}
 	if err != nil {
 		return fmt.Errorf("update overlay source: %w", err)
 	}

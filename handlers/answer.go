@@ -1,0 +1,81 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/a-h/templ"
+
+	"github.com/waddle/waddle/problem"
+)
+
+// formAnswer says how a form handler answers once the form was read and the
+// domain called. answerForm picks one of four answers:
+//
+//   - HTMX, with Row: the fragment that changed, with the error if any, and
+//     200 even for a refused change (HTMX swaps only 2xx answers);
+//   - a refused change the user can fix: Page, the whole page again with the
+//     message next to the form, and the error's status;
+//   - a change made: Done if set (a page that shows something once, like a
+//     new secret), otherwise the Flash message and a 303 to To;
+//   - any other error: the error page, through fail.
+type formAnswer struct {
+	// Row builds the HTMX fragment; msg is "" after a change made. An error
+	// it returns is answered with fail.
+	Row func(msg string) (templ.Component, error)
+	// Page renders the page again with msg next to the form.
+	Page func(status int, msg string)
+	// Done answers a change made, instead of Flash and To.
+	Done func()
+	// Flash is shown on To after a change made.
+	Flash, To string
+}
+
+// answerForm answers a form request whose outcome is err (nil: the change was made).
+func (h *Handler) answerForm(w http.ResponseWriter, r *http.Request, err error, a formAnswer) {
+	if err != nil {
+		msg, ok := h.formError(w, r, err)
+		if !ok {
+			return
+		}
+		if p := problem.As(err); p.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter.Seconds())+1))
+		}
+		if isHTMX(r) && a.Row != nil {
+			h.renderRow(w, r, a.Row, msg)
+			return
+		}
+		a.Page(status(err), msg)
+		return
+	}
+	switch {
+	case isHTMX(r) && a.Row != nil:
+		h.renderRow(w, r, a.Row, "")
+	case a.Done != nil:
+		a.Done()
+	default:
+		if a.Flash != "" {
+			h.sessions.Put(r.Context(), sessFlash, a.Flash)
+		}
+		seeOther(w, r, a.To)
+	}
+}
+
+func (h *Handler) renderRow(w http.ResponseWriter, r *http.Request, row func(string) (templ.Component, error), msg string) {
+	c, err := row(msg)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, c)
+}
+
+// formError reports whether err is one to show next to a form (the user can
+// fix it) and, if not, answers the request with fail.
+func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error) (string, bool) {
+	if p := problem.As(err); p != nil && (p.Code == problem.Invalid || p.Code == problem.Conflict || p.Code == problem.Unauthorized || p.Code == problem.TooMany) {
+		return p.Message, true
+	}
+	h.fail(w, r, err)
+	return "", false
+}

@@ -1,0 +1,221 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/views"
+)
+
+// simKinds are the events the simulator offers; amount says what its number field means.
+var simKinds = []struct {
+	kind   router.Kind
+	label  string
+	amount string // the Data key the number field fills; "" when unused
+}{
+	{router.ChatMessage, "chat message", ""},
+	{router.Follow, "follow", ""},
+	{router.Subscribe, "subscribe", ""},
+	{router.GiftSub, "gift subscription", ""},
+	{router.Cheer, "cheer (bits)", "bits"},
+	{router.Raid, "raid (viewers)", "viewers"},
+	{router.MemberJoin, "member joins", ""},
+	{router.Reaction, "reaction", ""},
+	{router.VoiceLeave, "leaves voice (minutes)", "minutes"},
+	{router.Boost, "server boost", ""},
+	{router.FileShare, "file share", ""},
+	{router.AppMention, "app mention", ""},
+}
+
+var simBadges = []string{router.BadgeBroadcaster, router.BadgeModerator, router.BadgeVIP, router.BadgeSubscriber}
+
+const (
+	maxSimAmount = 1_000_000
+	maxSimUser   = 50 // bytes; the router's user id, "sim:" and the name in lower case, has at most 100
+)
+
+func (h *Handler) simulatorView(r *http.Request, form views.SimForm, transcript []views.SimEntry) views.SimulatorPage {
+	m := membershipOf(r)
+	p := views.SimulatorPage{Chrome: h.chrome(r, "Chat simulator · "+m.Name, "communities"), Nav: h.botNav(r, "simulator"),
+		CanLive: m.Role.CanManage(), Form: form, Platforms: router.Platforms, Badges: simBadges, Transcript: transcript}
+	for _, k := range simKinds {
+		p.Kinds = append(p.Kinds, views.SimKind{Value: string(k.kind), Label: k.label})
+	}
+	return p
+}
+
+func (h *Handler) simulatorPage(w http.ResponseWriter, r *http.Request) {
+	form := views.SimForm{Platform: router.Twitch, User: "viewer", Kind: string(router.ChatMessage), DryRun: true}
+	h.render(w, r, http.StatusOK, views.Simulator(h.simulatorView(r, form, nil)))
+}
+
+// simEvent reads the simulator form into an event.
+func simEvent(v url.Values) (router.Event, views.SimForm, error) {
+	f := views.SimForm{Platform: v.Get("platform"), User: strings.TrimSpace(v.Get("user")), Kind: v.Get("kind"), Text: v.Get("text"),
+		Amount: strings.TrimSpace(v.Get("amount")), Badges: v["badges"], DryRun: v.Get("dry_run") != ""}
+	ev := router.Event{Platform: f.Platform, Kind: router.Kind(f.Kind), Text: f.Text, Time: time.Now(),
+		User: router.User{Name: f.User, Roles: f.Badges}}
+	if f.User == "" {
+		return ev, f, problem.Invalidf("user", "Give the user a name.")
+	}
+	if len(f.User) > maxSimUser {
+		return ev, f, problem.Invalidf("user", "A user name has at most %d characters.", maxSimUser)
+	}
+	known := -1
+	for i, k := range simKinds {
+		if string(k.kind) == f.Kind {
+			known = i
+		}
+	}
+	if known < 0 {
+		return ev, f, problem.Invalidf("kind", "Unknown event kind %q: choose one of the list.", truncateRunes(f.Kind, 40))
+	}
+	if key := simKinds[known].amount; key != "" {
+		n, err := strconv.Atoi(f.Amount)
+		if f.Amount == "" {
+			n, err = 0, nil
+		}
+		top := min(maxSimAmount, router.Amounts[key].Max)
+		if err != nil || n < 0 || int64(n) > top {
+			return ev, f, problem.Invalidf("amount", "The number of %s is a whole number from 0 to %d.", key, top)
+		}
+		if n > 0 { // 0 or blank: the event carries none
+			ev.Data = map[string]any{key: n}
+		}
+	}
+	ev.ID = "sim-" + rand.Text()
+	return ev, f, nil
+}
+
+// simSent is what the user sent, as the transcript shows it.
+func simSent(f views.SimForm) string {
+	who := f.User
+	if who == "" {
+		who = "(nobody)"
+	}
+	if len(f.Badges) > 0 {
+		who += " [" + strings.Join(f.Badges, ", ") + "]"
+	}
+	text := truncateRunes(f.Text, 300)
+	kind := router.Kind(f.Kind)
+	if kind == router.ChatMessage || (kind == router.AppMention && text != "") {
+		return who + ": " + text
+	}
+	label := truncateRunes(f.Kind, 40)
+	for _, k := range simKinds {
+		if string(k.kind) == f.Kind {
+			label = k.label
+			if k.amount != "" {
+				amount := f.Amount
+				if amount == "" {
+					amount = "0"
+				}
+				label = fmt.Sprintf("%s (%s %s)", strings.Fields(k.label)[0], truncateRunes(amount, 10), k.amount)
+			}
+		}
+	}
+	if text != "" {
+		return who + " · " + label + ": " + text
+	}
+	return who + " · " + label
+}
+
+func simEntry(f views.SimForm, res router.Result, dry bool) views.SimEntry {
+	e := views.SimEntry{Platform: f.Platform, Sent: simSent(f), DryRun: dry, HandledBy: res.HandledBy, Changes: res.Changes,
+		Duration: fmt.Sprintf("%.1f ms", float64(res.Duration.Microseconds())/1000)}
+	for _, r := range res.Responses {
+		sr := views.SimResponse{Reply: r.Reply, Private: r.Private}
+		if md := r.Moderation; md != nil {
+			sr.Moderation = md.Action
+			if md.Seconds > 0 {
+				sr.Moderation += fmt.Sprintf(" %ds", md.Seconds)
+			}
+			if md.Reason != "" {
+				sr.Moderation += " (" + md.Reason + ")"
+			}
+		}
+		if em := r.Embed; em != nil {
+			sr.EmbedTitle, sr.EmbedText = em.Title, em.Description
+			for _, fl := range em.Fields {
+				sr.EmbedFields = append(sr.EmbedFields, views.SimField{Name: fl.Name, Value: fl.Value})
+			}
+		}
+		for _, b := range r.Buttons {
+			sr.Buttons = append(sr.Buttons, b.Label)
+		}
+		if r.Form != nil {
+			sr.Form = r.Form.Title
+		}
+		if r.Overlay != nil {
+			sr.Overlay = r.Overlay.Kind
+		}
+		e.Responses = append(e.Responses, sr)
+	}
+	for _, p := range res.Points {
+		e.Points = append(e.Points, views.SimPoints{User: p.User, Delta: p.Delta, Balance: p.Balance, Reason: p.Reason})
+	}
+	return e
+}
+
+// simulate runs one event typed in the simulator. HTMX gets the transcript
+// entry to append (with 200 even for bad input: HTMX swaps only 2xx answers);
+// a plain form gets the page with the entry.
+func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	var (
+		f   views.SimForm
+		res router.Result
+	)
+	entry := func(msg string) views.SimEntry {
+		if msg != "" {
+			return views.SimEntry{Platform: f.Platform, Sent: simSent(f), Error: msg}
+		}
+		return simEntry(f, res, f.DryRun)
+	}
+	page := func(st int, e views.SimEntry) {
+		h.render(w, r, st, views.Simulator(h.simulatorView(r, f, []views.SimEntry{e})))
+	}
+	answer := formAnswer{
+		Row: func(msg string) (templ.Component, error) {
+			e := entry(msg)
+			e.ResetText = msg == ""
+			return views.SimAnswer(e), nil
+		},
+		Page: func(st int, msg string) { page(st, entry(msg)) },
+		Done: func() {
+			e := entry("")
+			f.Text = ""
+			page(http.StatusOK, e)
+		},
+	}
+	ev, err := parseSimForm(w, r, &f)
+	if err != nil {
+		h.answerForm(w, r, err, answer)
+		return
+	}
+	if !f.DryRun && !m.Role.CanManage() {
+		h.fail(w, r, problem.New(problem.Forbidden, "Only owners and admins may run events for real; tick dry run."))
+		return
+	}
+	res, err = h.router.Simulate(r.Context(), auditActor(r), m.ID, ev, f.DryRun)
+	h.answerForm(w, r, err, answer)
+}
+
+// parseSimForm reads the simulator form into *f and an event.
+func parseSimForm(w http.ResponseWriter, r *http.Request, f *views.SimForm) (router.Event, error) {
+	if err := parseForm(w, r); err != nil {
+		return router.Event{}, err
+	}
+	ev, form, err := simEvent(r.PostForm)
+	*f = form
+	return ev, err
+}
