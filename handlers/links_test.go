@@ -309,7 +309,7 @@ func TestHealthPageShowsBots(t *testing.T) {
 	tw := platform.NewStatus(router.Twitch)
 	tw.Set(platform.StateConnected, "Connected to 2 channels as duckbot.")
 	tw.SetServers(2)
-	out := platform.NewOutbox(platform.OutboxConfig{Platform: router.Twitch})
+	out := platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Twitch})
 	out.Send("#ducks", platform.High, func(context.Context) error { return nil })
 	tw.Attach(out)
 	e := newEnv(t, func(c *handlers.Config) {

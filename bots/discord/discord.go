@@ -57,7 +57,7 @@ type Bot struct {
 	api    *discordgo.Session // REST only; never opened
 	tr     *rewrite
 	limits *discordgo.RateLimiter
-	outbox *platform.Outbox
+	outbox *platform.SendQueue
 	store  *store
 	bad    invalidCounter
 	work   chan func(context.Context)
@@ -146,7 +146,7 @@ func New(cfg Config) (*Bot, error) {
 		work: make(chan func(context.Context), 256), ixs: make(chan struct{}, maxInteractions), shards: map[int]*discordgo.Session{},
 		guilds: map[string]*guildInfo{}, linked: map[string]int64{}, hashes: map[string]string{}}
 	b.api = b.session()
-	b.outbox = platform.NewOutbox(platform.OutboxConfig{Platform: router.Discord, Logger: log,
+	b.outbox = platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Discord, Logger: log,
 		// Discord allows 50 requests a second per bot and about 5 messages
 		// per 5 seconds per channel; its headers refine both.
 		Windows: func(ch string) []platform.Window {

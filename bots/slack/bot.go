@@ -47,7 +47,7 @@ type Bot struct {
 	apiURL string
 	hooks  *url.URL // the host response URLs must be on besides Slack's (a test API's)
 	http   *http.Client
-	outbox *platform.Outbox
+	outbox *platform.SendQueue
 	inbox  *platform.SlackInbox
 	users  *userCache
 	sent   *flights // the calls made for recent responses, for retries
@@ -92,7 +92,7 @@ func New(cfg Config) (*Bot, error) {
 		}
 		b.hooks = u
 	}
-	b.outbox = platform.NewOutbox(platform.OutboxConfig{
+	b.outbox = platform.NewSendQueue(platform.SendQueueConfig{
 		Platform: router.Slack, MaxAttempts: outboxAttempts, Logger: logger,
 		Windows: func(key string) []platform.Window {
 			if isViewKey(key) {

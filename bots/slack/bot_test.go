@@ -305,7 +305,7 @@ func TestRateLimitedPostIsRetried(t *testing.T) {
 	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
 		t.Errorf("chat.postMessage: %+v, want Quack! delivered after the 429", posts)
 	}
-	if st := e.status.Snapshot().Outbox; st.RateLimited != 1 || st.Sent != 1 {
+	if st := e.status.Snapshot().Queue; st.RateLimited != 1 || st.Sent != 1 {
 		t.Errorf("outbox %+v, want 1 rate limited and 1 sent", st)
 	}
 }

@@ -139,7 +139,7 @@ func TestShutdownFinishesTheMessageInHand(t *testing.T) {
 		t.Errorf("reply %q", got[0].Text)
 	}
 	<-stopped
-	if st := b.Outbox().Stats(); st.Sent != 1 || st.Dropped != 0 || st.Failed != 0 {
+	if st := b.SendQueue().Stats(); st.Sent != 1 || st.Dropped != 0 || st.Failed != 0 {
 		t.Errorf("outbox %+v, want the reply sent", st)
 	}
 	if said := e.irc.Said(); len(said) != 1 {

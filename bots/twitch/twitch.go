@@ -59,7 +59,7 @@ type Bot struct {
 	log    *slog.Logger
 	irc    ircTarget
 	api    string
-	outbox *platform.Outbox
+	outbox *platform.SendQueue
 	helix  *helix
 
 	kick     chan struct{}   // a channel was gained or unlinked: check its EventSub subscriptions
@@ -174,14 +174,14 @@ func New(cfg Config) (*Bot, error) {
 	}
 	b.handleEvent = b.handle
 	b.helix = newHelix(b)
-	b.outbox = platform.NewOutbox(platform.OutboxConfig{
+	b.outbox = platform.NewSendQueue(platform.SendQueueConfig{
 		Platform: Platform, Windows: b.windows, DrainTimeout: cfg.DrainTimeout, MaxAttempts: 10, Logger: b.log,
 	})
 	return b, nil
 }
 
-// Outbox returns the bot's send queue (its counters are on the health page).
-func (b *Bot) Outbox() *platform.Outbox { return b.outbox }
+// SendQueue returns the bot's send queue (its counters are on the health page).
+func (b *Bot) SendQueue() *platform.SendQueue { return b.outbox }
 
 // Run connects to chat and serves the held channels until ctx ends; then it
 // sends what is queued (for up to DrainTimeout), leaves chat and releases

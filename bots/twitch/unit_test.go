@@ -236,7 +236,7 @@ func TestModeratorMessagesCountAgainstTheAccount(t *testing.T) {
 	t.Parallel()
 	b := unitBot(t)
 	b.modIn["modchan"] = true
-	o := platform.NewOutbox(platform.OutboxConfig{Platform: Platform, Windows: b.windows, DrainTimeout: time.Millisecond})
+	o := platform.NewSendQueue(platform.SendQueueConfig{Platform: Platform, Windows: b.windows, DrainTimeout: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
