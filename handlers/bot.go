@@ -13,6 +13,7 @@ import (
 
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 	"github.com/waddle/waddle/views"
 )
 
@@ -38,17 +39,9 @@ func formInt(v url.Values, field, label string, def int) (int, string, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < -1_000_000_000 || n > 1_000_000_000 {
-		return 0, s, problem.Invalidf(field, "%s is a whole number; %q is not.", label, truncateRunes(s, 20))
+		return 0, s, problem.Invalidf(field, "%s is a whole number; %q is not.", label, runes.Truncate(s, 20, "…"))
 	}
 	return n, s, nil
-}
-
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // ---- Commands ----
@@ -588,7 +581,7 @@ func parseExecFilter(r *http.Request) (router.ExecutionFilter, views.ExecutionFi
 	f.User = vf.User
 	if vf.Outcome != "" {
 		if !slices.Contains(router.Outcomes, vf.Outcome) {
-			return f, vf, problem.Invalidf("outcome", "Unknown outcome %q.", truncateRunes(vf.Outcome, 20))
+			return f, vf, problem.Invalidf("outcome", "Unknown outcome %q.", runes.Truncate(vf.Outcome, 20, "…"))
 		}
 		f.Outcome = vf.Outcome
 	}
@@ -789,7 +782,7 @@ func simEvent(v url.Values) (router.Event, views.SimForm, error) {
 		}
 	}
 	if known < 0 {
-		return ev, f, problem.Invalidf("kind", "Unknown event kind %q: choose one of the list.", truncateRunes(f.Kind, 40))
+		return ev, f, problem.Invalidf("kind", "Unknown event kind %q: choose one of the list.", runes.Truncate(f.Kind, 40, "…"))
 	}
 	if key := simKinds[known].amount; key != "" {
 		n, err := strconv.Atoi(f.Amount)
@@ -817,12 +810,12 @@ func simSent(f views.SimForm) string {
 	if len(f.Badges) > 0 {
 		who += " [" + strings.Join(f.Badges, ", ") + "]"
 	}
-	text := truncateRunes(f.Text, 300)
+	text := runes.Truncate(f.Text, 300, "…")
 	kind := router.Kind(f.Kind)
 	if kind == router.ChatMessage || (kind == router.AppMention && text != "") {
 		return who + ": " + text
 	}
-	label := truncateRunes(f.Kind, 40)
+	label := runes.Truncate(f.Kind, 40, "…")
 	for _, k := range simKinds {
 		if string(k.kind) == f.Kind {
 			label = k.label
@@ -831,7 +824,7 @@ func simSent(f views.SimForm) string {
 				if amount == "" {
 					amount = "0"
 				}
-				label = fmt.Sprintf("%s (%s %s)", strings.Fields(k.label)[0], truncateRunes(amount, 10), k.amount)
+				label = fmt.Sprintf("%s (%s %s)", strings.Fields(k.label)[0], runes.Truncate(amount, 10, "…"), k.amount)
 			}
 		}
 	}

@@ -391,23 +391,3 @@ func TestSendQueueNotifiesDrops(t *testing.T) {
 		}
 	})
 }
-
-func TestTruncate(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"quack", 10, "quack"},
-		{"quack", 3, "qua"},
-		{"ééééé", 2, "éé"}, // runes, not bytes: never half a character
-		{"🦆🦆🦆", 1, "🦆"},
-		{"", 0, ""},
-	}
-	for _, c := range cases {
-		if got := Truncate(c.in, c.n); got != c.want {
-			t.Errorf("Truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
-		}
-	}
-}

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,6 +22,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // SlackMaxBody bounds an Events API request body.
@@ -239,10 +239,10 @@ const slackTriggerLookup = 700 * time.Millisecond
 func withSlackUser(eu, u router.User) router.User {
 	eu.Roles = u.Roles
 	if u.Name != "" {
-		eu.Name = Truncate(u.Name, 100)
+		eu.Name = runes.Truncate(u.Name, 100, "")
 	}
 	if u.DisplayName != "" {
-		eu.DisplayName = Truncate(u.DisplayName, 100)
+		eu.DisplayName = runes.Truncate(u.DisplayName, 100, "")
 	}
 	return eu
 }
@@ -313,7 +313,7 @@ func SlackRouterEvent(payload []byte) (ev router.Event, ok bool, err error) {
 	if ev.User.Name == "" {
 		ev.User.Name = ev.User.ID
 	}
-	ev.Text = Truncate(ev.Text, router.MaxTextLen)
+	ev.Text = runes.Truncate(ev.Text, router.MaxTextLen, "")
 	if len(data) > 0 {
 		ev.Data = data
 	}
@@ -332,20 +332,4 @@ func slackIsSelf(cb *slackevents.EventsAPICallbackEvent, user string) bool {
 		}
 	}
 	return false
-}
-
-// Truncate cuts s to at most n runes, so a long message or name still fits
-// a platform's or the router's limit instead of failing validation.
-func Truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
 }

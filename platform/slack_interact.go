@@ -21,6 +21,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // Kinds of stored Slack deliveries that are not Events API events (those
@@ -218,8 +219,8 @@ func slackCommandOrigin(payload []byte) (SlackOrigin, error) {
 		return SlackOrigin{}, fmt.Errorf("parse slack slash command: %w", err)
 	}
 	ev := router.Event{ID: "slack:cmd:" + cmd.TriggerID, Platform: router.Slack, Kind: router.SlashCommand,
-		Server: cmd.TeamID, Channel: cmd.ChannelID, User: router.User{ID: cmd.UserID, Name: Truncate(cmd.UserName, 100)},
-		Text: Truncate(strings.TrimSpace(cmd.Text), router.MaxTextLen), Time: time.Now(),
+		Server: cmd.TeamID, Channel: cmd.ChannelID, User: router.User{ID: cmd.UserID, Name: runes.Truncate(cmd.UserName, 100, "")},
+		Text: runes.Truncate(strings.TrimSpace(cmd.Text), router.MaxTextLen, ""), Time: time.Now(),
 		Data: map[string]any{"command": cmd.Command}}
 	if err := ev.Validate(); err != nil {
 		return SlackOrigin{}, fmt.Errorf("slack slash command: %w", err)
@@ -238,7 +239,7 @@ func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) 
 		return SlackOrigin{}, false, fmt.Errorf("parse slack interaction: %w", err)
 	}
 	ev := router.Event{ID: "slack:int:" + ic.TriggerID, Platform: router.Slack, Server: ic.Team.ID,
-		User: router.User{ID: ic.User.ID, Name: Truncate(ic.User.Name, 100)}, Time: time.Now()}
+		User: router.User{ID: ic.User.ID, Name: runes.Truncate(ic.User.Name, 100, "")}, Time: time.Now()}
 	data := map[string]any{}
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
@@ -276,7 +277,7 @@ func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) 
 					if v.SelectedOption.Value != "" {
 						val = v.SelectedOption.Value
 					}
-					data[id] = Truncate(val, router.MaxTextLen)
+					data[id] = runes.Truncate(val, router.MaxTextLen, "")
 				}
 			}
 		}
@@ -286,7 +287,7 @@ func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) 
 	if ev.Text == "" {
 		return SlackOrigin{}, false, nil
 	}
-	ev.Text = Truncate(ev.Text, router.MaxTextLen)
+	ev.Text = runes.Truncate(ev.Text, router.MaxTextLen, "")
 	if len(data) > 0 {
 		ev.Data = data
 	}

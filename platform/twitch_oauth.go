@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/runes"
 )
 
 // Twitch's default endpoints.
@@ -155,10 +156,10 @@ func twitchErrorMessage(status int, body []byte) string {
 	var e twitchError
 	if json.Unmarshal(body, &e) == nil {
 		if e.Message != "" {
-			return Truncate(e.Message, 200)
+			return runes.Truncate(e.Message, 200, "")
 		}
 		if e.Error != "" {
-			return Truncate(e.Error, 200)
+			return runes.Truncate(e.Error, 200, "")
 		}
 	}
 	return fmt.Sprintf("HTTP %d", status)

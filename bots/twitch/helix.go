@@ -17,6 +17,7 @@ import (
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // helixMaxBody bounds a Helix answer.
@@ -241,7 +242,7 @@ func helixMessage(status int, data []byte) string {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(data, &e) == nil && e.Message != "" {
-		return platform.Truncate(e.Message, 200)
+		return runes.Truncate(e.Message, 200, "")
 	}
 	return http.StatusText(status)
 }
@@ -316,7 +317,7 @@ func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation
 			q.Set("message_id", messageID)
 			err = b.helix.call(ctx, http.MethodDelete, "/moderation/chat", q, nil, subject, nil)
 		default:
-			ban := map[string]any{"user_id": ev.User.ID, "reason": platform.Truncate(m.Reason, 500)}
+			ban := map[string]any{"user_id": ev.User.ID, "reason": runes.Truncate(m.Reason, 500, "")}
 			if m.Action == router.ActionTimeout {
 				ban["duration"] = min(max(m.Seconds, 1), 1209600)
 			}
