@@ -26,7 +26,7 @@ import (
 // cant_delete_message…) are logged, not retried. A retry on this instance
 // sends again only the calls that failed or were dropped: it waits for
 // those still queued and skips those already made.
-func (b *Bot) Respond(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
+func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error {
 	ev := from.Event
 	api, err := b.client(ctx, ev.Server)
 	if errors.Is(err, errNoToken) {
@@ -88,7 +88,7 @@ const viewKeyPrefix = "views:"
 func isViewKey(key string) bool { return strings.HasPrefix(key, viewKeyPrefix) }
 
 // plan turns one response into Slack calls.
-func (b *Bot) plan(ctx context.Context, api *slack.Client, from platform.SlackOrigin, r router.Response) []sendStep {
+func (b *Bot) plan(ctx context.Context, api *slack.Client, from Origin, r router.Response) []sendStep {
 	ev := from.Event
 	where := ev.Channel
 	if where == "" {

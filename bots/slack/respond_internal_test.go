@@ -54,8 +54,8 @@ func replies(n int) router.Result {
 	return res
 }
 
-func origin(id string) platform.SlackOrigin {
-	return platform.SlackOrigin{Event: router.Event{ID: id, Platform: router.Slack, Kind: router.ChatMessage, Server: "T1", Channel: "C1",
+func origin(id string) Origin {
+	return Origin{Event: router.Event{ID: id, Platform: router.Slack, Kind: router.ChatMessage, Server: "T1", Channel: "C1",
 		User: router.User{ID: "U1", Name: "duckling"}}}
 }
 

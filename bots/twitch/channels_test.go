@@ -17,7 +17,7 @@ import (
 func unitBot(t *testing.T) *Bot {
 	t.Helper()
 	b, err := New(Config{Router: &router.Router{}, Tokens: &platform.Tokens{}, Links: &platform.Links{}, Leases: &platform.Leases{},
-		Status: platform.NewStatus(Platform), OAuth: &platform.TwitchOAuth{}, Logger: testLogger(t)})
+		Status: platform.NewStatus(Platform), OAuth: &OAuth{}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

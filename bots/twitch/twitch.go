@@ -39,7 +39,7 @@ type Config struct {
 	Links          *platform.Links
 	Leases         *platform.Leases
 	Status         *platform.Status
-	OAuth          *platform.TwitchOAuth
+	OAuth          *OAuth
 	BotLogin       string // TWITCH_BOT_LOGIN: the account that chats; "" takes the stored bot token's login
 	EventSubSecret string // TWITCH_EVENTSUB_SECRET; "": no EventSub subscriptions
 	CallbackURL    string // BASE_URL + "/webhooks/twitch/eventsub"; "": no EventSub subscriptions

@@ -49,7 +49,7 @@ func TestParseIRCAddr(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	t.Parallel()
 	full := Config{Router: &router.Router{}, Tokens: &platform.Tokens{}, Links: &platform.Links{}, Leases: &platform.Leases{},
-		Status: platform.NewStatus(Platform), OAuth: &platform.TwitchOAuth{}}
+		Status: platform.NewStatus(Platform), OAuth: &OAuth{}}
 	if _, err := New(full); err != nil {
 		t.Fatalf("complete config: %v", err)
 	}
