@@ -211,7 +211,7 @@ func (b *Bot) openForm(ctx context.Context, i *discordgo.Interaction, key string
 }
 
 // respond sends the first answer to an interaction at once, outside the
-// outbox: Discord drops an interaction not answered within 3 seconds.
+// send queue: Discord drops an interaction not answered within 3 seconds.
 func (b *Bot) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) {
 	if err := b.check(b.api.InteractionRespond(i, r, discordgo.WithContext(ctx))); err != nil {
 		b.log.WarnContext(ctx, "answer interaction", "err", err, "type", int(r.Type))

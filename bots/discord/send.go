@@ -241,9 +241,9 @@ func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
 	}
 }
 
-// send queues one REST call on the outbox, within the invalid-request guard.
+// send queues one REST call on the send queue, within the invalid-request guard.
 func (b *Bot) send(channel string, p platform.Priority, fn func(ctx context.Context) error) {
-	err := b.outbox.Send(channel, p, func(ctx context.Context) error {
+	err := b.queue.Send(channel, p, func(ctx context.Context) error {
 		if err := b.gate(); err != nil {
 			return err
 		}

@@ -46,7 +46,7 @@ type Bot struct {
 	apiURL string
 	hooks  *url.URL // the host response URLs must be on besides Slack's (a test API's)
 	http   *http.Client
-	outbox *platform.SendQueue
+	queue  *platform.SendQueue
 	inbox  *Inbox
 	users  *userCache
 	sent   *flights // the calls made for recent responses, for retries
@@ -63,8 +63,8 @@ type Bot struct {
 
 // Sending budget: Slack allows about one message a second per channel.
 const (
-	perChannel     = time.Second
-	outboxAttempts = 5
+	perChannel   = time.Second
+	sendAttempts = 5
 )
 
 // New returns a bot; Run starts it.
@@ -91,8 +91,8 @@ func New(cfg Config) (*Bot, error) {
 		}
 		b.hooks = u
 	}
-	b.outbox = platform.NewSendQueue(platform.SendQueueConfig{
-		Platform: router.Slack, MaxAttempts: outboxAttempts, Logger: logger,
+	b.queue = platform.NewSendQueue(platform.SendQueueConfig{
+		Platform: router.Slack, MaxAttempts: sendAttempts, Logger: logger,
 		Windows: func(key string) []platform.Window {
 			if isViewKey(key) {
 				return nil // views.open must go out within the trigger's 3 seconds
@@ -109,7 +109,7 @@ func New(cfg Config) (*Bot, error) {
 // Run sends responses, keeps Socket Mode connected when SLACK_APP_TOKEN is
 // set, and keeps the status current, until ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
-	b.cfg.Status.Attach(b.outbox)
+	b.cfg.Status.Attach(b.queue)
 	if b.cfg.AppToken != "" {
 		b.setSocket(platform.StateStarting, "Connecting to Slack through Socket Mode.")
 	}
@@ -117,8 +117,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := b.outbox.Run(ctx); err != nil {
-			b.logger.ErrorContext(ctx, "slack outbox", "err", err)
+		if err := b.queue.Run(ctx); err != nil {
+			b.logger.ErrorContext(ctx, "slack send queue", "err", err)
 		}
 	}()
 	go func() {

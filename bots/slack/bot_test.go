@@ -319,7 +319,7 @@ func TestRateLimitedPostIsRetried(t *testing.T) {
 		t.Errorf("chat.postMessage: %+v, want Quack! delivered after the 429", posts)
 	}
 	if st := e.status.Snapshot().Queue; st.RateLimited != 1 || st.Sent != 1 {
-		t.Errorf("outbox %+v, want 1 rate limited and 1 sent", st)
+		t.Errorf("send queue %+v, want 1 rate limited and 1 sent", st)
 	}
 }
 

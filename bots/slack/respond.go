@@ -18,9 +18,9 @@ import (
 // Respond delivers the router's responses to one Slack event: replies
 // through the event's response URL (slash commands, message buttons) or the
 // Web API, forms as modals, moderation as chat.delete or an ephemeral
-// notice. Every call goes through the outbox; Respond waits, with ctx, for
+// notice. Every call goes through the send queue; Respond waits, with ctx, for
 // the outcome of each, and returns at the first that failed or that the
-// outbox dropped (its queue full, or shut down), or with ctx's error when
+// send queue dropped (its queue full, or shut down), or with ctx's error when
 // ctx ends first, so the job is retried (and the router answers the retry
 // with the same result). Slack's refusals (channel_not_found,
 // cant_delete_message…) are logged, not retried. A retry on this instance
@@ -49,7 +49,7 @@ func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error
 			}
 			f, earlier := b.sent.start(key, time.Now())
 			if !earlier {
-				if err := b.outbox.SendNotify(s.key, platform.High, f.run(s.send), f.finish); err != nil {
+				if err := b.queue.SendNotify(s.key, platform.High, f.run(s.send), f.finish); err != nil {
 					f.finish(err)
 					return fmt.Errorf("queue slack %s: %w", s.what, err)
 				}
@@ -79,7 +79,7 @@ func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error
 // sendStep is one Slack call for a response.
 type sendStep struct {
 	what string
-	key  string // outbox queue: team/channel, or a view key
+	key  string // send queue: team/channel, or a view key
 	send func(context.Context) error
 }
 

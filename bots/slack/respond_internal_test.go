@@ -19,14 +19,14 @@ import (
 )
 
 // newTestBot is a bot with SLACK_BOT_TOKEN on the local Slack fs, sending
-// through its own outbox o (run until the test ends, or until stop).
+// through its own send queue o (run until the test ends, or until stop).
 func newTestBot(t *testing.T, fs *slacktest.Server, logger *slog.Logger, o *platform.SendQueue) (b *Bot, stop func()) {
 	t.Helper()
 	b, err := New(Config{Status: platform.NewStatus(router.Slack), Links: &platform.Links{}, BotToken: "xoxb-1", APIURL: fs.APIURL(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.outbox = o
+	b.queue = o
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -92,7 +92,7 @@ func TestRespondTimesOutAndARetryDoesNotSendTwice(t *testing.T) {
 			t.Errorf("attempt %d: %d posts, want 1", attempt, n)
 		}
 		if st := o.Stats(); st.Depth != 1 || st.Sent != 1 {
-			t.Errorf("attempt %d: outbox %+v, want the second reply queued once and the first sent once", attempt, st)
+			t.Errorf("attempt %d: send queue %+v, want the second reply queued once and the first sent once", attempt, st)
 		}
 	}
 }
@@ -114,7 +114,7 @@ func TestRespondReturnsWhenTheSendQueueShutsDown(t *testing.T) {
 			t.Errorf("respond: %v, want ErrQueueClosed for the reply left at shutdown", err)
 		}
 	case <-time.After(3 * time.Second):
-		t.Fatal("respond still waiting after the outbox shut down")
+		t.Fatal("respond still waiting after the send queue shut down")
 	}
 	if err := b.Respond(ctx, origin("slack:stop"), replies(2)); !errors.Is(err, platform.ErrQueueClosed) {
 		t.Errorf("respond after shutdown: %v, want ErrQueueClosed at once", err)

@@ -130,7 +130,7 @@ func TestShutdownFinishesTheMessageInHand(t *testing.T) {
 		defer close(stopped)
 		r.stop()
 	}()
-	time.Sleep(r.cfg.DrainTimeout + 500*time.Millisecond) // an outbox drained from the stop would be closed by now
+	time.Sleep(r.cfg.DrainTimeout + 500*time.Millisecond) // a send queue drained from the stop would be closed by now
 	release()
 	if err := <-ctxErr; err != nil {
 		t.Errorf("the message in hand was handled with an ended context: %v", err)
@@ -140,7 +140,7 @@ func TestShutdownFinishesTheMessageInHand(t *testing.T) {
 	}
 	<-stopped
 	if st := b.SendQueue().Stats(); st.Sent != 1 || st.Dropped != 0 || st.Failed != 0 {
-		t.Errorf("outbox %+v, want the reply sent", st)
+		t.Errorf("send queue %+v, want the reply sent", st)
 	}
 	if said := e.irc.Said(); len(said) != 1 {
 		t.Errorf("said %+v, want only the reply: the relay's flush line reached Twitch", said)

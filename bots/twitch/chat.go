@@ -451,7 +451,7 @@ func (b *Bot) say(ctx context.Context, ev router.Event, text, parent string, pri
 		parent = ""
 	}
 	ch := ev.Channel
-	err := b.outbox.Send("#"+ch, prio, func(ctx context.Context) error {
+	err := b.queue.Send("#"+ch, prio, func(ctx context.Context) error {
 		b.mu.Lock()
 		c, up, anon := b.client, b.up, b.anonymous
 		b.mu.Unlock()

@@ -302,7 +302,7 @@ func (b *Bot) moderator(ctx context.Context, channel string) (subject, moderator
 // moderate queues a Helix delete, timeout or ban for ev.
 func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation) {
 	channel, messageID := ev.Channel, strings.TrimPrefix(ev.ID, "twitch:")
-	err := b.outbox.Send("helix:"+channel, platform.High, func(ctx context.Context) error {
+	err := b.queue.Send("helix:"+channel, platform.High, func(ctx context.Context) error {
 		subject, modID, err := b.moderator(ctx, channel)
 		if err != nil {
 			return err
@@ -340,7 +340,7 @@ func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio pl
 		return
 	}
 	to := ev.User.ID
-	err := b.outbox.Send("whisper", prio, func(ctx context.Context) error {
+	err := b.queue.Send("whisper", prio, func(ctx context.Context) error {
 		b.mu.Lock()
 		anon, botID := b.anonymous, b.botID
 		b.mu.Unlock()
