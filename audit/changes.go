@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/waddle/waddle/runes"
 )
 
 // Change is one field an action changed, for a reader: "response: "hi" → "hello"".
@@ -130,6 +132,5 @@ func clip(s string) string {
 	if utf8.RuneCountInString(s) <= maxValue {
 		return s
 	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:maxValue])) + "…"
+	return strings.TrimSpace(runes.Truncate(s, maxValue, "")) + "…"
 }

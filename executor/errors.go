@@ -6,7 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/waddle/waddle/runes"
 )
 
 // Errors a call can end with. Check them with errors.Is; the typed ones
@@ -79,11 +80,7 @@ const maxErrorBody = 512
 func snippet(b []byte) string {
 	s := string(b)
 	if len(s) > maxErrorBody {
-		cut := maxErrorBody
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		s = runes.TruncateBytes(s, maxErrorBody) + "…"
 	}
 	return strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
 }

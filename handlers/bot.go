@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/runes"
 	"github.com/waddle/waddle/views"
 )
 
@@ -31,15 +32,7 @@ func formInt(v url.Values, field, label string, def int) (int, string, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < -1_000_000_000 || n > 1_000_000_000 {
-		return 0, s, problem.Invalidf(field, "%s is a whole number; %q is not.", label, truncateRunes(s, 20))
+		return 0, s, problem.Invalidf(field, "%s is a whole number; %q is not.", label, runes.Truncate(s, 20, "…"))
 	}
 	return n, s, nil
-}
-
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

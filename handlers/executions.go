@@ -9,6 +9,7 @@ import (
 
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 	"github.com/waddle/waddle/views"
 )
 
@@ -29,7 +30,7 @@ func parseExecFilter(r *http.Request) (router.ExecutionFilter, views.ExecutionFi
 	f.User = vf.User
 	if vf.Outcome != "" {
 		if !slices.Contains(router.Outcomes, vf.Outcome) {
-			return f, vf, problem.Invalidf("outcome", "Unknown outcome %q.", truncateRunes(vf.Outcome, 20))
+			return f, vf, problem.Invalidf("outcome", "Unknown outcome %q.", runes.Truncate(vf.Outcome, 20, "…"))
 		}
 		f.Outcome = vf.Outcome
 	}

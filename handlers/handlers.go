@@ -42,12 +42,12 @@ type Config struct {
 	Sessions    scs.Store
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry
-	EventSub    *platform.EventSub      // Twitch EventSub deliveries
-	Slack       *platform.SlackReceiver // Slack Events API; nil (no SLACK_SIGNING_SECRET): /webhooks/slack/events answers 404
-	TwitchOAuth *platform.TwitchOAuth   // linking Twitch channels; nil: the Twitch bot is off
-	SlackOAuth  *platform.SlackOAuth    // Slack OAuth v2 installs; nil: off
-	Tokens      *platform.Tokens        // platform tokens, sealed
-	Links       *platform.Links         // servers the bots were added to (Discord guilds)
+	EventSub    EventSubReceiver // Twitch EventSub deliveries
+	Slack       SlackReceiver    // Slack Events API; nil (no SLACK_SIGNING_SECRET): /webhooks/slack/events answers 404
+	TwitchOAuth TwitchOAuth      // linking Twitch channels; nil: the Twitch bot is off
+	SlackOAuth  SlackOAuth       // Slack OAuth v2 installs; nil: off
+	Tokens      *platform.Tokens // platform tokens, sealed
+	Links       *platform.Links  // servers the bots were added to (Discord guilds)
 
 	TwitchBotLogin string // TWITCH_BOT_LOGIN: the account the bot account flow must sign in as
 	DiscordAppID   string // DISCORD_APP_ID: the bot's install link; empty: Discord is off

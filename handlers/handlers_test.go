@@ -26,6 +26,7 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
+	"github.com/waddle/waddle/bots/twitch"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
@@ -147,7 +148,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
 		APIRateLimits:     map[string]int{"user": 1000, "trigger": 200, "action": 600},
 		MinForgotResponse: time.Millisecond,
-		EventSub:          platform.NewEventSub(platform.EventSubConfig{Pool: pool, Jobs: jobs, Logger: logger}), // off until EventSubSecret is set
+		EventSub:          twitch.NewEventSub(platform.NewDeliveries(pool, jobs), logger), // off until EventSubSecret is set
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -64,8 +64,8 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		p.Checks = append(p.Checks, views.HealthCheck{Name: "Schema migrations", State: state, Detail: detail})
 	}
 	for _, b := range h.cfg.Health.BotStates() {
-		row := views.BotRow{Platform: b.Platform, State: b.State, Detail: b.Detail, Servers: b.Servers, Depth: b.Outbox.Depth,
-			Sent: b.Outbox.Sent, Dropped: b.Outbox.Dropped, Failed: b.Outbox.Failed, RateLimited: b.Outbox.RateLimited}
+		row := views.BotRow{Platform: b.Platform, State: b.State, Detail: b.Detail, Servers: b.Servers, Depth: b.Queue.Depth,
+			Sent: b.Queue.Sent, Dropped: b.Queue.Dropped, Failed: b.Queue.Failed, RateLimited: b.Queue.RateLimited}
 		if b.State != platform.StateOff {
 			row.Since = b.Since.UTC().Format("2006-01-02 15:04 UTC")
 		}

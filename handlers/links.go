@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -83,6 +84,22 @@ func platformName(p string) string {
 	return p
 }
 
+// TwitchOAuth is Twitch's OAuth as the hub uses it (package bots/twitch
+// implements it): where to send a broadcaster linking a channel, or an admin
+// connecting the bot's account, and the token a returned code gives.
+type TwitchOAuth interface {
+	ChannelURL(redirectURI, state string) string
+	BotURL(redirectURI, state string) string
+	Exchange(ctx context.Context, code, redirectURI string) (platform.Token, error)
+}
+
+// SlackOAuth is Slack's OAuth v2 install as the hub uses it (package
+// bots/slack implements it).
+type SlackOAuth interface {
+	AuthorizeURL(redirectURI, state string) string
+	Exchange(ctx context.Context, code, redirectURI string) (platform.Install, error)
+}
+
 // connectTwitch starts linking a Twitch channel: the channel's owner signs in
 // to Twitch and grants the scopes the bot needs.
 func (h *Handler) connectTwitch(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +108,7 @@ func (h *Handler) connectTwitch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.startOAuth(w, r, router.Twitch, oauthLink, membershipOf(r).ID, func(redirect, state string) string {
-		return h.cfg.TwitchOAuth.AuthorizeURL(redirect, state, platform.TwitchBroadcasterScopes)
+		return h.cfg.TwitchOAuth.ChannelURL(redirect, state)
 	})
 }
 
@@ -102,7 +119,7 @@ func (h *Handler) connectTwitchBot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.startOAuth(w, r, router.Twitch, oauthBot, 0, func(redirect, state string) string {
-		return h.cfg.TwitchOAuth.AuthorizeURL(redirect, state, platform.TwitchBotScopes)
+		return h.cfg.TwitchOAuth.BotURL(redirect, state)
 	})
 }
 
@@ -208,18 +225,18 @@ func (h *Handler) slackCallback(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.manages(r, cid)
 	}
-	var inst platform.SlackInstall
+	var inst platform.Install
 	if err == nil {
 		inst, err = h.cfg.SlackOAuth.Exchange(r.Context(), r.URL.Query().Get("code"), h.oauthRedirect(router.Slack))
 	}
 	if err == nil {
-		err = h.linkWithToken(r, cid, router.Slack, inst.TeamID, inst.TeamName, inst.Token)
+		err = h.linkWithToken(r, cid, router.Slack, inst.Server, inst.Name, inst.Token)
 	}
 	if err != nil {
 		h.oauthFailed(w, r, router.Slack, cid, err)
 		return
 	}
-	h.oauthDone(w, r, cid, fmt.Sprintf("Slack workspace %s is linked to this community. Invite the app to a channel with /invite @waddle.", inst.TeamName))
+	h.oauthDone(w, r, cid, fmt.Sprintf("Slack workspace %s is linked to this community. Invite the app to a channel with /invite @waddle.", inst.Name))
 }
 
 // linkWithToken links the server to the community, unless it already is, and

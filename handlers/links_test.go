@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/waddle/waddle/auth"
+	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/bots/twitch"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/platform"
@@ -80,8 +82,8 @@ func withPlatforms(t *testing.T, f *platformFakes) envOption {
 		f.tokens = platform.NewTokens(c.Health.Primary, box)
 		f.links = platform.NewLinks(c.Health.Primary)
 		c.Tokens, c.Links = f.tokens, f.links
-		c.TwitchOAuth = &platform.TwitchOAuth{ClientID: "twitch-client", ClientSecret: "twitch-secret", AuthURL: f.twitch.URL + "/oauth2", APIURL: f.twitch.URL + "/helix"}
-		c.SlackOAuth = &platform.SlackOAuth{ClientID: "slack-client", ClientSecret: "slack-secret", APIURL: f.slack.URL + "/api/"}
+		c.TwitchOAuth = &twitch.OAuth{ClientID: "twitch-client", ClientSecret: "twitch-secret", AuthURL: f.twitch.URL + "/oauth2", APIURL: f.twitch.URL + "/helix"}
+		c.SlackOAuth = &slackbot.OAuth{ClientID: "slack-client", ClientSecret: "slack-secret", APIURL: f.slack.URL + "/api/"}
 		c.TwitchBotLogin = "duckbot"
 		c.DiscordAppID = "1234567890"
 	}
@@ -309,7 +311,7 @@ func TestHealthPageShowsBots(t *testing.T) {
 	tw := platform.NewStatus(router.Twitch)
 	tw.Set(platform.StateConnected, "Connected to 2 channels as duckbot.")
 	tw.SetServers(2)
-	out := platform.NewOutbox(platform.OutboxConfig{Platform: router.Twitch})
+	out := platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Twitch})
 	out.Send("#ducks", platform.High, func(context.Context) error { return nil })
 	tw.Attach(out)
 	e := newEnv(t, func(c *handlers.Config) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 	"github.com/waddle/waddle/views"
 )
 
@@ -77,7 +78,7 @@ func simEvent(v url.Values) (router.Event, views.SimForm, error) {
 		}
 	}
 	if known < 0 {
-		return ev, f, problem.Invalidf("kind", "Unknown event kind %q: choose one of the list.", truncateRunes(f.Kind, 40))
+		return ev, f, problem.Invalidf("kind", "Unknown event kind %q: choose one of the list.", runes.Truncate(f.Kind, 40, "…"))
 	}
 	if key := simKinds[known].amount; key != "" {
 		n, err := strconv.Atoi(f.Amount)
@@ -105,12 +106,12 @@ func simSent(f views.SimForm) string {
 	if len(f.Badges) > 0 {
 		who += " [" + strings.Join(f.Badges, ", ") + "]"
 	}
-	text := truncateRunes(f.Text, 300)
+	text := runes.Truncate(f.Text, 300, "…")
 	kind := router.Kind(f.Kind)
 	if kind == router.ChatMessage || (kind == router.AppMention && text != "") {
 		return who + ": " + text
 	}
-	label := truncateRunes(f.Kind, 40)
+	label := runes.Truncate(f.Kind, 40, "…")
 	for _, k := range simKinds {
 		if string(k.kind) == f.Kind {
 			label = k.label
@@ -119,7 +120,7 @@ func simSent(f views.SimForm) string {
 				if amount == "" {
 					amount = "0"
 				}
-				label = fmt.Sprintf("%s (%s %s)", strings.Fields(k.label)[0], truncateRunes(amount, 10), k.amount)
+				label = fmt.Sprintf("%s (%s %s)", strings.Fields(k.label)[0], runes.Truncate(amount, 10, "…"), k.amount)
 			}
 		}
 	}

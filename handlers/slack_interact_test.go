@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/platform"
 )
 
@@ -54,7 +55,7 @@ func TestSlackCommandsAndInteractions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withSlack(slackTestSecret))
 	now := time.Now()
-	big := slackInteractionBody(`{"type":"block_actions","x":"` + strings.Repeat("a", platform.SlackMaxBody) + `"}`)
+	big := slackInteractionBody(`{"type":"block_actions","x":"` + strings.Repeat("a", platform.WebhookMaxBody) + `"}`)
 	cases := []struct {
 		name       string
 		path       string
@@ -73,7 +74,7 @@ func TestSlackCommandsAndInteractions(t *testing.T) {
 		{name: "slash command, unsigned", path: "/webhooks/slack/commands", body: slackCommandBody("TRIG-4"), hdr: http.Header{}, wantStatus: 401},
 		{name: "slash command without trigger", path: "/webhooks/slack/commands", body: []byte("team_id=T1&user_id=U1&command=%2Fwaddlebot"), wantStatus: 400},
 		{name: "slash command, bad form", path: "/webhooks/slack/commands", body: []byte("team_id=%zz"), wantStatus: 400},
-		{name: "slash command, oversized", path: "/webhooks/slack/commands", body: append(slackCommandBody("TRIG-5"), bytes.Repeat([]byte("a"), platform.SlackMaxBody)...), wantStatus: 413},
+		{name: "slash command, oversized", path: "/webhooks/slack/commands", body: append(slackCommandBody("TRIG-5"), bytes.Repeat([]byte("a"), platform.WebhookMaxBody)...), wantStatus: 413},
 
 		{name: "button click", path: "/webhooks/slack/interactive", body: slackInteractionBody(slackButtonPayload), wantStatus: 200, wantKind: "block_actions", wantID: "int:TRIG-BTN"},
 		{name: "button click again", path: "/webhooks/slack/interactive", body: slackInteractionBody(slackButtonPayload), wantStatus: 200},
@@ -107,7 +108,7 @@ func TestSlackCommandsAndInteractions(t *testing.T) {
 		if c.wantKind != "" {
 			stored++
 			if n := e.count(`SELECT count(*) FROM platform_deliveries d JOIN river_job j ON (j.args->>'delivery_id')::bigint = d.id
-				WHERE d.platform = 'slack' AND d.message_id = $1 AND d.kind = $2 AND j.kind = $3`, c.wantID, c.wantKind, platform.SlackDeliveryArgs{}.Kind()); n != 1 {
+				WHERE d.platform = 'slack' AND d.message_id = $1 AND d.kind = $2 AND j.kind = $3`, c.wantID, c.wantKind, slackbot.DeliveryArgs{}.Kind()); n != 1 {
 				t.Errorf("%s: %d deliveries %s of kind %s with a job, want 1", c.name, n, c.wantID, c.wantKind)
 			}
 		}

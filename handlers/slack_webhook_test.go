@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/platform"
 )
@@ -23,7 +24,7 @@ const slackTestSecret = "e3b0c44298fc1c149afbf4c8996fb924"
 // withSlack turns the Slack Events API on, as SLACK_SIGNING_SECRET does.
 func withSlack(secret string) envOption {
 	return func(c *handlers.Config) {
-		c.Slack = platform.NewSlackReceiver(platform.SlackConfig{Pool: c.Health.Primary, Jobs: c.Health.Jobs, SigningSecret: secret, Logger: c.Logger})
+		c.Slack = slackbot.NewReceiver(slackbot.ReceiverConfig{Deliveries: platform.NewDeliveries(c.Health.Primary, c.Health.Jobs), SigningSecret: secret, Logger: c.Logger})
 	}
 }
 
@@ -63,7 +64,7 @@ func (e *env) slackPost(body []byte, hdr http.Header) response {
 func (e *env) slackStored() (deliveries, jobs int) {
 	e.t.Helper()
 	return e.count("SELECT count(*) FROM platform_deliveries WHERE platform = 'slack'"),
-		e.count("SELECT count(*) FROM river_job WHERE kind = $1", platform.SlackDeliveryArgs{}.Kind())
+		e.count("SELECT count(*) FROM river_job WHERE kind = $1", slackbot.DeliveryArgs{}.Kind())
 }
 
 func TestSlackEventsSignature(t *testing.T) {
@@ -150,7 +151,7 @@ func TestSlackEventsStoresAndQueuesOnce(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM platform_deliveries d JOIN river_job j ON (j.args->>'delivery_id')::bigint = d.id
 		WHERE d.platform = 'slack' AND d.message_id = 'Ev06ABCDEF' AND d.kind = 'message' AND d.processed_at IS NULL
-		AND j.kind = $1 AND j.state = 'available'`, platform.SlackDeliveryArgs{}.Kind()); n != 1 {
+		AND j.kind = $1 AND j.state = 'available'`, slackbot.DeliveryArgs{}.Kind()); n != 1 {
 		t.Fatalf("stored delivery with its queued job: %d, want 1", n)
 	}
 
@@ -196,7 +197,7 @@ func TestSlackEventsBadInput(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, withSlack(slackTestSecret))
 	big := append([]byte(`{"type":"event_callback","event_id":"EvBig","team_id":"T1","event":{"type":"message","text":"`),
-		bytes.Repeat([]byte("a"), platform.SlackMaxBody)...)
+		bytes.Repeat([]byte("a"), platform.WebhookMaxBody)...)
 	big = append(big, `"}}`...)
 	cases := []struct {
 		name       string

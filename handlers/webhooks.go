@@ -1,13 +1,20 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/waddle/waddle/platform"
 )
+
+// EventSubReceiver checks a Twitch EventSub request against the secret and
+// answers a verification challenge, records a revocation or commits a
+// notification with its job (package bots/twitch implements it).
+type EventSubReceiver interface {
+	Receive(ctx context.Context, secret string, header http.Header, body []byte) (platform.Ack, error)
+}
 
 // twitchEventSub receives Twitch EventSub webhooks. Every message is checked
 // against TWITCH_EVENTSUB_SECRET first; a notification is answered 204 only
@@ -17,47 +24,30 @@ func (h *Handler) twitchEventSub(w http.ResponseWriter, r *http.Request) {
 		webhookError(w, http.StatusNotFound, "Twitch EventSub is not configured here.")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, platform.EventSubMaxBody)
+	r.Body = http.MaxBytesReader(w, r.Body, platform.WebhookMaxBody)
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			h.logger.WarnContext(r.Context(), "eventsub body too large", "limit", platform.EventSubMaxBody)
+			h.logger.WarnContext(r.Context(), "eventsub body too large", "limit", platform.WebhookMaxBody)
 			webhookError(w, http.StatusRequestEntityTooLarge, "The body is larger than 1 MiB.")
 			return
 		}
 		webhookError(w, http.StatusBadRequest, "The body could not be read.")
 		return
 	}
-	m, err := platform.VerifyEventSub(h.cfg.EventSubSecret, r.Header, body, time.Now())
+	ack, err := h.cfg.EventSub.Receive(r.Context(), h.cfg.EventSubSecret, r.Header, body)
 	if err != nil {
 		h.webhookFail(w, r, err)
 		return
 	}
-	switch m.Type {
-	case platform.EventSubChallenge:
-		challenge, err := platform.EventSubChallengeAnswer(m)
-		if err != nil {
-			h.webhookFail(w, r, err)
-			return
-		}
-		h.logger.InfoContext(r.Context(), "eventsub subscription verified", "type", m.SubType)
+	if ack.Challenge != "" {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(challenge))
-	case platform.EventSubRevocation:
-		if err := h.cfg.EventSub.Revoked(r.Context(), m); err != nil {
-			h.webhookFail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	default: // notification; VerifyEventSub refuses other types
-		if _, err := h.cfg.EventSub.Store(r.Context(), m); err != nil {
-			h.webhookFail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		w.Write([]byte(ack.Challenge))
+		return
 	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // webhookFail answers a platform's webhook with a plain-text error: internal

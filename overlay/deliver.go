@@ -7,9 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/runes"
 )
 
 // Ready is closed once the service receives updates published on other instances.
@@ -81,7 +81,7 @@ func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, d
 		if k == "html" {
 			return v
 		}
-		return cut(v, 500)
+		return runes.Truncate(v, 500, "")
 	}
 	num := func(k string) int64 {
 		switch v := data[k].(type) {
@@ -111,7 +111,7 @@ func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, d
 			if style.Template == "" {
 				style.Template = "{user}"
 			}
-			msg := cut(strings.NewReplacer("{user}", str("user"), "{amount}", fmt.Sprint(num("amount"))).Replace(style.Template), 500)
+			msg := runes.Truncate(strings.NewReplacer("{user}", str("user"), "{amount}", fmt.Sprint(num("amount"))).Replace(style.Template), 500, "")
 			return Update{Type: "alert", Message: msg, User: str("user"), Image: style.Image, Sound: style.Sound, Seconds: max(style.Seconds, 1)}
 		}
 	case "chat":
@@ -164,12 +164,4 @@ func (s *Service) refreshLeaderboards(ctx context.Context, communityID int64) er
 		}
 	}
 	return nil
-}
-
-// cut shortens s to at most n characters.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/runes"
 )
 
 // Link is a server (Twitch channel, Discord guild, Slack team) linked to a community.
@@ -45,7 +46,7 @@ func (l *Links) List(ctx context.Context, platform string) ([]Link, error) {
 // Seen records that the bot is in a server (a Discord guild it was added to).
 func (l *Links) Seen(ctx context.Context, platform, server, name string) error {
 	if len(name) > 100 {
-		name = Truncate(name, 100)
+		name = runes.Truncate(name, 100, "")
 	}
 	if err := db.New(l.pool).AvailableUpsert(ctx, db.AvailableUpsertParams{Platform: platform, Server: server, Name: name}); err != nil {
 		return fmt.Errorf("record %s server %q: %w", platform, server, err)

@@ -37,10 +37,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			up = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, s.Platform)
-		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(s.Outbox.Depth), s.Platform)
-		ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(s.Outbox.Sent), s.Platform)
-		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.Outbox.Dropped), s.Platform)
-		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(s.Outbox.Failed), s.Platform)
-		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.CounterValue, float64(s.Outbox.RateLimited), s.Platform)
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(s.Queue.Depth), s.Platform)
+		ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(s.Queue.Sent), s.Platform)
+		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.Queue.Dropped), s.Platform)
+		ch <- prometheus.MustNewConstMetric(c.failed, prometheus.CounterValue, float64(s.Queue.Failed), s.Platform)
+		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.CounterValue, float64(s.Queue.RateLimited), s.Platform)
 	}
 }

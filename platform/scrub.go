@@ -2,12 +2,9 @@ package platform
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/waddle/waddle/db"
 )
 
 // A stored delivery keeps nothing that lets its reader act as the app or
@@ -84,14 +81,4 @@ func scrubValue(v any, when scrubWhen) bool {
 		}
 	}
 	return changed
-}
-
-// markProcessed records that delivery d was processed (reason: why it was
-// not handled, or "") and, in the same statement, drops what its answer needed.
-func markProcessed(ctx context.Context, q *db.Queries, d db.PlatformDelivery, reason string) error {
-	payload, err := scrubPayload(d.Payload, scrubOnProcessed)
-	if err != nil {
-		return err
-	}
-	return q.DeliveryMarkProcessed(ctx, db.DeliveryMarkProcessedParams{ID: d.ID, Error: reason, Payload: payload})
 }

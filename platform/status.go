@@ -24,7 +24,7 @@ type Status struct {
 	detail  string
 	since   time.Time
 	servers int
-	outbox  *Outbox
+	outbox  *SendQueue
 }
 
 // NewStatus returns the status of a platform's bot, off until it starts.
@@ -49,8 +49,8 @@ func (s *Status) SetServers(n int) {
 	s.mu.Unlock()
 }
 
-// Attach shows the outbox's queue depth and drops with the bot's state.
-func (s *Status) Attach(o *Outbox) {
+// Attach shows the send queue's depth and drops with the bot's state.
+func (s *Status) Attach(o *SendQueue) {
 	s.mu.Lock()
 	s.outbox = o
 	s.mu.Unlock()
@@ -63,7 +63,7 @@ type BotStatus struct {
 	Detail   string
 	Since    time.Time
 	Servers  int
-	Outbox   OutboxStats
+	Queue    SendQueueStats
 }
 
 // Snapshot returns the current state.
@@ -73,7 +73,7 @@ func (s *Status) Snapshot() BotStatus {
 	o := s.outbox
 	s.mu.Unlock()
 	if o != nil {
-		b.Outbox = o.Stats()
+		b.Queue = o.Stats()
 	}
 	return b
 }

@@ -35,6 +35,13 @@ func (t Token) Expiring(now time.Time, d time.Duration) bool {
 	return !t.Expires.IsZero() && t.Expires.Sub(now) < d
 }
 
+// Install is what a finished OAuth install of the app into a server gives:
+// the server (a Slack workspace), its name, and the bot's token in it.
+type Install struct {
+	Server, Name, BotUserID string
+	Token                   Token // bot token; AccountID = bot user id
+}
+
 // ErrNoToken answers a lookup for an account no one has connected.
 var ErrNoToken = problem.New(problem.NotFound, "No token is stored for this account: connect it in the hub.")
 

@@ -15,6 +15,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/runes"
 )
 
 // Permission levels, from least to most.
@@ -304,8 +305,8 @@ func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start t
 	}
 	e := db.CommandExecutionInsertParams{
 		CommunityID: h.s.communityID, Command: cmd.Name, Platform: h.ev.Platform, UserID: h.ev.User.ID,
-		UserName: h.ev.User.Name, Args: truncate(inv.Raw, 500), Executor: cmd.Executor(), Outcome: outcome,
-		DurationUs: time.Since(start).Microseconds(), Error: truncate(errText, 500), CreatedAt: time.Now(),
+		UserName: h.ev.User.Name, Args: runes.TruncateBytes(inv.Raw, 500), Executor: cmd.Executor(), Outcome: outcome,
+		DurationUs: time.Since(start).Microseconds(), Error: runes.TruncateBytes(errText, 500), CreatedAt: time.Now(),
 	}
 	h.mu.Lock()
 	h.executions = append(h.executions, e)

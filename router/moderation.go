@@ -14,6 +14,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/runes"
 )
 
 // Rule match kinds.
@@ -137,7 +138,7 @@ func (h *handling) moderate(ctx context.Context) (stop bool, err error) {
 		if !rl.matches(h.ev.Text) {
 			continue
 		}
-		h.res.HandledBy = fmt.Sprintf("rule %d (%s %q)", rl.ID, rl.Match, truncate(rl.Pattern, 40))
+		h.res.HandledBy = fmt.Sprintf("rule %d (%s %q)", rl.ID, rl.Match, runes.TruncateBytes(rl.Pattern, 40))
 		resp := Response{}
 		if rl.Response != "" {
 			resp.Reply = render(rl.Response, vars{ev: h.ev, channel: h.ev.Channel})
@@ -251,5 +252,5 @@ func ruleStateOf(r db.ModerationRule) ruleState {
 
 // ruleTarget names a rule in the audit log: rule 7 (contains "spam").
 func ruleTarget(r db.ModerationRule) string {
-	return fmt.Sprintf("rule %d (%s %q)", r.ID, r.MatchKind, truncate(r.Pattern, 40))
+	return fmt.Sprintf("rule %d (%s %q)", r.ID, r.MatchKind, runes.TruncateBytes(r.Pattern, 40))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/runes"
 	"github.com/waddle/waddle/secret"
 )
 
@@ -151,7 +152,7 @@ func (h *handling) callRemote(ctx context.Context, m *RemoteModule, inv Invocati
 		ans.Responses = ans.Responses[:10]
 	}
 	for i := range ans.Responses {
-		ans.Responses[i].Reply = truncate(ans.Responses[i].Reply, maxReplyLen)
+		ans.Responses[i].Reply = runes.TruncateBytes(ans.Responses[i].Reply, maxReplyLen)
 	}
 	return ans.Responses, nil
 }

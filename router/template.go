@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/waddle/waddle/runes"
 )
 
 // vars holds what a response template may refer to.
@@ -50,7 +52,7 @@ func render(tmpl string, v vars) string {
 	}
 	out := b.String()
 	if len(out) > maxReplyLen {
-		out = truncate(out, maxReplyLen)
+		out = runes.TruncateBytes(out, maxReplyLen)
 	}
 	return out
 }
@@ -104,16 +106,3 @@ func (v vars) lookup(name string) (string, bool) {
 	}
 	return "", false
 }
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // builtinSpec is a router built-in command as a slash command.
@@ -50,7 +50,7 @@ func slashCommands(cmds []*router.Command) []*discordgo.ApplicationCommand {
 		if desc == "" {
 			desc = "Runs /" + name
 		}
-		out = append(out, &discordgo.ApplicationCommand{Name: name, Description: platform.Truncate(desc, 100), Type: discordgo.ChatApplicationCommand,
+		out = append(out, &discordgo.ApplicationCommand{Name: name, Description: runes.Truncate(desc, 100, ""), Type: discordgo.ChatApplicationCommand,
 			Options: []*discordgo.ApplicationCommandOption{{Type: discordgo.ApplicationCommandOptionString, Name: "args",
 				Description: "Arguments", Required: false, Autocomplete: complete != "", MaxLength: 1900}}})
 	}
@@ -197,7 +197,7 @@ func (b *Bot) autocomplete(ctx context.Context, i *discordgo.Interaction, d disc
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
 	add := func(name, v string) {
 		if len(choices) < 25 && name != "" && v != "" {
-			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: platform.Truncate(name, 100), Value: platform.Truncate(v, 100)})
+			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: runes.Truncate(name, 100, ""), Value: runes.Truncate(v, 100, "")})
 		}
 	}
 	switch kind {

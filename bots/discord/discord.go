@@ -57,7 +57,7 @@ type Bot struct {
 	api    *discordgo.Session // REST only; never opened
 	tr     *rewrite
 	limits *discordgo.RateLimiter
-	outbox *platform.Outbox
+	queue  *platform.SendQueue
 	store  *store
 	bad    invalidCounter
 	work   chan func(context.Context)
@@ -146,13 +146,13 @@ func New(cfg Config) (*Bot, error) {
 		work: make(chan func(context.Context), 256), ixs: make(chan struct{}, maxInteractions), shards: map[int]*discordgo.Session{},
 		guilds: map[string]*guildInfo{}, linked: map[string]int64{}, hashes: map[string]string{}}
 	b.api = b.session()
-	b.outbox = platform.NewOutbox(platform.OutboxConfig{Platform: router.Discord, Logger: log,
+	b.queue = platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Discord, Logger: log,
 		// Discord allows 50 requests a second per bot and about 5 messages
 		// per 5 seconds per channel; its headers refine both.
 		Windows: func(ch string) []platform.Window {
 			return []platform.Window{{Key: "account", N: 45, Per: time.Second}, {Key: "channel:" + ch, N: 5, Per: 5 * time.Second}}
 		}})
-	cfg.Status.Attach(b.outbox)
+	cfg.Status.Attach(b.queue)
 	return b, nil
 }
 
@@ -167,7 +167,7 @@ func (b *Bot) session() *discordgo.Session {
 	s.Ratelimiter = b.limits // one REST budget for the bot account
 	s.StateEnabled = false
 	s.SyncEvents = true              // handlers enqueue to the bot's own workers
-	s.ShouldRetryOnRateLimit = false // a 429 goes back to the outbox as RetryAfter
+	s.ShouldRetryOnRateLimit = false // a 429 goes back to the send queue as RetryAfter
 	s.LogLevel = discordgo.LogWarning
 	s.Identify.Intents = intents
 	return s
@@ -178,13 +178,13 @@ func (b *Bot) session() *discordgo.Session {
 // events already taken and drains sends.
 func (b *Bot) Run(ctx context.Context) error {
 	b.cfg.Status.Set(platform.StateStarting, "Connecting to Discord.")
-	// The outbox outlives the workers, so what they still send goes out.
-	octx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopOutbox()
+	// The send queue outlives the workers, so what they still send goes out.
+	octx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopQueue()
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
-		b.outbox.Run(octx)
+		b.queue.Run(octx)
 	}()
 	var workers sync.WaitGroup
 	for range b.cfg.Workers {
@@ -206,7 +206,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	cancel()
 	workers.Wait()
 	b.ixWG.Wait()
-	stopOutbox()
+	stopQueue()
 	<-sent
 	b.cfg.Status.Set(platform.StateStopped, "The Discord bot is stopped.")
 	return nil

@@ -406,13 +406,13 @@ func TestRateLimitedMessageArrivesAfterRetryAfter(t *testing.T) {
 	})
 	e.gw.Dispatch("MESSAGE_CREATE", message("620", "42", "!hello"))
 	eventually(t, "the message sent after the wait", func() bool { return len(e.rest.Find("POST", "/channels/50/messages")) == 2 })
-	// The server has the message a moment before the outbox counts it sent.
+	// The server has the message a moment before the send queue counts it sent.
 	eventually(t, "1 rate limited and 1 sent", func() bool {
-		st := e.bot.outbox.Stats()
+		st := e.bot.queue.Stats()
 		return st.RateLimited == 1 && st.Sent == 1
 	})
-	if st := e.bot.outbox.Stats(); st.Failed != 0 || st.Dropped != 0 {
-		t.Errorf("outbox stats %+v, want nothing failed or dropped", st)
+	if st := e.bot.queue.Stats(); st.Failed != 0 || st.Dropped != 0 {
+		t.Errorf("send queue stats %+v, want nothing failed or dropped", st)
 	}
 }
 
@@ -433,7 +433,7 @@ func TestTooManyRefusalsPauseSending(t *testing.T) {
 	}
 	eventually(t, "the degraded status", func() bool { return e.bot.cfg.Status.Snapshot().State == platform.StateDegraded })
 	e.gw.Dispatch("MESSAGE_CREATE", message("640", "60", "!hello"))
-	eventually(t, "the paused message counted", func() bool { return e.bot.outbox.Stats().RateLimited >= 1 })
+	eventually(t, "the paused message counted", func() bool { return e.bot.queue.Stats().RateLimited >= 1 })
 	if n := len(e.rest.Find("POST", "/channels/50/messages")); n != 3 {
 		t.Errorf("%d sends reached Discord, want 3 (then paused)", n)
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // maxVoiceMinutes caps one voice session, in case a leave was missed.
@@ -179,9 +179,9 @@ const modPerms = discordgo.PermissionAdministrator | discordgo.PermissionManageM
 // Manage Messages, or whose interaction permissions include them, is a
 // moderator; a server booster is a subscriber.
 func (b *Bot) user(guild string, u *discordgo.User, m *discordgo.Member) router.User {
-	out := router.User{ID: u.ID, Name: truncBytes(u.Username, 100), DisplayName: truncBytes(u.GlobalName, 100)}
+	out := router.User{ID: u.ID, Name: runes.TruncateBytes(u.Username, 100), DisplayName: runes.TruncateBytes(u.GlobalName, 100)}
 	if m != nil && m.Nick != "" {
-		out.DisplayName = truncBytes(m.Nick, 100)
+		out.DisplayName = runes.TruncateBytes(m.Nick, 100)
 	}
 	b.mu.Lock()
 	g := b.guilds[guild]
@@ -232,7 +232,7 @@ func (b *Bot) onMessage(ctx context.Context, m *discordgo.Message) {
 		return
 	}
 	ev := router.Event{ID: "discord:" + m.ID, Kind: router.ChatMessage, Server: m.GuildID, Channel: m.ChannelID,
-		User: b.user(m.GuildID, m.Author, m.Member), Text: platform.Truncate(m.Content, router.MaxTextLen), Time: m.Timestamp}
+		User: b.user(m.GuildID, m.Author, m.Member), Text: runes.Truncate(m.Content, router.MaxTextLen, ""), Time: m.Timestamp}
 	res, ok := b.handle(ctx, ev)
 	if !ok {
 		return
@@ -255,8 +255,8 @@ func (b *Bot) onReaction(ctx context.Context, r *discordgo.MessageReaction, memb
 	if r.Emoji.ID != "" {
 		emoji = r.Emoji.ID
 	}
-	ev := router.Event{ID: truncBytes("discord:react:"+r.MessageID+":"+r.UserID+":"+emoji, 200), Kind: router.Reaction, Server: r.GuildID,
-		Channel: r.ChannelID, User: b.user(r.GuildID, u, member), Text: truncBytes(r.Emoji.Name, 100)}
+	ev := router.Event{ID: runes.TruncateBytes("discord:react:"+r.MessageID+":"+r.UserID+":"+emoji, 200), Kind: router.Reaction, Server: r.GuildID,
+		Channel: r.ChannelID, User: b.user(r.GuildID, u, member), Text: runes.TruncateBytes(r.Emoji.Name, 100)}
 	if res, ok := b.handle(ctx, ev); ok {
 		b.deliver(ctx, target{guild: r.GuildID, channel: r.ChannelID, message: r.MessageID, user: r.UserID}, res)
 	}
@@ -338,15 +338,4 @@ func (b *Bot) onVoice(ctx context.Context, v *discordgo.VoiceState) {
 	if res, ok := b.handle(ctx, ev); ok {
 		b.deliver(ctx, target{guild: v.GuildID, user: v.UserID}, res)
 	}
-}
-
-// truncBytes cuts s to at most n bytes, on a rune boundary.
-func truncBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/runes"
 )
 
 // frame builds a websocket frame as a server sends it.
@@ -56,7 +56,7 @@ func TestFilterConnReassemblesAndSwapsMessages(t *testing.T) {
 	want.Write(frame(true, 1, big))
 	want.Write(frame(true, 1, []byte(`{"d":{},"op":0,"s":0,"t":"WADDLE_DROPPED"}`)))
 	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("filtered stream differs:\n got %q\nwant %q", platform.Truncate(string(got), 300), platform.Truncate(want.String(), 300))
+		t.Errorf("filtered stream differs:\n got %q\nwant %q", runes.Truncate(string(got), 300, ""), runes.Truncate(want.String(), 300, ""))
 	}
 }
 

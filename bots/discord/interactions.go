@@ -12,6 +12,7 @@ import (
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // onInteraction handles slash commands, autocomplete, component clicks and
@@ -60,7 +61,7 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arriv
 				args, _ = o.Value.(string)
 			}
 		}
-		ev.Kind, ev.Text = router.SlashCommand, platform.Truncate(strings.TrimSpace(d.Name+" "+args), router.MaxTextLen)
+		ev.Kind, ev.Text = router.SlashCommand, runes.Truncate(strings.TrimSpace(d.Name+" "+args), router.MaxTextLen, "")
 		res, ok := b.handle(ctx, ev)
 		b.deliverInteraction(ctx, ix, t, res, ok)
 	case discordgo.MessageComponentInteractionData:
@@ -72,10 +73,10 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arriv
 		if len(d.Values) > 0 {
 			text += " " + strings.Join(d.Values, " ")
 		}
-		ev.Kind, ev.Text = router.ButtonClick, platform.Truncate(text, router.MaxTextLen)
+		ev.Kind, ev.Text = router.ButtonClick, runes.Truncate(text, router.MaxTextLen, "")
 		b.click(ctx, i, ix, t, ev, b.clickBudget(i.ID, arrived, time.Now()))
 	case discordgo.ModalSubmitInteractionData:
-		ev.Kind, ev.Text, ev.Data = router.ModalSubmit, platform.Truncate(d.CustomID, router.MaxTextLen), fields(d.Components)
+		ev.Kind, ev.Text, ev.Data = router.ModalSubmit, runes.Truncate(d.CustomID, router.MaxTextLen, ""), fields(d.Components)
 		res, ok := b.handle(ctx, ev)
 		b.deliverInteraction(ctx, ix, t, res, ok)
 	default:
@@ -93,7 +94,7 @@ func fields(rows []discordgo.MessageComponent) map[string]any {
 		}
 		for _, c := range r.Components {
 			if in, ok := c.(*discordgo.TextInput); ok && in.CustomID != "" && len(out) < 50 {
-				out[truncBytes(in.CustomID, 100)] = platform.Truncate(in.Value, 4000)
+				out[runes.TruncateBytes(in.CustomID, 100)] = runes.Truncate(in.Value, 4000, "")
 			}
 		}
 	}
@@ -210,7 +211,7 @@ func (b *Bot) openForm(ctx context.Context, i *discordgo.Interaction, key string
 }
 
 // respond sends the first answer to an interaction at once, outside the
-// outbox: Discord drops an interaction not answered within 3 seconds.
+// send queue: Discord drops an interaction not answered within 3 seconds.
 func (b *Bot) respond(ctx context.Context, i *discordgo.Interaction, r *discordgo.InteractionResponse) {
 	if err := b.check(b.api.InteractionRespond(i, r, discordgo.WithContext(ctx))); err != nil {
 		b.log.WarnContext(ctx, "answer interaction", "err", err, "type", int(r.Type))

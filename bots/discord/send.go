@@ -18,6 +18,7 @@ import (
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // target is where an event happened, so responses go back there.
@@ -44,13 +45,13 @@ const formPrefix = "waddle:form:"
 
 // render turns a response into a message; a form becomes a button that opens it.
 func (b *Bot) render(ctx context.Context, r router.Response) part {
-	p := part{content: platform.Truncate(r.Reply, 2000), private: r.Private}
+	p := part{content: runes.Truncate(r.Reply, 2000, ""), private: r.Private}
 	if e := r.Embed; e != nil {
 		// Discord refuses a message whose embeds hold over 6,000 characters
 		// in all: fields that do not fit are cut short or left out.
 		left := maxEmbedChars
 		take := func(s string, n int) string {
-			s = platform.Truncate(s, min(n, left))
+			s = runes.Truncate(s, min(n, left), "")
 			left -= utf8.RuneCountInString(s)
 			return s
 		}
@@ -69,7 +70,7 @@ func (b *Bot) render(ctx context.Context, r router.Response) part {
 	seen := map[string]bool{}
 	for _, btn := range r.Buttons {
 		if btn.ID == "" || len(btn.ID) > 100 || strings.HasPrefix(btn.ID, formPrefix) {
-			b.log.WarnContext(ctx, "button left out: its id is empty or longer than Discord's 100 characters", "id", truncBytes(btn.ID, 120))
+			b.log.WarnContext(ctx, "button left out: its id is empty or longer than Discord's 100 characters", "id", runes.TruncateBytes(btn.ID, 120))
 			continue
 		}
 		if seen[btn.ID] {
@@ -81,7 +82,7 @@ func (b *Bot) render(ctx context.Context, r router.Response) part {
 		if label == "" {
 			label = btn.ID
 		}
-		buttons = append(buttons, discordgo.Button{Label: platform.Truncate(label, 80), Style: discordgo.PrimaryButton, CustomID: btn.ID})
+		buttons = append(buttons, discordgo.Button{Label: runes.Truncate(label, 80, ""), Style: discordgo.PrimaryButton, CustomID: btn.ID})
 	}
 	if r.Form != nil {
 		if key, err := b.saveForm(ctx, *r.Form); err != nil {
@@ -91,7 +92,7 @@ func (b *Bot) render(ctx context.Context, r router.Response) part {
 			if label == "" {
 				label = "Open the form"
 			}
-			buttons = append(buttons, discordgo.Button{Label: platform.Truncate(label, 80), Style: discordgo.SecondaryButton, CustomID: formPrefix + key})
+			buttons = append(buttons, discordgo.Button{Label: runes.Truncate(label, 80, ""), Style: discordgo.SecondaryButton, CustomID: formPrefix + key})
 		}
 	}
 	for i := 0; i < len(buttons) && i < 25; i += 5 {
@@ -129,10 +130,10 @@ func modal(f router.Form) *discordgo.InteractionResponse {
 			label = fl.ID
 		}
 		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: fl.ID, Label: platform.Truncate(label, 45), Style: discordgo.TextInputShort, MaxLength: 1000}}})
+			discordgo.TextInput{CustomID: fl.ID, Label: runes.Truncate(label, 45, ""), Style: discordgo.TextInputShort, MaxLength: 1000}}})
 	}
 	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal,
-		Data: &discordgo.InteractionResponseData{CustomID: f.ID, Title: platform.Truncate(title, 45), Components: rows}}
+		Data: &discordgo.InteractionResponseData{CustomID: f.ID, Title: runes.Truncate(title, 45, ""), Components: rows}}
 }
 
 // priority: answers to commands first, other chatter may be dropped.
@@ -222,7 +223,7 @@ func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
 		})
 	case router.ActionBan:
 		b.send(key, platform.High, func(ctx context.Context) error {
-			return b.api.GuildBanCreateWithReason(t.guild, t.user, platform.Truncate(reason, 512), 0, discordgo.WithContext(ctx))
+			return b.api.GuildBanCreateWithReason(t.guild, t.user, runes.Truncate(reason, 512, ""), 0, discordgo.WithContext(ctx))
 		})
 	case router.ActionWarn:
 		if t.channel == "" {
@@ -232,7 +233,7 @@ func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
 		if text == "" {
 			text = "please follow the rules."
 		}
-		msg := &discordgo.MessageSend{Content: platform.Truncate("<@"+t.user+"> "+text, 2000), AllowedMentions: noMassMentions}
+		msg := &discordgo.MessageSend{Content: runes.Truncate("<@"+t.user+"> "+text, 2000, ""), AllowedMentions: noMassMentions}
 		b.send(t.channel, platform.High, func(ctx context.Context) error {
 			_, err := b.api.ChannelMessageSendComplex(t.channel, msg, discordgo.WithContext(ctx))
 			return err
@@ -240,9 +241,9 @@ func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
 	}
 }
 
-// send queues one REST call on the outbox, within the invalid-request guard.
+// send queues one REST call on the send queue, within the invalid-request guard.
 func (b *Bot) send(channel string, p platform.Priority, fn func(ctx context.Context) error) {
-	err := b.outbox.Send(channel, p, func(ctx context.Context) error {
+	err := b.queue.Send(channel, p, func(ctx context.Context) error {
 		if err := b.gate(); err != nil {
 			return err
 		}

@@ -1,7 +1,10 @@
-// Package slackbot is Waddle's Slack adapter: it receives Slack traffic over
-// Socket Mode (the Events API, slash commands and interactivity over HTTP
-// are received by package platform), and sends the router's responses back
-// through Slack's Web API, response URLs and modals.
+// Package slackbot is Waddle's Slack adapter, and the only package that
+// imports slack-go: it receives Slack traffic over HTTP (the Events API,
+// slash commands and interactivity, verified and committed with their job
+// before the answer) and over Socket Mode, processes each stored delivery in
+// a job that hands it to the router, sends the router's responses back
+// through Slack's Web API, response URLs and modals, and installs the app
+// into workspaces with OAuth.
 package slackbot
 
 import (
@@ -14,9 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 	"github.com/slack-go/slack"
 
 	"github.com/waddle/waddle/platform"
@@ -28,15 +28,14 @@ const EventsPath = "/webhooks/slack/events"
 
 // Config is what the Slack bot needs.
 type Config struct {
-	Pool     *pgxpool.Pool
-	Jobs     *river.Client[pgx.Tx] // stores Socket Mode deliveries with their jobs
-	Tokens   *platform.Tokens      // per-workspace bot tokens from OAuth installs
-	Links    *platform.Links
-	Status   *platform.Status
-	BotToken string // SLACK_BOT_TOKEN: the token of a single-workspace install
-	AppToken string // SLACK_APP_TOKEN: turns Socket Mode on
-	APIURL   string // SLACK_API_URL: "" is Slack's
-	Logger   *slog.Logger
+	Deliveries *platform.Deliveries // stores Socket Mode deliveries with their jobs
+	Tokens     *platform.Tokens     // per-workspace bot tokens from OAuth installs
+	Links      *platform.Links
+	Status     *platform.Status
+	BotToken   string // SLACK_BOT_TOKEN: the token of a single-workspace install
+	AppToken   string // SLACK_APP_TOKEN: turns Socket Mode on
+	APIURL     string // SLACK_API_URL: "" is Slack's
+	Logger     *slog.Logger
 }
 
 // Bot is the Slack adapter of one Slack app.
@@ -47,8 +46,8 @@ type Bot struct {
 	apiURL string
 	hooks  *url.URL // the host response URLs must be on besides Slack's (a test API's)
 	http   *http.Client
-	outbox *platform.Outbox
-	inbox  *platform.SlackInbox
+	queue  *platform.SendQueue
+	inbox  *Inbox
 	users  *userCache
 	sent   *flights // the calls made for recent responses, for retries
 
@@ -64,8 +63,8 @@ type Bot struct {
 
 // Sending budget: Slack allows about one message a second per channel.
 const (
-	perChannel     = time.Second
-	outboxAttempts = 5
+	perChannel   = time.Second
+	sendAttempts = 5
 )
 
 // New returns a bot; Run starts it.
@@ -73,8 +72,8 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Status == nil || cfg.Links == nil {
 		return nil, errors.New("slack bot: Status and Links are required")
 	}
-	if cfg.AppToken != "" && (cfg.Pool == nil || cfg.Jobs == nil) {
-		return nil, errors.New("slack bot: Socket Mode (SLACK_APP_TOKEN) needs Pool and Jobs to store what it receives")
+	if cfg.AppToken != "" && cfg.Deliveries == nil {
+		return nil, errors.New("slack bot: Socket Mode (SLACK_APP_TOKEN) needs Deliveries to store what it receives")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -82,7 +81,7 @@ func New(cfg Config) (*Bot, error) {
 	logger := cfg.Logger // already With("component", "slack")
 	b := &Bot{
 		cfg: cfg, logger: logger, libLog: slackLogger{logger},
-		apiURL: platform.SlackAPIURL(cfg.APIURL), http: &http.Client{Timeout: 10 * time.Second},
+		apiURL: webAPIURL(cfg.APIURL), http: &http.Client{Timeout: 10 * time.Second},
 		users: newUserCache(10*time.Minute, 10000), sent: newFlights(time.Hour, 100000), clients: map[string]*slack.Client{},
 	}
 	if cfg.APIURL != "" {
@@ -92,8 +91,8 @@ func New(cfg Config) (*Bot, error) {
 		}
 		b.hooks = u
 	}
-	b.outbox = platform.NewOutbox(platform.OutboxConfig{
-		Platform: router.Slack, MaxAttempts: outboxAttempts, Logger: logger,
+	b.queue = platform.NewSendQueue(platform.SendQueueConfig{
+		Platform: router.Slack, MaxAttempts: sendAttempts, Logger: logger,
 		Windows: func(key string) []platform.Window {
 			if isViewKey(key) {
 				return nil // views.open must go out within the trigger's 3 seconds
@@ -101,8 +100,8 @@ func New(cfg Config) (*Bot, error) {
 			return []platform.Window{{Key: "channel:" + key, N: 1, Per: perChannel}}
 		},
 	})
-	if cfg.Pool != nil && cfg.Jobs != nil {
-		b.inbox = platform.NewSlackInbox(cfg.Pool, cfg.Jobs, logger)
+	if cfg.Deliveries != nil {
+		b.inbox = NewInbox(cfg.Deliveries, logger)
 	}
 	return b, nil
 }
@@ -110,7 +109,7 @@ func New(cfg Config) (*Bot, error) {
 // Run sends responses, keeps Socket Mode connected when SLACK_APP_TOKEN is
 // set, and keeps the status current, until ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
-	b.cfg.Status.Attach(b.outbox)
+	b.cfg.Status.Attach(b.queue)
 	if b.cfg.AppToken != "" {
 		b.setSocket(platform.StateStarting, "Connecting to Slack through Socket Mode.")
 	}
@@ -118,8 +117,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := b.outbox.Run(ctx); err != nil {
-			b.logger.ErrorContext(ctx, "slack outbox", "err", err)
+		if err := b.queue.Run(ctx); err != nil {
+			b.logger.ErrorContext(ctx, "slack send queue", "err", err)
 		}
 	}()
 	go func() {

@@ -39,12 +39,13 @@ type env struct {
 	slack  *slacktest.Server
 	bot    *slackbot.Bot
 	status *platform.Status
-	inbox  *platform.SlackInbox
-	worker *platform.SlackWorker
+	inbox  *slackbot.Inbox
+	worker *slackbot.Worker
+	rec    *recordingBot
 	tokens *platform.Tokens
 
 	mu      sync.Mutex
-	origins []platform.SlackOrigin
+	origins []slackbot.Origin
 }
 
 type envOpt func(*slackbot.Config, *slacktest.Server)
@@ -82,7 +83,8 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	}
 	fs := slacktest.Start(t)
 	status := platform.NewStatus(router.Slack)
-	cfg := slackbot.Config{Pool: pool, Jobs: jobs, Tokens: tokens, Links: platform.NewLinks(pool), Status: status,
+	deliveries := platform.NewDeliveries(pool, jobs)
+	cfg := slackbot.Config{Deliveries: deliveries, Tokens: tokens, Links: platform.NewLinks(pool), Status: status,
 		APIURL: fs.APIURL(), Logger: logger}
 	for _, o := range opts {
 		o(&cfg, fs)
@@ -109,29 +111,40 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 		}
 	})
 	e := &env{t: t, pool: pool, jobs: jobs, slack: fs, bot: bot, status: status, tokens: tokens,
-		inbox: platform.NewSlackInbox(pool, jobs, logger)}
-	e.worker = &platform.SlackWorker{Pool: pool, Router: rt, Logger: logger, Users: bot.User, CachedUsers: bot.CachedUser,
-		Respond: func(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
-			e.mu.Lock()
-			e.origins = append(e.origins, from)
-			e.mu.Unlock()
-			return bot.Respond(ctx, from, res)
-		}}
+		inbox: slackbot.NewInbox(deliveries, logger)}
+	e.rec = &recordingBot{Bot: bot, e: e}
+	e.worker = slackbot.NewWorker(deliveries, rt, e.rec, logger)
 	return e
 }
 
+// recordingBot is the Slack bot as the delivery worker sees it, recording
+// the origin of every answer.
+type recordingBot struct {
+	*slackbot.Bot
+	e   *env
+	add []router.Response // appended to every result before it is sent
+}
+
+func (r *recordingBot) Respond(ctx context.Context, from slackbot.Origin, res router.Result) error {
+	r.e.mu.Lock()
+	r.e.origins = append(r.e.origins, from)
+	r.e.mu.Unlock()
+	res.Responses = append(res.Responses, r.add...)
+	return r.Bot.Respond(ctx, from, res)
+}
+
 // work processes a stored delivery as River would.
-func (e *env) work(ack platform.SlackAck, err error) {
+func (e *env) work(ack platform.Ack, err error) {
 	e.t.Helper()
 	if err != nil || ack.DeliveryID == 0 {
 		e.t.Fatalf("store: %+v, %v", ack, err)
 	}
-	if err := e.worker.Work(context.Background(), &river.Job[platform.SlackDeliveryArgs]{Args: platform.SlackDeliveryArgs{DeliveryID: ack.DeliveryID}}); err != nil {
+	if err := e.worker.Work(context.Background(), &river.Job[slackbot.DeliveryArgs]{Args: slackbot.DeliveryArgs{DeliveryID: ack.DeliveryID}}); err != nil {
 		e.t.Fatalf("work: %v", err)
 	}
 }
 
-func (e *env) lastOrigin() platform.SlackOrigin {
+func (e *env) lastOrigin() slackbot.Origin {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if len(e.origins) == 0 {
@@ -249,7 +262,7 @@ func TestRespondRendersEveryResponse(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	from := platform.SlackOrigin{TriggerID: "TRIG-F", Event: router.Event{ID: "slack:x", Platform: router.Slack, Kind: router.ChatMessage,
+	from := slackbot.Origin{TriggerID: "TRIG-F", Event: router.Event{ID: "slack:x", Platform: router.Slack, Kind: router.ChatMessage,
 		Server: "T1", Channel: "C1", User: router.User{ID: "U1", Name: "duckling"}, Data: map[string]any{"ts": "7.0"}}}
 	res := router.Result{Responses: []router.Response{
 		{Form: &router.Form{ID: "!suggest", Title: "Suggest something", Fields: []router.FormField{{ID: "idea", Label: "Your idea"}}}},
@@ -305,8 +318,8 @@ func TestRateLimitedPostIsRetried(t *testing.T) {
 	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
 		t.Errorf("chat.postMessage: %+v, want Quack! delivered after the 429", posts)
 	}
-	if st := e.status.Snapshot().Outbox; st.RateLimited != 1 || st.Sent != 1 {
-		t.Errorf("outbox %+v, want 1 rate limited and 1 sent", st)
+	if st := e.status.Snapshot().Queue; st.RateLimited != 1 || st.Sent != 1 {
+		t.Errorf("send queue %+v, want 1 rate limited and 1 sent", st)
 	}
 }
 
@@ -325,7 +338,7 @@ func TestStatus(t *testing.T) {
 		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "Duck workspace")
 	})
 	// Responses for a workspace without a token are dropped with a log line, not retried forever.
-	from := platform.SlackOrigin{Event: router.Event{ID: "x", Server: "T1", Channel: "C1", User: router.User{ID: "U1"}}}
+	from := slackbot.Origin{Event: router.Event{ID: "x", Server: "T1", Channel: "C1", User: router.User{ID: "U1"}}}
 	if err := e.bot.Respond(context.Background(), from, router.Result{Responses: []router.Response{{Reply: "hi"}}}); err != nil {
 		t.Errorf("respond without a token: %v", err)
 	}
@@ -371,13 +384,7 @@ func TestFormOpensBeforeASlowUserLookup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	// The clicked command answers with a form: it needs the click's trigger id within 3 seconds.
-	e.worker.Respond = func(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
-		e.mu.Lock()
-		e.origins = append(e.origins, from)
-		e.mu.Unlock()
-		res.Responses = append(res.Responses, router.Response{Form: &router.Form{ID: "!suggest", Title: "Suggest", Fields: []router.FormField{{ID: "idea"}}}})
-		return e.bot.Respond(ctx, from, res)
-	}
+	e.rec.add = []router.Response{{Form: &router.Form{ID: "!suggest", Title: "Suggest", Fields: []router.FormField{{ID: "idea"}}}}}
 	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"TRIG-Q",` +
 		`"channel":{"id":"C1"},"actions":[{"type":"button","action_id":"!hello","block_id":"b","value":"!hello","action_ts":"6.0"}]}`
 	// Slack is slow to say who the user is: the form opens anyway, while users.info still hangs.

@@ -11,7 +11,7 @@ import (
 	"github.com/waddle/waddle/platform"
 )
 
-// flight is one Slack call handed to the outbox, and its final outcome.
+// flight is one Slack call handed to the send queue, and its final outcome.
 type flight struct {
 	at   time.Time
 	done chan struct{} // closed once err is final
@@ -22,7 +22,7 @@ type flight struct {
 func newFlight(now time.Time) *flight { return &flight{at: now, done: make(chan struct{})} }
 
 // finish records the call's final outcome; later calls do nothing. It is
-// also the outbox's drop notification.
+// also the send queue's drop notification.
 func (f *flight) finish(err error) {
 	f.once.Do(func() {
 		f.err = err
@@ -30,8 +30,8 @@ func (f *flight) finish(err error) {
 	})
 }
 
-// run wraps send for the outbox: Slack's 429 becomes a RetryAfter, which is
-// not final (the outbox retries it, and reports through finish when it
+// run wraps send for the send queue: Slack's 429 becomes a RetryAfter, which is
+// not final (the send queue retries it, and reports through finish when it
 // gives up); any other result is.
 func (f *flight) run(send func(context.Context) error) func(context.Context) error {
 	return func(ctx context.Context) error {
@@ -62,7 +62,7 @@ func (f *flight) reusable() bool {
 
 // flights remembers, for a while, the calls made for each response step,
 // so that a job retried on this instance neither sends twice what went out
-// nor queues again what still waits in the outbox.
+// nor queues again what still waits in the send queue.
 type flights struct {
 	ttl time.Duration
 	max int

@@ -7,26 +7,26 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // Respond delivers the router's responses to one Slack event: replies
 // through the event's response URL (slash commands, message buttons) or the
 // Web API, forms as modals, moderation as chat.delete or an ephemeral
-// notice. Every call goes through the outbox; Respond waits, with ctx, for
+// notice. Every call goes through the send queue; Respond waits, with ctx, for
 // the outcome of each, and returns at the first that failed or that the
-// outbox dropped (its queue full, or shut down), or with ctx's error when
+// send queue dropped (its queue full, or shut down), or with ctx's error when
 // ctx ends first, so the job is retried (and the router answers the retry
 // with the same result). Slack's refusals (channel_not_found,
 // cant_delete_message…) are logged, not retried. A retry on this instance
 // sends again only the calls that failed or were dropped: it waits for
 // those still queued and skips those already made.
-func (b *Bot) Respond(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
+func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error {
 	ev := from.Event
 	api, err := b.client(ctx, ev.Server)
 	if errors.Is(err, errNoToken) {
@@ -49,7 +49,7 @@ func (b *Bot) Respond(ctx context.Context, from platform.SlackOrigin, res router
 			}
 			f, earlier := b.sent.start(key, time.Now())
 			if !earlier {
-				if err := b.outbox.SendNotify(s.key, platform.High, f.run(s.send), f.finish); err != nil {
+				if err := b.queue.SendNotify(s.key, platform.High, f.run(s.send), f.finish); err != nil {
 					f.finish(err)
 					return fmt.Errorf("queue slack %s: %w", s.what, err)
 				}
@@ -79,7 +79,7 @@ func (b *Bot) Respond(ctx context.Context, from platform.SlackOrigin, res router
 // sendStep is one Slack call for a response.
 type sendStep struct {
 	what string
-	key  string // outbox queue: team/channel, or a view key
+	key  string // send queue: team/channel, or a view key
 	send func(context.Context) error
 }
 
@@ -88,7 +88,7 @@ const viewKeyPrefix = "views:"
 func isViewKey(key string) bool { return strings.HasPrefix(key, viewKeyPrefix) }
 
 // plan turns one response into Slack calls.
-func (b *Bot) plan(ctx context.Context, api *slack.Client, from platform.SlackOrigin, r router.Response) []sendStep {
+func (b *Bot) plan(ctx context.Context, api *slack.Client, from Origin, r router.Response) []sendStep {
 	ev := from.Event
 	where := ev.Channel
 	if where == "" {
@@ -240,11 +240,11 @@ func message(r router.Response) (string, []slack.Block) {
 		text = "Choose:"
 	}
 	if r.Embed == nil && len(r.Buttons) == 0 {
-		return cut(text, 4000), nil
+		return runes.Truncate(text, 4000, "…"), nil
 	}
 	var blocks []slack.Block
 	if r.Reply != "" {
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(r.Reply, 3000), false, false), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, runes.Truncate(r.Reply, 3000, "…"), false, false), nil, nil))
 	}
 	if e := r.Embed; e != nil {
 		head := e.Title
@@ -260,11 +260,11 @@ func message(r router.Response) (string, []slack.Block) {
 			if i == 10 { // Slack's limit per section
 				break
 			}
-			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, cut("*"+f.Name+"*\n"+f.Value, 2000), false, false))
+			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, runes.Truncate("*"+f.Name+"*\n"+f.Value, 2000, "…"), false, false))
 		}
 		var bodyText *slack.TextBlockObject
 		if body != "" {
-			bodyText = slack.NewTextBlockObject(slack.MarkdownType, cut(body, 3000), false, false)
+			bodyText = slack.NewTextBlockObject(slack.MarkdownType, runes.Truncate(body, 3000, "…"), false, false)
 		}
 		if bodyText != nil || len(fields) > 0 {
 			blocks = append(blocks, slack.NewSectionBlock(bodyText, fields, nil))
@@ -282,14 +282,14 @@ func message(r router.Response) (string, []slack.Block) {
 			if label == "" {
 				label = bt.ID
 			}
-			els = append(els, slack.NewButtonBlockElement(cut(bt.ID, 255), cut(bt.ID, 2000),
-				slack.NewTextBlockObject(slack.PlainTextType, cut(label, 75), false, false)))
+			els = append(els, slack.NewButtonBlockElement(runes.Truncate(bt.ID, 255, "…"), runes.Truncate(bt.ID, 2000, "…"),
+				slack.NewTextBlockObject(slack.PlainTextType, runes.Truncate(label, 75, "…"), false, false)))
 		}
 		if len(els) > 0 {
 			blocks = append(blocks, slack.NewActionBlock("", els...))
 		}
 	}
-	return cut(text, 4000), blocks
+	return runes.Truncate(text, 4000, "…"), blocks
 }
 
 // modal renders a form: its ID comes back as the submission's callback_id,
@@ -309,26 +309,17 @@ func modal(f *router.Form, channel string) slack.ModalViewRequest {
 		if label == "" {
 			label = fl.ID
 		}
-		in := slack.NewInputBlock(cut(fl.ID, 255), slack.NewTextBlockObject(slack.PlainTextType, cut(label, 2000), false, false), nil,
-			slack.NewPlainTextInputBlockElement(nil, cut(fl.ID, 255)))
+		in := slack.NewInputBlock(runes.Truncate(fl.ID, 255, "…"), slack.NewTextBlockObject(slack.PlainTextType, runes.Truncate(label, 2000, "…"), false, false), nil,
+			slack.NewPlainTextInputBlockElement(nil, runes.Truncate(fl.ID, 255, "…")))
 		blocks = append(blocks, in)
 	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, cut(title, 24), false, false),
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, runes.Truncate(title, 24, "…"), false, false),
 		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Submit", false, false),
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
 		Blocks:          slack.Blocks{BlockSet: blocks},
-		CallbackID:      cut(f.ID, 255),
+		CallbackID:      runes.Truncate(f.ID, 255, "…"),
 		PrivateMetadata: channel,
 	}
-}
-
-// cut shortens s to at most n characters (Slack counts characters).
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

@@ -19,14 +19,14 @@ import (
 )
 
 // newTestBot is a bot with SLACK_BOT_TOKEN on the local Slack fs, sending
-// through its own outbox o (run until the test ends, or until stop).
-func newTestBot(t *testing.T, fs *slacktest.Server, logger *slog.Logger, o *platform.Outbox) (b *Bot, stop func()) {
+// through its own send queue o (run until the test ends, or until stop).
+func newTestBot(t *testing.T, fs *slacktest.Server, logger *slog.Logger, o *platform.SendQueue) (b *Bot, stop func()) {
 	t.Helper()
 	b, err := New(Config{Status: platform.NewStatus(router.Slack), Links: &platform.Links{}, BotToken: "xoxb-1", APIURL: fs.APIURL(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.outbox = o
+	b.queue = o
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -54,22 +54,22 @@ func replies(n int) router.Result {
 	return res
 }
 
-func origin(id string) platform.SlackOrigin {
-	return platform.SlackOrigin{Event: router.Event{ID: id, Platform: router.Slack, Kind: router.ChatMessage, Server: "T1", Channel: "C1",
+func origin(id string) Origin {
+	return Origin{Event: router.Event{ID: id, Platform: router.Slack, Kind: router.ChatMessage, Server: "T1", Channel: "C1",
 		User: router.User{ID: "U1", Name: "duckling"}}}
 }
 
-func TestRespondReturnsWhenTheOutboxDrops(t *testing.T) {
+func TestRespondReturnsWhenTheSendQueueDrops(t *testing.T) {
 	t.Parallel()
 	fs := slacktest.Start(t)
-	o := platform.NewOutbox(platform.OutboxConfig{Platform: router.Slack, Capacity: 1, DrainTimeout: 50 * time.Millisecond, Windows: slowChannel})
+	o := platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Slack, Capacity: 1, DrainTimeout: 50 * time.Millisecond, Windows: slowChannel})
 	b, _ := newTestBot(t, fs, nil, o)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
 	err := b.Respond(ctx, origin("slack:full"), replies(3))
-	if !errors.Is(err, platform.ErrOutboxFull) {
-		t.Fatalf("respond: %v, want ErrOutboxFull: a queue full of newer messages dropped one", err)
+	if !errors.Is(err, platform.ErrQueueFull) {
+		t.Fatalf("respond: %v, want ErrQueueFull: a queue full of newer messages dropped one", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("respond returned after %s, want at once", d)
@@ -79,7 +79,7 @@ func TestRespondReturnsWhenTheOutboxDrops(t *testing.T) {
 func TestRespondTimesOutAndARetryDoesNotSendTwice(t *testing.T) {
 	t.Parallel()
 	fs := slacktest.Start(t)
-	o := platform.NewOutbox(platform.OutboxConfig{Platform: router.Slack, DrainTimeout: 50 * time.Millisecond, Windows: slowChannel})
+	o := platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Slack, DrainTimeout: 50 * time.Millisecond, Windows: slowChannel})
 	b, _ := newTestBot(t, fs, nil, o)
 	for attempt := range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -92,15 +92,15 @@ func TestRespondTimesOutAndARetryDoesNotSendTwice(t *testing.T) {
 			t.Errorf("attempt %d: %d posts, want 1", attempt, n)
 		}
 		if st := o.Stats(); st.Depth != 1 || st.Sent != 1 {
-			t.Errorf("attempt %d: outbox %+v, want the second reply queued once and the first sent once", attempt, st)
+			t.Errorf("attempt %d: send queue %+v, want the second reply queued once and the first sent once", attempt, st)
 		}
 	}
 }
 
-func TestRespondReturnsWhenTheOutboxShutsDown(t *testing.T) {
+func TestRespondReturnsWhenTheSendQueueShutsDown(t *testing.T) {
 	t.Parallel()
 	fs := slacktest.Start(t)
-	o := platform.NewOutbox(platform.OutboxConfig{Platform: router.Slack, DrainTimeout: 50 * time.Millisecond, Windows: slowChannel})
+	o := platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Slack, DrainTimeout: 50 * time.Millisecond, Windows: slowChannel})
 	b, stop := newTestBot(t, fs, nil, o)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -110,14 +110,14 @@ func TestRespondReturnsWhenTheOutboxShutsDown(t *testing.T) {
 	stop()
 	select {
 	case err := <-done:
-		if !errors.Is(err, platform.ErrOutboxClosed) {
-			t.Errorf("respond: %v, want ErrOutboxClosed for the reply left at shutdown", err)
+		if !errors.Is(err, platform.ErrQueueClosed) {
+			t.Errorf("respond: %v, want ErrQueueClosed for the reply left at shutdown", err)
 		}
 	case <-time.After(3 * time.Second):
-		t.Fatal("respond still waiting after the outbox shut down")
+		t.Fatal("respond still waiting after the send queue shut down")
 	}
-	if err := b.Respond(ctx, origin("slack:stop"), replies(2)); !errors.Is(err, platform.ErrOutboxClosed) {
-		t.Errorf("respond after shutdown: %v, want ErrOutboxClosed at once", err)
+	if err := b.Respond(ctx, origin("slack:stop"), replies(2)); !errors.Is(err, platform.ErrQueueClosed) {
+		t.Errorf("respond after shutdown: %v, want ErrQueueClosed at once", err)
 	}
 }
 
@@ -148,7 +148,7 @@ func TestResponseURLStaysOutOfErrors(t *testing.T) {
 	fs := slacktest.Start(t)
 	var logs lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b, _ := newTestBot(t, fs, logger, platform.NewOutbox(platform.OutboxConfig{Platform: router.Slack, Logger: logger}))
+	b, _ := newTestBot(t, fs, logger, platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Slack, Logger: logger}))
 	b.http = &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("connection refused")
 	})}

@@ -92,16 +92,16 @@ func (b *Bot) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.
 	case socketmode.EventTypeInvalidAuth:
 		b.setSocket(platform.StateDegraded, "Slack refused SLACK_APP_TOKEN: create an app-level token with connections:write.")
 	case socketmode.EventTypeEventsAPI:
-		b.store(ctx, sm, evt.Request, func(ctx context.Context) (platform.SlackAck, error) {
+		b.store(ctx, sm, evt.Request, func(ctx context.Context) (platform.Ack, error) {
 			return b.inbox.Event(ctx, evt.Request.Payload)
 		})
 	case socketmode.EventTypeSlashCommand:
 		cmd, _ := evt.Data.(slack.SlashCommand)
-		b.store(ctx, sm, evt.Request, func(ctx context.Context) (platform.SlackAck, error) {
+		b.store(ctx, sm, evt.Request, func(ctx context.Context) (platform.Ack, error) {
 			return b.inbox.Command(ctx, cmd)
 		})
 	case socketmode.EventTypeInteractive:
-		b.store(ctx, sm, evt.Request, func(ctx context.Context) (platform.SlackAck, error) {
+		b.store(ctx, sm, evt.Request, func(ctx context.Context) (platform.Ack, error) {
 			return b.inbox.Interaction(ctx, evt.Request.Payload)
 		})
 	case socketmode.EventTypeErrorBadMessage:
@@ -127,7 +127,7 @@ func (b *Bot) handle(ctx context.Context, sm *socketmode.Client, evt socketmode.
 	}
 }
 
-func (b *Bot) store(ctx context.Context, sm *socketmode.Client, req *socketmode.Request, save func(context.Context) (platform.SlackAck, error)) {
+func (b *Bot) store(ctx context.Context, sm *socketmode.Client, req *socketmode.Request, save func(context.Context) (platform.Ack, error)) {
 	if req == nil || req.EnvelopeID == "" {
 		return
 	}

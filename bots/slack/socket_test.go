@@ -71,7 +71,7 @@ func TestSocketModeStoresBeforeAcking(t *testing.T) {
 	if err := e.pool.QueryRow(context.Background(), `SELECT id FROM platform_deliveries WHERE message_id = 'EvSock'`).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	e.work(platform.SlackAck{DeliveryID: id}, nil)
+	e.work(platform.Ack{DeliveryID: id}, nil)
 	if posts := e.slack.Calls("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("text") != "Quack!" {
 		t.Errorf("chat.postMessage: %+v, want Quack!", posts)
 	}

@@ -11,7 +11,7 @@ import (
 
 // User returns the names and badges of a workspace member (workspace
 // owners are broadcasters, admins moderators), from users.info, cached for
-// ten minutes. Set it as platform.SlackWorker.Users.
+// ten minutes. Set it as a Worker's Responder.User.
 func (b *Bot) User(ctx context.Context, team, user string) (router.User, error) {
 	key := team + "/" + user
 	if u, ok := b.users.get(key, time.Now()); ok {
@@ -40,7 +40,7 @@ func (b *Bot) User(ctx context.Context, team, user string) (router.User, error) 
 }
 
 // CachedUser returns a member User looked up in the last ten minutes,
-// without asking Slack. Set it as platform.SlackWorker.CachedUsers.
+// without asking Slack. Set it as a Worker's Responder.CachedUser.
 func (b *Bot) CachedUser(team, user string) (router.User, bool) {
 	return b.users.get(team+"/"+user, time.Now())
 }

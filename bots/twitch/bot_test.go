@@ -159,8 +159,8 @@ func TestHelix429WaitsAndRetries(t *testing.T) {
 	e.irc.WaitJoined(t, "duckchan")
 
 	e.irc.Chat("duckchan", "300", "alice", "", "badword")
-	eventually(t, "the delete after the rate limit", func() bool { return b.Outbox().Stats().Sent == 1 })
-	if n, st := len(e.api.Find("DELETE", "/helix/moderation/chat")), b.Outbox().Stats(); n != 2 || st.RateLimited != 1 || st.Failed != 0 {
+	eventually(t, "the delete after the rate limit", func() bool { return b.SendQueue().Stats().Sent == 1 })
+	if n, st := len(e.api.Find("DELETE", "/helix/moderation/chat")), b.SendQueue().Stats(); n != 2 || st.RateLimited != 1 || st.Failed != 0 {
 		t.Errorf("%d calls, stats %+v; want a 429 then a success", n, st)
 	}
 }
@@ -386,7 +386,7 @@ func TestUnlinkDeletesSubscriptions(t *testing.T) {
 	}
 }
 
-func TestOutboxSpacesRepliesWhereNotModerator(t *testing.T) {
+func TestSendQueueSpacesRepliesWhereNotModerator(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.command("hello", "Hello {user}!")
@@ -425,7 +425,7 @@ func TestAnonymousWithoutBotAccount(t *testing.T) {
 		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "Connect the bot account on the health page")
 	})
 	e.irc.Chat("duckchan", "300", "alice", "", "!hello")
-	eventually(t, "the reply counted failed", func() bool { return b.Outbox().Stats().Failed == 1 })
+	eventually(t, "the reply counted failed", func() bool { return b.SendQueue().Stats().Failed == 1 })
 
 	// Connecting the bot account logs in with it, without a restart.
 	e.saveToken(platform.BotSubject, platform.Token{Access: "bot-1", Refresh: "bot-r1", AccountID: "100", AccountLogin: "duckbot", Expires: time.Now().Add(4 * time.Hour)})

@@ -17,7 +17,7 @@ import (
 func unitBot(t *testing.T) *Bot {
 	t.Helper()
 	b, err := New(Config{Router: &router.Router{}, Tokens: &platform.Tokens{}, Links: &platform.Links{}, Leases: &platform.Leases{},
-		Status: platform.NewStatus(Platform), OAuth: &platform.TwitchOAuth{}, Logger: testLogger(t)})
+		Status: platform.NewStatus(Platform), OAuth: &OAuth{}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestShutdownFinishesTheMessageInHand(t *testing.T) {
 		defer close(stopped)
 		r.stop()
 	}()
-	time.Sleep(r.cfg.DrainTimeout + 500*time.Millisecond) // an outbox drained from the stop would be closed by now
+	time.Sleep(r.cfg.DrainTimeout + 500*time.Millisecond) // a send queue drained from the stop would be closed by now
 	release()
 	if err := <-ctxErr; err != nil {
 		t.Errorf("the message in hand was handled with an ended context: %v", err)
@@ -139,8 +139,8 @@ func TestShutdownFinishesTheMessageInHand(t *testing.T) {
 		t.Errorf("reply %q", got[0].Text)
 	}
 	<-stopped
-	if st := b.Outbox().Stats(); st.Sent != 1 || st.Dropped != 0 || st.Failed != 0 {
-		t.Errorf("outbox %+v, want the reply sent", st)
+	if st := b.SendQueue().Stats(); st.Sent != 1 || st.Dropped != 0 || st.Failed != 0 {
+		t.Errorf("send queue %+v, want the reply sent", st)
 	}
 	if said := e.irc.Said(); len(said) != 1 {
 		t.Errorf("said %+v, want only the reply: the relay's flush line reached Twitch", said)

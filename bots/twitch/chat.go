@@ -13,6 +13,7 @@ import (
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // workerQueue bounds the chat messages of one channel waiting to be handled.
@@ -434,10 +435,7 @@ func clean(text string, n int) string {
 		return r
 	}, strings.ToValidUTF8(text, "?"))
 	text = strings.TrimSpace(text)
-	if r := []rune(text); len(r) > n {
-		text = string(r[:n-1]) + "…"
-	}
-	return text
+	return runes.Truncate(text, n, "…")
 }
 
 // errNoBotAccount fails a chat send when the bot reads anonymously.
@@ -453,7 +451,7 @@ func (b *Bot) say(ctx context.Context, ev router.Event, text, parent string, pri
 		parent = ""
 	}
 	ch := ev.Channel
-	err := b.outbox.Send("#"+ch, prio, func(ctx context.Context) error {
+	err := b.queue.Send("#"+ch, prio, func(ctx context.Context) error {
 		b.mu.Lock()
 		c, up, anon := b.client, b.up, b.anonymous
 		b.mu.Unlock()

@@ -110,7 +110,7 @@ func (e *env) rule(in router.RuleInput) {
 func (e *env) config(holder string) Config {
 	return Config{
 		Router: e.rt, Tokens: e.tokens, Links: e.links, Leases: platform.NewLeases(e.pool, holder, 3*time.Second),
-		Status: platform.NewStatus(Platform), OAuth: &platform.TwitchOAuth{ClientID: twitchtest.ClientID, ClientSecret: twitchtest.ClientSecret, AuthURL: e.api.AuthURL(), APIURL: e.api.HelixURL()},
+		Status: platform.NewStatus(Platform), OAuth: &OAuth{ClientID: twitchtest.ClientID, ClientSecret: twitchtest.ClientSecret, AuthURL: e.api.AuthURL(), APIURL: e.api.HelixURL()},
 		BotLogin: "duckbot", IRCAddr: e.irc.Addr(),
 		Logger: testLogger(e.t), SyncEvery: 100 * time.Millisecond, DrainTimeout: time.Second, LeaseTTL: 3 * time.Second,
 	}

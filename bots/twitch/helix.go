@@ -17,6 +17,7 @@ import (
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // helixMaxBody bounds a Helix answer.
@@ -241,7 +242,7 @@ func helixMessage(status int, data []byte) string {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(data, &e) == nil && e.Message != "" {
-		return platform.Truncate(e.Message, 200)
+		return runes.Truncate(e.Message, 200, "")
 	}
 	return http.StatusText(status)
 }
@@ -301,7 +302,7 @@ func (b *Bot) moderator(ctx context.Context, channel string) (subject, moderator
 // moderate queues a Helix delete, timeout or ban for ev.
 func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation) {
 	channel, messageID := ev.Channel, strings.TrimPrefix(ev.ID, "twitch:")
-	err := b.outbox.Send("helix:"+channel, platform.High, func(ctx context.Context) error {
+	err := b.queue.Send("helix:"+channel, platform.High, func(ctx context.Context) error {
 		subject, modID, err := b.moderator(ctx, channel)
 		if err != nil {
 			return err
@@ -316,7 +317,7 @@ func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation
 			q.Set("message_id", messageID)
 			err = b.helix.call(ctx, http.MethodDelete, "/moderation/chat", q, nil, subject, nil)
 		default:
-			ban := map[string]any{"user_id": ev.User.ID, "reason": platform.Truncate(m.Reason, 500)}
+			ban := map[string]any{"user_id": ev.User.ID, "reason": runes.Truncate(m.Reason, 500, "")}
 			if m.Action == router.ActionTimeout {
 				ban["duration"] = min(max(m.Seconds, 1), 1209600)
 			}
@@ -339,7 +340,7 @@ func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio pl
 		return
 	}
 	to := ev.User.ID
-	err := b.outbox.Send("whisper", prio, func(ctx context.Context) error {
+	err := b.queue.Send("whisper", prio, func(ctx context.Context) error {
 		b.mu.Lock()
 		anon, botID := b.anonymous, b.botID
 		b.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	irc "github.com/gempir/go-twitch-irc/v4"
 
 	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/runes"
 )
 
 // maxLine bounds one IRC line from the server (Twitch's are under 8 KiB
@@ -289,7 +290,7 @@ func (r *relay) fromServer(ctx context.Context, up, local net.Conn) {
 			continue
 		}
 		if !parses(line) {
-			r.log.WarnContext(ctx, "dropped a malformed IRC line", "line", platform.Truncate(line, 200))
+			r.log.WarnContext(ctx, "dropped a malformed IRC line", "line", runes.Truncate(line, 200, ""))
 			continue
 		}
 		w.WriteString(line)

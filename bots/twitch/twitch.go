@@ -39,7 +39,7 @@ type Config struct {
 	Links          *platform.Links
 	Leases         *platform.Leases
 	Status         *platform.Status
-	OAuth          *platform.TwitchOAuth
+	OAuth          *OAuth
 	BotLogin       string // TWITCH_BOT_LOGIN: the account that chats; "" takes the stored bot token's login
 	EventSubSecret string // TWITCH_EVENTSUB_SECRET; "": no EventSub subscriptions
 	CallbackURL    string // BASE_URL + "/webhooks/twitch/eventsub"; "": no EventSub subscriptions
@@ -55,12 +55,12 @@ type Config struct {
 
 // Bot is the Twitch bot of one instance.
 type Bot struct {
-	cfg    Config
-	log    *slog.Logger
-	irc    ircTarget
-	api    string
-	outbox *platform.Outbox
-	helix  *helix
+	cfg   Config
+	log   *slog.Logger
+	irc   ircTarget
+	api   string
+	queue *platform.SendQueue
+	helix *helix
 
 	kick     chan struct{}   // a channel was gained or unlinked: check its EventSub subscriptions
 	unlinked map[string]bool // channels unlinked while held here, their subscriptions to delete (under mu)
@@ -174,14 +174,14 @@ func New(cfg Config) (*Bot, error) {
 	}
 	b.handleEvent = b.handle
 	b.helix = newHelix(b)
-	b.outbox = platform.NewOutbox(platform.OutboxConfig{
+	b.queue = platform.NewSendQueue(platform.SendQueueConfig{
 		Platform: Platform, Windows: b.windows, DrainTimeout: cfg.DrainTimeout, MaxAttempts: 10, Logger: b.log,
 	})
 	return b, nil
 }
 
-// Outbox returns the bot's send queue (its counters are on the health page).
-func (b *Bot) Outbox() *platform.Outbox { return b.outbox }
+// SendQueue returns the bot's send queue (its counters are on the health page).
+func (b *Bot) SendQueue() *platform.SendQueue { return b.queue }
 
 // Run connects to chat and serves the held channels until ctx ends; then it
 // sends what is queued (for up to DrainTimeout), leaves chat and releases
@@ -189,7 +189,7 @@ func (b *Bot) Outbox() *platform.Outbox { return b.outbox }
 func (b *Bot) Run(ctx context.Context) error {
 	st := b.cfg.Status
 	st.Set(platform.StateStarting, "Connecting to Twitch chat.")
-	st.Attach(b.outbox)
+	st.Attach(b.queue)
 
 	rl, err := newRelay(b.irc, b.log, b.relayAccepted, b.relayLost)
 	if err != nil {
@@ -199,12 +199,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.mu.Lock()
 	b.relayAddr = rl.addr()
 	b.mu.Unlock()
-	// Chat and the outbox outlive ctx: the workers finish the messages they
+	// Chat and the send queue outlive ctx: the workers finish the messages they
 	// took, and their replies are sent, before the session ends.
 	chatCtx, stopChat := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopChat()
-	outboxCtx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopOutbox()
+	queueCtx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopQueue()
 
 	var chatWG, wg sync.WaitGroup
 	chatWG.Add(2)
@@ -216,10 +216,10 @@ func (b *Bot) Run(ctx context.Context) error {
 		defer chatWG.Done()
 		b.chat(chatCtx, ctx, rl)
 	}()
-	outboxDone := make(chan struct{})
+	queueDone := make(chan struct{})
 	go func() {
-		defer close(outboxDone)
-		b.outbox.Run(outboxCtx)
+		defer close(queueDone)
+		b.queue.Run(queueCtx)
 	}()
 	wg.Add(3)
 	go func() {
@@ -241,8 +241,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.stopping = true // no new workers
 	b.mu.Unlock()
 	b.workersWG.Wait()
-	stopOutbox() // the drain starts once nothing more can be queued
-	<-outboxDone
+	stopQueue() // the drain starts once nothing more can be queued
+	<-queueDone
 	b.flushChat(rl)
 	stopChat()
 	rl.close()
@@ -278,7 +278,7 @@ func (b *Bot) flushChat(rl *relay) {
 	}
 }
 
-// windows are the chat budgets a send on an outbox channel spends: chat
+// windows are the chat budgets a send on an send queue channel spends: chat
 // messages in channel "#login", Helix calls in "helix:login" (the API has its
 // own limits, answered with 429), whispers in "whisper". Twitch counts all of
 // the account's chat messages in one 30-second window, which holds 100 when

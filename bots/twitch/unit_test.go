@@ -49,7 +49,7 @@ func TestParseIRCAddr(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	t.Parallel()
 	full := Config{Router: &router.Router{}, Tokens: &platform.Tokens{}, Links: &platform.Links{}, Leases: &platform.Leases{},
-		Status: platform.NewStatus(Platform), OAuth: &platform.TwitchOAuth{}}
+		Status: platform.NewStatus(Platform), OAuth: &OAuth{}}
 	if _, err := New(full); err != nil {
 		t.Fatalf("complete config: %v", err)
 	}
@@ -236,7 +236,7 @@ func TestModeratorMessagesCountAgainstTheAccount(t *testing.T) {
 	t.Parallel()
 	b := unitBot(t)
 	b.modIn["modchan"] = true
-	o := platform.NewOutbox(platform.OutboxConfig{Platform: Platform, Windows: b.windows, DrainTimeout: time.Millisecond})
+	o := platform.NewSendQueue(platform.SendQueueConfig{Platform: Platform, Windows: b.windows, DrainTimeout: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -20,8 +20,8 @@ import (
 // credentials are configured, and reports its state either way.
 type botSet struct {
 	statuses    []*platform.Status // twitch, discord, slack: for the health page and /metrics
-	twitchOAuth *platform.TwitchOAuth
-	slackOAuth  *platform.SlackOAuth
+	twitchOAuth *twitch.OAuth
+	slackOAuth  *slackbot.OAuth
 	tokens      *platform.Tokens
 	links       *platform.Links
 	leases      *platform.Leases
@@ -45,7 +45,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 			logger.Warn("BASE_URL is not https: Twitch cannot deliver EventSub to it, so no subscriptions are made", "base_url", cfg.BaseURL)
 			callback = ""
 		}
-		b.twitchOAuth = &platform.TwitchOAuth{ClientID: cfg.Twitch.ClientID, ClientSecret: cfg.Twitch.ClientSecret,
+		b.twitchOAuth = &twitch.OAuth{ClientID: cfg.Twitch.ClientID, ClientSecret: cfg.Twitch.ClientSecret,
 			AuthURL: cfg.Twitch.AuthURL, APIURL: cfg.Twitch.APIURL}
 		bot, err := twitch.New(twitch.Config{Router: rt, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
 			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
@@ -66,10 +66,10 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 		b.runs = append(b.runs, bot.Run)
 	}
 	if cfg.Slack.ClientID != "" {
-		b.slackOAuth = &platform.SlackOAuth{ClientID: cfg.Slack.ClientID, ClientSecret: cfg.Slack.ClientSecret, APIURL: cfg.Slack.APIURL}
+		b.slackOAuth = &slackbot.OAuth{ClientID: cfg.Slack.ClientID, ClientSecret: cfg.Slack.ClientSecret, APIURL: cfg.Slack.APIURL}
 	}
 	if cfg.SlackSigning != "" {
-		bot, err := slackbot.New(slackbot.Config{Pool: a.pool, Jobs: a.jobs, Tokens: b.tokens, Links: b.links, Status: sl,
+		bot, err := slackbot.New(slackbot.Config{Deliveries: platform.NewDeliveries(a.pool, a.jobs), Tokens: b.tokens, Links: b.links, Status: sl,
 			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL, Logger: logger.With("component", "slack")})
 		if err != nil {
 			return nil, fmt.Errorf("slack bot: %w", err)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
+	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/bots/twitch"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
@@ -51,10 +53,20 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &auth.ResetRequestWorker{Service: a.auth})
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
-	slackWorker := &platform.SlackWorker{Pool: a.pool, Logger: logger.With("component", "slack")} // Router set below
-	river.AddWorker(workers, slackWorker)
-	eventSubWorker := &platform.EventSubWorker{Pool: a.pool, Logger: logger.With("component", "twitch")} // Router set below
-	river.AddWorker(workers, eventSubWorker)
+	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
+	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
+		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
+	bots, err := newBots(cfg, a, rt, logger)
+	if err != nil {
+		return err
+	}
+	deliveries := platform.NewDeliveries(a.pool, a.jobs)
+	var slackBot slackbot.Responder // nil when the Slack bot is off: responses are dropped with a log line
+	if bots.slack != nil {
+		slackBot = bots.slack
+	}
+	river.AddWorker(workers, slackbot.NewWorker(deliveries, rt, slackBot, logger.With("component", "slack")))
+	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Logger: logger.With("component", "twitch")})
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
@@ -84,22 +96,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if a.replica != nil {
 		readPool = a.replica
 	}
-	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
-	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
-		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
-	slackWorker.Router = rt
-	eventSubWorker.Router = rt
-	bots, err := newBots(cfg, a, rt, logger)
-	if err != nil {
-		return err
-	}
-	if bots.slack != nil {
-		slackWorker.Respond = bots.slack.Respond
-		slackWorker.Users = bots.slack.User
-		slackWorker.CachedUsers = bots.slack.CachedUser
-	}
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
-	h := handlers.New(handlers.Config{
+	hcfg := handlers.Config{
 		Router:      rt,
 		Overlays:    ov,
 		Auth:        a.auth,
@@ -111,11 +109,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Sessions:        sessions,
 		Logger:          logger.With("component", "http"),
 		Registry:        reg,
-		EventSub:        platform.NewEventSub(platform.EventSubConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger.With("component", "twitch")}),
+		EventSub:        twitch.NewEventSub(deliveries, logger.With("component", "twitch")),
 		EventSubSecret:  cfg.EventSubSecret,
-		Slack:           platform.NewSlackReceiver(platform.SlackConfig{Pool: a.pool, Jobs: a.jobs, SigningSecret: cfg.SlackSigning, Logger: logger.With("component", "slack")}),
-		TwitchOAuth:     bots.twitchOAuth,
-		SlackOAuth:      bots.slackOAuth,
 		Tokens:          bots.tokens,
 		Links:           bots.links,
 		TwitchBotLogin:  cfg.Twitch.BotLogin,
@@ -127,7 +122,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		TrustedProxies:  cfg.TrustedProxies,
 		MetricsNetworks: cfg.MetricsNetworks,
 		APIRateLimits:   cfg.APIRateLimits,
-	})
+	}
+	// The optional receivers and OAuth clients are interfaces there: set only
+	// the ones that are on, so that off stays nil.
+	if r := slackbot.NewReceiver(slackbot.ReceiverConfig{Deliveries: deliveries, SigningSecret: cfg.SlackSigning, Logger: logger.With("component", "slack")}); r != nil {
+		hcfg.Slack = r
+	}
+	if bots.twitchOAuth != nil {
+		hcfg.TwitchOAuth = bots.twitchOAuth
+	}
+	if bots.slackOAuth != nil {
+		hcfg.SlackOAuth = bots.slackOAuth
+	}
+	h := handlers.New(hcfg)
 
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {

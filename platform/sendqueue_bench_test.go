@@ -11,11 +11,11 @@ import (
 // benchChannels is how many channels the messages are spread over.
 const benchChannels = 5000
 
-// BenchmarkOutbox pushes messages for 5,000 channels through one outbox with
+// BenchmarkSendQueue pushes messages for 5,000 channels through one send queue with
 // no budgets and a send that only counts: the queue's own cost per message,
 // which bounds how fast a bot can hand replies to its platform.
-func BenchmarkOutbox(b *testing.B) {
-	o := NewOutbox(OutboxConfig{Platform: "bench", Capacity: 1 << 20})
+func BenchmarkSendQueue(b *testing.B) {
+	o := NewSendQueue(SendQueueConfig{Platform: "bench", Capacity: 1 << 20})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -38,14 +38,14 @@ type RetryAfter struct {
 
 func (e *RetryAfter) Error() string { return fmt.Sprintf("rate limited: retry after %s", e.Wait) }
 
-// Outbox errors.
+// Send queue errors.
 var (
-	ErrOutboxFull   = errors.New("the send queue is full of more urgent messages: message dropped")
-	ErrOutboxClosed = errors.New("the send queue is shut down")
+	ErrQueueFull   = errors.New("the send queue is full of more urgent messages: message dropped")
+	ErrQueueClosed = errors.New("the send queue is shut down")
 )
 
-// OutboxConfig describes one platform account's sending budget.
-type OutboxConfig struct {
+// SendQueueConfig describes one platform account's sending budget.
+type SendQueueConfig struct {
 	Platform     string
 	Capacity     int                           // messages queued per channel; default 100
 	Windows      func(channel string) []Window // the budgets a send in channel spends; nil: none
@@ -54,8 +54,8 @@ type OutboxConfig struct {
 	Logger       *slog.Logger
 }
 
-// OutboxStats are the counters the health page and /metrics show.
-type OutboxStats struct {
+// SendQueueStats are the counters the health page and /metrics show.
+type SendQueueStats struct {
 	Depth       int    // messages waiting
 	Sent        uint64 // delivered
 	Dropped     uint64 // given up because a queue was full, or left at shutdown
@@ -82,12 +82,12 @@ type outQueue struct {
 	paused time.Time // no send before this
 }
 
-// Outbox sends one platform account's messages: a queue per channel, each
+// SendQueue sends one platform account's messages: a queue per channel, each
 // sending in order within the account's and the channel's budgets, honouring
 // the platform's Retry-After. A full queue drops its oldest Low message, and
 // counts and logs every drop.
-type Outbox struct {
-	cfg OutboxConfig
+type SendQueue struct {
+	cfg SendQueueConfig
 
 	mu      sync.Mutex
 	queues  map[string]*outQueue
@@ -95,13 +95,13 @@ type Outbox struct {
 	swept   time.Time           // when log was last cleared of keys with no recent send
 	paused  time.Time           // every channel waits until then (a global Retry-After)
 	closed  bool
-	stats   OutboxStats
+	stats   SendQueueStats
 	wake    chan struct{}
 	running sync.WaitGroup
 }
 
-// NewOutbox returns an outbox; Run sends its messages.
-func NewOutbox(cfg OutboxConfig) *Outbox {
+// NewSendQueue returns an in-memory send queue; Run sends its messages.
+func NewSendQueue(cfg SendQueueConfig) *SendQueue {
 	if cfg.Capacity <= 0 {
 		cfg.Capacity = 100
 	}
@@ -117,34 +117,34 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Outbox{cfg: cfg, queues: map[string]*outQueue{}, log: map[string]*sendLog{}, wake: make(chan struct{}, 1)}
+	return &SendQueue{cfg: cfg, queues: map[string]*outQueue{}, log: map[string]*sendLog{}, wake: make(chan struct{}, 1)}
 }
 
 // Send queues send for channel and returns at once. It returns
-// ErrOutboxFull when the channel's queue is full of High messages and this
-// one was dropped, and ErrOutboxClosed after shutdown.
-func (o *Outbox) Send(channel string, p Priority, send func(ctx context.Context) error) error {
+// ErrQueueFull when the channel's queue is full of High messages and this
+// one was dropped, and ErrQueueClosed after shutdown.
+func (o *SendQueue) Send(channel string, p Priority, send func(ctx context.Context) error) error {
 	return o.SendNotify(channel, p, send, nil)
 }
 
-// SendNotify is Send, and calls dropped, once, if the outbox later gives the
-// message up without a final answer from send: with ErrOutboxFull when a
-// newer message pushed it out of a full queue, with ErrOutboxClosed when
+// SendNotify is Send, and calls dropped, once, if the send queue later gives the
+// message up without a final answer from send: with ErrQueueFull when a
+// newer message pushed it out of a full queue, with ErrQueueClosed when
 // shutdown left it queued or stopped retrying it, or with the last
 // *RetryAfter after MaxAttempts rate-limited attempts. dropped is not called
-// when SendNotify itself returns an error; it runs outside the outbox's lock
+// when SendNotify itself returns an error; it runs outside the send queue's lock
 // and must not block.
-func (o *Outbox) SendNotify(channel string, p Priority, send func(ctx context.Context) error, dropped func(error)) error {
+func (o *SendQueue) SendNotify(channel string, p Priority, send func(ctx context.Context) error, dropped func(error)) error {
 	var victim *outMsg
 	defer func() {
 		if victim != nil && victim.dropped != nil {
-			victim.dropped(ErrOutboxFull)
+			victim.dropped(ErrQueueFull)
 		}
 	}()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
-		return ErrOutboxClosed
+		return ErrQueueClosed
 	}
 	q := o.queues[channel]
 	if q == nil {
@@ -162,7 +162,7 @@ func (o *Outbox) SendNotify(channel string, p Priority, send func(ctx context.Co
 		if at < 0 && p == Low {
 			o.stats.Dropped++
 			o.cfg.Logger.Warn("send queue full: message dropped", "platform", o.cfg.Platform, "channel", channel, "dropped_total", o.stats.Dropped)
-			return ErrOutboxFull
+			return ErrQueueFull
 		}
 		if at < 0 {
 			at = 0 // every message is High: the oldest goes
@@ -180,13 +180,13 @@ func (o *Outbox) SendNotify(channel string, p Priority, send func(ctx context.Co
 }
 
 // Stats returns the current counters.
-func (o *Outbox) Stats() OutboxStats {
+func (o *SendQueue) Stats() SendQueueStats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.stats
 }
 
-func (o *Outbox) poke() {
+func (o *SendQueue) poke() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -195,7 +195,7 @@ func (o *Outbox) poke() {
 
 // Run sends queued messages until ctx ends, then keeps sending what is
 // queued for up to DrainTimeout, counts what is left as dropped, and returns.
-func (o *Outbox) Run(ctx context.Context) error {
+func (o *SendQueue) Run(ctx context.Context) error {
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
 	deadline := time.Time{}
@@ -235,7 +235,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 	o.queues = map[string]*outQueue{}
 	o.mu.Unlock()
 	for _, f := range dropped {
-		f(ErrOutboxClosed)
+		f(ErrQueueClosed)
 	}
 	if left > 0 {
 		o.cfg.Logger.Warn("shutdown: messages still queued were dropped", "platform", o.cfg.Platform, "dropped", left)
@@ -245,7 +245,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 
 // wait blocks until a message is queued or a send ends, until next (when
 // set), or, while running, until ctx ends.
-func (o *Outbox) wait(ctx context.Context, next time.Time, running bool) {
+func (o *SendQueue) wait(ctx context.Context, next time.Time, running bool) {
 	var timer <-chan time.Time
 	if !next.IsZero() {
 		t := time.NewTimer(time.Until(next))
@@ -264,7 +264,7 @@ func (o *Outbox) wait(ctx context.Context, next time.Time, running bool) {
 }
 
 // idle reports whether nothing is queued or in flight.
-func (o *Outbox) idle() bool {
+func (o *SendQueue) idle() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.stats.Depth > 0 {
@@ -280,7 +280,7 @@ func (o *Outbox) idle() bool {
 
 // dispatch starts a send on every channel that may send now, and returns
 // when the next waiting channel may (zero: nothing waits on time).
-func (o *Outbox) dispatch(ctx context.Context) time.Time {
+func (o *SendQueue) dispatch(ctx context.Context) time.Time {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := time.Now()
@@ -337,7 +337,7 @@ func (o *Outbox) dispatch(ctx context.Context) time.Time {
 
 // freeAt is when window w has room for one more send, pruning old entries
 // and deleting the key once none is left.
-func (o *Outbox) freeAt(w Window, now time.Time) time.Time {
+func (o *SendQueue) freeAt(w Window, now time.Time) time.Time {
 	if w.N <= 0 || w.Per <= 0 {
 		return time.Time{}
 	}
@@ -369,7 +369,7 @@ const sweepEvery = time.Minute
 
 // sweep deletes, at most every sweepEvery, the window keys whose last send
 // is older than their longest period.
-func (o *Outbox) sweep(now time.Time) {
+func (o *SendQueue) sweep(now time.Time) {
 	if now.Sub(o.swept) < sweepEvery {
 		return
 	}
@@ -381,7 +381,7 @@ func (o *Outbox) sweep(now time.Time) {
 	}
 }
 
-func (o *Outbox) deliver(ctx context.Context, ch string, q *outQueue, m *outMsg) {
+func (o *SendQueue) deliver(ctx context.Context, ch string, q *outQueue, m *outMsg) {
 	defer o.running.Done()
 	err := safeSend(ctx, m.send)
 	var giveUp error // the message is given up while its sender waits for a final answer
@@ -411,7 +411,7 @@ func (o *Outbox) deliver(ctx context.Context, ch string, q *outQueue, m *outMsg)
 			o.cfg.Logger.Warn("message still rate limited after retries: given up", "platform", o.cfg.Platform, "channel", ch, "attempts", m.attempts)
 			giveUp = err
 			if o.closed && m.attempts < o.cfg.MaxAttempts {
-				giveUp = ErrOutboxClosed
+				giveUp = ErrQueueClosed
 			}
 			break
 		}

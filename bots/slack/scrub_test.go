@@ -1,4 +1,4 @@
-package platform_test
+package slackbot_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/slack-go/slack"
 
+	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
 )
@@ -23,10 +24,10 @@ func TestSlackProcessedDeliveryKeepsNothingUsable(t *testing.T) {
 	t.Parallel()
 	e := newSlackEnv(t)
 	ctx := context.Background()
-	inbox := platform.NewSlackInbox(e.pool, e.jobs, slog.New(slog.DiscardHandler))
+	inbox := slackbot.NewInbox(platform.NewDeliveries(e.pool, e.jobs), slog.New(slog.DiscardHandler))
 	var answered []string
 	fail := true
-	e.worker.Respond = func(_ context.Context, from platform.SlackOrigin, res router.Result) error {
+	e.slack.respond = func(_ context.Context, from slackbot.Origin, res router.Result) error {
 		if fail {
 			return errors.New("slack is down")
 		}
@@ -50,20 +51,20 @@ func TestSlackProcessedDeliveryKeepsNothingUsable(t *testing.T) {
 
 	type delivery struct {
 		name      string
-		ack       platform.SlackAck
+		ack       platform.Ack
 		secrets   []string // usable once processed
-		redeliver func() (platform.SlackAck, error)
+		redeliver func() (platform.Ack, error)
 	}
 	var ds []delivery
 	for _, d := range []struct {
 		name    string
-		store   func() (platform.SlackAck, error)
+		store   func() (platform.Ack, error)
 		secrets []string
 	}{
-		{"slash command", func() (platform.SlackAck, error) { return inbox.Command(ctx, cmd) }, []string{cmdURL, "TRIG-CMD-1"}},
-		{"button click", func() (platform.SlackAck, error) { return inbox.Interaction(ctx, click) }, []string{clickURL, "TRIG-CLICK-2"}},
-		{"modal submitted", func() (platform.SlackAck, error) { return inbox.Interaction(ctx, view) }, []string{viewURL, "TRIG-VIEW-3"}},
-		{"message event", func() (platform.SlackAck, error) { return inbox.Event(ctx, event) }, nil},
+		{"slash command", func() (platform.Ack, error) { return inbox.Command(ctx, cmd) }, []string{cmdURL, "TRIG-CMD-1"}},
+		{"button click", func() (platform.Ack, error) { return inbox.Interaction(ctx, click) }, []string{clickURL, "TRIG-CLICK-2"}},
+		{"modal submitted", func() (platform.Ack, error) { return inbox.Interaction(ctx, view) }, []string{viewURL, "TRIG-VIEW-3"}},
+		{"message event", func() (platform.Ack, error) { return inbox.Event(ctx, event) }, nil},
 	} {
 		ack, err := d.store()
 		if err != nil || ack.DeliveryID == 0 {
@@ -73,7 +74,7 @@ func TestSlackProcessedDeliveryKeepsNothingUsable(t *testing.T) {
 	}
 	payload := func(id int64) []byte { t.Helper(); return e.delivery(t, id).Payload }
 	work := func(id int64) error {
-		return e.worker.Work(ctx, &river.Job[platform.SlackDeliveryArgs]{Args: platform.SlackDeliveryArgs{DeliveryID: id}})
+		return e.worker.Work(ctx, &river.Job[slackbot.DeliveryArgs]{Args: slackbot.DeliveryArgs{DeliveryID: id}})
 	}
 
 	// Stored: no verification token ever; the answer's URL and trigger until processed.
@@ -133,7 +134,7 @@ func TestSlackProcessedDeliveryKeepsNothingUsable(t *testing.T) {
 func (e *slackEnv) countJobs(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = $1`, platform.SlackDeliveryArgs{}.Kind()).Scan(&n); err != nil {
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = $1`, slackbot.DeliveryArgs{}.Kind()).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

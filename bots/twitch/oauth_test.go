@@ -1,4 +1,4 @@
-package platform_test
+package twitch_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/bots/twitch"
 	"github.com/waddle/waddle/problem"
 )
 
@@ -71,7 +71,7 @@ func twitchOAuthServer(t *testing.T) *httptest.Server {
 
 func TestTwitchOAuthAuthorizeURL(t *testing.T) {
 	t.Parallel()
-	o := &platform.TwitchOAuth{ClientID: "id"}
+	o := &twitch.OAuth{ClientID: "id"}
 	u, err := url.Parse(o.AuthorizeURL("https://hub.example/cb", "st&ate", []string{"chat:read", "chat:edit"}))
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestTwitchOAuthAuthorizeURL(t *testing.T) {
 func TestTwitchOAuthExchange(t *testing.T) {
 	t.Parallel()
 	srv := twitchOAuthServer(t)
-	o := &platform.TwitchOAuth{ClientID: "id", ClientSecret: "secret", AuthURL: srv.URL}
+	o := &twitch.OAuth{ClientID: "id", ClientSecret: "secret", AuthURL: srv.URL}
 	ctx := context.Background()
 
 	tok, err := o.Exchange(ctx, "good", "https://hub.example/cb")
@@ -118,7 +118,7 @@ func TestTwitchOAuthExchange(t *testing.T) {
 func TestTwitchOAuthRefreshAndAppToken(t *testing.T) {
 	t.Parallel()
 	srv := twitchOAuthServer(t)
-	o := &platform.TwitchOAuth{ClientID: "id", ClientSecret: "secret", AuthURL: srv.URL + "/"}
+	o := &twitch.OAuth{ClientID: "id", ClientSecret: "secret", AuthURL: srv.URL + "/"}
 	ctx := context.Background()
 
 	tok, err := o.Refresh(ctx, "r1")
@@ -139,7 +139,7 @@ func TestTwitchOAuthRefreshAndAppToken(t *testing.T) {
 	if app.Access != "app-access" || app.Expires.IsZero() {
 		t.Errorf("app token %+v", app)
 	}
-	wrong := &platform.TwitchOAuth{ClientID: "id", ClientSecret: "nope", AuthURL: srv.URL}
+	wrong := &twitch.OAuth{ClientID: "id", ClientSecret: "nope", AuthURL: srv.URL}
 	if _, err := wrong.AppToken(ctx); !problem.Is(err, problem.Unauthorized) || !strings.Contains(err.Error(), "TWITCH_CLIENT_SECRET") {
 		t.Errorf("wrong secret: %v", err)
 	}
@@ -149,7 +149,7 @@ func TestTwitchOAuthBadAnswers(t *testing.T) {
 	t.Parallel()
 	srv := twitchOAuthServer(t)
 	ctx := context.Background()
-	huge := &platform.TwitchOAuth{ClientID: "id", ClientSecret: "secret", AuthURL: srv.URL + "/huge"}
+	huge := &twitch.OAuth{ClientID: "id", ClientSecret: "secret", AuthURL: srv.URL + "/huge"}
 	if _, err := huge.AppToken(ctx); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversize answer: %v", err)
 	}
@@ -161,7 +161,7 @@ func TestTwitchOAuthBadAnswers(t *testing.T) {
 		w.WriteHeader(http.StatusBadGateway)
 	}))
 	t.Cleanup(broken.Close)
-	o := &platform.TwitchOAuth{ClientID: "id", ClientSecret: "secret", AuthURL: broken.URL}
+	o := &twitch.OAuth{ClientID: "id", ClientSecret: "secret", AuthURL: broken.URL}
 	if _, err := o.AppToken(ctx); err == nil || problem.As(err) != nil {
 		t.Errorf("malformed JSON: %v, want an internal error", err)
 	}
@@ -169,7 +169,7 @@ func TestTwitchOAuthBadAnswers(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(down.Close)
-	o = &platform.TwitchOAuth{ClientID: "id", ClientSecret: "secret", AuthURL: down.URL}
+	o = &twitch.OAuth{ClientID: "id", ClientSecret: "secret", AuthURL: down.URL}
 	if _, err := o.Refresh(ctx, "r1"); err == nil || problem.As(err) != nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("outage: %v, want an internal error naming the status", err)
 	}

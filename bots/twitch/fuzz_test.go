@@ -1,11 +1,11 @@
-package platform_test
+package twitch_test
 
 import (
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/bots/twitch"
 )
 
 // FuzzEventSubEvent: no body panics the mapper, and whatever it accepts is a
@@ -16,28 +16,12 @@ func FuzzEventSubEvent(f *testing.F) {
 	f.Add([]byte(`{"subscription":{"type":"channel.cheer"},"event":{"is_anonymous":true,"bits":"x"}}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := platform.EventSubEvent("m1", body, time.Now())
+		ev, err := twitch.EventSubEvent("m1", body, time.Now())
 		if err != nil {
 			return
 		}
 		if err := ev.Validate(); err != nil {
 			t.Errorf("accepted %q but the router event is invalid: %v", body, err)
-		}
-	})
-}
-
-// FuzzSlackRouterEvent: no payload panics the mapper, and whatever it maps is valid.
-func FuzzSlackRouterEvent(f *testing.F) {
-	f.Add([]byte(`{"type":"event_callback","team_id":"T1","event_id":"E1","event":{"type":"message","user":"U1","text":"!hi","channel":"C1"}}`))
-	f.Add([]byte(`{"type":"event_callback","team_id":"T1","event":{"type":"reaction_added","user":"U1","item":{"channel":"C"}}}`))
-	f.Add([]byte(`{"event":{"type":"team_join","user":"not an object"}}`))
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		ev, ok, err := platform.SlackRouterEvent(payload)
-		if err != nil || !ok {
-			return
-		}
-		if err := ev.Validate(); err != nil {
-			t.Errorf("mapped %q to an invalid router event: %v", payload, err)
 		}
 	})
 }
@@ -52,7 +36,7 @@ func FuzzVerifyEventSub(f *testing.F) {
 		h.Set("Twitch-Eventsub-Message-Timestamp", ts)
 		h.Set("Twitch-Eventsub-Message-Signature", sig)
 		h.Set("Twitch-Eventsub-Message-Type", typ)
-		if _, err := platform.VerifyEventSub("a-secret-for-fuzzing", h, body, time.Now()); err == nil {
+		if _, err := twitch.VerifyEventSub("a-secret-for-fuzzing", h, body, time.Now()); err == nil {
 			t.Errorf("a message with a made-up signature %q was accepted", sig)
 		}
 	})

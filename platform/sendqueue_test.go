@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// recorder collects what an outbox sent, in order.
+// recorder collects what a send queue sent, in order.
 type recorder struct {
 	mu   sync.Mutex
 	sent []string
@@ -45,7 +45,7 @@ func eventually(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-func runOutbox(t *testing.T, o *Outbox) context.CancelFunc {
+func runQueue(t *testing.T, o *SendQueue) context.CancelFunc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -60,12 +60,12 @@ func runOutbox(t *testing.T, o *Outbox) context.CancelFunc {
 	return cancel
 }
 
-func TestOutboxKeepsOrderWithinBudget(t *testing.T) {
+func TestSendQueueKeepsOrderWithinBudget(t *testing.T) {
 	t.Parallel()
-	o := NewOutbox(OutboxConfig{Platform: "twitch", Windows: func(ch string) []Window {
+	o := NewSendQueue(SendQueueConfig{Platform: "twitch", Windows: func(ch string) []Window {
 		return []Window{{Key: "channel:" + ch, N: 2, Per: 200 * time.Millisecond}}
 	}})
-	runOutbox(t, o)
+	runQueue(t, o)
 	var r recorder
 	for i := range 6 {
 		if err := o.Send("#ducks", High, r.send(fmt.Sprint(i))); err != nil {
@@ -89,13 +89,13 @@ func TestOutboxKeepsOrderWithinBudget(t *testing.T) {
 	}
 }
 
-func TestOutboxSharedAccountWindow(t *testing.T) {
+func TestSendQueueSharedAccountWindow(t *testing.T) {
 	t.Parallel()
 	// Two channels share one account budget of 3 per 300 ms.
-	o := NewOutbox(OutboxConfig{Platform: "twitch", Windows: func(string) []Window {
+	o := NewSendQueue(SendQueueConfig{Platform: "twitch", Windows: func(string) []Window {
 		return []Window{{Key: "account", N: 3, Per: 300 * time.Millisecond}}
 	}})
-	runOutbox(t, o)
+	runQueue(t, o)
 	var r recorder
 	for i := range 3 {
 		o.Send("#a", High, r.send(fmt.Sprint("a", i)))
@@ -109,9 +109,9 @@ func TestOutboxSharedAccountWindow(t *testing.T) {
 	}
 }
 
-func TestOutboxFullDropsOldestLow(t *testing.T) {
+func TestSendQueueFullDropsOldestLow(t *testing.T) {
 	t.Parallel()
-	o := NewOutbox(OutboxConfig{Platform: "slack", Capacity: 3})
+	o := NewSendQueue(SendQueueConfig{Platform: "slack", Capacity: 3})
 	var r recorder
 	// Not running yet: everything stays queued.
 	o.Send("c", Low, r.send("low1"))
@@ -124,10 +124,10 @@ func TestOutboxFullDropsOldestLow(t *testing.T) {
 		t.Fatalf("stats %+v, want 3 queued and 1 dropped", s)
 	}
 	o.Send("c", High, r.send("high3")) // drops low2
-	if err := o.Send("c", Low, r.send("low3")); !errors.Is(err, ErrOutboxFull) {
-		t.Fatalf("a low message into a queue of high ones: %v, want ErrOutboxFull", err)
+	if err := o.Send("c", Low, r.send("low3")); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("a low message into a queue of high ones: %v, want ErrQueueFull", err)
 	}
-	runOutbox(t, o)
+	runQueue(t, o)
 	eventually(t, "queue sent", func() bool { return len(r.got()) == 3 })
 	if got := fmt.Sprint(r.got()); got != "[high1 high2 high3]" {
 		t.Errorf("sent %s, want the high messages in order", got)
@@ -137,10 +137,10 @@ func TestOutboxFullDropsOldestLow(t *testing.T) {
 	}
 }
 
-func TestOutboxRetryAfter(t *testing.T) {
+func TestSendQueueRetryAfter(t *testing.T) {
 	t.Parallel()
-	o := NewOutbox(OutboxConfig{Platform: "discord"})
-	runOutbox(t, o)
+	o := NewSendQueue(SendQueueConfig{Platform: "discord"})
+	runQueue(t, o)
 	var r recorder
 	var mu sync.Mutex
 	tries := 0
@@ -170,10 +170,10 @@ func TestOutboxRetryAfter(t *testing.T) {
 	}
 }
 
-func TestOutboxFailuresAndPanicsAreCounted(t *testing.T) {
+func TestSendQueueFailuresAndPanicsAreCounted(t *testing.T) {
 	t.Parallel()
-	o := NewOutbox(OutboxConfig{Platform: "slack", MaxAttempts: 2})
-	runOutbox(t, o)
+	o := NewSendQueue(SendQueueConfig{Platform: "slack", MaxAttempts: 2})
+	runQueue(t, o)
 	var r recorder
 	o.Send("c", High, func(context.Context) error { return errors.New("channel_not_found") })
 	o.Send("c", High, func(context.Context) error { panic("bad") })
@@ -185,9 +185,9 @@ func TestOutboxFailuresAndPanicsAreCounted(t *testing.T) {
 	}
 }
 
-func TestOutboxShutdownDrains(t *testing.T) {
+func TestSendQueueShutdownDrains(t *testing.T) {
 	t.Parallel()
-	o := NewOutbox(OutboxConfig{Platform: "twitch", DrainTimeout: 2 * time.Second, Windows: func(string) []Window {
+	o := NewSendQueue(SendQueueConfig{Platform: "twitch", DrainTimeout: 2 * time.Second, Windows: func(string) []Window {
 		return []Window{{Key: "c", N: 1, Per: 50 * time.Millisecond}}
 	}})
 	var r recorder
@@ -200,14 +200,14 @@ func TestOutboxShutdownDrains(t *testing.T) {
 	if got := len(r.got()); got != 5 {
 		t.Errorf("sent %d of 5 queued before shutdown", got)
 	}
-	if err := o.Send("c", High, r.send("late")); !errors.Is(err, ErrOutboxClosed) {
-		t.Errorf("send after shutdown: %v, want ErrOutboxClosed", err)
+	if err := o.Send("c", High, r.send("late")); !errors.Is(err, ErrQueueClosed) {
+		t.Errorf("send after shutdown: %v, want ErrQueueClosed", err)
 	}
 }
 
-func TestOutboxShutdownCountsWhatIsLeft(t *testing.T) {
+func TestSendQueueShutdownCountsWhatIsLeft(t *testing.T) {
 	t.Parallel()
-	o := NewOutbox(OutboxConfig{Platform: "twitch", DrainTimeout: 100 * time.Millisecond, Windows: func(string) []Window {
+	o := NewSendQueue(SendQueueConfig{Platform: "twitch", DrainTimeout: 100 * time.Millisecond, Windows: func(string) []Window {
 		return []Window{{Key: "c", N: 1, Per: time.Hour}}
 	}})
 	var r recorder
@@ -225,7 +225,7 @@ func TestOutboxShutdownCountsWhatIsLeft(t *testing.T) {
 func TestCollectorExportsQueues(t *testing.T) {
 	t.Parallel()
 	st := NewStatus("slack")
-	o := NewOutbox(OutboxConfig{Platform: "slack", Capacity: 1})
+	o := NewSendQueue(SendQueueConfig{Platform: "slack", Capacity: 1})
 	st.Attach(o)
 	st.Set(StateConnected, "ok")
 	o.Send("c", Low, func(context.Context) error { return nil })
@@ -250,10 +250,10 @@ func TestCollectorExportsQueues(t *testing.T) {
 	}
 }
 
-func TestOutboxDeletesEmptyWindowKeys(t *testing.T) {
+func TestSendQueueDeletesEmptyWindowKeys(t *testing.T) {
 	t.Parallel()
 	per := 20 * time.Millisecond
-	o := NewOutbox(OutboxConfig{Platform: "twitch", Windows: func(ch string) []Window {
+	o := NewSendQueue(SendQueueConfig{Platform: "twitch", Windows: func(ch string) []Window {
 		if ch == "flush" {
 			return nil
 		}
@@ -276,7 +276,7 @@ func TestOutboxDeletesEmptyWindowKeys(t *testing.T) {
 	}
 
 	// Channels that stop sending lose their keys too.
-	runOutbox(t, o)
+	runQueue(t, o)
 	var r recorder
 	for i := range 20 {
 		if err := o.Send(fmt.Sprint("#c", i), High, r.send(fmt.Sprint(i))); err != nil {
@@ -301,7 +301,7 @@ func TestOutboxDeletesEmptyWindowKeys(t *testing.T) {
 	})
 }
 
-// drops records the errors an outbox reported dropped messages with.
+// drops records the errors a send queue reported dropped messages with.
 type drops struct {
 	mu   sync.Mutex
 	errs map[string]error
@@ -331,25 +331,25 @@ func (d *drops) get() map[string]error {
 	return out
 }
 
-func TestOutboxNotifiesDrops(t *testing.T) {
+func TestSendQueueNotifiesDrops(t *testing.T) {
 	t.Parallel()
 	t.Run("full", func(t *testing.T) {
 		t.Parallel()
-		o := NewOutbox(OutboxConfig{Platform: "slack", Capacity: 2})
+		o := NewSendQueue(SendQueueConfig{Platform: "slack", Capacity: 2})
 		var r recorder
 		var d drops
 		o.SendNotify("c", Low, r.send("low"), d.of("low"))
 		o.SendNotify("c", High, r.send("high1"), d.of("high1"))
 		o.SendNotify("c", High, r.send("high2"), d.of("high2")) // pushes out low
 		o.SendNotify("c", High, r.send("high3"), d.of("high3")) // pushes out high1
-		if err := o.SendNotify("c", Low, r.send("low2"), d.of("low2")); !errors.Is(err, ErrOutboxFull) {
-			t.Fatalf("low into a queue of high: %v, want ErrOutboxFull", err)
+		if err := o.SendNotify("c", Low, r.send("low2"), d.of("low2")); !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("low into a queue of high: %v, want ErrQueueFull", err)
 		}
 		got := d.get()
-		if len(got) != 2 || !errors.Is(got["low"], ErrOutboxFull) || !errors.Is(got["high1"], ErrOutboxFull) {
-			t.Fatalf("drops %v, want low and high1 with ErrOutboxFull (low2 is refused by its own call)", got)
+		if len(got) != 2 || !errors.Is(got["low"], ErrQueueFull) || !errors.Is(got["high1"], ErrQueueFull) {
+			t.Fatalf("drops %v, want low and high1 with ErrQueueFull (low2 is refused by its own call)", got)
 		}
-		runOutbox(t, o)
+		runQueue(t, o)
 		eventually(t, "queue sent", func() bool { return len(r.got()) == 2 })
 		if got := d.get(); len(got) != 2 {
 			t.Errorf("drops %v after sending, want still the 2", got)
@@ -357,7 +357,7 @@ func TestOutboxNotifiesDrops(t *testing.T) {
 	})
 	t.Run("left at shutdown", func(t *testing.T) {
 		t.Parallel()
-		o := NewOutbox(OutboxConfig{Platform: "slack", DrainTimeout: 50 * time.Millisecond, Windows: func(string) []Window {
+		o := NewSendQueue(SendQueueConfig{Platform: "slack", DrainTimeout: 50 * time.Millisecond, Windows: func(string) []Window {
 			return []Window{{Key: "c", N: 1, Per: time.Hour}}
 		}})
 		var r recorder
@@ -369,14 +369,14 @@ func TestOutboxNotifiesDrops(t *testing.T) {
 		cancel()
 		o.Run(ctx)
 		got := d.get()
-		if len(r.got()) != 1 || len(got) != 2 || !errors.Is(got["1"], ErrOutboxClosed) || !errors.Is(got["2"], ErrOutboxClosed) {
-			t.Errorf("sent %v, drops %v: want 1 sent and 1 and 2 dropped with ErrOutboxClosed", r.got(), got)
+		if len(r.got()) != 1 || len(got) != 2 || !errors.Is(got["1"], ErrQueueClosed) || !errors.Is(got["2"], ErrQueueClosed) {
+			t.Errorf("sent %v, drops %v: want 1 sent and 1 and 2 dropped with ErrQueueClosed", r.got(), got)
 		}
 	})
 	t.Run("rate limited until given up", func(t *testing.T) {
 		t.Parallel()
-		o := NewOutbox(OutboxConfig{Platform: "slack", MaxAttempts: 2})
-		runOutbox(t, o)
+		o := NewSendQueue(SendQueueConfig{Platform: "slack", MaxAttempts: 2})
+		runQueue(t, o)
 		var d drops
 		o.SendNotify("c", High, func(context.Context) error { return &RetryAfter{Wait: time.Millisecond} }, d.of("limited"))
 		o.SendNotify("c", High, func(context.Context) error { return errors.New("channel_not_found") }, d.of("failed"))
@@ -390,24 +390,4 @@ func TestOutboxNotifiesDrops(t *testing.T) {
 			t.Errorf("drops %v: a message its send answered is not dropped", got)
 		}
 	})
-}
-
-func TestTruncate(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"quack", 10, "quack"},
-		{"quack", 3, "qua"},
-		{"ééééé", 2, "éé"}, // runes, not bytes: never half a character
-		{"🦆🦆🦆", 1, "🦆"},
-		{"", 0, ""},
-	}
-	for _, c := range cases {
-		if got := Truncate(c.in, c.n); got != c.want {
-			t.Errorf("Truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
-		}
-	}
 }

@@ -1,4 +1,4 @@
-package platform
+package twitch
 
 import (
 	"context"
@@ -13,11 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
-	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 )
@@ -40,10 +38,8 @@ const (
 
 // Limits on EventSub requests.
 const (
-	EventSubMaxBody   = 1 << 20          // bytes of one request body
 	EventSubMaxAge    = 10 * time.Minute // older messages may be replays
 	EventSubMaxFuture = time.Minute      // clock skew allowed the other way
-	maxMessageIDLen   = 200              // platform_deliveries.message_id
 	maxChallengeLen   = 1000
 )
 
@@ -89,8 +85,8 @@ func VerifyEventSub(secret string, h http.Header, body []byte, now time.Time) (E
 	if now.Sub(at) > EventSubMaxAge || at.Sub(now) > EventSubMaxFuture {
 		return EventSubMessage{}, ErrEventSubStale
 	}
-	if len(id) > maxMessageIDLen {
-		return EventSubMessage{}, problem.New(problem.Invalid, "The EventSub message id is longer than %d characters.", maxMessageIDLen)
+	if len(id) > platform.MaxMessageIDLen {
+		return EventSubMessage{}, problem.New(problem.Invalid, "The EventSub message id is longer than %d characters.", platform.MaxMessageIDLen)
 	}
 	m := EventSubMessage{ID: id, Timestamp: at, Type: h.Get(HeaderEventSubType), SubType: h.Get(HeaderEventSubSubType), Body: body}
 	switch m.Type {
@@ -116,23 +112,41 @@ func EventSubChallengeAnswer(m EventSubMessage) (string, error) {
 	return body.Challenge, nil
 }
 
-// EventSub stores Twitch EventSub deliveries and revocation notices.
+// EventSub receives Twitch EventSub webhooks: it checks each request's
+// signature, answers verification challenges, and stores notifications
+// and revocation notices.
 type EventSub struct {
-	pool   *pgxpool.Pool
-	jobs   *river.Client[pgx.Tx]
-	logger *slog.Logger
+	deliveries *platform.Deliveries
+	logger     *slog.Logger
 }
 
-// EventSubConfig is what EventSub needs: the primary pool, an insert-only job client and a logger.
-type EventSubConfig struct {
-	Pool   *pgxpool.Pool
-	Jobs   *river.Client[pgx.Tx]
-	Logger *slog.Logger
+// NewEventSub returns the EventSub receiver over the delivery store.
+func NewEventSub(deliveries *platform.Deliveries, logger *slog.Logger) *EventSub {
+	return &EventSub{deliveries: deliveries, logger: logger}
 }
 
-// NewEventSub returns the store of EventSub deliveries.
-func NewEventSub(cfg EventSubConfig) *EventSub {
-	return &EventSub{pool: cfg.Pool, jobs: cfg.Jobs, logger: cfg.Logger}
+// Receive checks a request against secret (TWITCH_EVENTSUB_SECRET), then
+// answers a verification request with its challenge, records a revocation,
+// or commits a notification together with the job that processes it.
+func (s *EventSub) Receive(ctx context.Context, secret string, h http.Header, body []byte) (platform.Ack, error) {
+	m, err := VerifyEventSub(secret, h, body, time.Now())
+	if err != nil {
+		return platform.Ack{}, err
+	}
+	switch m.Type {
+	case EventSubChallenge:
+		challenge, err := EventSubChallengeAnswer(m)
+		if err != nil {
+			return platform.Ack{}, err
+		}
+		s.logger.InfoContext(ctx, "eventsub subscription verified", "type", m.SubType)
+		return platform.Ack{Challenge: challenge}, nil
+	case EventSubRevocation:
+		return platform.Ack{}, s.Revoked(ctx, m)
+	default: // notification; VerifyEventSub refuses other types
+		stored, err := s.Store(ctx, m)
+		return platform.Ack{Duplicate: !stored}, err
+	}
 }
 
 // eventSubSubscription is the subscription part of every EventSub body.
@@ -170,26 +184,13 @@ func (s *EventSub) Store(ctx context.Context, m EventSubMessage) (bool, error) {
 	if len(b.Event) == 0 || b.Event[0] != '{' {
 		return false, problem.New(problem.Invalid, "The EventSub notification has no event object.")
 	}
-	stored := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		id, err := db.New(tx).DeliveryInsert(ctx, db.DeliveryInsertParams{
-			Platform: router.Twitch, MessageID: m.ID, Kind: b.Subscription.Type, Payload: m.Body,
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // a redelivery: the first one is stored and queued already
-		}
-		if err != nil {
-			return fmt.Errorf("store eventsub message %q: %w", m.ID, err)
-		}
-		if _, err := s.jobs.InsertTx(ctx, tx, EventSubArgs{DeliveryID: id}, nil); err != nil {
-			return fmt.Errorf("queue eventsub message %q: %w", m.ID, err)
-		}
-		stored = true
-		return nil
+	id, err := s.deliveries.Store(ctx, router.Twitch, m.ID, b.Subscription.Type, m.Body, func(id int64) river.JobArgs {
+		return EventSubArgs{DeliveryID: id}
 	})
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("store eventsub message %q: %w", m.ID, err)
 	}
+	stored := id != 0
 	if !stored {
 		s.logger.InfoContext(ctx, "eventsub redelivery ignored", "message_id", m.ID, "type", b.Subscription.Type)
 	}
@@ -203,7 +204,7 @@ func (s *EventSub) Revoked(ctx context.Context, m EventSubMessage) error {
 		return problem.New(problem.Invalid, "The EventSub revocation is not valid JSON.")
 	}
 	sub := b.Subscription
-	if sub.ID == "" || len(sub.ID) > maxMessageIDLen || len(sub.Type) > 100 || len(sub.Status) > 100 {
+	if sub.ID == "" || len(sub.ID) > platform.MaxMessageIDLen || len(sub.Type) > 100 || len(sub.Status) > 100 {
 		return problem.New(problem.Invalid, "The EventSub revocation has no usable subscription id, type or status.")
 	}
 	server := ""
@@ -213,10 +214,10 @@ func (s *EventSub) Revoked(ctx context.Context, m EventSubMessage) error {
 			break
 		}
 	}
-	if err := db.New(s.pool).RevocationInsert(ctx, db.RevocationInsertParams{
+	if err := s.deliveries.Revoked(ctx, platform.Revocation{
 		Platform: router.Twitch, Subscription: sub.ID, Kind: sub.Type, Reason: sub.Status, Server: server,
 	}); err != nil {
-		return fmt.Errorf("record eventsub revocation of %q: %w", sub.ID, err)
+		return err
 	}
 	s.logger.WarnContext(ctx, "twitch revoked an eventsub subscription", "subscription", sub.ID, "type", sub.Type, "reason", sub.Status, "server", server)
 	return nil
@@ -331,9 +332,9 @@ func (EventSubArgs) Kind() string { return "platform.eventsub" }
 // EventSubWorker runs EventSubArgs jobs.
 type EventSubWorker struct {
 	river.WorkerDefaults[EventSubArgs]
-	Pool   *pgxpool.Pool
-	Router *router.Router
-	Logger *slog.Logger
+	Deliveries *platform.Deliveries
+	Router     *router.Router
+	Logger     *slog.Logger
 }
 
 // Timeout bounds one attempt.
@@ -345,16 +346,15 @@ func (w *EventSubWorker) Timeout(*river.Job[EventSubArgs]) time.Duration { retur
 // The router deduplicates by event id, so a retry after the router succeeded
 // but before the delivery was marked does not count the event twice.
 func (w *EventSubWorker) Work(ctx context.Context, job *river.Job[EventSubArgs]) error {
-	q := db.New(w.Pool)
-	d, err := q.DeliveryGet(ctx, job.Args.DeliveryID)
-	if errors.Is(err, pgx.ErrNoRows) {
+	d, err := w.Deliveries.Get(ctx, job.Args.DeliveryID)
+	if errors.Is(err, platform.ErrDeliveryGone) {
 		w.Logger.WarnContext(ctx, "eventsub delivery is gone; nothing to do", "delivery", job.Args.DeliveryID)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("load eventsub delivery %d: %w", job.Args.DeliveryID, err)
+		return fmt.Errorf("load eventsub delivery: %w", err)
 	}
-	if d.ProcessedAt != nil {
+	if d.Processed {
 		return nil
 	}
 	reason := ""
@@ -370,8 +370,8 @@ func (w *EventSubWorker) Work(ctx context.Context, job *river.Job[EventSubArgs])
 	default:
 		return fmt.Errorf("handle eventsub %s message %q: %w", d.Kind, d.MessageID, err)
 	}
-	if err := markProcessed(ctx, q, d, reason); err != nil {
-		return fmt.Errorf("mark eventsub delivery %d processed: %w", d.ID, err)
+	if err := w.Deliveries.MarkProcessed(ctx, d, reason); err != nil {
+		return fmt.Errorf("eventsub: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package platform_test
+package twitch_test
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/bots/twitch"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/platform"
@@ -40,10 +41,10 @@ func sign(secret, id, ts string, body []byte) string {
 
 func headers(msgType, id, ts, sig string) http.Header {
 	h := http.Header{}
-	h.Set(platform.HeaderEventSubID, id)
-	h.Set(platform.HeaderEventSubTimestamp, ts)
-	h.Set(platform.HeaderEventSubSignature, sig)
-	h.Set(platform.HeaderEventSubType, msgType)
+	h.Set(twitch.HeaderEventSubID, id)
+	h.Set(twitch.HeaderEventSubTimestamp, ts)
+	h.Set(twitch.HeaderEventSubSignature, sig)
+	h.Set(twitch.HeaderEventSubType, msgType)
 	return h
 }
 
@@ -76,12 +77,12 @@ func TestVerifyEventSub(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m, err := platform.VerifyEventSub(secret, c.h, c.body, now)
+			m, err := twitch.VerifyEventSub(secret, c.h, c.body, now)
 			if c.wantCode == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if m.ID != c.h.Get(platform.HeaderEventSubID) || string(m.Body) != string(c.body) {
+				if m.ID != c.h.Get(twitch.HeaderEventSubID) || string(m.Body) != string(c.body) {
 					t.Errorf("message %+v", m)
 				}
 				return
@@ -91,7 +92,7 @@ func TestVerifyEventSub(t *testing.T) {
 			}
 		})
 	}
-	if _, err := platform.VerifyEventSub("", headers("notification", "m1", at(0), sign("", "m1", at(0), body)), body, now); err == nil {
+	if _, err := twitch.VerifyEventSub("", headers("notification", "m1", at(0), sign("", "m1", at(0), body)), body, now); err == nil {
 		t.Error("an empty secret accepted a message")
 	}
 }
@@ -137,7 +138,7 @@ func TestEventSubEvent(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := platform.EventSubEvent("msg-1", notification(c.subType, c.event), at)
+			got, err := twitch.EventSubEvent("msg-1", notification(c.subType, c.event), at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +157,7 @@ func TestEventSubEvent(t *testing.T) {
 		{"no broadcaster", string(notification("channel.follow", `{"user_id":"1"}`))},
 		{"no user", string(notification("channel.follow", `{"broadcaster_user_login":"duckchan"}`))},
 	} {
-		if _, err := platform.EventSubEvent("m", []byte(bad.body), at); !problem.Is(err, problem.Invalid) {
+		if _, err := twitch.EventSubEvent("m", []byte(bad.body), at); !problem.Is(err, problem.Invalid) {
 			t.Errorf("%s: err = %v, want an invalid problem", bad.name, err)
 		}
 	}
@@ -167,7 +168,7 @@ func TestEventSubEvent(t *testing.T) {
 type env struct {
 	pool   *pgxpool.Pool
 	router *router.Router
-	es     *platform.EventSub
+	es     *twitch.EventSub
 	cid    int64
 	logger *slog.Logger
 }
@@ -199,7 +200,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := platform.NewEventSub(platform.EventSubConfig{Pool: pool, Jobs: jobs, Logger: logger})
+	es := twitch.NewEventSub(platform.NewDeliveries(pool, jobs), logger)
 	return &env{pool: pool, router: rt, es: es, cid: c.ID, logger: logger}
 }
 
@@ -214,7 +215,7 @@ func (e *env) count(t *testing.T, sql string, args ...any) int {
 
 func (e *env) store(t *testing.T, id string, body []byte) bool {
 	t.Helper()
-	stored, err := e.es.Store(context.Background(), platform.EventSubMessage{ID: id, Type: platform.EventSubNotification, Timestamp: time.Now(), Body: body})
+	stored, err := e.es.Store(context.Background(), twitch.EventSubMessage{ID: id, Type: twitch.EventSubNotification, Timestamp: time.Now(), Body: body})
 	if err != nil {
 		t.Fatalf("store %s: %v", id, err)
 	}
@@ -225,7 +226,7 @@ func (e *env) store(t *testing.T, id string, body []byte) bool {
 func (e *env) runWorkers(t *testing.T) {
 	t.Helper()
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &platform.EventSubWorker{Pool: e.pool, Router: e.router, Logger: e.logger})
+	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: platform.NewDeliveries(e.pool, nil), Router: e.router, Logger: e.logger})
 	runner, err := river.NewClient(riverpgxv5.New(e.pool), &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}, Workers: workers,
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, Logger: e.logger,
@@ -294,12 +295,12 @@ func TestEventSubStoreAndWork(t *testing.T) {
 		{"unknown type", string(notification("channel.update", follow))},
 		{"no event", `{"subscription":{"type":"channel.follow"}}`},
 	} {
-		_, err := e.es.Store(ctx, platform.EventSubMessage{ID: "bad-" + bad.name, Type: platform.EventSubNotification, Body: []byte(bad.body)})
+		_, err := e.es.Store(ctx, twitch.EventSubMessage{ID: "bad-" + bad.name, Type: twitch.EventSubNotification, Body: []byte(bad.body)})
 		if !problem.Is(err, problem.Invalid) {
 			t.Errorf("%s: err = %v, want an invalid problem", bad.name, err)
 		}
 	}
-	_, err := e.es.Store(ctx, platform.EventSubMessage{ID: "mismatch", Type: platform.EventSubNotification, SubType: "channel.cheer", Body: notification("channel.follow", follow)})
+	_, err := e.es.Store(ctx, twitch.EventSubMessage{ID: "mismatch", Type: twitch.EventSubNotification, SubType: "channel.cheer", Body: notification("channel.follow", follow)})
 	if !problem.Is(err, problem.Invalid) {
 		t.Errorf("subscription type header differing from the body: err = %v", err)
 	}
@@ -359,8 +360,8 @@ func TestEventSubStoreAndWork(t *testing.T) {
 	// first with the delivery already marked, then with the mark lost.
 	var did int64
 	e.pool.QueryRow(ctx, "SELECT id FROM platform_deliveries WHERE message_id = 'msg-follow'").Scan(&did)
-	w := &platform.EventSubWorker{Pool: e.pool, Router: e.router, Logger: e.logger}
-	job := &river.Job[platform.EventSubArgs]{Args: platform.EventSubArgs{DeliveryID: did}}
+	w := &twitch.EventSubWorker{Deliveries: platform.NewDeliveries(e.pool, nil), Router: e.router, Logger: e.logger}
+	job := &river.Job[twitch.EventSubArgs]{Args: twitch.EventSubArgs{DeliveryID: did}}
 	if err := w.Work(ctx, job); err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +375,7 @@ func TestEventSubStoreAndWork(t *testing.T) {
 		t.Errorf("%d ledger rows after the job ran again, want 1", n)
 	}
 	// A delivery that is gone (swept) is nothing to do.
-	if err := w.Work(ctx, &river.Job[platform.EventSubArgs]{Args: platform.EventSubArgs{DeliveryID: 1 << 40}}); err != nil {
+	if err := w.Work(ctx, &river.Job[twitch.EventSubArgs]{Args: twitch.EventSubArgs{DeliveryID: 1 << 40}}); err != nil {
 		t.Errorf("missing delivery: %v", err)
 	}
 }
@@ -386,10 +387,10 @@ func TestEventSubWorkerRetriesOnError(t *testing.T) {
 	e.store(t, "msg-1", notification("channel.follow", follow))
 	var did int64
 	e.pool.QueryRow(ctx, "SELECT id FROM platform_deliveries WHERE message_id = 'msg-1'").Scan(&did)
-	w := &platform.EventSubWorker{Pool: e.pool, Router: e.router, Logger: e.logger}
+	w := &twitch.EventSubWorker{Deliveries: platform.NewDeliveries(e.pool, nil), Router: e.router, Logger: e.logger}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	err := w.Work(cctx, &river.Job[platform.EventSubArgs]{Args: platform.EventSubArgs{DeliveryID: did}})
+	err := w.Work(cctx, &river.Job[twitch.EventSubArgs]{Args: twitch.EventSubArgs{DeliveryID: did}})
 	if err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want the cancellation returned so River retries", err)
 	}
@@ -405,7 +406,7 @@ func TestEventSubRevoked(t *testing.T) {
 	ctx := context.Background()
 	body := []byte(`{"subscription":{"id":"sub-9","status":"authorization_revoked","type":"channel.raid","version":"1","cost":0,
 "condition":{"to_broadcaster_user_id":"1337"},"transport":{"method":"webhook","callback":"https://example.com/cb"},"created_at":"2019-11-16T10:11:12.634234626Z"}}`)
-	if err := e.es.Revoked(ctx, platform.EventSubMessage{ID: "r1", Type: platform.EventSubRevocation, Body: body}); err != nil {
+	if err := e.es.Revoked(ctx, twitch.EventSubMessage{ID: "r1", Type: twitch.EventSubRevocation, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := db.New(e.pool).RevocationList(ctx, 10)
@@ -417,7 +418,7 @@ func TestEventSubRevoked(t *testing.T) {
 	if diff := cmp.Diff([]string{"twitch", "sub-9", "channel.raid", "authorization_revoked", "1337"}, got); diff != "" {
 		t.Errorf("revocation (-want +got):\n%s", diff)
 	}
-	if err := e.es.Revoked(ctx, platform.EventSubMessage{ID: "r2", Type: platform.EventSubRevocation, Body: []byte(`{"subscription":{}}`)}); !problem.Is(err, problem.Invalid) {
+	if err := e.es.Revoked(ctx, twitch.EventSubMessage{ID: "r2", Type: twitch.EventSubRevocation, Body: []byte(`{"subscription":{}}`)}); !problem.Is(err, problem.Invalid) {
 		t.Errorf("revocation without a subscription id: err = %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package platform_test
+package slackbot_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 )
@@ -27,7 +28,7 @@ func TestSlackOAuthAuthorizeURL(t *testing.T) {
 		{"local api without slash", "http://127.0.0.1:9/api", "http://127.0.0.1:9/oauth/v2/authorize"},
 	}
 	for _, c := range cases {
-		o := &platform.SlackOAuth{ClientID: "123.456", ClientSecret: "s", APIURL: c.apiURL}
+		o := &slackbot.OAuth{ClientID: "123.456", ClientSecret: "s", APIURL: c.apiURL}
 		u, err := url.Parse(o.AuthorizeURL("https://hub.example/slack/callback", "st&ate"))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -67,14 +68,14 @@ func TestSlackOAuthExchange(t *testing.T) {
 		})
 	}))
 	t.Cleanup(srv.Close)
-	o := &platform.SlackOAuth{ClientID: "123.456", ClientSecret: "shh", APIURL: srv.URL + "/api/"}
+	o := &slackbot.OAuth{ClientID: "123.456", ClientSecret: "shh", APIURL: srv.URL + "/api/"}
 	ctx := context.Background()
 
 	inst, err := o.Exchange(ctx, "good-code", "https://hub.example/cb")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := platform.SlackInstall{TeamID: "T1", TeamName: "Duck workspace", BotUserID: "UBOT",
+	want := platform.Install{Server: "T1", Name: "Duck workspace", BotUserID: "UBOT",
 		Token: platform.Token{Access: "xoxb-17", Refresh: "xoxe-1", Scopes: []string{"chat:write", "commands"}, AccountID: "UBOT",
 			Expires: time.Now().Add(12 * time.Hour)}}
 	if diff := cmp.Diff(want, inst, cmpopts.EquateApproxTime(time.Minute)); diff != "" {
@@ -91,7 +92,7 @@ func TestSlackOAuthExchange(t *testing.T) {
 	if _, err := o.Exchange(ctx, "", "https://hub.example/cb"); !problem.Is(err, problem.Invalid) {
 		t.Errorf("no code: %v, want an invalid problem", err)
 	}
-	down := &platform.SlackOAuth{ClientID: "1", APIURL: srv.URL + "/nowhere/"}
+	down := &slackbot.OAuth{ClientID: "1", APIURL: srv.URL + "/nowhere/"}
 	if _, err := down.Exchange(ctx, "good-code", "https://hub.example/cb"); err == nil || problem.As(err) != nil {
 		t.Errorf("API answering 404: %v, want an internal error", err)
 	}

@@ -1,4 +1,4 @@
-package platform
+package slackbot
 
 import (
 	"context"
@@ -11,111 +11,108 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
-	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // Kinds of stored Slack deliveries that are not Events API events (those
 // are stored under their inner event type).
 const (
-	SlackKindCommand        = "slash_command"
-	SlackKindBlockActions   = "block_actions"
-	SlackKindViewSubmission = "view_submission"
+	KindCommand        = "slash_command"
+	KindBlockActions   = "block_actions"
+	KindViewSubmission = "view_submission"
 )
 
-// SlackInbox commits Slack deliveries, from HTTP or Socket Mode, together
+// Inbox commits Slack deliveries, from HTTP or Socket Mode, together
 // with the job that processes each, once per delivery id.
-type SlackInbox struct {
-	pool   *pgxpool.Pool
-	jobs   *river.Client[pgx.Tx]
-	logger *slog.Logger
+type Inbox struct {
+	deliveries *platform.Deliveries
+	logger     *slog.Logger
 }
 
-// NewSlackInbox returns an inbox storing in pool and queueing on jobs.
-func NewSlackInbox(pool *pgxpool.Pool, jobs *river.Client[pgx.Tx], logger *slog.Logger) *SlackInbox {
+// NewInbox returns an inbox committing to deliveries.
+func NewInbox(deliveries *platform.Deliveries, logger *slog.Logger) *Inbox {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &SlackInbox{pool: pool, jobs: jobs, logger: logger}
+	return &Inbox{deliveries: deliveries, logger: logger}
 }
 
 // Event answers an Events API url_verification with its challenge, or
 // commits an event_callback (dedup by event_id).
-func (in *SlackInbox) Event(ctx context.Context, body []byte) (SlackAck, error) {
+func (in *Inbox) Event(ctx context.Context, body []byte) (platform.Ack, error) {
 	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
 	if err != nil {
 		in.logger.WarnContext(ctx, "slack request not understood", "err", err)
-		return SlackAck{}, problem.Invalidf("body", "The body is not an Events API payload this app understands (malformed JSON or an unknown event type).")
+		return platform.Ack{}, problem.Invalidf("body", "The body is not an Events API payload this app understands (malformed JSON or an unknown event type).")
 	}
 	switch ev.Type {
 	case slackevents.URLVerification:
 		uv, ok := ev.Data.(*slackevents.EventsAPIURLVerificationEvent)
 		if !ok || uv.Challenge == "" {
-			return SlackAck{}, problem.Invalidf("challenge", "The url_verification request has no challenge.")
+			return platform.Ack{}, problem.Invalidf("challenge", "The url_verification request has no challenge.")
 		}
-		return SlackAck{Challenge: uv.Challenge}, nil
+		return platform.Ack{Challenge: uv.Challenge}, nil
 	case slackevents.AppRateLimited:
 		in.logger.WarnContext(ctx, "slack reports that it dropped events: the app went over its Events API rate limit", "team", ev.TeamID)
-		return SlackAck{}, nil
+		return platform.Ack{}, nil
 	case slackevents.CallbackEvent:
 	default:
 		in.logger.WarnContext(ctx, "slack request of an unknown type", "type", ev.Type)
-		return SlackAck{}, problem.Invalidf("type", "Unknown Events API request type %q.", ev.Type)
+		return platform.Ack{}, problem.Invalidf("type", "Unknown Events API request type %q.", ev.Type)
 	}
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if !ok || cb.EventID == "" || len(cb.EventID) > 200 {
-		return SlackAck{}, problem.Invalidf("event_id", "The event_callback has no usable event_id.")
+		return platform.Ack{}, problem.Invalidf("event_id", "The event_callback has no usable event_id.")
 	}
 	return in.store(ctx, cb.EventID, ev.InnerEvent.Type, body)
 }
 
 // Command commits a slash command (dedup by trigger_id).
-func (in *SlackInbox) Command(ctx context.Context, cmd slack.SlashCommand) (SlackAck, error) {
+func (in *Inbox) Command(ctx context.Context, cmd slack.SlashCommand) (platform.Ack, error) {
 	for _, f := range []struct{ name, v string }{{"team_id", cmd.TeamID}, {"user_id", cmd.UserID}, {"command", cmd.Command}, {"trigger_id", cmd.TriggerID}} {
 		if f.v == "" || len(f.v) > 190 {
 			in.logger.WarnContext(ctx, "slack slash command without "+f.name)
-			return SlackAck{}, problem.Invalidf(f.name, "The slash command has no usable %s.", f.name)
+			return platform.Ack{}, problem.Invalidf(f.name, "The slash command has no usable %s.", f.name)
 		}
 	}
 	cmd.Token = "" // the legacy verification token is not needed later (nor stored: see scrub.go)
 	payload, err := json.Marshal(cmd)
 	if err != nil {
-		return SlackAck{}, fmt.Errorf("encode slack slash command: %w", err)
+		return platform.Ack{}, fmt.Errorf("encode slack slash command: %w", err)
 	}
-	return in.store(ctx, "cmd:"+cmd.TriggerID, SlackKindCommand, payload)
+	return in.store(ctx, "cmd:"+cmd.TriggerID, KindCommand, payload)
 }
 
 // Interaction commits a block_actions or view_submission payload (dedup by
 // trigger_id).
-func (in *SlackInbox) Interaction(ctx context.Context, payload []byte) (SlackAck, error) {
+func (in *Inbox) Interaction(ctx context.Context, payload []byte) (platform.Ack, error) {
 	var ic slack.InteractionCallback
 	if err := json.Unmarshal(payload, &ic); err != nil {
 		in.logger.WarnContext(ctx, "slack interaction not understood", "err", err)
-		return SlackAck{}, problem.Invalidf("payload", "The payload is not an interaction this app understands (malformed JSON).")
+		return platform.Ack{}, problem.Invalidf("payload", "The payload is not an interaction this app understands (malformed JSON).")
 	}
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
 		if len(ic.ActionCallback.BlockActions) == 0 {
-			return SlackAck{}, problem.Invalidf("actions", "The block_actions payload has no action.")
+			return platform.Ack{}, problem.Invalidf("actions", "The block_actions payload has no action.")
 		}
 	case slack.InteractionTypeViewSubmission:
 	default:
 		in.logger.WarnContext(ctx, "slack interaction of an unknown type", "type", ic.Type)
-		return SlackAck{}, problem.Invalidf("type", "Unknown interaction type %q: want block_actions or view_submission.", ic.Type)
+		return platform.Ack{}, problem.Invalidf("type", "Unknown interaction type %q: want block_actions or view_submission.", ic.Type)
 	}
 	if ic.Team.ID == "" || ic.User.ID == "" {
-		return SlackAck{}, problem.Invalidf("team", "The interaction names no team or user.")
+		return platform.Ack{}, problem.Invalidf("team", "The interaction names no team or user.")
 	}
 	if ic.TriggerID == "" || len(ic.TriggerID) > 190 {
-		return SlackAck{}, problem.Invalidf("trigger_id", "The interaction has no usable trigger_id.")
+		return platform.Ack{}, problem.Invalidf("trigger_id", "The interaction has no usable trigger_id.")
 	}
 	return in.store(ctx, "int:"+ic.TriggerID, string(ic.Type), payload)
 }
@@ -123,55 +120,40 @@ func (in *SlackInbox) Interaction(ctx context.Context, payload []byte) (SlackAck
 // store commits a delivery and its job in one transaction; a message id
 // already stored is a duplicate, even while its transaction is still open:
 // the unique insert waits for it.
-func (in *SlackInbox) store(ctx context.Context, messageID, kind string, payload []byte) (SlackAck, error) {
-	payload, err := scrubPayload(payload, scrubOnReceive)
+func (in *Inbox) store(ctx context.Context, messageID, kind string, payload []byte) (platform.Ack, error) {
+	payload, err := platform.ScrubReceived(payload)
 	if err != nil {
 		in.logger.WarnContext(ctx, "slack delivery not storable", "id", messageID, "err", err)
-		return SlackAck{}, problem.Invalidf("body", "The payload is not valid JSON.")
+		return platform.Ack{}, problem.Invalidf("body", "The payload is not valid JSON.")
 	}
-	var ack SlackAck
-	err = pgx.BeginFunc(ctx, in.pool, func(tx pgx.Tx) error {
-		id, err := db.New(tx).DeliveryInsert(ctx, db.DeliveryInsertParams{
-			Platform: router.Slack, MessageID: messageID, Kind: kind, Payload: payload,
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			ack.Duplicate = true
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("store slack delivery %s: %w", messageID, err)
-		}
-		if _, err := in.jobs.InsertTx(ctx, tx, SlackDeliveryArgs{DeliveryID: id}, nil); err != nil {
-			return fmt.Errorf("queue slack delivery %s: %w", messageID, err)
-		}
-		ack.DeliveryID = id
-		return nil
+	id, err := in.deliveries.Store(ctx, router.Slack, messageID, kind, payload, func(id int64) river.JobArgs {
+		return DeliveryArgs{DeliveryID: id}
 	})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "22P05" { // a \u0000 escape, which jsonb cannot hold
+	if errors.Is(err, platform.ErrNULEscape) {
 		in.logger.WarnContext(ctx, "slack delivery not storable", "id", messageID, "err", err)
-		return SlackAck{}, problem.Invalidf("body", "The event contains a NUL character escape, which cannot be stored.")
+		return platform.Ack{}, err
 	}
 	if err != nil {
-		return SlackAck{}, err
+		return platform.Ack{}, fmt.Errorf("slack: %w", err)
 	}
-	if ack.Duplicate {
+	if id == 0 {
 		in.logger.InfoContext(ctx, "slack delivery already stored; acknowledged again", "id", messageID)
+		return platform.Ack{Duplicate: true}, nil
 	}
-	return ack, nil
+	return platform.Ack{DeliveryID: id}, nil
 }
 
 // ReceiveCommand checks a slash command request's signature and commits
 // it with its job.
-func (s *SlackReceiver) ReceiveCommand(ctx context.Context, header http.Header, body []byte) (SlackAck, error) {
+func (s *Receiver) ReceiveCommand(ctx context.Context, header http.Header, body []byte) (platform.Ack, error) {
 	if err := s.verify(header, body); err != nil {
 		s.logger.WarnContext(ctx, "slack slash command rejected", "err", err)
-		return SlackAck{}, ErrSlackSignature
+		return platform.Ack{}, ErrSignature
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		s.logger.WarnContext(ctx, "slack slash command not understood", "err", err)
-		return SlackAck{}, problem.Invalidf("body", "The body is not a form-encoded slash command.")
+		return platform.Ack{}, problem.Invalidf("body", "The body is not a form-encoded slash command.")
 	}
 	// The fields slack.SlashCommandParse reads, from the verified body.
 	cmd := slack.SlashCommand{
@@ -188,23 +170,23 @@ func (s *SlackReceiver) ReceiveCommand(ctx context.Context, header http.Header, 
 
 // ReceiveInteraction checks an interactivity request's signature and
 // commits its payload form field with its job.
-func (s *SlackReceiver) ReceiveInteraction(ctx context.Context, header http.Header, body []byte) (SlackAck, error) {
+func (s *Receiver) ReceiveInteraction(ctx context.Context, header http.Header, body []byte) (platform.Ack, error) {
 	if err := s.verify(header, body); err != nil {
 		s.logger.WarnContext(ctx, "slack interaction rejected", "err", err)
-		return SlackAck{}, ErrSlackSignature
+		return platform.Ack{}, ErrSignature
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil || form.Get("payload") == "" {
 		s.logger.WarnContext(ctx, "slack interaction without a payload", "err", err)
-		return SlackAck{}, problem.Invalidf("payload", "The body has no payload form field.")
+		return platform.Ack{}, problem.Invalidf("payload", "The body has no payload form field.")
 	}
 	return s.inbox.Interaction(ctx, []byte(form.Get("payload")))
 }
 
-// SlackOrigin is a routed Slack event with what its answer needs beyond
+// Origin is a routed Slack event with what its answer needs beyond
 // the event: slash commands and message buttons are answered through their
 // response URL, and a modal can only open with a fresh trigger id.
-type SlackOrigin struct {
+type Origin struct {
 	Event       router.Event
 	ResponseURL string // "": answer through the Web API
 	TriggerID   string // valid for 3 seconds after the user acted
@@ -212,19 +194,19 @@ type SlackOrigin struct {
 
 // slackCommandOrigin maps a stored slash command: "/waddlebot hello world"
 // becomes a SlashCommand event with Text "hello world".
-func slackCommandOrigin(payload []byte) (SlackOrigin, error) {
+func slackCommandOrigin(payload []byte) (Origin, error) {
 	var cmd slack.SlashCommand
 	if err := json.Unmarshal(payload, &cmd); err != nil {
-		return SlackOrigin{}, fmt.Errorf("parse slack slash command: %w", err)
+		return Origin{}, fmt.Errorf("parse slack slash command: %w", err)
 	}
 	ev := router.Event{ID: "slack:cmd:" + cmd.TriggerID, Platform: router.Slack, Kind: router.SlashCommand,
-		Server: cmd.TeamID, Channel: cmd.ChannelID, User: router.User{ID: cmd.UserID, Name: Truncate(cmd.UserName, 100)},
-		Text: Truncate(strings.TrimSpace(cmd.Text), router.MaxTextLen), Time: time.Now(),
+		Server: cmd.TeamID, Channel: cmd.ChannelID, User: router.User{ID: cmd.UserID, Name: runes.Truncate(cmd.UserName, 100, "")},
+		Text: runes.Truncate(strings.TrimSpace(cmd.Text), router.MaxTextLen, ""), Time: time.Now(),
 		Data: map[string]any{"command": cmd.Command}}
 	if err := ev.Validate(); err != nil {
-		return SlackOrigin{}, fmt.Errorf("slack slash command: %w", err)
+		return Origin{}, fmt.Errorf("slack slash command: %w", err)
 	}
-	return SlackOrigin{Event: ev, ResponseURL: cmd.ResponseURL, TriggerID: cmd.TriggerID}, nil
+	return Origin{Event: ev, ResponseURL: cmd.ResponseURL, TriggerID: cmd.TriggerID}, nil
 }
 
 // slackInteractionOrigin maps a stored interaction: a button's action (its
@@ -232,18 +214,18 @@ func slackCommandOrigin(payload []byte) (SlackOrigin, error) {
 // a ButtonClick; a submitted modal becomes a ModalSubmit with its callback_id
 // as Text and the inputs' values in Data. ok is false for actions that carry
 // nothing to run.
-func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) {
+func slackInteractionOrigin(payload []byte) (o Origin, ok bool, err error) {
 	var ic slack.InteractionCallback
 	if err := json.Unmarshal(payload, &ic); err != nil {
-		return SlackOrigin{}, false, fmt.Errorf("parse slack interaction: %w", err)
+		return Origin{}, false, fmt.Errorf("parse slack interaction: %w", err)
 	}
 	ev := router.Event{ID: "slack:int:" + ic.TriggerID, Platform: router.Slack, Server: ic.Team.ID,
-		User: router.User{ID: ic.User.ID, Name: Truncate(ic.User.Name, 100)}, Time: time.Now()}
+		User: router.User{ID: ic.User.ID, Name: runes.Truncate(ic.User.Name, 100, "")}, Time: time.Now()}
 	data := map[string]any{}
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
 		if len(ic.ActionCallback.BlockActions) == 0 {
-			return SlackOrigin{}, false, errors.New("slack block_actions without an action")
+			return Origin{}, false, errors.New("slack block_actions without an action")
 		}
 		a := ic.ActionCallback.BlockActions[0]
 		ev.Kind = router.ButtonClick
@@ -276,37 +258,37 @@ func slackInteractionOrigin(payload []byte) (o SlackOrigin, ok bool, err error) 
 					if v.SelectedOption.Value != "" {
 						val = v.SelectedOption.Value
 					}
-					data[id] = Truncate(val, router.MaxTextLen)
+					data[id] = runes.Truncate(val, router.MaxTextLen, "")
 				}
 			}
 		}
 	default:
-		return SlackOrigin{}, false, fmt.Errorf("slack interaction of type %q is not handled", ic.Type)
+		return Origin{}, false, fmt.Errorf("slack interaction of type %q is not handled", ic.Type)
 	}
 	if ev.Text == "" {
-		return SlackOrigin{}, false, nil
+		return Origin{}, false, nil
 	}
-	ev.Text = Truncate(ev.Text, router.MaxTextLen)
+	ev.Text = runes.Truncate(ev.Text, router.MaxTextLen, "")
 	if len(data) > 0 {
 		ev.Data = data
 	}
 	if err := ev.Validate(); err != nil {
-		return SlackOrigin{}, false, fmt.Errorf("slack interaction: %w", err)
+		return Origin{}, false, fmt.Errorf("slack interaction: %w", err)
 	}
-	return SlackOrigin{Event: ev, ResponseURL: ic.ResponseURL, TriggerID: ic.TriggerID}, true, nil
+	return Origin{Event: ev, ResponseURL: ic.ResponseURL, TriggerID: ic.TriggerID}, true, nil
 }
 
 // slackOrigin maps a stored delivery of any kind; ok is false for one
 // Waddle does not act on.
-func slackOrigin(kind string, payload []byte) (SlackOrigin, bool, error) {
+func slackOrigin(kind string, payload []byte) (Origin, bool, error) {
 	switch kind {
-	case SlackKindCommand:
+	case KindCommand:
 		o, err := slackCommandOrigin(payload)
 		return o, err == nil, err
-	case SlackKindBlockActions, SlackKindViewSubmission:
+	case KindBlockActions, KindViewSubmission:
 		return slackInteractionOrigin(payload)
 	default:
-		ev, ok, err := SlackRouterEvent(payload)
-		return SlackOrigin{Event: ev}, ok, err
+		ev, ok, err := RouterEvent(payload)
+		return Origin{Event: ev}, ok, err
 	}
 }

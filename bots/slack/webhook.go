@@ -1,8 +1,4 @@
-// Package platform receives the chat platforms' webhook deliveries (Slack's
-// Events API, Twitch EventSub): it checks that they are signed by the
-// platform, commits each one to PostgreSQL together with the job that will
-// process it, and later turns it into a router event from that job.
-package platform
+package slackbot
 
 import (
 	"context"
@@ -12,57 +8,44 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
-	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
-// SlackMaxBody bounds an Events API request body.
-const SlackMaxBody = 1 << 20
-
-// ErrSlackSignature answers a request Slack did not sign with our signing
+// ErrSignature answers a request Slack did not sign with our signing
 // secret, or signed more than five minutes from now.
-var ErrSlackSignature = problem.New(problem.Unauthorized,
+var ErrSignature = problem.New(problem.Unauthorized,
 	"The request is not signed by Slack: X-Slack-Signature does not match or X-Slack-Request-Timestamp is missing or more than 5 minutes off.")
 
-// SlackConfig is what the Slack receiver needs.
-type SlackConfig struct {
-	Pool          *pgxpool.Pool
-	Jobs          *river.Client[pgx.Tx] // inserts the processing job; an insert-only client is enough
-	SigningSecret string                // SLACK_SIGNING_SECRET
+// ReceiverConfig is what the Slack receiver needs.
+type ReceiverConfig struct {
+	Deliveries    *platform.Deliveries // commits each request with its processing job
+	SigningSecret string               // SLACK_SIGNING_SECRET
 	Logger        *slog.Logger
 }
 
-// SlackReceiver accepts Slack's signed HTTP requests: Events API events,
+// Receiver accepts Slack's signed HTTP requests: Events API events,
 // slash commands and interactions.
-type SlackReceiver struct {
-	inbox  *SlackInbox
+type Receiver struct {
+	inbox  *Inbox
 	secret string
 	logger *slog.Logger
 }
 
 // NewSlackReceiver returns a receiver, or nil when cfg.SigningSecret is
 // empty: without the secret no request can be trusted, so Slack is off.
-func NewSlackReceiver(cfg SlackConfig) *SlackReceiver {
+func NewReceiver(cfg ReceiverConfig) *Receiver {
 	if cfg.SigningSecret == "" {
 		return nil
 	}
-	return &SlackReceiver{inbox: NewSlackInbox(cfg.Pool, cfg.Jobs, cfg.Logger), secret: cfg.SigningSecret, logger: cfg.Logger}
-}
-
-// SlackAck is what to answer Slack for an accepted request.
-type SlackAck struct {
-	Challenge  string // url_verification: send it back
-	DeliveryID int64  // the stored delivery (0 for a duplicate or a notice)
-	Duplicate  bool   // the delivery id was already stored: nothing new was done
+	return &Receiver{inbox: NewInbox(cfg.Deliveries, cfg.Logger), secret: cfg.SigningSecret, logger: cfg.Logger}
 }
 
 // Receive checks a request's signature, then answers url_verification with
@@ -70,10 +53,10 @@ type SlackAck struct {
 // processes it. A redelivery of a stored event_id is acknowledged and ignored,
 // even while the first delivery's transaction is still open: the unique insert
 // waits for it.
-func (s *SlackReceiver) Receive(ctx context.Context, header http.Header, body []byte) (SlackAck, error) {
+func (s *Receiver) Receive(ctx context.Context, header http.Header, body []byte) (platform.Ack, error) {
 	if err := s.verify(header, body); err != nil {
 		s.logger.WarnContext(ctx, "slack request rejected", "err", err)
-		return SlackAck{}, ErrSlackSignature
+		return platform.Ack{}, ErrSignature
 	}
 	ack, err := s.inbox.Event(ctx, body)
 	if err == nil && ack.Duplicate {
@@ -86,7 +69,7 @@ func (s *SlackReceiver) Receive(ctx context.Context, header http.Header, body []
 // verify checks the v0 signature over "v0:" + timestamp + ":" + body with the
 // signing secret. slack-go compares with hmac.Equal (constant time) and
 // rejects timestamps more than five minutes from now in either direction.
-func (s *SlackReceiver) verify(header http.Header, body []byte) error {
+func (s *Receiver) verify(header http.Header, body []byte) error {
 	sv, err := slack.NewSecretsVerifier(header, s.secret)
 	if err != nil {
 		return fmt.Errorf("verify slack signature: %w", err)
@@ -100,59 +83,69 @@ func (s *SlackReceiver) verify(header http.Header, body []byte) error {
 	return nil
 }
 
-// SlackDeliveryArgs is the job that processes one stored Slack delivery.
-type SlackDeliveryArgs struct {
+// DeliveryArgs is the job that processes one stored Slack delivery.
+type DeliveryArgs struct {
 	DeliveryID int64 `json:"delivery_id"`
 }
 
 // Kind names the job.
-func (SlackDeliveryArgs) Kind() string { return "platform.slack_delivery" }
+func (DeliveryArgs) Kind() string { return "platform.slack_delivery" }
 
 // InsertOpts retries for about a day with River's backoff; Slack itself
 // stopped caring once it was answered.
-func (SlackDeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
+func (DeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
 
-// SlackWorker runs SlackDeliveryArgs jobs: it loads the delivery (an
-// Events API event, a slash command or an interaction), maps it to a router
-// event and hands it to the router.
-type SlackWorker struct {
-	river.WorkerDefaults[SlackDeliveryArgs]
-	Pool   *pgxpool.Pool
-	Router *router.Router
-	Logger *slog.Logger
-	// Users fills in a user's names and badges before routing (the Slack bot
-	// sets it, from users.info); nil or an error leaves the user id as name.
-	Users func(ctx context.Context, team, user string) (router.User, error)
-	// CachedUsers returns a user Users looked up recently, without asking
-	// Slack (the Slack bot sets it). When set, a delivery with a trigger id
-	// (a slash command, a click, a submitted modal) is held up by Users for
-	// at most slackTriggerLookup: a modal it answers with must open within
-	// the trigger's 3 seconds. A user neither cached nor found in time is
-	// routed with the payload's name and no badges, and looked up after
-	// responding, for next time.
-	CachedUsers func(team, user string) (router.User, bool)
-	// Respond delivers the router's responses to Slack (the Slack bot sets
-	// it); nil drops them with a log line. An error makes River retry the job,
-	// and the router answers the retry with its first result.
-	Respond func(ctx context.Context, from SlackOrigin, res router.Result) error
+// Responder is what the delivery worker needs from the Slack bot: who a
+// user is, and how to send the router's responses back. *Bot implements it.
+type Responder interface {
+	// User looks a user's names and badges up (users.info).
+	User(ctx context.Context, team, user string) (router.User, error)
+	// CachedUser returns a user User looked up recently, without asking Slack.
+	CachedUser(team, user string) (router.User, bool)
+	// Respond delivers the router's responses to Slack. An error makes
+	// River retry the job, and the router answers the retry with its first result.
+	Respond(ctx context.Context, from Origin, res router.Result) error
+}
+
+// Worker runs DeliveryArgs jobs: it loads the delivery (an Events API
+// event, a slash command or an interaction), maps it to a router event,
+// hands it to the router and gives the responses to the bot.
+//
+// Before routing, the bot fills in the user's names and badges; a
+// delivery with a trigger id (a slash command, a click, a submitted modal)
+// is held up by the lookup for at most slackTriggerLookup, since a modal it
+// answers with must open within the trigger's 3 seconds. A user neither
+// cached nor found in time is routed with the payload's name and no badges,
+// and looked up after responding, for next time.
+type Worker struct {
+	river.WorkerDefaults[DeliveryArgs]
+	deliveries *platform.Deliveries
+	router     *router.Router
+	bot        Responder // nil: no Slack bot; responses are dropped with a log line
+	logger     *slog.Logger
+}
+
+// NewWorker returns the worker of stored Slack deliveries; bot may be nil
+// when no Slack bot runs here.
+func NewWorker(deliveries *platform.Deliveries, rt *router.Router, bot Responder, logger *slog.Logger) *Worker {
+	return &Worker{deliveries: deliveries, router: rt, bot: bot, logger: logger}
 }
 
 // Timeout bounds one attempt.
-func (w *SlackWorker) Timeout(*river.Job[SlackDeliveryArgs]) time.Duration { return 30 * time.Second }
+func (w *Worker) Timeout(*river.Job[DeliveryArgs]) time.Duration { return 30 * time.Second }
 
 // Work processes the delivery once. A server no community has linked, or an
 // event that cannot become a router event, marks it processed with the reason
 // and is not retried; any other error is, by River.
-func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs]) error {
-	q := db.New(w.Pool)
-	d, err := q.DeliveryGet(ctx, job.Args.DeliveryID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("slack delivery %d is gone", job.Args.DeliveryID))
+func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	d, err := w.deliveries.Get(ctx, job.Args.DeliveryID)
+	if errors.Is(err, platform.ErrDeliveryGone) {
+		return river.JobCancel(fmt.Errorf("slack: %w", err))
 	}
 	if err != nil {
-		return fmt.Errorf("load slack delivery %d: %w", job.Args.DeliveryID, err)
+		return fmt.Errorf("load slack delivery: %w", err)
 	}
-	if d.ProcessedAt != nil {
+	if d.Processed {
 		return nil // an earlier attempt finished after all
 	}
 	done := func(reason string) error {
@@ -160,14 +153,14 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 		// would make River send them all again.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 		defer cancel()
-		if err := markProcessed(mctx, q, d, reason); err != nil {
-			return fmt.Errorf("mark slack delivery %d processed: %w", d.ID, err)
+		if err := w.deliveries.MarkProcessed(mctx, d, reason); err != nil {
+			return fmt.Errorf("slack: %w", err)
 		}
 		return nil
 	}
 	from, ok, err := slackOrigin(d.Kind, d.Payload)
 	if err != nil {
-		w.Logger.WarnContext(ctx, "slack delivery cannot become a router event", "delivery", d.ID, "kind", d.Kind, "err", err)
+		w.logger.WarnContext(ctx, "slack delivery cannot become a router event", "delivery", d.ID, "kind", d.Kind, "err", err)
 		return done(err.Error())
 	}
 	if !ok {
@@ -176,35 +169,32 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 	ev := from.Event
 	lookUpLater := false
 	switch {
-	case from.TriggerID != "" && w.CachedUsers != nil:
-		if u, ok := w.CachedUsers(ev.Server, ev.User.ID); ok {
+	case from.TriggerID != "" && w.bot != nil:
+		if u, ok := w.bot.CachedUser(ev.Server, ev.User.ID); ok {
 			ev.User = withSlackUser(ev.User, u)
-			break
-		}
-		if w.Users == nil {
 			break
 		}
 		// Not cached: a quick lookup keeps the badges right (a moderator's
 		// command is not refused); a slow one gives way to the trigger.
 		uctx, cancel := context.WithTimeout(ctx, slackTriggerLookup)
-		u, err := w.Users(uctx, ev.Server, ev.User.ID)
+		u, err := w.bot.User(uctx, ev.Server, ev.User.ID)
 		cancel()
 		if err == nil {
 			ev.User = withSlackUser(ev.User, u)
 		} else {
 			lookUpLater = true
 		}
-	case w.Users != nil:
-		if u, err := w.Users(ctx, ev.Server, ev.User.ID); err != nil {
-			w.Logger.InfoContext(ctx, "slack user not looked up; routing with the user id as name", "user", ev.User.ID, "err", err)
+	case w.bot != nil:
+		if u, err := w.bot.User(ctx, ev.Server, ev.User.ID); err != nil {
+			w.logger.InfoContext(ctx, "slack user not looked up; routing with the user id as name", "user", ev.User.ID, "err", err)
 		} else {
 			ev.User = withSlackUser(ev.User, u)
 		}
 	}
 	from.Event = ev
-	res, err := w.Router.Handle(ctx, ev, router.Options{Dedup: true})
+	res, err := w.router.Handle(ctx, ev, router.Options{Dedup: true})
 	if errors.Is(err, router.ErrNotLinked) {
-		w.Logger.InfoContext(ctx, "slack event from a workspace no community has linked", "team", ev.Server, "delivery", d.ID)
+		w.logger.InfoContext(ctx, "slack event from a workspace no community has linked", "team", ev.Server, "delivery", d.ID)
 		return done(err.Error())
 	}
 	if p := problem.As(err); p != nil && p.Code == problem.Invalid {
@@ -214,15 +204,15 @@ func (w *SlackWorker) Work(ctx context.Context, job *river.Job[SlackDeliveryArgs
 		return fmt.Errorf("route slack event %s: %w", ev.ID, err)
 	}
 	if len(res.Responses) > 0 {
-		if w.Respond == nil {
-			w.Logger.InfoContext(ctx, "no slack bot configured to send the router's responses", "event", ev.ID, "responses", len(res.Responses))
-		} else if err := w.Respond(ctx, from, res); err != nil {
+		if w.bot == nil {
+			w.logger.InfoContext(ctx, "no slack bot configured to send the router's responses", "event", ev.ID, "responses", len(res.Responses))
+		} else if err := w.bot.Respond(ctx, from, res); err != nil {
 			return fmt.Errorf("respond to slack event %s: %w", ev.ID, err)
 		}
 	}
 	if lookUpLater && ctx.Err() == nil {
-		if _, err := w.Users(ctx, ev.Server, ev.User.ID); err != nil {
-			w.Logger.InfoContext(ctx, "slack user not looked up", "user", ev.User.ID, "err", err)
+		if _, err := w.bot.User(ctx, ev.Server, ev.User.ID); err != nil {
+			w.logger.InfoContext(ctx, "slack user not looked up", "user", ev.User.ID, "err", err)
 		}
 	}
 	return done("")
@@ -239,19 +229,19 @@ const slackTriggerLookup = 700 * time.Millisecond
 func withSlackUser(eu, u router.User) router.User {
 	eu.Roles = u.Roles
 	if u.Name != "" {
-		eu.Name = Truncate(u.Name, 100)
+		eu.Name = runes.Truncate(u.Name, 100, "")
 	}
 	if u.DisplayName != "" {
-		eu.DisplayName = Truncate(u.DisplayName, 100)
+		eu.DisplayName = runes.Truncate(u.DisplayName, 100, "")
 	}
 	return eu
 }
 
-// SlackRouterEvent maps an Events API envelope (as the Events API or Socket
+// RouterEvent maps an Events API envelope (as the Events API or Socket
 // Mode delivers it) to a router event. ok is false for events Waddle does not
 // act on: message subtypes (edits, deletions, joins, bot messages), messages
 // from bots, the app's own activity, and event types it does not map.
-func SlackRouterEvent(payload []byte) (ev router.Event, ok bool, err error) {
+func RouterEvent(payload []byte) (ev router.Event, ok bool, err error) {
 	outer, err := slackevents.ParseEvent(json.RawMessage(payload), slackevents.OptionNoVerifyToken())
 	if err != nil {
 		return router.Event{}, false, fmt.Errorf("parse slack event: %w", err)
@@ -313,7 +303,7 @@ func SlackRouterEvent(payload []byte) (ev router.Event, ok bool, err error) {
 	if ev.User.Name == "" {
 		ev.User.Name = ev.User.ID
 	}
-	ev.Text = Truncate(ev.Text, router.MaxTextLen)
+	ev.Text = runes.Truncate(ev.Text, router.MaxTextLen, "")
 	if len(data) > 0 {
 		ev.Data = data
 	}
@@ -332,20 +322,4 @@ func slackIsSelf(cb *slackevents.EventsAPICallbackEvent, user string) bool {
 		}
 	}
 	return false
-}
-
-// Truncate cuts s to at most n runes, so a long message or name still fits
-// a platform's or the router's limit instead of failing validation.
-func Truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package platform_test
+package slackbot_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/waddle/waddle/audit"
+	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/platform"
@@ -91,7 +93,7 @@ func TestSlackRouterEvent(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, ok, err := platform.SlackRouterEvent(slackEnvelope("Ev1", "T1", c.inner))
+			got, ok, err := slackbot.RouterEvent(slackEnvelope("Ev1", "T1", c.inner))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,12 +120,12 @@ func TestSlackRouterEventBadInput(t *testing.T) {
 		"no team":            string(slackEnvelope("Ev1", "", `{"type":"message","channel":"C1","user":"U1","text":"hi","ts":"1.0"}`)),
 		"unknown inner type": string(slackEnvelope("Ev1", "T1", `{"type":"no_such_event"}`)),
 	} {
-		if _, ok, err := platform.SlackRouterEvent([]byte(payload)); err == nil || ok {
+		if _, ok, err := slackbot.RouterEvent([]byte(payload)); err == nil || ok {
 			t.Errorf("%s: ok = %v, err = %v; want an error", name, ok, err)
 		}
 	}
 	long := strings.Repeat("é", router.MaxTextLen+10)
-	ev, ok, err := platform.SlackRouterEvent(slackEnvelope("Ev2", "T1", `{"type":"message","channel":"C1","user":"U1","text":"`+long+`","ts":"1.0"}`))
+	ev, ok, err := slackbot.RouterEvent(slackEnvelope("Ev2", "T1", `{"type":"message","channel":"C1","user":"U1","text":"`+long+`","ts":"1.0"}`))
 	if err != nil || !ok {
 		t.Fatalf("long message: ok = %v, err = %v", ok, err)
 	}
@@ -139,8 +141,9 @@ type slackEnv struct {
 	jobs   *river.Client[pgx.Tx]
 	rt     *router.Router
 	cid    int64
-	recv   *platform.SlackReceiver
-	worker *platform.SlackWorker
+	recv   *slackbot.Receiver
+	worker *slackbot.Worker
+	slack  *fakeSlack
 
 	mu      sync.Mutex
 	replies []string
@@ -177,21 +180,48 @@ func newSlackEnv(t *testing.T) *slackEnv {
 		t.Fatal(err)
 	}
 	e := &slackEnv{pool: pool, jobs: jobs, rt: rt, cid: c.ID}
-	e.recv = platform.NewSlackReceiver(platform.SlackConfig{Pool: pool, Jobs: jobs, SigningSecret: testSecret, Logger: logger})
-	e.worker = &platform.SlackWorker{Pool: pool, Router: rt, Logger: logger,
-		Respond: func(ctx context.Context, from platform.SlackOrigin, res router.Result) error {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			for _, r := range res.Responses {
-				e.replies = append(e.replies, from.Event.Channel+": "+r.Reply)
-			}
-			return nil
-		}}
+	deliveries := platform.NewDeliveries(pool, jobs)
+	e.recv = slackbot.NewReceiver(slackbot.ReceiverConfig{Deliveries: deliveries, SigningSecret: testSecret, Logger: logger})
+	e.slack = &fakeSlack{respond: func(ctx context.Context, from slackbot.Origin, res router.Result) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, r := range res.Responses {
+			e.replies = append(e.replies, from.Event.Channel+": "+r.Reply)
+		}
+		return nil
+	}}
+	e.worker = slackbot.NewWorker(deliveries, rt, e.slack, logger)
 	return e
 }
 
+// fakeSlack is the Slack bot as the delivery worker sees it; each test sets
+// what it needs. Without users, no user is found.
+type fakeSlack struct {
+	users   func(ctx context.Context, team, user string) (router.User, error)
+	cached  func(team, user string) (router.User, bool)
+	respond func(ctx context.Context, from slackbot.Origin, res router.Result) error
+}
+
+func (f *fakeSlack) User(ctx context.Context, team, user string) (router.User, error) {
+	if f.users == nil {
+		return router.User{}, errors.New("users.info is not answered here")
+	}
+	return f.users(ctx, team, user)
+}
+
+func (f *fakeSlack) CachedUser(team, user string) (router.User, bool) {
+	if f.cached == nil {
+		return router.User{}, false
+	}
+	return f.cached(team, user)
+}
+
+func (f *fakeSlack) Respond(ctx context.Context, from slackbot.Origin, res router.Result) error {
+	return f.respond(ctx, from, res)
+}
+
 // receive stores a signed event and returns the job it queued.
-func (e *slackEnv) receive(t *testing.T, eventID, team, inner string) *river.Job[platform.SlackDeliveryArgs] {
+func (e *slackEnv) receive(t *testing.T, eventID, team, inner string) *river.Job[slackbot.DeliveryArgs] {
 	t.Helper()
 	body := slackEnvelope(eventID, team, inner)
 	ack, err := e.recv.Receive(context.Background(), signed(testSecret, time.Now(), body), body)
@@ -201,7 +231,7 @@ func (e *slackEnv) receive(t *testing.T, eventID, team, inner string) *river.Job
 	if ack.DeliveryID == 0 || ack.Duplicate {
 		t.Fatalf("receive %s: %+v, want a new delivery", eventID, ack)
 	}
-	return &river.Job[platform.SlackDeliveryArgs]{Args: platform.SlackDeliveryArgs{DeliveryID: ack.DeliveryID}}
+	return &river.Job[slackbot.DeliveryArgs]{Args: slackbot.DeliveryArgs{DeliveryID: ack.DeliveryID}}
 }
 
 func (e *slackEnv) delivery(t *testing.T, id int64) db.PlatformDelivery {
@@ -286,7 +316,7 @@ func TestSlackWorkerRetriesOnRespondError(t *testing.T) {
 	t.Parallel()
 	e := newSlackEnv(t)
 	calls := 0
-	e.worker.Respond = func(context.Context, platform.SlackOrigin, router.Result) error {
+	e.slack.respond = func(context.Context, slackbot.Origin, router.Result) error {
 		calls++
 		if calls == 1 {
 			return fmt.Errorf("slack is down")
@@ -324,14 +354,14 @@ func TestSlackReceiveStoresOnceAndQueues(t *testing.T) {
 	if err != nil || !again.Duplicate || again.DeliveryID != 0 {
 		t.Fatalf("retry: %+v, %v; want a duplicate", again, err)
 	}
-	res, err := e.jobs.JobList(ctx, river.NewJobListParams().Kinds(platform.SlackDeliveryArgs{}.Kind()))
+	res, err := e.jobs.JobList(ctx, river.NewJobListParams().Kinds(slackbot.DeliveryArgs{}.Kind()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Jobs) != 1 {
 		t.Fatalf("jobs: %d, want one", len(res.Jobs))
 	}
-	var args platform.SlackDeliveryArgs
+	var args slackbot.DeliveryArgs
 	if err := json.Unmarshal(res.Jobs[0].EncodedArgs, &args); err != nil || args.DeliveryID != first.DeliveryID {
 		t.Errorf("job args %s, want delivery %d", res.Jobs[0].EncodedArgs, first.DeliveryID)
 	}
@@ -343,7 +373,7 @@ func TestSlackReceiveStoresOnceAndQueues(t *testing.T) {
 
 func TestNewSlackReceiverOffWithoutSecret(t *testing.T) {
 	t.Parallel()
-	if r := platform.NewSlackReceiver(platform.SlackConfig{}); r != nil {
+	if r := slackbot.NewReceiver(slackbot.ReceiverConfig{}); r != nil {
 		t.Errorf("receiver without a signing secret: %v, want nil", r)
 	}
 }
@@ -353,7 +383,7 @@ func TestSlackWorkerMarksProcessedAfterTheJobsTime(t *testing.T) {
 	e := newSlackEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e.worker.Respond = func(context.Context, platform.SlackOrigin, router.Result) error {
+	e.slack.respond = func(context.Context, slackbot.Origin, router.Result) error {
 		cancel() // everything went out just as the attempt's time ran out
 		return nil
 	}
@@ -370,13 +400,13 @@ func TestSlackWorkerTriggerDeliveryIsNotHeldUpByUsers(t *testing.T) {
 	t.Parallel()
 	e := newSlackEnv(t)
 	ctx := context.Background()
-	inbox := platform.NewSlackInbox(e.pool, e.jobs, nil)
+	inbox := slackbot.NewInbox(platform.NewDeliveries(e.pool, e.jobs), nil)
 	var mu sync.Mutex
 	var steps []string
 	var roles [][]string
 	cached := map[string]router.User{}
 	slow := true // the first lookup outlasts the trigger's budget
-	e.worker.Users = func(ctx context.Context, team, user string) (router.User, error) {
+	e.slack.users = func(ctx context.Context, team, user string) (router.User, error) {
 		mu.Lock()
 		first := slow
 		slow = false
@@ -395,13 +425,13 @@ func TestSlackWorkerTriggerDeliveryIsNotHeldUpByUsers(t *testing.T) {
 		cached[team+"/"+user] = u
 		return u, nil
 	}
-	e.worker.CachedUsers = func(team, user string) (router.User, bool) {
+	e.slack.cached = func(team, user string) (router.User, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		u, ok := cached[team+"/"+user]
 		return u, ok
 	}
-	e.worker.Respond = func(_ context.Context, from platform.SlackOrigin, _ router.Result) error {
+	e.slack.respond = func(_ context.Context, from slackbot.Origin, _ router.Result) error {
 		mu.Lock()
 		defer mu.Unlock()
 		steps = append(steps, "respond "+from.TriggerID)
@@ -420,7 +450,7 @@ func TestSlackWorkerTriggerDeliveryIsNotHeldUpByUsers(t *testing.T) {
 		if err != nil || ack.DeliveryID == 0 {
 			t.Fatalf("store: %+v, %v", ack, err)
 		}
-		if err := e.worker.Work(ctx, &river.Job[platform.SlackDeliveryArgs]{Args: platform.SlackDeliveryArgs{DeliveryID: ack.DeliveryID}}); err != nil {
+		if err := e.worker.Work(ctx, &river.Job[slackbot.DeliveryArgs]{Args: slackbot.DeliveryArgs{DeliveryID: ack.DeliveryID}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package platform_test
+package slackbot_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/slack-go/slack"
 
+	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
@@ -20,11 +21,11 @@ func TestSlackWorkerCommandsAndInteractions(t *testing.T) {
 	t.Parallel()
 	e := newSlackEnv(t)
 	ctx := context.Background()
-	inbox := platform.NewSlackInbox(e.pool, e.jobs, slog.New(slog.DiscardHandler))
+	inbox := slackbot.NewInbox(platform.NewDeliveries(e.pool, e.jobs), slog.New(slog.DiscardHandler))
 	var mu sync.Mutex
-	var got []platform.SlackOrigin
+	var got []slackbot.Origin
 	var replies []string
-	e.worker.Respond = func(_ context.Context, from platform.SlackOrigin, res router.Result) error {
+	e.slack.respond = func(_ context.Context, from slackbot.Origin, res router.Result) error {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, from)
@@ -33,15 +34,15 @@ func TestSlackWorkerCommandsAndInteractions(t *testing.T) {
 		}
 		return nil
 	}
-	e.worker.Users = func(_ context.Context, team, user string) (router.User, error) {
+	e.slack.users = func(_ context.Context, team, user string) (router.User, error) {
 		return router.User{ID: user, Name: "duckling", DisplayName: "Ducky", Roles: []string{router.BadgeModerator}}, nil
 	}
-	work := func(ack platform.SlackAck, err error) {
+	work := func(ack platform.Ack, err error) {
 		t.Helper()
 		if err != nil || ack.DeliveryID == 0 {
 			t.Fatalf("store: %+v, %v", ack, err)
 		}
-		if err := e.worker.Work(ctx, &river.Job[platform.SlackDeliveryArgs]{Args: platform.SlackDeliveryArgs{DeliveryID: ack.DeliveryID}}); err != nil {
+		if err := e.worker.Work(ctx, &river.Job[slackbot.DeliveryArgs]{Args: slackbot.DeliveryArgs{DeliveryID: ack.DeliveryID}}); err != nil {
 			t.Fatalf("work: %v", err)
 		}
 		if d := e.delivery(t, ack.DeliveryID); d.ProcessedAt == nil || d.Error != "" {
@@ -67,7 +68,7 @@ func TestSlackWorkerCommandsAndInteractions(t *testing.T) {
 	ev := func(id string, kind router.Kind, channel, text string, data map[string]any) router.Event {
 		return router.Event{ID: id, Platform: router.Slack, Kind: kind, Server: "T1", Channel: channel, User: user, Text: text, Data: data}
 	}
-	want := []platform.SlackOrigin{
+	want := []slackbot.Origin{
 		{Event: ev("slack:cmd:TR1", router.SlashCommand, "C1", "hello world", map[string]any{"command": "/waddlebot"}),
 			ResponseURL: "https://hooks.slack.com/commands/1", TriggerID: "TR1"},
 		{Event: ev("slack:int:TR2", router.ButtonClick, "C2", "!hello", map[string]any{"ts": "5.0", "thread_ts": "4.0"}),
@@ -88,7 +89,7 @@ func TestSlackInboxBadInput(t *testing.T) {
 	t.Parallel()
 	e := newSlackEnv(t)
 	ctx := context.Background()
-	inbox := platform.NewSlackInbox(e.pool, e.jobs, slog.New(slog.DiscardHandler))
+	inbox := slackbot.NewInbox(platform.NewDeliveries(e.pool, e.jobs), slog.New(slog.DiscardHandler))
 	for name, payload := range map[string]string{
 		"malformed":       `{"type":"block_actions",`,
 		"not an object":   `[1,2]`,

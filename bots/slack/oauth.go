@@ -1,4 +1,4 @@
-package platform
+package slackbot
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 )
 
-// SlackBotScopes are the bot token scopes Waddle asks for when a workspace
+// BotScopes are the bot token scopes Waddle asks for when a workspace
 // installs the app: reading the events it maps to router events, answering
 // in channels and threads, slash commands, and user names.
-var SlackBotScopes = []string{
+var BotScopes = []string{
 	"app_mentions:read", // app_mention events
 	"channels:history",  // message events in public channels
 	"channels:read",     // member_joined_channel in public channels
@@ -31,23 +32,16 @@ var SlackBotScopes = []string{
 	"users:read",        // users.info for names; team_join events
 }
 
-// SlackOAuth is Slack's OAuth v2 install flow.
-type SlackOAuth struct {
+// OAuth is Slack's OAuth v2 install flow.
+type OAuth struct {
 	ClientID, ClientSecret string
 	APIURL                 string       // SLACK_API_URL; "" means "https://slack.com/api/"
 	HTTP                   *http.Client // nil: 10 s timeout
 }
 
-// SlackInstall is what a finished install gives: the workspace and the
-// app's bot token in it.
-type SlackInstall struct {
-	TeamID, TeamName, BotUserID string
-	Token                       Token // bot token; AccountID = bot user id
-}
-
-// SlackAPIURL returns the Web API base URL ending in "/": apiURL, or
+// webAPIURL returns the Web API base URL ending in "/": apiURL, or
 // Slack's own when it is empty.
-func SlackAPIURL(apiURL string) string {
+func webAPIURL(apiURL string) string {
 	if apiURL == "" {
 		return slack.APIURL
 	}
@@ -58,14 +52,14 @@ func SlackAPIURL(apiURL string) string {
 }
 
 // AuthorizeURL is where to send the installing admin's browser.
-func (o *SlackOAuth) AuthorizeURL(redirectURI, state string) string {
+func (o *OAuth) AuthorizeURL(redirectURI, state string) string {
 	base := "https://slack.com/oauth/v2/authorize"
 	if o.APIURL != "" {
-		base = strings.TrimSuffix(SlackAPIURL(o.APIURL), "api/") + "oauth/v2/authorize"
+		base = strings.TrimSuffix(webAPIURL(o.APIURL), "api/") + "oauth/v2/authorize"
 	}
 	q := url.Values{
 		"client_id":    {o.ClientID},
-		"scope":        {strings.Join(SlackBotScopes, ",")},
+		"scope":        {strings.Join(BotScopes, ",")},
 		"redirect_uri": {redirectURI},
 		"state":        {state},
 	}
@@ -75,32 +69,32 @@ func (o *SlackOAuth) AuthorizeURL(redirectURI, state string) string {
 // Exchange trades the code Slack sent to the redirect URI for the
 // workspace's bot token (oauth.v2.access). A code Slack refuses (used,
 // expired, for another redirect URI) is a problem.Invalid error.
-func (o *SlackOAuth) Exchange(ctx context.Context, code, redirectURI string) (SlackInstall, error) {
+func (o *OAuth) Exchange(ctx context.Context, code, redirectURI string) (platform.Install, error) {
 	if code == "" {
-		return SlackInstall{}, problem.Invalidf("code", "Slack sent no authorization code: the install was cancelled or refused.")
+		return platform.Install{}, problem.Invalidf("code", "Slack sent no authorization code: the install was cancelled or refused.")
 	}
 	hc := o.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
 	resp, err := slack.GetOAuthV2ResponseContext(ctx, hc, o.ClientID, o.ClientSecret, code, redirectURI,
-		slack.OAuthOptionAPIURL(SlackAPIURL(o.APIURL)))
+		slack.OAuthOptionAPIURL(webAPIURL(o.APIURL)))
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
-		return SlackInstall{}, problem.Invalidf("code", "Slack refused the install (%s): start it again from the hub.", se.Err)
+		return platform.Install{}, problem.Invalidf("code", "Slack refused the install (%s): start it again from the hub.", se.Err)
 	}
 	if err != nil {
-		return SlackInstall{}, fmt.Errorf("slack oauth.v2.access: %w", err)
+		return platform.Install{}, fmt.Errorf("slack oauth.v2.access: %w", err)
 	}
 	if resp.Team.ID == "" || resp.AccessToken == "" || resp.TokenType != "bot" {
-		return SlackInstall{}, fmt.Errorf("slack oauth.v2.access: no bot token for a workspace in the answer (token_type %q, team %q)", resp.TokenType, resp.Team.ID)
+		return platform.Install{}, fmt.Errorf("slack oauth.v2.access: no bot token for a workspace in the answer (token_type %q, team %q)", resp.TokenType, resp.Team.ID)
 	}
-	tok := Token{Access: resp.AccessToken, Refresh: resp.RefreshToken, AccountID: resp.BotUserID}
+	tok := platform.Token{Access: resp.AccessToken, Refresh: resp.RefreshToken, AccountID: resp.BotUserID}
 	if resp.Scope != "" {
 		tok.Scopes = strings.Split(resp.Scope, ",")
 	}
 	if resp.ExpiresIn > 0 {
 		tok.Expires = time.Now().Add(time.Duration(resp.ExpiresIn) * time.Second)
 	}
-	return SlackInstall{TeamID: resp.Team.ID, TeamName: resp.Team.Name, BotUserID: resp.BotUserID, Token: tok}, nil
+	return platform.Install{Server: resp.Team.ID, Name: resp.Team.Name, BotUserID: resp.BotUserID, Token: tok}, nil
 }
