@@ -99,11 +99,11 @@ func (h *Handler) commandsView(r *http.Request, create views.CommandForm, prefix
 	ctx := r.Context()
 	m := membershipOf(r)
 	can := m.Role.CanManage()
-	cmds, err := h.router.Commands(ctx, m.ID)
+	cmds, err := h.settings.Commands(ctx, m.ID)
 	if err != nil {
 		return views.CommandsPage{}, err
 	}
-	prefix, err := h.router.Prefix(ctx, m.ID)
+	prefix, err := h.settings.Prefix(ctx, m.ID)
 	if err != nil {
 		return views.CommandsPage{}, err
 	}
@@ -147,11 +147,11 @@ func (h *Handler) commandOf(r *http.Request) (*router.Command, string, error) {
 		return nil, "", router.ErrCommandNotFound
 	}
 	cid := membershipOf(r).ID
-	cmds, err := h.router.Commands(r.Context(), cid)
+	cmds, err := h.settings.Commands(r.Context(), cid)
 	if err != nil {
 		return nil, "", err
 	}
-	prefix, err := h.router.Prefix(r.Context(), cid)
+	prefix, err := h.settings.Prefix(r.Context(), cid)
 	if err != nil {
 		return nil, "", err
 	}
@@ -171,7 +171,7 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var in router.CommandInput
 		if in, f, err = commandForm(r.PostForm); err == nil {
-			cmd, err = h.router.CreateCommand(r.Context(), auditActor(r), m.ID, in)
+			cmd, err = h.settings.CreateCommand(r.Context(), auditActor(r), m.ID, in)
 		}
 	}
 	if err != nil {
@@ -186,7 +186,7 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 		h.renderCommands(w, r, status(err), f, "", nil)
 		return
 	}
-	prefix, _ := h.router.Prefix(r.Context(), m.ID)
+	prefix, _ := h.settings.Prefix(r.Context(), m.ID)
 	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Command %s%s created.", prefix, cmd.Name))
 	seeOther(w, r, botPath(m.ID, "commands"))
 }
@@ -267,7 +267,7 @@ func (h *Handler) updateCommand(w http.ResponseWriter, r *http.Request) {
 		// The form edits a text command; the modules a command runs stay as they are.
 		in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
 		var updated *router.Command
-		if updated, err = h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in); err == nil {
+		if updated, err = h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in); err == nil {
 			updated.Aliases = cmd.Aliases
 			row = commandRow(m.ID, prefix, updated, true)
 		}
@@ -290,7 +290,7 @@ func (h *Handler) toggleCommand(w http.ResponseWriter, r *http.Request) {
 		Permission: cmd.Permission, UserCooldown: int(cmd.UserCooldown / time.Second),
 		GlobalCooldown: int(cmd.GlobalCooldown / time.Second), Enabled: !cmd.Enabled, Platforms: cmd.Platforms}
 	row := commandRow(m.ID, prefix, cmd, true)
-	updated, err := h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
+	updated, err := h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
 	if err == nil {
 		updated.Aliases = cmd.Aliases
 		row = commandRow(m.ID, prefix, updated, true)
@@ -306,7 +306,7 @@ func (h *Handler) deleteCommand(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	cmd, prefix, err := h.commandOf(r)
 	if err == nil {
-		err = h.router.DeleteCommand(r.Context(), auditActor(r), m.ID, cmd.ID)
+		err = h.settings.DeleteCommand(r.Context(), auditActor(r), m.ID, cmd.ID)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -330,7 +330,7 @@ func (h *Handler) addAlias(w http.ResponseWriter, r *http.Request) {
 	if len(alias) > 100 {
 		err = problem.Invalidf("alias", "An alias has 1 to 32 letters, digits or underscores.")
 	} else {
-		err = h.router.AddAlias(r.Context(), auditActor(r), m.ID, alias, cmd.Name)
+		err = h.settings.AddAlias(r.Context(), auditActor(r), m.ID, alias, cmd.Name)
 	}
 	row := commandRow(m.ID, prefix, cmd, true)
 	if err == nil {
@@ -355,7 +355,7 @@ func (h *Handler) deleteAlias(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, problem.New(problem.NotFound, "No such alias."))
 		return
 	}
-	if err := h.router.DeleteAlias(r.Context(), auditActor(r), m.ID, alias); err != nil {
+	if err := h.settings.DeleteAlias(r.Context(), auditActor(r), m.ID, alias); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -369,7 +369,7 @@ func (h *Handler) setPrefix(w http.ResponseWriter, r *http.Request) {
 	prefix := ""
 	if err == nil {
 		prefix = r.PostForm.Get("prefix")
-		err = h.router.SetPrefix(r.Context(), auditActor(r), m.ID, prefix)
+		err = h.settings.SetPrefix(r.Context(), auditActor(r), m.ID, prefix)
 	}
 	if err != nil {
 		msg, ok := h.formError(w, r, err)
@@ -392,7 +392,7 @@ var (
 
 func (h *Handler) renderModeration(w http.ResponseWriter, r *http.Request, st int, form views.RuleForm) {
 	m := membershipOf(r)
-	rules, err := h.router.Rules(r.Context(), m.ID)
+	rules, err := h.settings.Rules(r.Context(), m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -436,7 +436,7 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
 			in.TimeoutSeconds = 0 // the field only means something for timeouts
 		}
 		if err == nil {
-			_, err = h.router.CreateRule(r.Context(), auditActor(r), m.ID, in)
+			_, err = h.settings.CreateRule(r.Context(), auditActor(r), m.ID, in)
 		}
 	}
 	if err != nil {
@@ -456,7 +456,7 @@ func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	id, err := pathID(r, "rid")
 	if err == nil {
-		err = h.router.DeleteRule(r.Context(), auditActor(r), m.ID, id)
+		err = h.settings.DeleteRule(r.Context(), auditActor(r), m.ID, id)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -477,12 +477,12 @@ func pointsRow(cid int64, v router.PointsValue, can bool) views.PointsValueRow {
 func (h *Handler) renderPoints(w http.ResponseWriter, r *http.Request, st int, errMsg, badKey string) {
 	m := membershipOf(r)
 	ctx := r.Context()
-	values, err := h.router.PointsValues(ctx, m.ID)
+	values, err := h.settings.PointsValues(ctx, m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	top, err := h.router.Leaderboard(ctx, m.ID, leaderboardSize)
+	top, err := h.settings.Leaderboard(ctx, m.ID, leaderboardSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -517,7 +517,7 @@ func (h *Handler) setPointsValue(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var n int
 		if n, _, err = formInt(r.PostForm, "points", "Points", 0); err == nil {
-			err = h.router.SetPointsValue(r.Context(), auditActor(r), m.ID, key, int64(n))
+			err = h.settings.SetPointsValue(r.Context(), auditActor(r), m.ID, key, int64(n))
 		}
 	}
 	_, known := router.DefaultPoints[key]
@@ -557,7 +557,7 @@ func (h *Handler) setPointsValue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) pointsValueRow(ctx context.Context, cid int64, key string) (views.PointsValueRow, error) {
-	values, err := h.router.PointsValues(ctx, cid)
+	values, err := h.settings.PointsValues(ctx, cid)
 	if err != nil {
 		return views.PointsValueRow{}, err
 	}
@@ -608,7 +608,7 @@ func (h *Handler) executionsPage(w http.ResponseWriter, r *http.Request) {
 	var items []router.Execution
 	if ferr == nil {
 		var err error
-		if items, err = h.router.Executions(r.Context(), m.ID, f); err != nil {
+		if items, err = h.settings.Executions(r.Context(), m.ID, f); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -644,7 +644,7 @@ func (h *Handler) executionsPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) renderServers(w http.ResponseWriter, r *http.Request, st int, form views.ServerForm) {
 	m := membershipOf(r)
-	es, err := h.router.Entities(r.Context(), m.ID)
+	es, err := h.settings.Entities(r.Context(), m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -698,7 +698,7 @@ func (h *Handler) linkServer(w http.ResponseWriter, r *http.Request) {
 	var e router.Entity
 	if err == nil {
 		f = views.ServerForm{Platform: r.PostForm.Get("platform"), Server: strings.TrimSpace(r.PostForm.Get("server")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
-		e, err = h.router.LinkEntity(r.Context(), auditActor(r), m.ID, f.Platform, f.Server, f.Name)
+		e, err = h.settings.LinkEntity(r.Context(), auditActor(r), m.ID, f.Platform, f.Server, f.Name)
 	}
 	if err != nil {
 		msg, ok := h.formError(w, r, err)
@@ -717,7 +717,7 @@ func (h *Handler) unlinkServer(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	id, err := pathID(r, "eid")
 	if err == nil {
-		err = h.router.UnlinkEntity(r.Context(), auditActor(r), m.ID, id)
+		err = h.settings.UnlinkEntity(r.Context(), auditActor(r), m.ID, id)
 	}
 	if err != nil {
 		h.fail(w, r, err)

@@ -42,7 +42,7 @@ func (b *botEnv) path(format string, args ...any) string {
 // mustCommand creates a command through the router.
 func (b *botEnv) mustCommand(t *testing.T, name, response string) *router.Command {
 	t.Helper()
-	c, err := b.router.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true})
+	c, err := b.settings.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true})
 	if err != nil {
 		t.Fatalf("create command %s: %v", name, err)
 	}
@@ -52,7 +52,7 @@ func (b *botEnv) mustCommand(t *testing.T, name, response string) *router.Comman
 // command reads a command back from the router.
 func (b *botEnv) command(t *testing.T, name string) *router.Command {
 	t.Helper()
-	c, err := b.router.CommandByName(context.Background(), b.c.ID, name)
+	c, err := b.settings.CommandByName(context.Background(), b.c.ID, name)
 	if err != nil {
 		t.Fatalf("command %s: %v", name, err)
 	}
@@ -262,7 +262,7 @@ func TestCommandsWithHTMX(t *testing.T) {
 	}
 
 	// A module command keeps its modules through an edit and a toggle.
-	mod, err := b.router.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: "shout", Modules: []string{"so", "points"}, Parallel: true,
+	mod, err := b.settings.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: "shout", Modules: []string{"so", "points"}, Parallel: true,
 		Permission: router.Moderator, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
@@ -345,11 +345,11 @@ func TestMemberMayLookNotChange(t *testing.T) {
 	b := newBotEnv(t)
 	ctx := context.Background()
 	cmd := b.mustCommand(t, "hug", "hugs")
-	rule, err := b.router.CreateRule(ctx, audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
+	rule, err := b.settings.CreateRule(ctx, audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ent, err := b.router.LinkEntity(ctx, audit.Actor{}, b.c.ID, router.Discord, "1234", "Ducks guild")
+	ent, err := b.settings.LinkEntity(ctx, audit.Actor{}, b.c.ID, router.Discord, "1234", "Ducks guild")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestModerationRules(t *testing.T) {
 		"response": {"{user}, no ads please"}, "exempt_subscribers": {"on"}}, nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create regex rule: %d %.400s", res.StatusCode, res.body)
 	}
-	rules, err := b.router.Rules(context.Background(), b.c.ID)
+	rules, err := b.settings.Rules(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +533,7 @@ func TestModerationRules(t *testing.T) {
 
 func mustRules(t *testing.T, b *botEnv) []router.Rule {
 	t.Helper()
-	rules, err := b.router.Rules(context.Background(), b.c.ID)
+	rules, err := b.settings.Rules(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +542,7 @@ func mustRules(t *testing.T, b *botEnv) []router.Rule {
 
 func pointsOf(t *testing.T, b *botEnv, key string) router.PointsValue {
 	t.Helper()
-	values, err := b.router.PointsValues(context.Background(), b.c.ID)
+	values, err := b.settings.PointsValues(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +561,7 @@ func TestPointsPage(t *testing.T) {
 	hub := b.admin
 	ctx := context.Background()
 	for i, name := range []string{"alice", "bob", "carol"} {
-		if _, err := b.router.AddPoints(ctx, b.c.ID, router.Twitch, "id-"+name, name, int64(10*(i+1)), "test"); err != nil {
+		if _, err := b.settings.AddPoints(ctx, b.c.ID, router.Twitch, "id-"+name, name, int64(10*(i+1)), "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -645,7 +645,7 @@ func TestLinkedServers(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("link: %d %.300s", res.StatusCode, res.body)
 	}
-	es, err := b.router.Entities(context.Background(), b.c.ID)
+	es, err := b.settings.Entities(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -720,7 +720,7 @@ func TestSimulator(t *testing.T) {
 	t.Parallel()
 	b := newBotEnv(t)
 	hug := b.mustCommand(t, "hug", "{user} hugs {touser} (hug #{count})")
-	if _, err := b.router.CreateRule(context.Background(), audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "heck",
+	if _, err := b.settings.CreateRule(context.Background(), audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "heck",
 		Action: router.ActionTimeout, TimeoutSeconds: 600, ExemptModerators: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -864,7 +864,7 @@ func TestExecutionLog(t *testing.T) {
 	ctx := context.Background()
 	b.mustCommand(t, "hug", "hugs")
 	b.mustCommand(t, "secret", "psst")
-	if _, err := b.router.UpdateCommand(ctx, audit.Actor{}, b.c.ID, b.command(t, "secret").ID, router.CommandInput{Name: "secret", Response: "psst", Permission: router.Moderator, Enabled: true}); err != nil {
+	if _, err := b.settings.UpdateCommand(ctx, audit.Actor{}, b.c.ID, b.command(t, "secret").ID, router.CommandInput{Name: "secret", Response: "psst", Permission: router.Moderator, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Through the simulator page, as a manager would.

@@ -44,17 +44,18 @@ const testPassword = "waddle-test-password-1"
 
 // env is a hub served by httptest on a fresh database and a real Redis.
 type env struct {
-	t      testing.TB
-	srv    *httptest.Server
-	pool   *pgxpool.Pool
-	auth   *auth.Service
-	comm   *community.Service
-	router *router.Router
-	ov     *overlay.Service
-	outbox *mailtest.Outbox
-	cfg    handlers.Config // what srv serves, for a second instance
-	rdb    *redis.Client
-	prefix string // the Redis prefix of this deployment
+	t        testing.TB
+	srv      *httptest.Server
+	pool     *pgxpool.Pool
+	auth     *auth.Service
+	comm     *community.Service
+	router   *router.Router
+	settings *router.Settings
+	ov       *overlay.Service
+	outbox   *mailtest.Outbox
+	cfg      handlers.Config // what srv serves, for a second instance
+	rdb      *redis.Client
+	prefix   string // the Redis prefix of this deployment
 }
 
 type envOption func(*handlers.Config)
@@ -121,6 +122,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 		routerOpt(&rcfg)
 	}
 	rt := router.New(rcfg)
+	settings := router.NewSettings(rt)
 	rctx, stop := context.WithCancel(context.Background())
 	rdone := make(chan error, 1)
 	go func() { rdone <- rt.Run(rctx) }()
@@ -141,7 +143,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 		t.Fatal("the overlay service did not subscribe to Redis within 10s")
 	}
 	cfg := handlers.Config{
-		Auth: a, Communities: c, Router: rt, Overlays: ov, Audit: audit.Log{Pool: pool},
+		Auth: a, Communities: c, Router: rt, Settings: settings, Overlays: ov, Audit: audit.Log{Pool: pool},
 		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
@@ -157,7 +159,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	t.Cleanup(srv.Close)
 	compose := a.MailComposers()
 	maps.Copy(compose, c.MailComposers())
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, settings: settings, ov: ov, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

@@ -179,6 +179,7 @@ func newEnv(t *testing.T) *env {
 	rdb, prefix := dbtest.Redis(t)
 	logger := slog.New(slog.DiscardHandler)
 	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- rt.Run(rctx) }()
@@ -192,7 +193,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "DuckChan", ""); err != nil {
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "DuckChan", ""); err != nil {
 		t.Fatal(err)
 	}
 	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})

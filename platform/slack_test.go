@@ -135,12 +135,13 @@ func TestSlackRouterEventBadInput(t *testing.T) {
 // slackEnv is a database with a community linked to Slack team T1, a router,
 // a receiver and a worker whose responses are recorded.
 type slackEnv struct {
-	pool   *pgxpool.Pool
-	jobs   *river.Client[pgx.Tx]
-	rt     *router.Router
-	cid    int64
-	recv   *platform.SlackReceiver
-	worker *platform.SlackWorker
+	pool     *pgxpool.Pool
+	jobs     *river.Client[pgx.Tx]
+	rt       *router.Router
+	settings *router.Settings
+	cid      int64
+	recv     *platform.SlackReceiver
+	worker   *platform.SlackWorker
 
 	mu      sync.Mutex
 	replies []string
@@ -157,6 +158,7 @@ func newSlackEnv(t *testing.T) *slackEnv {
 		t.Fatal(err)
 	}
 	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(rctx) }()
@@ -170,13 +172,13 @@ func newSlackEnv(t *testing.T) *slackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := settings.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	e := &slackEnv{pool: pool, jobs: jobs, rt: rt, cid: c.ID}
+	e := &slackEnv{pool: pool, jobs: jobs, rt: rt, settings: settings, cid: c.ID}
 	e.recv = platform.NewSlackReceiver(platform.SlackConfig{Pool: pool, Jobs: jobs, SigningSecret: testSecret, Logger: logger})
 	e.worker = &platform.SlackWorker{Pool: pool, Router: rt, Logger: logger,
 		Respond: func(ctx context.Context, from platform.SlackOrigin, res router.Result) error {

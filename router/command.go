@@ -366,24 +366,6 @@ func (in *CommandInput) validate() error {
 	return nil
 }
 
-// CreateCommand adds a text command to a community, recording who did it in the audit log.
-func (r *Router) CreateCommand(ctx context.Context, by audit.Actor, communityID int64, in CommandInput) (*Command, error) {
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	var cmd *Command
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		cmd, err = createCommand(ctx, tx, by, communityID, in)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.invalidate(ctx, communityID)
-	return cmd, nil
-}
-
 // createCommand stores a validated command and its audit record; tx is a transaction.
 func createCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, in CommandInput) (*Command, error) {
 	q := db.New(tx)
@@ -410,11 +392,6 @@ func createCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID 
 // ErrCommandNotFound is returned for a command the community does not have.
 var ErrCommandNotFound = problem.New(problem.NotFound, "No such command.")
 
-// CommandByName returns a community's own command (not an alias, not a built-in).
-func (r *Router) CommandByName(ctx context.Context, communityID int64, name string) (*Command, error) {
-	return commandByName(ctx, db.New(r.pool), communityID, name)
-}
-
 func commandByName(ctx context.Context, q *db.Queries, communityID int64, name string) (*Command, error) {
 	row, err := q.CommandGetByName(ctx, db.CommandGetByNameParams{CommunityID: communityID, Name: strings.ToLower(strings.TrimPrefix(name, "!"))})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -424,25 +401,6 @@ func commandByName(ctx context.Context, q *db.Queries, communityID int64, name s
 		return nil, fmt.Errorf("load command %q: %w", name, err)
 	}
 	return toCommand(row), nil
-}
-
-// UpdateCommand changes a command (the name stays), recording who did it and
-// what changed in the audit log.
-func (r *Router) UpdateCommand(ctx context.Context, by audit.Actor, communityID, id int64, in CommandInput) (*Command, error) {
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	var cmd *Command
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		cmd, err = updateCommand(ctx, tx, by, communityID, id, in)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.invalidate(ctx, communityID)
-	return cmd, nil
 }
 
 // updateCommand stores a validated change of a command and, when something
@@ -472,18 +430,6 @@ func updateCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 	return toCommand(row), nil
 }
 
-// DeleteCommand removes a command and its aliases, recording who did it in the audit log.
-func (r *Router) DeleteCommand(ctx context.Context, by audit.Actor, communityID, id int64) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		return deleteCommand(ctx, tx, by, communityID, id)
-	})
-	if err != nil {
-		return err
-	}
-	r.invalidate(ctx, communityID)
-	return nil
-}
-
 // deleteCommand removes a command and its aliases and records it; tx is a transaction.
 func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID, id int64) error {
 	q := db.New(tx)
@@ -503,18 +449,6 @@ func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 	}
 	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandDeleted, Target: "command " + old.Name,
 		Before: commandStateOf(old, aliases)})
-}
-
-// AddAlias makes alias another name of a community command, recording who did it in the audit log.
-func (r *Router) AddAlias(ctx context.Context, by audit.Actor, communityID int64, alias, command string) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		return addAlias(ctx, tx, by, communityID, alias, command)
-	})
-	if err != nil {
-		return err
-	}
-	r.invalidate(ctx, communityID)
-	return nil
 }
 
 // addAlias checks and stores an alias and its audit record; tx is a transaction.
@@ -540,18 +474,6 @@ func addAlias(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64
 	}
 	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasAdded, Target: "alias " + alias + " of command " + cmd.Name,
 		After: aliasState{Alias: alias, Command: cmd.Name}})
-}
-
-// DeleteAlias removes an alias, recording who did it in the audit log.
-func (r *Router) DeleteAlias(ctx context.Context, by audit.Actor, communityID int64, alias string) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		return deleteAlias(ctx, tx, by, communityID, alias)
-	})
-	if err != nil {
-		return err
-	}
-	r.invalidate(ctx, communityID)
-	return nil
 }
 
 // deleteAlias removes an alias and records it; tx is a transaction.
@@ -592,13 +514,4 @@ func commandStateOf(c db.Command, aliases []string) commandState {
 type aliasState struct {
 	Alias   string `json:"alias"`
 	Command string `json:"command"`
-}
-
-// Commands lists a community's own commands, freshly read.
-func (r *Router) Commands(ctx context.Context, communityID int64) ([]*Command, error) {
-	s, err := loadSnapshot(ctx, r.pool, communityID)
-	if err != nil {
-		return nil, err
-	}
-	return s.list, nil
 }

@@ -33,7 +33,7 @@ func TestCacheDroppedWhenRedisReturns(t *testing.T) {
 		return c
 	}
 	const prefix = "resub:"
-	writer := newRouter(t, e.pool, client(), prefix)
+	writer := router.NewSettings(newRouter(t, e.pool, client(), prefix))
 	logger := slog.New(slog.DiscardHandler)
 	rdb := client()
 	other := router.New(router.Config{Pool: e.pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, CacheTTL: time.Hour})
@@ -44,7 +44,7 @@ func TestCacheDroppedWhenRedisReturns(t *testing.T) {
 	ctx := context.Background()
 
 	prefixOf := func() string {
-		p, err := other.Prefix(ctx, e.cid) // from its cached snapshot
+		p, err := router.NewSettings(other).Prefix(ctx, e.cid) // from its cached snapshot
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,14 +67,15 @@ func TestServeRunsAllThreeBots(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := router.New(router.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
+	settings := router.NewSettings(rt)
 	for _, l := range []struct{ platform, server, name string }{
 		{router.Twitch, "duckchan", "duckchan"}, {router.Discord, "3000", "Duck pond"}, {router.Slack, "T1", "Duck workspace"},
 	} {
-		if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, l.platform, l.server, l.name); err != nil {
+		if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, l.platform, l.server, l.name); err != nil {
 			t.Fatalf("link %s %s: %v", l.platform, l.server, err)
 		}
 	}
-	if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Hello {user}!", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := settings.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Hello {user}!", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := platform.NewTokens(a.pool, a.secrets).Save(ctx, router.Twitch, platform.BotSubject,

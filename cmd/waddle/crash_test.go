@@ -69,12 +69,13 @@ func TestCrashMidStreamProcessesEachEventOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := router.New(router.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
+	settings := router.NewSettings(rt)
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range []router.CommandInput{{Name: "hi", Response: "hi {user}"}, {Name: "tick", Response: "tick {count}"}} {
 		in.Permission, in.Enabled = router.Everyone, true
-		if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, in); err != nil {
+		if _, err := settings.CreateCommand(ctx, audit.Actor{}, c.ID, in); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -35,7 +35,8 @@ func TestOverlayBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := router.New(router.Config{Pool: a.pool, Limiter: a.limiter, Logger: slog.New(slog.DiscardHandler)})
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckpond", "Duck Pond"); err != nil {
+	settings := router.NewSettings(rt)
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckpond", "Duck Pond"); err != nil {
 		t.Fatal(err)
 	}
 	ov := overlay.New(overlay.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})

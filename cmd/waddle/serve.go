@@ -87,9 +87,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
 	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
+	settings := router.NewSettings(rt)
 	slackWorker.Router = rt
 	eventSubWorker.Router = rt
-	bots, err := newBots(cfg, a, rt, logger)
+	bots, err := newBots(cfg, a, rt, settings, logger)
 	if err != nil {
 		return err
 	}
@@ -101,6 +102,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	h := handlers.New(handlers.Config{
 		Router:      rt,
+		Settings:    settings,
 		Overlays:    ov,
 		Auth:        a.auth,
 		Communities: a.comm,
