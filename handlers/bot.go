@@ -147,7 +147,7 @@ func (h *Handler) commandOf(r *http.Request) (*router.Command, string, error) {
 		return nil, "", router.ErrCommandNotFound
 	}
 	cid := membershipOf(r).ID
-	cmds, err := h.settings.Commands(r.Context(), cid)
+	cmd, err := h.settings.CommandByID(r.Context(), cid, id)
 	if err != nil {
 		return nil, "", err
 	}
@@ -155,12 +155,7 @@ func (h *Handler) commandOf(r *http.Request) (*router.Command, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	for _, c := range cmds {
-		if c.ID == id {
-			return c, prefix, nil
-		}
-	}
-	return nil, "", router.ErrCommandNotFound
+	return cmd, prefix, nil
 }
 
 func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {

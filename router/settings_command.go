@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/waddle/waddle/audit"
@@ -93,4 +95,22 @@ func (st *Settings) Commands(ctx context.Context, communityID int64) ([]*Command
 		return nil, err
 	}
 	return s.list, nil
+}
+
+// CommandByID returns one of a community's own commands with its aliases;
+// ErrCommandNotFound for an id that is not the community's.
+func (st *Settings) CommandByID(ctx context.Context, communityID, id int64) (*Command, error) {
+	q := db.New(st.pool)
+	row, err := q.CommandGet(ctx, db.CommandGetParams{CommunityID: communityID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrCommandNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load command %d: %w", id, err)
+	}
+	cmd := toCommand(row)
+	if cmd.Aliases, err = q.CommandAliasNames(ctx, db.CommandAliasNamesParams{CommunityID: communityID, CommandID: id}); err != nil {
+		return nil, fmt.Errorf("load aliases of command %d: %w", id, err)
+	}
+	return cmd, nil
 }
