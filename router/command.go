@@ -309,6 +309,7 @@ func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start t
 	}
 	h.mu.Lock()
 	h.executions = append(h.executions, e)
+	h.ran = append(h.ran, CommandRun{Command: e.Command, Args: e.Args, Outcome: e.Outcome})
 	h.mu.Unlock()
 }
 

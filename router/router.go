@@ -34,6 +34,8 @@ type Config struct {
 	Overlays    OverlaySink      // browser sources; nil: none
 	Executor    *executor.Client // remote modules (#name); nil: off
 	Secrets     *secret.Box      // opens the modules' sealed secrets
+	Observer    Observer         // told of every handled event; nil: none
+	Sender      Sender           // sends to linked channels without an event; nil: Send refuses
 }
 
 // Router is the engine: it handles events (moderation, commands, points)
@@ -52,6 +54,8 @@ type Router struct {
 	exec     *executor.Client
 	box      *secret.Box
 	overlays OverlaySink
+	observer Observer
+	sender   Sender
 }
 
 // cache holds the communities' snapshots and server links, shared by the
@@ -92,7 +96,8 @@ func New(cfg Config) *Router {
 	}
 	c := &cache{read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate", logger: cfg.Logger, ttl: cfg.CacheTTL,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
-	r := &Router{cache: c, pool: cfg.Pool, limiter: cfg.Limiter, logger: cfg.Logger, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays}
+	r := &Router{cache: c, pool: cfg.Pool, limiter: cfg.Limiter, logger: cfg.Logger, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays,
+		observer: cfg.Observer, sender: cfg.Sender}
 	r.owner = newOwner()
 	r.modules = builtinModules()
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
@@ -338,6 +343,7 @@ type handling struct {
 	paidKey  string        // the chat points gate it took, given back if it fails
 
 	executions []db.CommandExecutionInsertParams
+	ran        []CommandRun // the commands it ran, for the Observer
 
 	mu    sync.Mutex // res and executions, written by modules run in parallel
 	local sync.Mutex // one built-in module at a time: they share tx
