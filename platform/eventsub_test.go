@@ -23,6 +23,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
@@ -178,7 +179,7 @@ func newEnv(t *testing.T) *env {
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
 	logger := slog.New(slog.DiscardHandler)
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
 	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)

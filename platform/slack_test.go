@@ -26,6 +26,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -157,7 +158,7 @@ func newSlackEnv(t *testing.T) *slackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
 	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

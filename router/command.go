@@ -113,7 +113,7 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 	if inv.Remote {
 		return h.remote(ctx, inv)
 	}
-	cmd := h.s.lookup(inv.Name)
+	cmd := h.s.lookup(inv.Name, h.r.reg.commands)
 	if cmd == nil || !cmd.Enabled || !cmd.onPlatform(h.ev.Platform) {
 		return nil
 	}
@@ -222,7 +222,7 @@ func (h *handling) runModule(ctx context.Context, name string, call *Call) ([]Re
 		}
 		return rs, nil
 	}
-	m := h.r.modules[name]
+	m := h.r.reg.modules[name]
 	if m == nil {
 		return nil, problem.New(problem.NotFound, "The module %q is not installed.", name)
 	}
@@ -230,7 +230,9 @@ func (h *handling) runModule(ctx context.Context, name string, call *Call) ([]Re
 	// a parallel command; remote modules, which need no database, overlap.
 	h.local.Lock()
 	defer h.local.Unlock()
-	return m.Run(ctx, call)
+	c := *call
+	c.decl = m.Declaration()
+	return m.Run(ctx, &c)
 }
 
 func (h *handling) runParallel(ctx context.Context, call *Call) ([]Response, error) {
@@ -326,7 +328,7 @@ type CommandInput struct {
 	Platforms      []string
 }
 
-func (in *CommandInput) validate() error {
+func (in *CommandInput) validate(reg *registry) error {
 	in.Name = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(in.Name), "!"))
 	in.Response = strings.TrimSpace(in.Response)
 	switch {
@@ -334,7 +336,7 @@ func (in *CommandInput) validate() error {
 		return problem.Invalidf("name", "A command name has 1 to 32 letters, digits or underscores.")
 	case Reserved(in.Name):
 		return problem.Invalidf("name", "%q is a command the chat platforms keep for themselves.", in.Name)
-	case builtinCommands[in.Name] != nil:
+	case reg.commands[in.Name] != nil:
 		return problem.Invalidf("name", "%q is a built-in command.", in.Name)
 	case in.Response == "" && len(in.Modules) == 0:
 		return problem.Invalidf("response", "Write what the command answers, or choose modules to run.")
@@ -349,7 +351,7 @@ func (in *CommandInput) validate() error {
 	}
 	for _, m := range in.Modules {
 		name := strings.TrimPrefix(m, "#")
-		if !validName(name) || (!strings.HasPrefix(m, "#") && builtins[m].module == nil) {
+		if !validName(name) || (!strings.HasPrefix(m, "#") && reg.modules[m] == nil) {
 			return problem.Invalidf("modules", "%q is neither a built-in module nor a #community module.", m)
 		}
 	}
@@ -453,9 +455,9 @@ func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 }
 
 // addAlias checks and stores an alias and its audit record; tx is a transaction.
-func addAlias(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, alias, command string) error {
+func addAlias(ctx context.Context, tx db.DBTX, reg *registry, by audit.Actor, communityID int64, alias, command string) error {
 	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
-	if !validName(alias) || Reserved(alias) || builtinCommands[alias] != nil {
+	if !validName(alias) || Reserved(alias) || reg.commands[alias] != nil {
 		return problem.Invalidf("alias", "%q cannot be an alias: use 1 to 32 letters, digits or underscores, not a reserved or built-in name.", alias)
 	}
 	q := db.New(tx)

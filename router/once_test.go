@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -25,7 +26,7 @@ import (
 func newInstance(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, prefix string, ov *overlay.Service) *router.Router {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, Overlays: ov})
+	r := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, Overlays: ov})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()

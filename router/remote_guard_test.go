@@ -17,6 +17,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
@@ -54,7 +55,7 @@ func TestRemoteModuleRefusedByGuardIsLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
+	r := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
 		Executor: executor.New(executor.Config{AllowPrivate: false, Logger: logger}), Secrets: box})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

@@ -18,6 +18,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
@@ -36,7 +37,7 @@ func newRemoteEnv(t *testing.T, allowPrivate bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
+	r := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
 		Executor: executor.New(executor.Config{AllowPrivate: allowPrivate, Logger: logger}), Secrets: box})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 )
@@ -36,7 +37,7 @@ func TestCacheDroppedWhenRedisReturns(t *testing.T) {
 	writer := router.NewSettings(newRouter(t, e.pool, client(), prefix))
 	logger := slog.New(slog.DiscardHandler)
 	rdb := client()
-	other := router.New(router.Config{Pool: e.pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, CacheTTL: time.Hour})
+	other := router.New(router.Config{Modules: modules.All(), Pool: e.pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, CacheTTL: time.Hour})
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- other.Run(runCtx) }()

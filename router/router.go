@@ -34,6 +34,7 @@ type Config struct {
 	Overlays    OverlaySink      // browser sources; nil: none
 	Executor    *executor.Client // remote modules (#name); nil: off
 	Secrets     *secret.Box      // opens the modules' sealed secrets
+	Modules     []Module         // built-in modules, each also a built-in command
 	Observer    Observer         // told of every handled event; nil: none
 	Sender      Sender           // sends to linked channels without an event; nil: Send refuses
 }
@@ -46,7 +47,7 @@ type Router struct {
 	limiter  *ratelimit.Limiter
 	logger   *slog.Logger
 	limits   Limits
-	modules  map[string]Module
+	reg      *registry // built-in modules
 	log      *execLog
 	paid     paidSet
 	owner    int64   // this instance's id in the event ids it claims
@@ -99,7 +100,11 @@ func New(cfg Config) *Router {
 	r := &Router{cache: c, pool: cfg.Pool, limiter: cfg.Limiter, logger: cfg.Logger, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays,
 		observer: cfg.Observer, sender: cfg.Sender}
 	r.owner = newOwner()
-	r.modules = builtinModules()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		r.logger = cfg.Logger
+	}
+	r.reg = newRegistry(cfg.Modules, cfg.Logger)
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
 	return r
 }

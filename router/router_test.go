@@ -16,6 +16,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 )
@@ -37,7 +38,7 @@ func newRouter(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, prefix strin
 func newRouterTB(t testing.TB, pool *pgxpool.Pool, rdb *redis.Client, prefix string, limits ...router.Limits) *router.Router {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
-	cfg := router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger}
+	cfg := router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger}
 	if len(limits) > 0 {
 		cfg.Limits = limits[0]
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -55,7 +56,7 @@ func newSeamEnv(t *testing.T, obs router.Observer, snd router.Sender) *env {
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
 	logger := slog.New(slog.DiscardHandler)
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
+	r := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
 		Observer: obs, Sender: snd})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

@@ -27,11 +27,12 @@ type Settings struct {
 	pool *pgxpool.Pool
 	exec *executor.Client
 	box  *secret.Box
+	reg  *registry
 }
 
 // NewSettings returns the configuration service that shares engine's cache.
 func NewSettings(engine *Router) *Settings {
-	return &Settings{cache: engine.cache, pool: engine.pool, exec: engine.exec, box: engine.box}
+	return &Settings{cache: engine.cache, pool: engine.pool, exec: engine.exec, box: engine.box, reg: engine.reg}
 }
 
 // Prefixes a community may choose for local commands.

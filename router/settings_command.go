@@ -12,7 +12,7 @@ import (
 
 // CreateCommand adds a text command to a community, recording who did it in the audit log.
 func (st *Settings) CreateCommand(ctx context.Context, by audit.Actor, communityID int64, in CommandInput) (*Command, error) {
-	if err := in.validate(); err != nil {
+	if err := in.validate(st.reg); err != nil {
 		return nil, err
 	}
 	var cmd *Command
@@ -36,7 +36,7 @@ func (st *Settings) CommandByName(ctx context.Context, communityID int64, name s
 // UpdateCommand changes a command (the name stays), recording who did it and
 // what changed in the audit log.
 func (st *Settings) UpdateCommand(ctx context.Context, by audit.Actor, communityID, id int64, in CommandInput) (*Command, error) {
-	if err := in.validate(); err != nil {
+	if err := in.validate(st.reg); err != nil {
 		return nil, err
 	}
 	var cmd *Command
@@ -67,7 +67,7 @@ func (st *Settings) DeleteCommand(ctx context.Context, by audit.Actor, community
 // AddAlias makes alias another name of a community command, recording who did it in the audit log.
 func (st *Settings) AddAlias(ctx context.Context, by audit.Actor, communityID int64, alias, command string) error {
 	err := pgx.BeginFunc(ctx, st.pool, func(tx pgx.Tx) error {
-		return addAlias(ctx, tx, by, communityID, alias, command)
+		return addAlias(ctx, tx, st.reg, by, communityID, alias, command)
 	})
 	if err != nil {
 		return err

@@ -97,20 +97,20 @@ func setCounter(ctx context.Context, tx db.DBTX, by audit.Actor, communityID, id
 		Before: counterState{old.Counter}, After: counterState{n}})
 }
 
-// knownUser is a chat user the community has seen earn points.
-type knownUser struct {
+// KnownUser is a chat user the community has seen earn points.
+type KnownUser struct {
 	Platform, UserID, Name string
 }
 
-func findUser(ctx context.Context, q *db.Queries, communityID int64, platform, name string) (knownUser, error) {
+func findUser(ctx context.Context, q *db.Queries, communityID int64, platform, name string) (KnownUser, error) {
 	row, err := q.PointsBalanceFindByName(ctx, db.PointsBalanceFindByNameParams{CommunityID: communityID, Platform: platform, Lower: name})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return knownUser{}, problem.New(problem.NotFound, "I have not seen %s here yet.", name)
+		return KnownUser{}, problem.New(problem.NotFound, "I have not seen %s here yet.", name)
 	}
 	if err != nil {
-		return knownUser{}, fmt.Errorf("find user %q: %w", name, err)
+		return KnownUser{}, fmt.Errorf("find user %q: %w", name, err)
 	}
-	return knownUser{Platform: row.Platform, UserID: row.UserID, Name: row.UserName}, nil
+	return KnownUser{Platform: row.Platform, UserID: row.UserID, Name: row.UserName}, nil
 }
 
 // Entity is a platform server linked to a community.

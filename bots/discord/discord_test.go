@@ -23,6 +23,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -81,7 +82,7 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
 		Executor: executor.New(executor.Config{AllowPrivate: true, Logger: logger}), Secrets: box})
 	settings := router.NewSettings(rt)
 	rctx, rcancel := context.WithCancel(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/waddle/waddle/bots/twitch/twitchtest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -43,7 +44,7 @@ func newEnv(t *testing.T) *env {
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
 	logger := testLogger(t)
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
 	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)

@@ -25,6 +25,7 @@ import (
 	"github.com/waddle/waddle/bots/twitch/twitchtest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
 )
@@ -66,7 +67,7 @@ func TestServeRunsAllThreeBots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
 	settings := router.NewSettings(rt)
 	for _, l := range []struct{ platform, server, name string }{
 		{router.Twitch, "duckchan", "duckchan"}, {router.Discord, "3000", "Duck pond"}, {router.Slack, "T1", "Duck workspace"},

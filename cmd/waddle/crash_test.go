@@ -24,6 +24,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/router"
 )
 
@@ -68,7 +69,7 @@ func TestCrashMidStreamProcessesEachEventOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
 	settings := router.NewSettings(rt)
 	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/router"
 )
@@ -34,7 +35,7 @@ func TestOverlayBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: a.pool, Limiter: a.limiter, Logger: slog.New(slog.DiscardHandler)})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Limiter: a.limiter, Logger: slog.New(slog.DiscardHandler)})
 	settings := router.NewSettings(rt)
 	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckpond", "Duck Pond"); err != nil {
 		t.Fatal(err)
