@@ -231,7 +231,7 @@ func (h *handling) runModule(ctx context.Context, name string, call *Call) ([]Re
 	h.local.Lock()
 	defer h.local.Unlock()
 	c := *call
-	c.decl = m.Declaration()
+	c.decl = h.r.reg.declOf[name]
 	return m.Run(ctx, &c)
 }
 

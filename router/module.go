@@ -45,12 +45,13 @@ var Services = []Service{ServiceCommands, ServicePoints, ServiceQuotes, ServiceC
 // were registered, and the built-in command of each.
 type registry struct {
 	modules  map[string]Module
+	declOf   map[string]Declaration // read once: a module's run does not build it again
 	decls    []Declaration
 	commands map[string]*Command
 }
 
 func newRegistry(mods []Module, logger *slog.Logger) *registry {
-	reg := &registry{modules: map[string]Module{}, commands: map[string]*Command{}}
+	reg := &registry{modules: map[string]Module{}, declOf: map[string]Declaration{}, commands: map[string]*Command{}}
 	for _, m := range mods {
 		d := m.Declaration()
 		if !validName(d.Name) || reg.modules[d.Name] != nil || permRank(d.Permission) >= len(Permissions) {
@@ -58,6 +59,7 @@ func newRegistry(mods []Module, logger *slog.Logger) *registry {
 			continue
 		}
 		reg.modules[d.Name] = m
+		reg.declOf[d.Name] = d
 		reg.decls = append(reg.decls, d)
 		reg.commands[d.Name] = &Command{Name: d.Name, Modules: []string{d.Name}, Permission: d.Permission, Enabled: true, Platforms: Platforms, Builtin: true}
 	}
