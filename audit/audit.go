@@ -49,6 +49,7 @@ const (
 	AliasAdded         = "alias_added"
 	AliasDeleted       = "alias_deleted"
 	RuleCreated        = "moderation_rule_created"
+	RuleUpdated        = "moderation_rule_updated" // also enabling and disabling
 	RuleDeleted        = "moderation_rule_deleted"
 	PointsValueChanged = "points_value_changed"
 	ModuleCreated      = "module_created"
@@ -78,7 +79,7 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
 	ServerLinked, ServerUnlinked, BotAccountConnected,
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
-	RuleCreated, RuleDeleted, PointsValueChanged, ModuleCreated, ModuleDeleted,
+	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ModuleCreated, ModuleDeleted,
 	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted,
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
 

@@ -266,6 +266,11 @@ type Quote struct {
 	CreatedAt   time.Time
 }
 
+type QuoteCounter struct {
+	CommunityID int64
+	LastNumber  int32
+}
+
 type ServerKey struct {
 	Name      string
 	Key       []byte

@@ -259,6 +259,37 @@ func (q *Queries) CommandExecutionList(ctx context.Context, arg CommandExecution
 	return items, nil
 }
 
+const commandGet = `-- name: CommandGet :one
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at FROM commands WHERE community_id = $1 AND id = $2
+`
+
+type CommandGetParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+func (q *Queries) CommandGet(ctx context.Context, arg CommandGetParams) (Command, error) {
+	row := q.db.QueryRow(ctx, commandGet, arg.CommunityID, arg.ID)
+	var i Command
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Name,
+		&i.Response,
+		&i.Modules,
+		&i.Parallel,
+		&i.Permission,
+		&i.UserCooldownSeconds,
+		&i.GlobalCooldownSeconds,
+		&i.Enabled,
+		&i.Platforms,
+		&i.Counter,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const commandGetByName = `-- name: CommandGetByName :one
 SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at FROM commands WHERE community_id = $1 AND name = $2
 `
@@ -683,6 +714,35 @@ func (q *Queries) ModerationRuleDelete(ctx context.Context, arg ModerationRuleDe
 	return result.RowsAffected(), nil
 }
 
+const moderationRuleGetForUpdate = `-- name: ModerationRuleGetForUpdate :one
+SELECT id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at FROM moderation_rules WHERE community_id = $1 AND id = $2 FOR UPDATE
+`
+
+type ModerationRuleGetForUpdateParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+func (q *Queries) ModerationRuleGetForUpdate(ctx context.Context, arg ModerationRuleGetForUpdateParams) (ModerationRule, error) {
+	row := q.db.QueryRow(ctx, moderationRuleGetForUpdate, arg.CommunityID, arg.ID)
+	var i ModerationRule
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Priority,
+		&i.MatchKind,
+		&i.Pattern,
+		&i.Action,
+		&i.Response,
+		&i.TimeoutSeconds,
+		&i.ExemptModerators,
+		&i.ExemptSubscribers,
+		&i.Enabled,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const moderationRuleListByCommunity = `-- name: ModerationRuleListByCommunity :many
 SELECT id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at FROM moderation_rules WHERE community_id = $1 ORDER BY priority, id
 `
@@ -731,6 +791,59 @@ type ModerationRuleRemoveParams struct {
 
 func (q *Queries) ModerationRuleRemove(ctx context.Context, arg ModerationRuleRemoveParams) (ModerationRule, error) {
 	row := q.db.QueryRow(ctx, moderationRuleRemove, arg.CommunityID, arg.ID)
+	var i ModerationRule
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.Priority,
+		&i.MatchKind,
+		&i.Pattern,
+		&i.Action,
+		&i.Response,
+		&i.TimeoutSeconds,
+		&i.ExemptModerators,
+		&i.ExemptSubscribers,
+		&i.Enabled,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const moderationRuleUpdate = `-- name: ModerationRuleUpdate :one
+UPDATE moderation_rules SET priority = $3, match_kind = $4, pattern = $5, action = $6, response = $7,
+    timeout_seconds = $8, exempt_moderators = $9, exempt_subscribers = $10, enabled = $11
+WHERE community_id = $1 AND id = $2
+RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at
+`
+
+type ModerationRuleUpdateParams struct {
+	CommunityID       int64
+	ID                int64
+	Priority          int32
+	MatchKind         string
+	Pattern           string
+	Action            string
+	Response          string
+	TimeoutSeconds    int32
+	ExemptModerators  bool
+	ExemptSubscribers bool
+	Enabled           bool
+}
+
+func (q *Queries) ModerationRuleUpdate(ctx context.Context, arg ModerationRuleUpdateParams) (ModerationRule, error) {
+	row := q.db.QueryRow(ctx, moderationRuleUpdate,
+		arg.CommunityID,
+		arg.ID,
+		arg.Priority,
+		arg.MatchKind,
+		arg.Pattern,
+		arg.Action,
+		arg.Response,
+		arg.TimeoutSeconds,
+		arg.ExemptModerators,
+		arg.ExemptSubscribers,
+		arg.Enabled,
+	)
 	var i ModerationRule
 	err := row.Scan(
 		&i.ID,
@@ -1500,9 +1613,14 @@ func (q *Queries) ProcessedEventTakeOver(ctx context.Context, arg ProcessedEvent
 }
 
 const quoteAdd = `-- name: QuoteAdd :one
+WITH next AS (
+    INSERT INTO quote_counters AS c (community_id, last_number) VALUES ($1::bigint, 1)
+    ON CONFLICT (community_id) DO UPDATE SET last_number = c.last_number + 1
+    RETURNING c.last_number
+)
 INSERT INTO quotes (community_id, number, text, added_by)
-SELECT $1::bigint, coalesce(max(q.number), 0) + 1, $2::text, $3::text
-FROM quotes q WHERE q.community_id = $1
+SELECT $1::bigint, next.last_number, $2::text, $3::text
+FROM next
 RETURNING number
 `
 
@@ -1512,6 +1630,8 @@ type QuoteAddParams struct {
 	AddedBy     string
 }
 
+// The counter row is locked until the transaction ends, so concurrent adds
+// in a community take numbers one after the other.
 func (q *Queries) QuoteAdd(ctx context.Context, arg QuoteAddParams) (int32, error) {
 	row := q.db.QueryRow(ctx, quoteAdd, arg.CommunityID, arg.Text, arg.AddedBy)
 	var number int32

@@ -79,7 +79,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 		c      community.Community
 		server string
 	}{{x.a, "alphachan"}, {x.b, "betachan"}} {
-		if _, err := e.router.LinkEntity(ctx, audit.Actor{}, l.c.ID, router.Twitch, l.server, ""); err != nil {
+		if _, err := e.settings.LinkEntity(ctx, audit.Actor{}, l.c.ID, router.Twitch, l.server, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -400,14 +400,14 @@ func TestAuditChangeAndRecordCommitTogether(t *testing.T) {
 	b := newModulesEnv(t, withModules(t))
 	hub := b.admin
 	cmd := b.mustCommand(t, "hug", "hugs")
-	if err := b.router.AddAlias(t.Context(), audit.Actor{}, b.c.ID, "cuddle", "hug"); err != nil {
+	if err := b.settings.AddAlias(t.Context(), audit.Actor{}, b.c.ID, "cuddle", "hug"); err != nil {
 		t.Fatal(err)
 	}
-	rule, err := b.router.CreateRule(t.Context(), audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "spam", Action: router.ActionDelete})
+	rule, err := b.settings.CreateRule(t.Context(), audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "spam", Action: router.ActionDelete})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod, err := b.router.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: "ping", Kind: "webhook", URL: "https://hooks.example.com/x", Secret: hookSecret})
+	mod, err := b.settings.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: "ping", Kind: "webhook", URL: "https://hooks.example.com/x", Secret: hookSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

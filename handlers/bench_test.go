@@ -53,10 +53,10 @@ func BenchmarkEventsBatch(b *testing.B) {
 	const channels = 20
 	for i := range channels {
 		c := e.community(root, fmt.Sprintf("bench%d", i), nil)
-		if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
+		if _, err := e.settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.router.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
+		if _, err := e.settings.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ func (b *botEnv) path(format string, args ...any) string {
 // mustCommand creates a command through the router.
 func (b *botEnv) mustCommand(t *testing.T, name, response string) *router.Command {
 	t.Helper()
-	c, err := b.router.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true})
+	c, err := b.settings.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true})
 	if err != nil {
 		t.Fatalf("create command %s: %v", name, err)
 	}
@@ -49,7 +49,7 @@ func (b *botEnv) mustCommand(t *testing.T, name, response string) *router.Comman
 // command reads a command back from the router.
 func (b *botEnv) command(t *testing.T, name string) *router.Command {
 	t.Helper()
-	c, err := b.router.CommandByName(context.Background(), b.c.ID, name)
+	c, err := b.settings.CommandByName(context.Background(), b.c.ID, name)
 	if err != nil {
 		t.Fatalf("command %s: %v", name, err)
 	}
@@ -66,11 +66,11 @@ func TestMemberMayLookNotChange(t *testing.T) {
 	b := newBotEnv(t)
 	ctx := context.Background()
 	cmd := b.mustCommand(t, "hug", "hugs")
-	rule, err := b.router.CreateRule(ctx, audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
+	rule, err := b.settings.CreateRule(ctx, audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ent, err := b.router.LinkEntity(ctx, audit.Actor{}, b.c.ID, router.Discord, "1234", "Ducks guild")
+	ent, err := b.settings.LinkEntity(ctx, audit.Actor{}, b.c.ID, router.Discord, "1234", "Ducks guild")
 	if err != nil {
 		t.Fatal(err)
 	}

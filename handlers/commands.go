@@ -75,11 +75,11 @@ func (h *Handler) commandsView(r *http.Request, create views.CommandForm, prefix
 	ctx := r.Context()
 	m := membershipOf(r)
 	can := m.Role.CanManage()
-	cmds, err := h.router.Commands(ctx, m.ID)
+	cmds, err := h.settings.Commands(ctx, m.ID)
 	if err != nil {
 		return views.CommandsPage{}, err
 	}
-	prefix, err := h.router.Prefix(ctx, m.ID)
+	prefix, err := h.settings.Prefix(ctx, m.ID)
 	if err != nil {
 		return views.CommandsPage{}, err
 	}
@@ -123,20 +123,15 @@ func (h *Handler) commandOf(r *http.Request) (*router.Command, string, error) {
 		return nil, "", router.ErrCommandNotFound
 	}
 	cid := membershipOf(r).ID
-	cmds, err := h.router.Commands(r.Context(), cid)
+	cmd, err := h.settings.CommandByID(r.Context(), cid, id)
 	if err != nil {
 		return nil, "", err
 	}
-	prefix, err := h.router.Prefix(r.Context(), cid)
+	prefix, err := h.settings.Prefix(r.Context(), cid)
 	if err != nil {
 		return nil, "", err
 	}
-	for _, c := range cmds {
-		if c.ID == id {
-			return c, prefix, nil
-		}
-	}
-	return nil, "", router.ErrCommandNotFound
+	return cmd, prefix, nil
 }
 
 func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +147,7 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 			h.renderCommands(w, r, st, f, "", nil)
 		},
 		Done: func() {
-			prefix, _ := h.router.Prefix(r.Context(), m.ID)
+			prefix, _ := h.settings.Prefix(r.Context(), m.ID)
 			h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Command %s%s created.", prefix, cmd.Name))
 			seeOther(w, r, botPath(m.ID, "commands"))
 		},
@@ -162,7 +157,7 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 		h.answerForm(w, r, err, answer)
 		return
 	}
-	cmd, err = h.router.CreateCommand(r.Context(), auditActor(r), m.ID, in)
+	cmd, err = h.settings.CreateCommand(r.Context(), auditActor(r), m.ID, in)
 	h.answerForm(w, r, err, answer)
 }
 
@@ -240,7 +235,7 @@ func (h *Handler) updateCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	// The form edits a text command; the modules a command runs stay as they are.
 	in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
-	updated, err := h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
+	updated, err := h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
 	if err == nil {
 		updated.Aliases = cmd.Aliases
 		row = commandRow(m.ID, prefix, updated, true)
@@ -264,7 +259,7 @@ func (h *Handler) toggleCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	row := commandRow(m.ID, prefix, cmd, true)
 	answer := h.commandAnswer(w, r, &row, fmt.Sprintf("Command %s%s %s.", prefix, cmd.Name, state))
-	updated, err := h.router.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
+	updated, err := h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
 	if err == nil {
 		updated.Aliases = cmd.Aliases
 		row = commandRow(m.ID, prefix, updated, true)
@@ -276,7 +271,7 @@ func (h *Handler) deleteCommand(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	cmd, prefix, err := h.commandOf(r)
 	if err == nil {
-		err = h.router.DeleteCommand(r.Context(), auditActor(r), m.ID, cmd.ID)
+		err = h.settings.DeleteCommand(r.Context(), auditActor(r), m.ID, cmd.ID)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -302,7 +297,7 @@ func (h *Handler) addAlias(w http.ResponseWriter, r *http.Request) {
 		h.answerForm(w, r, problem.Invalidf("alias", "An alias has 1 to 32 letters, digits or underscores."), answer)
 		return
 	}
-	if err := h.router.AddAlias(r.Context(), auditActor(r), m.ID, alias, cmd.Name); err != nil {
+	if err := h.settings.AddAlias(r.Context(), auditActor(r), m.ID, alias, cmd.Name); err != nil {
 		h.answerForm(w, r, err, answer)
 		return
 	}
@@ -326,7 +321,7 @@ func (h *Handler) deleteAlias(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, problem.New(problem.NotFound, "No such alias."))
 		return
 	}
-	if err := h.router.DeleteAlias(r.Context(), auditActor(r), m.ID, alias); err != nil {
+	if err := h.settings.DeleteAlias(r.Context(), auditActor(r), m.ID, alias); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -340,7 +335,7 @@ func (h *Handler) setPrefix(w http.ResponseWriter, r *http.Request) {
 	err := parseForm(w, r)
 	prefix := r.PostForm.Get("prefix")
 	if err == nil {
-		err = h.router.SetPrefix(r.Context(), auditActor(r), m.ID, prefix)
+		err = h.settings.SetPrefix(r.Context(), auditActor(r), m.ID, prefix)
 	}
 	h.answerForm(w, r, err, formAnswer{
 		Page:  func(st int, msg string) { h.renderCommands(w, r, st, views.CommandForm{}, msg, nil) },

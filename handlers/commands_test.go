@@ -212,7 +212,7 @@ func TestCommandsWithHTMX(t *testing.T) {
 	}
 
 	// A module command keeps its modules through an edit and a toggle.
-	mod, err := b.router.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: "shout", Modules: []string{"so", "points"}, Parallel: true,
+	mod, err := b.settings.CreateCommand(context.Background(), audit.Actor{}, b.c.ID, router.CommandInput{Name: "shout", Modules: []string{"so", "points"}, Parallel: true,
 		Permission: router.Moderator, Enabled: true})
 	if err != nil {
 		t.Fatal(err)

@@ -17,10 +17,10 @@ func TestEventsAPI(t *testing.T) {
 	ctx := context.Background()
 	root := e.user("root@example.com", true)
 	c := e.community(root, "ducks", nil)
-	if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
+	if _, err := e.settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.router.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := e.settings.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	trigger := e.apiKey(root, "trigger")
@@ -113,7 +113,7 @@ func TestEventsAPIRefusesBadAmountsAndText(t *testing.T) {
 	ctx := context.Background()
 	root := e.user("root@example.com", true)
 	c := e.community(root, "ducks", nil)
-	if _, err := e.router.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
+	if _, err := e.settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
 	trigger := e.apiKey(root, "trigger")

@@ -50,7 +50,7 @@ func (h *Handler) executionsPage(w http.ResponseWriter, r *http.Request) {
 	var items []router.Execution
 	if ferr == nil {
 		var err error
-		if items, err = h.router.Executions(r.Context(), m.ID, f); err != nil {
+		if items, err = h.settings.Executions(r.Context(), m.ID, f); err != nil {
 			h.fail(w, r, err)
 			return
 		}

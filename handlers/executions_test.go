@@ -21,7 +21,7 @@ func TestExecutionLog(t *testing.T) {
 	ctx := context.Background()
 	b.mustCommand(t, "hug", "hugs")
 	b.mustCommand(t, "secret", "psst")
-	if _, err := b.router.UpdateCommand(ctx, audit.Actor{}, b.c.ID, b.command(t, "secret").ID, router.CommandInput{Name: "secret", Response: "psst", Permission: router.Moderator, Enabled: true}); err != nil {
+	if _, err := b.settings.UpdateCommand(ctx, audit.Actor{}, b.c.ID, b.command(t, "secret").ID, router.CommandInput{Name: "secret", Response: "psst", Permission: router.Moderator, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Through the simulator page, as a manager would.

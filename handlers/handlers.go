@@ -35,6 +35,7 @@ type Config struct {
 	Auth        *auth.Service
 	Communities *community.Service
 	Router      *router.Router
+	Settings    *router.Settings // the router's configuration
 	Overlays    *overlay.Service
 	Audit       audit.Log
 	Health      health.Checker
@@ -69,6 +70,7 @@ type Handler struct {
 	auth     *auth.Service
 	comm     *community.Service
 	router   *router.Router
+	settings *router.Settings
 	sessions *scs.SessionManager
 	logger   *slog.Logger
 	metrics  *httpMetrics
@@ -96,7 +98,7 @@ func New(cfg Config) http.Handler {
 	if cfg.MinForgotResponse == 0 {
 		cfg.MinForgotResponse = 300 * time.Millisecond
 	}
-	h := &Handler{cfg: cfg, auth: cfg.Auth, comm: cfg.Communities, router: cfg.Router, sessions: sm, logger: cfg.Logger,
+	h := &Handler{cfg: cfg, auth: cfg.Auth, comm: cfg.Communities, router: cfg.Router, settings: cfg.Settings, sessions: sm, logger: cfg.Logger,
 		metrics: newHTTPMetrics(cfg.Registry)}
 	return h.routes()
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/mailtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
@@ -45,17 +46,18 @@ const testPassword = "waddle-test-password-1"
 
 // env is a hub served by httptest on a fresh database and a real Redis.
 type env struct {
-	t      testing.TB
-	srv    *httptest.Server
-	pool   *pgxpool.Pool
-	auth   *auth.Service
-	comm   *community.Service
-	router *router.Router
-	ov     *overlay.Service
-	outbox *mailtest.Outbox
-	cfg    handlers.Config // what srv serves, for a second instance
-	rdb    *redis.Client
-	prefix string // the Redis prefix of this deployment
+	t        testing.TB
+	srv      *httptest.Server
+	pool     *pgxpool.Pool
+	auth     *auth.Service
+	comm     *community.Service
+	router   *router.Router
+	settings *router.Settings
+	ov       *overlay.Service
+	outbox   *mailtest.Outbox
+	cfg      handlers.Config // what srv serves, for a second instance
+	rdb      *redis.Client
+	prefix   string // the Redis prefix of this deployment
 }
 
 type envOption func(*handlers.Config)
@@ -117,11 +119,12 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	c := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: base})
 	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
 	ov := overlay.New(overlay.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})
-	rcfg := router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger, Overlays: ov}
+	rcfg := router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger, Overlays: ov}
 	if routerOpt != nil {
 		routerOpt(&rcfg)
 	}
 	rt := router.New(rcfg)
+	settings := router.NewSettings(rt)
 	rctx, stop := context.WithCancel(context.Background())
 	rdone := make(chan error, 1)
 	go func() { rdone <- rt.Run(rctx) }()
@@ -142,7 +145,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 		t.Fatal("the overlay service did not subscribe to Redis within 10s")
 	}
 	cfg := handlers.Config{
-		Auth: a, Communities: c, Router: rt, Overlays: ov, Audit: audit.Log{Pool: pool},
+		Auth: a, Communities: c, Router: rt, Settings: settings, Overlays: ov, Audit: audit.Log{Pool: pool},
 		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
@@ -158,7 +161,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	t.Cleanup(srv.Close)
 	compose := a.MailComposers()
 	maps.Copy(compose, c.MailComposers())
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, ov: ov, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, settings: settings, ov: ov, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

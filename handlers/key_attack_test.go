@@ -45,11 +45,11 @@ func newAttackEnv(t *testing.T) *attackEnv {
 		c      community.Community
 		server string
 	}{{x.a, "alphachan"}, {x.b, "betachan"}} {
-		if _, err := e.router.LinkEntity(ctx, audit.Actor{}, l.c.ID, router.Twitch, l.server, ""); err != nil {
+		if _, err := e.settings.LinkEntity(ctx, audit.Actor{}, l.c.ID, router.Twitch, l.server, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.router.AddPoints(ctx, x.a.ID, "twitch", "v1", "victim", 20, "test"); err != nil {
+	if _, err := e.settings.AddPoints(ctx, x.a.ID, "twitch", "v1", "victim", 20, "test"); err != nil {
 		t.Fatal(err)
 	}
 	x.alerts, _ = e.mustOverlay(t, x.a.ID, overlay.Alerts, "Alerts")
@@ -187,7 +187,7 @@ func TestReplayedEventIDOfAnotherCommunity(t *testing.T) {
 		t.Errorf("A's id in B's batch: %d %v", st, out)
 	}
 	// B's own event with A's id is B's: handled, not a duplicate, nothing of A in it.
-	if _, err := x.router.AddPoints(ctx, x.b.ID, "twitch", "v2", "victim", 1, "test"); err != nil {
+	if _, err := x.settings.AddPoints(ctx, x.b.ID, "twitch", "v2", "victim", 1, "test"); err != nil {
 		t.Fatal(err)
 	}
 	st, own := x.apiBody(x.keyB, "POST", "/events", strings.Replace(mod, "alphachan", "betachan", 1))

@@ -243,7 +243,7 @@ func (h *Handler) slackCallback(w http.ResponseWriter, r *http.Request) {
 // stores its token. A server linked to another community is refused.
 func (h *Handler) linkWithToken(r *http.Request, cid int64, plat, server, name string, tok platform.Token) error {
 	linked := false
-	es, err := h.router.Entities(r.Context(), cid)
+	es, err := h.settings.Entities(r.Context(), cid)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (h *Handler) linkWithToken(r *http.Request, cid int64, plat, server, name s
 		linked = linked || (e.Platform == plat && e.Server == server)
 	}
 	if !linked {
-		if _, err := h.router.LinkEntity(r.Context(), auditActor(r), cid, plat, server, name); err != nil {
+		if _, err := h.settings.LinkEntity(r.Context(), auditActor(r), cid, plat, server, name); err != nil {
 			return err
 		}
 	}

@@ -141,7 +141,7 @@ func TestLinkTwitchChannelThroughOAuth(t *testing.T) {
 	if msg := flash(t, hub, servers); !strings.Contains(msg, "duckchan is linked") {
 		t.Errorf("flash %q", msg)
 	}
-	es, _ := e.router.Entities(context.Background(), a.ID)
+	es, _ := e.settings.Entities(context.Background(), a.ID)
 	if len(es) != 1 || es[0].Platform != "twitch" || es[0].Server != "duckchan" {
 		t.Fatalf("linked %+v, want twitch duckchan", es)
 	}
@@ -189,7 +189,7 @@ func TestLinkTwitchChannelThroughOAuth(t *testing.T) {
 	if msg := flash(t, hub, geese); !strings.Contains(msg, "already linked") {
 		t.Errorf("channel of another community: flash %q", msg)
 	}
-	if es, _ := e.router.Entities(context.Background(), b.ID); len(es) != 0 {
+	if es, _ := e.settings.Entities(context.Background(), b.ID); len(es) != 0 {
 		t.Errorf("geese got %+v", es)
 	}
 
@@ -269,7 +269,7 @@ func TestInstallSlackAndLinkDiscordGuild(t *testing.T) {
 	if msg := flash(t, hub, servers); !strings.Contains(msg, "Duck Team is linked") {
 		t.Errorf("flash %q", msg)
 	}
-	es, _ := e.router.Entities(context.Background(), a.ID)
+	es, _ := e.settings.Entities(context.Background(), a.ID)
 	if len(es) != 1 || es[0].Platform != "slack" || es[0].Server != "T123" || es[0].Name != "Duck Team" {
 		t.Fatalf("linked %+v", es)
 	}

@@ -16,7 +16,7 @@ var (
 
 func (h *Handler) renderModeration(w http.ResponseWriter, r *http.Request, st int, form views.RuleForm) {
 	m := membershipOf(r)
-	rules, err := h.router.Rules(r.Context(), m.ID)
+	rules, err := h.settings.Rules(r.Context(), m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -78,7 +78,7 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
 		h.answerForm(w, r, err, answer)
 		return
 	}
-	_, err = h.router.CreateRule(r.Context(), auditActor(r), m.ID, in)
+	_, err = h.settings.CreateRule(r.Context(), auditActor(r), m.ID, in)
 	h.answerForm(w, r, err, answer)
 }
 
@@ -86,7 +86,7 @@ func (h *Handler) deleteRule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	id, err := pathID(r, "rid")
 	if err == nil {
-		err = h.router.DeleteRule(r.Context(), auditActor(r), m.ID, id)
+		err = h.settings.DeleteRule(r.Context(), auditActor(r), m.ID, id)
 	}
 	if err != nil {
 		h.fail(w, r, err)

@@ -27,7 +27,7 @@ func TestModerationRules(t *testing.T) {
 		"response": {"{user}, no ads please"}, "exempt_subscribers": {"on"}}, nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create regex rule: %d %.400s", res.StatusCode, res.body)
 	}
-	rules, err := b.router.Rules(context.Background(), b.c.ID)
+	rules, err := b.settings.Rules(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestModerationRules(t *testing.T) {
 
 func mustRules(t *testing.T, b *botEnv) []router.Rule {
 	t.Helper()
-	rules, err := b.router.Rules(context.Background(), b.c.ID)
+	rules, err := b.settings.Rules(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

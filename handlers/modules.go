@@ -146,7 +146,7 @@ func moduleRow(cid int64, m *router.RemoteModule, canManage bool) views.ModuleRo
 
 func (h *Handler) renderModules(w http.ResponseWriter, r *http.Request, st int, form views.ModuleForm) {
 	m := membershipOf(r)
-	mods, err := h.router.Modules(r.Context(), m.ID)
+	mods, err := h.settings.Modules(r.Context(), m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -187,7 +187,7 @@ func (h *Handler) createModule(w http.ResponseWriter, r *http.Request) {
 		h.answerForm(w, r, err, answer)
 		return
 	}
-	mod, err = h.router.CreateModule(r.Context(), auditActor(r), m.ID, in)
+	mod, err = h.settings.CreateModule(r.Context(), auditActor(r), m.ID, in)
 	h.answerForm(w, r, moduleProblem(err), answer)
 }
 
@@ -197,7 +197,7 @@ func (h *Handler) moduleOf(r *http.Request) (*router.RemoteModule, error) {
 	if err != nil {
 		return nil, err
 	}
-	mods, err := h.router.Modules(r.Context(), membershipOf(r).ID)
+	mods, err := h.settings.Modules(r.Context(), membershipOf(r).ID)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func (h *Handler) deleteModule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	mod, err := h.moduleOf(r)
 	if err == nil {
-		err = h.router.DeleteModule(r.Context(), auditActor(r), m.ID, mod.ID)
+		err = h.settings.DeleteModule(r.Context(), auditActor(r), m.ID, mod.ID)
 	}
 	if err != nil {
 		h.fail(w, r, err)

@@ -105,7 +105,7 @@ func TestModuleWebhookThroughSimulator(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != b.path("/modules") {
 		t.Fatalf("create: %d %q: %.500s", res.StatusCode, res.Header.Get("Location"), res.body)
 	}
-	mods, err := b.router.Modules(t.Context(), b.c.ID)
+	mods, err := b.settings.Modules(t.Context(), b.c.ID)
 	if err != nil || len(mods) != 1 {
 		t.Fatalf("modules: %v, %v", mods, err)
 	}
@@ -329,7 +329,7 @@ func TestModuleCreateWhenModulesAreOff(t *testing.T) {
 func TestModuleMemberMayNotChange(t *testing.T) {
 	t.Parallel()
 	b := newModulesEnv(t, withModules(t))
-	mod, err := b.router.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: "ping", Kind: "webhook", URL: "https://hooks.example.com/x", Secret: hookSecret})
+	mod, err := b.settings.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: "ping", Kind: "webhook", URL: "https://hooks.example.com/x", Secret: hookSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +351,7 @@ func TestModuleDelete(t *testing.T) {
 	b := newModulesEnv(t, withModules(t))
 	create := func(name string) int64 {
 		t.Helper()
-		m, err := b.router.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: name, Kind: "webhook", URL: "https://hooks.example.com/" + name, Secret: hookSecret})
+		m, err := b.settings.CreateModule(t.Context(), audit.Actor{}, b.c.ID, router.ModuleInput{Name: name, Kind: "webhook", URL: "https://hooks.example.com/" + name, Secret: hookSecret})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,7 +65,7 @@ func TestLeaderboardPageStartsWithStandings(t *testing.T) {
 	ctx := context.Background()
 	root := e.user("root@example.com", true)
 	c := e.community(root, "alpha", nil)
-	if _, err := e.router.AddPoints(ctx, c.ID, "twitch", "42", "Ducky", 70, "test"); err != nil {
+	if _, err := e.settings.AddPoints(ctx, c.ID, "twitch", "42", "Ducky", 70, "test"); err != nil {
 		t.Fatal(err)
 	}
 	_, token, err := e.ov.Create(ctx, audit.Actor{}, c.ID, overlay.Leaderboard, "Top")

@@ -23,12 +23,12 @@ func pointsRow(cid int64, v router.PointsValue, can bool) views.PointsValueRow {
 func (h *Handler) renderPoints(w http.ResponseWriter, r *http.Request, st int, errMsg, badKey string) {
 	m := membershipOf(r)
 	ctx := r.Context()
-	values, err := h.router.PointsValues(ctx, m.ID)
+	values, err := h.settings.PointsValues(ctx, m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	top, err := h.router.Leaderboard(ctx, m.ID, leaderboardSize)
+	top, err := h.settings.Leaderboard(ctx, m.ID, leaderboardSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -58,7 +58,7 @@ func (h *Handler) setPointsValue(w http.ResponseWriter, r *http.Request) {
 	key := chiURLParam(r, "key")
 	n, err := pointsForm(w, r)
 	if err == nil {
-		err = h.router.SetPointsValue(r.Context(), auditActor(r), m.ID, key, int64(n))
+		err = h.settings.SetPointsValue(r.Context(), auditActor(r), m.ID, key, int64(n))
 	}
 	_, known := router.DefaultPoints[key]
 	h.answerForm(w, r, err, formAnswer{
@@ -89,7 +89,7 @@ func pointsForm(w http.ResponseWriter, r *http.Request) (int, error) {
 }
 
 func (h *Handler) pointsValueRow(ctx context.Context, cid int64, key string) (views.PointsValueRow, error) {
-	values, err := h.router.PointsValues(ctx, cid)
+	values, err := h.settings.PointsValues(ctx, cid)
 	if err != nil {
 		return views.PointsValueRow{}, err
 	}

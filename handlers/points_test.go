@@ -15,7 +15,7 @@ import (
 
 func pointsOf(t *testing.T, b *botEnv, key string) router.PointsValue {
 	t.Helper()
-	values, err := b.router.PointsValues(context.Background(), b.c.ID)
+	values, err := b.settings.PointsValues(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestPointsPage(t *testing.T) {
 	hub := b.admin
 	ctx := context.Background()
 	for i, name := range []string{"alice", "bob", "carol"} {
-		if _, err := b.router.AddPoints(ctx, b.c.ID, router.Twitch, "id-"+name, name, int64(10*(i+1)), "test"); err != nil {
+		if _, err := b.settings.AddPoints(ctx, b.c.ID, router.Twitch, "id-"+name, name, int64(10*(i+1)), "test"); err != nil {
 			t.Fatal(err)
 		}
 	}

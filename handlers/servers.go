@@ -12,7 +12,7 @@ import (
 
 func (h *Handler) renderServers(w http.ResponseWriter, r *http.Request, st int, form views.ServerForm) {
 	m := membershipOf(r)
-	es, err := h.router.Entities(r.Context(), m.ID)
+	es, err := h.settings.Entities(r.Context(), m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -77,7 +77,7 @@ func (h *Handler) linkServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f = views.ServerForm{Platform: r.PostForm.Get("platform"), Server: strings.TrimSpace(r.PostForm.Get("server")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
-	e, err := h.router.LinkEntity(r.Context(), auditActor(r), m.ID, f.Platform, f.Server, f.Name)
+	e, err := h.settings.LinkEntity(r.Context(), auditActor(r), m.ID, f.Platform, f.Server, f.Name)
 	h.answerForm(w, r, err, answer)
 }
 
@@ -85,7 +85,7 @@ func (h *Handler) unlinkServer(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	id, err := pathID(r, "eid")
 	if err == nil {
-		err = h.router.UnlinkEntity(r.Context(), auditActor(r), m.ID, id)
+		err = h.settings.UnlinkEntity(r.Context(), auditActor(r), m.ID, id)
 	}
 	if err != nil {
 		h.fail(w, r, err)

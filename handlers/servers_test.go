@@ -29,7 +29,7 @@ func TestLinkedServers(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("link: %d %.300s", res.StatusCode, res.body)
 	}
-	es, err := b.router.Entities(context.Background(), b.c.ID)
+	es, err := b.settings.Entities(context.Background(), b.c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

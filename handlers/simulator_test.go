@@ -30,7 +30,7 @@ func TestSimulator(t *testing.T) {
 	t.Parallel()
 	b := newBotEnv(t)
 	hug := b.mustCommand(t, "hug", "{user} hugs {touser} (hug #{count})")
-	if _, err := b.router.CreateRule(context.Background(), audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "heck",
+	if _, err := b.settings.CreateRule(context.Background(), audit.Actor{}, b.c.ID, router.RuleInput{Priority: 1, Match: router.MatchWord, Pattern: "heck",
 		Action: router.ActionTimeout, TimeoutSeconds: 600, ExemptModerators: true}); err != nil {
 		t.Fatal(err)
 	}

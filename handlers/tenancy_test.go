@@ -34,22 +34,22 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	invB := e.count("SELECT id FROM community_invitations WHERE community_id = $1", b.ID)
-	cmdB, err := e.router.CreateCommand(ctx, audit.Actor{}, b.ID, router.CommandInput{Name: "hug", Response: "hugs", Permission: router.Everyone, Enabled: true})
+	cmdB, err := e.settings.CreateCommand(ctx, audit.Actor{}, b.ID, router.CommandInput{Name: "hug", Response: "hugs", Permission: router.Everyone, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.router.AddAlias(ctx, audit.Actor{}, b.ID, "cuddle", "hug"); err != nil {
+	if err := e.settings.AddAlias(ctx, audit.Actor{}, b.ID, "cuddle", "hug"); err != nil {
 		t.Fatal(err)
 	}
-	ruleB, err := e.router.CreateRule(ctx, audit.Actor{}, b.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
+	ruleB, err := e.settings.CreateRule(ctx, audit.Actor{}, b.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionDelete})
 	if err != nil {
 		t.Fatal(err)
 	}
-	entB, err := e.router.LinkEntity(ctx, audit.Actor{}, b.ID, router.Twitch, "betachan", "Beta channel")
+	entB, err := e.settings.LinkEntity(ctx, audit.Actor{}, b.ID, router.Twitch, "betachan", "Beta channel")
 	if err != nil {
 		t.Fatal(err)
 	}
-	modB, err := e.router.CreateModule(ctx, audit.Actor{}, b.ID, router.ModuleInput{Name: "weather", Kind: "webhook", URL: "https://hooks.example.com/beta-token", Secret: "beta-hook-secret"})
+	modB, err := e.settings.CreateModule(ctx, audit.Actor{}, b.ID, router.ModuleInput{Name: "weather", Kind: "webhook", URL: "https://hooks.example.com/beta-token", Secret: "beta-hook-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}

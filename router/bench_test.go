@@ -27,19 +27,20 @@ func BenchmarkChatCommand(b *testing.B) {
 	// Flood limits far above the load, so every command runs the whole path
 	// (the limits are still checked in Redis for each one).
 	r := newRouterTB(b, pool, rdb, prefix, router.Limits{PerUserPerCommand: 1 << 30, PerCommandPerChannel: 1 << 30, PerCommunity: 1 << 30, Window: time.Second})
+	s := router.NewSettings(r)
 	const channels = 20
 	for i := range channels {
 		c, err := db.New(pool).CommunityCreate(ctx, db.CommunityCreateParams{Slug: fmt.Sprintf("bench%d", i), Name: "Bench"})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := r.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
+		if _, err := s.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, fmt.Sprintf("chan%d", i), ""); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := r.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}, welcome to {channel}", Permission: router.Everyone, Enabled: true}); err != nil {
+		if _, err := s.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hi", Response: "hi {user}, welcome to {channel}", Permission: router.Everyone, Enabled: true}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := r.CreateRule(ctx, audit.Actor{}, c.ID, router.Rule{Priority: 1, Match: router.MatchWord, Pattern: "spam", Action: router.ActionDelete}); err != nil {
+		if _, err := s.CreateRule(ctx, audit.Actor{}, c.ID, router.Rule{Priority: 1, Match: router.MatchWord, Pattern: "spam", Action: router.ActionDelete}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -114,7 +114,7 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 	if inv.Remote {
 		return h.remote(ctx, inv)
 	}
-	cmd := h.s.lookup(inv.Name)
+	cmd := h.s.lookup(inv.Name, h.r.reg.commands)
 	if cmd == nil || !cmd.Enabled || !cmd.onPlatform(h.ev.Platform) {
 		return nil
 	}
@@ -223,7 +223,7 @@ func (h *handling) runModule(ctx context.Context, name string, call *Call) ([]Re
 		}
 		return rs, nil
 	}
-	m := h.r.modules[name]
+	m := h.r.reg.modules[name]
 	if m == nil {
 		return nil, problem.New(problem.NotFound, "The module %q is not installed.", name)
 	}
@@ -231,7 +231,9 @@ func (h *handling) runModule(ctx context.Context, name string, call *Call) ([]Re
 	// a parallel command; remote modules, which need no database, overlap.
 	h.local.Lock()
 	defer h.local.Unlock()
-	return m.Run(ctx, call)
+	c := *call
+	c.decl = h.r.reg.declOf[name]
+	return m.Run(ctx, &c)
 }
 
 func (h *handling) runParallel(ctx context.Context, call *Call) ([]Response, error) {
@@ -310,6 +312,7 @@ func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start t
 	}
 	h.mu.Lock()
 	h.executions = append(h.executions, e)
+	h.ran = append(h.ran, CommandRun{Command: e.Command, Args: e.Args, Outcome: e.Outcome})
 	h.mu.Unlock()
 }
 
@@ -326,7 +329,7 @@ type CommandInput struct {
 	Platforms      []string
 }
 
-func (in *CommandInput) validate() error {
+func (in *CommandInput) validate(reg *registry) error {
 	in.Name = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(in.Name), "!"))
 	in.Response = strings.TrimSpace(in.Response)
 	switch {
@@ -334,7 +337,7 @@ func (in *CommandInput) validate() error {
 		return problem.Invalidf("name", "A command name has 1 to 32 letters, digits or underscores.")
 	case Reserved(in.Name):
 		return problem.Invalidf("name", "%q is a command the chat platforms keep for themselves.", in.Name)
-	case builtinCommands[in.Name] != nil:
+	case reg.commands[in.Name] != nil:
 		return problem.Invalidf("name", "%q is a built-in command.", in.Name)
 	case in.Response == "" && len(in.Modules) == 0:
 		return problem.Invalidf("response", "Write what the command answers, or choose modules to run.")
@@ -349,7 +352,7 @@ func (in *CommandInput) validate() error {
 	}
 	for _, m := range in.Modules {
 		name := strings.TrimPrefix(m, "#")
-		if !validName(name) || (!strings.HasPrefix(m, "#") && builtins[m].module == nil) {
+		if !validName(name) || (!strings.HasPrefix(m, "#") && reg.modules[m] == nil) {
 			return problem.Invalidf("modules", "%q is neither a built-in module nor a #community module.", m)
 		}
 	}
@@ -365,24 +368,6 @@ func (in *CommandInput) validate() error {
 		}
 	}
 	return nil
-}
-
-// CreateCommand adds a text command to a community, recording who did it in the audit log.
-func (r *Router) CreateCommand(ctx context.Context, by audit.Actor, communityID int64, in CommandInput) (*Command, error) {
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	var cmd *Command
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		cmd, err = createCommand(ctx, tx, by, communityID, in)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.invalidate(ctx, communityID)
-	return cmd, nil
 }
 
 // createCommand stores a validated command and its audit record; tx is a transaction.
@@ -411,11 +396,6 @@ func createCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID 
 // ErrCommandNotFound is returned for a command the community does not have.
 var ErrCommandNotFound = problem.New(problem.NotFound, "No such command.")
 
-// CommandByName returns a community's own command (not an alias, not a built-in).
-func (r *Router) CommandByName(ctx context.Context, communityID int64, name string) (*Command, error) {
-	return commandByName(ctx, db.New(r.pool), communityID, name)
-}
-
 func commandByName(ctx context.Context, q *db.Queries, communityID int64, name string) (*Command, error) {
 	row, err := q.CommandGetByName(ctx, db.CommandGetByNameParams{CommunityID: communityID, Name: strings.ToLower(strings.TrimPrefix(name, "!"))})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -425,25 +405,6 @@ func commandByName(ctx context.Context, q *db.Queries, communityID int64, name s
 		return nil, fmt.Errorf("load command %q: %w", name, err)
 	}
 	return toCommand(row), nil
-}
-
-// UpdateCommand changes a command (the name stays), recording who did it and
-// what changed in the audit log.
-func (r *Router) UpdateCommand(ctx context.Context, by audit.Actor, communityID, id int64, in CommandInput) (*Command, error) {
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	var cmd *Command
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		cmd, err = updateCommand(ctx, tx, by, communityID, id, in)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.invalidate(ctx, communityID)
-	return cmd, nil
 }
 
 // updateCommand stores a validated change of a command and, when something
@@ -473,18 +434,6 @@ func updateCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 	return toCommand(row), nil
 }
 
-// DeleteCommand removes a command and its aliases, recording who did it in the audit log.
-func (r *Router) DeleteCommand(ctx context.Context, by audit.Actor, communityID, id int64) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		return deleteCommand(ctx, tx, by, communityID, id)
-	})
-	if err != nil {
-		return err
-	}
-	r.invalidate(ctx, communityID)
-	return nil
-}
-
 // deleteCommand removes a command and its aliases and records it; tx is a transaction.
 func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID, id int64) error {
 	q := db.New(tx)
@@ -506,22 +455,10 @@ func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 		Before: commandStateOf(old, aliases)})
 }
 
-// AddAlias makes alias another name of a community command, recording who did it in the audit log.
-func (r *Router) AddAlias(ctx context.Context, by audit.Actor, communityID int64, alias, command string) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		return addAlias(ctx, tx, by, communityID, alias, command)
-	})
-	if err != nil {
-		return err
-	}
-	r.invalidate(ctx, communityID)
-	return nil
-}
-
 // addAlias checks and stores an alias and its audit record; tx is a transaction.
-func addAlias(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64, alias, command string) error {
+func addAlias(ctx context.Context, tx db.DBTX, reg *registry, by audit.Actor, communityID int64, alias, command string) error {
 	alias = strings.ToLower(strings.TrimPrefix(alias, "!"))
-	if !validName(alias) || Reserved(alias) || builtinCommands[alias] != nil {
+	if !validName(alias) || Reserved(alias) || reg.commands[alias] != nil {
 		return problem.Invalidf("alias", "%q cannot be an alias: use 1 to 32 letters, digits or underscores, not a reserved or built-in name.", alias)
 	}
 	q := db.New(tx)
@@ -541,18 +478,6 @@ func addAlias(ctx context.Context, tx db.DBTX, by audit.Actor, communityID int64
 	}
 	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasAdded, Target: "alias " + alias + " of command " + cmd.Name,
 		After: aliasState{Alias: alias, Command: cmd.Name}})
-}
-
-// DeleteAlias removes an alias, recording who did it in the audit log.
-func (r *Router) DeleteAlias(ctx context.Context, by audit.Actor, communityID int64, alias string) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		return deleteAlias(ctx, tx, by, communityID, alias)
-	})
-	if err != nil {
-		return err
-	}
-	r.invalidate(ctx, communityID)
-	return nil
 }
 
 // deleteAlias removes an alias and records it; tx is a transaction.
@@ -593,13 +518,4 @@ func commandStateOf(c db.Command, aliases []string) commandState {
 type aliasState struct {
 	Alias   string `json:"alias"`
 	Command string `json:"command"`
-}
-
-// Commands lists a community's own commands, freshly read.
-func (r *Router) Commands(ctx context.Context, communityID int64) ([]*Command, error) {
-	s, err := loadSnapshot(ctx, r.pool, communityID)
-	if err != nil {
-		return nil, err
-	}
-	return s.list, nil
 }

@@ -161,13 +161,15 @@ func (h *handling) rollback(ctx context.Context) {
 
 // afterCommit does what must wait for the event's effects to be stored:
 // other instances drop the commands they cached, the execution log gets the
-// rows not written in a transaction, overlays show the event.
+// rows not written in a transaction, overlays show the event, the Observer
+// hears of it.
 func (h *handling) afterCommit(ctx context.Context) {
 	if h.reconfig {
 		h.r.invalidate(ctx, h.s.communityID)
 	}
 	h.logQueued()
 	h.toOverlays(ctx)
+	h.observe(ctx)
 }
 
 // failed undoes what it can of a failed event: its transaction is rolled

@@ -2,16 +2,12 @@ package router
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"regexp"
 	"strings"
 	"unicode"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/runes"
@@ -164,73 +160,6 @@ func (h *handling) moderate(ctx context.Context) (stop bool, err error) {
 
 // RuleInput is a rule as a user writes it.
 type RuleInput = Rule
-
-// CreateRule adds a moderation rule after checking it compiles, recording who
-// did it in the audit log.
-func (r *Router) CreateRule(ctx context.Context, by audit.Actor, communityID int64, in RuleInput) (Rule, error) {
-	in.Pattern = strings.TrimSpace(in.Pattern)
-	if in.Priority < -1_000_000 || in.Priority > 1_000_000 {
-		return Rule{}, problem.Invalidf("priority", "A priority is between -1000000 and 1000000.")
-	}
-	if in.Pattern == "" || len(in.Pattern) > 500 {
-		return Rule{}, problem.Invalidf("pattern", "A pattern has 1 to 500 characters.")
-	}
-	switch in.Action {
-	case ActionReply, ActionWarn, ActionDelete, ActionBan:
-	case ActionTimeout:
-		if in.TimeoutSeconds < 1 || in.TimeoutSeconds > 1209600 {
-			return Rule{}, problem.Invalidf("timeout_seconds", "A timeout lasts 1 second to 14 days.")
-		}
-	default:
-		return Rule{}, problem.Invalidf("action", "Choose an action: reply, warn, delete, timeout or ban.")
-	}
-	if in.Action == ActionReply && strings.TrimSpace(in.Response) == "" {
-		return Rule{}, problem.Invalidf("response", "An auto-response needs the text to answer.")
-	}
-	if len(in.Response) > 500 {
-		return Rule{}, problem.Invalidf("response", "A response has at most 500 characters.")
-	}
-	if _, err := compileRule(in); err != nil {
-		return Rule{}, err
-	}
-	var row db.ModerationRule
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		row, err = db.New(tx).ModerationRuleCreate(ctx, db.ModerationRuleCreateParams{CommunityID: communityID, Priority: int32(in.Priority),
-			MatchKind: in.Match, Pattern: in.Pattern, Action: in.Action, Response: in.Response, TimeoutSeconds: int32(in.TimeoutSeconds),
-			ExemptModerators: in.ExemptModerators, ExemptSubscribers: in.ExemptSubscribers, Enabled: true})
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.RuleCreated, Target: ruleTarget(row),
-			After: ruleStateOf(row)})
-	})
-	if err != nil {
-		return Rule{}, fmt.Errorf("create rule: %w", err)
-	}
-	r.invalidate(ctx, communityID)
-	return toRule(row), nil
-}
-
-// DeleteRule removes a rule, recording who did it in the audit log.
-func (r *Router) DeleteRule(ctx context.Context, by audit.Actor, communityID, id int64) error {
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		row, err := db.New(tx).ModerationRuleRemove(ctx, db.ModerationRuleRemoveParams{CommunityID: communityID, ID: id})
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.RuleDeleted, Target: ruleTarget(row),
-			Before: ruleStateOf(row)})
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return problem.New(problem.NotFound, "No such rule.")
-	}
-	if err != nil {
-		return fmt.Errorf("delete rule %d: %w", id, err)
-	}
-	r.invalidate(ctx, communityID)
-	return nil
-}
 
 // ruleState is a moderation rule as the audit log records it.
 type ruleState struct {

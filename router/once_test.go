@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -25,7 +26,7 @@ import (
 func newInstance(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, prefix string, ov *overlay.Service) *router.Router {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, Overlays: ov})
+	r := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, Overlays: ov})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
@@ -223,7 +224,7 @@ func (e *env) otherCommunity(slug, server string) int64 {
 	if err := e.pool.QueryRow(ctx, "INSERT INTO communities (slug, name) VALUES ($1, $1) RETURNING id", slug).Scan(&id); err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.r.LinkEntity(ctx, audit.Actor{}, id, router.Twitch, server, ""); err != nil {
+	if _, err := e.s.LinkEntity(ctx, audit.Actor{}, id, router.Twitch, server, ""); err != nil {
 		e.t.Fatal(err)
 	}
 	return id
@@ -270,13 +271,13 @@ func TestPointsRefuseToOverflow(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	near := int64(router.MaxBalance - 5)
-	if _, err := e.r.AddPoints(ctx, e.cid, router.Twitch, "id-rich", "rich", near, "test"); err != nil {
+	if _, err := e.s.AddPoints(ctx, e.cid, router.Twitch, "id-rich", "rich", near, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.r.AddPoints(ctx, e.cid, router.Twitch, "id-rich", "rich", 10, "test"); err != router.ErrBalanceLimit {
+	if _, err := e.s.AddPoints(ctx, e.cid, router.Twitch, "id-rich", "rich", 10, "test"); err != router.ErrBalanceLimit {
 		t.Errorf("AddPoints past the limit: %v, want ErrBalanceLimit", err)
 	}
-	if _, err := e.r.AddPoints(ctx, e.cid, router.Twitch, "id-new", "new", router.MaxBalance+1, "test"); err != router.ErrBalanceLimit {
+	if _, err := e.s.AddPoints(ctx, e.cid, router.Twitch, "id-new", "new", router.MaxBalance+1, "test"); err != router.ErrBalanceLimit {
 		t.Errorf("AddPoints of more than the limit to a new user: %v, want ErrBalanceLimit", err)
 	}
 	got := replies(e.say("mo", []string{"moderator"}, "!give rich 1000000"))

@@ -116,12 +116,6 @@ func (h *handling) awarded(pc PointsChange, ok bool) {
 	h.changed("points of %s %+d (%s)", pc.User, pc.Delta, pc.Reason)
 }
 
-// AddPoints records a change in the ledger and the balance together, and
-// returns the new balance; ErrBalanceLimit when it would pass MaxBalance.
-func (r *Router) AddPoints(ctx context.Context, communityID int64, platform, userID, userName string, delta int64, reason string) (int64, error) {
-	return addPoints(ctx, db.New(r.pool), communityID, platform, userID, userName, delta, reason)
-}
-
 // addPoints changes a balance and records it in the ledger.
 func addPoints(ctx context.Context, q *db.Queries, communityID int64, platform, userID, userName string, delta int64, reason string) (int64, error) {
 	bal, err := q.PointsAdd(ctx, db.PointsAddParams{CommunityID: communityID, Platform: platform, UserID: userID, UserName: userName, Delta: delta, Reason: reason})
@@ -152,11 +146,6 @@ type Standing struct {
 	UserID   string
 	Name     string
 	Points   int64
-}
-
-// Leaderboard returns the top n of a community.
-func (r *Router) Leaderboard(ctx context.Context, communityID int64, n int) ([]Standing, error) {
-	return leaderboard(ctx, db.New(r.read), communityID, n)
 }
 
 func leaderboard(ctx context.Context, q *db.Queries, communityID int64, n int) ([]Standing, error) {

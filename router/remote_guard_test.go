@@ -17,6 +17,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
@@ -54,24 +55,25 @@ func TestRemoteModuleRefusedByGuardIsLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
+	r := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
 		Executor: executor.New(executor.Config{AllowPrivate: false, Logger: logger}), Secrets: box})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
+	s := router.NewSettings(r)
 	t.Cleanup(func() { cancel(); <-done })
 	c, err := db.New(pool).CommunityCreate(context.Background(), db.CommunityCreateParams{Slug: "ducks", Name: "Ducks"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
+	if _, err := s.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, pool: pool, rdb: rdb, prefix: prefix, r: r, cid: c.ID}
+	e := &env{t: t, pool: pool, rdb: rdb, prefix: prefix, r: r, s: s, cid: c.ID}
 
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("the guard let a call to loopback through") }))
 	defer srv.Close()
-	mod, err := r.CreateModule(context.Background(), audit.Actor{}, c.ID, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL + "/hook?token=hook-token", Secret: "s"})
+	mod, err := s.CreateModule(context.Background(), audit.Actor{}, c.ID, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL + "/hook?token=hook-token", Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestRemoteModuleRefusedByGuardIsLogged(t *testing.T) {
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ex, err := r.Executions(context.Background(), c.ID, router.ExecutionFilter{Command: "#local"})
+	ex, err := s.Executions(context.Background(), c.ID, router.ExecutionFilter{Command: "#local"})
 	if err != nil || len(ex) != 1 || ex[0].Outcome != "error" || !strings.Contains(ex[0].Error, "not allowed") {
 		t.Errorf("execution log = %+v, %v; want one error naming the refused address", ex, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
@@ -36,19 +37,20 @@ func newRemoteEnv(t *testing.T, allowPrivate bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
+	r := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
 		Executor: executor.New(executor.Config{AllowPrivate: allowPrivate, Logger: logger}), Secrets: box})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &env{t: t, pool: pool, rdb: rdb, prefix: prefix, r: r}
+	s := router.NewSettings(r)
+	e := &env{t: t, pool: pool, rdb: rdb, prefix: prefix, r: r, s: s}
 	c, err := db.New(pool).CommunityCreate(context.Background(), db.CommunityCreateParams{Slug: "ducks", Name: "Ducks"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.cid = c.ID
-	if _, err := r.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
+	if _, err := s.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -71,7 +73,7 @@ func TestRemoteWebhookModule(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	if _, err := e.r.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "weather", Kind: "webhook", URL: srv.URL, Secret: "hook-secret"}); err != nil {
+	if _, err := e.s.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "weather", Kind: "webhook", URL: srv.URL, Secret: "hook-secret"}); err != nil {
 		t.Fatal(err)
 	}
 	var sealed []byte
@@ -92,11 +94,11 @@ func TestRemoteWebhookModule(t *testing.T) {
 		t.Errorf("dry run: calls %d→%d, changes %v", before, calls.Load(), res.Changes)
 	}
 	// A module that fails answers with a short message, never internals.
-	bad, _ := e.r.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "broken", Kind: "webhook", URL: srv.URL, Secret: "wrong-secret"})
+	bad, _ := e.s.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "broken", Kind: "webhook", URL: srv.URL, Secret: "wrong-secret"})
 	if got := replies(e.say("alice", nil, "#broken")); got != "@alice the module failed." {
 		t.Errorf("#broken = %q", got)
 	}
-	if err := e.r.DeleteModule(ctx, audit.Actor{}, e.cid, bad.ID); err != nil {
+	if err := e.s.DeleteModule(ctx, audit.Actor{}, e.cid, bad.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := replies(e.say("alice", nil, "#broken")); got != "" {
@@ -110,7 +112,7 @@ func TestRemoteModuleBlockedAddress(t *testing.T) {
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	defer srv.Close()
-	if _, err := e.r.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
+	if _, err := e.s.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "local", Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := replies(e.say("alice", nil, "#local")); got != "@alice the module's address is not allowed (private network)." || calls.Load() != 0 {
@@ -121,7 +123,7 @@ func TestRemoteModuleBlockedAddress(t *testing.T) {
 		{Name: "bad name!", Kind: "webhook", URL: "https://example.com", Secret: "s"},
 		{Name: "y", Kind: "webhook", URL: "not a url", Secret: "s"},
 	} {
-		if _, err := e.r.CreateModule(context.Background(), audit.Actor{}, e.cid, bad); err == nil {
+		if _, err := e.s.CreateModule(context.Background(), audit.Actor{}, e.cid, bad); err == nil {
 			t.Errorf("module %+v accepted", bad)
 		}
 	}
@@ -151,7 +153,7 @@ func TestModulePipelines(t *testing.T) {
 	}))
 	defer srv.Close()
 	for _, name := range []string{"shout", "slow", "fast"} {
-		if _, err := e.r.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: name, Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
+		if _, err := e.s.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: name, Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,7 +169,7 @@ func TestModulePipelines(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("parallel modules took %s", d)
 	}
-	if _, err := e.r.CreateCommand(ctx, audit.Actor{}, e.cid, router.CommandInput{Name: "bad", Modules: []string{"nosuch"}, Permission: router.Everyone}); err == nil {
+	if _, err := e.s.CreateCommand(ctx, audit.Actor{}, e.cid, router.CommandInput{Name: "bad", Modules: []string{"nosuch"}, Permission: router.Everyone}); err == nil {
 		t.Error("a command with an unknown built-in module was saved")
 	}
 }

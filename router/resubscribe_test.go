@@ -10,6 +10,7 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 )
@@ -33,10 +34,10 @@ func TestCacheDroppedWhenRedisReturns(t *testing.T) {
 		return c
 	}
 	const prefix = "resub:"
-	writer := newRouter(t, e.pool, client(), prefix)
+	writer := router.NewSettings(newRouter(t, e.pool, client(), prefix))
 	logger := slog.New(slog.DiscardHandler)
 	rdb := client()
-	other := router.New(router.Config{Pool: e.pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, CacheTTL: time.Hour})
+	other := router.New(router.Config{Modules: modules.All(), Pool: e.pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger, CacheTTL: time.Hour})
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- other.Run(runCtx) }()
@@ -44,7 +45,7 @@ func TestCacheDroppedWhenRedisReturns(t *testing.T) {
 	ctx := context.Background()
 
 	prefixOf := func() string {
-		p, err := other.Prefix(ctx, e.cid) // from its cached snapshot
+		p, err := router.NewSettings(other).Prefix(ctx, e.cid) // from its cached snapshot
 		if err != nil {
 			t.Fatal(err)
 		}

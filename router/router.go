@@ -34,19 +34,20 @@ type Config struct {
 	Overlays    OverlaySink      // browser sources; nil: none
 	Executor    *executor.Client // remote modules (#name); nil: off
 	Secrets     *secret.Box      // opens the modules' sealed secrets
+	Modules     []Module         // built-in modules, each also a built-in command
+	Observer    Observer         // told of every handled event; nil: none
+	Sender      Sender           // sends to linked channels without an event; nil: Send refuses
 }
 
-// Router handles events.
+// Router is the engine: it handles events (moderation, commands, points)
+// with each community's configuration from a cache that Settings invalidates.
 type Router struct {
+	*cache
 	pool     *pgxpool.Pool
-	read     *pgxpool.Pool
-	rdb      *redis.Client
-	channel  string
 	limiter  *ratelimit.Limiter
 	logger   *slog.Logger
-	ttl      time.Duration
 	limits   Limits
-	modules  map[string]Module
+	reg      *registry // built-in modules
 	log      *execLog
 	paid     paidSet
 	owner    int64   // this instance's id in the event ids it claims
@@ -54,6 +55,19 @@ type Router struct {
 	exec     *executor.Client
 	box      *secret.Box
 	overlays OverlaySink
+	observer Observer
+	sender   Sender
+}
+
+// cache holds the communities' snapshots and server links, shared by the
+// engine and Settings of one instance; a change made through Settings drops
+// them here and, through Redis, on every other instance.
+type cache struct {
+	read    *pgxpool.Pool
+	rdb     *redis.Client
+	channel string
+	logger  *slog.Logger
+	ttl     time.Duration
 
 	mu        sync.RWMutex
 	snapshots map[int64]*snapshot
@@ -81,11 +95,16 @@ func New(cfg Config) *Router {
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = DefaultLimits
 	}
-	r := &Router{pool: cfg.Pool, read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate",
-		limiter: cfg.Limiter, logger: cfg.Logger, ttl: cfg.CacheTTL, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays,
+	c := &cache{read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate", logger: cfg.Logger, ttl: cfg.CacheTTL,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
+	r := &Router{cache: c, pool: cfg.Pool, limiter: cfg.Limiter, logger: cfg.Logger, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays,
+		observer: cfg.Observer, sender: cfg.Sender}
 	r.owner = newOwner()
-	r.modules = builtinModules()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		r.logger = cfg.Logger
+	}
+	r.reg = newRegistry(cfg.Modules, cfg.Logger)
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
 	return r
 }
@@ -114,7 +133,7 @@ func (r *Router) Run(ctx context.Context) error {
 }
 
 // listen drops snapshots that another instance changed.
-func (r *Router) listen(ctx context.Context) {
+func (r *cache) listen(ctx context.Context) {
 	sub := r.rdb.Subscribe(ctx, r.channel)
 	defer sub.Close()
 	ch := sub.ChannelWithSubscriptions()
@@ -148,21 +167,21 @@ func (r *Router) listen(ctx context.Context) {
 }
 
 // dropAll forgets every cached snapshot and server link.
-func (r *Router) dropAll() {
+func (r *cache) dropAll() {
 	r.mu.Lock()
 	r.snapshots = map[int64]*snapshot{}
 	r.entities = map[entityKey]entityEntry{}
 	r.mu.Unlock()
 }
 
-func (r *Router) drop(communityID int64) {
+func (r *cache) drop(communityID int64) {
 	r.mu.Lock()
 	delete(r.snapshots, communityID)
 	r.mu.Unlock()
 }
 
 // invalidate forgets a community's cached commands and rules here and on every instance.
-func (r *Router) invalidate(ctx context.Context, communityID int64) {
+func (r *cache) invalidate(ctx context.Context, communityID int64) {
 	r.drop(communityID)
 	if r.rdb != nil {
 		if err := r.rdb.Publish(ctx, r.channel, strconv.FormatInt(communityID, 10)).Err(); err != nil {
@@ -171,7 +190,7 @@ func (r *Router) invalidate(ctx context.Context, communityID int64) {
 	}
 }
 
-func (r *Router) invalidateEntities(ctx context.Context) {
+func (r *cache) invalidateEntities(ctx context.Context) {
 	r.mu.Lock()
 	r.entities = map[entityKey]entityEntry{}
 	r.mu.Unlock()
@@ -186,7 +205,7 @@ func (r *Router) invalidateEntities(ctx context.Context) {
 var ErrNotLinked = problem.New(problem.NotFound, "This server or channel is not linked to a community.")
 
 // community resolves the event's server to its community's snapshot.
-func (r *Router) community(ctx context.Context, platform, server string) (*snapshot, error) {
+func (r *cache) community(ctx context.Context, platform, server string) (*snapshot, error) {
 	k := entityKey{platform, server}
 	r.mu.RLock()
 	e, ok := r.entities[k]
@@ -215,7 +234,7 @@ func (r *Router) community(ctx context.Context, platform, server string) (*snaps
 }
 
 // snapshot returns the community's commands and rules, from the cache when fresh.
-func (r *Router) snapshot(ctx context.Context, communityID int64) (*snapshot, error) {
+func (r *cache) snapshot(ctx context.Context, communityID int64) (*snapshot, error) {
 	r.mu.RLock()
 	s := r.snapshots[communityID]
 	r.mu.RUnlock()
@@ -329,6 +348,7 @@ type handling struct {
 	paidKey  string        // the chat points gate it took, given back if it fails
 
 	executions []db.CommandExecutionInsertParams
+	ran        []CommandRun // the commands it ran, for the Observer
 
 	mu    sync.Mutex // res and executions, written by modules run in parallel
 	local sync.Mutex // one built-in module at a time: they share tx

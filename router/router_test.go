@@ -16,6 +16,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 )
@@ -26,6 +27,7 @@ type env struct {
 	rdb    *redis.Client
 	prefix string
 	r      *router.Router
+	s      *router.Settings
 	cid    int64
 }
 
@@ -36,7 +38,7 @@ func newRouter(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, prefix strin
 func newRouterTB(t testing.TB, pool *pgxpool.Pool, rdb *redis.Client, prefix string, limits ...router.Limits) *router.Router {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
-	cfg := router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger}
+	cfg := router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger}
 	if len(limits) > 0 {
 		cfg.Limits = limits[0]
 	}
@@ -62,8 +64,9 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.s = router.NewSettings(e.r)
 	e.cid = c.ID
-	if _, err := e.r.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "DuckChan", "Duck channel"); err != nil {
+	if _, err := e.s.LinkEntity(context.Background(), audit.Actor{}, c.ID, router.Twitch, "DuckChan", "Duck channel"); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -110,7 +113,7 @@ func (e *env) command(in router.CommandInput) *router.Command {
 		in.Permission = router.Everyone
 	}
 	in.Enabled = true
-	c, err := e.r.CreateCommand(context.Background(), audit.Actor{}, e.cid, in)
+	c, err := e.s.CreateCommand(context.Background(), audit.Actor{}, e.cid, in)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -236,7 +239,7 @@ func TestModerationRules(t *testing.T) {
 		{Priority: 5, Match: router.MatchExact, Pattern: "hi bot", Action: router.ActionReply, Response: "hi {user}!"},
 	}
 	for _, rl := range rules {
-		if _, err := e.r.CreateRule(ctx, audit.Actor{}, e.cid, rl); err != nil {
+		if _, err := e.s.CreateRule(ctx, audit.Actor{}, e.cid, rl); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -274,7 +277,7 @@ func TestModerationRules(t *testing.T) {
 			t.Errorf("%s %q: action %q reply %q, want %q %q", c.user, c.text, action, reply, c.wantAction, c.wantReply)
 		}
 	}
-	if _, err := e.r.CreateRule(ctx, audit.Actor{}, e.cid, router.Rule{Match: router.MatchRegex, Pattern: "(", Action: router.ActionDelete}); err == nil {
+	if _, err := e.s.CreateRule(ctx, audit.Actor{}, e.cid, router.Rule{Match: router.MatchRegex, Pattern: "(", Action: router.ActionDelete}); err == nil {
 		t.Error("a rule that does not compile was saved")
 	}
 }
@@ -293,7 +296,7 @@ func TestPointsLedgerAndLeaderboard(t *testing.T) {
 		t.Errorf("chat points: first %+v second %+v, want +5 once a minute", first.Points, second.Points)
 	}
 	// follow 10 + cheer 5×1 + chat 5 = 20; raid 30.
-	top, err := e.r.Leaderboard(ctx, e.cid, 10)
+	top, err := e.s.Leaderboard(ctx, e.cid, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,11 +391,11 @@ func TestCacheInvalidationAcrossInstances(t *testing.T) {
 	}
 	cmd := e.command(router.CommandInput{Name: "wave", Response: "o/"}) // through the first instance
 	waitFor(t, func() bool { return ask() == "o/" })
-	if _, err := e.r.UpdateCommand(context.Background(), audit.Actor{}, e.cid, cmd.ID, router.CommandInput{Name: "wave", Response: "\\o/", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := e.s.UpdateCommand(context.Background(), audit.Actor{}, e.cid, cmd.ID, router.CommandInput{Name: "wave", Response: "\\o/", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return ask() == "\\o/" })
-	if err := e.r.DeleteCommand(context.Background(), audit.Actor{}, e.cid, cmd.ID); err != nil {
+	if err := e.s.DeleteCommand(context.Background(), audit.Actor{}, e.cid, cmd.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return ask() == "" })
@@ -451,7 +454,7 @@ func TestPointsValuesPerCommunity(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.r.SetPointsValue(ctx, audit.Actor{}, e.cid, "twitch.follow", 25); err != nil {
+	if err := e.s.SetPointsValue(ctx, audit.Actor{}, e.cid, "twitch.follow", 25); err != nil {
 		t.Fatal(err)
 	}
 	res := e.event(router.Event{Kind: router.Follow, User: router.User{ID: "id-a", Name: "a"}})
@@ -466,11 +469,11 @@ func TestPointsValuesPerCommunity(t *testing.T) {
 		key string
 		n   int64
 	}{{"twitch.nope", 1}, {"twitch.follow", 1_000_000}} {
-		if err := e.r.SetPointsValue(ctx, audit.Actor{}, e.cid, bad.key, bad.n); err == nil {
+		if err := e.s.SetPointsValue(ctx, audit.Actor{}, e.cid, bad.key, bad.n); err == nil {
 			t.Errorf("SetPointsValue(%q, %d) accepted", bad.key, bad.n)
 		}
 	}
-	vals, err := e.r.PointsValues(ctx, e.cid)
+	vals, err := e.s.PointsValues(ctx, e.cid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,15 +502,15 @@ func TestCommandInputRules(t *testing.T) {
 		if in.Permission == "" {
 			in.Permission = router.Everyone
 		}
-		if _, err := e.r.CreateCommand(ctx, audit.Actor{}, e.cid, in); err == nil {
+		if _, err := e.s.CreateCommand(ctx, audit.Actor{}, e.cid, in); err == nil {
 			t.Errorf("command %+v accepted", in)
 		}
 	}
 	e.command(router.CommandInput{Name: "dup", Response: "x"})
-	if _, err := e.r.CreateCommand(ctx, audit.Actor{}, e.cid, router.CommandInput{Name: "DUP", Response: "y", Permission: router.Everyone}); err == nil {
+	if _, err := e.s.CreateCommand(ctx, audit.Actor{}, e.cid, router.CommandInput{Name: "DUP", Response: "y", Permission: router.Everyone}); err == nil {
 		t.Error("a duplicate name was accepted")
 	}
-	if err := e.r.AddAlias(ctx, audit.Actor{}, e.cid, "dup", "dup"); err == nil {
+	if err := e.s.AddAlias(ctx, audit.Actor{}, e.cid, "dup", "dup"); err == nil {
 		t.Error("an alias equal to a command name was accepted")
 	}
 	var n int

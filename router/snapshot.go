@@ -85,11 +85,11 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool, communityID int64) (*
 }
 
 // lookup finds a command by name or alias: the community's own first, then built-in modules.
-func (s *snapshot) lookup(name string) *Command {
+func (s *snapshot) lookup(name string, builtins map[string]*Command) *Command {
 	if c := s.commands[name]; c != nil {
 		return c
 	}
-	return builtinCommands[name]
+	return builtins[name]
 }
 
 func cutSpace(s string) (string, string, bool) {

@@ -156,7 +156,7 @@ func (b *Bot) register(ctx context.Context, guild string) {
 	if !ok {
 		return
 	}
-	cmds, err := b.cfg.Router.Commands(ctx, cid)
+	cmds, err := b.cfg.Settings.Commands(ctx, cid)
 	if err != nil {
 		b.log.WarnContext(ctx, "load commands to register", "err", err, "community", cid)
 		return
@@ -211,7 +211,7 @@ func (b *Bot) autocomplete(ctx context.Context, i *discordgo.Interaction, d disc
 		cid, ok := b.linked[i.GuildID]
 		b.mu.Unlock()
 		if ok {
-			cmds, err := b.cfg.Router.Commands(ctx, cid)
+			cmds, err := b.cfg.Settings.Commands(ctx, cid)
 			if err != nil {
 				b.log.WarnContext(ctx, "autocomplete commands", "err", err)
 			}

@@ -27,7 +27,8 @@ import (
 // Config is what the bot needs; cmd/waddle builds it from the environment.
 type Config struct {
 	Router      *router.Router
-	Redis       *redis.Client // nil on one machine: interaction and voice state live in memory
+	Settings    *router.Settings // lists the commands it registers as slash commands
+	Redis       *redis.Client    // nil on one machine: interaction and voice state live in memory
 	RedisPrefix string
 	Links       *platform.Links
 	Leases      *platform.Leases
@@ -96,8 +97,8 @@ const maxInteractions = 64
 // New checks the configuration and returns a bot; Run starts it.
 func New(cfg Config) (*Bot, error) {
 	switch {
-	case cfg.Router == nil || cfg.Links == nil || cfg.Leases == nil || cfg.Status == nil:
-		return nil, errors.New("discord: Router, Links, Leases and Status are required")
+	case cfg.Router == nil || cfg.Settings == nil || cfg.Links == nil || cfg.Leases == nil || cfg.Status == nil:
+		return nil, errors.New("discord: Router, Settings, Links, Leases and Status are required")
 	case cfg.Token == "":
 		return nil, errors.New("discord: DISCORD_BOT_TOKEN is not set")
 	case cfg.AppID == "":

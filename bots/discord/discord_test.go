@@ -23,6 +23,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -36,17 +37,18 @@ const (
 )
 
 type env struct {
-	t     *testing.T
-	pool  *pgxpool.Pool
-	rt    *router.Router
-	links *platform.Links
-	cid   int64
-	rest  *discordtest.REST
-	gw    *discordtest.Gateway
-	bot   *Bot
-	stop  func()
-	base  Config
-	clock *clock
+	t        *testing.T
+	pool     *pgxpool.Pool
+	rt       *router.Router
+	settings *router.Settings
+	links    *platform.Links
+	cid      int64
+	rest     *discordtest.REST
+	gw       *discordtest.Gateway
+	bot      *Bot
+	stop     func()
+	base     Config
+	clock    *clock
 }
 
 type clock struct {
@@ -80,8 +82,9 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger,
 		Executor: executor.New(executor.Config{AllowPrivate: true, Logger: logger}), Secrets: box})
+	settings := router.NewSettings(rt)
 	rctx, rcancel := context.WithCancel(ctx)
 	rdone := make(chan error, 1)
 	go func() { rdone <- rt.Run(rctx) }()
@@ -90,12 +93,12 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Discord, guild, "Duck pond"); err != nil {
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Discord, guild, "Duck pond"); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, pool: pool, rt: rt, links: platform.NewLinks(pool), cid: c.ID, rest: discordtest.StartREST(t), gw: discordtest.StartGateway(t),
+	e := &env{t: t, pool: pool, rt: rt, settings: settings, links: platform.NewLinks(pool), cid: c.ID, rest: discordtest.StartREST(t), gw: discordtest.StartGateway(t),
 		clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
-	e.base = Config{Router: rt, Links: e.links,
+	e.base = Config{Router: rt, Settings: settings, Links: e.links,
 		Token: "secret-token", AppID: appID, APIURL: e.rest.URL(),
 		GatewayURL: e.gw.URL(), Logger: logger, LeaseEvery: 100 * time.Millisecond, LinkEvery: 100 * time.Millisecond,
 		ComponentBudget: 5 * time.Second, Workers: 1, Now: e.clock.Now}
@@ -152,7 +155,7 @@ func (e *env) startWith(leases *platform.Leases) (*Bot, func()) {
 
 func (e *env) command(name, response string) {
 	e.t.Helper()
-	if _, err := e.rt.CreateCommand(context.Background(), audit.Actor{}, e.cid, router.CommandInput{Name: name, Response: response,
+	if _, err := e.settings.CreateCommand(context.Background(), audit.Actor{}, e.cid, router.CommandInput{Name: name, Response: response,
 		Permission: router.Everyone, Enabled: true}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -253,7 +256,7 @@ func TestSlashCommandsRegisteredAndUpdated(t *testing.T) {
 		t.Errorf("%d registrations after one change, want %d", got, n+1)
 	}
 	// An alias is a slash command too, and runs its command.
-	if err := e.rt.AddAlias(context.Background(), audit.Actor{}, e.cid, "hi", "hello"); err != nil {
+	if err := e.settings.AddAlias(context.Background(), audit.Actor{}, e.cid, "hi", "hello"); err != nil {
 		t.Fatal(err)
 	}
 	e.waitBody("PUT", path, `"name":"hi","description":"Same as /hello"`)
@@ -289,7 +292,7 @@ func menuModule(t *testing.T) string {
 func TestButtonsAndModalRoundTrip(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
-	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("MESSAGE_CREATE", message("601", "42", "#menu"))
@@ -330,7 +333,7 @@ func TestVoiceMinutesEarnPoints(t *testing.T) {
 			member := map[string]any{"user": map[string]any{"id": "43", "username": "bob"}, "roles": []string{}}
 			e.gw.Dispatch("VOICE_STATE_UPDATE", map[string]any{"guild_id": guild, "channel_id": "80", "user_id": "43", "session_id": "s", "member": member})
 			balance := func() int64 {
-				top, err := e.rt.Leaderboard(context.Background(), e.cid, 10)
+				top, err := e.settings.Leaderboard(context.Background(), e.cid, 10)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -502,7 +505,7 @@ func TestModeratorAndOwnerBadges(t *testing.T) {
 func TestPrivateRepliesGoToDMsAndEphemeralFollowups(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
-	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("MESSAGE_CREATE", message("660", "42", "#menu secret"))
@@ -533,7 +536,7 @@ func TestModerationActions(t *testing.T) {
 		{Match: router.MatchWord, Pattern: "rude", Action: router.ActionWarn, Response: "be nice"},
 	}
 	for _, r := range rules {
-		if _, err := e.rt.CreateRule(ctx, audit.Actor{}, e.cid, r); err != nil {
+		if _, err := e.settings.CreateRule(ctx, audit.Actor{}, e.cid, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -585,7 +588,7 @@ func TestActivityPoints(t *testing.T) {
 	// One worker handles events in order: after this reply, all of the above are done.
 	e.gw.Dispatch("MESSAGE_CREATE", message("681", "49", "!hello"))
 	e.waitBody("POST", "/channels/50/messages", `"message_id":"681"`)
-	top, err := e.rt.Leaderboard(context.Background(), e.cid, 10)
+	top, err := e.settings.Leaderboard(context.Background(), e.cid, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -642,7 +645,7 @@ func TestShardsMoveToAnotherInstance(t *testing.T) {
 func TestSlowClickIsDeferredAndItsFormOpensFromAButton(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true, func(c *Config) { c.ComponentBudget = time.Nanosecond })
-	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("706", 3, map[string]any{"custom_id": "#menu form", "component_type": 2}))
@@ -742,7 +745,7 @@ func TestInteractionsAnsweredWhileWorkersAreBusy(t *testing.T) {
 	e := newEnv(t, false) // one worker
 	e.command("hello", "Quack, at last!")
 	url, started, release := slowModule(t)
-	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("MESSAGE_CREATE", message("690", "42", "#slow"))
@@ -763,7 +766,7 @@ func TestClickBudgetCountsFromTheInteractionsCreation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true) // ComponentBudget 5s
 	url, started, release := slowModule(t)
-	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	// Created 4.5 s ago (delivered late): half a second of the budget is left.
@@ -808,7 +811,7 @@ func TestShutdownFinishesADeferredInteraction(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true, func(c *Config) { c.ComponentBudget = 50 * time.Millisecond })
 	url, started, release := slowModule(t)
-	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "slow", Kind: "webhook", URL: url, Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	e.gw.Dispatch("INTERACTION_CREATE", ixPayload("712", 3, map[string]any{"custom_id": "#slow", "component_type": 2}))
@@ -933,7 +936,7 @@ func TestMissedVoiceLeaveForgottenOnGuildCreate(t *testing.T) {
 					"member": map[string]any{"user": map[string]any{"id": user, "username": "u" + user}, "roles": []string{}}})
 			}
 			balance := func(user string) int64 {
-				top, err := e.rt.Leaderboard(context.Background(), e.cid, 10)
+				top, err := e.settings.Leaderboard(context.Background(), e.cid, 10)
 				if err != nil {
 					t.Fatal(err)
 				}

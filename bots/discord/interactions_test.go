@@ -119,7 +119,7 @@ func TestSelectMenuRunsTheChosenCommand(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, true)
 	e.command("flavor", "you chose {args}")
-	if _, err := e.rt.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(context.Background(), audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 

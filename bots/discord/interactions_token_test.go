@@ -63,7 +63,7 @@ func TestInteractionTokenNeverReachesRedis(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, true, func(c *Config) { c.ComponentBudget = time.Nanosecond })
 	e.command("hello", "Quack, slashed!")
-	if _, err := e.rt.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
+	if _, err := e.settings.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "menu", Kind: "webhook", URL: menuModule(t), Secret: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	// A slash command (deferred, then edited) and a slow click whose answer

@@ -28,6 +28,7 @@ import (
 	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -137,13 +138,14 @@ func TestSlackRouterEventBadInput(t *testing.T) {
 // slackEnv is a database with a community linked to Slack team T1, a router,
 // a receiver and a worker whose responses are recorded.
 type slackEnv struct {
-	pool   *pgxpool.Pool
-	jobs   *river.Client[pgx.Tx]
-	rt     *router.Router
-	cid    int64
-	recv   *slackbot.Receiver
-	worker *slackbot.Worker
-	slack  *fakeSlack
+	pool     *pgxpool.Pool
+	jobs     *river.Client[pgx.Tx]
+	rt       *router.Router
+	settings *router.Settings
+	cid      int64
+	recv     *slackbot.Receiver
+	worker   *slackbot.Worker
+	slack    *fakeSlack
 
 	mu      sync.Mutex
 	replies []string
@@ -159,7 +161,8 @@ func newSlackEnv(t *testing.T) *slackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(rctx) }()
@@ -173,13 +176,13 @@ func newSlackEnv(t *testing.T) *slackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Slack, "T1", "Duck workspace"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := settings.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Quack!", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	e := &slackEnv{pool: pool, jobs: jobs, rt: rt, cid: c.ID}
+	e := &slackEnv{pool: pool, jobs: jobs, rt: rt, settings: settings, cid: c.ID}
 	deliveries := platform.NewDeliveries(pool, jobs)
 	e.recv = slackbot.NewReceiver(slackbot.ReceiverConfig{Deliveries: deliveries, SigningSecret: testSecret, Logger: logger})
 	e.slack = &fakeSlack{respond: func(ctx context.Context, from slackbot.Origin, res router.Result) error {

@@ -220,7 +220,7 @@ func TestLinksPickedUpWithoutRestart(t *testing.T) {
 	}
 	eventually(t, "2 servers", func() bool { return b.cfg.Status.Snapshot().Servers == 2 })
 
-	if err := e.rt.UnlinkEntity(context.Background(), audit.Actor{}, e.cid, goose.ID); err != nil {
+	if err := e.settings.UnlinkEntity(context.Background(), audit.Actor{}, e.cid, goose.ID); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the part from #gooschan", func() bool { return len(e.irc.Live("gooschan")) == 0 })
@@ -377,7 +377,7 @@ func TestUnlinkDeletesSubscriptions(t *testing.T) {
 	}
 	eventually(t, "both channels subscribed", func() bool { return count("200") == 8 && count("300") == 8 })
 
-	if err := e.rt.UnlinkEntity(context.Background(), audit.Actor{}, e.cid, goose.ID); err != nil {
+	if err := e.settings.UnlinkEntity(context.Background(), audit.Actor{}, e.cid, goose.ID); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "gooschan's subscriptions deleted", func() bool { return count("300") == 0 })

@@ -17,6 +17,7 @@ import (
 	"github.com/waddle/waddle/bots/twitch/twitchtest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
@@ -26,14 +27,15 @@ import (
 // env is a router on a fresh database with community "ducks" linked to
 // #duckchan, the bot account's token stored, and local Twitch servers.
 type env struct {
-	t      *testing.T
-	pool   *pgxpool.Pool
-	rt     *router.Router
-	cid    int64
-	tokens *platform.Tokens
-	links  *platform.Links
-	irc    *twitchtest.IRC
-	api    *twitchtest.API
+	t        *testing.T
+	pool     *pgxpool.Pool
+	rt       *router.Router
+	settings *router.Settings
+	cid      int64
+	tokens   *platform.Tokens
+	links    *platform.Links
+	irc      *twitchtest.IRC
+	api      *twitchtest.API
 }
 
 func newEnv(t *testing.T) *env {
@@ -42,7 +44,8 @@ func newEnv(t *testing.T) *env {
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
 	logger := testLogger(t)
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- rt.Run(rctx) }()
@@ -62,7 +65,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, pool: pool, rt: rt, cid: c.ID, tokens: platform.NewTokens(pool, box), links: platform.NewLinks(pool),
+	e := &env{t: t, pool: pool, rt: rt, settings: settings, cid: c.ID, tokens: platform.NewTokens(pool, box), links: platform.NewLinks(pool),
 		irc: twitchtest.StartIRC(t), api: twitchtest.StartAPI(t)}
 	e.link("duckchan")
 	e.saveToken(platform.BotSubject, platform.Token{Access: "bot-1", Refresh: "bot-r1", AccountID: "100", AccountLogin: "duckbot", Expires: time.Now().Add(4 * time.Hour)})
@@ -78,7 +81,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 func (e *env) link(channel string) router.Entity {
 	e.t.Helper()
-	ent, err := e.rt.LinkEntity(context.Background(), audit.Actor{}, e.cid, router.Twitch, channel, channel)
+	ent, err := e.settings.LinkEntity(context.Background(), audit.Actor{}, e.cid, router.Twitch, channel, channel)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -94,14 +97,14 @@ func (e *env) saveToken(subject string, tok platform.Token) {
 
 func (e *env) command(name, response string) {
 	e.t.Helper()
-	if _, err := e.rt.CreateCommand(context.Background(), audit.Actor{}, e.cid, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := e.settings.CreateCommand(context.Background(), audit.Actor{}, e.cid, router.CommandInput{Name: name, Response: response, Permission: router.Everyone, Enabled: true}); err != nil {
 		e.t.Fatal(err)
 	}
 }
 
 func (e *env) rule(in router.RuleInput) {
 	e.t.Helper()
-	if _, err := e.rt.CreateRule(context.Background(), audit.Actor{}, e.cid, in); err != nil {
+	if _, err := e.settings.CreateRule(context.Background(), audit.Actor{}, e.cid, in); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/waddle/waddle/bots/twitch"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
@@ -179,7 +180,8 @@ func newEnv(t *testing.T) *env {
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
 	logger := slog.New(slog.DiscardHandler)
-	rt := router.New(router.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	settings := router.NewSettings(rt)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- rt.Run(rctx) }()
@@ -193,7 +195,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "DuckChan", ""); err != nil {
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "DuckChan", ""); err != nil {
 		t.Fatal(err)
 	}
 	jobs, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})

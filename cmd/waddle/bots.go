@@ -30,7 +30,7 @@ type botSet struct {
 }
 
 // newBots builds the configured bots; Run functions start them.
-func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSet, error) {
+func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, logger *slog.Logger) (*botSet, error) {
 	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool)}
 	tw, dc, sl := platform.NewStatus(router.Twitch), platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)
 	b.statuses = []*platform.Status{tw, dc, sl}
@@ -57,7 +57,7 @@ func newBots(cfg config, a *app, rt *router.Router, logger *slog.Logger) (*botSe
 		b.runs = append(b.runs, bot.Run)
 	}
 	if cfg.Discord.on() {
-		bot, err := discord.New(discord.Config{Router: rt, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Links: b.links, Leases: leases,
+		bot, err := discord.New(discord.Config{Router: rt, Settings: settings, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Links: b.links, Leases: leases,
 			Status: dc, Token: cfg.Discord.Token, AppID: cfg.Discord.AppID, APIURL: cfg.Discord.APIURL, GatewayURL: cfg.Discord.GatewayURL,
 			ShardCount: cfg.Discord.Shards, Logger: logger})
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/waddle/waddle/bots/twitch/twitchtest"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
 )
@@ -66,15 +67,16 @@ func TestServeRunsAllThreeBots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
+	settings := router.NewSettings(rt)
 	for _, l := range []struct{ platform, server, name string }{
 		{router.Twitch, "duckchan", "duckchan"}, {router.Discord, "3000", "Duck pond"}, {router.Slack, "T1", "Duck workspace"},
 	} {
-		if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, l.platform, l.server, l.name); err != nil {
+		if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, l.platform, l.server, l.name); err != nil {
 			t.Fatalf("link %s %s: %v", l.platform, l.server, err)
 		}
 	}
-	if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Hello {user}!", Permission: router.Everyone, Enabled: true}); err != nil {
+	if _, err := settings.CreateCommand(ctx, audit.Actor{}, c.ID, router.CommandInput{Name: "hello", Response: "Hello {user}!", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := platform.NewTokens(a.pool, a.secrets).Save(ctx, router.Twitch, platform.BotSubject,

@@ -24,6 +24,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/router"
 )
 
@@ -68,13 +69,14 @@ func TestCrashMidStreamProcessesEachEventOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := router.New(router.Config{Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
-	if _, err := rt.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Logger: slog.New(slog.DiscardHandler)})
+	settings := router.NewSettings(rt)
+	if _, err := settings.LinkEntity(ctx, audit.Actor{}, c.ID, router.Twitch, "duckchan", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range []router.CommandInput{{Name: "hi", Response: "hi {user}"}, {Name: "tick", Response: "tick {count}"}} {
 		in.Permission, in.Enabled = router.Everyone, true
-		if _, err := rt.CreateCommand(ctx, audit.Actor{}, c.ID, in); err != nil {
+		if _, err := settings.CreateCommand(ctx, audit.Actor{}, c.ID, in); err != nil {
 			t.Fatal(err)
 		}
 	}

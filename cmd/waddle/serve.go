@@ -25,6 +25,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/mail"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
@@ -54,9 +55,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
-	rt := router.New(router.Config{Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
-	bots, err := newBots(cfg, a, rt, logger)
+	settings := router.NewSettings(rt)
+	bots, err := newBots(cfg, a, rt, settings, logger)
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	hcfg := handlers.Config{
 		Router:      rt,
+		Settings:    settings,
 		Overlays:    ov,
 		Auth:        a.auth,
 		Communities: a.comm,

@@ -32,6 +32,9 @@ SELECT * FROM command_aliases WHERE community_id = $1 ORDER BY alias;
 -- name: CommandGetByName :one
 SELECT * FROM commands WHERE community_id = $1 AND name = $2;
 
+-- name: CommandGet :one
+SELECT * FROM commands WHERE community_id = $1 AND id = $2;
+
 -- name: CommandGetForUpdate :one
 -- A command before a change, locked until the change commits.
 SELECT * FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE;
@@ -85,6 +88,15 @@ INSERT INTO moderation_rules (community_id, priority, match_kind, pattern, actio
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING *;
 
+-- name: ModerationRuleGetForUpdate :one
+SELECT * FROM moderation_rules WHERE community_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: ModerationRuleUpdate :one
+UPDATE moderation_rules SET priority = $3, match_kind = $4, pattern = $5, action = $6, response = $7,
+    timeout_seconds = $8, exempt_moderators = $9, exempt_subscribers = $10, enabled = $11
+WHERE community_id = $1 AND id = $2
+RETURNING *;
+
 -- name: ModerationRuleDelete :execrows
 DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2;
 
@@ -92,9 +104,16 @@ DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2;
 DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2 RETURNING *;
 
 -- name: QuoteAdd :one
+-- The counter row is locked until the transaction ends, so concurrent adds
+-- in a community take numbers one after the other.
+WITH next AS (
+    INSERT INTO quote_counters AS c (community_id, last_number) VALUES (sqlc.arg(community_id)::bigint, 1)
+    ON CONFLICT (community_id) DO UPDATE SET last_number = c.last_number + 1
+    RETURNING c.last_number
+)
 INSERT INTO quotes (community_id, number, text, added_by)
-SELECT sqlc.arg(community_id)::bigint, coalesce(max(q.number), 0) + 1, sqlc.arg(text)::text, sqlc.arg(added_by)::text
-FROM quotes q WHERE q.community_id = sqlc.arg(community_id)
+SELECT sqlc.arg(community_id)::bigint, next.last_number, sqlc.arg(text)::text, sqlc.arg(added_by)::text
+FROM next
 RETURNING number;
 
 -- name: QuoteGet :one

@@ -9,67 +9,37 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/secret"
 )
+
+// Settings edits a community's router configuration (prefix, commands,
+// aliases, moderation rules, points values, remote modules, linked servers)
+// and lists what the hub shows. Each change is stored with its audit record in
+// one transaction, then drops the cached snapshots of the community on this
+// instance's engine and, through Redis, on every other instance.
+type Settings struct {
+	*cache
+	pool *pgxpool.Pool
+	exec *executor.Client
+	box  *secret.Box
+	reg  *registry
+}
+
+// NewSettings returns the configuration service that shares engine's cache.
+func NewSettings(engine *Router) *Settings {
+	return &Settings{cache: engine.cache, pool: engine.pool, exec: engine.exec, box: engine.box, reg: engine.reg}
+}
 
 // Prefixes a community may choose for local commands.
 var Prefixes = []string{"!", "?", "~", "$", "%", "&", ".", ",", "+", "=", ">"}
 
-// SetPrefix changes a community's command prefix, recording who did it in the audit log.
-func (r *Router) SetPrefix(ctx context.Context, by audit.Actor, communityID int64, prefix string) error {
-	ok := false
-	for _, p := range Prefixes {
-		ok = ok || p == prefix
-	}
-	if !ok {
-		return problem.Invalidf("prefix", "Choose one of %s as the prefix.", strings.Join(Prefixes, " "))
-	}
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		old, err := q.CommunityPrefixForUpdate(ctx, communityID)
-		if err != nil || old == prefix {
-			return err // or saved unchanged: nothing to change or record
-		}
-		if err := q.CommunitySetPrefix(ctx, db.CommunitySetPrefixParams{ID: communityID, CommandPrefix: prefix}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.PrefixChanged, Target: "command prefix",
-			Before: prefixState{old}, After: prefixState{prefix}})
-	})
-	if err != nil {
-		return fmt.Errorf("set prefix: %w", err)
-	}
-	r.invalidate(ctx, communityID)
-	return nil
-}
-
 type prefixState struct {
 	Prefix string `json:"prefix"`
-}
-
-// Prefix returns a community's command prefix.
-func (r *Router) Prefix(ctx context.Context, communityID int64) (string, error) {
-	s, err := r.snapshot(ctx, communityID)
-	if err != nil {
-		return "", err
-	}
-	return s.prefix, nil
-}
-
-// Rules lists a community's moderation rules in the order they are checked.
-func (r *Router) Rules(ctx context.Context, communityID int64) ([]Rule, error) {
-	rows, err := db.New(r.pool).ModerationRuleListByCommunity(ctx, communityID)
-	if err != nil {
-		return nil, fmt.Errorf("list rules: %w", err)
-	}
-	out := make([]Rule, 0, len(rows))
-	for _, row := range rows {
-		out = append(out, toRule(row))
-	}
-	return out, nil
 }
 
 // PointsValue is what one event kind earns in a community.
@@ -78,69 +48,6 @@ type PointsValue struct {
 	Points  int64
 	Default int64
 	Custom  bool
-}
-
-// PointsValues lists every event's points for a community, defaults and overrides.
-func (r *Router) PointsValues(ctx context.Context, communityID int64) ([]PointsValue, error) {
-	rows, err := db.New(r.pool).PointsValuesByCommunity(ctx, communityID)
-	if err != nil {
-		return nil, fmt.Errorf("list points values: %w", err)
-	}
-	custom := map[string]int64{}
-	for _, row := range rows {
-		custom[row.Key] = int64(row.Points)
-	}
-	out := make([]PointsValue, 0, len(DefaultPoints))
-	for k, def := range DefaultPoints {
-		v, ok := custom[k]
-		if !ok {
-			v = def
-		}
-		out = append(out, PointsValue{Key: k, Points: v, Default: def, Custom: ok})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
-}
-
-// SetPointsValue changes what an event earns, recording who did it in the
-// audit log; setting the default removes the override.
-func (r *Router) SetPointsValue(ctx context.Context, by audit.Actor, communityID int64, key string, points int64) error {
-	def, ok := DefaultPoints[key]
-	if !ok {
-		return problem.Invalidf("key", "Unknown event %q.", key)
-	}
-	if points < -100000 || points > 100000 {
-		return problem.Invalidf("points", "Points are between -100000 and 100000.")
-	}
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		old := def
-		n, err := q.PointsValueGet(ctx, db.PointsValueGetParams{CommunityID: communityID, Key: key})
-		switch {
-		case err == nil:
-			old = int64(n)
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		if old == points {
-			return nil // saved unchanged: nothing to change or record
-		}
-		if points == def {
-			err = q.PointsValueDelete(ctx, db.PointsValueDeleteParams{CommunityID: communityID, Key: key})
-		} else {
-			err = q.PointsValueSet(ctx, db.PointsValueSetParams{CommunityID: communityID, Key: key, Points: int32(points)})
-		}
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.PointsValueChanged, Target: "points for " + key,
-			Before: pointsState{old}, After: pointsState{points}})
-	})
-	if err != nil {
-		return fmt.Errorf("set points of %s: %w", key, err)
-	}
-	r.invalidate(ctx, communityID)
-	return nil
 }
 
 type pointsState struct {
@@ -171,8 +78,121 @@ type ExecutionFilter struct {
 // Outcomes of an execution.
 var Outcomes = []string{"ok", "denied", "rate_limited", "refused", "error"}
 
+// SetPrefix changes a community's command prefix, recording who did it in the audit log.
+func (st *Settings) SetPrefix(ctx context.Context, by audit.Actor, communityID int64, prefix string) error {
+	ok := false
+	for _, p := range Prefixes {
+		ok = ok || p == prefix
+	}
+	if !ok {
+		return problem.Invalidf("prefix", "Choose one of %s as the prefix.", strings.Join(Prefixes, " "))
+	}
+	err := pgx.BeginFunc(ctx, st.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		old, err := q.CommunityPrefixForUpdate(ctx, communityID)
+		if err != nil || old == prefix {
+			return err // or saved unchanged: nothing to change or record
+		}
+		if err := q.CommunitySetPrefix(ctx, db.CommunitySetPrefixParams{ID: communityID, CommandPrefix: prefix}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.PrefixChanged, Target: "command prefix",
+			Before: prefixState{old}, After: prefixState{prefix}})
+	})
+	if err != nil {
+		return fmt.Errorf("set prefix: %w", err)
+	}
+	st.invalidate(ctx, communityID)
+	return nil
+}
+
+// Prefix returns a community's command prefix.
+func (st *Settings) Prefix(ctx context.Context, communityID int64) (string, error) {
+	s, err := st.snapshot(ctx, communityID)
+	if err != nil {
+		return "", err
+	}
+	return s.prefix, nil
+}
+
+// Rules lists a community's moderation rules in the order they are checked.
+func (st *Settings) Rules(ctx context.Context, communityID int64) ([]Rule, error) {
+	rows, err := db.New(st.pool).ModerationRuleListByCommunity(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("list rules: %w", err)
+	}
+	out := make([]Rule, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, toRule(row))
+	}
+	return out, nil
+}
+
+// PointsValues lists every event's points for a community, defaults and overrides.
+func (st *Settings) PointsValues(ctx context.Context, communityID int64) ([]PointsValue, error) {
+	rows, err := db.New(st.pool).PointsValuesByCommunity(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("list points values: %w", err)
+	}
+	custom := map[string]int64{}
+	for _, row := range rows {
+		custom[row.Key] = int64(row.Points)
+	}
+	out := make([]PointsValue, 0, len(DefaultPoints))
+	for k, def := range DefaultPoints {
+		v, ok := custom[k]
+		if !ok {
+			v = def
+		}
+		out = append(out, PointsValue{Key: k, Points: v, Default: def, Custom: ok})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// SetPointsValue changes what an event earns, recording who did it in the
+// audit log; setting the default removes the override.
+func (st *Settings) SetPointsValue(ctx context.Context, by audit.Actor, communityID int64, key string, points int64) error {
+	def, ok := DefaultPoints[key]
+	if !ok {
+		return problem.Invalidf("key", "Unknown event %q.", key)
+	}
+	if points < -100000 || points > 100000 {
+		return problem.Invalidf("points", "Points are between -100000 and 100000.")
+	}
+	err := pgx.BeginFunc(ctx, st.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		old := def
+		n, err := q.PointsValueGet(ctx, db.PointsValueGetParams{CommunityID: communityID, Key: key})
+		switch {
+		case err == nil:
+			old = int64(n)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		if old == points {
+			return nil // saved unchanged: nothing to change or record
+		}
+		if points == def {
+			err = q.PointsValueDelete(ctx, db.PointsValueDeleteParams{CommunityID: communityID, Key: key})
+		} else {
+			err = q.PointsValueSet(ctx, db.PointsValueSetParams{CommunityID: communityID, Key: key, Points: int32(points)})
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.PointsValueChanged, Target: "points for " + key,
+			Before: pointsState{old}, After: pointsState{points}})
+	})
+	if err != nil {
+		return fmt.Errorf("set points of %s: %w", key, err)
+	}
+	st.invalidate(ctx, communityID)
+	return nil
+}
+
 // Executions returns a page of the execution log, newest first.
-func (r *Router) Executions(ctx context.Context, communityID int64, f ExecutionFilter) ([]Execution, error) {
+func (st *Settings) Executions(ctx context.Context, communityID int64, f ExecutionFilter) ([]Execution, error) {
 	p := db.CommandExecutionListParams{CommunityID: communityID, MaxRows: int32(min(max(f.Limit, 0), 200))}
 	if p.MaxRows == 0 {
 		p.MaxRows = 50
@@ -190,7 +210,7 @@ func (r *Router) Executions(ctx context.Context, communityID int64, f ExecutionF
 	if f.BeforeID > 0 {
 		p.BeforeID = &f.BeforeID
 	}
-	rows, err := db.New(r.read).CommandExecutionList(ctx, p)
+	rows, err := db.New(st.read).CommandExecutionList(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
@@ -202,38 +222,13 @@ func (r *Router) Executions(ctx context.Context, communityID int64, f ExecutionF
 	return out, nil
 }
 
-// Simulate handles an event typed in the hub's chat simulator for a community,
-// whether or not it has linked a server. The event's platform fields are filled in.
-// Changes it makes (not in a dry run) are recorded in the audit log as by's,
-// made through the simulator as the event's user.
-func (r *Router) Simulate(ctx context.Context, by audit.Actor, communityID int64, ev Event, dryRun bool) (Result, error) {
-	start := time.Now()
-	ev.User.Name = strings.TrimSpace(ev.User.Name)
-	if ev.User.Name == "" || len(ev.User.Name) > 50 {
-		return Result{}, problem.Invalidf("user.name", "Give the simulated user a name of 1 to 50 characters.")
-	}
-	if ev.Server == "" {
-		ev.Server = "simulator"
-	}
-	if ev.Channel == "" {
-		ev.Channel = "simulator"
-	}
-	if ev.User.ID == "" {
-		ev.User.ID = "sim:" + strings.ToLower(ev.User.Name)
-	}
-	if err := ev.Validate(); err != nil {
-		return Result{}, err
-	}
-	s, err := r.snapshot(ctx, communityID)
-	if err != nil {
-		return Result{}, err
-	}
-	h := r.newHandling(ctx, s, ev, dryRun)
-	h.by = &by
-	defer h.rollback(ctx)
-	res, err := h.finish(ctx, start)
-	if err != nil {
-		return Result{}, err
-	}
-	return res, nil
+// AddPoints records a change in the ledger and the balance together, and
+// returns the new balance; ErrBalanceLimit when it would pass MaxBalance.
+func (st *Settings) AddPoints(ctx context.Context, communityID int64, platform, userID, userName string, delta int64, reason string) (int64, error) {
+	return addPoints(ctx, db.New(st.pool), communityID, platform, userID, userName, delta, reason)
+}
+
+// Leaderboard returns the top n of a community.
+func (st *Settings) Leaderboard(ctx context.Context, communityID int64, n int) ([]Standing, error) {
+	return leaderboard(ctx, db.New(st.read), communityID, n)
 }

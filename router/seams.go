@@ -1,0 +1,107 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/runes"
+)
+
+// Observer is told of every event the engine handled and the commands it
+// ran, once its effects are committed; a dry run and a duplicate delivery
+// tell nothing. Workflows start runs from it. Observed runs on the event's
+// path: it must return quickly (enqueue, don't work).
+type Observer interface {
+	Observed(ctx context.Context, h Handled)
+}
+
+// Handled is one handled event as an Observer sees it.
+type Handled struct {
+	CommunityID int64
+	Event       Event
+	Result      Result
+	Commands    []CommandRun // in the order they ran
+}
+
+// CommandRun is one command an event ran, as the execution log records it.
+type CommandRun struct {
+	Command string // its name, without prefix
+	Args    string
+	Outcome string // one of Outcomes
+}
+
+// Sender sends a message to a linked channel on any platform without an
+// incoming event (a scheduled workflow message, a code by whisper or DM).
+// The bots implement it over their send queues.
+type Sender interface {
+	Send(ctx context.Context, communityID int64, m Message) error
+}
+
+// Message is a message to send to a linked server's channel, or privately
+// to one of its users.
+type Message struct {
+	Platform string // twitch, discord, slack
+	Server   string // the linked channel login, guild id or team id
+	Channel  string // where to post; empty with User
+	User     string // a user id: a whisper or DM instead of a channel message
+	Text     string
+}
+
+// Send sends m through the Sender to a server the community linked. In a dry
+// run nothing is sent: the answer lists the message as a change.
+func (r *Router) Send(ctx context.Context, communityID int64, m Message, opts Options) (Result, error) {
+	m.Text = strings.TrimSpace(m.Text)
+	switch {
+	case m.Text == "" || !utf8.ValidString(m.Text) || utf8.RuneCountInString(m.Text) > MaxTextLen:
+		return Result{}, problem.Invalidf("text", "A message has 1 to %d characters of UTF-8 text.", MaxTextLen)
+	case m.Channel == "" && m.User == "":
+		return Result{}, problem.Invalidf("channel", "Give the channel to post in, or the user to write to.")
+	case len(m.Channel) > 100 || len(m.User) > 100:
+		return Result{}, problem.Invalidf("channel", "A channel or user id has at most 100 characters.")
+	}
+	if m.Platform == Twitch {
+		m.Server = strings.ToLower(m.Server)
+	}
+	s, err := r.community(ctx, m.Platform, m.Server)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.communityID != communityID {
+		return Result{}, ErrNotLinked // another community's server: the same answer as none
+	}
+	res := Result{Responses: []Response{}, Changes: []string{sendChange(m, opts.DryRun)}}
+	if opts.DryRun {
+		return res, nil
+	}
+	if r.sender == nil {
+		return Result{}, problem.New(problem.Conflict, "Sending messages is not enabled on this server.")
+	}
+	if err := r.sender.Send(ctx, communityID, m); err != nil {
+		return Result{}, fmt.Errorf("send to %s %s: %w", m.Platform, m.Server, err)
+	}
+	return res, nil
+}
+
+// sendChange describes a message sent, or that would be sent in a dry run.
+func sendChange(m Message, dry bool) string {
+	to := m.Platform + " " + m.Server + " channel " + m.Channel
+	if m.User != "" {
+		to = m.Platform + " " + m.Server + " user " + m.User
+	}
+	verb := "sent"
+	if dry {
+		verb = "would send"
+	}
+	return fmt.Sprintf("%s %q to %s", verb, runes.Truncate(m.Text, 80, "…"), to)
+}
+
+// observe tells the Observer of a handled event.
+func (h *handling) observe(ctx context.Context) {
+	if h.dry || h.r.observer == nil {
+		return
+	}
+	h.r.observer.Observed(ctx, Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran})
+}
