@@ -71,6 +71,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	evilRule := url.Values{"priority": {"1"}, "match": {"contains"}, "pattern": {"pwned"}, "action": {"ban"}, "enabled": {"on"}}
 	type route struct {
 		method, pattern string // the chi pattern this case covers
 		path            string
@@ -94,6 +95,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/commands/{id}", fmt.Sprintf("/c/%d/commands/%d", B, cmdB.ID), nil, ""},
 		{"GET", "/c/{cid}/commands/{id}/edit", fmt.Sprintf("/c/%d/commands/%d/edit", B, cmdB.ID), nil, ""},
 		{"GET", "/c/{cid}/moderation", fmt.Sprintf("/c/%d/moderation", B), nil, ""},
+		{"GET", "/c/{cid}/moderation/rules/{rid}", fmt.Sprintf("/c/%d/moderation/rules/%d", B, ruleB.ID), nil, ""},
+		{"GET", "/c/{cid}/moderation/rules/{rid}/edit", fmt.Sprintf("/c/%d/moderation/rules/%d/edit", B, ruleB.ID), nil, ""},
 		{"GET", "/c/{cid}/points", fmt.Sprintf("/c/%d/points", B), nil, ""},
 		{"GET", "/c/{cid}/executions", fmt.Sprintf("/c/%d/executions", B), nil, ""},
 		{"GET", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), nil, ""},
@@ -107,6 +110,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/commands/{id}/aliases", fmt.Sprintf("/c/%d/commands/%d/aliases", B, cmdB.ID), url.Values{"alias": {"evil"}}, ""},
 		{"POST", "/c/{cid}/commands/{id}/aliases/{alias}/delete", fmt.Sprintf("/c/%d/commands/%d/aliases/cuddle/delete", B, cmdB.ID), nil, ""},
 		{"POST", "/c/{cid}/moderation/rules", fmt.Sprintf("/c/%d/moderation/rules", B), url.Values{"match": {"contains"}, "pattern": {"x"}, "action": {"ban"}}, ""},
+		{"POST", "/c/{cid}/moderation/rules/{rid}", fmt.Sprintf("/c/%d/moderation/rules/%d", B, ruleB.ID), evilRule, ""},
+		{"POST", "/c/{cid}/moderation/rules/{rid}/toggle", fmt.Sprintf("/c/%d/moderation/rules/%d/toggle", B, ruleB.ID), nil, ""},
 		{"POST", "/c/{cid}/moderation/rules/{rid}/delete", fmt.Sprintf("/c/%d/moderation/rules/%d/delete", B, ruleB.ID), nil, ""},
 		{"POST", "/c/{cid}/points/{key}", fmt.Sprintf("/c/%d/points/twitch.follow", B), url.Values{"points": {"9999"}}, ""},
 		{"POST", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), url.Values{"platform": {"twitch"}, "server": {"evilchan"}}, ""},
@@ -129,6 +134,10 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/delete", A, cmdB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/aliases", A, cmdB.ID), url.Values{"alias": {"evil"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/aliases/cuddle/delete", A, cmdB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/moderation/rules/%d", A, ruleB.ID), evilRule, ""},
+		{"", "", fmt.Sprintf("/c/%d/moderation/rules/%d/toggle", A, ruleB.ID), nil, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/moderation/rules/%d", A, ruleB.ID), nil, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/moderation/rules/%d/edit", A, ruleB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/moderation/rules/%d/delete", A, ruleB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/servers/%d/unlink", A, entB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/modules/%d/delete", A, modB.ID), nil, ""},
@@ -237,6 +246,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM moderation_rules WHERE community_id = $1", B); n != 1 {
 		t.Errorf("B has %d moderation rules, want its one", n)
+	}
+	if n := e.count("SELECT count(*) FROM moderation_rules WHERE id = $1 AND pattern = 'spam' AND action = 'delete' AND enabled", ruleB.ID); n != 1 {
+		t.Error("B's moderation rule was edited or disabled")
 	}
 	if n := e.count("SELECT count(*) FROM platform_entities WHERE community_id = $1 AND server = 'betachan'", B); n != 1 || e.count("SELECT count(*) FROM platform_entities") != 1 {
 		t.Error("B's linked servers changed")
