@@ -161,15 +161,7 @@ func (b *Bot) deliver(ctx context.Context, t target, res router.Result) {
 			if t.user == "" {
 				continue
 			}
-			user := t.user
-			b.send("dm:"+user, prio, func(ctx context.Context) error {
-				ch, err := b.api.UserChannelCreate(user, discordgo.WithContext(ctx))
-				if err != nil {
-					return fmt.Errorf("open a DM with %s: %w", user, err)
-				}
-				_, err = b.api.ChannelMessageSendComplex(ch.ID, msg, discordgo.WithContext(ctx))
-				return err
-			})
+			b.send("dm:"+t.user, prio, b.dm(t.user, msg))
 			continue
 		}
 		if t.channel == "" {
@@ -179,11 +171,27 @@ func (b *Bot) deliver(ctx context.Context, t target, res router.Result) {
 		if t.message != "" {
 			msg.Reference = &discordgo.MessageReference{MessageID: t.message, ChannelID: t.channel, GuildID: t.guild, FailIfNotExists: new(bool)}
 		}
-		channel := t.channel
-		b.send(channel, prio, func(ctx context.Context) error {
-			_, err := b.api.ChannelMessageSendComplex(channel, msg, discordgo.WithContext(ctx))
-			return err
-		})
+		b.send(t.channel, prio, b.post(t.channel, msg))
+	}
+}
+
+// post is the call that posts msg in channel.
+func (b *Bot) post(channel string, msg *discordgo.MessageSend) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := b.api.ChannelMessageSendComplex(channel, msg, discordgo.WithContext(ctx))
+		return err
+	}
+}
+
+// dm is the call that opens the bot's DM with user and posts msg there.
+func (b *Bot) dm(user string, msg *discordgo.MessageSend) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ch, err := b.api.UserChannelCreate(user, discordgo.WithContext(ctx))
+		if err != nil {
+			return fmt.Errorf("open a DM with %s: %w", user, err)
+		}
+		_, err = b.api.ChannelMessageSendComplex(ch.ID, msg, discordgo.WithContext(ctx))
+		return err
 	}
 }
 
@@ -234,24 +242,26 @@ func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
 			text = "please follow the rules."
 		}
 		msg := &discordgo.MessageSend{Content: runes.Truncate("<@"+t.user+"> "+text, 2000, ""), AllowedMentions: noMassMentions}
-		b.send(t.channel, platform.High, func(ctx context.Context) error {
-			_, err := b.api.ChannelMessageSendComplex(t.channel, msg, discordgo.WithContext(ctx))
-			return err
-		})
+		b.send(t.channel, platform.High, b.post(t.channel, msg))
 	}
 }
 
-// send queues one REST call on the send queue, within the invalid-request guard.
+// send queues one REST call on the send queue, within the invalid-request
+// guard; what the queue refuses is logged.
 func (b *Bot) send(channel string, p platform.Priority, fn func(ctx context.Context) error) {
-	err := b.queue.Send(channel, p, func(ctx context.Context) error {
+	if err := b.enqueueCall(channel, p, fn); err != nil {
+		b.log.Warn("message not queued", "channel", channel, "err", err)
+	}
+}
+
+// enqueueCall is send, returning what the queue refused.
+func (b *Bot) enqueueCall(channel string, p platform.Priority, fn func(ctx context.Context) error) error {
+	return b.queue.Send(channel, p, func(ctx context.Context) error {
 		if err := b.gate(); err != nil {
 			return err
 		}
 		return b.check(fn(ctx))
 	})
-	if err != nil {
-		b.log.Warn("message not queued", "channel", channel, "err", err)
-	}
 }
 
 // tokenInURL finds the secret in an interaction callback or webhook URL

@@ -264,19 +264,26 @@ var errNoToken = errors.New("no slack bot token for this workspace: install the 
 
 // token is the bot token for team: its OAuth install's, else SLACK_BOT_TOKEN.
 func (b *Bot) token(ctx context.Context, team string) (string, error) {
+	tok, _, err := b.tokenOf(ctx, team)
+	return tok, err
+}
+
+// tokenOf is token, and whether it is SLACK_BOT_TOKEN, which belongs to one
+// workspace only.
+func (b *Bot) tokenOf(ctx context.Context, team string) (tok string, shared bool, err error) {
 	if b.cfg.Tokens != nil {
 		tok, err := b.cfg.Tokens.Get(ctx, router.Slack, team)
 		if err == nil && tok.Access != "" {
-			return tok.Access, nil
+			return tok.Access, false, nil
 		}
 		if err != nil && !errors.Is(err, platform.ErrNoToken) {
-			return "", fmt.Errorf("load slack token of %s: %w", team, err)
+			return "", false, fmt.Errorf("load slack token of %s: %w", team, err)
 		}
 	}
 	if b.cfg.BotToken != "" {
-		return b.cfg.BotToken, nil
+		return b.cfg.BotToken, true, nil
 	}
-	return "", errNoToken
+	return "", false, errNoToken
 }
 
 // client is the Web API client for team.

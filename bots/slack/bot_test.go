@@ -44,6 +44,7 @@ type env struct {
 	worker *slackbot.Worker
 	rec    *recordingBot
 	tokens *platform.Tokens
+	cid    int64 // community "ducks", linked to T1
 
 	mu      sync.Mutex
 	origins []slackbot.Origin
@@ -112,7 +113,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 			}
 		}
 	})
-	e := &env{t: t, pool: pool, jobs: jobs, slack: fs, bot: bot, status: status, tokens: tokens,
+	e := &env{t: t, pool: pool, jobs: jobs, slack: fs, bot: bot, status: status, tokens: tokens, cid: c.ID,
 		inbox: slackbot.NewInbox(deliveries, logger)}
 	e.rec = &recordingBot{Bot: bot, e: e}
 	e.worker = slackbot.NewWorker(deliveries, rt, e.rec, logger)

@@ -36,6 +36,17 @@ func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error
 	if err != nil {
 		return err
 	}
+	refused, err := b.deliver(ctx, api, from, res)
+	for _, r := range refused {
+		b.logger.WarnContext(ctx, "slack refused a response", "event", ev.ID, "err", r)
+	}
+	return err
+}
+
+// deliver makes the calls of res through the send queue and waits for
+// them, as Respond says; Slack's refusals are returned apart, not as err.
+func (b *Bot) deliver(ctx context.Context, api *slack.Client, from Origin, res router.Result) (refused []error, err error) {
+	ev := from.Event
 	type wait struct {
 		what string
 		f    *flight
@@ -51,7 +62,7 @@ func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error
 			if !earlier {
 				if err := b.queue.SendNotify(s.key, platform.High, f.run(s.send), f.finish); err != nil {
 					f.finish(err)
-					return fmt.Errorf("queue slack %s: %w", s.what, err)
+					return refused, fmt.Errorf("queue slack %s: %w", s.what, err)
 				}
 			}
 			waits = append(waits, wait{s.what, f})
@@ -64,16 +75,16 @@ func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error
 			switch err := w.f.err; {
 			case err == nil:
 			case errors.As(err, &se):
-				b.logger.WarnContext(ctx, "slack refused a response", "event", ev.ID, "err", err)
+				refused = append(refused, err)
 			default:
-				return fmt.Errorf("slack %s: %w", w.what, err)
+				return refused, fmt.Errorf("slack %s: %w", w.what, err)
 			}
 		case <-ctx.Done():
 			b.logger.InfoContext(ctx, "slack responses still queued when the time to answer ran out", "event", ev.ID)
-			return fmt.Errorf("wait for slack responses: %w", ctx.Err())
+			return refused, fmt.Errorf("wait for slack responses: %w", ctx.Err())
 		}
 	}
-	return nil
+	return refused, nil
 }
 
 // sendStep is one Slack call for a response.

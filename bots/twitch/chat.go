@@ -443,15 +443,22 @@ var errNoBotAccount = problem.New(problem.Conflict, "The bot account is not conn
 
 // say queues a chat message in ev's channel, threaded under parent when set.
 func (b *Bot) say(ctx context.Context, ev router.Event, text, parent string, prio platform.Priority) {
+	if err := b.sayIn(ev.Channel, text, parent, prio); err != nil {
+		b.log.WarnContext(ctx, "reply not queued", "channel", ev.Channel, "err", err)
+	}
+}
+
+// sayIn queues a chat message in channel ch (a login), threaded under parent
+// when set; an empty text sends nothing.
+func (b *Bot) sayIn(ch, text, parent string, prio platform.Priority) error {
 	text = clean(text, maxChat)
 	if text == "" {
-		return
+		return nil
 	}
 	if !validMsgID(parent) {
 		parent = ""
 	}
-	ch := ev.Channel
-	err := b.queue.Send("#"+ch, prio, func(ctx context.Context) error {
+	return b.queue.Send("#"+ch, prio, func(ctx context.Context) error {
 		b.mu.Lock()
 		c, up, anon := b.client, b.up, b.anonymous
 		b.mu.Unlock()
@@ -469,9 +476,6 @@ func (b *Bot) say(ctx context.Context, ev router.Event, text, parent string, pri
 		}
 		return nil
 	})
-	if err != nil {
-		b.log.WarnContext(ctx, "reply not queued", "channel", ch, "err", err)
-	}
 }
 
 func (b *Bot) noteAnonymous(ctx context.Context) {

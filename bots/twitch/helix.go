@@ -335,12 +335,19 @@ func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation
 
 // whisper queues a whisper from the bot account to ev's author.
 func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio platform.Priority) {
+	if err := b.whisperTo(ev.User.ID, text, prio); err != nil {
+		b.log.WarnContext(ctx, "whisper not queued", "err", err)
+	}
+}
+
+// whisperTo queues a whisper from the bot account to the user with id to;
+// an empty text sends nothing.
+func (b *Bot) whisperTo(to, text string, prio platform.Priority) error {
 	text = clean(text, maxChat)
 	if text == "" {
-		return
+		return nil
 	}
-	to := ev.User.ID
-	err := b.queue.Send("whisper", prio, func(ctx context.Context) error {
+	return b.queue.Send("whisper", prio, func(ctx context.Context) error {
 		b.mu.Lock()
 		anon, botID := b.anonymous, b.botID
 		b.mu.Unlock()
@@ -358,7 +365,4 @@ func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio pl
 		}
 		return nil
 	})
-	if err != nil {
-		b.log.WarnContext(ctx, "whisper not queued", "err", err)
-	}
 }

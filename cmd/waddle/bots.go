@@ -25,13 +25,14 @@ type botSet struct {
 	tokens      *platform.Tokens
 	links       *platform.Links
 	leases      *platform.Leases
-	slack       *slackbot.Bot // nil when off; answers Slack deliveries
+	slack       *slackbot.Bot            // nil when off; answers Slack deliveries
+	senders     map[string]router.Sender // the bots that are on, by platform: they send without an event
 	runs        []func(ctx context.Context) error
 }
 
 // newBots builds the configured bots; Run functions start them.
 func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, logger *slog.Logger) (*botSet, error) {
-	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool)}
+	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool), senders: map[string]router.Sender{}}
 	tw, dc, sl := platform.NewStatus(router.Twitch), platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)
 	b.statuses = []*platform.Status{tw, dc, sl}
 	leases := platform.NewLeases(a.pool, instanceName(), 0)
@@ -54,6 +55,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 		if err != nil {
 			return nil, fmt.Errorf("twitch bot: %w", err)
 		}
+		b.senders[router.Twitch] = bot
 		b.runs = append(b.runs, bot.Run)
 	}
 	if cfg.Discord.on() {
@@ -63,6 +65,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 		if err != nil {
 			return nil, fmt.Errorf("discord bot: %w", err)
 		}
+		b.senders[router.Discord] = bot
 		b.runs = append(b.runs, bot.Run)
 	}
 	if cfg.Slack.ClientID != "" {
@@ -75,6 +78,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 			return nil, fmt.Errorf("slack bot: %w", err)
 		}
 		b.slack = bot
+		b.senders[router.Slack] = bot
 		b.runs = append(b.runs, bot.Run)
 	}
 	return b, nil

@@ -55,13 +55,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
+	sender := &botSender{} // the bots need the router: they join the sender once built
 	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
-		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets})
+		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender})
 	settings := router.NewSettings(rt)
 	bots, err := newBots(cfg, a, rt, settings, logger)
 	if err != nil {
 		return err
 	}
+	sender.bots = bots.senders
 	deliveries := platform.NewDeliveries(a.pool, a.jobs)
 	var slackBot slackbot.Responder // nil when the Slack bot is off: responses are dropped with a log line
 	if bots.slack != nil {

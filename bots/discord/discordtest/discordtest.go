@@ -42,15 +42,18 @@ type REST struct {
 	mu       sync.Mutex
 	requests []Request
 	members  map[string][]Member // by guild
+	channels map[string]string   // channel id → guild id
 	override func(w http.ResponseWriter, r Request) bool
 }
 
 // StartREST starts the REST API and stops it when the test ends. It answers
 // 204 to interaction callbacks and deletes, [] to command lists, the
 // members set with SetMembers whose username or nick starts with the query
-// (ignoring case, at most limit) to member searches, a DM channel dm-1 to
-// POST /users/@me/channels, and a message {"id":"900","channel_id":"1"} to
-// everything else.
+// (ignoring case, at most limit) to member searches, a member set with
+// SetMembers (else 404 Unknown Member) to GET /guilds/{guild}/members/{user},
+// a channel set with SetChannels (else 404 Unknown Channel) to
+// GET /channels/{id}, a DM channel dm-1 to POST /users/@me/channels, and a
+// message {"id":"900","channel_id":"1"} to everything else.
 func StartREST(t testing.TB) *REST {
 	t.Helper()
 	f := &REST{}
@@ -73,6 +76,11 @@ func StartREST(t testing.TB) *REST {
 		case strings.HasPrefix(req.Path, "/guilds/") && strings.HasSuffix(req.Path, "/members/search"):
 			g := strings.TrimSuffix(strings.TrimPrefix(req.Path, "/guilds/"), "/members/search")
 			json.NewEncoder(w).Encode(f.search(g, r.URL.Query().Get("query"), r.URL.Query().Get("limit")))
+		case r.Method == http.MethodGet && strings.HasPrefix(req.Path, "/guilds/") && strings.Contains(req.Path, "/members/"):
+			g, u, _ := strings.Cut(strings.TrimPrefix(req.Path, "/guilds/"), "/members/")
+			f.member(w, g, u)
+		case r.Method == http.MethodGet && strings.HasPrefix(req.Path, "/channels/") && strings.Count(req.Path, "/") == 2:
+			f.channel(w, strings.TrimPrefix(req.Path, "/channels/"))
 		case req.Path == "/users/@me/channels":
 			io.WriteString(w, `{"id":"dm-1","type":1}`)
 		default:
@@ -91,6 +99,45 @@ func (f *REST) SetMembers(guild string, members ...Member) {
 		f.members = map[string][]Member{}
 	}
 	f.members[guild] = append([]Member(nil), members...)
+}
+
+// SetChannels puts the channels ids in guild, for GET /channels/{id}.
+func (f *REST) SetChannels(guild string, ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.channels == nil {
+		f.channels = map[string]string{}
+	}
+	for _, id := range ids {
+		f.channels[id] = guild
+	}
+}
+
+// channel answers GET /channels/{id}: a text channel of its guild.
+func (f *REST) channel(w http.ResponseWriter, id string) {
+	f.mu.Lock()
+	guild, ok := f.channels[id]
+	f.mu.Unlock()
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"Unknown Channel","code":10003}`)
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"id": id, "guild_id": guild, "type": 0, "name": "general"})
+}
+
+// member answers GET /guilds/{guild}/members/{user} from SetMembers.
+func (f *REST) member(w http.ResponseWriter, guild, user string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.members[guild] {
+		if m.ID == user {
+			json.NewEncoder(w).Encode(map[string]any{"user": map[string]any{"id": m.ID, "username": m.Username}, "roles": []string{}})
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, `{"message":"Unknown Member","code":10007}`)
 }
 
 // search is Discord's member search: members whose username or nick starts

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/router"
+)
+
+// botSender is the router's Sender: it hands a message to the bot of its
+// platform, which sends it through its send queue.
+//
+// The router is built before the bots (each bot handles its events through
+// it), so the router gets this dispatcher at construction and serve fills
+// bots in once the bots exist, before anything runs: no setter on the
+// router, and no lock, since bots is never written again.
+type botSender struct {
+	bots map[string]router.Sender // by platform, the bots that are on
+}
+
+// platformName is platform as users read it; false for an unknown one.
+func platformName(platform string) (string, bool) {
+	switch platform {
+	case router.Twitch:
+		return "Twitch", true
+	case router.Discord:
+		return "Discord", true
+	case router.Slack:
+		return "Slack", true
+	}
+	return "", false
+}
+
+// Send sends m through the bot of m.Platform; a bot that is off answers a
+// conflict that names its platform.
+func (s *botSender) Send(ctx context.Context, communityID int64, m router.Message) error {
+	name, known := platformName(m.Platform)
+	if !known {
+		return problem.Invalidf("platform", "Unknown platform %q: messages go to twitch, discord or slack.", m.Platform)
+	}
+	bot := s.bots[m.Platform]
+	if bot == nil {
+		return problem.New(problem.Conflict, "The %s bot is off on this server, so it cannot send messages: configure it and restart.", name)
+	}
+	return bot.Send(ctx, communityID, m)
+}
