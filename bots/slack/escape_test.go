@@ -1,14 +1,18 @@
 package slackbot_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/slack-go/slack"
 
 	"github.com/waddle/waddle/audit"
+	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 )
 
@@ -110,3 +114,37 @@ func jsonText(v map[string]any) string {
 }
 
 var unJSON = strings.NewReplacer(`\u0026`, "&", `\u003c`, "<", `\u003e`, ">")
+
+// An event type the library cannot parse is acknowledged (Slack disables
+// the subscriptions of an app that fails most deliveries) and logged; a body
+// that is not an envelope is still refused.
+func TestUnparsableEventIsAcknowledgedAndLogged(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	inbox := slackbot.NewInbox(nil, slog.New(slog.NewTextHandler(&logs, nil))) // nothing may be stored
+	ctx := context.Background()
+	for name, body := range map[string][]byte{
+		"new event type":   envelope("Ev1", `{"type":"function_executed_v9","channel":{"id":"C1"}}`),
+		"new request type": []byte(`{"type":"app_deleted_everywhere","team_id":"T1"}`),
+	} {
+		logs.Reset()
+		ack, err := inbox.Event(ctx, body)
+		if err != nil || ack.DeliveryID != 0 || ack.Challenge != "" {
+			t.Errorf("%s: ack %+v, err %v; want a plain acknowledgement", name, ack, err)
+		}
+		if !strings.Contains(logs.String(), "acknowledged and dropped") {
+			t.Errorf("%s: logged %q, want a line saying it was dropped", name, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "function_executed_v9") {
+		t.Error("logs were not reset between cases")
+	}
+	logs.Reset()
+	inbox.Event(ctx, envelope("Ev2", `{"type":"function_executed_v9"}`))
+	if !strings.Contains(logs.String(), "event_type=function_executed_v9") || !strings.Contains(logs.String(), "event=Ev2") {
+		t.Errorf("logged %q, want the event type and id", logs.String())
+	}
+	if _, err := inbox.Event(ctx, []byte(`{"type":"event_callback",`)); problem.As(err) == nil || problem.As(err).Code != problem.Invalid {
+		t.Errorf("malformed body: err %v, want an invalid-input problem (400)", err)
+	}
+}
