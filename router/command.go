@@ -188,7 +188,8 @@ func (h *handling) spend(ctx context.Context, cmd *Command) (bool, string) {
 // execute produces the command's responses.
 func (h *handling) execute(ctx context.Context, cmd *Command, inv Invocation) ([]Response, error) {
 	if len(cmd.Modules) == 0 {
-		return []Response{{Reply: h.renderFor(ctx, cmd, inv, cmd.Response)}}, nil
+		reply, parts := h.renderFor(ctx, cmd, inv, cmd.Response)
+		return []Response{{Reply: reply, Parts: parts}}, nil
 	}
 	call := &Call{h: h, Command: cmd, Inv: inv}
 	if cmd.Parallel {
@@ -264,7 +265,7 @@ func (h *handling) runParallel(ctx context.Context, call *Call) ([]Response, err
 }
 
 // renderFor fills a template for a command; {count} increments its counter.
-func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, tmpl string) string {
+func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, tmpl string) (string, []ReplyPart) {
 	v := vars{ev: h.ev, inv: inv, channel: h.ev.Channel}
 	v.count = func() (int64, bool) {
 		if cmd.ID == 0 {
@@ -296,7 +297,7 @@ func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, 
 		n, err := balance(ctx, h.read(), h.s.communityID, h.ev.Platform, h.ev.User.ID)
 		return n, err == nil
 	}
-	return render(tmpl, v)
+	return renderParts(tmpl, v)
 }
 
 // logExec records an execution: written with the event's effects when it

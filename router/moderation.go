@@ -137,7 +137,7 @@ func (h *handling) moderate(ctx context.Context) (stop bool, err error) {
 		h.res.HandledBy = fmt.Sprintf("rule %d (%s %q)", rl.ID, rl.Match, runes.TruncateBytes(rl.Pattern, 40))
 		resp := Response{}
 		if rl.Response != "" {
-			resp.Reply = render(rl.Response, vars{ev: h.ev, channel: h.ev.Channel})
+			resp.Reply, resp.Parts = renderParts(rl.Response, vars{ev: h.ev, channel: h.ev.Channel})
 		}
 		switch rl.Action {
 		case ActionReply:

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,6 +101,42 @@ func TestRender(t *testing.T) {
 	v.inv = Invocation{}
 	if got := render("{touser}", v); got != "Alice" {
 		t.Errorf("{touser} without arguments = %q, want the user", got)
+	}
+}
+
+func TestRenderPartsMarkWhatUsersWrote(t *testing.T) {
+	t.Parallel()
+	ev := Event{Platform: Slack, Server: "T1", Channel: "C1", User: User{ID: "U1", Name: "<!here>"}}
+	inv := Invocation{Name: "so", Args: []string{"<!channel>"}, Raw: "<!channel>"}
+	out, parts := renderParts("<!here> go follow {touser}, says {user}{nope}", vars{ev: ev, inv: inv})
+	want := []ReplyPart{
+		{Text: "<!here> go follow ", Template: true},
+		{Text: "<!channel>"},
+		{Text: ", says ", Template: true},
+		{Text: "<!here>"},
+		{Text: "{nope}", Template: true},
+	}
+	if !reflect.DeepEqual(parts, want) {
+		t.Errorf("parts = %#v, want %#v", parts, want)
+	}
+	var joined strings.Builder
+	for _, p := range parts {
+		joined.WriteString(p.Text)
+	}
+	if joined.String() != out {
+		t.Errorf("parts join to %q, reply is %q", joined.String(), out)
+	}
+}
+
+func TestRenderPartsCutWithTheReply(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", maxReplyLen)
+	out, parts := renderParts("hi {args} bye", vars{inv: Invocation{Raw: long}})
+	if len(out) > maxReplyLen {
+		t.Fatalf("reply of %d bytes", len(out))
+	}
+	if len(parts) != 2 || parts[0].Text != "hi " || !parts[0].Template || parts[1].Template || parts[0].Text+parts[1].Text != out {
+		t.Errorf("parts of a cut reply = %#v", parts)
 	}
 }
 

@@ -4,12 +4,25 @@ package router
 // their platform supports and degrade the rest to text.
 type Response struct {
 	Reply      string      `json:"reply,omitempty"`
+	Parts      []ReplyPart `json:"parts,omitempty"`   // Reply from a response template, cut by origin
 	Private    bool        `json:"private,omitempty"` // whisper, ephemeral
 	Embed      *Embed      `json:"embed,omitempty"`   // Discord embed, Slack Block Kit section
 	Moderation *Moderation `json:"moderation,omitempty"`
 	Buttons    []Button    `json:"buttons,omitempty"`
 	Form       *Form       `json:"form,omitempty"`    // Discord modal, Slack modal
 	Overlay    *Overlay    `json:"overlay,omitempty"` // consumed by browser sources
+}
+
+// ReplyPart is a piece of a Reply rendered from a response template.
+// Template parts are what the community's manager wrote; the others are the
+// values of variables ({user}, {args}, {touser}…), which any chat user
+// controls. A platform whose replies are markup (Slack's mrkdwn) escapes the
+// values and may keep the manager's markup, such as a mention of the whole
+// channel; a Reply without Parts is escaped whole. Joined, the parts are
+// Reply.
+type ReplyPart struct {
+	Text     string `json:"text"`
+	Template bool   `json:"template,omitempty"`
 }
 
 // Embed is a rich reply.

@@ -22,28 +22,53 @@ const maxReplyLen = 500
 
 // render fills {variables} in tmpl. An unknown or malformed variable is left as written.
 func render(tmpl string, v vars) string {
+	out, _ := renderParts(tmpl, v)
+	return out
+}
+
+// renderParts is render that also returns the reply cut into parts, each
+// marked whether it is template text (what the manager wrote, an unknown
+// variable left as written included) or a variable's value: a platform
+// whose replies are markup escapes the values (see Response.Parts).
+// The parts, joined, are the reply.
+func renderParts(tmpl string, v vars) (string, []ReplyPart) {
 	if !strings.Contains(tmpl, "{") {
-		return tmpl
+		if tmpl == "" {
+			return "", nil
+		}
+		return tmpl, []ReplyPart{{Text: tmpl, Template: true}}
 	}
 	var b strings.Builder
+	var parts []ReplyPart
+	add := func(s string, template bool) {
+		if s == "" {
+			return
+		}
+		b.WriteString(s)
+		if n := len(parts); n > 0 && parts[n-1].Template == template {
+			parts[n-1].Text += s
+			return
+		}
+		parts = append(parts, ReplyPart{Text: s, Template: template})
+	}
 	for {
 		open := strings.IndexByte(tmpl, '{')
 		if open < 0 {
-			b.WriteString(tmpl)
+			add(tmpl, true)
 			break
 		}
 		close := strings.IndexByte(tmpl[open:], '}')
 		if close < 0 {
-			b.WriteString(tmpl)
+			add(tmpl, true)
 			break
 		}
 		close += open
-		b.WriteString(tmpl[:open])
+		add(tmpl[:open], true)
 		name := tmpl[open+1 : close]
 		if val, ok := v.lookup(name); ok {
-			b.WriteString(val)
+			add(val, false)
 		} else {
-			b.WriteString(tmpl[open : close+1])
+			add(tmpl[open:close+1], true)
 		}
 		tmpl = tmpl[close+1:]
 		if b.Len() > maxReplyLen*2 {
@@ -53,8 +78,24 @@ func render(tmpl string, v vars) string {
 	out := b.String()
 	if len(out) > maxReplyLen {
 		out = runes.TruncateBytes(out, maxReplyLen)
+		parts = cutParts(parts, len(out))
 	}
-	return out
+	return out, parts
+}
+
+// cutParts keeps the first n bytes of parts (n ends on a character boundary).
+func cutParts(parts []ReplyPart, n int) []ReplyPart {
+	for i, p := range parts {
+		if len(p.Text) >= n {
+			parts[i].Text = p.Text[:n]
+			if n == 0 {
+				return parts[:i]
+			}
+			return parts[:i+1]
+		}
+		n -= len(p.Text)
+	}
+	return parts
 }
 
 func (v vars) lookup(name string) (string, bool) {

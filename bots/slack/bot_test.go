@@ -46,6 +46,8 @@ type env struct {
 	tokens *platform.Tokens
 	cid    int64 // community "ducks", linked to T1
 
+	settings *router.Settings
+
 	mu      sync.Mutex
 	origins []slackbot.Origin
 }
@@ -114,7 +116,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 		}
 	})
 	e := &env{t: t, pool: pool, jobs: jobs, slack: fs, bot: bot, status: status, tokens: tokens, cid: c.ID,
-		inbox: slackbot.NewInbox(deliveries, logger)}
+		inbox: slackbot.NewInbox(deliveries, logger), settings: settings}
 	e.rec = &recordingBot{Bot: bot, e: e}
 	e.worker = slackbot.NewWorker(deliveries, rt, e.rec, logger)
 	return e

@@ -45,10 +45,30 @@ func NewInbox(deliveries *platform.Deliveries, logger *slog.Logger) *Inbox {
 }
 
 // Event answers an Events API url_verification with its challenge, or
-// commits an event_callback (dedup by event_id).
+// commits an event_callback (dedup by event_id). A well-formed envelope
+// this app cannot parse (a new event or request type) is acknowledged and
+// logged, not stored; only a body that is not a JSON envelope is refused.
 func (in *Inbox) Event(ctx context.Context, body []byte) (platform.Ack, error) {
 	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
 	if err != nil {
+		// An envelope slack-go cannot parse, such as an event type newer
+		// than the library, is acknowledged: Slack retries whatever is not
+		// answered 2xx, and turns the app's event subscriptions off when
+		// most of an hour's deliveries fail.
+		var env struct {
+			Type    string `json:"type"`
+			TeamID  string `json:"team_id"`
+			EventID string `json:"event_id"`
+			Event   struct {
+				Type string `json:"type"`
+			} `json:"event"`
+		}
+		if json.Unmarshal(body, &env) == nil && env.Type != "" {
+			in.logger.WarnContext(ctx, "slack event this app cannot parse: acknowledged and dropped",
+				"type", runes.Truncate(env.Type, 100, "…"), "event_type", runes.Truncate(env.Event.Type, 100, "…"),
+				"event", runes.Truncate(env.EventID, 100, "…"), "team", runes.Truncate(env.TeamID, 100, "…"), "err", err)
+			return platform.Ack{}, nil
+		}
 		in.logger.WarnContext(ctx, "slack request not understood", "err", err)
 		return platform.Ack{}, problem.Invalidf("body", "The body is not an Events API payload this app understands (malformed JSON or an unknown event type).")
 	}
@@ -64,8 +84,8 @@ func (in *Inbox) Event(ctx context.Context, body []byte) (platform.Ack, error) {
 		return platform.Ack{}, nil
 	case slackevents.CallbackEvent:
 	default:
-		in.logger.WarnContext(ctx, "slack request of an unknown type", "type", ev.Type)
-		return platform.Ack{}, problem.Invalidf("type", "Unknown Events API request type %q.", ev.Type)
+		in.logger.WarnContext(ctx, "slack request of an unknown type: acknowledged and dropped", "type", runes.Truncate(ev.Type, 100, "…"))
+		return platform.Ack{}, nil
 	}
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if !ok || cb.EventID == "" || len(cb.EventID) > 200 {

@@ -126,9 +126,9 @@ func (b *Bot) plan(ctx context.Context, api *slack.Client, from Origin, r router
 				return err
 			}})
 		case router.ActionWarn, router.ActionTimeout, router.ActionBan:
-			text := r.Reply
+			text := replyText(r)
 			if text == "" {
-				text = m.Reason
+				text = escape(m.Reason)
 			}
 			if m.Action != router.ActionWarn {
 				b.logger.InfoContext(ctx, "slack does not let bots time out or ban members; the user is only warned",
@@ -236,14 +236,15 @@ func (b *Bot) allowedResponseURL(raw string) bool {
 // Block Kit blocks: the reply, the embed as a section with fields, the
 // buttons as an actions block. No blocks for plain text.
 func message(r router.Response) (string, []slack.Block) {
-	text := r.Reply
+	reply := replyText(r)
+	text := reply
 	if text == "" && r.Embed != nil {
-		text = strings.TrimSpace(r.Embed.Title + "\n" + r.Embed.Description)
+		text = escape(strings.TrimSpace(r.Embed.Title + "\n" + r.Embed.Description))
 	}
 	if text == "" && r.Embed != nil && len(r.Embed.Fields) > 0 {
 		var lines []string
 		for _, f := range r.Embed.Fields {
-			lines = append(lines, f.Name+": "+f.Value)
+			lines = append(lines, escape(f.Name+": "+f.Value))
 		}
 		text = strings.Join(lines, "\n")
 	}
@@ -254,24 +255,24 @@ func message(r router.Response) (string, []slack.Block) {
 		return runes.Truncate(text, 4000, "…"), nil
 	}
 	var blocks []slack.Block
-	if r.Reply != "" {
-		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, runes.Truncate(r.Reply, 3000, "…"), false, false), nil, nil))
+	if reply != "" {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, runes.Truncate(reply, 3000, "…"), false, false), nil, nil))
 	}
 	if e := r.Embed; e != nil {
-		head := e.Title
+		head := escape(e.Title)
 		if head != "" {
 			head = "*" + head + "*"
 			if e.URL != "" {
-				head = "<" + e.URL + "|" + e.Title + ">"
+				head = "<" + escape(strings.ReplaceAll(e.URL, "|", "%7C")) + "|" + escape(e.Title) + ">"
 			}
 		}
-		body := strings.TrimSpace(head + "\n" + e.Description)
+		body := strings.TrimSpace(head + "\n" + escape(e.Description))
 		var fields []*slack.TextBlockObject
 		for i, f := range e.Fields {
 			if i == 10 { // Slack's limit per section
 				break
 			}
-			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, runes.Truncate("*"+f.Name+"*\n"+f.Value, 2000, "…"), false, false))
+			fields = append(fields, slack.NewTextBlockObject(slack.MarkdownType, runes.Truncate("*"+escape(f.Name)+"*\n"+escape(f.Value), 2000, "…"), false, false))
 		}
 		var bodyText *slack.TextBlockObject
 		if body != "" {
