@@ -45,7 +45,7 @@ type Config struct {
 	LeaseTTL        time.Duration    // the ttl Leases was built with; default platform.LeaseTTL
 	OpenTimeout     time.Duration    // how long a shard may take to connect and get READY; default 10s
 	LinkEvery       time.Duration    // default platform.LinkPollEvery
-	ComponentBudget time.Duration    // how long a click may be handled before it is deferred; default 1.5s
+	ComponentBudget time.Duration    // how long an interaction may be handled before it is deferred; default 1.5s
 	InvalidLimit    int              // 401/403/429 answers per 10 minutes before sending pauses; default 1000
 	Workers         int              // events handled at once; default 8
 	Now             func() time.Time // clock for voice minutes; default time.Now

@@ -40,13 +40,6 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arriv
 		appID = b.cfg.AppID
 	}
 	ix := newInteraction(i.ID, appID, i.Token, i.ChannelID, i.GuildID, arrived)
-	// Commands and modal submits are deferred first of all; the edits that
-	// follow are queued with ix.
-	_, isCommand := i.Data.(discordgo.ApplicationCommandInteractionData)
-	_, isModal := i.Data.(discordgo.ModalSubmitInteractionData)
-	if isCommand && i.Type != discordgo.InteractionApplicationCommandAutocomplete || isModal {
-		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
-	}
 	ev := router.Event{ID: "discord:" + i.ID, Server: i.GuildID, Channel: i.ChannelID, User: b.user(i.GuildID, u, i.Member)}
 	t := target{guild: i.GuildID, channel: i.ChannelID, user: u.ID}
 	switch d := i.Data.(type) {
@@ -62,8 +55,7 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arriv
 			}
 		}
 		ev.Kind, ev.Text = router.SlashCommand, runes.Truncate(strings.TrimSpace(d.Name+" "+args), router.MaxTextLen, "")
-		res, ok := b.handle(ctx, ev)
-		b.deliverInteraction(ctx, ix, t, res, ok)
+		b.answer(ctx, i, ix, t, ev, b.clickBudget(i.ID, arrived, time.Now()))
 	case discordgo.MessageComponentInteractionData:
 		if key, ok := strings.CutPrefix(d.CustomID, formPrefix); ok {
 			b.openForm(ctx, i, key)
@@ -77,8 +69,7 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arriv
 		b.click(ctx, i, ix, t, ev, b.clickBudget(i.ID, arrived, time.Now()))
 	case discordgo.ModalSubmitInteractionData:
 		ev.Kind, ev.Text, ev.Data = router.ModalSubmit, runes.Truncate(d.CustomID, router.MaxTextLen, ""), fields(d.Components)
-		res, ok := b.handle(ctx, ev)
-		b.deliverInteraction(ctx, ix, t, res, ok)
+		b.answer(ctx, i, ix, t, ev, b.clickBudget(i.ID, arrived, time.Now()))
 	default:
 		b.log.DebugContext(ctx, "interaction ignored: unknown type", "type", int(i.Type))
 	}
@@ -146,10 +137,11 @@ func (ix interaction) open(now time.Time) (*discordgo.Interaction, error) {
 	return &discordgo.Interaction{ID: ix.id, AppID: ix.appID, Token: ix.token, ChannelID: ix.channel, GuildID: ix.guild}, nil
 }
 
-// click handles a button or select: a form the router answers with within
-// budget opens as a modal; otherwise the click is deferred and answered
-// with a message.
-func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interaction, t target, ev router.Event, budget time.Duration) {
+// handleWithin runs the router on ev. When it answers within budget, the
+// result is returned with inTime true; otherwise late is called when the
+// budget runs out (to defer the interaction before Discord's 3 seconds) and
+// the result returned when it comes.
+func (b *Bot) handleWithin(ctx context.Context, ev router.Event, budget time.Duration, late func()) (res router.Result, ok, inTime bool) {
 	type result struct {
 		res router.Result
 		ok  bool
@@ -167,26 +159,73 @@ func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interactio
 	defer timer.Stop()
 	select {
 	case r := <-done:
-		for k, resp := range r.res.Responses {
-			if resp.Form != nil && len(resp.Form.ID) <= 100 && resp.Form.ID != "" {
-				b.respond(ctx, i, modal(*resp.Form))
-				r.res.Responses = append(r.res.Responses[:k:k], r.res.Responses[k+1:]...)
-				b.deliver(ctx, t, r.res)
-				return
-			}
+		return r.res, r.ok, true
+	case <-timer.C:
+		late()
+		r := <-done
+		return r.res, r.ok, false
+	}
+}
+
+// deferred is the deferred answer to an interaction, private (ephemeral)
+// or not. Discord fixes the visibility of the interaction's original
+// message by the defer: the edit that replaces "thinking…" — and the first
+// followup, which Discord takes as that edit — cannot change it.
+func deferred(private bool) *discordgo.InteractionResponse {
+	r := &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+	if private {
+		r.Data = &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}
+	}
+	return r
+}
+
+// answer handles a slash command or a modal submit: deferred privately
+// when the router answered within budget and its first message is
+// private, publicly otherwise, and then answered.
+func (b *Bot) answer(ctx context.Context, i *discordgo.Interaction, ix interaction, t target, ev router.Event, budget time.Duration) {
+	res, ok, inTime := b.handleWithin(ctx, ev, budget, func() { b.respond(ctx, i, deferred(false)) })
+	private := inTime && firstPrivate(res)
+	if inTime {
+		b.respond(ctx, i, deferred(private))
+	}
+	b.deliverInteraction(ctx, ix, t, res, ok, private)
+}
+
+// firstPrivate reports whether the first message of a result is private.
+func firstPrivate(res router.Result) bool {
+	for _, r := range res.Responses {
+		if r.Reply != "" || r.Embed != nil || len(r.Buttons) > 0 || r.Form != nil {
+			return r.Private
 		}
-		if !r.ok || !sendable(r.res) {
-			b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
-			b.deliver(ctx, t, r.res) // moderation only
+	}
+	return false
+}
+
+// click handles a button or select: a form the router answers with within
+// budget opens as a modal; otherwise the click is deferred and answered
+// with a message.
+func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interaction, t target, ev router.Event, budget time.Duration) {
+	res, ok, inTime := b.handleWithin(ctx, ev, budget, func() { b.respond(ctx, i, deferred(false)) })
+	if !inTime {
+		b.deliverInteraction(ctx, ix, t, res, ok, false)
+		return
+	}
+	for k, resp := range res.Responses {
+		if resp.Form != nil && len(resp.Form.ID) <= 100 && resp.Form.ID != "" {
+			b.respond(ctx, i, modal(*resp.Form))
+			res.Responses = append(res.Responses[:k:k], res.Responses[k+1:]...)
+			b.deliver(ctx, t, res)
 			return
 		}
-		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
-		b.deliverInteraction(ctx, ix, t, r.res, r.ok)
-	case <-timer.C:
-		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
-		r := <-done
-		b.deliverInteraction(ctx, ix, t, r.res, r.ok)
 	}
+	if !ok || !sendable(res) {
+		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
+		b.deliver(ctx, t, res) // moderation only
+		return
+	}
+	private := firstPrivate(res)
+	b.respond(ctx, i, deferred(private))
+	b.deliverInteraction(ctx, ix, t, res, ok, private)
 }
 
 // sendable reports whether a result has anything to show.
@@ -218,42 +257,56 @@ func (b *Bot) respond(ctx context.Context, i *discordgo.Interaction, r *discordg
 	}
 }
 
-// deliverInteraction sends the responses to a deferred interaction: the
-// first public one edits the deferred message, the rest are followups,
-// private ones ephemeral.
-func (b *Bot) deliverInteraction(ctx context.Context, ix interaction, t target, res router.Result, ok bool) {
+// deliverInteraction sends the responses to an interaction deferred
+// privately or not. Discord shows the original ("thinking…") message with
+// the defer's visibility, and takes the first followup sent while it is
+// still loading as its edit, whatever that followup's flags. So the first
+// part whose visibility matches the defer's edits the original first of
+// all, and only then do the others go as followups, private ones
+// ephemeral. When no part matches (a slow router answered only privately
+// after a public defer), the original is edited to a neutral note, the
+// followups sent, and the note deleted: the private text is never shown in
+// the channel.
+func (b *Bot) deliverInteraction(ctx context.Context, ix interaction, t target, res router.Result, ok, private bool) {
 	var parts []part
 	for _, r := range res.Responses {
 		if p := b.act(ctx, t, r); !p.empty() {
 			parts = append(parts, p)
 		}
 	}
-	public := false
-	for _, p := range parts {
-		public = public || !p.private
-	}
 	if len(parts) == 0 {
 		note := "Nothing to show."
 		if !ok {
 			note = "This server is not linked to a Waddle community, or the command failed."
 		}
-		parts, public = []part{{content: note}}, true
+		parts = []part{{content: note, private: private}}
 	}
-	edited := false
-	for _, p := range parts {
-		if !p.private && !edited {
-			edited = true
-			b.send(ix.channel, platform.High, func(ctx context.Context) error {
-				i, err := ix.open(time.Now())
-				if err != nil {
-					return err
-				}
-				_, err = b.api.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &p.content, Embeds: &p.embeds,
-					Components: &p.components, AllowedMentions: noMassMentions}, discordgo.WithContext(ctx))
-				return err
-			})
-			continue
+	first := -1
+	for k, p := range parts {
+		if p.private == private {
+			first = k
+			break
 		}
+	}
+	note := "Answered privately."
+	if private {
+		note = "Answered in the channel."
+	}
+	original := part{content: note, private: private}
+	if first >= 0 {
+		original = parts[first]
+		parts = append(parts[:first:first], parts[first+1:]...)
+	}
+	b.send(ix.channel, platform.High, func(ctx context.Context) error {
+		i, err := ix.open(time.Now())
+		if err != nil {
+			return err
+		}
+		_, err = b.api.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &original.content, Embeds: &original.embeds,
+			Components: &original.components, AllowedMentions: noMassMentions}, discordgo.WithContext(ctx))
+		return err
+	})
+	for _, p := range parts {
 		params := &discordgo.WebhookParams{Content: p.content, Embeds: p.embeds, Components: p.components, AllowedMentions: noMassMentions}
 		if p.private {
 			params.Flags = discordgo.MessageFlagsEphemeral
@@ -267,8 +320,8 @@ func (b *Bot) deliverInteraction(ctx context.Context, ix interaction, t target, 
 			return err
 		})
 	}
-	if !public {
-		// Only private answers: the public "thinking…" message goes.
+	if first < 0 {
+		// The neutral note goes once the private answers are out.
 		b.send(ix.channel, platform.High, func(ctx context.Context) error {
 			i, err := ix.open(time.Now())
 			if err != nil {

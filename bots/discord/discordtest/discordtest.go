@@ -44,10 +44,30 @@ type REST struct {
 	members  map[string][]Member // by guild
 	channels map[string]string   // channel id → guild id
 	override func(w http.ResponseWriter, r Request) bool
+	ixs      map[string]*ixState // interaction state by token
+	views    []View
+	nextID   int
+}
+
+// ixState is what Discord knows of an interaction's original message.
+type ixState struct {
+	private bool // the original's visibility, fixed by the first callback
+	loading bool // deferred, not yet edited: the first followup edits it
+}
+
+// View is one state of an interaction's message as Discord shows it: each
+// callback, edit, followup and delete of it adds one.
+type View struct {
+	Token   string
+	Message string // "@original" or the followup's id
+	Content string
+	Private bool // seen only by the user who interacted (ephemeral)
+	Deleted bool
 }
 
 // StartREST starts the REST API and stops it when the test ends. It answers
-// 204 to interaction callbacks and deletes, [] to command lists, the
+// interaction callbacks, edits, followups and deletes as Discord does (see
+// interaction), 204 to other deletes, [] to command lists, the
 // members set with SetMembers whose username or nick starts with the query
 // (ignoring case, at most limit) to member searches, a member set with
 // SetMembers (else 404 Unknown Member) to GET /guilds/{guild}/members/{user},
@@ -68,6 +88,9 @@ func StartREST(t testing.TB) *REST {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if f.interaction(w, req) {
+			return
+		}
 		switch {
 		case strings.HasSuffix(req.Path, "/callback"), r.Method == http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
@@ -89,6 +112,122 @@ func StartREST(t testing.TB) *REST {
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// interaction answers the calls that show an interaction's messages with
+// Discord's semantics, and records what they show: the first callback
+// (POST /interactions/{id}/{token}/callback) fixes the original message's
+// visibility — a deferred one (type 5) by its flags; a second callback is
+// refused (40060). PATCH and DELETE /webhooks/{app}/{token}/messages/@original
+// edit and delete the original. A followup (POST /webhooks/{app}/{token})
+// sent while a deferred original is still loading edits the original,
+// ignoring its own ephemeral flag; later ones are new messages, ephemeral
+// by flag 64. It reports whether it answered.
+func (f *REST) interaction(w http.ResponseWriter, r Request) bool {
+	var body struct {
+		Type    int    `json:"type"`
+		Content string `json:"content"`
+		Flags   int    `json:"flags"`
+		Data    struct {
+			Content string `json:"content"`
+			Flags   int    `json:"flags"`
+		} `json:"data"`
+	}
+	parts := strings.Split(strings.Trim(r.Path, "/"), "/")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ixs == nil {
+		f.ixs = map[string]*ixState{}
+	}
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 4 && parts[0] == "interactions" && parts[3] == "callback":
+		token := parts[2]
+		if _, done := f.ixs[token]; done {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"message":"Interaction has already been acknowledged.","code":40060}`)
+			return true
+		}
+		json.Unmarshal([]byte(r.Body), &body)
+		switch body.Type {
+		case 4:
+			f.ixs[token] = &ixState{private: body.Data.Flags&64 != 0}
+			f.views = append(f.views, View{Token: token, Message: "@original", Content: body.Data.Content, Private: body.Data.Flags&64 != 0})
+		case 5:
+			f.ixs[token] = &ixState{private: body.Data.Flags&64 != 0, loading: true}
+		default:
+			f.ixs[token] = &ixState{}
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	case len(parts) >= 3 && parts[0] == "webhooks":
+		token := parts[2]
+		ix, ok := f.ixs[token]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"message":"Unknown Webhook","code":10015}`)
+			return true
+		}
+		json.Unmarshal([]byte(r.Body), &body)
+		msg := ""
+		if len(parts) == 5 && parts[3] == "messages" {
+			msg = parts[4]
+		}
+		switch {
+		case r.Method == http.MethodPost && len(parts) == 3:
+			v := View{Token: token, Message: "@original", Content: body.Content, Private: ix.private}
+			if ix.loading {
+				ix.loading = false
+			} else {
+				f.nextID++
+				v.Message, v.Private = strconv.Itoa(5000+f.nextID), body.Flags&64 != 0
+			}
+			f.views = append(f.views, v)
+			json.NewEncoder(w).Encode(map[string]any{"id": v.Message, "channel_id": "1", "content": v.Content})
+		case r.Method == http.MethodPatch && msg != "":
+			if msg == "@original" {
+				ix.loading = false
+			}
+			f.views = append(f.views, View{Token: token, Message: msg, Content: body.Content, Private: f.private(token, msg)})
+			json.NewEncoder(w).Encode(map[string]any{"id": msg, "channel_id": "1", "content": body.Content})
+		case r.Method == http.MethodDelete && msg != "":
+			if msg == "@original" {
+				ix.loading = false
+			}
+			f.views = append(f.views, View{Token: token, Message: msg, Private: f.private(token, msg), Deleted: true})
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// private is the visibility of an interaction's message; f.mu is held.
+func (f *REST) private(token, msg string) bool {
+	if msg == "@original" {
+		return f.ixs[token].private
+	}
+	for _, v := range f.views {
+		if v.Token == token && v.Message == msg {
+			return v.Private
+		}
+	}
+	return false
+}
+
+// Views returns what the messages of the interaction with token showed,
+// oldest first.
+func (f *REST) Views(token string) []View {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []View
+	for _, v := range f.views {
+		if v.Token == token {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // SetMembers sets the members of a guild that member searches find.
