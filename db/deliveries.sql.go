@@ -86,7 +86,13 @@ func (q *Queries) DeliveryMarkProcessed(ctx context.Context, arg DeliveryMarkPro
 }
 
 const revocationInsert = `-- name: RevocationInsert :exec
-INSERT INTO platform_revocations (platform, subscription, kind, reason, server) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO platform_revocations (platform, subscription, kind, reason, server)
+VALUES ($1, $2, $3, $4, COALESCE(
+    (SELECT t.account_login FROM platform_tokens t
+     WHERE t.platform = $1 AND t.account_id = $5::text
+       AND $5::text <> '' AND t.account_login <> ''
+     ORDER BY t.updated_at DESC LIMIT 1),
+    $6::text))
 `
 
 type RevocationInsertParams struct {
@@ -94,15 +100,19 @@ type RevocationInsertParams struct {
 	Subscription string
 	Kind         string
 	Reason       string
+	Account      string
 	Server       string
 }
 
+// server is recorded as the login of a stored token of the account, when
+// account (an account id) is set and such a token exists.
 func (q *Queries) RevocationInsert(ctx context.Context, arg RevocationInsertParams) error {
 	_, err := q.db.Exec(ctx, revocationInsert,
 		arg.Platform,
 		arg.Subscription,
 		arg.Kind,
 		arg.Reason,
+		arg.Account,
 		arg.Server,
 	)
 	return err

@@ -119,12 +119,16 @@ func (s *Deliveries) MarkProcessed(ctx context.Context, d Delivery, reason strin
 // Revocation is a platform's notice that it ended a subscription.
 type Revocation struct {
 	Platform, Subscription, Kind, Reason, Server string
+	// Account is the account id the subscription named, if any: Server is
+	// then recorded as the login of a stored token of that account (a
+	// broadcaster's grant), and stays as given when there is none.
+	Account string
 }
 
 // Revoked records a revocation notice, for the hub to show.
 func (s *Deliveries) Revoked(ctx context.Context, r Revocation) error {
 	if err := db.New(s.pool).RevocationInsert(ctx, db.RevocationInsertParams{
-		Platform: r.Platform, Subscription: r.Subscription, Kind: r.Kind, Reason: r.Reason, Server: r.Server,
+		Platform: r.Platform, Subscription: r.Subscription, Kind: r.Kind, Reason: r.Reason, Server: r.Server, Account: r.Account,
 	}); err != nil {
 		return fmt.Errorf("record %s revocation of %q: %w", r.Platform, r.Subscription, err)
 	}

@@ -2,7 +2,9 @@ package twitch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -352,6 +354,159 @@ func TestEventSubSubscriptions(t *testing.T) {
 	}
 	if s := b.cfg.Status.Snapshot(); s.State != platform.StateConnected {
 		t.Errorf("state %q (%s), want connected", s.State, s.Detail)
+	}
+}
+
+// subscribed starts a bot with EventSub on callback and waits until
+// duckchan's 8 subscriptions exist.
+func (e *env) subscribed(callback string) *running {
+	e.t.Helper()
+	cfg := e.config("a")
+	cfg.EventSubSecret, cfg.CallbackURL = "a-secret-of-20-chars", callback
+	b := e.start(cfg)
+	e.irc.WaitJoined(e.t, "duckchan")
+	eventually(e.t, "8 subscriptions", func() bool { return len(e.api.Subscriptions()) == 8 })
+	return b
+}
+
+func (e *env) posts() int { return len(e.api.Find("POST", "/helix/eventsub/subscriptions")) }
+
+func TestEventSubSweepSubscribesOncePerType(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const callback = "https://hub.example/webhooks/twitch/eventsub"
+	b := e.subscribed(callback)
+	if n := e.posts(); n != 8 {
+		t.Fatalf("%d subscription requests for 8 types", n)
+	}
+	for i := range 3 {
+		if err := b.subscribe(context.Background(), "duckchan"); err != nil {
+			t.Fatalf("sweep %d: %v", i+2, err)
+		}
+	}
+	if n := e.posts(); n != 8 {
+		t.Errorf("%d subscription requests after 4 sweeps, want 8: a listed subscription was not recognised", n)
+	}
+	var raid map[string]any
+	for _, s := range e.api.Subscriptions() {
+		if s["type"] == "channel.raid" {
+			raid, _ = s["condition"].(map[string]any)
+		}
+	}
+	if diff := cmp.Diff(map[string]any{"from_broadcaster_user_id": "", "to_broadcaster_user_id": "200"}, raid); diff != "" {
+		t.Errorf("the fake lists the raid condition unlike Twitch (-want +got):\n%s", diff)
+	}
+}
+
+func TestEventSubReplacesStaleAndFailedSubscriptions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const callback = "https://hub.example/webhooks/twitch/eventsub"
+	stale := e.api.AddSubscription("channel.raid", "1", "enabled", map[string]string{"to_broadcaster_user_id": "200"}, "https://old.example/webhooks/twitch/eventsub")
+	failed := e.api.AddSubscription("channel.follow", "2", "notification_failures_exceeded", map[string]string{"broadcaster_user_id": "200", "moderator_user_id": "200"}, callback)
+	kept := e.api.AddSubscription("channel.cheer", "1", "enabled", map[string]string{"broadcaster_user_id": "200"}, callback)
+	// Raids from one channel only are not Waddle's raid subscription: left alone.
+	narrow := e.api.AddSubscription("channel.raid", "1", "enabled", map[string]string{"from_broadcaster_user_id": "900", "to_broadcaster_user_id": "200"}, callback)
+	cfg := e.config("a")
+	cfg.EventSubSecret, cfg.CallbackURL = "a-secret-of-20-chars", callback
+	b := e.start(cfg)
+	e.irc.WaitJoined(t, "duckchan")
+
+	eventually(t, "stale and failed subscriptions replaced", func() bool { return len(e.api.Subscriptions()) == 9 })
+	if err := b.subscribe(context.Background(), "duckchan"); err != nil {
+		t.Fatalf("second sweep: %v", err)
+	}
+	subs := e.api.Subscriptions()
+	if subs[stale] != nil || subs[failed] != nil || subs[kept] == nil || subs[narrow] == nil {
+		t.Errorf("after the sweep: stale kept %v, failed kept %v, healthy kept %v, narrower raid kept %v; want false, false, true, true",
+			subs[stale] != nil, subs[failed] != nil, subs[kept] != nil, subs[narrow] != nil)
+	}
+	types := map[string]int{}
+	for _, s := range subs {
+		tr, _ := s["transport"].(map[string]any)
+		if tr["callback"] != callback || (s["status"] != "enabled" && s["status"] != "webhook_callback_verification_pending") {
+			t.Errorf("subscription %v %v left at %v", s["type"], s["status"], tr["callback"])
+		}
+		types[s["type"].(string)]++
+	}
+	if types["channel.raid"] != 2 || types["channel.follow"] != 1 || len(types) != 8 {
+		t.Errorf("subscriptions by type %v; want one each, and the narrower raid besides ours", types)
+	}
+	if n := e.posts(); n != 7 {
+		t.Errorf("%d subscriptions created, want 7 (all but the healthy cheer)", n)
+	}
+	var deleted []string
+	for _, c := range e.api.Find("DELETE", "/helix/eventsub/subscriptions") {
+		deleted = append(deleted, c.Query["id"])
+	}
+	if len(deleted) != 2 || !slices.Contains(deleted, stale) || !slices.Contains(deleted, failed) {
+		t.Errorf("deleted %v, want %s and %s", deleted, stale, failed)
+	}
+}
+
+func TestEventSubConflictIsNotAnError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.subscribed("https://hub.example/webhooks/twitch/eventsub")
+	// The list does not show the subscriptions yet: each creation gets 409.
+	e.api.HideSubscriptions(true)
+	if err := b.subscribe(context.Background(), "duckchan"); err != nil {
+		t.Errorf("sweep answered 409s: %v", err)
+	}
+	if n, m := e.posts(), len(e.api.Subscriptions()); n != 16 || m != 8 {
+		t.Errorf("%d creations, %d subscriptions; want 16 (8 answered 409) and 8", n, m)
+	}
+}
+
+func TestEventSubRefusedSubscriptionIsAnError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := e.config("a")
+	// Twitch refuses callbacks that are not https on port 443.
+	cfg.EventSubSecret, cfg.CallbackURL = "a-secret-of-20-chars", "https://hub.example:8443/webhooks/twitch/eventsub"
+	b := e.start(cfg)
+	e.irc.WaitJoined(t, "duckchan")
+	err := b.subscribe(context.Background(), "duckchan")
+	var he *HelixError
+	if !errors.As(err, &he) || he.Status != 400 || !strings.Contains(he.Message, "443") {
+		t.Errorf("sweep with a callback on port 8443: err = %v, want Twitch's 400", err)
+	}
+	if n := len(e.api.Subscriptions()); n != 0 {
+		t.Errorf("%d subscriptions made with a refused callback", n)
+	}
+}
+
+func TestFakeRefusesSubscriptionsTwitchRefuses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.subscribed("https://hub.example/webhooks/twitch/eventsub")
+	tr := map[string]string{"method": "webhook", "callback": "https://hub.example/cb", "secret": "a-secret-of-20-chars"}
+	for _, c := range []struct {
+		name string
+		body map[string]any
+		want int
+	}{
+		{"unknown type", map[string]any{"type": "channel.nope", "version": "1", "condition": map[string]string{"broadcaster_user_id": "200"}, "transport": tr}, 400},
+		{"follow v1", map[string]any{"type": "channel.follow", "version": "1", "condition": map[string]string{"broadcaster_user_id": "200"}, "transport": tr}, 400},
+		{"follow without moderator", map[string]any{"type": "channel.follow", "version": "2", "condition": map[string]string{"broadcaster_user_id": "200"}, "transport": tr}, 400},
+		{"raid both ways", map[string]any{"type": "channel.raid", "version": "1", "condition": map[string]string{"from_broadcaster_user_id": "1", "to_broadcaster_user_id": "200"}, "transport": tr}, 400},
+		{"unknown condition key", map[string]any{"type": "stream.online", "version": "1", "condition": map[string]string{"broadcaster_user_id": "200", "x": "1"}, "transport": tr}, 400},
+		{"http callback", map[string]any{"type": "stream.online", "version": "1", "condition": map[string]string{"broadcaster_user_id": "200"},
+			"transport": map[string]string{"method": "webhook", "callback": "http://hub.example/cb", "secret": "a-secret-of-20-chars"}}, 400},
+		{"short secret", map[string]any{"type": "stream.online", "version": "1", "condition": map[string]string{"broadcaster_user_id": "200"},
+			"transport": map[string]string{"method": "webhook", "callback": "https://hub.example/cb", "secret": "short"}}, 400},
+		{"duplicate", map[string]any{"type": "stream.online", "version": "1", "condition": map[string]string{"broadcaster_user_id": "200"},
+			"transport": map[string]string{"method": "webhook", "callback": "https://hub.example/webhooks/twitch/eventsub", "secret": "another-secret-1234"}}, 409},
+		{"other callback", map[string]any{"type": "stream.online", "version": "1", "condition": map[string]string{"broadcaster_user_id": "200"}, "transport": tr}, 0},
+	} {
+		err := b.helix.call(context.Background(), "POST", "/eventsub/subscriptions", nil, c.body, "", nil)
+		var he *HelixError
+		switch {
+		case c.want == 0 && err != nil:
+			t.Errorf("%s: %v, want created", c.name, err)
+		case c.want != 0 && (!errors.As(err, &he) || he.Status != c.want):
+			t.Errorf("%s: err = %v, want HTTP %d", c.name, err, c.want)
+		}
 	}
 }
 

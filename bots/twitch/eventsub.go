@@ -147,8 +147,37 @@ func (b *Bot) unsubscribe(ctx context.Context, channel string) error {
 	return errors.Join(errs...)
 }
 
-// subscribe creates channel's missing EventSub subscriptions and replaces
-// failed ones.
+// sameSubscription reports whether s is the subscription want, comparing the
+// fields Waddle sets: Twitch lists every condition key of the type, the
+// ones Waddle leaves out as "" (a raid subscription has an empty
+// from_broadcaster_user_id), so those must be empty rather than absent.
+func sameSubscription(s existingSub, want subscription) bool {
+	if s.Type != want.Type || s.Version != want.Version {
+		return false
+	}
+	for k, v := range want.Condition {
+		if s.Condition[k] != v {
+			return false
+		}
+	}
+	for k, v := range s.Condition {
+		if _, set := want.Condition[k]; !set && v != "" {
+			return false // narrower than ours, such as raids from one channel only
+		}
+	}
+	return true
+}
+
+// healthySubscription reports whether Twitch will deliver s's events to
+// callback: it is enabled (or being verified) and points at it.
+func healthySubscription(s existingSub, callback string) bool {
+	return (s.Status == "enabled" || s.Status == "webhook_callback_verification_pending") &&
+		s.Transport.Method == "webhook" && s.Transport.Callback == callback
+}
+
+// subscribe creates channel's missing EventSub subscriptions, and deletes and
+// creates again those that failed or point at another callback (an old
+// BASE_URL). A 409 from Twitch means the subscription exists.
 func (b *Bot) subscribe(ctx context.Context, channel string) error {
 	id, err := b.broadcasterID(ctx, channel)
 	if err != nil {
@@ -163,17 +192,18 @@ func (b *Bot) subscribe(ctx context.Context, channel string) error {
 	for _, want := range wantedSubscriptions(id) {
 		ok := false
 		for _, s := range have {
-			if s.Type != want.Type || s.Version != want.Version || !maps.Equal(s.Condition, want.Condition) {
+			if !sameSubscription(s, want) {
 				continue
 			}
-			if (s.Status == "enabled" || s.Status == "webhook_callback_verification_pending") && s.Transport.Callback == b.cfg.CallbackURL {
+			if healthySubscription(s, b.cfg.CallbackURL) {
 				ok = true
 				continue
 			}
 			if err := b.helix.call(ctx, http.MethodDelete, "/eventsub/subscriptions", url.Values{"id": {s.ID}}, nil, "", nil); err != nil {
 				errs = append(errs, err)
 			} else {
-				b.log.InfoContext(ctx, "deleted a failed EventSub subscription", "channel", channel, "type", s.Type, "status", s.Status)
+				b.log.InfoContext(ctx, "deleted a failed or stale EventSub subscription", "channel", channel, "type", s.Type,
+					"status", s.Status, "callback", s.Transport.Callback)
 			}
 		}
 		if ok {
@@ -185,6 +215,7 @@ func (b *Bot) subscribe(ctx context.Context, channel string) error {
 		var he *HelixError
 		switch {
 		case errors.As(err, &he) && he.Status == http.StatusConflict:
+			b.log.InfoContext(ctx, "the EventSub subscription already exists", "channel", channel, "type", want.Type)
 		case err != nil:
 			errs = append(errs, err)
 		default:

@@ -207,15 +207,20 @@ func (s *EventSub) Revoked(ctx context.Context, m EventSubMessage) error {
 	if sub.ID == "" || len(sub.ID) > platform.MaxMessageIDLen || len(sub.Type) > 100 || len(sub.Status) > 100 {
 		return problem.New(problem.Invalid, "The EventSub revocation has no usable subscription id, type or status.")
 	}
-	server := ""
+	// Conditions name channels by id: the notice shows the channel's login
+	// when its broadcaster's grant is stored, else the id.
+	server, account := "", ""
 	for _, k := range []string{"broadcaster_user_login", "broadcaster_user_id", "to_broadcaster_user_id", "from_broadcaster_user_id"} {
 		if v := sub.Condition[k]; v != "" && len(v) <= 100 {
 			server = strings.ToLower(v)
+			if k != "broadcaster_user_login" {
+				account = v
+			}
 			break
 		}
 	}
 	if err := s.deliveries.Revoked(ctx, platform.Revocation{
-		Platform: router.Twitch, Subscription: sub.ID, Kind: sub.Type, Reason: sub.Status, Server: server,
+		Platform: router.Twitch, Subscription: sub.ID, Kind: sub.Type, Reason: sub.Status, Server: server, Account: account,
 	}); err != nil {
 		return err
 	}

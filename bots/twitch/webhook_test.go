@@ -420,6 +420,18 @@ func TestEventSubRevoked(t *testing.T) {
 	if diff := cmp.Diff([]string{"twitch", "sub-9", "channel.raid", "authorization_revoked", "1337"}, got); diff != "" {
 		t.Errorf("revocation (-want +got):\n%s", diff)
 	}
+	// Once the broadcaster's grant is stored, the notice names the channel by its login.
+	if err := db.New(e.pool).TokenUpsert(ctx, db.TokenUpsertParams{Platform: "twitch", Subject: "caster", AccessSealed: "sealed", Scopes: []string{},
+		AccountID: "1337", AccountLogin: "duckchan"}); err != nil {
+		t.Fatal(err)
+	}
+	body = bytes.Replace(body, []byte(`"sub-9"`), []byte(`"sub-10"`), 1)
+	if err := e.es.Revoked(ctx, twitch.EventSubMessage{ID: "r3", Type: twitch.EventSubRevocation, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err = db.New(e.pool).RevocationList(ctx, 10); err != nil || len(list) != 2 || list[0].Server != "duckchan" {
+		t.Errorf("revocation of a channel with a stored grant: %+v, %v; want server duckchan", list, err)
+	}
 	if err := e.es.Revoked(ctx, twitch.EventSubMessage{ID: "r2", Type: twitch.EventSubRevocation, Body: []byte(`{"subscription":{}}`)}); !problem.Is(err, problem.Invalid) {
 		t.Errorf("revocation without a subscription id: err = %v", err)
 	}

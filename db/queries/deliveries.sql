@@ -17,7 +17,15 @@ UPDATE platform_deliveries SET processed_at = now(), error = $2, payload = sqlc.
 DELETE FROM platform_deliveries WHERE processed_at IS NOT NULL AND received_at < now() - interval '7 days';
 
 -- name: RevocationInsert :exec
-INSERT INTO platform_revocations (platform, subscription, kind, reason, server) VALUES ($1, $2, $3, $4, $5);
+-- server is recorded as the login of a stored token of the account, when
+-- account (an account id) is set and such a token exists.
+INSERT INTO platform_revocations (platform, subscription, kind, reason, server)
+VALUES (sqlc.arg(platform), sqlc.arg(subscription), sqlc.arg(kind), sqlc.arg(reason), COALESCE(
+    (SELECT t.account_login FROM platform_tokens t
+     WHERE t.platform = sqlc.arg(platform) AND t.account_id = sqlc.arg(account)::text
+       AND sqlc.arg(account)::text <> '' AND t.account_login <> ''
+     ORDER BY t.updated_at DESC LIMIT 1),
+    sqlc.arg(server)::text));
 
 -- name: RevocationList :many
 SELECT * FROM platform_revocations ORDER BY id DESC LIMIT $1;

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,7 @@ type API struct {
 	refresh  map[string][2]string      // refresh token → new access, new refresh
 	subs     map[string]map[string]any // EventSub subscriptions by id
 	nextSub  int
+	hideSubs bool          // the subscription list answers no subscriptions
 	limitOne bool          // answer the next moderation call with 429
 	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
 	appHeld  int           // app token requests waiting on appGate
@@ -125,18 +127,111 @@ func (f *API) LimitNextModeration() {
 }
 
 // AddSubscription adds an EventSub webhook subscription and returns its id.
+// Its condition is listed as Twitch lists it: every condition key of the
+// type, those not given as "".
 func (f *API) AddSubscription(typ, version, status string, cond map[string]string, callback string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.nextSub++
-	id := fmt.Sprintf("sub-%d", f.nextSub)
 	c := map[string]any{}
 	for k, v := range cond {
 		c[k] = v
 	}
-	f.subs[id] = map[string]any{"id": id, "type": typ, "version": version, "status": status, "condition": c,
-		"transport": map[string]any{"method": "webhook", "callback": callback}}
+	return f.addSubLocked(typ, version, status, c, callback)
+}
+
+func (f *API) addSubLocked(typ, version, status string, cond map[string]any, callback string) string {
+	f.nextSub++
+	id := fmt.Sprintf("f1c2a387-161a-49f9-a165-%012d", f.nextSub)
+	c := map[string]any{}
+	for _, k := range subTypes[typ+" v"+version] {
+		c[k] = ""
+	}
+	maps.Copy(c, cond)
+	f.subs[id] = map[string]any{"id": id, "type": typ, "version": version, "status": status, "condition": c, "cost": 0,
+		"created_at": time.Now().UTC().Format(time.RFC3339Nano), "transport": map[string]any{"method": "webhook", "callback": callback}}
 	return id
+}
+
+// HideSubscriptions makes the subscription list answer no subscriptions
+// while hidden is true, as it may while another instance's creation has not
+// reached it yet.
+func (f *API) HideSubscriptions(hidden bool) {
+	f.mu.Lock()
+	f.hideSubs = hidden
+	f.mu.Unlock()
+}
+
+// subTypes are the condition keys of each EventSub type (and version) the
+// server knows, as Twitch lists them.
+var subTypes = map[string][]string{
+	"channel.follow v2":            {"broadcaster_user_id", "moderator_user_id"},
+	"channel.subscribe v1":         {"broadcaster_user_id"},
+	"channel.subscription.gift v1": {"broadcaster_user_id"},
+	"channel.cheer v1":             {"broadcaster_user_id"},
+	"channel.raid v1":              {"from_broadcaster_user_id", "to_broadcaster_user_id"},
+	"stream.online v1":             {"broadcaster_user_id"},
+	"stream.offline v1":            {"broadcaster_user_id"},
+	"channel.ban v1":               {"broadcaster_user_id"},
+}
+
+// createSub answers POST /eventsub/subscriptions as Twitch does: 400 for a
+// type, condition or transport it refuses, 409 for a subscription that
+// exists (same type, version, condition and transport), else 202.
+func (f *API) createSub(body map[string]any) (int, any) {
+	bad := func(msg string) (int, any) {
+		return 400, map[string]any{"error": "Bad Request", "status": 400, "message": msg}
+	}
+	typ, _ := body["type"].(string)
+	version, _ := body["version"].(string)
+	keys, ok := subTypes[typ+" v"+version]
+	if !ok {
+		return bad("invalid subscription type or version")
+	}
+	cond, _ := body["condition"].(map[string]any)
+	full := map[string]any{}
+	for _, k := range keys {
+		full[k] = ""
+	}
+	for k, v := range cond {
+		s, isStr := v.(string)
+		if _, known := full[k]; !known || !isStr {
+			return bad("invalid condition key " + k)
+		}
+		full[k] = s
+	}
+	if typ == "channel.raid" {
+		if (full["from_broadcaster_user_id"] == "") == (full["to_broadcaster_user_id"] == "") {
+			return bad("exactly one of from_broadcaster_user_id and to_broadcaster_user_id is required")
+		}
+	} else {
+		for _, k := range keys {
+			if full[k] == "" {
+				return bad("missing condition " + k)
+			}
+		}
+	}
+	tr, _ := body["transport"].(map[string]any)
+	method, _ := tr["method"].(string)
+	callback, _ := tr["callback"].(string)
+	secret, _ := tr["secret"].(string)
+	if method != "webhook" {
+		return bad("the app access token can only create webhook subscriptions")
+	}
+	if u, err := url.Parse(callback); err != nil || u.Scheme != "https" || u.Host == "" || (u.Port() != "" && u.Port() != "443") {
+		return bad("the callback must use https on port 443")
+	}
+	if len(secret) < 10 || len(secret) > 100 {
+		return bad("the secret must be 10 to 100 characters")
+	}
+	for _, s := range f.subs {
+		t, _ := s["transport"].(map[string]any)
+		if s["type"] == typ && s["version"] == version && maps.Equal(s["condition"].(map[string]any), full) &&
+			t["method"] == method && t["callback"] == callback {
+			return 409, map[string]any{"error": "Conflict", "status": 409, "message": "subscription already exists"}
+		}
+	}
+	id := f.addSubLocked(typ, version, "webhook_callback_verification_pending", full, callback)
+	return 202, map[string]any{"data": []any{f.subs[id]}, "total": len(f.subs), "total_cost": 0, "max_total_cost": 10000}
 }
 
 // Subscriptions returns the EventSub subscriptions by id, each as Helix
@@ -252,21 +347,23 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(200, map[string]any{"data": []any{map[string]any{"id": id, "login": call.Query["login"]}}})
 	case "GET /eventsub/subscriptions":
-		var data []any
+		data := []any{}
 		for _, s := range f.subs {
-			if c, _ := s["condition"].(map[string]any); c["broadcaster_user_id"] == call.Query["user_id"] || c["to_broadcaster_user_id"] == call.Query["user_id"] {
-				data = append(data, s)
+			c, _ := s["condition"].(map[string]any)
+			if user := call.Query["user_id"]; f.hideSubs || (user != "" && !slices.Contains(slices.Collect(maps.Values(c)), any(user))) ||
+				(call.Query["type"] != "" && s["type"] != call.Query["type"]) || (call.Query["status"] != "" && s["status"] != call.Query["status"]) {
+				continue
 			}
+			data = append(data, s)
 		}
-		reply(200, map[string]any{"data": data, "pagination": map[string]any{}})
+		reply(200, map[string]any{"data": data, "total": len(data), "total_cost": 0, "max_total_cost": 10000, "pagination": map[string]any{}})
 	case "POST /eventsub/subscriptions":
-		f.nextSub++
-		id := fmt.Sprintf("sub-%d", f.nextSub)
-		s := map[string]any{"id": id, "status": "webhook_callback_verification_pending", "type": call.Body["type"], "version": call.Body["version"],
-			"condition": call.Body["condition"], "transport": call.Body["transport"]}
-		f.subs[id] = s
-		reply(202, map[string]any{"data": []any{s}})
+		reply(f.createSub(call.Body))
 	case "DELETE /eventsub/subscriptions":
+		if _, ok := f.subs[call.Query["id"]]; !ok {
+			reply(404, map[string]any{"error": "Not Found", "status": 404, "message": "subscription not found"})
+			return
+		}
 		delete(f.subs, call.Query["id"])
 		reply(204, nil)
 	default:
