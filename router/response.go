@@ -4,7 +4,7 @@ package router
 // their platform supports and degrade the rest to text.
 type Response struct {
 	Reply      string      `json:"reply,omitempty"`
-	Parts      []ReplyPart `json:"parts,omitempty"`   // Reply from a response template, cut by origin
+	Parts      []ReplyPart `json:"-"`                 // Reply from a response template, cut by origin; never from JSON, so no remote module or client can mark text as the manager's
 	Private    bool        `json:"private,omitempty"` // whisper, ephemeral
 	Embed      *Embed      `json:"embed,omitempty"`   // Discord embed, Slack Block Kit section
 	Moderation *Moderation `json:"moderation,omitempty"`
