@@ -31,6 +31,23 @@ type formAnswer struct {
 	Flash, To string
 }
 
+// rowAnswer answers a change to one row of a bot page: *row is the row after
+// the change, or the row (or its edit form) before a refused one, read when
+// the answer is given. withError puts a refusal's reason where the row shows
+// it; item renders the row for HTMX; page renders the whole page with the row
+// in place.
+func rowAnswer[R any](row *R, withError func(R, string) R, item func(R) templ.Component, page func(status int, shown *R), flash, to string) formAnswer {
+	return formAnswer{
+		Row: func(msg string) (templ.Component, error) { return item(withError(*row, msg)), nil },
+		Page: func(st int, msg string) {
+			shown := withError(*row, msg)
+			page(st, &shown)
+		},
+		Flash: flash,
+		To:    to,
+	}
+}
+
 // answerForm answers a form request whose outcome is err (nil: the change was made).
 func (h *Handler) answerForm(w http.ResponseWriter, r *http.Request, err error, a formAnswer) {
 	if err != nil {

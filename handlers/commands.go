@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/a-h/templ"
-
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -194,8 +192,7 @@ func (h *Handler) editCommandPage(w http.ResponseWriter, r *http.Request) {
 // after the change, or its row (or edit form) before a refused one; HTMX gets
 // the row, with the reason for a refusal.
 func (h *Handler) commandAnswer(w http.ResponseWriter, r *http.Request, row *views.CommandRow, flash string) formAnswer {
-	withError := func(msg string) views.CommandRow {
-		shown := *row
+	withError := func(shown views.CommandRow, msg string) views.CommandRow {
 		if shown.Editing {
 			shown.Edit.Error = msg
 		} else {
@@ -203,15 +200,8 @@ func (h *Handler) commandAnswer(w http.ResponseWriter, r *http.Request, row *vie
 		}
 		return shown
 	}
-	return formAnswer{
-		Row: func(msg string) (templ.Component, error) { return views.CommandItem(withError(msg)), nil },
-		Page: func(st int, msg string) {
-			shown := withError(msg)
-			h.renderCommands(w, r, st, views.CommandForm{}, "", &shown)
-		},
-		Flash: flash,
-		To:    botPath(membershipOf(r).ID, "commands"),
-	}
+	page := func(st int, shown *views.CommandRow) { h.renderCommands(w, r, st, views.CommandForm{}, "", shown) }
+	return rowAnswer(row, withError, views.CommandItem, page, flash, botPath(membershipOf(r).ID, "commands"))
 }
 
 func (h *Handler) updateCommand(w http.ResponseWriter, r *http.Request) {

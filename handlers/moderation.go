@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/a-h/templ"
-
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -166,8 +164,7 @@ func (h *Handler) editRulePage(w http.ResponseWriter, r *http.Request) {
 // change, or its row (or edit form) before a refused one; HTMX gets the row,
 // with the reason for a refusal.
 func (h *Handler) ruleAnswer(w http.ResponseWriter, r *http.Request, row *views.RuleRow, flash string) formAnswer {
-	withError := func(msg string) views.RuleRow {
-		shown := *row
+	withError := func(shown views.RuleRow, msg string) views.RuleRow {
 		if shown.Editing {
 			shown.Edit.Error = msg
 		} else {
@@ -175,15 +172,8 @@ func (h *Handler) ruleAnswer(w http.ResponseWriter, r *http.Request, row *views.
 		}
 		return shown
 	}
-	return formAnswer{
-		Row: func(msg string) (templ.Component, error) { return views.RuleItem(withError(msg)), nil },
-		Page: func(st int, msg string) {
-			shown := withError(msg)
-			h.renderModeration(w, r, st, newRuleForm(), &shown)
-		},
-		Flash: flash,
-		To:    botPath(membershipOf(r).ID, "moderation"),
-	}
+	page := func(st int, shown *views.RuleRow) { h.renderModeration(w, r, st, newRuleForm(), shown) }
+	return rowAnswer(row, withError, views.RuleItem, page, flash, botPath(membershipOf(r).ID, "moderation"))
 }
 
 func (h *Handler) updateRule(w http.ResponseWriter, r *http.Request) {
