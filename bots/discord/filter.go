@@ -148,6 +148,20 @@ func (c *filterConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Write passes the library's frames on, except a close frame on a
+// connection the bot did not mean to end: discordgo closes with 1000 after
+// any read error or missed heartbeat ack, and Discord ends the session of a
+// client that closes with 1000 or 1001, so it could not be resumed. Such a
+// connection is dropped without a close frame instead. (Frames the library
+// writes go out in one Write each; an HTTP request never starts with 0x88.)
+func (c *filterConn) Write(p []byte) (int, error) {
+	if c.watch != nil && len(p) > 0 && p[0]&0x0f == 8 && !c.watch.ending() {
+		c.Conn.Close()
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
 var errGatewayFrame = errors.New("discord gateway: bad websocket frame")
 
 // parse moves complete units (the HTTP head, control frames, whole messages) from in to out.
@@ -231,7 +245,10 @@ func (c *filterConn) parse() error {
 		if c.msgOp == 1 {
 			if c.watch != nil {
 				if err := c.watch.saw(msg); err != nil {
-					return err // the library must not answer op 9 itself
+					// The library must not answer op 9 itself, nor close
+					// with 1000, which would end a resumable session.
+					c.Conn.Close()
+					return err
 				}
 			}
 			msg = c.check(msg)

@@ -78,8 +78,9 @@ type gwWatch struct {
 	redirected bool   // the last dial was refused for not being target
 	sessionID  string
 	resumeURL  string
-	closeCode  int // the gateway's close code on the last connection; 0 none
-	invalid    int // op 9 on the last connection: 0 none, 1 d=false, 2 d=true
+	closeCode  int  // the gateway's close code on the last connection; 0 none
+	invalid    int  // op 9 on the last connection: 0 none, 1 d=false, 2 d=true
+	closing    bool // the bot is ending the session for good
 }
 
 func newWatch(target string) *gwWatch {
@@ -170,6 +171,20 @@ func (w *gwWatch) closed(payload []byte) {
 	w.mu.Lock()
 	w.closeCode = int(payload[0])<<8 | int(payload[1])
 	w.mu.Unlock()
+}
+
+// end marks the session as closed for good by the bot: its close frame
+// (1000, which ends the session on Discord's side) goes out.
+func (w *gwWatch) end() {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+}
+
+func (w *gwWatch) ending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closing
 }
 
 // signal reports that the open session dropped.
@@ -552,6 +567,7 @@ func (b *Bot) runShard(ctx context.Context, id int) {
 			}
 			b.shardDown(id)
 			if ctx.Err() != nil {
+				w.end()
 				closeSession(s)
 				return
 			}

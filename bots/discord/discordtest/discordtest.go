@@ -442,6 +442,7 @@ func StartGateway(t testing.TB) *Gateway {
 		for {
 			_, msg, err := ws.ReadMessage()
 			if err != nil {
+				g.gone(c, err)
 				return
 			}
 			var p struct {

@@ -14,8 +14,9 @@ package discordtest
 //   - An IDENTIFY asking for privileged intents the app was not granted
 //     (SetGranted) is closed with 4014; a shard out of range with 4010.
 //   - READY carries a new session id and resume_gateway_url, a second
-//     server; RESUME is accepted there only, for a session still valid:
-//     elsewhere it gets op 9 d=false.
+//     server; RESUME is accepted there only, for a session still valid
+//     (not ended by op 9 d=false, ExpireSessions, or the client closing
+//     with 1000 or 1001): otherwise it gets op 9 d=false.
 
 import (
 	"encoding/json"
@@ -227,6 +228,19 @@ func (c *gwConn) close(code int, text string) {
 	defer c.mu.Unlock()
 	c.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 	c.c.Close()
+}
+
+// gone reads why a connection ended: a client that closes with 1000 or
+// 1001 ends its session, as on Discord.
+func (g *Gateway) gone(c *gwConn, err error) {
+	if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if id, ok := g.rules.bySession[c]; ok {
+		g.rules.sessions[id] = false
+	}
 }
 
 // drop forgets a connection that ended.
