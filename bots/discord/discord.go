@@ -375,13 +375,6 @@ func (b *Bot) closeShards() {
 	b.stopRuns(ids)
 }
 
-// closeSession stops a shard for good: discordgo must not reconnect it.
-func closeSession(s *discordgo.Session) {
-	s.Lock()
-	s.ShouldReconnectOnError = false
-	s.Unlock()
-	s.Close()
-}
 
 // refreshStatus shows the guilds and shards this instance serves.
 func (b *Bot) refreshStatus() {

@@ -568,7 +568,7 @@ func (b *Bot) runShard(ctx context.Context, id int) {
 			b.shardDown(id)
 			if ctx.Err() != nil {
 				w.end()
-				closeSession(s)
+				s.Close() // never reconnected by discordgo: ShouldReconnectOnError is off from the start
 				return
 			}
 		}
