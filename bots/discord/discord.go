@@ -375,7 +375,6 @@ func (b *Bot) closeShards() {
 	b.stopRuns(ids)
 }
 
-
 // refreshStatus shows the guilds and shards this instance serves.
 func (b *Bot) refreshStatus() {
 	b.mu.Lock()

@@ -345,11 +345,11 @@ func (g *identifyGate) claim(ctx context.Context, b int) time.Duration {
 // release starts bucket b's window now: the IDENTIFY just went out.
 func (g *identifyGate) release(ctx context.Context, b int) {
 	if g.rdb != nil {
-		if err := g.rdb.Set(ctx, g.bucketKey(b), "1", g.window).Err(); err == nil {
+		err := g.rdb.Set(ctx, g.bucketKey(b), "1", g.window).Err()
+		if err == nil {
 			return
-		} else {
-			g.warn("hold an IDENTIFY bucket in Redis; using memory", err)
 		}
+		g.warn("hold an IDENTIFY bucket in Redis; using memory", err)
 	}
 	g.mu.Lock()
 	if g.slots == nil {
@@ -452,21 +452,6 @@ func (w *gwWatch) startURL(fallback string) string {
 	return fallback
 }
 
-// forget drops the session: the next connection identifies.
-func (w *gwWatch) forget() {
-	w.mu.Lock()
-	w.sessionID, w.resumeURL = "", ""
-	w.mu.Unlock()
-}
-
-// quiet reports whether the gateway neither closed nor invalidated the last
-// connection (it could not be reached, or went silent).
-func (w *gwWatch) quiet() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.closeCode == 0 && w.invalid == 0
-}
-
 func (w *gwWatch) wasRedirected() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -544,8 +529,12 @@ func (b *Bot) runShard(ctx context.Context, id int) {
 				retry := b.retryWait(fails)
 				fails++
 				b.log.WarnContext(ctx, "ask Discord for the gateway", "shard", id, "err", gerr, "attempt", fails)
-				b.setTrouble(id, &shardTrouble{state: platform.StateReconnecting, retry: time.Now().Add(retry),
-					why: fmt.Sprintf("Cannot connect shard %d: asking Discord for the gateway failed (%v); retrying at %s.", id, gerr, clockAt(time.Now().Add(retry)))})
+				why := fmt.Sprintf("Cannot connect shard %d: asking Discord for the gateway failed (%v); retrying at %s.", id, gerr, clockAt(time.Now().Add(retry)))
+				var re *discordgo.RESTError
+				if errors.As(gerr, &re) && re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized {
+					why = fmt.Sprintf("Cannot connect shard %d: Discord refused DISCORD_BOT_TOKEN (401); set the bot's current token. Retrying at %s.", id, clockAt(time.Now().Add(retry)))
+				}
+				b.setTrouble(id, &shardTrouble{state: platform.StateReconnecting, retry: time.Now().Add(retry), why: why})
 				b.sleep(ctx, retry)
 				continue
 			}

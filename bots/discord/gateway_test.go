@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -247,4 +249,37 @@ func TestRevokedSessionIdentifiesAgain(t *testing.T) {
 	if r := e.gw.Resumes(); len(r) != 1 || r[0].Accepted {
 		t.Errorf("resumes %+v, want one refused", r)
 	}
+}
+
+func TestRefusedTokenIsNotRetriedInALoop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	n := len(e.gw.Identifies())
+	b := e.takeOver(func() { e.gw.FailIdentify(4004) }, func(c *Config) { c.RetryMin, c.RetryMax = time.Millisecond, time.Millisecond })
+	eventually(t, "the status naming the token", func() bool {
+		s := b.cfg.Status.Snapshot()
+		return s.State == platform.StateDegraded && strings.Contains(s.Detail, "refused DISCORD_BOT_TOKEN (close 4004)")
+	})
+	if got := len(e.gw.Identifies()) - n; got != 1 {
+		t.Errorf("%d identifies after 4004, want 1 (then an hour's wait)", got)
+	}
+}
+
+func TestGatewayLookupRefusedSaysSo(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	b := e.takeOver(func() {
+		e.rest.SetOverride(func(w http.ResponseWriter, r discordtest.Request) bool {
+			if r.Path != "/gateway/bot" {
+				return false
+			}
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"message":"401: Unauthorized","code":0}`)
+			return true
+		})
+	})
+	eventually(t, "the status naming the token", func() bool {
+		s := b.cfg.Status.Snapshot()
+		return s.State == platform.StateReconnecting && strings.Contains(s.Detail, "Discord refused DISCORD_BOT_TOKEN (401)")
+	})
 }
