@@ -135,6 +135,12 @@ func TestIdentifyBudgetHoldsOverRepeatedFailures(t *testing.T) {
 			if n := e.gw.TooSoon(); n != 0 {
 				t.Errorf("%d identifies came too soon in their bucket", n)
 			}
+			if redisOn { // counted where every instance sees it
+				n, err := e.base.Redis.Get(context.Background(), e.base.RedisPrefix+"discord:identify:"+appID+":count").Int()
+				if err != nil || n < 10 {
+					t.Errorf("Redis counted %d identifies (%v), want at least the 10 of this instance", n, err)
+				}
+			}
 		})
 	}
 }

@@ -1,8 +1,9 @@
 // Package discordtest is a local Discord for tests: a REST API that records
 // every request and answers with plausible defaults, and a gateway that
 // speaks enough of the websocket protocol for discordgo (HELLO, IDENTIFY,
-// READY and heartbeats) and then sends the dispatches a test pushes. Both
-// stop when the test that started them ends.
+// READY, RESUME and heartbeats, under Discord's session rules: see
+// gateway.go) and then sends the dispatches a test pushes. Both stop when
+// the test that started them ends.
 package discordtest
 
 import (
@@ -486,7 +487,7 @@ func StartGateway(t testing.TB) *Gateway {
 // URL is a DISCORD_GATEWAY_URL for the gateway.
 func (g *Gateway) URL() string { return "ws" + strings.TrimPrefix(g.srv.URL, "http") + "/" }
 
-// Connected reports whether a connection identified.
+// Connected reports whether an identified (or resumed) connection is open.
 func (g *Gateway) Connected() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
