@@ -40,7 +40,7 @@ import (
 )
 
 // privileged are the intents Discord grants only when they are turned on in
-// the developer portal (and, for an app in 100 or more servers, approved).
+// the developer portal (and, for a large app, approved by Discord).
 const privileged = discordgo.IntentMessageContent | discordgo.IntentsGuildMembers | discordgo.IntentsGuildPresences
 
 // limitedDetail is what the health page says while the bot runs without the
@@ -48,7 +48,7 @@ const privileged = discordgo.IntentMessageContent | discordgo.IntentsGuildMember
 const limitedDetail = "Discord refused the privileged intents (close 4014), so the bot connected without them: " +
 	"slash commands, buttons and events keep working; ! commands in messages and member features (joins, member points) are off. " +
 	"To turn them on, enable Bot → Privileged Gateway Intents → Message Content Intent and Server Members Intent " +
-	"for this application in the Discord developer portal (approval is needed once the app is in 100 servers), then restart Waddle."
+	"for this application in the Discord developer portal (past Discord's size threshold the app also needs Discord's approval for them), then restart Waddle."
 
 // Gateway close codes that matter here.
 const (
