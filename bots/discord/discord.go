@@ -49,6 +49,11 @@ type Config struct {
 	InvalidLimit    int              // 401/403/429 answers per 10 minutes before sending pauses; default 1000
 	Workers         int              // events handled at once; default 8
 	Now             func() time.Time // clock for voice minutes; default time.Now
+	IdentifyWindow  time.Duration    // one IDENTIFY per max_concurrency bucket per window; default 5s
+	InvalidWait     time.Duration    // wait after an Invalid Session (op 9); default random 1–5s
+	RetryMin        time.Duration    // first wait after a failed connection; default 1s
+	RetryMax        time.Duration    // longest wait between failed connections; default 10m
+	FatalWait       time.Duration    // wait after Discord refuses the token or shard; default 1h
 }
 
 // Bot is the Discord bot.
@@ -57,6 +62,7 @@ type Bot struct {
 	log    *slog.Logger
 	api    *discordgo.Session // REST only; never opened
 	tr     *rewrite
+	starts *identifyGate // when a shard may IDENTIFY
 	limits *discordgo.RateLimiter
 	queue  *platform.SendQueue
 	store  *store
@@ -66,15 +72,17 @@ type Bot struct {
 	ixWG   sync.WaitGroup // interactions being handled
 
 	mu       sync.Mutex
-	self     string // the bot's user id, from READY
-	shards   map[int]*discordgo.Session
-	guilds   map[string]*guildInfo // guilds seen on this instance's shards
-	linked   map[string]int64      // guild id → community id
-	hashes   map[string]string     // guild id → hash of its registered commands
+	self     string                     // the bot's user id, from READY
+	shards   map[int]*discordgo.Session // open sessions, by shard
+	runs     map[int]*shardRun          // runners of the shards held here
+	trouble  map[int]*shardTrouble      // why a shard held here is not connected
+	limited  bool                       // Discord refused the privileged intents (4014)
+	guilds   map[string]*guildInfo      // guilds seen on this instance's shards
+	linked   map[string]int64           // guild id → community id
+	hashes   map[string]string          // guild id → hash of its registered commands
 	degraded bool
-	failing  []int // shards held here that cannot connect yet
-	leaseErr bool  // shard leases could not be renewed in time: shards closed
-	stopping bool  // Run is shutting down: no new interaction is taken
+	leaseErr bool // shard leases could not be renewed in time: shards closed
+	stopping bool // Run is shutting down: no new interaction is taken
 }
 
 // guildInfo is what the bot keeps of a guild (discordgo's state cache is
@@ -137,16 +145,32 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.IdentifyWindow <= 0 {
+		cfg.IdentifyWindow = 5 * time.Second
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 10 * time.Minute
+	}
+	if cfg.FatalWait <= 0 {
+		cfg.FatalWait = time.Hour
+	}
 	log := cfg.Logger.With("component", "discord")
 	routeLibraryLogs(log)
-	tr, err := newRewrite(cfg.APIURL, cfg.GatewayURL, cfg.ShardCount)
+	tr, err := newRewrite(cfg.APIURL, cfg.GatewayURL)
 	if err != nil {
 		return nil, err
 	}
 	b := &Bot{cfg: cfg, log: log, tr: tr, limits: discordgo.NewRatelimiter(), store: newStore(cfg.Redis, cfg.RedisPrefix),
 		work: make(chan func(context.Context), 256), ixs: make(chan struct{}, maxInteractions), shards: map[int]*discordgo.Session{},
+		runs: map[int]*shardRun{}, trouble: map[int]*shardTrouble{},
 		guilds: map[string]*guildInfo{}, linked: map[string]int64{}, hashes: map[string]string{}}
 	b.api = b.session()
+	b.starts = &identifyGate{api: b.api, rdb: cfg.Redis, prefix: cfg.RedisPrefix + "discord:identify:" + cfg.AppID + ":", gateway: cfg.GatewayURL,
+		window: cfg.IdentifyWindow, hold: cfg.IdentifyWindow + 2*cfg.OpenTimeout, now: time.Now,
+		warn: func(msg string, err error) { log.Warn(msg, "err", err) }}
 	b.queue = platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Discord, Logger: log,
 		// Discord allows 50 requests a second per bot and about 5 messages
 		// per 5 seconds per channel; its headers refine both.
@@ -222,8 +246,6 @@ func (b *Bot) loop(ctx context.Context) {
 	for i := range ids {
 		ids[i] = strconv.Itoa(i)
 	}
-	retry := map[int]time.Time{}
-	attempts := map[int]int{}
 	leases := time.NewTicker(b.cfg.LeaseEvery)
 	defer leases.Stop()
 	links := time.NewTicker(b.cfg.LinkEvery)
@@ -245,13 +267,13 @@ func (b *Bot) loop(ctx context.Context) {
 			b.log.WarnContext(ctx, "renew shard leases", "err", err)
 			if time.Since(renewed) > keep && b.setLeaseErr(true) {
 				b.log.ErrorContext(ctx, "shard leases not renewed in time: closing every shard", "last_renewed", renewed)
-				b.reshard(ctx, nil, retry, attempts)
+				b.reshard(ctx, nil)
 			}
 			return
 		}
 		renewed = start
 		b.setLeaseErr(false)
-		b.reshard(ctx, held, retry, attempts)
+		b.reshard(ctx, held)
 	}
 	renew()
 	b.pollLinks(ctx)
@@ -272,103 +294,85 @@ func (b *Bot) loop(ctx context.Context) {
 func (b *Bot) setLeaseErr(lost bool) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	news := b.leaseErr != lost || (lost && len(b.shards) > 0)
+	news := b.leaseErr != lost || (lost && len(b.runs) > 0)
 	b.leaseErr = lost
 	return news
 }
 
-// reshard opens the shards this instance now holds and closes those it lost.
-// It opens no more once it has spent a LeaseEvery opening shards: the rest
-// wait for the next round, so leases keep being renewed.
-func (b *Bot) reshard(ctx context.Context, held []string, retry map[int]time.Time, attempts map[int]int) {
-	start := time.Now()
+// reshard starts a runner for each shard this instance now holds and stops
+// the runners of those it lost (closing their sessions). Runners connect on
+// their own, so lease renewals never wait for Discord.
+func (b *Bot) reshard(ctx context.Context, held []string) {
 	want := map[int]bool{}
 	for _, h := range held {
-		if id, err := strconv.Atoi(h); err == nil {
+		if id, err := strconv.Atoi(h); err == nil && id >= 0 && id < b.cfg.ShardCount {
 			want[id] = true
 		}
 	}
 	b.mu.Lock()
-	var lost []*discordgo.Session
-	for id, s := range b.shards {
+	var lost []int
+	for id := range b.runs {
 		if !want[id] {
-			lost = append(lost, s)
-			delete(b.shards, id)
-			for g := range b.guilds {
-				if shardOf(g, b.cfg.ShardCount) == id {
-					delete(b.guilds, g)
-					delete(b.hashes, g)
-				}
-			}
+			lost = append(lost, id)
 		}
 	}
 	b.mu.Unlock()
-	for _, s := range lost {
-		b.log.InfoContext(ctx, "shard lease lost: closing it", "shard", s.ShardID)
+	for _, id := range lost {
+		b.log.InfoContext(ctx, "shard lease lost: closing it", "shard", id)
 	}
-	closeSessions(lost)
-	var failing []int
-	for id := range want {
-		b.mu.Lock()
-		_, open := b.shards[id]
-		b.mu.Unlock()
-		if !open && time.Now().Before(retry[id]) {
-			failing = append(failing, id)
-		}
-		if open || time.Now().Before(retry[id]) || ctx.Err() != nil || time.Since(start) > b.cfg.LeaseEvery {
-			continue
-		}
-		s := b.session()
-		s.ShardID, s.ShardCount = id, b.cfg.ShardCount
-		b.handlers(ctx, s)
-		if err := s.Open(); err != nil {
-			retry[id] = time.Now().Add(platform.Backoff(attempts[id]))
-			attempts[id]++
-			b.log.WarnContext(ctx, "open shard", "shard", id, "err", err, "attempt", attempts[id])
-			failing = append(failing, id)
-			continue
-		}
-		delete(retry, id)
-		delete(attempts, id)
-		b.mu.Lock()
-		b.shards[id] = s
-		b.mu.Unlock()
-	}
-	slices.Sort(failing)
+	b.stopRuns(lost)
 	b.mu.Lock()
-	b.failing = failing
+	for id := range want {
+		if _, ok := b.runs[id]; ok || ctx.Err() != nil {
+			continue
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		r := &shardRun{cancel: cancel, done: make(chan struct{})}
+		b.runs[id] = r
+		go func() {
+			defer close(r.done)
+			b.runShard(rctx, id)
+		}()
+	}
 	b.mu.Unlock()
 	b.refreshStatus()
 }
 
+// stopRuns stops the runners of shards ids at once and waits for them; it
+// forgets the guilds of those shards.
+func (b *Bot) stopRuns(ids []int) {
+	b.mu.Lock()
+	var runs []*shardRun
+	for _, id := range ids {
+		if r := b.runs[id]; r != nil {
+			runs = append(runs, r)
+			r.cancel()
+		}
+		delete(b.runs, id)
+	}
+	b.mu.Unlock()
+	for _, r := range runs {
+		<-r.done
+	}
+	b.mu.Lock()
+	for _, id := range ids {
+		delete(b.shards, id)
+		delete(b.trouble, id)
+		for g := range b.guilds {
+			if shardOf(g, b.cfg.ShardCount) == id {
+				delete(b.guilds, g)
+				delete(b.hashes, g)
+			}
+		}
+	}
+	b.mu.Unlock()
+}
+
 func (b *Bot) closeShards() {
 	b.mu.Lock()
-	shards := b.shards
-	b.shards = map[int]*discordgo.Session{}
+	ids := slices.Collect(maps.Keys(b.runs))
 	b.mu.Unlock()
-	closeSessions(slices.Collect(maps.Values(shards)))
-}
-
-// closeSessions closes shards at once (each may wait a second for the
-// gateway's goodbye).
-func closeSessions(shards []*discordgo.Session) {
-	var wg sync.WaitGroup
-	for _, s := range shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			closeSession(s)
-		}()
-	}
-	wg.Wait()
-}
-
-// closeSession stops a shard for good: discordgo must not reconnect it.
-func closeSession(s *discordgo.Session) {
-	s.Lock()
-	s.ShouldReconnectOnError = false
-	s.Unlock()
-	s.Close()
+	b.stopRuns(ids)
 }
 
 // refreshStatus shows the guilds and shards this instance serves.
@@ -378,7 +382,13 @@ func (b *Bot) refreshStatus() {
 	for id := range b.shards {
 		ids = append(ids, id)
 	}
-	n, degraded, failing, leaseErr := len(b.guilds), b.degraded, b.failing, b.leaseErr
+	var trouble *shardTrouble
+	for _, id := range slices.Sorted(maps.Keys(b.trouble)) {
+		if t := b.trouble[id]; trouble == nil || t.state == platform.StateDegraded && trouble.state != platform.StateDegraded {
+			trouble = t
+		}
+	}
+	n, degraded, leaseErr, limited, held := len(b.guilds), b.degraded, b.leaseErr, b.limited, len(b.runs)
 	b.mu.Unlock()
 	b.cfg.Status.SetServers(n)
 	if degraded {
@@ -388,11 +398,15 @@ func (b *Bot) refreshStatus() {
 		b.cfg.Status.Set(platform.StateReconnecting, "Cannot renew the Discord shard leases in the database: shards closed so that no two instances serve them; retrying.")
 		return
 	}
-	if len(failing) > 0 {
-		b.cfg.Status.Set(platform.StateReconnecting, fmt.Sprintf("Cannot connect shard %d to the Discord gateway (is DISCORD_BOT_TOKEN right, is Discord reachable?); retrying with backoff.", failing[0]))
+	if trouble != nil {
+		b.cfg.Status.Set(trouble.state, trouble.why)
 		return
 	}
 	if len(ids) == 0 {
+		if held > 0 {
+			b.cfg.Status.Set(platform.StateStarting, "Connecting to Discord.")
+			return
+		}
 		b.cfg.Status.Set(platform.StateStarting, "Waiting for a Discord shard: another instance holds them all.")
 		return
 	}
@@ -401,7 +415,12 @@ func (b *Bot) refreshStatus() {
 	for i, id := range ids {
 		parts[i] = strconv.Itoa(id)
 	}
-	b.cfg.Status.Set(platform.StateConnected, fmt.Sprintf("Connected: %d guilds, shards %s/%d.", n, strings.Join(parts, ","), b.cfg.ShardCount))
+	detail := fmt.Sprintf("Connected: %d guilds, shards %s/%d.", n, strings.Join(parts, ","), b.cfg.ShardCount)
+	if limited {
+		b.cfg.Status.Set(platform.StateDegraded, detail+" "+limitedDetail)
+		return
+	}
+	b.cfg.Status.Set(platform.StateConnected, detail)
 }
 
 // worker handles queued events, each under platform.Guard.

@@ -98,10 +98,12 @@ func newEnv(t *testing.T, redisOn bool, opts ...func(*Config)) *env {
 	}
 	e := &env{t: t, pool: pool, rt: rt, settings: settings, links: platform.NewLinks(pool), cid: c.ID, rest: discordtest.StartREST(t), gw: discordtest.StartGateway(t),
 		clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	e.rest.UseGateway(e.gw)
+	e.gw.SetWindow(testWindow)
 	e.base = Config{Router: rt, Settings: settings, Links: e.links,
 		Token: "secret-token", AppID: appID, APIURL: e.rest.URL(),
 		GatewayURL: e.gw.URL(), Logger: logger, LeaseEvery: 100 * time.Millisecond, LinkEvery: 100 * time.Millisecond,
-		ComponentBudget: 5 * time.Second, Workers: 1, Now: e.clock.Now}
+		ComponentBudget: 5 * time.Second, Workers: 1, Now: e.clock.Now, IdentifyWindow: testWindow}
 	if redisOn {
 		e.base.Redis, e.base.RedisPrefix = rdb, prefix
 	}

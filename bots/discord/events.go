@@ -38,7 +38,7 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 		if ctx.Err() != nil {
 			return
 		}
-		b.log.WarnContext(ctx, "shard disconnected: discordgo reconnects", "shard", shard)
+		b.log.WarnContext(ctx, "shard disconnected: reconnecting", "shard", shard)
 		b.cfg.Status.Set(platform.StateReconnecting, fmt.Sprintf("Shard %d lost its gateway connection; reconnecting.", shard))
 	})
 	s.AddHandler(func(_ *discordgo.Session, e *discordgo.GuildCreate) {

@@ -29,11 +29,15 @@ const maxGatewayMessage = 64 << 20
 
 // dialer wraps the network connections of a gateway websocket.
 type dialer struct {
-	log  *slog.Logger
-	open time.Duration // how long until the gateway's second message (READY or RESUMED)
+	log   *slog.Logger
+	open  time.Duration // how long until the gateway's second message (READY or RESUMED)
+	watch *gwWatch      // the shard session's; nil for none
 }
 
 func (d dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.watch != nil && !d.watch.dialOK(addr) {
+		return nil, errRedirect
+	}
 	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
@@ -45,7 +49,7 @@ func (d dialer) dial(ctx context.Context, network, addr string) (net.Conn, error
 // (HELLO, then READY or RESUMED): discordgo's Open reads both without a
 // deadline, so a gateway that goes silent would hold it forever.
 func (d dialer) wrap(c net.Conn) *filterConn {
-	f := &filterConn{Conn: c, log: d.log}
+	f := &filterConn{Conn: c, log: d.log, watch: d.watch}
 	if d.open > 0 {
 		f.openBy = time.Now().Add(d.open)
 		c.SetReadDeadline(f.openBy)
@@ -57,6 +61,9 @@ func (d dialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, er
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
+	}
+	if d.watch != nil && !d.watch.dialOK(addr) {
+		return nil, errRedirect
 	}
 	td := &tls.Dialer{Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
 	c, err := td.DialContext(ctx, network, addr)
@@ -71,7 +78,8 @@ func (d dialer) dialTLS(ctx context.Context, network, addr string) (net.Conn, er
 // unfragmented frame per message.
 type filterConn struct {
 	net.Conn
-	log *slog.Logger
+	log   *slog.Logger
+	watch *gwWatch // told of op 9, close codes and READY; nil for none
 
 	in       []byte // read from the network, not yet parsed
 	out      []byte // ready for the library
@@ -140,6 +148,20 @@ func (c *filterConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Write passes the library's frames on, except a close frame on a
+// connection the bot did not mean to end: discordgo closes with 1000 after
+// any read error or missed heartbeat ack, and Discord ends the session of a
+// client that closes with 1000 or 1001, so it could not be resumed. Such a
+// connection is dropped without a close frame instead. (Frames the library
+// writes go out in one Write each; an HTTP request never starts with 0x88.)
+func (c *filterConn) Write(p []byte) (int, error) {
+	if c.watch != nil && len(p) > 0 && p[0]&0x0f == 8 && !c.watch.ending() {
+		c.Conn.Close()
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
 var errGatewayFrame = errors.New("discord gateway: bad websocket frame")
 
 // parse moves complete units (the HTTP head, control frames, whole messages) from in to out.
@@ -201,6 +223,9 @@ func (c *filterConn) parse() error {
 		c.in = c.in[h+int(n):]
 		switch {
 		case op >= 8: // control frames pass as they are
+			if op == 8 && c.watch != nil {
+				c.watch.closed(payload)
+			}
 			c.out = append(c.out, raw...)
 			continue
 		case op == 0 && !c.inMsg, op != 0 && c.inMsg:
@@ -218,6 +243,14 @@ func (c *filterConn) parse() error {
 		msg := c.msg
 		c.msg, c.inMsg = nil, false
 		if c.msgOp == 1 {
+			if c.watch != nil {
+				if err := c.watch.saw(msg); err != nil {
+					// The library must not answer op 9 itself, nor close
+					// with 1000, which would end a resumable session.
+					c.Conn.Close()
+					return err
+				}
+			}
 			msg = c.check(msg)
 		}
 		c.out = appendFrame(c.out, c.msgOp, msg)

@@ -1,11 +1,8 @@
 package discord
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -17,16 +14,14 @@ import (
 )
 
 // rewrite points discordgo's REST calls at another API base (a local server
-// in tests) and answers its gateway lookup with a preset URL, leaving the
-// library's global Endpoint* variables alone.
+// in tests), leaving the library's global Endpoint* variables alone. The
+// gateway URL is chosen per shard (gatewayAnswer).
 type rewrite struct {
-	api     string // replaces discordgo.EndpointAPI; "" = Discord
-	gateway string // "" = ask the API
-	shards  int
-	base    http.RoundTripper
+	api  string // replaces discordgo.EndpointAPI; "" = Discord
+	base http.RoundTripper
 }
 
-func newRewrite(api, gateway string, shards int) (*rewrite, error) {
+func newRewrite(api, gateway string) (*rewrite, error) {
 	if api != "" {
 		u, err := url.Parse(api)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -42,17 +37,11 @@ func newRewrite(api, gateway string, shards int) (*rewrite, error) {
 			return nil, fmt.Errorf("discord: DISCORD_GATEWAY_URL %q is not a ws(s) URL", gateway)
 		}
 	}
-	return &rewrite{api: api, gateway: gateway, shards: shards, base: http.DefaultTransport}, nil
+	return &rewrite{api: api, base: http.DefaultTransport}, nil
 }
 
 func (t *rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	full := r.URL.String()
-	if t.gateway != "" && r.Method == http.MethodGet && (full == discordgo.EndpointGateway || full == discordgo.EndpointGatewayBot) {
-		body, _ := json.Marshal(map[string]any{"url": t.gateway, "shards": t.shards})
-		return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(body)),
-			ContentLength: int64(len(body)), Request: r}, nil
-	}
 	if t.api != "" && strings.HasPrefix(full, discordgo.EndpointAPI) {
 		u, err := url.Parse(t.api + strings.TrimPrefix(full, discordgo.EndpointAPI))
 		if err != nil {

@@ -1,8 +1,9 @@
 // Package discordtest is a local Discord for tests: a REST API that records
 // every request and answers with plausible defaults, and a gateway that
 // speaks enough of the websocket protocol for discordgo (HELLO, IDENTIFY,
-// READY and heartbeats) and then sends the dispatches a test pushes. Both
-// stop when the test that started them ends.
+// READY, RESUME and heartbeats, under Discord's session rules: see
+// gateway.go) and then sends the dispatches a test pushes. Both stop when
+// the test that started them ends.
 package discordtest
 
 import (
@@ -47,6 +48,7 @@ type REST struct {
 	ixs      map[string]*ixState // interaction state by token
 	views    []View
 	nextID   int
+	gw       *Gateway // answers GET /gateway/bot (gateway.go)
 }
 
 // ixState is what Discord knows of an interaction's original message.
@@ -88,6 +90,9 @@ func StartREST(t testing.TB) *REST {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if f.gatewayBot(w, r) {
+			return
+		}
 		if f.interaction(w, req) {
 			return
 		}
@@ -383,8 +388,9 @@ type Gateway struct {
 	identify  []json.RawMessage
 	seq       int64
 	heartbeat int
-	live      int  // websocket connections open
-	silent    bool // new connections get nothing, not even HELLO
+	live      int   // websocket connections open
+	silent    bool  // new connections get nothing, not even HELLO
+	rules     rules // Discord's session rules (gateway.go)
 }
 
 type gwConn struct {
@@ -402,9 +408,9 @@ func (c *gwConn) write(v any) error {
 // StartGateway starts the gateway and stops it when the test ends.
 func StartGateway(t testing.TB) *Gateway {
 	t.Helper()
-	g := &Gateway{t: t}
+	g := &Gateway{t: t, rules: defaultRules()}
 	up := websocket.Upgrader{}
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -422,6 +428,7 @@ func StartGateway(t testing.TB) *Gateway {
 			g.mu.Lock()
 			g.live--
 			g.mu.Unlock()
+			g.drop(c)
 		}()
 		if silent {
 			for {
@@ -436,6 +443,7 @@ func StartGateway(t testing.TB) *Gateway {
 		for {
 			_, msg, err := ws.ReadMessage()
 			if err != nil {
+				g.gone(c, err)
 				return
 			}
 			var p struct {
@@ -452,19 +460,18 @@ func StartGateway(t testing.TB) *Gateway {
 				g.mu.Unlock()
 				c.write(map[string]any{"op": 11})
 			case 2:
-				g.mu.Lock()
-				g.identify = append(g.identify, p.D)
-				g.seq++
-				seq := g.seq
-				g.mu.Unlock()
-				c.write(map[string]any{"op": 0, "t": "READY", "s": seq, "d": map[string]any{"v": 10, "session_id": "session-1",
-					"user": map[string]any{"id": BotID, "username": "waddle", "bot": true}, "guilds": []any{}}})
-				g.mu.Lock()
-				g.conns = append(g.conns, c)
-				g.mu.Unlock()
+				if !g.identified(c, p.D) {
+					return
+				}
+			case 6:
+				if !g.resumed(c, p.D, r.Host) {
+					return
+				}
 			}
 		}
-	}))
+	})
+	g.srv = httptest.NewServer(h)
+	g.rules.resume = httptest.NewServer(h)
 	t.Cleanup(func() {
 		g.mu.Lock()
 		for _, c := range append(g.conns, g.hung...) {
@@ -472,6 +479,7 @@ func StartGateway(t testing.TB) *Gateway {
 		}
 		g.mu.Unlock()
 		g.srv.Close()
+		g.rules.resume.Close()
 	})
 	return g
 }
@@ -479,7 +487,7 @@ func StartGateway(t testing.TB) *Gateway {
 // URL is a DISCORD_GATEWAY_URL for the gateway.
 func (g *Gateway) URL() string { return "ws" + strings.TrimPrefix(g.srv.URL, "http") + "/" }
 
-// Connected reports whether a connection identified.
+// Connected reports whether an identified (or resumed) connection is open.
 func (g *Gateway) Connected() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
