@@ -196,6 +196,7 @@ func (b *Bot) changed(ctx context.Context, gained, lost []string) {
 		case b.kick <- struct{}{}:
 		default:
 		}
+		b.kickTokens()
 	}
 	b.setStatus()
 }
