@@ -167,7 +167,7 @@ func (h *helix) call(ctx context.Context, method, path string, q url.Values, bod
 			return err
 		}
 		switch {
-		case status == http.StatusUnauthorized && attempt == 0:
+		case status == http.StatusUnauthorized && attempt == 0 && staleToken(data):
 			if token, err = h.token(ctx, subject, token); err != nil {
 				return err
 			}
@@ -245,6 +245,14 @@ func resetWait(v string, now time.Time) time.Duration {
 		return time.Second
 	}
 	return min(max(time.Unix(sec, 0).Sub(now), 100*time.Millisecond), time.Minute)
+}
+
+// staleToken reports whether a 401's body says the token itself is not
+// accepted (expired, revoked), which a refresh may cure, rather than that it
+// lacks a scope or names another user than the call, which it cannot.
+func staleToken(data []byte) bool {
+	msg := strings.ToLower(helixMessage(http.StatusUnauthorized, data))
+	return !strings.HasPrefix(msg, "missing scope") && !strings.Contains(msg, "must match") && !strings.Contains(msg, "must contain")
 }
 
 func helixMessage(status int, data []byte) string {
