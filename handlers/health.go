@@ -77,6 +77,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err == nil:
 			p.TwitchBot.Connected = tok.AccountLogin
+			p.TwitchBot.NeedsReconnect = tok.NeedsReconnect
 		case errors.Is(err, platform.ErrNoToken):
 		default:
 			h.logger.ErrorContext(r.Context(), "read the twitch bot token", "err", err)
