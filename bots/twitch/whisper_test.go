@@ -67,3 +67,26 @@ func TestWhisperBudgetSpent(t *testing.T) {
 		t.Errorf("%d whisper calls, want 3", n)
 	}
 }
+
+// TestWhisper429IsNotRetriedOnAndOn: Twitch answering a whisper with 429
+// twice (its own count says the account is over its limits) gives the
+// whisper up instead of retrying it into more 429s.
+func TestWhisper429IsNotRetriedOnAndOn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.api.LimitWhispers(5)
+	b := e.start(e.config("a"))
+	e.irc.WaitJoined(t, "duckchan")
+	eventually(t, "logged in", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.up && b.botID == "100"
+	})
+	if err := b.Send(context.Background(), e.cid, router.Message{Platform: router.Twitch, Server: "duckchan", User: "301", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the whisper given up", func() bool { return b.SendQueue().Stats().Failed == 1 })
+	if n := len(e.api.Find("POST", "/helix/whispers")); n != 2 {
+		t.Errorf("%d whisper calls, want 2 (one retry after the first 429)", n)
+	}
+}

@@ -60,6 +60,7 @@ type API struct {
 	nextSub  int
 	hideSubs bool          // the subscription list answers no subscriptions
 	limitOne bool          // answer the next moderation call with 429
+	limitWhi int           // answer the next so many whispers with 429
 	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
 	appHeld  int           // app token requests waiting on appGate
 }
@@ -399,6 +400,12 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 	case "POST /whispers":
 		if status, body, ok := checkWhisper(call.Body, r.URL.Query()); !ok {
 			reply(status, body)
+			return
+		}
+		if f.limitWhi > 0 {
+			f.limitWhi--
+			w.Header().Set("Ratelimit-Reset", fmt.Sprint(time.Now().Add(time.Second).Unix()))
+			reply(helixError(429, "The sender has exceeded the number of whispers they may send."))
 			return
 		}
 		reply(204, nil)

@@ -34,7 +34,7 @@ var endpoints = map[string]endpoint{
 
 // helixError is Twitch's error body.
 func helixError(status int, msg string) (int, any) {
-	names := map[int]string{400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+	names := map[int]string{400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 429: "Too Many Requests"}
 	return status, map[string]any{"error": names[status], "status": status, "message": msg}
 }
 
@@ -216,3 +216,11 @@ var (
 	BotScopes         = []string{"chat:read", "chat:edit", "user:manage:whispers", "moderator:manage:banned_users", "moderator:manage:chat_messages"}
 	BroadcasterScopes = []string{"moderator:read:followers", "channel:read:subscriptions", "bits:read", "channel:moderate", "moderator:manage:banned_users", "moderator:manage:chat_messages"}
 )
+
+// LimitWhispers answers the next n whispers with 429, as Twitch answers a
+// sender past its whisper limits.
+func (f *API) LimitWhispers(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limitWhi = n
+}
