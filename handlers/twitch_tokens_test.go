@@ -62,6 +62,10 @@ func TestTwitchTokenNeedsReconnectShown(t *testing.T) {
 	if href, _ := d.Find(`[data-testid=server-reconnect]`).Attr("href"); href != servers+"/twitch/connect" {
 		t.Errorf("reconnect button goes to %q", href)
 	}
+	member := e.user("member@example.com", false)
+	if state, _ := healthRow(e.signedIn(member.Email).get("/health", nil).doc(t), "Twitch tokens"); state != "" {
+		t.Error("a user who is no hub admin sees every community's channel tokens")
+	}
 	state, detail := healthRow(hub.get("/health", nil).doc(t), "Twitch tokens")
 	if state != "degraded" || !strings.Contains(detail, "Twitch no longer accepts the token of channel duckchan, so the bot stops using it") ||
 		!strings.Contains(detail, "linked servers page") {

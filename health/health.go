@@ -133,17 +133,17 @@ func (c Checker) All(ctx context.Context) []Check {
 	for _, b := range c.BotStates() {
 		out = append(out, botCheck(b))
 	}
-	if tc, ok := c.twitchTokensCheck(ctx); ok {
-		out = append(out, tc)
-	}
 	return out
 }
 
-// twitchTokensCheck sums up the last validation of the stored Twitch user
-// tokens (the bot account's and each linked channel's); ok is false when
-// none is stored.
-func (c Checker) twitchTokensCheck(ctx context.Context) (Check, bool) {
+// TwitchTokens sums up the last validation of the stored Twitch user tokens
+// (the bot account's and each linked channel's), naming the channels whose
+// token Twitch no longer accepts or lacks scopes, for the hub's admins; ok
+// is false when none is stored.
+func (c Checker) TwitchTokens(ctx context.Context) (check Check, ok bool) {
 	const name = "Twitch tokens"
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
 	rows, err := db.New(c.Primary).TokenCheckList(ctx, "twitch")
 	if err != nil {
 		return Check{Name: name, State: Down, Detail: "could not be read: " + err.Error()}, true
