@@ -14,13 +14,26 @@ import (
 // Twitch requires apps to validate them on start and hourly after.
 const DefaultValidateEvery = time.Hour
 
-// errNeedsReconnect is the error of a call that would use a token Twitch no
-// longer accepts: the bot does not use it until its owner connects again.
+// needsReconnectError is the error of a call that would use a token Twitch
+// no longer accepts: the bot does not use it until its owner connects
+// again. It wraps a problem.Conflict that says so.
+type needsReconnectError struct{ p *problem.Error }
+
+func (e *needsReconnectError) Error() string { return e.p.Error() }
+
+func (e *needsReconnectError) Unwrap() error { return e.p }
+
 func errNeedsReconnect(subject string) error {
 	if subject == platform.BotSubject {
-		return problem.New(problem.Conflict, "Twitch no longer accepts the bot account's token: connect the bot account again on the health page.")
+		return &needsReconnectError{problem.New(problem.Conflict, "Twitch no longer accepts the bot account's token: connect the bot account again on the health page.")}
 	}
-	return problem.New(problem.Conflict, "Twitch no longer accepts the token of channel %s: its owner must reconnect it on the community's linked servers page.", subject)
+	return &needsReconnectError{problem.New(problem.Conflict, "Twitch no longer accepts the token of channel %s: its owner must reconnect it on the community's linked servers page.", subject)}
+}
+
+// isNeedsReconnect reports whether err is errNeedsReconnect's.
+func isNeedsReconnect(err error) bool {
+	var e *needsReconnectError
+	return errors.As(err, &e)
 }
 
 // requiredScopes are the scopes the bot asks subject's owner for.

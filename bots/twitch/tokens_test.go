@@ -206,3 +206,23 @@ func TestMissingScopeIsNotRefreshed(t *testing.T) {
 		t.Errorf("a missing scope marked the token: %q", c.NeedsReconnect)
 	}
 }
+
+func TestStaleTokenReadsTwitch401s(t *testing.T) {
+	cases := []struct {
+		body string
+		want bool
+	}{
+		{`{"error":"Unauthorized","status":401,"message":"Invalid OAuth token"}`, true},
+		{`{"error":"Unauthorized","status":401,"message":"invalid access token"}`, true},
+		{``, true},
+		{`not json`, true},
+		{`{"error":"Unauthorized","status":401,"message":"Missing scope: moderator:manage:banned_users"}`, false},
+		{`{"error":"Unauthorized","status":401,"message":"The ID in moderator_id must match the user ID in the user access token."}`, false},
+		{`{"error":"Unauthorized","status":401,"message":"The Authorization header must contain a user access token."}`, false},
+	}
+	for _, c := range cases {
+		if got := staleToken([]byte(c.body)); got != c.want {
+			t.Errorf("staleToken(%s) = %v, want %v", c.body, got, c.want)
+		}
+	}
+}
