@@ -203,6 +203,214 @@ func (q *Queries) LeaseSync(ctx context.Context, arg LeaseSyncParams) ([]string,
 	return items, nil
 }
 
+const recipientGet = `-- name: RecipientGet :one
+SELECT platform, sender, recipient, first_at FROM bot_recipients WHERE platform = $1 AND sender = $2 AND recipient = $3
+`
+
+type RecipientGetParams struct {
+	Platform  string
+	Sender    string
+	Recipient string
+}
+
+func (q *Queries) RecipientGet(ctx context.Context, arg RecipientGetParams) (BotRecipient, error) {
+	row := q.db.QueryRow(ctx, recipientGet, arg.Platform, arg.Sender, arg.Recipient)
+	var i BotRecipient
+	err := row.Scan(
+		&i.Platform,
+		&i.Sender,
+		&i.Recipient,
+		&i.FirstAt,
+	)
+	return i, err
+}
+
+const recipientLock = `-- name: RecipientLock :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))
+`
+
+// Serializes the budget of one sending account for the transaction.
+func (q *Queries) RecipientLock(ctx context.Context, key string) error {
+	_, err := q.db.Exec(ctx, recipientLock, key)
+	return err
+}
+
+const recipientPrune = `-- name: RecipientPrune :exec
+DELETE FROM bot_recipients WHERE platform = $1 AND sender = $2 AND first_at <= $3
+`
+
+type RecipientPruneParams struct {
+	Platform string
+	Sender   string
+	Since    time.Time
+}
+
+func (q *Queries) RecipientPrune(ctx context.Context, arg RecipientPruneParams) error {
+	_, err := q.db.Exec(ctx, recipientPrune, arg.Platform, arg.Sender, arg.Since)
+	return err
+}
+
+const recipientUpsert = `-- name: RecipientUpsert :exec
+INSERT INTO bot_recipients (platform, sender, recipient, first_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (platform, sender, recipient) DO UPDATE SET first_at = EXCLUDED.first_at
+`
+
+type RecipientUpsertParams struct {
+	Platform  string
+	Sender    string
+	Recipient string
+	FirstAt   time.Time
+}
+
+func (q *Queries) RecipientUpsert(ctx context.Context, arg RecipientUpsertParams) error {
+	_, err := q.db.Exec(ctx, recipientUpsert,
+		arg.Platform,
+		arg.Sender,
+		arg.Recipient,
+		arg.FirstAt,
+	)
+	return err
+}
+
+const recipientWindow = `-- name: RecipientWindow :one
+SELECT count(*)::int AS n, coalesce(min(first_at), now())::timestamptz AS oldest
+FROM bot_recipients WHERE platform = $1 AND sender = $2 AND first_at > $3
+`
+
+type RecipientWindowParams struct {
+	Platform string
+	Sender   string
+	Since    time.Time
+}
+
+type RecipientWindowRow struct {
+	N      int32
+	Oldest time.Time
+}
+
+// How many recipients the account reached since since, and the first of them.
+func (q *Queries) RecipientWindow(ctx context.Context, arg RecipientWindowParams) (RecipientWindowRow, error) {
+	row := q.db.QueryRow(ctx, recipientWindow, arg.Platform, arg.Sender, arg.Since)
+	var i RecipientWindowRow
+	err := row.Scan(&i.N, &i.Oldest)
+	return i, err
+}
+
+const tokenCheckList = `-- name: TokenCheckList :many
+SELECT subject, account_login, needs_reconnect, missing_scopes, validated_at
+FROM platform_tokens WHERE platform = $1 ORDER BY subject
+`
+
+type TokenCheckListRow struct {
+	Subject        string
+	AccountLogin   string
+	NeedsReconnect string
+	MissingScopes  []string
+	ValidatedAt    *time.Time
+}
+
+// The last check of every stored token of a platform, for the health page.
+func (q *Queries) TokenCheckList(ctx context.Context, platform string) ([]TokenCheckListRow, error) {
+	rows, err := q.db.Query(ctx, tokenCheckList, platform)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TokenCheckListRow{}
+	for rows.Next() {
+		var i TokenCheckListRow
+		if err := rows.Scan(
+			&i.Subject,
+			&i.AccountLogin,
+			&i.NeedsReconnect,
+			&i.MissingScopes,
+			&i.ValidatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const tokenCheckListByCommunity = `-- name: TokenCheckListByCommunity :many
+SELECT e.id AS entity_id, t.needs_reconnect, t.missing_scopes, t.validated_at
+FROM platform_tokens t JOIN platform_entities e ON e.id = t.entity_id
+WHERE e.community_id = $1 ORDER BY e.id
+`
+
+type TokenCheckListByCommunityRow struct {
+	EntityID       int64
+	NeedsReconnect string
+	MissingScopes  []string
+	ValidatedAt    *time.Time
+}
+
+// The last check of the tokens of a community's linked servers.
+func (q *Queries) TokenCheckListByCommunity(ctx context.Context, communityID int64) ([]TokenCheckListByCommunityRow, error) {
+	rows, err := q.db.Query(ctx, tokenCheckListByCommunity, communityID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TokenCheckListByCommunityRow{}
+	for rows.Next() {
+		var i TokenCheckListByCommunityRow
+		if err := rows.Scan(
+			&i.EntityID,
+			&i.NeedsReconnect,
+			&i.MissingScopes,
+			&i.ValidatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const tokenChecked = `-- name: TokenChecked :execrows
+UPDATE platform_tokens SET scopes = $1, missing_scopes = $2,
+    account_id = $3, account_login = $4, expires_at = $5, validated_at = now()
+WHERE platform = $6 AND subject = $7 AND access_sealed = $8
+`
+
+type TokenCheckedParams struct {
+	Scopes        []string
+	MissingScopes []string
+	AccountID     string
+	AccountLogin  string
+	ExpiresAt     *time.Time
+	Platform      string
+	Subject       string
+	AccessSealed  string
+}
+
+// Records a successful check of the token whose sealed access token is
+// access_sealed; a token replaced meanwhile is left alone.
+func (q *Queries) TokenChecked(ctx context.Context, arg TokenCheckedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, tokenChecked,
+		arg.Scopes,
+		arg.MissingScopes,
+		arg.AccountID,
+		arg.AccountLogin,
+		arg.ExpiresAt,
+		arg.Platform,
+		arg.Subject,
+		arg.AccessSealed,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const tokenDelete = `-- name: TokenDelete :execrows
 DELETE FROM platform_tokens WHERE platform = $1 AND subject = $2
 `
@@ -221,7 +429,7 @@ func (q *Queries) TokenDelete(ctx context.Context, arg TokenDeleteParams) (int64
 }
 
 const tokenGet = `-- name: TokenGet :one
-SELECT platform, subject, entity_id, access_sealed, refresh_sealed, scopes, account_id, account_login, expires_at, updated_at FROM platform_tokens WHERE platform = $1 AND subject = $2
+SELECT platform, subject, entity_id, access_sealed, refresh_sealed, scopes, account_id, account_login, expires_at, updated_at, needs_reconnect, missing_scopes, validated_at FROM platform_tokens WHERE platform = $1 AND subject = $2
 `
 
 type TokenGetParams struct {
@@ -243,8 +451,38 @@ func (q *Queries) TokenGet(ctx context.Context, arg TokenGetParams) (PlatformTok
 		&i.AccountLogin,
 		&i.ExpiresAt,
 		&i.UpdatedAt,
+		&i.NeedsReconnect,
+		&i.MissingScopes,
+		&i.ValidatedAt,
 	)
 	return i, err
+}
+
+const tokenMarkNeedsReconnect = `-- name: TokenMarkNeedsReconnect :execrows
+UPDATE platform_tokens SET needs_reconnect = $1, validated_at = now()
+WHERE platform = $2 AND subject = $3 AND access_sealed = $4
+`
+
+type TokenMarkNeedsReconnectParams struct {
+	Reason       string
+	Platform     string
+	Subject      string
+	AccessSealed string
+}
+
+// Marks the token whose sealed access token is access_sealed as refused by
+// the platform; a token replaced meanwhile (reconnected) is left alone.
+func (q *Queries) TokenMarkNeedsReconnect(ctx context.Context, arg TokenMarkNeedsReconnectParams) (int64, error) {
+	result, err := q.db.Exec(ctx, tokenMarkNeedsReconnect,
+		arg.Reason,
+		arg.Platform,
+		arg.Subject,
+		arg.AccessSealed,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const tokenUpsert = `-- name: TokenUpsert :exec
@@ -253,7 +491,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
 ON CONFLICT (platform, subject) DO UPDATE SET
     entity_id = EXCLUDED.entity_id, access_sealed = EXCLUDED.access_sealed, refresh_sealed = EXCLUDED.refresh_sealed,
     scopes = EXCLUDED.scopes, account_id = EXCLUDED.account_id, account_login = EXCLUDED.account_login,
-    expires_at = EXCLUDED.expires_at, updated_at = now()
+    expires_at = EXCLUDED.expires_at, updated_at = now(),
+    needs_reconnect = '', missing_scopes = '{}', validated_at = NULL
 `
 
 type TokenUpsertParams struct {

@@ -42,6 +42,13 @@ type BotLease struct {
 	ExpiresAt time.Time
 }
 
+type BotRecipient struct {
+	Platform  string
+	Sender    string
+	Recipient string
+	FirstAt   time.Time
+}
+
 type Command struct {
 	ID                    int64
 	CommunityID           int64
@@ -212,16 +219,19 @@ type PlatformRevocation struct {
 }
 
 type PlatformToken struct {
-	Platform      string
-	Subject       string
-	EntityID      *int64
-	AccessSealed  string
-	RefreshSealed string
-	Scopes        []string
-	AccountID     string
-	AccountLogin  string
-	ExpiresAt     *time.Time
-	UpdatedAt     time.Time
+	Platform       string
+	Subject        string
+	EntityID       *int64
+	AccessSealed   string
+	RefreshSealed  string
+	Scopes         []string
+	AccountID      string
+	AccountLogin   string
+	ExpiresAt      *time.Time
+	UpdatedAt      time.Time
+	NeedsReconnect string
+	MissingScopes  []string
+	ValidatedAt    *time.Time
 }
 
 type PointsBalance struct {

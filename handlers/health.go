@@ -44,6 +44,11 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	for _, c := range h.cfg.Health.All(r.Context()) {
 		p.Checks = append(p.Checks, views.HealthCheck{Name: c.Name, State: c.State, Detail: c.Detail})
 	}
+	if u, _ := userOf(r); u.IsAdmin { // it names every community's channels
+		if c, ok := h.cfg.Health.TwitchTokens(r.Context()); ok {
+			p.Checks = append(p.Checks, views.HealthCheck{Name: c.Name, State: c.State, Detail: c.Detail})
+		}
+	}
 	migs, err := h.cfg.Health.Migrations(r.Context())
 	if err != nil {
 		p.Checks = append(p.Checks, views.HealthCheck{Name: "Schema migrations", State: "down", Detail: "could not be read"})
@@ -77,6 +82,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err == nil:
 			p.TwitchBot.Connected = tok.AccountLogin
+			p.TwitchBot.NeedsReconnect = tok.NeedsReconnect
 		case errors.Is(err, platform.ErrNoToken):
 		default:
 			h.logger.ErrorContext(r.Context(), "read the twitch bot token", "err", err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -21,8 +22,22 @@ func (h *Handler) renderServers(w http.ResponseWriter, r *http.Request, st int, 
 	u, _ := userOf(r)
 	p := views.ServersPage{Chrome: h.chrome(r, "Linked servers · "+m.Name, "communities"), Nav: h.botNav(r, "servers"),
 		CanManage: can, CanLinkByHand: u.IsAdmin, Link: form, Platforms: router.Platforms}
+	var checks map[int64]platform.TokenCheck
+	if h.cfg.Tokens != nil {
+		if checks, err = h.cfg.Tokens.CommunityChecks(r.Context(), m.ID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	for _, e := range es {
-		p.Servers = append(p.Servers, views.ServerRow{CommunityID: m.ID, ID: e.ID, Platform: e.Platform, Server: e.Server, Name: e.Name, CanManage: can})
+		row := views.ServerRow{CommunityID: m.ID, ID: e.ID, Platform: e.Platform, Server: e.Server, Name: e.Name, CanManage: can}
+		if c, ok := checks[e.ID]; ok {
+			row.NeedsReconnect, row.MissingScopes = c.NeedsReconnect, c.MissingScopes
+		}
+		if can && e.Platform == router.Twitch && h.cfg.TwitchOAuth != nil {
+			row.ReconnectURL = botPath(m.ID, "servers/twitch/connect")
+		}
+		p.Servers = append(p.Servers, row)
 	}
 	if can {
 		p.TwitchConnect = h.cfg.TwitchOAuth != nil

@@ -5,6 +5,7 @@ package health
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -133,6 +134,58 @@ func (c Checker) All(ctx context.Context) []Check {
 		out = append(out, botCheck(b))
 	}
 	return out
+}
+
+// TwitchTokens sums up the last validation of the stored Twitch user tokens
+// (the bot account's and each linked channel's), naming the channels whose
+// token Twitch no longer accepts or lacks scopes, for the hub's admins; ok
+// is false when none is stored.
+func (c Checker) TwitchTokens(ctx context.Context) (check Check, ok bool) {
+	const name = "Twitch tokens"
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	rows, err := db.New(c.Primary).TokenCheckList(ctx, "twitch")
+	if err != nil {
+		return Check{Name: name, State: Down, Detail: "could not be read: " + err.Error()}, true
+	}
+	if len(rows) == 0 {
+		return Check{}, false
+	}
+	var problems []string
+	var last time.Time
+	unchecked := 0
+	for _, r := range rows {
+		who := "channel " + r.Subject
+		fix := "its owner must reconnect it on the community's linked servers page (Reconnect)"
+		if r.Subject == platform.BotSubject {
+			who, fix = "the bot account", "connect the bot account again below"
+			if r.AccountLogin != "" {
+				who = "the bot account " + r.AccountLogin
+			}
+		}
+		switch {
+		case r.NeedsReconnect != "":
+			problems = append(problems, fmt.Sprintf("Twitch no longer accepts the token of %s, so the bot stops using it: %s. %s", who, fix, r.NeedsReconnect))
+		case len(r.MissingScopes) > 0:
+			problems = append(problems, fmt.Sprintf("The token of %s lacks %s: %s to grant it.", who, strings.Join(r.MissingScopes, ", "), fix))
+		}
+		if r.ValidatedAt == nil {
+			unchecked++
+		} else if r.ValidatedAt.After(last) {
+			last = *r.ValidatedAt
+		}
+	}
+	if len(problems) > 0 {
+		return Check{Name: name, State: Degraded, Detail: strings.Join(problems, " ")}, true
+	}
+	detail := fmt.Sprintf("%d stored, accepted by Twitch", len(rows))
+	if !last.IsZero() {
+		detail += " at the last validation, " + last.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	if unchecked > 0 {
+		detail += fmt.Sprintf("; %d not validated yet (the bot validates each on start and hourly)", unchecked)
+	}
+	return Check{Name: name, State: OK, Detail: detail}, true
 }
 
 // botCheck sums up a bot's state; its queue has its own table on the page.

@@ -28,6 +28,13 @@ type Token struct {
 	Expires      time.Time // zero: does not expire
 	AccountID    string    // the platform's id of the account that granted it
 	AccountLogin string    // its login (Twitch) or name
+
+	// NeedsReconnect is why the platform no longer accepts the token; ""
+	// while it does. A bot does not use such a token until its owner
+	// connects the account again (Save clears it).
+	NeedsReconnect string
+
+	sealed string // the stored access token as sealed, naming this version of the row
 }
 
 // Expiring reports whether the token expires within d.
@@ -124,7 +131,7 @@ func (t *Tokens) Get(ctx context.Context, platform, subject string) (Token, erro
 	if err != nil {
 		return Token{}, fmt.Errorf("load %s token of %q: %w", platform, subject, err)
 	}
-	tok := Token{Scopes: row.Scopes, AccountID: row.AccountID, AccountLogin: row.AccountLogin}
+	tok := Token{Scopes: row.Scopes, AccountID: row.AccountID, AccountLogin: row.AccountLogin, NeedsReconnect: row.NeedsReconnect, sealed: row.AccessSealed}
 	if row.ExpiresAt != nil {
 		tok.Expires = *row.ExpiresAt
 	}

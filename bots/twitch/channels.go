@@ -196,6 +196,7 @@ func (b *Bot) changed(ctx context.Context, gained, lost []string) {
 		case b.kick <- struct{}{}:
 		default:
 		}
+		b.kickTokens()
 	}
 	b.setStatus()
 }
@@ -207,6 +208,12 @@ func (b *Bot) checkBotToken(ctx context.Context) {
 	b.mu.Lock()
 	anon, refused, c, up := b.anonymous, b.refused, b.client, b.up
 	b.mu.Unlock()
+	if isNeedsReconnect(err) && !anon && up && c != nil {
+		// Marked as needing a reconnect after this session logged in with it.
+		b.log.WarnContext(ctx, "the bot account's token needs reconnecting: reading chat anonymously")
+		c.Disconnect()
+		return
+	}
 	if err != nil || !anon || !up || c == nil || tok.Access == "" || tok.Access == refused || tok.AccountLogin == "" {
 		return
 	}

@@ -89,6 +89,9 @@ func (b *Bot) newClient(ctx, events context.Context, rl *relay) (c *irc.Client, 
 	refused := b.refused
 	b.mu.Unlock()
 	anon := err != nil || tok.Access == "" || tok.Access == refused || tok.AccountLogin == ""
+	b.mu.Lock()
+	b.botRefused = isNeedsReconnect(err)
+	b.mu.Unlock()
 	if err != nil && !errors.Is(err, platform.ErrNoToken) {
 		b.log.WarnContext(ctx, "cannot load the bot account's token: reading chat anonymously", "err", err)
 	}

@@ -73,6 +73,9 @@ func (h *helix) userToken(ctx context.Context, subject string) (platform.Token, 
 	if err != nil {
 		return platform.Token{}, err
 	}
+	if tok.NeedsReconnect != "" {
+		return platform.Token{}, errNeedsReconnect(subject)
+	}
 	if tok.Expiring(time.Now(), refreshBefore) && tok.Refresh != "" {
 		fresh, err := h.refreshLocked(ctx, subject, tok)
 		if err != nil {
@@ -97,6 +100,9 @@ func (h *helix) refreshUser(ctx context.Context, subject, stale string) (platfor
 	if err != nil {
 		return platform.Token{}, err
 	}
+	if tok.NeedsReconnect != "" {
+		return platform.Token{}, errNeedsReconnect(subject)
+	}
 	if tok.Access != stale && !tok.Expiring(time.Now(), time.Minute) {
 		return tok, nil
 	}
@@ -105,6 +111,10 @@ func (h *helix) refreshUser(ctx context.Context, subject, stale string) (platfor
 
 func (h *helix) refreshLocked(ctx context.Context, subject string, old platform.Token) (platform.Token, error) {
 	fresh, err := h.b.cfg.OAuth.Refresh(ctx, old.Refresh)
+	if problem.Is(err, problem.Unauthorized) {
+		// Revoked, or the password changed: only its owner can fix it.
+		h.b.needsReconnect(ctx, subject, old, "Twitch refused the token and its refresh (the account revoked Waddle's access or changed its password).")
+	}
 	if err != nil {
 		return platform.Token{}, fmt.Errorf("refresh the twitch token of %q: %w", subject, err)
 	}
@@ -157,7 +167,7 @@ func (h *helix) call(ctx context.Context, method, path string, q url.Values, bod
 			return err
 		}
 		switch {
-		case status == http.StatusUnauthorized && attempt == 0:
+		case status == http.StatusUnauthorized && attempt == 0 && staleToken(data):
 			if token, err = h.token(ctx, subject, token); err != nil {
 				return err
 			}
@@ -235,6 +245,14 @@ func resetWait(v string, now time.Time) time.Duration {
 		return time.Second
 	}
 	return min(max(time.Unix(sec, 0).Sub(now), 100*time.Millisecond), time.Minute)
+}
+
+// staleToken reports whether a 401's body says the token itself is not
+// accepted (expired, revoked), which a refresh may cure, rather than that it
+// lacks a scope or names another user than the call, which it cannot.
+func staleToken(data []byte) bool {
+	msg := strings.ToLower(helixMessage(http.StatusUnauthorized, data))
+	return !strings.HasPrefix(msg, "missing scope") && !strings.Contains(msg, "must match") && !strings.Contains(msg, "must contain")
 }
 
 func helixMessage(status int, data []byte) string {
@@ -333,20 +351,48 @@ func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation
 	}
 }
 
-// whisper queues a whisper from the bot account to ev's author.
+// WhisperRecipientsPerDay is how many different people Twitch lets one
+// account whisper a day.
+const WhisperRecipientsPerDay = 40
+
+// whisper queues a whisper from the bot account to ev's author. When the
+// day's whisper budget is spent, the author is told so in chat.
 func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio platform.Priority) {
-	if err := b.whisperTo(ev.User.ID, text, prio); err != nil {
+	err := b.whisperTo(ctx, ev.User.ID, text, prio)
+	if p := problem.As(err); p != nil && p.Code == problem.TooMany {
+		b.say(ctx, ev, "@"+ev.User.Shown()+" I cannot whisper you: "+p.Message, "", prio)
+		return
+	}
+	if err != nil {
 		b.log.WarnContext(ctx, "whisper not queued", "err", err)
 	}
 }
 
+// whisperSpent words the error of a whisper past the day's budget.
+func whisperSpent(limit int, until time.Time) string {
+	return fmt.Sprintf("Twitch allows whispers to %d different people a day from this account; try again after %s UTC.", limit, until.UTC().Format("15:04"))
+}
+
 // whisperTo queues a whisper from the bot account to the user with id to;
-// an empty text sends nothing.
-func (b *Bot) whisperTo(to, text string, prio platform.Priority) error {
+// an empty text sends nothing. A new recipient past the day's budget is a
+// problem.TooMany naming when to try again, and nothing is sent.
+func (b *Bot) whisperTo(ctx context.Context, to, text string, prio platform.Priority) error {
 	text = clean(text, maxChat)
 	if text == "" {
 		return nil
 	}
+	if to == "" || len(to) > 100 {
+		return problem.Invalidf("user", "A Twitch user id has 1 to 100 characters.")
+	}
+	b.mu.Lock()
+	botID := b.botID
+	b.mu.Unlock()
+	if budget := b.cfg.Whispers; budget != nil && botID != "" {
+		if err := budget.Spend(ctx, botID, to, whisperSpent); err != nil {
+			return err
+		}
+	}
+	limited := false
 	return b.queue.Send("whisper", prio, func(ctx context.Context) error {
 		b.mu.Lock()
 		anon, botID := b.anonymous, b.botID
@@ -356,13 +402,23 @@ func (b *Bot) whisperTo(to, text string, prio platform.Priority) error {
 			return errNoBotAccount
 		}
 		q := url.Values{"from_user_id": {botID}, "to_user_id": {to}}
-		if err := b.helix.call(ctx, http.MethodPost, "/whispers", q, map[string]string{"message": text}, platform.BotSubject, nil); err != nil {
-			var he *HelixError
-			if errors.As(err, &he) && he.Status == http.StatusForbidden {
-				return fmt.Errorf("whisper refused (the bot account needs a verified phone number and the user:manage:whispers scope): %w", err)
-			}
-			return fmt.Errorf("whisper: %w", err)
+		err := b.helix.call(ctx, http.MethodPost, "/whispers", q, map[string]string{"message": text}, platform.BotSubject, nil)
+		var he *HelixError
+		var ra *platform.RetryAfter
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ra) && limited:
+			// Twitch counts whispers that did not go through here (another
+			// app on the account, a budget lost with a restart): a second
+			// 429 is its daily limit, not worth retrying into.
+			return problem.New(problem.TooMany, "Twitch refused the whisper twice as over its limits (3 a second, 100 a minute, %d different people a day from one account); it is not retried.", WhisperRecipientsPerDay)
+		case errors.As(err, &ra):
+			limited = true
+			return err
+		case errors.As(err, &he) && he.Status == http.StatusForbidden:
+			return fmt.Errorf("whisper refused (the bot account needs a verified phone number and the user:manage:whispers scope): %w", err)
 		}
-		return nil
+		return fmt.Errorf("whisper: %w", err)
 	})
 }

@@ -3,6 +3,7 @@ package twitch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -208,36 +209,65 @@ type twitchValidateResponse struct {
 	ExpiresIn int64    `json:"expires_in"`
 }
 
-// validate fills tok's account from {AuthURL}/validate.
-func (o *OAuth) validate(ctx context.Context, tok platform.Token) (platform.Token, error) {
+// errTokenRefused is Validate's answer for a token Twitch does not accept
+// (revoked, expired, or its account's password changed).
+var errTokenRefused = problem.New(problem.Unauthorized, "Twitch no longer accepts the token: connect the account again.")
+
+// TokenInfo is what Twitch's validate endpoint says about a token.
+type TokenInfo struct {
+	ClientID, Login, UserID string
+	Scopes                  []string
+	Expires                 time.Time // zero: does not expire
+}
+
+// Validate asks {AuthURL}/validate about an access token, as Twitch requires
+// of apps when they start and hourly after. A token Twitch refuses (401)
+// is errTokenRefused; other failures are errors to try again later.
+func (o *OAuth) Validate(ctx context.Context, access string) (TokenInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.authURL()+"/validate", nil)
 	if err != nil {
-		return platform.Token{}, fmt.Errorf("twitch validate request: %w", err)
+		return TokenInfo{}, fmt.Errorf("twitch validate request: %w", err)
 	}
-	req.Header.Set("Authorization", "OAuth "+tok.Access)
+	req.Header.Set("Authorization", "OAuth "+access)
 	status, body, err := o.do(req)
 	if err != nil {
-		return platform.Token{}, fmt.Errorf("twitch validate: %w", err)
+		return TokenInfo{}, fmt.Errorf("twitch validate: %w", err)
 	}
 	if status == http.StatusUnauthorized {
-		return platform.Token{}, problem.New(problem.Unauthorized, "Twitch says the new token is not valid (%s): connect the account again.", twitchErrorMessage(status, body))
+		return TokenInfo{}, errTokenRefused
 	}
 	if status != http.StatusOK {
-		return platform.Token{}, fmt.Errorf("twitch validate: %s", twitchErrorMessage(status, body))
+		return TokenInfo{}, fmt.Errorf("twitch validate: %s", twitchErrorMessage(status, body))
 	}
 	var v twitchValidateResponse
 	if err := json.Unmarshal(body, &v); err != nil {
-		return platform.Token{}, fmt.Errorf("twitch validate: decode: %w", err)
+		return TokenInfo{}, fmt.Errorf("twitch validate: decode: %w", err)
+	}
+	info := TokenInfo{ClientID: v.ClientID, Login: strings.ToLower(v.Login), UserID: v.UserID, Scopes: v.Scopes}
+	if v.ExpiresIn > 0 {
+		info.Expires = time.Now().Add(time.Duration(v.ExpiresIn) * time.Second)
+	}
+	return info, nil
+}
+
+// validate fills tok's account from {AuthURL}/validate.
+func (o *OAuth) validate(ctx context.Context, tok platform.Token) (platform.Token, error) {
+	v, err := o.Validate(ctx, tok.Access)
+	if errors.Is(err, errTokenRefused) {
+		return platform.Token{}, problem.New(problem.Unauthorized, "Twitch says the new token is not valid: connect the account again.")
+	}
+	if err != nil {
+		return platform.Token{}, err
 	}
 	if v.UserID == "" || v.Login == "" {
 		return platform.Token{}, fmt.Errorf("twitch validate: the answer names no user")
 	}
-	tok.AccountID, tok.AccountLogin = v.UserID, strings.ToLower(v.Login)
+	tok.AccountID, tok.AccountLogin = v.UserID, v.Login
 	if v.Scopes != nil {
 		tok.Scopes = v.Scopes
 	}
-	if v.ExpiresIn > 0 {
-		tok.Expires = time.Now().Add(time.Duration(v.ExpiresIn) * time.Second)
+	if !v.Expires.IsZero() {
+		tok.Expires = v.Expires
 	}
 	return tok, nil
 }

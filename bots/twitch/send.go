@@ -15,10 +15,10 @@ import (
 // its own only chat), or a whisper to the user m.User. The router checked
 // that the community linked m.Server. It returns once the message is queued;
 // the send queue's budget decides when it goes out.
-func (b *Bot) Send(_ context.Context, _ int64, m router.Message) error {
+func (b *Bot) Send(ctx context.Context, _ int64, m router.Message) error {
 	ch := strings.ToLower(m.Server)
 	if m.User != "" {
-		if err := b.whisperTo(m.User, m.Text, platform.High); err != nil {
+		if err := b.whisperTo(ctx, m.User, m.Text, platform.High); err != nil {
 			return fmt.Errorf("twitch whisper: %w", err)
 		}
 		return nil

@@ -51,6 +51,9 @@ type Config struct {
 	SubscriptionsEvery time.Duration // EventSub check of every held channel; 0 is 10 minutes
 	DrainTimeout       time.Duration // how long shutdown keeps sending queued messages; 0 is 5 s
 	LeaseTTL           time.Duration // the TTL Leases was made with; 0 is platform.LeaseTTL
+
+	ValidateEvery time.Duration             // how often stored user tokens are validated; 0 is DefaultValidateEvery
+	Whispers      *platform.RecipientBudget // whisper recipients per day of the bot account; nil: not counted
 }
 
 // Bot is the Twitch bot of one instance.
@@ -71,6 +74,7 @@ type Bot struct {
 	up         bool        // the session got its welcome and is not known lost
 	everUp     bool
 	anonymous  bool     // reading without a bot account
+	botRefused bool     // the stored bot token needs reconnecting
 	refused    string   // the bot access token IRC refused; a different stored one restarts the session
 	login      string   // the bot account's login
 	botID      string   // its user id
@@ -88,6 +92,8 @@ type Bot struct {
 	relayAddr  string // the IRC relay's loopback address
 
 	handleEvent func(ctx context.Context, ev router.Event) // handle; tests replace it
+
+	checkKick chan struct{} // a channel was gained: validate its token
 }
 
 type ircTarget struct {
@@ -162,13 +168,16 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = platform.LeaseTTL
 	}
+	if cfg.ValidateEvery <= 0 {
+		cfg.ValidateEvery = DefaultValidateEvery
+	}
 	api := cfg.APIURL
 	if api == "" {
 		api = cfg.OAuth.API()
 	}
 	b := &Bot{
 		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
-		kick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
+		kick: make(chan struct{}, 1), checkKick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
 		holdSet: map[string]bool{}, unlinked: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
 		workers: map[string]*worker{},
 	}
@@ -221,10 +230,14 @@ func (b *Bot) Run(ctx context.Context) error {
 		defer close(queueDone)
 		b.queue.Run(queueCtx)
 	}()
-	wg.Add(3)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		b.syncLoop(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		b.tokensLoop(ctx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -303,7 +316,7 @@ func (b *Bot) windows(ch string) []platform.Window {
 // setStatus shows the bot's state to admins.
 func (b *Bot) setStatus() {
 	b.mu.Lock()
-	up, ever, anon, n, login, subs := b.up, b.everUp, b.anonymous, len(b.held), b.login, b.subsNote
+	up, ever, anon, n, login, subs, refused := b.up, b.everUp, b.anonymous, len(b.held), b.login, b.subsNote, b.botRefused
 	b.mu.Unlock()
 	st := b.cfg.Status
 	st.SetServers(n)
@@ -312,6 +325,8 @@ func (b *Bot) setStatus() {
 		st.Set(platform.StateStarting, "Connecting to Twitch chat.")
 	case !up:
 		st.Set(platform.StateReconnecting, "Lost the connection to Twitch chat: reconnecting.")
+	case anon && refused:
+		st.Set(platform.StateDegraded, fmt.Sprintf("Reading %s anonymously: Twitch no longer accepts the bot account's token (revoked, or its password changed), so the bot cannot reply. Connect the bot account again on the health page.", channels(n)))
 	case anon:
 		st.Set(platform.StateDegraded, fmt.Sprintf("Reading %s anonymously: the bot account is not connected, so the bot cannot reply. Connect the bot account on the health page.", channels(n)))
 	case subs != "":

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/waddle/waddle/bots/discord"
 	slackbot "github.com/waddle/waddle/bots/slack"
@@ -51,7 +52,9 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 		bot, err := twitch.New(twitch.Config{Router: rt, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
 			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
 			CallbackURL: callback, IRCAddr: cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
-			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4})
+			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4,
+			Whispers: platform.NewRecipientBudget(a.pool, router.Twitch, twitch.WhisperRecipientsPerDay, 24*time.Hour),
+		})
 		if err != nil {
 			return nil, fmt.Errorf("twitch bot: %w", err)
 		}

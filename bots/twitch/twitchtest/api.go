@@ -31,13 +31,18 @@ type Call struct {
 // API is a local id.twitch.tv (under /oauth2) and Helix (under /helix).
 // It starts with these accounts:
 //
-//   - access token bot-1 (refresh token bot-r1) for user 100, duckbot;
-//     refreshing bot-r1 gives bot-2 and bot-r2;
-//   - access token caster-1 for user 200, duckchan;
+//   - access token bot-1 (refresh token bot-r1) for user 100, duckbot, with
+//     BotScopes; refreshing bot-r1 gives bot-2 and bot-r2;
+//   - access token caster-1 for user 200, duckchan, with BroadcasterScopes;
 //   - the app token app-1, from the client credentials grant.
 //
-// GET /users answers id 200 for duckchan and 300 for any other login. Its
-// methods are safe for concurrent use.
+// GET /users knows duckbot (100), duckchan (200) and gooschan (300), and
+// those added with AddToken or AddUser; other logins are left out of its
+// answer, as Twitch leaves them. Helix refuses what Twitch refuses: the
+// wrong kind of token for an endpoint, a missing scope, a moderator_id or
+// from_user_id that is not the token's user, and bodies out of the
+// reference's bounds (see endpoints). Its methods are safe for concurrent
+// use.
 type API struct {
 	srv *httptest.Server
 
@@ -46,10 +51,16 @@ type API struct {
 	valid    map[string]bool           // access tokens Helix accepts
 	users    map[string][2]string      // access token → user id, login (for /validate)
 	refresh  map[string][2]string      // refresh token → new access, new refresh
+	owner    map[string]string         // refresh token → the access token it came with
+	scopes   map[string][]string       // access token → its scopes
+	logins   map[string]string         // login → user id, for Get Users
+	revoked  map[string]bool           // access tokens /oauth2/validate refuses
+	apps     map[string]bool           // app access tokens
 	subs     map[string]map[string]any // EventSub subscriptions by id
 	nextSub  int
 	hideSubs bool          // the subscription list answers no subscriptions
 	limitOne bool          // answer the next moderation call with 429
+	limitWhi int           // answer the next so many whispers with 429
 	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
 	appHeld  int           // app token requests waiting on appGate
 }
@@ -61,6 +72,11 @@ func StartAPI(t testing.TB) *API {
 		valid:   map[string]bool{"bot-1": true, "caster-1": true, "app-1": true},
 		users:   map[string][2]string{"bot-1": {"100", "duckbot"}, "bot-2": {"100", "duckbot"}, "caster-1": {"200", "duckchan"}},
 		refresh: map[string][2]string{"bot-r1": {"bot-2", "bot-r2"}},
+		owner:   map[string]string{"bot-r1": "bot-1"},
+		scopes:  map[string][]string{"bot-1": BotScopes, "bot-2": BotScopes, "caster-1": BroadcasterScopes},
+		logins:  map[string]string{"duckbot": "100", "duckchan": "200", "gooschan": "300"},
+		revoked: map[string]bool{},
+		apps:    map[string]bool{"app-1": true},
 		subs:    map[string]map[string]any{},
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -302,30 +318,59 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 				reply(400, map[string]any{"status": 400, "message": "Invalid refresh token"})
 				return
 			}
+			if old, ok := f.owner[form.Get("refresh_token")]; ok {
+				if u, ok := f.users[old]; ok {
+					f.users[next[0]] = u
+				}
+				if _, ok := f.scopes[next[0]]; !ok {
+					f.scopes[next[0]] = f.scopes[old]
+				}
+			}
+			f.owner[next[1]] = next[0]
 			f.valid[next[0]] = true
-			reply(200, map[string]any{"access_token": next[0], "refresh_token": next[1], "expires_in": 14000, "scope": []string{"chat:read"}})
+			scopes := f.scopes[next[0]]
+			if scopes == nil {
+				scopes = []string{}
+			}
+			reply(200, map[string]any{"access_token": next[0], "refresh_token": next[1], "expires_in": 14000, "scope": scopes, "token_type": "bearer"})
 		default:
 			reply(400, map[string]any{"status": 400, "message": "bad grant"})
 		}
 		return
 	case "/oauth2/validate":
-		u, ok := f.users[strings.TrimPrefix(call.Auth, "OAuth ")]
-		if !ok {
+		token, scheme := strings.TrimPrefix(call.Auth, "OAuth "), strings.HasPrefix(call.Auth, "OAuth ")
+		u, ok := f.users[token]
+		switch {
+		case call.Method != http.MethodGet:
+			reply(404, map[string]any{"status": 404, "message": "not found"})
+		case scheme && f.apps[token] && !f.revoked[token]:
+			reply(200, map[string]any{"client_id": ClientID, "scopes": []string{}, "expires_in": 3600})
+		case !scheme || !ok || f.revoked[token]:
 			reply(401, map[string]any{"status": 401, "message": "invalid access token"})
-			return
+		default:
+			scopes := f.scopes[token]
+			if scopes == nil {
+				scopes = []string{}
+			}
+			reply(200, map[string]any{"client_id": ClientID, "login": u[1], "scopes": scopes, "user_id": u[0], "expires_in": 14000})
 		}
-		reply(200, map[string]any{"client_id": ClientID, "user_id": u[0], "login": u[1], "scopes": []string{"chat:read"}, "expires_in": 14000})
 		return
 	}
 	if !strings.HasPrefix(call.Path, "/helix/") {
 		reply(404, nil)
 		return
 	}
-	if call.ClientID != ClientID || !f.valid[strings.TrimPrefix(call.Auth, "Bearer ")] {
-		reply(401, map[string]any{"status": 401, "message": "Invalid OAuth token"})
+	token := strings.TrimPrefix(call.Auth, "Bearer ")
+	if call.ClientID != ClientID || !strings.HasPrefix(call.Auth, "Bearer ") || !f.valid[token] {
+		reply(401, map[string]any{"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"})
 		return
 	}
-	switch call.Method + " " + strings.TrimPrefix(call.Path, "/helix") {
+	route := call.Method + " " + strings.TrimPrefix(call.Path, "/helix")
+	if status, body, ok := f.authorize(route, token, r.URL.Query()); !ok {
+		reply(status, body)
+		return
+	}
+	switch route {
 	case "DELETE /moderation/chat", "POST /moderation/bans":
 		if f.limitOne {
 			f.limitOne = false
@@ -334,18 +379,38 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if call.Method == "DELETE" {
+			if call.Query["broadcaster_id"] == "" {
+				reply(helixError(400, "Missing required parameter \"broadcaster_id\""))
+				return
+			}
 			reply(204, nil)
-		} else {
-			reply(200, map[string]any{"data": []any{}})
+			return
 		}
+		if status, body, ok := checkBan(call.Body, r.URL.Query()); !ok {
+			reply(status, body)
+			return
+		}
+		data, _ := call.Body["data"].(map[string]any)
+		ban := map[string]any{"broadcaster_id": call.Query["broadcaster_id"], "moderator_id": call.Query["moderator_id"], "user_id": data["user_id"],
+			"created_at": time.Now().UTC().Format(time.RFC3339), "end_time": nil}
+		if d, ok := data["duration"].(float64); ok {
+			ban["end_time"] = time.Now().Add(time.Duration(d) * time.Second).UTC().Format(time.RFC3339)
+		}
+		reply(200, map[string]any{"data": []any{ban}})
 	case "POST /whispers":
+		if status, body, ok := checkWhisper(call.Body, r.URL.Query()); !ok {
+			reply(status, body)
+			return
+		}
+		if f.limitWhi > 0 {
+			f.limitWhi--
+			w.Header().Set("Ratelimit-Reset", fmt.Sprint(time.Now().Add(time.Second).Unix()))
+			reply(helixError(429, "The sender has exceeded the number of whispers they may send."))
+			return
+		}
 		reply(204, nil)
 	case "GET /users":
-		id := "300"
-		if call.Query["login"] == "duckchan" {
-			id = "200"
-		}
-		reply(200, map[string]any{"data": []any{map[string]any{"id": id, "login": call.Query["login"]}}})
+		reply(f.getUsers(token, r.URL.Query()))
 	case "GET /eventsub/subscriptions":
 		data := []any{}
 		for _, s := range f.subs {
@@ -358,6 +423,10 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(200, map[string]any{"data": data, "total": len(data), "total_cost": 0, "max_total_cost": 10000, "pagination": map[string]any{}})
 	case "POST /eventsub/subscriptions":
+		if tr, _ := call.Body["transport"].(map[string]any); tr["method"] == "webhook" && !f.apps[token] {
+			reply(helixError(401, "The Authorization header must contain an app access token to subscribe with the webhook transport."))
+			return
+		}
 		reply(f.createSub(call.Body))
 	case "DELETE /eventsub/subscriptions":
 		if _, ok := f.subs[call.Query["id"]]; !ok {
