@@ -50,6 +50,7 @@ type EventSubWS struct {
 	next      int
 	dials     int
 	closed    bool
+	gate      chan struct{} // reconnects wait for it before their welcome; nil: none wait
 }
 
 type wsSession struct {
@@ -132,12 +133,23 @@ func (f *EventSubWS) SetUnused(d time.Duration) {
 	f.mu.Unlock()
 }
 
-// SetReconnectGrace sets how long after session_reconnect the old
-// connection stays open (Twitch: 30 s) before it is closed with 4004.
-func (f *EventSubWS) SetReconnectGrace(d time.Duration) {
+// HoldReconnects makes connections to a reconnect URL wait, before their
+// welcome, until release is called: until then the old connection gets the
+// session's messages.
+func (f *EventSubWS) HoldReconnects() (release func()) {
 	f.mu.Lock()
-	f.grace = d
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	gate := make(chan struct{})
+	f.gate = gate
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			f.gate = nil
+			f.mu.Unlock()
+			close(gate)
+		})
+	}
 }
 
 // Dials returns how many connections were made, reconnects included.
@@ -313,6 +325,11 @@ func (f *EventSubWS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	conn := &wsServerConn{c: c, done: make(chan struct{})}
 	f.mu.Lock()
+	if gate := f.gate; gate != nil && r.URL.Query().Get("reconnect") != "" {
+		f.mu.Unlock()
+		<-gate
+		f.mu.Lock()
+	}
 	if f.closed {
 		f.mu.Unlock()
 		c.Close()
