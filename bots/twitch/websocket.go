@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 )
 
@@ -201,7 +202,12 @@ func (b *Bot) wsChannel(ctx context.Context, channel string) {
 			if ctx.Err() != nil {
 				return
 			}
-			b.setWSState(channel, &wsState{problem: "waiting for the channel owner to connect their Twitch account on the linked servers page"})
+			st := &wsState{problem: "waiting for the channel owner to connect their Twitch account on the linked servers page"}
+			if !errors.Is(err, platform.ErrNoToken) {
+				st.problem = "cannot load the channel owner's token"
+				b.log.WarnContext(ctx, "cannot load the channel owner's token for eventsub", "channel", channel, "err", err)
+			}
+			b.setWSState(channel, st)
 			if !sleepCtx(ctx, b.cfg.SyncEvery*4) {
 				return
 			}
@@ -299,6 +305,10 @@ func (c *wsConn) read() (wsMessage, error) {
 		}
 		return wsMessage{}, err
 	}
+	return parseWSMessage(data)
+}
+
+func parseWSMessage(data []byte) (wsMessage, error) {
 	var m wsMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		return wsMessage{}, fmt.Errorf("eventsub websocket: a message that is not JSON: %w", err)
@@ -306,17 +316,46 @@ func (c *wsConn) read() (wsMessage, error) {
 	return m, nil
 }
 
-// dialWS connects to u and reads its welcome.
-func (b *Bot) dialWS(ctx context.Context, u string) (*wsConn, wsSessionPayload, error) {
-	var welcome wsSessionPayload
+// welcomeOf reads a session_welcome: the session id and the keepalive
+// timeout (10 s when it gives none that Twitch allows).
+func welcomeOf(m wsMessage) (session string, keepalive time.Duration, err error) {
+	if m.Metadata.MessageType != "session_welcome" {
+		return "", 0, fmt.Errorf("eventsub websocket: the first message is %q, not session_welcome", runesCut(m.Metadata.MessageType))
+	}
+	var p wsSessionPayload
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Session.ID == "" || len(p.Session.ID) > 200 {
+		return "", 0, errors.New("eventsub websocket: the welcome has no usable session id")
+	}
+	keepalive = defaultKeepalive
+	if k := p.Session.KeepaliveTimeoutSeconds; k > 0 && k <= 600 {
+		keepalive = time.Duration(k) * time.Second
+	}
+	return p.Session.ID, keepalive, nil
+}
+
+// reconnectURL reads the reconnect_url of a session_reconnect.
+func reconnectURL(m wsMessage) (string, error) {
+	var p wsSessionPayload
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Session.ReconnectURL == "" {
+		return "", errors.New("eventsub websocket: a reconnect message without a reconnect_url")
+	}
+	u, err := url.Parse(p.Session.ReconnectURL)
+	if err != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" || len(p.Session.ReconnectURL) > 2000 {
+		return "", fmt.Errorf("eventsub websocket: the reconnect_url %q is not a websocket URL", runesCut(p.Session.ReconnectURL))
+	}
+	return p.Session.ReconnectURL, nil
+}
+
+// dialWS connects to u and reads its welcome; it returns the session id.
+func (b *Bot) dialWS(ctx context.Context, u string) (*wsConn, string, error) {
 	dctx, cancel := context.WithTimeout(ctx, wsHandshake)
 	defer cancel()
 	c, resp, err := websocket.DefaultDialer.DialContext(dctx, u, nil)
 	if err != nil {
 		if resp != nil {
-			return nil, welcome, fmt.Errorf("connect to the eventsub websocket: HTTP %d: %w", resp.StatusCode, err)
+			return nil, "", fmt.Errorf("connect to the eventsub websocket: HTTP %d: %w", resp.StatusCode, err)
 		}
-		return nil, welcome, fmt.Errorf("connect to the eventsub websocket: %w", err)
+		return nil, "", fmt.Errorf("connect to the eventsub websocket: %w", err)
 	}
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
@@ -331,21 +370,15 @@ func (b *Bot) dialWS(ctx context.Context, u string) (*wsConn, wsSessionPayload, 
 		if err == nil {
 			err = dctx.Err()
 		}
-		return nil, welcome, fmt.Errorf("eventsub websocket welcome: %w", err)
+		return nil, "", fmt.Errorf("eventsub websocket welcome: %w", err)
 	}
-	if m.Metadata.MessageType != "session_welcome" {
+	session, keepalive, err := welcomeOf(m)
+	if err != nil {
 		conn.close()
-		return nil, welcome, fmt.Errorf("eventsub websocket: the first message is %q, not session_welcome", m.Metadata.MessageType)
+		return nil, "", err
 	}
-	if err := json.Unmarshal(m.Payload, &welcome); err != nil || welcome.Session.ID == "" || len(welcome.Session.ID) > 200 {
-		conn.close()
-		return nil, welcome, errors.New("eventsub websocket: the welcome has no usable session id")
-	}
-	conn.keepalive = defaultKeepalive
-	if k := welcome.Session.KeepaliveTimeoutSeconds; k > 0 && k <= 600 {
-		conn.keepalive = time.Duration(k) * time.Second
-	}
-	return conn, welcome, nil
+	conn.keepalive = keepalive
+	return conn, session, nil
 }
 
 // wsSession runs one session of channel's EventSub WebSocket, through any
@@ -353,7 +386,7 @@ func (b *Bot) dialWS(ctx context.Context, u string) (*wsConn, wsSessionPayload, 
 // the session got its subscriptions.
 func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, err error) {
 	b.setWSState(channel, &wsState{problem: "connecting"})
-	conn, welcome, err := b.dialWS(ctx, b.cfg.EventSubWSURL)
+	conn, session, err := b.dialWS(ctx, b.cfg.EventSubWSURL)
 	if err != nil {
 		return false, err
 	}
@@ -362,7 +395,7 @@ func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, e
 	stop := context.AfterFunc(ctx, conn.close)
 	defer func() { stop() }()
 
-	n, err := b.wsSubscribe(ctx, channel, welcome.Session.ID)
+	n, err := b.wsSubscribe(ctx, channel, session)
 	if err != nil && n == 0 {
 		b.setWSState(channel, &wsState{problem: "cannot subscribe: " + err.Error()})
 		return false, err
@@ -393,7 +426,7 @@ func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, e
 			conn = next
 			stop = context.AfterFunc(ctx, next.close)
 		default:
-			b.log.InfoContext(ctx, "eventsub websocket: ignoring a message of an unknown type", "type", m.Metadata.MessageType)
+			b.log.InfoContext(ctx, "eventsub websocket: ignoring a message of an unknown type", "type", runesCut(m.Metadata.MessageType))
 		}
 	}
 }
@@ -402,16 +435,12 @@ func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, e
 // while the old connection stays open, and once the new one is welcomed reads
 // what the old one still holds and closes it. The subscriptions carry over.
 func (b *Bot) wsReconnect(ctx context.Context, channel string, old *wsConn, m wsMessage) (*wsConn, error) {
-	var p wsSessionPayload
-	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Session.ReconnectURL == "" {
-		return nil, errors.New("eventsub websocket: a reconnect message without a reconnect_url")
-	}
-	u, err := url.Parse(p.Session.ReconnectURL)
-	if err != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
-		return nil, fmt.Errorf("eventsub websocket: the reconnect_url %q is not a websocket URL", p.Session.ReconnectURL)
+	u, err := reconnectURL(m)
+	if err != nil {
+		return nil, err
 	}
 	b.log.InfoContext(ctx, "twitch asked the eventsub websocket to reconnect", "channel", channel)
-	next, _, err := b.dialWS(ctx, p.Session.ReconnectURL)
+	next, _, err := b.dialWS(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("reconnect: %w", err)
 	}

@@ -231,7 +231,7 @@ func TestEventSubWebSocketCloseCodes(t *testing.T) {
 		{"4000 internal server error", func(w *wsEnv, sid string) error { w.ws.Close(sid, twitchtest.CloseInternalError); return nil }},
 		{"4007 invalid reconnect", func(w *wsEnv, sid string) error { return w.ws.Reconnect(sid, true) }},
 		{"4004 reconnect grace expired", func(w *wsEnv, sid string) error { w.ws.Close(sid, twitchtest.CloseReconnectExpired); return nil }},
-		{"dropped without a close frame", func(w *wsEnv, sid string) error { w.ws.Close(sid, 1006); return nil }},
+		{"dropped without a close frame", func(w *wsEnv, sid string) error { w.ws.Drop(sid); return nil }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -488,4 +488,26 @@ func jsonOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// FuzzEventSubWSMessage: no message panics the client's parsing, and what
+// it accepts is usable: a session id of at most 200 bytes with a keepalive
+// Twitch allows, a reconnect URL that is a ws(s):// URL.
+func FuzzEventSubWSMessage(f *testing.F) {
+	f.Add([]byte(`{"metadata":{"message_type":"session_welcome"},"payload":{"session":{"id":"AQoQ","keepalive_timeout_seconds":10}}}`))
+	f.Add([]byte(`{"metadata":{"message_type":"session_welcome"},"payload":{"session":{"id":"AQoQ","keepalive_timeout_seconds":-1}}}`))
+	f.Add([]byte(`{"metadata":{"message_type":"session_reconnect"},"payload":{"session":{"reconnect_url":"wss://eventsub.wss.twitch.tv/ws?x"}}}`))
+	f.Add([]byte(`{"metadata":{"message_type":"notification"},"payload":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseWSMessage(data)
+		if err != nil {
+			return
+		}
+		if id, keepalive, err := welcomeOf(m); err == nil && (id == "" || len(id) > 200 || keepalive <= 0 || keepalive > 600*time.Second) {
+			t.Errorf("welcome %q accepted with session %q and keepalive %v", data, id, keepalive)
+		}
+		if u, err := reconnectURL(m); err == nil && !strings.HasPrefix(strings.ToLower(u), "ws://") && !strings.HasPrefix(strings.ToLower(u), "wss://") {
+			t.Errorf("reconnect URL %q accepted", u)
+		}
+	})
 }

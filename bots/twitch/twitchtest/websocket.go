@@ -209,7 +209,10 @@ func (f *EventSubWS) Notify(session, typ string, event map[string]any) (string, 
 // message again, with the same id, when unsure it arrived).
 func (f *EventSubWS) NotifyAs(session, messageID, typ string, event map[string]any) error {
 	f.mu.Lock()
-	s := f.sessions[session]
+	var conn *wsServerConn
+	if s := f.sessions[session]; s != nil {
+		conn = s.conn
+	}
 	var sub map[string]any
 	for _, x := range f.subs {
 		if tr := x["transport"].(map[string]any); tr["session_id"] == session && x["type"] == typ && x["status"] == "enabled" {
@@ -217,20 +220,23 @@ func (f *EventSubWS) NotifyAs(session, messageID, typ string, event map[string]a
 		}
 	}
 	f.mu.Unlock()
-	if s == nil || s.conn == nil {
+	if conn == nil {
 		return fmt.Errorf("no session %s", session)
 	}
 	if sub == nil {
 		return fmt.Errorf("session %s has no enabled %s subscription", session, typ)
 	}
-	return s.conn.send(f.message(messageID, "notification", sub, map[string]any{"subscription": sub, "event": event}))
+	return conn.send(f.message(messageID, "notification", sub, map[string]any{"subscription": sub, "event": event}))
 }
 
 // Revoke revokes the session's subscription of type typ with a status
 // such as authorization_revoked, and sends the revocation message.
 func (f *EventSubWS) Revoke(session, typ, status string) error {
 	f.mu.Lock()
-	s := f.sessions[session]
+	var conn *wsServerConn
+	if s := f.sessions[session]; s != nil {
+		conn = s.conn
+	}
 	var sub map[string]any
 	for _, x := range f.subs {
 		if tr := x["transport"].(map[string]any); tr["session_id"] == session && x["type"] == typ && x["status"] == "enabled" {
@@ -241,10 +247,10 @@ func (f *EventSubWS) Revoke(session, typ, status string) error {
 	f.next++
 	id := fmt.Sprintf("84c1e79a-2a4b-4c13-ba0b-%012d", f.next)
 	f.mu.Unlock()
-	if s == nil || s.conn == nil || sub == nil {
+	if conn == nil || sub == nil {
 		return fmt.Errorf("session %s has no enabled %s subscription", session, typ)
 	}
-	return s.conn.send(f.message(id, "revocation", sub, map[string]any{"subscription": sub}))
+	return conn.send(f.message(id, "revocation", sub, map[string]any{"subscription": sub}))
 }
 
 // Reconnect sends session_reconnect with a reconnect_url (one the server
@@ -287,11 +293,8 @@ func (f *EventSubWS) Reconnect(session string, bad bool) error {
 // Close closes the session's connection with code (such as 4000 for an
 // internal server error).
 func (f *EventSubWS) Close(session string, code int) {
-	f.mu.Lock()
-	s := f.sessions[session]
-	f.mu.Unlock()
-	if s != nil && s.conn != nil {
-		s.conn.closeWith(code, "closed by the test")
+	if conn := f.connOf(session); conn != nil {
+		conn.closeWith(code, "closed by the test")
 	}
 }
 
@@ -302,6 +305,24 @@ func cloneSub(x map[string]any) map[string]any {
 	c["condition"] = maps.Clone(x["condition"].(map[string]any))
 	c["transport"] = maps.Clone(x["transport"].(map[string]any))
 	return c
+}
+
+// connOf is the session's current connection, nil when none.
+func (f *EventSubWS) connOf(session string) *wsServerConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.sessions[session]; s != nil {
+		return s.conn
+	}
+	return nil
+}
+
+// Drop ends the session's connection without a close frame, as a network
+// failure would.
+func (f *EventSubWS) Drop(session string) {
+	if conn := f.connOf(session); conn != nil {
+		conn.c.Close()
+	}
 }
 
 func (f *EventSubWS) meta(id, typ string) map[string]any {
