@@ -171,6 +171,9 @@ func (b *Bot) wsSummaryLocked() string {
 	for _, ch := range b.held {
 		st, ok := b.wsStates[ch]
 		switch {
+		case ok && st.up && st.problem != "":
+			up++
+			problems = append(problems, ch+": "+st.problem)
 		case ok && st.up:
 			up++
 		case ok && st.problem != "":
@@ -400,11 +403,13 @@ func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, e
 		b.setWSState(channel, &wsState{problem: "cannot subscribe: " + err.Error()})
 		return false, err
 	}
+	st := &wsState{up: true, subs: n}
 	if err != nil {
 		b.log.WarnContext(ctx, "some eventsub subscriptions were refused", "channel", channel, "err", err)
+		st.problem = fmt.Sprintf("%d of %d event types refused (the channel owner may need to connect their account again)", len(wantedSubscriptions(""))-n, len(wantedSubscriptions("")))
 	}
 	b.log.InfoContext(ctx, "eventsub websocket connected", "channel", channel, "subscriptions", n)
-	b.setWSState(channel, &wsState{up: true, subs: n})
+	b.setWSState(channel, st)
 	for {
 		m, err := conn.read()
 		if ctx.Err() != nil {
