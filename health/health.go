@@ -40,17 +40,18 @@ type Fallback interface {
 
 // Checker checks the configured components.
 type Checker struct {
-	Primary   *pgxpool.Pool
-	Replica   *pgxpool.Pool // nil: none configured
-	Redis     *redis.Client // nil: none configured
-	Breaker   *RedisBreaker // on Redis; nil: none
-	Fallbacks []Fallback
-	MailMode  string                // "smtp host:port" or "log"
-	Jobs      *river.Client[pgx.Tx] // nil: not shown
-	EventSub  bool                  // TWITCH_EVENTSUB_SECRET is set
-	Slack     bool                  // SLACK_SIGNING_SECRET is set
-	Bots      []*platform.Status    // one per platform, off ones included
-	Leases    *platform.Leases      // who serves which Twitch channel and Discord shard; nil: not shown
+	Primary           *pgxpool.Pool
+	Replica           *pgxpool.Pool // nil: none configured
+	Redis             *redis.Client // nil: none configured
+	Breaker           *RedisBreaker // on Redis; nil: none
+	Fallbacks         []Fallback
+	MailMode          string                // "smtp host:port" or "log"
+	Jobs              *river.Client[pgx.Tx] // nil: not shown
+	EventSub          bool                  // TWITCH_EVENTSUB_SECRET is set
+	EventSubTransport string                // the Twitch bot's EventSub transport: "webhook", "websocket", or "" (off)
+	Slack             bool                  // SLACK_SIGNING_SECRET is set
+	Bots              []*platform.Status    // one per platform, off ones included
+	Leases            *platform.Leases      // who serves which Twitch channel and Discord shard; nil: not shown
 }
 
 // LeaseHolder is one Twitch channel or Discord shard and the instance serving it.
@@ -128,7 +129,12 @@ func (c Checker) All(ctx context.Context) []Check {
 	if c.Jobs != nil {
 		out = append(out, c.jobsCheck(ctx))
 	}
-	out = append(out, webhookCheck("Twitch EventSub webhook", c.EventSub, "TWITCH_EVENTSUB_SECRET", "/webhooks/twitch/eventsub"))
+	if c.EventSubTransport == "websocket" {
+		out = append(out, Check{Name: "Twitch EventSub", State: OK, Detail: "over WebSocket (TWITCH_EVENTSUB_TRANSPORT=websocket, or BASE_URL is not public https on port 443): " +
+			"the instance serving each channel connects to Twitch for it; the Twitch bot's row says which channels are subscribed"})
+	} else {
+		out = append(out, webhookCheck("Twitch EventSub webhook", c.EventSub, "TWITCH_EVENTSUB_SECRET", "/webhooks/twitch/eventsub"))
+	}
 	out = append(out, webhookCheck("Slack Events API webhook", c.Slack, "SLACK_SIGNING_SECRET", "/webhooks/slack/events"))
 	for _, b := range c.BotStates() {
 		out = append(out, botCheck(b))

@@ -230,6 +230,9 @@ func TestMailAndWebhooks(t *testing.T) {
 	wantCheck(t, on, "Mail", health.OK, "sending through smtp mail.example.com:587")
 	wantCheck(t, on, "Twitch EventSub webhook", health.OK, "receiving at /webhooks/twitch/eventsub")
 	wantCheck(t, on, "Slack Events API webhook", health.OK, "receiving at /webhooks/slack/events")
+
+	ws := health.Checker{Primary: pool, MailMode: "log", EventSubTransport: "websocket"}.All(ctx)
+	wantCheck(t, ws, "Twitch EventSub", health.OK, "over WebSocket", "which channels are subscribed")
 }
 
 type noteArgs struct{}

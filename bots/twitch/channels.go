@@ -191,7 +191,8 @@ func (b *Bot) changed(ctx context.Context, gained, lost []string) {
 		b.mu.Unlock()
 		b.log.InfoContext(ctx, "twitch channels changed", "joined", gained, "left", lost, "serving", n)
 	}
-	if len(gained) > 0 {
+	// A channel gained is subscribed; one lost closes its EventSub WebSocket.
+	if len(gained) > 0 || (len(lost) > 0 && b.cfg.Transport == TransportWebSocket) {
 		select {
 		case b.kick <- struct{}{}:
 		default:

@@ -1,9 +1,11 @@
 // Package twitch is Waddle's Twitch adapter: it reads chat over IRC in the
 // linked channels this instance holds the lease of, turns messages into
 // router events, and carries the router's responses back as chat messages,
-// whispers and Helix moderation calls. It also keeps the channels' EventSub
-// webhook subscriptions in place; the webhook receiver lives in package
-// platform.
+// whispers and Helix moderation calls. It also receives the channels'
+// EventSub events: on the webhook transport it keeps their webhook
+// subscriptions in place (webhook.go receives them); on the WebSocket
+// transport it keeps one EventSub WebSocket per held channel
+// (websocket.go). Both store what arrives through EventSub.Dispatch.
 package twitch
 
 import (
@@ -40,11 +42,14 @@ type Config struct {
 	Leases         *platform.Leases
 	Status         *platform.Status
 	OAuth          *OAuth
-	BotLogin       string // TWITCH_BOT_LOGIN: the account that chats; "" takes the stored bot token's login
-	EventSubSecret string // TWITCH_EVENTSUB_SECRET; "": no EventSub subscriptions
-	CallbackURL    string // BASE_URL + "/webhooks/twitch/eventsub"; "": no EventSub subscriptions
-	IRCAddr        string // TWITCH_IRC_ADDR: "host:port" or "ircs://host:port" (TLS), "irc://host:port" (plain); "" is DefaultIRCAddr
-	APIURL         string // TWITCH_API_URL; "" takes OAuth's
+	BotLogin       string    // TWITCH_BOT_LOGIN: the account that chats; "" takes the stored bot token's login
+	EventSubSecret string    // TWITCH_EVENTSUB_SECRET; "": no EventSub webhook subscriptions
+	CallbackURL    string    // BASE_URL + "/webhooks/twitch/eventsub"; "": no EventSub webhook subscriptions
+	Transport      string    // TWITCH_EVENTSUB_TRANSPORT: TransportWebhook ("" too) or TransportWebSocket
+	EventSubWSURL  string    // the EventSub WebSocket server; "" is DefaultEventSubWSURL
+	EventSub       *EventSub // stores what arrives over the WebSocket, as the webhook does; required for TransportWebSocket
+	IRCAddr        string    // TWITCH_IRC_ADDR: "host:port" or "ircs://host:port" (TLS), "irc://host:port" (plain); "" is DefaultIRCAddr
+	APIURL         string    // TWITCH_API_URL; "" takes OAuth's
 	Logger         *slog.Logger
 
 	SyncEvery          time.Duration // links and leases poll; 0 is platform.LeaseRenewEvery
@@ -52,8 +57,9 @@ type Config struct {
 	DrainTimeout       time.Duration // how long shutdown keeps sending queued messages; 0 is 5 s
 	LeaseTTL           time.Duration // the TTL Leases was made with; 0 is platform.LeaseTTL
 
-	ValidateEvery time.Duration             // how often stored user tokens are validated; 0 is DefaultValidateEvery
-	Whispers      *platform.RecipientBudget // whisper recipients per day of the bot account; nil: not counted
+	ValidateEvery    time.Duration             // how often stored user tokens are validated; 0 is DefaultValidateEvery
+	Whispers         *platform.RecipientBudget // whisper recipients per day of the bot account; nil: not counted
+	ReconnectBackoff time.Duration             // first wait before an EventSub WebSocket session is started again; 0 is 1 s
 }
 
 // Bot is the Twitch bot of one instance.
@@ -89,7 +95,8 @@ type Bot struct {
 	workers    map[string]*worker
 	workersWG  sync.WaitGroup
 	stopping   bool
-	relayAddr  string // the IRC relay's loopback address
+	relayAddr  string             // the IRC relay's loopback address
+	wsStates   map[string]wsState // the held channels' EventSub WebSockets
 
 	handleEvent func(ctx context.Context, ev router.Event) // handle; tests replace it
 
@@ -153,6 +160,25 @@ func New(cfg Config) (*Bot, error) {
 			return nil, fmt.Errorf("twitch: the EventSub callback %q is not an http(s) URL: check BASE_URL", cfg.CallbackURL)
 		}
 	}
+	switch cfg.Transport {
+	case "", TransportWebhook:
+		cfg.Transport = TransportWebhook
+	case TransportWebSocket:
+		if cfg.EventSub == nil {
+			return nil, errors.New("twitch: Config.EventSub is required for the websocket transport")
+		}
+	default:
+		return nil, fmt.Errorf("twitch: TWITCH_EVENTSUB_TRANSPORT %q: want webhook or websocket", cfg.Transport)
+	}
+	if cfg.EventSubWSURL == "" {
+		cfg.EventSubWSURL = DefaultEventSubWSURL
+	}
+	if u, err := url.Parse(cfg.EventSubWSURL); err != nil || (u.Scheme != "wss" && u.Scheme != "ws") || u.Host == "" {
+		return nil, fmt.Errorf("twitch: the EventSub WebSocket URL %q is not a ws(s):// URL", cfg.EventSubWSURL)
+	}
+	if cfg.ReconnectBackoff <= 0 {
+		cfg.ReconnectBackoff = time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -179,7 +205,7 @@ func New(cfg Config) (*Bot, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
 		kick: make(chan struct{}, 1), checkKick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
 		holdSet: map[string]bool{}, unlinked: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
-		workers: map[string]*worker{},
+		workers: map[string]*worker{}, wsStates: map[string]wsState{},
 	}
 	b.handleEvent = b.handle
 	b.helix = newHelix(b)
@@ -245,7 +271,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		b.subscriptionsLoop(ctx)
+		if b.cfg.Transport == TransportWebSocket {
+			b.eventSubWS(ctx)
+		} else {
+			b.subscriptionsLoop(ctx)
+		}
 	}()
 
 	<-ctx.Done()
@@ -317,22 +347,29 @@ func (b *Bot) windows(ch string) []platform.Window {
 func (b *Bot) setStatus() {
 	b.mu.Lock()
 	up, ever, anon, n, login, subs, refused := b.up, b.everUp, b.anonymous, len(b.held), b.login, b.subsNote, b.botRefused
+	ws := b.wsSummaryLocked() // the EventSub WebSocket sessions, after the chat sentence
 	b.mu.Unlock()
 	st := b.cfg.Status
 	st.SetServers(n)
+	set := func(state, detail string) {
+		if ws != "" {
+			detail += " " + ws
+		}
+		st.Set(state, detail)
+	}
 	switch {
 	case !up && !ever:
-		st.Set(platform.StateStarting, "Connecting to Twitch chat.")
+		set(platform.StateStarting, "Connecting to Twitch chat.")
 	case !up:
-		st.Set(platform.StateReconnecting, "Lost the connection to Twitch chat: reconnecting.")
+		set(platform.StateReconnecting, "Lost the connection to Twitch chat: reconnecting.")
 	case anon && refused:
-		st.Set(platform.StateDegraded, fmt.Sprintf("Reading %s anonymously: Twitch no longer accepts the bot account's token (revoked, or its password changed), so the bot cannot reply. Connect the bot account again on the health page.", channels(n)))
+		set(platform.StateDegraded, fmt.Sprintf("Reading %s anonymously: Twitch no longer accepts the bot account's token (revoked, or its password changed), so the bot cannot reply. Connect the bot account again on the health page.", channels(n)))
 	case anon:
-		st.Set(platform.StateDegraded, fmt.Sprintf("Reading %s anonymously: the bot account is not connected, so the bot cannot reply. Connect the bot account on the health page.", channels(n)))
+		set(platform.StateDegraded, fmt.Sprintf("Reading %s anonymously: the bot account is not connected, so the bot cannot reply. Connect the bot account on the health page.", channels(n)))
 	case subs != "":
-		st.Set(platform.StateDegraded, fmt.Sprintf("Connected to %s as %s. %s", channels(n), login, subs))
+		set(platform.StateDegraded, fmt.Sprintf("Connected to %s as %s. %s", channels(n), login, subs))
 	default:
-		st.Set(platform.StateConnected, fmt.Sprintf("Connected to %s as %s.", channels(n), login))
+		set(platform.StateConnected, fmt.Sprintf("Connected to %s as %s.", channels(n), login))
 	}
 }
 

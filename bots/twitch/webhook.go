@@ -112,9 +112,9 @@ func EventSubChallengeAnswer(m EventSubMessage) (string, error) {
 	return body.Challenge, nil
 }
 
-// EventSub receives Twitch EventSub webhooks: it checks each request's
-// signature, answers verification challenges, and stores notifications
-// and revocation notices.
+// EventSub receives Twitch EventSub messages: over webhooks it checks each
+// request's signature and answers verification challenges; over either
+// transport it stores notifications and revocation notices (Dispatch).
 type EventSub struct {
 	deliveries *platform.Deliveries
 	logger     *slog.Logger
@@ -141,12 +141,29 @@ func (s *EventSub) Receive(ctx context.Context, secret string, h http.Header, bo
 		}
 		s.logger.InfoContext(ctx, "eventsub subscription verified", "type", m.SubType)
 		return platform.Ack{Challenge: challenge}, nil
-	case EventSubRevocation:
-		return platform.Ack{}, s.Revoked(ctx, m)
-	default: // notification; VerifyEventSub refuses other types
+	default: // a notification or a revocation; VerifyEventSub refuses other types
+		return s.Dispatch(ctx, m)
+	}
+}
+
+// Dispatch takes a notification or revocation that arrived over either
+// transport (a webhook request whose signature was checked, or a message on
+// the EventSub WebSocket): a notification is committed with the job that
+// handles it, once per message id; a revocation is recorded. Once it
+// returns nil the message may be acknowledged or read past: the job runs
+// even if this process dies right after.
+func (s *EventSub) Dispatch(ctx context.Context, m EventSubMessage) (platform.Ack, error) {
+	if m.ID == "" || len(m.ID) > platform.MaxMessageIDLen {
+		return platform.Ack{}, problem.New(problem.Invalid, "The EventSub message id is empty or longer than %d characters.", platform.MaxMessageIDLen)
+	}
+	switch m.Type {
+	case EventSubNotification:
 		stored, err := s.Store(ctx, m)
 		return platform.Ack{Duplicate: !stored}, err
+	case EventSubRevocation:
+		return platform.Ack{}, s.Revoked(ctx, m)
 	}
+	return platform.Ack{}, problem.New(problem.Invalid, "Unknown EventSub message type %q.", m.Type)
 }
 
 // eventSubSubscription is the subscription part of every EventSub body.

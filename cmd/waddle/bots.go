@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/waddle/waddle/bots/discord"
@@ -20,15 +19,16 @@ import (
 // botSet is the platform bots this instance runs: each is on when its
 // credentials are configured, and reports its state either way.
 type botSet struct {
-	statuses    []*platform.Status // twitch, discord, slack: for the health page and /metrics
-	twitchOAuth *twitch.OAuth
-	slackOAuth  *slackbot.OAuth
-	tokens      *platform.Tokens
-	links       *platform.Links
-	leases      *platform.Leases
-	slack       *slackbot.Bot            // nil when off; answers Slack deliveries
-	senders     map[string]router.Sender // the bots that are on, by platform: they send without an event
-	runs        []func(ctx context.Context) error
+	statuses          []*platform.Status // twitch, discord, slack: for the health page and /metrics
+	twitchOAuth       *twitch.OAuth
+	slackOAuth        *slackbot.OAuth
+	tokens            *platform.Tokens
+	links             *platform.Links
+	leases            *platform.Leases
+	slack             *slackbot.Bot            // nil when off; answers Slack deliveries
+	eventSubTransport string                   // the Twitch bot's EventSub transport; "" when it is off
+	senders           map[string]router.Sender // the bots that are on, by platform: they send without an event
+	runs              []func(ctx context.Context) error
 }
 
 // newBots builds the configured bots; Run functions start them.
@@ -40,24 +40,29 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 	b.leases = leases
 
 	if cfg.Twitch.on() {
-		// Twitch delivers EventSub only to https on port 443; a mirror
-		// (TWITCH_API_URL, as in tests) may take any callback.
-		callback := cfg.BaseURL + "/webhooks/twitch/eventsub"
-		if !strings.HasPrefix(callback, "https://") && cfg.Twitch.APIURL == "" {
-			logger.Warn("BASE_URL is not https: Twitch cannot deliver EventSub to it, so no subscriptions are made", "base_url", cfg.BaseURL)
-			callback = ""
+		// Twitch delivers EventSub webhooks only to public https on port 443
+		// (Validate refuses the webhook transport otherwise); a hub without
+		// such a BASE_URL receives EventSub over the WebSocket.
+		transport, callback := cfg.Twitch.eventSubTransport(cfg.BaseURL), ""
+		if transport == twitch.TransportWebhook {
+			callback = cfg.BaseURL + "/webhooks/twitch/eventsub"
+		} else {
+			logger.Info("twitch eventsub over websocket", "base_url", cfg.BaseURL)
 		}
 		b.twitchOAuth = &twitch.OAuth{ClientID: cfg.Twitch.ClientID, ClientSecret: cfg.Twitch.ClientSecret,
 			AuthURL: cfg.Twitch.AuthURL, APIURL: cfg.Twitch.APIURL}
 		bot, err := twitch.New(twitch.Config{Router: rt, Tokens: b.tokens, Links: b.links, Leases: leases, Status: tw,
 			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
-			CallbackURL: callback, IRCAddr: cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
+			CallbackURL: callback, Transport: transport, EventSubWSURL: cfg.Twitch.EventSubWSURL,
+			EventSub: twitch.NewEventSub(platform.NewDeliveries(a.pool, a.jobs), logger.With("component", "twitch")),
+			IRCAddr:  cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
 			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4,
 			Whispers: platform.NewRecipientBudget(a.pool, router.Twitch, twitch.WhisperRecipientsPerDay, 24*time.Hour),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("twitch bot: %w", err)
 		}
+		b.eventSubTransport = transport
 		b.senders[router.Twitch] = bot
 		b.runs = append(b.runs, bot.Run)
 	}

@@ -36,7 +36,7 @@ type config struct {
 	TokenKey        string // TOKEN_ENCRYPTION_KEY: seals secrets at rest
 	AllowPrivate    bool   // EXECUTOR_ALLOW_PRIVATE: let remote modules call private addresses
 	SlackSigning    string // SLACK_SIGNING_SECRET: turns on the Slack Events API receiver
-	EventSubSecret  string // TWITCH_EVENTSUB_SECRET: turns on the Twitch EventSub webhook receiver
+	EventSubSecret  string // TWITCH_EVENTSUB_SECRET: turns on the Twitch EventSub webhook receiver (webhook transport)
 	Twitch          twitchConfig
 	Discord         discordConfig
 	Slack           slackConfig
@@ -46,9 +46,41 @@ type config struct {
 type twitchConfig struct {
 	ClientID, ClientSecret, BotLogin string
 	IRCAddr, APIURL, AuthURL         string // endpoints, for tests and mirrors
+	EventSubWSURL                    string // TWITCH_EVENTSUB_WS_URL: the EventSub WebSocket server, for tests and mirrors
+	Transport                        string // TWITCH_EVENTSUB_TRANSPORT as set: "webhook", "websocket", or "" (chosen by BASE_URL)
 }
 
 func (t twitchConfig) on() bool { return t.ClientID != "" }
+
+// eventSubTransport is how Twitch delivers EventSub: as set, else webhook
+// when baseURL is a public https address on port 443 (the only callbacks
+// Twitch posts to) and the WebSocket otherwise (a hub on a home PC).
+func (t twitchConfig) eventSubTransport(baseURL string) string {
+	if t.Transport != "" {
+		return t.Transport
+	}
+	if publicHTTPS(baseURL) {
+		return "webhook"
+	}
+	return "websocket"
+}
+
+// publicHTTPS reports whether Twitch can deliver webhooks to base: https on
+// port 443, on a host that is not this machine or a private address.
+func publicHTTPS(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "https" || (u.Port() != "" && u.Port() != "443") {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+		return false
+	}
+	return true
+}
 
 // discordConfig turns the Discord bot on when its credentials are set.
 type discordConfig struct {
@@ -97,7 +129,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SlackSigning:    get("SLACK_SIGNING_SECRET", ""),
 		EventSubSecret:  get("TWITCH_EVENTSUB_SECRET", ""),
 		Twitch: twitchConfig{ClientID: get("TWITCH_CLIENT_ID", ""), ClientSecret: get("TWITCH_CLIENT_SECRET", ""), BotLogin: strings.ToLower(get("TWITCH_BOT_LOGIN", "")),
-			IRCAddr: get("TWITCH_IRC_ADDR", ""), APIURL: get("TWITCH_API_URL", ""), AuthURL: get("TWITCH_AUTH_URL", "")},
+			IRCAddr: get("TWITCH_IRC_ADDR", ""), APIURL: get("TWITCH_API_URL", ""), AuthURL: get("TWITCH_AUTH_URL", ""),
+			EventSubWSURL: get("TWITCH_EVENTSUB_WS_URL", ""), Transport: strings.ToLower(get("TWITCH_EVENTSUB_TRANSPORT", ""))},
 		Discord: discordConfig{Token: get("DISCORD_BOT_TOKEN", ""), AppID: get("DISCORD_APP_ID", ""), PublicKey: get("DISCORD_PUBLIC_KEY", ""),
 			APIURL: get("DISCORD_API_URL", ""), GatewayURL: get("DISCORD_GATEWAY_URL", "")},
 		Slack: slackConfig{ClientID: get("SLACK_CLIENT_ID", ""), ClientSecret: get("SLACK_CLIENT_SECRET", ""), BotToken: get("SLACK_BOT_TOKEN", ""),
@@ -194,6 +227,15 @@ func (c config) Validate() error {
 	if n := len(c.EventSubSecret); n > 0 && (n < 10 || n > 100) {
 		return &configError{"TWITCH_EVENTSUB_SECRET", fmt.Sprintf("has %d characters: Twitch takes a subscription secret of 10 to 100", n)}
 	}
+	switch c.Twitch.Transport {
+	case "", "websocket":
+	case "webhook":
+		if !publicHTTPS(c.BaseURL) {
+			return &configError{"BASE_URL", fmt.Sprintf("is %q, but TWITCH_EVENTSUB_TRANSPORT is webhook: Twitch delivers webhooks only to a public https address on port 443; set BASE_URL to one, or use TWITCH_EVENTSUB_TRANSPORT=websocket", c.BaseURL)}
+		}
+	default:
+		return &configError{"TWITCH_EVENTSUB_TRANSPORT", fmt.Sprintf("is %q: want webhook (Twitch posts to BASE_URL) or websocket (this hub connects to Twitch)", c.Twitch.Transport)}
+	}
 	return c.validatePlatforms()
 }
 
@@ -226,8 +268,15 @@ func (c config) validatePlatforms() error {
 		return nil
 	}
 	if err := group([2]string{"TWITCH_CLIENT_ID", c.Twitch.ClientID}, [2]string{"TWITCH_CLIENT_SECRET", c.Twitch.ClientSecret},
-		[2]string{"TWITCH_BOT_LOGIN", c.Twitch.BotLogin}, [2]string{"TWITCH_EVENTSUB_SECRET", c.EventSubSecret}); err != nil {
+		[2]string{"TWITCH_BOT_LOGIN", c.Twitch.BotLogin}); err != nil {
 		return err
+	}
+	// The secret signs webhook deliveries; the WebSocket transport needs none.
+	if c.EventSubSecret != "" && !c.Twitch.on() {
+		return &configError{"TWITCH_CLIENT_ID", "is not set, but TWITCH_EVENTSUB_SECRET is: set TWITCH_CLIENT_ID, TWITCH_CLIENT_SECRET and TWITCH_BOT_LOGIN too, or none of them"}
+	}
+	if c.Twitch.on() && c.EventSubSecret == "" && c.Twitch.eventSubTransport(c.BaseURL) == "webhook" {
+		return &configError{"TWITCH_EVENTSUB_SECRET", "is not set: Twitch signs its EventSub webhooks with it (10 to 100 characters); or use TWITCH_EVENTSUB_TRANSPORT=websocket"}
 	}
 	if err := group([2]string{"DISCORD_BOT_TOKEN", c.Discord.Token}, [2]string{"DISCORD_APP_ID", c.Discord.AppID},
 		[2]string{"DISCORD_PUBLIC_KEY", c.Discord.PublicKey}); err != nil {
@@ -272,6 +321,7 @@ func (c config) validatePlatforms() error {
 		{"TWITCH_AUTH_URL", c.Twitch.AuthURL, []string{"http", "https"}},
 		{"DISCORD_API_URL", c.Discord.APIURL, []string{"http", "https"}},
 		{"DISCORD_GATEWAY_URL", c.Discord.GatewayURL, []string{"ws", "wss"}},
+		{"TWITCH_EVENTSUB_WS_URL", c.Twitch.EventSubWSURL, []string{"ws", "wss"}},
 		{"SLACK_API_URL", c.Slack.APIURL, []string{"http", "https"}},
 		{"TWITCH_IRC_ADDR", c.Twitch.IRCAddr, []string{"irc", "ircs"}},
 	} {

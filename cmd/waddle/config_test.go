@@ -213,6 +213,13 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{name: "origin with a path", env: map[string]string{"CORS_ORIGINS": "https://app.example.com/x"}, wantVar: "CORS_ORIGINS"},
 		{name: "rate limit without value", env: map[string]string{"API_RATE_LIMITS": "user"}, wantVar: "API_RATE_LIMITS"},
 		{name: "rate limit for an unknown role", env: map[string]string{"API_RATE_LIMITS": "user=5,guest=5"}, wantVar: "API_RATE_LIMITS"},
+		{name: "webhook transport on a plain http BASE_URL", env: map[string]string{"TWITCH_EVENTSUB_TRANSPORT": "webhook", "BASE_URL": "http://127.0.0.1:8080"}, wantVar: "BASE_URL"},
+		{name: "webhook transport on https off port 443", env: map[string]string{"TWITCH_EVENTSUB_TRANSPORT": "webhook", "BASE_URL": "https://waddle.example.com:8443"}, wantVar: "BASE_URL"},
+		{name: "webhook transport on https localhost", env: map[string]string{"TWITCH_EVENTSUB_TRANSPORT": "webhook", "BASE_URL": "https://localhost"}, wantVar: "BASE_URL"},
+		{name: "unknown EventSub transport", env: map[string]string{"TWITCH_EVENTSUB_TRANSPORT": "pigeon"}, wantVar: "TWITCH_EVENTSUB_TRANSPORT"},
+		{name: "webhook transport without its secret", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_CLIENT_SECRET": "s", "TWITCH_BOT_LOGIN": "duckbot",
+			"TOKEN_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "BASE_URL": "https://waddle.example.com"}, wantVar: "TWITCH_EVENTSUB_SECRET"},
+		{name: "EventSub WebSocket URL not websocket", env: map[string]string{"TWITCH_EVENTSUB_WS_URL": "https://eventsub.local/ws"}, wantVar: "TWITCH_EVENTSUB_WS_URL"},
 		{name: "negative rate limit", env: map[string]string{"API_RATE_LIMITS": "user=-1"}, wantVar: "API_RATE_LIMITS"},
 		{name: "rate limit not a number", env: map[string]string{"API_RATE_LIMITS": "trigger=lots"}, wantVar: "API_RATE_LIMITS"},
 		{name: "unknown log format", env: map[string]string{"LOG_FORMAT": "xml"}, wantVar: "LOG_FORMAT"},
@@ -270,4 +277,40 @@ func FuzzLoadConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEventSubTransport: webhook by default only where Twitch can post
+// (public https on port 443), the WebSocket otherwise, and as set when set.
+func TestEventSubTransport(t *testing.T) {
+	t.Parallel()
+	twitch := map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_CLIENT_SECRET": "s", "TWITCH_BOT_LOGIN": "duckbot",
+		"TOKEN_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	cases := []struct {
+		base, set, secret, want string
+	}{
+		{"https://waddle.example.com", "", "0123456789abc", "webhook"},
+		{"https://waddle.example.com:443", "", "0123456789abc", "webhook"},
+		{"http://127.0.0.1:8080", "", "", "websocket"}, // make run on a home PC: no secret needed
+		{"https://waddle.example.com:8443", "", "", "websocket"},
+		{"https://192.168.1.20", "", "", "websocket"},
+		{"https://waddle.example.com", "websocket", "", "websocket"},
+		{"https://waddle.example.com", "WebHook", "0123456789abc", "webhook"},
+	}
+	for _, tc := range cases {
+		env := validVars(twitch)
+		env["BASE_URL"], env["TWITCH_EVENTSUB_TRANSPORT"], env["TWITCH_EVENTSUB_SECRET"] = tc.base, tc.set, tc.secret
+		c, err := loadConfig(configEnv(env))
+		if err != nil {
+			t.Errorf("BASE_URL %s, transport %q: %v", tc.base, tc.set, err)
+			continue
+		}
+		if got := c.Twitch.eventSubTransport(c.BaseURL); got != tc.want {
+			t.Errorf("BASE_URL %s, transport %q: %s, want %s", tc.base, tc.set, got, tc.want)
+		}
+	}
+	// The refusal is one line naming BASE_URL and what to do.
+	_, err := loadConfig(configEnv(validVars(map[string]string{"TWITCH_EVENTSUB_TRANSPORT": "webhook", "BASE_URL": "http://127.0.0.1:8080"})))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "config: BASE_URL ") || !strings.Contains(err.Error(), "TWITCH_EVENTSUB_TRANSPORT=websocket") {
+		t.Errorf("webhook on http: %v, want one line naming BASE_URL and the websocket transport", err)
+	}
 }

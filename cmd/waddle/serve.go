@@ -109,7 +109,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Communities: a.comm,
 		Audit:       audit.Log{Pool: readPool},
 		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Breaker: breaker, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
-			EventSub: cfg.EventSubSecret != "", Slack: cfg.SlackSigning != "", Bots: bots.statuses, Leases: bots.leases},
+			EventSub: cfg.EventSubSecret != "", EventSubTransport: bots.eventSubTransport, Slack: cfg.SlackSigning != "", Bots: bots.statuses, Leases: bots.leases},
 		Limiter:         a.limiter,
 		Sessions:        sessions,
 		Logger:          logger.With("component", "http"),

@@ -63,6 +63,7 @@ type API struct {
 	limitWhi int           // answer the next so many whispers with 429
 	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
 	appHeld  int           // app token requests waiting on appGate
+	ws       *EventSubWS   // takes websocket transports; nil: refused (websocket.go)
 }
 
 // StartAPI starts the API server and stops it when the test ends.
@@ -423,6 +424,10 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(200, map[string]any{"data": data, "total": len(data), "total_cost": 0, "max_total_cost": 10000, "pagination": map[string]any{}})
 	case "POST /eventsub/subscriptions":
+		if tr, _ := call.Body["transport"].(map[string]any); f.ws != nil && tr["method"] == "websocket" {
+			reply(f.ws.createSub(f.users[strings.TrimPrefix(call.Auth, "Bearer ")][0], call.Body))
+			return
+		}
 		if tr, _ := call.Body["transport"].(map[string]any); tr["method"] == "webhook" && !f.apps[token] {
 			reply(helixError(401, "The Authorization header must contain an app access token to subscribe with the webhook transport."))
 			return
