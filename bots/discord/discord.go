@@ -75,6 +75,8 @@ type Bot struct {
 	failing  []int // shards held here that cannot connect yet
 	leaseErr bool  // shard leases could not be renewed in time: shards closed
 	stopping bool  // Run is shutting down: no new interaction is taken
+
+	slashWait map[string]slashRetry // guarded by mu: guild id → when to try registering its commands again
 }
 
 // guildInfo is what the bot keeps of a guild (discordgo's state cache is

@@ -47,6 +47,7 @@ type REST struct {
 	ixs      map[string]*ixState // interaction state by token
 	views    []View
 	nextID   int
+	cmd      rules // commands.go
 }
 
 // ixState is what Discord knows of an interaction's original message.
@@ -85,6 +86,9 @@ func StartREST(t testing.TB) *REST {
 		override := f.override
 		f.mu.Unlock()
 		if override != nil && override(w, req) {
+			return
+		}
+		if f.refuse(w, r, req) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
