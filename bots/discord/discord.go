@@ -77,6 +77,7 @@ type Bot struct {
 	stopping bool  // Run is shutting down: no new interaction is taken
 
 	slashWait map[string]slashRetry // guarded by mu: guild id → when to try registering its commands again
+	perm      perms                 // channels, threads and the bot's roles, for posting in threads
 }
 
 // guildInfo is what the bot keeps of a guild (discordgo's state cache is
