@@ -46,8 +46,31 @@ type rules struct {
 	commands map[string][]Command // "app/guild" → its commands
 	creates  map[string]int       // "app/guild/2006-01-02" → creates that day
 	threads  map[string]thread    // thread id → its parent and whether the bot may post
+	reasons  []Reason
 	now      func() time.Time
 	nextID   int
+}
+
+// Reason is an audit-log reason Discord accepted, decoded.
+type Reason struct {
+	Method, Path, Text string
+}
+
+// Reasons returns the audit-log reasons accepted, oldest first.
+func (f *REST) Reasons() []Reason {
+	f.cmd.mu.Lock()
+	defer f.cmd.mu.Unlock()
+	return append([]Reason(nil), f.cmd.reasons...)
+}
+
+// SetCreates sets how many commands the application created in guild on day.
+func (f *REST) SetCreates(app, guild string, day time.Time, n int) {
+	f.cmd.mu.Lock()
+	defer f.cmd.mu.Unlock()
+	if f.cmd.creates == nil {
+		f.cmd.creates = map[string]int{}
+	}
+	f.cmd.creates[app+"/"+guild+"/"+day.UTC().Format(time.DateOnly)] = n
 }
 
 type thread struct {
@@ -97,6 +120,10 @@ func (f *REST) refuse(w http.ResponseWriter, r *http.Request, req Request) bool 
 			invalidForm(w, "X-Audit-Log-Reason", msg)
 			return true
 		}
+		dec, _ := url.PathUnescape(vals[0])
+		f.cmd.mu.Lock()
+		f.cmd.reasons = append(f.cmd.reasons, Reason{Method: req.Method, Path: req.Path, Text: dec})
+		f.cmd.mu.Unlock()
 	}
 	parts := strings.Split(strings.Trim(req.Path, "/"), "/")
 	switch {
