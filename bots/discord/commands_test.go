@@ -235,7 +235,7 @@ func TestParseModalSubmitNeverPanics(t *testing.T) {
 
 func TestAuditReason(t *testing.T) {
 	cases := []struct {
-		name, in string
+		name, in  string
 		wantRunes int // decoded; 0: no header
 	}{
 		{"empty", "", 0},
@@ -329,4 +329,49 @@ func TestNoReplyInAThreadWithoutSendMessagesInThreads(t *testing.T) {
 	e.rest.Thread(guild, "50", "60", true)
 	e.gw.Dispatch("MESSAGE_CREATE", threadMessage("693", "60", "!hello"))
 	e.waitBody("POST", "/channels/60/messages", "Quack!")
+}
+
+func FuzzParseModalSubmit(f *testing.F) {
+	f.Add(`{"custom_id":"f","components":[{"type":18,"component":{"type":4,"custom_id":"a","value":"1"}}]}`)
+	f.Add(`{"components":[{"type":1,"components":[{"type":4,"custom_id":"a","value":"1"}]}]}`)
+	f.Add(`{"components":[{"type":18,"component":null}]}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		d, err := parseModalSubmit(json.RawMessage(raw))
+		if err != nil {
+			return
+		}
+		if len(d.Fields) > 50 {
+			t.Errorf("%d fields, want at most 50", len(d.Fields))
+		}
+		for k, v := range d.Fields {
+			if len(k) > 100 || utf8.RuneCountInString(v.(string)) > 4000 {
+				t.Errorf("field %q of %d characters", k, utf8.RuneCountInString(v.(string)))
+			}
+		}
+	})
+}
+
+func FuzzAuditReason(f *testing.F) {
+	f.Add("matched a moderation rule")
+	f.Add("line\nbreak % 100%")
+	f.Add(strings.Repeat("🦆", 600))
+	f.Add("\xff\xfe")
+	f.Fuzz(func(t *testing.T, reason string) {
+		got := auditReason(reason)
+		if got == "" {
+			if strings.TrimSpace(strings.ToValidUTF8(reason, "\uFFFD")) != "" {
+				t.Errorf("reason %q dropped", reason)
+			}
+			return
+		}
+		dec, err := url.PathUnescape(got)
+		if err != nil || !utf8.ValidString(dec) || utf8.RuneCountInString(dec) > maxAuditReason || utf8.RuneCountInString(dec) < 1 {
+			t.Errorf("%q → %q: decodes to %d characters (%v)", reason, got, utf8.RuneCountInString(dec), err)
+		}
+		for i := 0; i < len(got); i++ {
+			if got[i] <= ' ' || got[i] >= 0x7f {
+				t.Fatalf("%q: byte %#x is not encoded", got, got[i])
+			}
+		}
+	})
 }

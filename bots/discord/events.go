@@ -85,6 +85,7 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 		delete(b.guilds, id)
 		delete(b.hashes, id)
 		b.mu.Unlock()
+		b.perm.forget(id)
 		b.enqueue(ctx, func(ctx context.Context) {
 			if err := b.cfg.Links.Gone(ctx, router.Discord, id); err != nil {
 				b.log.WarnContext(ctx, "forget guild", "err", err, "guild", id)

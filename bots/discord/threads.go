@@ -66,6 +66,13 @@ func (p *perms) setChannel(c *discordgo.Channel) {
 	p.guild(c.GuildID).channels[c.ID] = &channelInfo{thread: c.IsThread(), parent: c.ParentID, overwrites: c.PermissionOverwrites}
 }
 
+// forget drops what is known of a guild the bot left.
+func (p *perms) forget(guild string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.guilds, guild)
+}
+
 func (p *perms) deleteChannel(guild, id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
