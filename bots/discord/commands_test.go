@@ -331,6 +331,31 @@ func TestNoReplyInAThreadWithoutSendMessagesInThreads(t *testing.T) {
 	e.waitBody("POST", "/channels/60/messages", "Quack!")
 }
 
+func TestThreadThatRefusedAPostIsLeftAlone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	e.command("hello", "Quack!")
+	// The bot believes it may post (its role grants the permission), but
+	// the thread's parent took it away since, unseen.
+	e.gw.Dispatch("GUILD_CREATE", map[string]any{"id": guild, "name": "Duck pond", "owner_id": "1",
+		"roles": []any{
+			map[string]any{"id": guild, "name": "@everyone", "permissions": "3072"},
+			map[string]any{"id": "88", "name": "waddle", "permissions": fmt.Sprint(1 << 38)}},
+		"channels": []any{map[string]any{"id": "50", "type": 0, "name": "general"}},
+		"threads":  []any{map[string]any{"id": "60", "type": 11, "parent_id": "50", "name": "a thread"}},
+		"members":  []any{map[string]any{"user": map[string]any{"id": botID, "username": "waddle", "bot": true}, "roles": []string{"88"}}}})
+	e.rest.Thread(guild, "50", "60", false)
+	e.gw.Dispatch("MESSAGE_CREATE", threadMessage("695", "60", "!hello"))
+	eventually(t, "the refused post", func() bool { return len(e.rest.Find("POST", "/channels/60/messages")) == 1 })
+	eventually(t, "the refusal counted", func() bool { return e.bot.queue.Stats().Failed == 1 })
+	e.gw.Dispatch("MESSAGE_CREATE", threadMessage("696", "60", "!hello"))
+	e.gw.Dispatch("MESSAGE_CREATE", threadMessage("697", "50", "!hello"))
+	e.waitBody("POST", "/channels/50/messages", "Quack!")
+	if n := len(e.rest.Find("POST", "/channels/60/messages")); n != 1 {
+		t.Errorf("%d posts in the thread that refused one, want 1", n)
+	}
+}
+
 func FuzzParseModalSubmit(f *testing.F) {
 	f.Add(`{"custom_id":"f","components":[{"type":18,"component":{"type":4,"custom_id":"a","value":"1"}}]}`)
 	f.Add(`{"components":[{"type":1,"components":[{"type":4,"custom_id":"a","value":"1"}]}]}`)

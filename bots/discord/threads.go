@@ -108,8 +108,8 @@ func (p *perms) setRoles(guild string, roles []string) {
 }
 
 // mayPost reports whether the bot may post in channel: false only for a
-// thread where it lacks View Channel or Send Messages in Threads (or that
-// refused a post lately), which is logged once per thread.
+// thread where it lacks View Channel or Send Messages in Threads, or that
+// refused a post lately (403); logged once per thread.
 func (b *Bot) mayPost(ctx context.Context, guild, channel string) bool {
 	if guild == "" || channel == "" {
 		return true
@@ -127,8 +127,9 @@ func (b *Bot) mayPost(ctx context.Context, guild, channel string) bool {
 		// since. One lookup tells.
 		ch, err := b.api.Channel(channel, discordgo.WithContext(ctx))
 		if err != nil {
+			// Remembered as a plain channel, so it is not looked up again.
 			b.log.DebugContext(ctx, "look up a channel", "err", b.check(err), "channel", channel)
-			return true
+			ch = &discordgo.Channel{ID: channel}
 		}
 		ch.GuildID = guild
 		b.perm.setChannel(ch)
@@ -139,14 +140,14 @@ func (b *Bot) mayPost(ctx context.Context, guild, channel string) bool {
 			return true
 		}
 	}
-	if !c.thread {
+	b.perm.mu.Lock()
+	denied, thread := time.Now().Before(c.denied), c.thread
+	b.perm.mu.Unlock()
+	if !thread {
 		return true
 	}
-	ok := b.threadPerms(ctx, guild, c)&threadPerms == threadPerms
+	ok := !denied && b.threadPerms(ctx, guild, c)&threadPerms == threadPerms
 	b.perm.mu.Lock()
-	if ok && time.Now().Before(c.denied) {
-		ok = false
-	}
 	warn := !ok && !b.perm.warned[channel]
 	if warn {
 		if b.perm.warned == nil || len(b.perm.warned) > 10_000 {
@@ -165,8 +166,9 @@ func (b *Bot) mayPost(ctx context.Context, guild, channel string) bool {
 	return ok
 }
 
-// refusedIn notes that a post in channel was refused with 403, so the bot
-// does not try it again for a while.
+// refusedIn notes that a post in a thread was refused with 403 (missing
+// access or permissions: what the bot knew was stale), so the bot does not
+// try it again for deniedFor.
 func (b *Bot) refusedIn(guild, channel string, err error) {
 	var re *discordgo.RESTError
 	if !errors.As(err, &re) || re.Response == nil || re.Response.StatusCode != http.StatusForbidden {
