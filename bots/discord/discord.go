@@ -65,6 +65,9 @@ type Bot struct {
 	ixs    chan struct{}  // one slot per interaction being handled
 	ixWG   sync.WaitGroup // interactions being handled
 
+	perm      perms                 // channels, threads and the bot's roles, for posting in threads
+	slashWait map[string]slashRetry // guarded by mu: guild id → when to try registering its commands again
+
 	mu       sync.Mutex
 	self     string // the bot's user id, from READY
 	shards   map[int]*discordgo.Session
@@ -75,9 +78,6 @@ type Bot struct {
 	failing  []int // shards held here that cannot connect yet
 	leaseErr bool  // shard leases could not be renewed in time: shards closed
 	stopping bool  // Run is shutting down: no new interaction is taken
-
-	slashWait map[string]slashRetry // guarded by mu: guild id → when to try registering its commands again
-	perm      perms                 // channels, threads and the bot's roles, for posting in threads
 }
 
 // guildInfo is what the bot keeps of a guild (discordgo's state cache is

@@ -39,6 +39,7 @@ type Member struct {
 // safe for concurrent use.
 type REST struct {
 	srv      *httptest.Server
+	cmd      rules // commands.go
 	mu       sync.Mutex
 	requests []Request
 	members  map[string][]Member // by guild
@@ -47,7 +48,6 @@ type REST struct {
 	ixs      map[string]*ixState // interaction state by token
 	views    []View
 	nextID   int
-	cmd      rules // commands.go
 }
 
 // ixState is what Discord knows of an interaction's original message.
