@@ -40,8 +40,8 @@ type Command struct {
 	Version     string          `json:"version"`
 }
 
-// rules is the state behind Discord's refusals.
-type rules struct {
+// commandRules is the state behind Discord's refusals.
+type commandRules struct {
 	mu       sync.Mutex
 	commands map[string][]Command // "app/guild" → its commands
 	creates  map[string]int       // "app/guild/2006-01-02" → creates that day

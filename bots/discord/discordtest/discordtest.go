@@ -39,7 +39,7 @@ type Member struct {
 // safe for concurrent use.
 type REST struct {
 	srv      *httptest.Server
-	cmd      rules // commands.go
+	cmd      commandRules // commands.go
 	mu       sync.Mutex
 	requests []Request
 	members  map[string][]Member // by guild
