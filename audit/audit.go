@@ -61,6 +61,7 @@ const (
 	OverlayDeleted     = "overlay_deleted"
 	QuoteAdded         = "quote_added"
 	QuoteDeleted       = "quote_deleted"
+	SlashChoiceChanged = "slash_choice_changed" // whether a command is a Discord slash command
 )
 
 // Second-factor actions.
@@ -80,7 +81,7 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	ServerLinked, ServerUnlinked, BotAccountConnected,
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
 	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ModuleCreated, ModuleDeleted,
-	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted,
+	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted, SlashChoiceChanged,
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
 
 // Actor is who did something and from where.

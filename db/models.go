@@ -293,6 +293,13 @@ type Session struct {
 	Expiry time.Time
 }
 
+type SlashChoice struct {
+	CommunityID int64
+	Name        string
+	Choice      string
+	UpdatedAt   time.Time
+}
+
 type User struct {
 	ID                int64
 	Email             string

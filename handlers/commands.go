@@ -90,6 +90,9 @@ func (h *Handler) commandsView(r *http.Request, create views.CommandForm, prefix
 	p := views.CommandsPage{Chrome: h.chrome(r, "Commands · "+m.Name, "communities"), Nav: h.botNav(r, "commands"), CanManage: can,
 		Prefix: prefix, Prefixes: router.Prefixes, PrefixError: prefixErr, Builtins: builtinNames, Create: create,
 		Permissions: router.Permissions, Platforms: router.Platforms}
+	if p.Slash, err = h.slashSection(r, m.ID, can); err != nil {
+		return views.CommandsPage{}, err
+	}
 	for _, c := range cmds {
 		row := commandRow(m.ID, prefix, c, can)
 		if edit != nil && edit.ID == c.ID {

@@ -258,12 +258,18 @@ func (h *Handler) linkWithToken(r *http.Request, cid int64, plat, server, name s
 	return h.cfg.Tokens.Save(r.Context(), plat, server, tok)
 }
 
+// discordPermissions are the permissions the install link asks for: view
+// channels (1<<10), send messages (1<<11) and send messages in threads
+// (1<<38, for commands typed in threads), manage messages (1<<13, deleting
+// by moderation rules), embed links (1<<14), read message history (1<<16),
+// add reactions (1<<6), moderate members (1<<40, timeouts) and ban members
+// (1<<2).
+const discordPermissions = 1<<10 | 1<<11 | 1<<38 | 1<<13 | 1<<14 | 1<<16 | 1<<6 | 1<<40 | 1<<2
+
 // discordInstallURL is the link that adds the bot to a Discord server with
-// the permissions its moderation needs.
+// the permissions it needs.
 func discordInstallURL(appID string) string {
-	// View channels, send messages, manage messages, embed links, read history,
-	// add reactions, moderate members (timeouts), ban members.
-	const perms = 1024 | 2048 | 8192 | 16384 | 65536 | 64 | 1099511627776 | 4
+	const perms = discordPermissions
 	q := url.Values{"client_id": {appID}, "scope": {"bot applications.commands"}, "permissions": {strconv.FormatInt(perms, 10)}}
 	return "https://discord.com/oauth2/authorize?" + q.Encode()
 }

@@ -156,6 +156,7 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/commands/{id}/delete", h.deleteCommand)
 					r.Post("/commands/{id}/aliases", h.addAlias)
 					r.Post("/commands/{id}/aliases/{alias}/delete", h.deleteAlias)
+					r.Post("/commands/slash/{name}", h.setSlashChoice)
 					r.Post("/moderation/rules", h.createRule)
 					r.Get("/moderation/rules/{rid}/edit", h.editRulePage)
 					r.Post("/moderation/rules/{rid}", h.updateRule)

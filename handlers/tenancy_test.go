@@ -109,6 +109,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/commands/{id}/delete", fmt.Sprintf("/c/%d/commands/%d/delete", B, cmdB.ID), nil, ""},
 		{"POST", "/c/{cid}/commands/{id}/aliases", fmt.Sprintf("/c/%d/commands/%d/aliases", B, cmdB.ID), url.Values{"alias": {"evil"}}, ""},
 		{"POST", "/c/{cid}/commands/{id}/aliases/{alias}/delete", fmt.Sprintf("/c/%d/commands/%d/aliases/cuddle/delete", B, cmdB.ID), nil, ""},
+		{"POST", "/c/{cid}/commands/slash/{name}", fmt.Sprintf("/c/%d/commands/slash/%s", B, cmdB.Name), url.Values{"choice": {"never"}}, ""},
 		{"POST", "/c/{cid}/moderation/rules", fmt.Sprintf("/c/%d/moderation/rules", B), url.Values{"match": {"contains"}, "pattern": {"x"}, "action": {"ban"}}, ""},
 		{"POST", "/c/{cid}/moderation/rules/{rid}", fmt.Sprintf("/c/%d/moderation/rules/%d", B, ruleB.ID), evilRule, ""},
 		{"POST", "/c/{cid}/moderation/rules/{rid}/toggle", fmt.Sprintf("/c/%d/moderation/rules/%d/toggle", B, ruleB.ID), nil, ""},
@@ -265,6 +266,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND command_prefix = '!'", B); n != 1 {
 		t.Error("B's prefix changed")
+	}
+	if n := e.count("SELECT count(*) FROM slash_choices"); n != 0 {
+		t.Error("a slash command choice was made through B's routes")
 	}
 	if n := e.count("SELECT count(*) FROM points_values") + e.count("SELECT count(*) FROM points_ledger"); n != 0 {
 		t.Error("points changed through B's routes")

@@ -452,6 +452,9 @@ func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 	if _, err := q.CommandDelete(ctx, db.CommandDeleteParams{CommunityID: communityID, ID: id}); err != nil {
 		return fmt.Errorf("delete command %d: %w", id, err)
 	}
+	if err := forgetSlashChoices(ctx, q, communityID, append([]string{old.Name}, aliases...)); err != nil {
+		return fmt.Errorf("delete command %d: %w", id, err)
+	}
 	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.CommandDeleted, Target: "command " + old.Name,
 		Before: commandStateOf(old, aliases)})
 }
@@ -489,6 +492,9 @@ func deleteAlias(ctx context.Context, tx db.DBTX, by audit.Actor, communityID in
 		return problem.New(problem.NotFound, "No such alias.")
 	}
 	if err != nil {
+		return fmt.Errorf("delete alias %q: %w", alias, err)
+	}
+	if err := forgetSlashChoices(ctx, db.New(tx), communityID, []string{alias}); err != nil {
 		return fmt.Errorf("delete alias %q: %w", alias, err)
 	}
 	return audit.Record(ctx, tx, by, audit.Entry{CommunityID: communityID, Action: audit.AliasDeleted, Target: "alias " + alias + " of command " + command,

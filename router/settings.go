@@ -28,11 +28,13 @@ type Settings struct {
 	exec *executor.Client
 	box  *secret.Box
 	reg  *registry
+	// usage is command use by community for the day, to rank slash commands.
+	usage *usageCache
 }
 
 // NewSettings returns the configuration service that shares engine's cache.
 func NewSettings(engine *Router) *Settings {
-	return &Settings{cache: engine.cache, pool: engine.pool, exec: engine.exec, box: engine.box, reg: engine.reg}
+	return &Settings{cache: engine.cache, pool: engine.pool, exec: engine.exec, box: engine.box, reg: engine.reg, usage: &usageCache{}}
 }
 
 // Prefixes a community may choose for local commands.

@@ -71,6 +71,9 @@ type Bot struct {
 	ixs    chan struct{}  // one slot per interaction being handled
 	ixWG   sync.WaitGroup // interactions being handled
 
+	perm      perms                 // channels, threads and the bot's roles, for posting in threads
+	slashWait map[string]slashRetry // guarded by mu: guild id → when to try registering its commands again
+
 	mu       sync.Mutex
 	self     string                     // the bot's user id, from READY
 	shards   map[int]*discordgo.Session // open sessions, by shard

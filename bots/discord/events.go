@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -46,6 +47,10 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 			return
 		}
 		b.remember(e.Guild)
+		b.mu.Lock()
+		self := b.self
+		b.mu.Unlock()
+		b.perm.setGuild(e.Guild, self)
 		g, at := e.Guild, b.cfg.Now()
 		b.enqueue(ctx, func(ctx context.Context) {
 			if err := b.cfg.Links.Seen(ctx, router.Discord, g.ID, g.Name); err != nil {
@@ -80,12 +85,51 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 		delete(b.guilds, id)
 		delete(b.hashes, id)
 		b.mu.Unlock()
+		b.perm.forget(id)
 		b.enqueue(ctx, func(ctx context.Context) {
 			if err := b.cfg.Links.Gone(ctx, router.Discord, id); err != nil {
 				b.log.WarnContext(ctx, "forget guild", "err", err, "guild", id)
 			}
 			b.refreshStatus()
 		})
+	})
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelCreate) {
+		if e.Channel != nil {
+			b.perm.setChannel(e.Channel)
+		}
+	})
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelUpdate) {
+		if e.Channel != nil {
+			b.perm.setChannel(e.Channel)
+		}
+	})
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelDelete) {
+		if e.Channel != nil {
+			b.perm.deleteChannel(e.GuildID, e.ID)
+		}
+	})
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadCreate) {
+		if e.Channel != nil {
+			b.perm.setChannel(e.Channel)
+		}
+	})
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadUpdate) {
+		if e.Channel != nil {
+			b.perm.setChannel(e.Channel)
+		}
+	})
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadDelete) {
+		if e.Channel != nil {
+			b.perm.deleteChannel(e.GuildID, e.ID)
+		}
+	})
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadListSync) {
+		for _, c := range e.Threads {
+			if c != nil {
+				c.GuildID = e.GuildID
+				b.perm.setChannel(c)
+			}
+		}
 	})
 	s.AddHandler(func(_ *discordgo.Session, e *discordgo.GuildRoleCreate) {
 		if e.GuildRole != nil && e.Role != nil {
@@ -126,6 +170,9 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 		b.enqueue(ctx, func(ctx context.Context) { b.onMemberAdd(ctx, m) })
 	})
 	s.AddHandler(func(_ *discordgo.Session, e *discordgo.GuildMemberUpdate) {
+		if e.Member != nil && e.User != nil && b.isSelf(e.User.ID) {
+			b.perm.setRoles(e.GuildID, e.Roles)
+		}
 		if e.Member == nil || e.User == nil || e.PremiumSince == nil {
 			return
 		}
@@ -140,10 +187,35 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 		b.enqueue(ctx, func(ctx context.Context) { b.onVoice(ctx, v) })
 	})
 	s.AddHandler(func(_ *discordgo.Session, e *discordgo.InteractionCreate) {
-		if e.Interaction == nil {
-			return
+		if e.Interaction == nil || e.Type == discordgo.InteractionModalSubmit {
+			return // a modal submit is read from the raw event below
 		}
 		i, arrived := e.Interaction, time.Now()
+		b.interact(ctx, func(ctx context.Context) { b.onInteraction(ctx, i, arrived) })
+	})
+	// discordgo v0.29.0 cannot read a modal submit whose inputs sit in
+	// Labels (it hands on the interaction without its data): the raw event
+	// is read here instead.
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.Event) {
+		if e.Type != "INTERACTION_CREATE" {
+			return
+		}
+		var raw struct {
+			Type discordgo.InteractionType `json:"type"`
+			Data json.RawMessage           `json:"data"`
+		}
+		if json.Unmarshal(e.RawData, &raw) != nil || raw.Type != discordgo.InteractionModalSubmit {
+			return
+		}
+		d, err := parseModalSubmit(raw.Data)
+		if err != nil {
+			b.log.DebugContext(ctx, "modal submit ignored: unreadable data", "err", err)
+			return
+		}
+		i := &discordgo.Interaction{}
+		i.UnmarshalJSON(e.RawData) // fills all but the data it cannot read
+		i.Data = d
+		arrived := time.Now()
 		b.interact(ctx, func(ctx context.Context) { b.onInteraction(ctx, i, arrived) })
 	})
 }

@@ -67,29 +67,12 @@ func (b *Bot) onInteraction(ctx context.Context, i *discordgo.Interaction, arriv
 		}
 		ev.Kind, ev.Text = router.ButtonClick, runes.Truncate(text, router.MaxTextLen, "")
 		b.click(ctx, i, ix, t, ev, b.clickBudget(i.ID, arrived, time.Now()))
-	case discordgo.ModalSubmitInteractionData:
-		ev.Kind, ev.Text, ev.Data = router.ModalSubmit, runes.Truncate(d.CustomID, router.MaxTextLen, ""), fields(d.Components)
+	case modalSubmit:
+		ev.Kind, ev.Text, ev.Data = router.ModalSubmit, runes.Truncate(d.CustomID, router.MaxTextLen, ""), d.Fields
 		b.answer(ctx, i, ix, t, ev, b.clickBudget(i.ID, arrived, time.Now()))
 	default:
 		b.log.DebugContext(ctx, "interaction ignored: unknown type", "type", int(i.Type))
 	}
-}
-
-// fields reads a modal's text inputs.
-func fields(rows []discordgo.MessageComponent) map[string]any {
-	out := map[string]any{}
-	for _, row := range rows {
-		r, ok := row.(*discordgo.ActionsRow)
-		if !ok {
-			continue
-		}
-		for _, c := range r.Components {
-			if in, ok := c.(*discordgo.TextInput); ok && in.CustomID != "" && len(out) < 50 {
-				out[runes.TruncateBytes(in.CustomID, 100)] = runes.Truncate(in.Value, 4000, "")
-			}
-		}
-	}
-	return out
 }
 
 // clickBudget is how long a click may still be handled at now before it must
@@ -212,7 +195,12 @@ func (b *Bot) click(ctx context.Context, i *discordgo.Interaction, ix interactio
 	}
 	for k, resp := range res.Responses {
 		if resp.Form != nil && len(resp.Form.ID) <= 100 && resp.Form.ID != "" {
-			b.respond(ctx, i, modal(*resp.Form))
+			m, err := modal(*resp.Form)
+			if err != nil {
+				b.log.WarnContext(ctx, "form not opened", "err", err, "form", resp.Form.ID)
+				m = notice(noFieldsNote)
+			}
+			b.respond(ctx, i, m)
 			res.Responses = append(res.Responses[:k:k], res.Responses[k+1:]...)
 			b.deliver(ctx, t, res)
 			return
@@ -242,11 +230,21 @@ func sendable(res router.Result) bool {
 func (b *Bot) openForm(ctx context.Context, i *discordgo.Interaction, key string) {
 	var f router.Form
 	if err := b.store.get(ctx, "form:"+key, &f); err != nil {
-		b.respond(ctx, i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
-			Data: &discordgo.InteractionResponseData{Content: "This form has expired.", Flags: discordgo.MessageFlagsEphemeral}})
+		b.respond(ctx, i, notice("This form has expired."))
 		return
 	}
-	b.respond(ctx, i, modal(f))
+	m, err := modal(f)
+	if err != nil {
+		b.log.WarnContext(ctx, "form not opened", "err", err, "form", f.ID)
+		m = notice(noFieldsNote)
+	}
+	b.respond(ctx, i, m)
+}
+
+// notice answers an interaction with a message only its user sees.
+func notice(text string) *discordgo.InteractionResponse {
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: text, Flags: discordgo.MessageFlagsEphemeral}}
 }
 
 // respond sends the first answer to an interaction at once, outside the

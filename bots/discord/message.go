@@ -39,7 +39,13 @@ func (b *Bot) Send(ctx context.Context, _ int64, m router.Message) error {
 	if err != nil || ch.GuildID != m.Server {
 		return problem.Invalidf("channel", "Channel %s is not in Discord server %s.", m.Channel, m.Server)
 	}
-	return b.enqueueCall(m.Channel, platform.High, b.post(m.Channel, msg))
+	if ch.IsThread() {
+		b.perm.setChannel(ch)
+		if !b.mayPost(ctx, m.Server, m.Channel) {
+			return problem.Invalidf("channel", "The bot may not post in thread %s: it lacks Send Messages in Threads there.", m.Channel)
+		}
+	}
+	return b.enqueueCall(m.Channel, platform.High, b.post(m.Server, m.Channel, msg))
 }
 
 // unknown reports whether Discord answered err with 404 or one of codes.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,7 +86,9 @@ func (b *Bot) render(ctx context.Context, r router.Response) part {
 		buttons = append(buttons, discordgo.Button{Label: runes.Truncate(label, 80, ""), Style: discordgo.PrimaryButton, CustomID: btn.ID})
 	}
 	if r.Form != nil {
-		if key, err := b.saveForm(ctx, *r.Form); err != nil {
+		if _, err := modal(*r.Form); err != nil {
+			b.log.WarnContext(ctx, "form left out", "err", err, "form", runes.TruncateBytes(r.Form.ID, 120))
+		} else if key, err := b.saveForm(ctx, *r.Form); err != nil {
 			b.log.WarnContext(ctx, "form left out", "err", err)
 		} else {
 			label := r.Form.Title
@@ -112,28 +115,6 @@ func (b *Bot) saveForm(ctx context.Context, f router.Form) (string, error) {
 		return "", err
 	}
 	return key, nil
-}
-
-// modal is the Discord dialog of a form.
-func modal(f router.Form) *discordgo.InteractionResponse {
-	title := f.Title
-	if title == "" {
-		title = "Form"
-	}
-	var rows []discordgo.MessageComponent
-	for i, fl := range f.Fields {
-		if i == 5 || fl.ID == "" || len(fl.ID) > 100 {
-			continue
-		}
-		label := fl.Label
-		if label == "" {
-			label = fl.ID
-		}
-		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: fl.ID, Label: runes.Truncate(label, 45, ""), Style: discordgo.TextInputShort, MaxLength: 1000}}})
-	}
-	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal,
-		Data: &discordgo.InteractionResponseData{CustomID: f.ID, Title: runes.Truncate(title, 45, ""), Components: rows}}
 }
 
 // priority: answers to commands first, other chatter may be dropped.
@@ -171,14 +152,20 @@ func (b *Bot) deliver(ctx context.Context, t target, res router.Result) {
 		if t.message != "" {
 			msg.Reference = &discordgo.MessageReference{MessageID: t.message, ChannelID: t.channel, GuildID: t.guild, FailIfNotExists: new(bool)}
 		}
-		b.send(t.channel, prio, b.post(t.channel, msg))
+		if !b.mayPost(ctx, t.guild, t.channel) {
+			continue
+		}
+		b.send(t.channel, prio, b.post(t.guild, t.channel, msg))
 	}
 }
 
-// post is the call that posts msg in channel.
-func (b *Bot) post(channel string, msg *discordgo.MessageSend) func(ctx context.Context) error {
+// post is the call that posts msg in channel of guild.
+func (b *Bot) post(guild, channel string, msg *discordgo.MessageSend) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		_, err := b.api.ChannelMessageSendComplex(channel, msg, discordgo.WithContext(ctx))
+		if err != nil {
+			b.refusedIn(guild, channel, err)
+		}
 		return err
 	}
 }
@@ -215,23 +202,31 @@ func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
 	if key == "" {
 		key = "guild:" + t.guild
 	}
+	opts := func(ctx context.Context) []discordgo.RequestOption {
+		o := []discordgo.RequestOption{discordgo.WithContext(ctx)}
+		if r := auditReason(reason); r != "" {
+			o = append(o, discordgo.WithAuditLogReason(r))
+		}
+		return o
+	}
 	switch m.Action {
 	case router.ActionDelete:
 		if t.message == "" || t.channel == "" {
 			return
 		}
 		b.send(key, platform.High, func(ctx context.Context) error {
-			return b.api.ChannelMessageDelete(t.channel, t.message, discordgo.WithContext(ctx), discordgo.WithAuditLogReason(reason))
+			return b.api.ChannelMessageDelete(t.channel, t.message, opts(ctx)...)
 		})
 	case router.ActionTimeout:
 		secs := min(max(m.Seconds, 1), 28*24*3600)
 		b.send(key, platform.High, func(ctx context.Context) error {
 			until := time.Now().Add(time.Duration(secs) * time.Second)
-			return b.api.GuildMemberTimeout(t.guild, t.user, &until, discordgo.WithContext(ctx), discordgo.WithAuditLogReason(reason))
+			return b.api.GuildMemberTimeout(t.guild, t.user, &until, opts(ctx)...)
 		})
 	case router.ActionBan:
+		// The reason goes in the header: API v10 has no reason parameter.
 		b.send(key, platform.High, func(ctx context.Context) error {
-			return b.api.GuildBanCreateWithReason(t.guild, t.user, runes.Truncate(reason, 512, ""), 0, discordgo.WithContext(ctx))
+			return b.api.GuildBanCreate(t.guild, t.user, 0, opts(ctx)...)
 		})
 	case router.ActionWarn:
 		if t.channel == "" {
@@ -242,8 +237,24 @@ func (b *Bot) moderate(ctx context.Context, t target, m router.Moderation) {
 			text = "please follow the rules."
 		}
 		msg := &discordgo.MessageSend{Content: runes.Truncate("<@"+t.user+"> "+text, 2000, ""), AllowedMentions: noMassMentions}
-		b.send(t.channel, platform.High, b.post(t.channel, msg))
+		if b.mayPost(ctx, t.guild, t.channel) {
+			b.send(t.channel, platform.High, b.post(t.guild, t.channel, msg))
+		}
 	}
+}
+
+// maxAuditReason is how many characters Discord keeps of an audit-log reason.
+const maxAuditReason = 512
+
+// auditReason is reason as Discord's X-Audit-Log-Reason header takes it:
+// at most 512 characters, cut on a character boundary, then URL-encoded;
+// "" (no header) when there is no reason.
+func auditReason(reason string) string {
+	reason = strings.TrimSpace(strings.ToValidUTF8(reason, "\uFFFD"))
+	if reason == "" {
+		return ""
+	}
+	return url.PathEscape(runes.Truncate(reason, maxAuditReason, ""))
 }
 
 // send queues one REST call on the send queue, within the invalid-request

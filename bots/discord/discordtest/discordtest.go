@@ -40,6 +40,7 @@ type Member struct {
 // safe for concurrent use.
 type REST struct {
 	srv      *httptest.Server
+	cmd      commandRules // commands.go
 	mu       sync.Mutex
 	requests []Request
 	members  map[string][]Member // by guild
@@ -87,6 +88,9 @@ func StartREST(t testing.TB) *REST {
 		override := f.override
 		f.mu.Unlock()
 		if override != nil && override(w, req) {
+			return
+		}
+		if f.refuse(w, r, req) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
