@@ -72,7 +72,14 @@ func routeLibraryLogs(log *slog.Logger) {
 			case discordgo.LogWarning:
 				lvl = slog.LevelWarn
 			}
-			l.Log(context.Background(), lvl, strings.TrimSpace(fmt.Sprintf(format, a...)))
+			msg := strings.TrimSpace(fmt.Sprintf(format, a...))
+			if lvl == slog.LevelError && strings.Contains(msg, "unknown component type") {
+				// discordgo v0.29 cannot decode components newer than it
+				// (a Label, type 18, in a modal submit); the bot reads those
+				// submits from the raw event (modal.go), so this is noise.
+				lvl = slog.LevelDebug
+			}
+			l.Log(context.Background(), lvl, msg)
 		}
 	})
 }
