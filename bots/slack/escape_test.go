@@ -22,6 +22,7 @@ import (
 func TestUsersCannotMakeTheBotPingTheChannel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.slack.SetAdmin("U1") // !so is for moderators
 	ctx := context.Background()
 	for _, c := range []router.CommandInput{
 		{Name: "hug", Response: "{user} hugs {touser}: {args}", Permission: router.Everyone, Enabled: true},
@@ -61,7 +62,7 @@ func TestUsersCannotMakeTheBotPingTheChannel(t *testing.T) {
 
 	// A slash command answered through response_url is escaped the same way.
 	cmd := slack.SlashCommand{TeamID: "T1", ChannelID: "C1", UserID: "U1", UserName: "duckling", Command: "/waddlebot",
-		Text: "hug <!channel>", ResponseURL: e.slack.URL() + "/hooks/commands/T1/1", TriggerID: "TRIG-1"}
+		Text: "hug <!channel>", ResponseURL: e.slack.ResponseURL("T1"), TriggerID: e.slack.Trigger()}
 	e.work(e.inbox.Command(ctx, cmd))
 	got := e.slack.Calls("response_url")
 	if len(got) != 1 || got[0].JSON["text"] != "Ducky hugs &lt;!channel&gt;: &lt;!channel&gt;" {
