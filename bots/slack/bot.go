@@ -40,16 +40,17 @@ type Config struct {
 
 // Bot is the Slack adapter of one Slack app.
 type Bot struct {
-	cfg    Config
-	logger *slog.Logger
-	libLog slackLogger
-	apiURL string
-	hooks  *url.URL // the host response URLs must be on besides Slack's (a test API's)
-	http   *http.Client
-	queue  *platform.SendQueue
-	inbox  *Inbox
-	users  *userCache
-	sent   *flights // the calls made for recent responses, for retries
+	cfg       Config
+	logger    *slog.Logger
+	libLog    slackLogger
+	apiURL    string
+	hooks     *url.URL // the host response URLs must be on besides Slack's (a test API's)
+	http      *http.Client
+	queue     *platform.SendQueue
+	inbox     *Inbox
+	users     *userCache
+	sent      *flights      // the calls made for recent responses, for retries
+	replyURLs *responseURLs // posts made to each response URL
 
 	mu       sync.Mutex
 	clients  map[string]*slack.Client // by token
@@ -82,7 +83,7 @@ func New(cfg Config) (*Bot, error) {
 	b := &Bot{
 		cfg: cfg, logger: logger, libLog: slackLogger{logger},
 		apiURL: webAPIURL(cfg.APIURL), http: &http.Client{Timeout: 10 * time.Second},
-		users: newUserCache(10*time.Minute, 10000), sent: newFlights(time.Hour, 100000), clients: map[string]*slack.Client{},
+		users: newUserCache(10*time.Minute, 10000), sent: newFlights(time.Hour, 100000), replyURLs: newResponseURLs(100000), clients: map[string]*slack.Client{},
 	}
 	if cfg.APIURL != "" {
 		u, err := url.Parse(b.apiURL)

@@ -124,10 +124,14 @@ func TestUnparsableEventIsAcknowledgedAndLogged(t *testing.T) {
 	var logs bytes.Buffer
 	inbox := slackbot.NewInbox(nil, slog.New(slog.NewTextHandler(&logs, nil))) // nothing may be stored
 	ctx := context.Background()
-	for name, body := range map[string][]byte{
-		"new event type":   envelope("Ev1", `{"type":"function_executed_v9","channel":{"id":"C1"}}`),
-		"new request type": []byte(`{"type":"app_deleted_everywhere","team_id":"T1"}`),
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"new event type", envelope("Ev1", `{"type":"function_executed_v9","channel":{"id":"C1"}}`)},
+		{"new request type", []byte(`{"type":"app_deleted_everywhere","team_id":"T1"}`)},
 	} {
+		name, body := c.name, c.body
 		logs.Reset()
 		ack, err := inbox.Event(ctx, body)
 		if err != nil || ack.DeliveryID != 0 || ack.Challenge != "" {

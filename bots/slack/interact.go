@@ -210,7 +210,13 @@ type Origin struct {
 	Event       router.Event
 	ResponseURL string // "": answer through the Web API
 	TriggerID   string // valid for 3 seconds after the user acted
+	// At is when Slack sent the trigger id and response URL (the
+	// delivery's receipt); zero: unknown, taken as now.
+	At time.Time
 }
+
+// triggerLife is how long after the user acted a trigger id opens a view.
+const triggerLife = 3 * time.Second
 
 // slackCommandOrigin maps a stored slash command: "/waddlebot hello world"
 // becomes a SlashCommand event with Text "hello world".

@@ -166,6 +166,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	if !ok {
 		return done("")
 	}
+	from.At = d.ReceivedAt
 	ev := from.Event
 	lookUpLater := false
 	switch {
