@@ -29,6 +29,7 @@ const EventsPath = "/webhooks/slack/events"
 // Config is what the Slack bot needs.
 type Config struct {
 	Deliveries *platform.Deliveries // stores Socket Mode deliveries with their jobs
+	Prompts    *Prompts             // where Socket Mode deliveries with a trigger id go at once (Worker.RunPrompts)
 	Tokens     *platform.Tokens     // per-workspace bot tokens from OAuth installs
 	Links      *platform.Links
 	Status     *platform.Status
@@ -102,7 +103,7 @@ func New(cfg Config) (*Bot, error) {
 		},
 	})
 	if cfg.Deliveries != nil {
-		b.inbox = NewInbox(cfg.Deliveries, logger)
+		b.inbox = NewInbox(cfg.Deliveries, logger).WithPrompts(cfg.Prompts)
 	}
 	return b, nil
 }
