@@ -29,8 +29,8 @@ import (
 func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error {
 	ev := from.Event
 	api, err := b.client(ctx, ev.Server)
-	if errors.Is(err, errNoToken) {
-		b.logger.WarnContext(ctx, "slack responses dropped: no bot token for the workspace", "team", ev.Server, "event", ev.ID)
+	if errors.Is(err, errNoToken) || errors.Is(err, errReinstall) {
+		b.logger.WarnContext(ctx, "slack responses dropped: no usable bot token for the workspace", "team", ev.Server, "event", ev.ID, "err", err)
 		return nil
 	}
 	if err != nil {

@@ -82,7 +82,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 		b.slackOAuth = &slackbot.OAuth{ClientID: cfg.Slack.ClientID, ClientSecret: cfg.Slack.ClientSecret, APIURL: cfg.Slack.APIURL}
 	}
 	if cfg.SlackSigning != "" {
-		bot, err := slackbot.New(slackbot.Config{Deliveries: platform.NewDeliveries(a.pool, a.jobs), Prompts: b.slackFast, Tokens: b.tokens, Links: b.links, Status: sl,
+		bot, err := slackbot.New(slackbot.Config{Deliveries: platform.NewDeliveries(a.pool, a.jobs), Prompts: b.slackFast, Tokens: b.tokens, OAuth: b.slackOAuth, Links: b.links, Status: sl,
 			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL, Logger: logger.With("component", "slack")})
 		if err != nil {
 			return nil, fmt.Errorf("slack bot: %w", err)
