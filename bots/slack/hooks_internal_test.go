@@ -162,3 +162,50 @@ func TestResponseURLsCountPerURLAndStayBounded(t *testing.T) {
 		t.Errorf("%d URLs remembered, want at most 2", len(r.m))
 	}
 }
+
+// TestLongAnswersPassBlockKitValidation: the longest answers the router can
+// give (a long reply, an embed with many long fields, many buttons, a form
+// with many fields and long labels) stay within Slack's Block Kit limits,
+// which the fake enforces.
+func TestLongAnswersPassBlockKitValidation(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, fs := quickBot(t)
+	long := func(n int) string {
+		s := make([]rune, n)
+		for i := range s {
+			s[i] = 'ü'
+		}
+		return string(s)
+	}
+	var fields []router.EmbedField
+	var buttons []router.Button
+	var inputs []router.FormField
+	for i := range 30 {
+		fields = append(fields, router.EmbedField{Name: long(300), Value: long(2500)})
+		buttons = append(buttons, router.Button{ID: fmt.Sprintf("!vote %d %s", i, long(300)), Label: long(100)})
+	}
+	// Two ids alike in their first 255 characters would repeat an action_id.
+	buttons = append(buttons[:3], append([]router.Button{{ID: long(300) + "a"}, {ID: long(300) + "b"}}, buttons[3:]...)...)
+	for i := range 120 {
+		inputs = append(inputs, router.FormField{ID: fmt.Sprintf("f%d", i), Label: long(2500)})
+	}
+	from := origin("slack:long")
+	from.TriggerID, from.At = fs.Trigger(), time.Now()
+	res := router.Result{Responses: []router.Response{
+		{Reply: long(5000), Embed: &router.Embed{Title: long(500), Description: long(5000), URL: "https://example.com/" + long(100), Fields: fields}, Buttons: buttons},
+		{Form: &router.Form{ID: "!long", Title: long(100), Fields: inputs}},
+	}}
+	if err := b.Respond(ctx, from, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range fs.All() {
+		if c.Refused != "" {
+			t.Errorf("%s refused: %s %v", c.Method, c.Refused, c.Why)
+		}
+	}
+	if len(fs.Accepted("chat.postMessage")) != 1 || len(fs.Accepted("views.open")) != 1 {
+		t.Errorf("calls %+v, want the message and the form accepted", fs.Sequence())
+	}
+}

@@ -333,15 +333,16 @@ func message(r router.Response) (string, []slack.Block) {
 		var els []slack.BlockElement
 		seen := map[string]bool{}
 		for _, bt := range r.Buttons {
-			if len(els) == 25 || bt.ID == "" || seen[bt.ID] {
+			id := runes.Truncate(bt.ID, 255, "…") // an action_id is unique within the message
+			if len(els) == 25 || bt.ID == "" || seen[id] {
 				continue
 			}
-			seen[bt.ID] = true
+			seen[id] = true
 			label := bt.Label
 			if label == "" {
 				label = bt.ID
 			}
-			els = append(els, slack.NewButtonBlockElement(runes.Truncate(bt.ID, 255, "…"), runes.Truncate(bt.ID, 2000, "…"),
+			els = append(els, slack.NewButtonBlockElement(id, runes.Truncate(bt.ID, 2000, "…"),
 				slack.NewTextBlockObject(slack.PlainTextType, runes.Truncate(label, 75, "…"), false, false)))
 		}
 		if len(els) > 0 {

@@ -46,10 +46,10 @@ func checkView(v any) string {
 			return msg
 		}
 	}
-	if s, _ := view["callback_id"].(string); len(s) > 255 {
+	if s, _ := view["callback_id"].(string); chars(s) > 255 {
 		return "callback_id over 255 characters"
 	}
-	if s, _ := view["private_metadata"].(string); len(s) > 3000 {
+	if s, _ := view["private_metadata"].(string); chars(s) > 3000 {
 		return "private_metadata over 3000 characters"
 	}
 	list, _ := view["blocks"].([]any)
@@ -80,7 +80,7 @@ func checkBlocks(list []any, max int, modal bool) string {
 			return fmt.Sprintf("block %d is not an object", i)
 		}
 		if id, _ := b["block_id"].(string); id != "" {
-			if len(id) > 255 {
+			if chars(id) > 255 {
 				return fmt.Sprintf("block %d: block_id over 255 characters", i)
 			}
 			if ids[id] {
@@ -157,7 +157,7 @@ func checkElement(raw any, actions map[string]bool) string {
 		return "element is not an object"
 	}
 	id, _ := e["action_id"].(string)
-	if len(id) > 255 {
+	if chars(id) > 255 {
 		return "action_id over 255 characters"
 	}
 	if id != "" {
@@ -171,7 +171,7 @@ func checkElement(raw any, actions map[string]bool) string {
 		if msg := checkText("button text", e["text"], 75, true, true); msg != "" {
 			return msg
 		}
-		if v, _ := e["value"].(string); len(v) > 2000 {
+		if v, _ := e["value"].(string); chars(v) > 2000 {
 			return "button value over 2000 characters"
 		}
 	case "plain_text_input", "static_select", "users_select", "channels_select", "datepicker", "checkboxes", "radio_buttons":
@@ -209,3 +209,6 @@ func checkText(what string, raw any, max int, plain, required bool) string {
 	}
 	return ""
 }
+
+// chars counts characters, as Slack's limits do.
+func chars(s string) int { return utf8.RuneCountInString(s) }

@@ -50,6 +50,7 @@ type Call struct {
 	Form    url.Values
 	JSON    map[string]any // the body, when it was JSON
 	Refused string         // the error the fake answered; "" when it accepted the call
+	Why     string         // what the fake found wrong, for invalid_blocks and invalid_arguments
 }
 
 // Server is a running local Slack. Its methods are safe for concurrent use.
@@ -390,10 +391,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.Method == "response_url" {
 		s.mu.Lock()
-		status, answer := s.hook(r.URL.Path, c.JSON)
-		c.Refused = ""
+		status, answer, why := s.hook(r.URL.Path, c.JSON)
 		if status != http.StatusOK {
-			c.Refused = answer
+			c.Refused, c.Why = answer, why
 		}
 		s.calls = append(s.calls, c)
 		s.mu.Unlock()
@@ -406,6 +406,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	answer := s.api(&c)
 	if ok, _ := answer["ok"].(bool); !ok {
 		c.Refused, _ = answer["error"].(string)
+		if m, _ := answer["response_metadata"].(map[string]any); m != nil {
+			c.Why = fmt.Sprint(m["messages"])
+		}
 	}
 	if c.Method != "users.info" && c.Method != "apps.connections.open" {
 		s.calls = append(s.calls, c)
@@ -416,25 +419,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // hook answers a post to a response URL; s.mu is held.
-func (s *Server) hook(path string, body map[string]any) (int, string) {
+func (s *Server) hook(path string, body map[string]any) (status int, answer, why string) {
 	h := s.hooks[path]
 	switch {
 	case h == nil:
-		return http.StatusNotFound, "no_service"
+		return http.StatusNotFound, "no_service", ""
 	case s.now().Sub(h.issued) >= ResponseURLLife:
-		return http.StatusNotFound, "expired_url"
+		return http.StatusNotFound, "expired_url", ""
 	case h.posts >= ResponseURLPosts:
-		return http.StatusNotFound, "used_url"
+		return http.StatusNotFound, "used_url", ""
 	}
 	if body == nil {
-		return http.StatusBadRequest, "invalid_payload"
+		return http.StatusBadRequest, "invalid_payload", ""
 	}
 	text, _ := body["text"].(string)
 	if msg := checkMessage(text, body["blocks"]); msg != "" {
-		return http.StatusBadRequest, "invalid_blocks"
+		return http.StatusBadRequest, "invalid_blocks", msg
 	}
 	h.posts++
-	return http.StatusOK, "ok"
+	return http.StatusOK, "ok", ""
 }
 
 // api answers a Web API call; s.mu is held.
