@@ -2,9 +2,11 @@
 // imports slack-go: it receives Slack traffic over HTTP (the Events API,
 // slash commands and interactivity, verified and committed with their job
 // before the answer) and over Socket Mode, processes each stored delivery in
-// a job that hands it to the router, sends the router's responses back
-// through Slack's Web API, response URLs and modals, and installs the app
-// into workspaces with OAuth.
+// a job that hands it to the router (and those with a trigger id also in a
+// prompt lane that opens their modals at once), sends the router's
+// responses back through Slack's Web API, response URLs and modals, and
+// installs the app into workspaces with OAuth, refreshing the tokens of
+// installs with token rotation on.
 package slackbot
 
 import (

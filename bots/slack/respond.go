@@ -16,9 +16,9 @@ import (
 )
 
 // Respond delivers the router's responses to one Slack event: replies
-// through the event's response URL (slash commands, message buttons) or the
-// Web API, forms as modals, moderation as chat.delete or an ephemeral
-// notice. Every call goes through the send queue; Respond waits, with ctx, for
+// through the event's response URL (slash commands, message buttons;
+// within its five posts in thirty minutes) or the Web API, forms as
+// modals, moderation as chat.delete or an ephemeral notice. Every call goes through the send queue; Respond waits, with ctx, for
 // the outcome of each, and returns at the first that failed or that the
 // send queue dropped (its queue full, or shut down), or with ctx's error when
 // ctx ends first, so the job is retried (and the router answers the retry
@@ -56,7 +56,7 @@ func (b *Bot) deliver(ctx context.Context, api *slack.Client, from Origin, res r
 		for _, s := range b.plan(ctx, api, from, r) {
 			// A response makes at most one call of each kind: the key
 			// names the same call whichever of its response's parts are
-			// asked for (Open asks for forms only).
+			// asked for (the prompt lane asks for forms only).
 			key := ""
 			if ev.ID != "" {
 				key = fmt.Sprintf("%s/%s/%d/%s/%s", ev.Server, ev.ID, i, s.what, s.key)
@@ -160,7 +160,7 @@ func (b *Bot) plan(ctx context.Context, api *slack.Client, from Origin, r router
 			// to the user rather than leave the click unanswered.
 			b.logger.WarnContext(ctx, "slack: the form's trigger id expired before it could open", "event", ev.ID, "form", f.ID, "age", time.Since(from.At))
 			if ev.Channel != "" {
-				steps = append(steps, sendStep{"chat.postEphemeral", key, func(ctx context.Context) error {
+				steps = append(steps, sendStep{"chat.postEphemeral (form expired)", key, func(ctx context.Context) error {
 					_, err := api.PostEphemeralContext(ctx, ev.Channel, ev.User.ID,
 						slack.MsgOptionText("The form could not open in time: please try again.", false))
 					return err
