@@ -209,3 +209,26 @@ func TestLongAnswersPassBlockKitValidation(t *testing.T) {
 		t.Errorf("calls %+v, want the message and the form accepted", fs.Sequence())
 	}
 }
+
+// TestExpiredFormAndPrivateReplyBothReachTheUser: a response with a form
+// whose trigger expired and a private reply sends both notices.
+func TestExpiredFormAndPrivateReplyBothReachTheUser(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, fs := quickBot(t)
+	from := origin("slack:int:late")
+	from.TriggerID, from.At = fs.Trigger(), time.Now().Add(-4*time.Second)
+	res := router.Result{Responses: []router.Response{{Reply: "psst", Private: true,
+		Form: &router.Form{ID: "!suggest", Title: "Suggest", Fields: []router.FormField{{ID: "idea"}}}}}}
+	if err := b.Respond(ctx, from, res); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fs.Calls("views.open")); n != 0 {
+		t.Errorf("views.open called %d times with an expired trigger, want none", n)
+	}
+	eph := fs.Accepted("chat.postEphemeral")
+	if len(eph) != 2 || eph[0].Form.Get("text") != "The form could not open in time: please try again." || eph[1].Form.Get("text") != "psst" {
+		t.Errorf("chat.postEphemeral %+v, want the form notice and the reply", eph)
+	}
+}
