@@ -84,7 +84,7 @@ func TestSlackOAuthExchange(t *testing.T) {
 	want := platform.Install{Server: "T1", Name: "Duck workspace", BotUserID: "UBOT",
 		Token: platform.Token{Access: "xoxb-17", Refresh: "xoxe-1", Scopes: []string{"chat:write", "commands"}, AccountID: "UBOT",
 			Expires: time.Now().Add(12 * time.Hour)}}
-	if diff := cmp.Diff(want, inst, cmpopts.EquateApproxTime(time.Minute)); diff != "" {
+	if diff := cmp.Diff(want, inst, cmpopts.EquateApproxTime(time.Minute), cmpopts.IgnoreUnexported(platform.Token{})); diff != "" {
 		t.Errorf("install (-want +got):\n%s", diff)
 	}
 	if got.Get("client_id") != "123.456" || got.Get("client_secret") != "shh" || got.Get("redirect_uri") != "https://hub.example/cb" {
