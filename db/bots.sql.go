@@ -458,6 +458,38 @@ func (q *Queries) TokenGet(ctx context.Context, arg TokenGetParams) (PlatformTok
 	return i, err
 }
 
+const tokenGetForUpdate = `-- name: TokenGetForUpdate :one
+SELECT platform, subject, entity_id, access_sealed, refresh_sealed, scopes, account_id, account_login, expires_at, updated_at, needs_reconnect, missing_scopes, validated_at FROM platform_tokens WHERE platform = $1 AND subject = $2 FOR UPDATE
+`
+
+type TokenGetForUpdateParams struct {
+	Platform string
+	Subject  string
+}
+
+// The token, its row locked until the transaction ends: one refresher at a
+// time across instances.
+func (q *Queries) TokenGetForUpdate(ctx context.Context, arg TokenGetForUpdateParams) (PlatformToken, error) {
+	row := q.db.QueryRow(ctx, tokenGetForUpdate, arg.Platform, arg.Subject)
+	var i PlatformToken
+	err := row.Scan(
+		&i.Platform,
+		&i.Subject,
+		&i.EntityID,
+		&i.AccessSealed,
+		&i.RefreshSealed,
+		&i.Scopes,
+		&i.AccountID,
+		&i.AccountLogin,
+		&i.ExpiresAt,
+		&i.UpdatedAt,
+		&i.NeedsReconnect,
+		&i.MissingScopes,
+		&i.ValidatedAt,
+	)
+	return i, err
+}
+
 const tokenMarkNeedsReconnect = `-- name: TokenMarkNeedsReconnect :execrows
 UPDATE platform_tokens SET needs_reconnect = $1, validated_at = now()
 WHERE platform = $2 AND subject = $3 AND access_sealed = $4

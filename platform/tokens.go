@@ -131,19 +131,69 @@ func (t *Tokens) Get(ctx context.Context, platform, subject string) (Token, erro
 	if err != nil {
 		return Token{}, fmt.Errorf("load %s token of %q: %w", platform, subject, err)
 	}
+	return t.fromRow(row)
+}
+
+// fromRow opens a stored token.
+func (t *Tokens) fromRow(row db.PlatformToken) (Token, error) {
 	tok := Token{Scopes: row.Scopes, AccountID: row.AccountID, AccountLogin: row.AccountLogin, NeedsReconnect: row.NeedsReconnect, sealed: row.AccessSealed}
 	if row.ExpiresAt != nil {
 		tok.Expires = *row.ExpiresAt
 	}
+	var err error
 	if tok.Access, err = t.open(row.AccessSealed); err != nil {
-		return Token{}, fmt.Errorf("open %s token of %q: %w", platform, subject, err)
+		return Token{}, fmt.Errorf("open %s token of %q: %w", row.Platform, row.Subject, err)
 	}
 	if row.RefreshSealed != "" {
 		if tok.Refresh, err = t.open(row.RefreshSealed); err != nil {
-			return Token{}, fmt.Errorf("open %s refresh token of %q: %w", platform, subject, err)
+			return Token{}, fmt.Errorf("open %s refresh token of %q: %w", row.Platform, row.Subject, err)
 		}
 	}
 	return tok, nil
+}
+
+// Refresh replaces the token of subject with what refresh makes of it, one
+// refresher at a time across instances: the token's row stays locked from
+// the read to the write, so a platform whose refresh tokens are good once
+// (Slack's) is never sent one twice. stale reports whether the stored token,
+// perhaps refreshed meanwhile by another instance, still needs refreshing;
+// if not, it is returned as it is. refresh runs inside the transaction and
+// should be bounded by ctx.
+func (t *Tokens) Refresh(ctx context.Context, platform, subject string, stale func(Token) bool,
+	refresh func(context.Context, Token) (Token, error)) (Token, error) {
+	var out Token
+	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		row, err := db.New(tx).TokenGetForUpdate(ctx, db.TokenGetForUpdateParams{Platform: platform, Subject: subject})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNoToken
+		}
+		if err != nil {
+			return fmt.Errorf("lock %s token of %q: %w", platform, subject, err)
+		}
+		tok, err := t.fromRow(row)
+		if err != nil {
+			return err
+		}
+		if !stale(tok) {
+			out = tok
+			return nil
+		}
+		fresh, err := refresh(ctx, tok)
+		if err != nil {
+			return err
+		}
+		if err := t.save(ctx, tx, platform, subject, fresh); err != nil {
+			return err
+		}
+		// Read back, so that the token names the version now stored.
+		row, err = db.New(tx).TokenGetForUpdate(ctx, db.TokenGetForUpdateParams{Platform: platform, Subject: subject})
+		if err != nil {
+			return fmt.Errorf("reload %s token of %q: %w", platform, subject, err)
+		}
+		out, err = t.fromRow(row)
+		return err
+	})
+	return out, err
 }
 
 // Delete forgets the token of subject.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,5 +113,77 @@ func TestLinksAvailable(t *testing.T) {
 	}
 	if av, _ := links.Available(ctx, "discord"); len(av) != 0 {
 		t.Errorf("available after the bot left: %+v", av)
+	}
+}
+
+// TestTokenRefreshOneAtATime: instances refreshing one token at the same
+// moment refresh it once (a refresh token may be good only once); the
+// others get the new token. A failed refresh keeps the stored token.
+func TestTokenRefreshOneAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Pool(t)
+	q := db.New(pool)
+	c, err := q.CommunityCreate(ctx, db.CommunityCreateParams{Slug: "ducks", Name: "Ducks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.EntityAdd(ctx, db.EntityAddParams{CommunityID: c.ID, Platform: "slack", Server: "T1"}); err != nil {
+		t.Fatal(err)
+	}
+	box := testBox(t)
+	first := NewTokens(pool, box)
+	if err := first.Save(ctx, "slack", "T1", Token{Access: "old", Refresh: "r0", Expires: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	stale := func(tok Token) bool { return tok.Expiring(time.Now(), time.Hour) }
+	var mu sync.Mutex
+	refreshes := 0
+	refresh := func(_ context.Context, old Token) (Token, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		refreshes++
+		return Token{Access: "new-" + old.Refresh, Refresh: "r1", Expires: time.Now().Add(12 * time.Hour)}, nil
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		tokens := first
+		if i%2 == 1 {
+			tokens = NewTokens(pool, box) // another instance's store
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := tokens.Refresh(ctx, "slack", "T1", stale, refresh)
+			if err != nil {
+				t.Errorf("refresh %d: %v", i, err)
+			}
+			got[i] = tok.Access
+		}()
+	}
+	wg.Wait()
+	if refreshes != 1 {
+		t.Errorf("%d refreshes, want 1", refreshes)
+	}
+	for i, a := range got {
+		if a != "new-r0" {
+			t.Errorf("caller %d got %q, want the one new token", i, a)
+		}
+	}
+	if tok, _ := first.Get(ctx, "slack", "T1"); tok.Access != "new-r0" || tok.Refresh != "r1" {
+		t.Errorf("stored %+v, want the refreshed token", tok)
+	}
+
+	boom := errors.New("refused")
+	if _, err := first.Refresh(ctx, "slack", "T1", func(Token) bool { return true },
+		func(context.Context, Token) (Token, error) { return Token{}, boom }); !errors.Is(err, boom) {
+		t.Errorf("failed refresh: %v, want its error", err)
+	}
+	if tok, _ := first.Get(ctx, "slack", "T1"); tok.Access != "new-r0" {
+		t.Errorf("after a failed refresh the token is %q, want it kept", tok.Access)
+	}
+	if _, err := first.Refresh(ctx, "slack", "T9", stale, refresh); !errors.Is(err, ErrNoToken) {
+		t.Errorf("refresh of no token: %v, want ErrNoToken", err)
 	}
 }

@@ -2,24 +2,29 @@
 // imports slack-go: it receives Slack traffic over HTTP (the Events API,
 // slash commands and interactivity, verified and committed with their job
 // before the answer) and over Socket Mode, processes each stored delivery in
-// a job that hands it to the router, sends the router's responses back
-// through Slack's Web API, response URLs and modals, and installs the app
-// into workspaces with OAuth.
+// a job that hands it to the router (and those with a trigger id also in a
+// prompt lane that opens their modals at once), sends the router's
+// responses back through Slack's Web API, response URLs and modals, and
+// installs the app into workspaces with OAuth, refreshing the tokens of
+// installs with token rotation on.
 package slackbot
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 )
 
@@ -29,7 +34,9 @@ const EventsPath = "/webhooks/slack/events"
 // Config is what the Slack bot needs.
 type Config struct {
 	Deliveries *platform.Deliveries // stores Socket Mode deliveries with their jobs
+	Prompts    *Prompts             // where Socket Mode deliveries with a trigger id go at once (Worker.RunPrompts)
 	Tokens     *platform.Tokens     // per-workspace bot tokens from OAuth installs
+	OAuth      *OAuth               // refreshes the tokens of installs with token rotation on; nil: used until they expire
 	Links      *platform.Links
 	Status     *platform.Status
 	BotToken   string // SLACK_BOT_TOKEN: the token of a single-workspace install
@@ -40,16 +47,17 @@ type Config struct {
 
 // Bot is the Slack adapter of one Slack app.
 type Bot struct {
-	cfg    Config
-	logger *slog.Logger
-	libLog slackLogger
-	apiURL string
-	hooks  *url.URL // the host response URLs must be on besides Slack's (a test API's)
-	http   *http.Client
-	queue  *platform.SendQueue
-	inbox  *Inbox
-	users  *userCache
-	sent   *flights // the calls made for recent responses, for retries
+	cfg       Config
+	logger    *slog.Logger
+	libLog    slackLogger
+	apiURL    string
+	hooks     *url.URL // the host response URLs must be on besides Slack's (a test API's)
+	http      *http.Client
+	queue     *platform.SendQueue
+	inbox     *Inbox
+	users     *userCache
+	sent      *flights      // the calls made for recent responses, for retries
+	replyURLs *responseURLs // posts made to each response URL
 
 	mu       sync.Mutex
 	clients  map[string]*slack.Client // by token
@@ -59,7 +67,18 @@ type Bot struct {
 	degraded string // why the bot needs an admin; "" when it does not
 	// SLACK_BOT_TOKEN, checked with auth.test: its workspace, or why Slack refused it.
 	botTeam, botRefused string
+	// Workspaces whose refresh token Slack refused, with its hash: not
+	// tried again; the app must be installed again.
+	refused map[string][32]byte
+
+	refreshMu  sync.Mutex
+	refreshers map[string]*sync.Mutex // one refresh per workspace at a time here (the row lock, across instances)
 }
+
+// refreshBefore is how long before its expiry a rotating token (Slack: 12
+// hours) is refreshed; the link check every platform.LinkPollEvery refreshes
+// the tokens of quiet workspaces too.
+const refreshBefore = time.Hour
 
 // Sending budget: Slack allows about one message a second per channel.
 const (
@@ -82,7 +101,8 @@ func New(cfg Config) (*Bot, error) {
 	b := &Bot{
 		cfg: cfg, logger: logger, libLog: slackLogger{logger},
 		apiURL: webAPIURL(cfg.APIURL), http: &http.Client{Timeout: 10 * time.Second},
-		users: newUserCache(10*time.Minute, 10000), sent: newFlights(time.Hour, 100000), clients: map[string]*slack.Client{},
+		users: newUserCache(10*time.Minute, 10000), sent: newFlights(time.Hour, 100000), replyURLs: newResponseURLs(100000), clients: map[string]*slack.Client{},
+		refused: map[string][32]byte{}, refreshers: map[string]*sync.Mutex{},
 	}
 	if cfg.APIURL != "" {
 		u, err := url.Parse(b.apiURL)
@@ -101,7 +121,7 @@ func New(cfg Config) (*Bot, error) {
 		},
 	})
 	if cfg.Deliveries != nil {
-		b.inbox = NewInbox(cfg.Deliveries, logger)
+		b.inbox = NewInbox(cfg.Deliveries, logger).WithPrompts(cfg.Prompts)
 	}
 	return b, nil
 }
@@ -163,10 +183,16 @@ func (b *Bot) refreshStatus(ctx context.Context) {
 	}
 	b.cfg.Status.SetServers(len(links))
 	degraded := ""
-	var missing []platform.Link
+	var missing, expired []platform.Link
 	for _, l := range links {
-		if _, err := b.token(ctx, l.Server); errors.Is(err, errNoToken) {
+		_, err := b.token(ctx, l.Server) // refreshes a rotating token that expires soon
+		b.mu.Lock()
+		_, refused := b.refused[l.Server]
+		b.mu.Unlock()
+		if errors.Is(err, errNoToken) {
 			missing = append(missing, l)
+		} else if refused || errors.Is(err, errReinstall) {
+			expired = append(expired, l)
 		} else if err != nil && ctx.Err() == nil {
 			b.logger.WarnContext(ctx, "look up slack token", "team", l.Server, "err", err)
 		}
@@ -179,6 +205,11 @@ func (b *Bot) refreshStatus(ctx context.Context) {
 	} else if len(missing) > 0 {
 		degraded = fmt.Sprintf("No bot token for the workspace %s (%s)%s: install the app to it from the hub, or set SLACK_BOT_TOKEN.",
 			missing[0].Name, missing[0].Server, more(len(missing)-1))
+	} else if len(expired) > 0 {
+		degraded = fmt.Sprintf("Slack refused to refresh the bot token of the workspace %s (%s)%s (token rotation is on): install the app to it again from the hub.",
+			expired[0].Name, expired[0].Server, more(len(expired)-1))
+	} else if strings.HasPrefix(b.cfg.BotToken, "xoxe.") {
+		degraded = "SLACK_BOT_TOKEN is a rotating token, which Slack expires after 12 hours and Waddle cannot refresh: install the app from the hub instead (Waddle refreshes installed tokens), or turn token rotation off."
 	}
 	b.mu.Lock()
 	b.linked, b.degraded = len(links), degraded
@@ -274,6 +305,13 @@ func (b *Bot) tokenOf(ctx context.Context, team string) (tok string, shared bool
 	if b.cfg.Tokens != nil {
 		tok, err := b.cfg.Tokens.Get(ctx, router.Slack, team)
 		if err == nil && tok.Access != "" {
+			if tok.Expiring(time.Now(), refreshBefore) {
+				access, err := b.fresh(ctx, team, tok)
+				return access, false, err
+			}
+			b.mu.Lock()
+			delete(b.refused, team) // installed again
+			b.mu.Unlock()
 			return tok.Access, false, nil
 		}
 		if err != nil && !errors.Is(err, platform.ErrNoToken) {
@@ -285,6 +323,76 @@ func (b *Bot) tokenOf(ctx context.Context, team string) (tok string, shared bool
 	}
 	return "", false, errNoToken
 }
+
+// errReinstall is the error of a workspace whose token expired and cannot
+// be refreshed.
+var errReinstall = errors.New("the slack bot token of this workspace expired and Slack refused to refresh it: install the app again from the hub")
+
+// fresh returns the access token of an install with token rotation on,
+// refreshed first (once, across instances: see platform.Tokens.Refresh).
+// A token that cannot be refreshed yet is used until it expires.
+func (b *Bot) fresh(ctx context.Context, team string, tok platform.Token) (string, error) {
+	usable := func(why error) (string, error) {
+		if !tok.Expiring(time.Now(), 0) {
+			return tok.Access, nil
+		}
+		return "", why
+	}
+	if tok.Refresh == "" || b.cfg.OAuth == nil {
+		return usable(fmt.Errorf("%w (no refresh token or SLACK_CLIENT_SECRET)", errReinstall))
+	}
+	b.refreshMu.Lock()
+	l := b.refreshers[team]
+	if l == nil {
+		l = &sync.Mutex{}
+		b.refreshers[team] = l
+	}
+	b.refreshMu.Unlock()
+	l.Lock()
+	defer l.Unlock()
+	hash := sha256.Sum256([]byte(tok.Refresh))
+	b.mu.Lock()
+	refused := b.refused[team] == hash
+	b.mu.Unlock()
+	if refused {
+		return usable(errReinstall)
+	}
+	rctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	defer cancel()
+	stale := func(t platform.Token) bool { return t.Expiring(time.Now(), refreshBefore) }
+	got, err := b.cfg.Tokens.Refresh(rctx, router.Slack, team, stale, func(ctx context.Context, old platform.Token) (platform.Token, error) {
+		n, err := b.cfg.OAuth.Refresh(ctx, old.Refresh)
+		if err != nil {
+			return platform.Token{}, err
+		}
+		if n.AccountID == "" {
+			n.AccountID = old.AccountID
+		}
+		if n.Scopes == nil {
+			n.Scopes = old.Scopes
+		}
+		n.AccountLogin = old.AccountLogin
+		b.logger.InfoContext(ctx, "refreshed a slack bot token", "team", team, "expires", n.Expires)
+		return n, nil
+	})
+	if p := problem.As(err); p != nil && p.Code == problem.Unauthorized {
+		b.logger.ErrorContext(ctx, "slack refused to refresh a bot token: the app must be installed again", "team", team, "err", err)
+		b.mu.Lock()
+		b.refused[team] = hash
+		b.mu.Unlock()
+		return usable(fmt.Errorf("%w: %w", errReinstall, err))
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			b.logger.WarnContext(ctx, "cannot refresh a slack bot token yet", "team", team, "expires", tok.Expires, "err", err)
+		}
+		return usable(fmt.Errorf("refresh the slack bot token of %s: %w", team, err))
+	}
+	return got.Access, nil
+}
+
+// refreshTimeout bounds one refresh, the token's row lock included.
+const refreshTimeout = 15 * time.Second
 
 // client is the Web API client for team.
 func (b *Bot) client(ctx context.Context, team string) (*slack.Client, error) {

@@ -87,6 +87,7 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 		t.Fatal(err)
 	}
 	fs := slacktest.Start(t)
+	fs.Join("C1", "C7") // the bot is a member of the channels its commands run in
 	status := platform.NewStatus(router.Slack)
 	deliveries := platform.NewDeliveries(pool, jobs)
 	cfg := slackbot.Config{Deliveries: deliveries, Tokens: tokens, Links: platform.NewLinks(pool), Status: status,
@@ -176,6 +177,7 @@ func envelope(eventID, inner string) []byte {
 func TestEventsAPIMessageIsAnswered(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.slack.SetAdmin("U1")
 	ctx := context.Background()
 	e.work(e.inbox.Event(ctx, envelope("Ev1", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"1.5","thread_ts":"1.0"}`)))
 	posts := e.slack.Calls("chat.postMessage")
@@ -210,17 +212,17 @@ func TestSlashCommandAnswersResponseURL(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	cmd := slack.SlashCommand{TeamID: "T1", ChannelID: "C1", UserID: "U1", UserName: "duckling", Command: "/waddlebot",
-		Text: "hello there", ResponseURL: e.slack.URL() + "/hooks/commands/T1/1", TriggerID: "TRIG-1"}
+		Text: "hello there", ResponseURL: e.slack.ResponseURL("T1"), TriggerID: e.slack.Trigger()}
 	e.work(e.inbox.Command(ctx, cmd))
 	got := e.slack.Calls("response_url")
-	if len(got) != 1 || got[0].JSON["text"] != "Quack!" || got[0].JSON["response_type"] != "in_channel" {
+	if len(got) != 1 || got[0].JSON["text"] != "Quack!" || got[0].JSON["response_type"] != "in_channel" || got[0].Refused != "" {
 		t.Fatalf("response_url posts: %+v, want one in_channel Quack!", got)
 	}
 	if ev := e.lastOrigin().Event; ev.Kind != router.SlashCommand || ev.Text != "hello there" {
 		t.Errorf("event %+v, want a slash command with text %q", ev, "hello there")
 	}
 	// A response_url that is not Slack's is never posted to: the answer goes through the Web API.
-	cmd.TriggerID, cmd.ResponseURL = "TRIG-2", "https://attacker.example/hooks/x"
+	cmd.TriggerID, cmd.ResponseURL = e.slack.Trigger(), "https://attacker.example/hooks/x"
 	e.work(e.inbox.Command(ctx, cmd))
 	if n := len(e.slack.Calls("response_url")); n != 1 {
 		t.Errorf("%d response_url posts, want still 1", n)
@@ -233,8 +235,8 @@ func TestSlashCommandAnswersResponseURL(t *testing.T) {
 func TestButtonClickRunsItsCommand(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"TRIG-B",` +
-		`"channel":{"id":"C1"},"response_url":"` + e.slack.URL() + `/hooks/actions/T1/2",` +
+	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"` + e.slack.Trigger() + `",` +
+		`"channel":{"id":"C1"},"response_url":"` + e.slack.ResponseURL("T1") + `",` +
 		`"container":{"type":"message","message_ts":"5.0","channel_id":"C1"},` +
 		`"actions":[{"type":"button","action_id":"!hello","block_id":"b","value":"!hello","action_ts":"6.0"}]}`
 	e.work(e.inbox.Interaction(context.Background(), []byte(payload)))
@@ -242,7 +244,7 @@ func TestButtonClickRunsItsCommand(t *testing.T) {
 	if ev.Kind != router.ButtonClick || ev.Text != "!hello" || ev.Channel != "C1" {
 		t.Errorf("event %+v, want a button click running !hello in C1", ev)
 	}
-	if got := e.slack.Calls("response_url"); len(got) != 1 || got[0].JSON["text"] != "Quack!" {
+	if got := e.slack.Calls("response_url"); len(got) != 1 || got[0].JSON["text"] != "Quack!" || got[0].Refused != "" {
 		t.Errorf("response_url posts: %+v, want Quack!", got)
 	}
 }
@@ -267,7 +269,8 @@ func TestRespondRendersEveryResponse(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	from := slackbot.Origin{TriggerID: "TRIG-F", Event: router.Event{ID: "slack:x", Platform: router.Slack, Kind: router.ChatMessage,
+	trig := e.slack.Trigger()
+	from := slackbot.Origin{TriggerID: trig, Event: router.Event{ID: "slack:x", Platform: router.Slack, Kind: router.ChatMessage,
 		Server: "T1", Channel: "C1", User: router.User{ID: "U1", Name: "duckling"}, Data: map[string]any{"ts": "7.0"}}}
 	res := router.Result{Responses: []router.Response{
 		{Form: &router.Form{ID: "!suggest", Title: "Suggest something", Fields: []router.FormField{{ID: "idea", Label: "Your idea"}}}},
@@ -286,9 +289,9 @@ func TestRespondRendersEveryResponse(t *testing.T) {
 		t.Fatalf("views.open calls: %+v", e.slack.All())
 	}
 	view, _ := views[0].JSON["view"].(map[string]any)
-	if views[0].JSON["trigger_id"] != "TRIG-F" || view["callback_id"] != "!suggest" || view["private_metadata"] != "C1" ||
+	if views[0].JSON["trigger_id"] != trig || views[0].Refused != "" || view["callback_id"] != "!suggest" || view["private_metadata"] != "C1" ||
 		!strings.Contains(fmt.Sprint(view["blocks"]), "block_id:idea") {
-		t.Errorf("views.open %v, want the form with trigger TRIG-F", views[0].JSON)
+		t.Errorf("views.open %v, want the form opened with its trigger", views[0])
 	}
 	posts := e.slack.Calls("chat.postMessage")
 	if len(posts) != 1 {
@@ -388,9 +391,10 @@ func TestBotTokenIsChecked(t *testing.T) {
 func TestFormOpensBeforeASlowUserLookup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.slack.SetAdmin("U1")
 	// The clicked command answers with a form: it needs the click's trigger id within 3 seconds.
 	e.rec.add = []router.Response{{Form: &router.Form{ID: "!suggest", Title: "Suggest", Fields: []router.FormField{{ID: "idea"}}}}}
-	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"TRIG-Q",` +
+	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"` + e.slack.Trigger() + `",` +
 		`"channel":{"id":"C1"},"actions":[{"type":"button","action_id":"!hello","block_id":"b","value":"!hello","action_ts":"6.0"}]}`
 	// Slack is slow to say who the user is: the form opens anyway, while users.info still hangs.
 	release := e.slack.HoldUsers()
@@ -400,15 +404,15 @@ func TestFormOpensBeforeASlowUserLookup(t *testing.T) {
 		e.work(e.inbox.Interaction(context.Background(), []byte(payload)))
 	}()
 	views := e.slack.WaitCall(t, "views.open", func(slacktest.Call) bool { return true }, 10*time.Second)
-	if views.JSON["trigger_id"] != "TRIG-Q" {
-		t.Errorf("views.open with %v, want TRIG-Q", views.JSON["trigger_id"])
+	if views.Refused != "" {
+		t.Errorf("views.open refused (%s), want the form open within the trigger's 3 seconds", views.Refused)
 	}
 	release()
 	<-done
 	// The user was looked up after answering, so the next click routes with
 	// the badges without asking again.
 	lookups := e.slack.UserLookups()
-	e.work(e.inbox.Interaction(context.Background(), []byte(strings.ReplaceAll(payload, "TRIG-Q", "TRIG-R"))))
+	e.work(e.inbox.Interaction(context.Background(), []byte(strings.ReplaceAll(payload, views.JSON["trigger_id"].(string), e.slack.Trigger()))))
 	if u := e.lastOrigin().Event.User; !u.Has(router.BadgeModerator) || u.DisplayName != "Ducky" {
 		t.Errorf("second click by %+v, want the cached moderator Ducky", u)
 	}
@@ -420,7 +424,8 @@ func TestFormOpensBeforeASlowUserLookup(t *testing.T) {
 func TestQuickUserLookupKeepsBadgesOnClicks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"TRIG-S",` +
+	e.slack.SetAdmin("U1")
+	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"duckling"},"trigger_id":"` + e.slack.Trigger() + `",` +
 		`"channel":{"id":"C1"},"actions":[{"type":"button","action_id":"!hello","block_id":"b","value":"!hello","action_ts":"6.0"}]}`
 	e.work(e.inbox.Interaction(context.Background(), []byte(payload)))
 	if u := e.lastOrigin().Event.User; !u.Has(router.BadgeModerator) {

@@ -22,6 +22,7 @@ import (
 func TestUsersCannotMakeTheBotPingTheChannel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.slack.SetAdmin("U1") // !so is for moderators
 	ctx := context.Background()
 	for _, c := range []router.CommandInput{
 		{Name: "hug", Response: "{user} hugs {touser}: {args}", Permission: router.Everyone, Enabled: true},
@@ -61,7 +62,7 @@ func TestUsersCannotMakeTheBotPingTheChannel(t *testing.T) {
 
 	// A slash command answered through response_url is escaped the same way.
 	cmd := slack.SlashCommand{TeamID: "T1", ChannelID: "C1", UserID: "U1", UserName: "duckling", Command: "/waddlebot",
-		Text: "hug <!channel>", ResponseURL: e.slack.URL() + "/hooks/commands/T1/1", TriggerID: "TRIG-1"}
+		Text: "hug <!channel>", ResponseURL: e.slack.ResponseURL("T1"), TriggerID: e.slack.Trigger()}
 	e.work(e.inbox.Command(ctx, cmd))
 	got := e.slack.Calls("response_url")
 	if len(got) != 1 || got[0].JSON["text"] != "Ducky hugs &lt;!channel&gt;: &lt;!channel&gt;" {
@@ -123,10 +124,14 @@ func TestUnparsableEventIsAcknowledgedAndLogged(t *testing.T) {
 	var logs bytes.Buffer
 	inbox := slackbot.NewInbox(nil, slog.New(slog.NewTextHandler(&logs, nil))) // nothing may be stored
 	ctx := context.Background()
-	for name, body := range map[string][]byte{
-		"new event type":   envelope("Ev1", `{"type":"function_executed_v9","channel":{"id":"C1"}}`),
-		"new request type": []byte(`{"type":"app_deleted_everywhere","team_id":"T1"}`),
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"new event type", envelope("Ev1", `{"type":"function_executed_v9","channel":{"id":"C1"}}`)},
+		{"new request type", []byte(`{"type":"app_deleted_everywhere","team_id":"T1"}`)},
 	} {
+		name, body := c.name, c.body
 		logs.Reset()
 		ack, err := inbox.Event(ctx, body)
 		if err != nil || ack.DeliveryID != 0 || ack.Challenge != "" {

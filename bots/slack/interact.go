@@ -34,6 +34,7 @@ const (
 type Inbox struct {
 	deliveries *platform.Deliveries
 	logger     *slog.Logger
+	prompts    *Prompts // nil: deliveries with a trigger id wait for their jobs
 }
 
 // NewInbox returns an inbox committing to deliveries.
@@ -42,6 +43,13 @@ func NewInbox(deliveries *platform.Deliveries, logger *slog.Logger) *Inbox {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Inbox{deliveries: deliveries, logger: logger}
+}
+
+// WithPrompts makes in hand each delivery with a trigger id to p as soon as
+// it is stored, and returns in.
+func (in *Inbox) WithPrompts(p *Prompts) *Inbox {
+	in.prompts = p
+	return in
 }
 
 // Event answers an Events API url_verification with its challenge, or
@@ -160,6 +168,9 @@ func (in *Inbox) store(ctx context.Context, messageID, kind string, payload []by
 		in.logger.InfoContext(ctx, "slack delivery already stored; acknowledged again", "id", messageID)
 		return platform.Ack{Duplicate: true}, nil
 	}
+	if hasTrigger(kind) && !in.prompts.push(id) && in.prompts != nil {
+		in.logger.WarnContext(ctx, "slack prompt lane full: the delivery waits for its job", "id", messageID)
+	}
 	return platform.Ack{DeliveryID: id}, nil
 }
 
@@ -210,7 +221,13 @@ type Origin struct {
 	Event       router.Event
 	ResponseURL string // "": answer through the Web API
 	TriggerID   string // valid for 3 seconds after the user acted
+	// At is when Slack sent the trigger id and response URL (the
+	// delivery's receipt); zero: unknown, taken as now.
+	At time.Time
 }
+
+// triggerLife is how long after the user acted a trigger id opens a view.
+const triggerLife = 3 * time.Second
 
 // slackCommandOrigin maps a stored slash command: "/waddlebot hello world"
 // becomes a SlashCommand event with Text "hello world".

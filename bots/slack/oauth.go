@@ -94,7 +94,42 @@ func (o *OAuth) Exchange(ctx context.Context, code, redirectURI string) (platfor
 		tok.Scopes = strings.Split(resp.Scope, ",")
 	}
 	if resp.ExpiresIn > 0 {
+		// Token rotation is on: the bot refreshes the token before it
+		// expires, which it can only do with a refresh token.
+		if resp.RefreshToken == "" {
+			return platform.Install{}, problem.Invalidf("code", "Slack gave a bot token that expires in %s without a refresh token: turn token rotation off in the app's OAuth & Permissions page, or on with refresh tokens, and install again.", time.Duration(resp.ExpiresIn)*time.Second)
+		}
 		tok.Expires = time.Now().Add(time.Duration(resp.ExpiresIn) * time.Second)
 	}
 	return platform.Install{Server: resp.Team.ID, Name: resp.Team.Name, BotUserID: resp.BotUserID, Token: tok}, nil
+}
+
+// Refresh trades the refresh token of an install with token rotation on for
+// a new access token and refresh token (oauth.v2.access with grant_type
+// refresh_token); Slack revokes the refresh token it was given. A refresh
+// token Slack refuses (revoked, used, the app uninstalled) is a
+// problem.Unauthorized error: the app must be installed again.
+func (o *OAuth) Refresh(ctx context.Context, refreshToken string) (platform.Token, error) {
+	hc := o.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := slack.RefreshOAuthV2TokenContext(ctx, hc, o.ClientID, o.ClientSecret, refreshToken,
+		slack.OAuthOptionAPIURL(webAPIURL(o.APIURL)))
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return platform.Token{}, problem.New(problem.Unauthorized, "Slack refused to refresh the bot token (%s): install the app again from the hub.", se.Err)
+	}
+	if err != nil {
+		return platform.Token{}, fmt.Errorf("slack oauth.v2.access refresh: %w", err)
+	}
+	if resp.AccessToken == "" || resp.RefreshToken == "" || resp.ExpiresIn <= 0 {
+		return platform.Token{}, errors.New("slack oauth.v2.access refresh: the answer lacks an access token, refresh token or expiry")
+	}
+	tok := platform.Token{Access: resp.AccessToken, Refresh: resp.RefreshToken, AccountID: resp.BotUserID,
+		Expires: time.Now().Add(time.Duration(resp.ExpiresIn) * time.Second)}
+	if resp.Scope != "" {
+		tok.Scopes = strings.Split(resp.Scope, ",")
+	}
+	return tok, nil
 }

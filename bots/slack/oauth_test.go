@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	slackbot "github.com/waddle/waddle/bots/slack"
+	"github.com/waddle/waddle/bots/slack/slacktest"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 )
@@ -57,6 +58,11 @@ func TestSlackOAuthExchange(t *testing.T) {
 		r.ParseForm()
 		got = r.PostForm
 		w.Header().Set("Content-Type", "application/json")
+		if r.PostForm.Get("code") == "no-refresh-code" {
+			json.NewEncoder(w).Encode(map[string]any{"ok": true, "access_token": "xoxe.xoxb-1", "token_type": "bot",
+				"team": map[string]any{"id": "T1"}, "expires_in": 43200})
+			return
+		}
 		if r.PostForm.Get("code") != "good-code" {
 			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "invalid_code"})
 			return
@@ -78,7 +84,7 @@ func TestSlackOAuthExchange(t *testing.T) {
 	want := platform.Install{Server: "T1", Name: "Duck workspace", BotUserID: "UBOT",
 		Token: platform.Token{Access: "xoxb-17", Refresh: "xoxe-1", Scopes: []string{"chat:write", "commands"}, AccountID: "UBOT",
 			Expires: time.Now().Add(12 * time.Hour)}}
-	if diff := cmp.Diff(want, inst, cmpopts.EquateApproxTime(time.Minute)); diff != "" {
+	if diff := cmp.Diff(want, inst, cmpopts.EquateApproxTime(time.Minute), cmpopts.IgnoreUnexported(platform.Token{})); diff != "" {
 		t.Errorf("install (-want +got):\n%s", diff)
 	}
 	if got.Get("client_id") != "123.456" || got.Get("client_secret") != "shh" || got.Get("redirect_uri") != "https://hub.example/cb" {
@@ -92,8 +98,42 @@ func TestSlackOAuthExchange(t *testing.T) {
 	if _, err := o.Exchange(ctx, "", "https://hub.example/cb"); !problem.Is(err, problem.Invalid) {
 		t.Errorf("no code: %v, want an invalid problem", err)
 	}
+	// An expiring token the bot could not refresh is refused at install.
+	_, err = o.Exchange(ctx, "no-refresh-code", "https://hub.example/cb")
+	if p := problem.As(err); p == nil || p.Code != problem.Invalid || !strings.Contains(p.Message, "without a refresh token") {
+		t.Errorf("expiring token without a refresh token: %v, want an invalid problem saying so", err)
+	}
 	down := &slackbot.OAuth{ClientID: "1", APIURL: srv.URL + "/nowhere/"}
 	if _, err := down.Exchange(ctx, "good-code", "https://hub.example/cb"); err == nil || problem.As(err) != nil {
 		t.Errorf("API answering 404: %v, want an internal error", err)
+	}
+}
+
+func TestSlackOAuthRefresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fs := slacktest.Start(t)
+	fs.SetOAuthClient("123.456", "shh")
+	_, refresh := fs.RotatingToken("T1", 12*time.Hour)
+	o := &slackbot.OAuth{ClientID: "123.456", ClientSecret: "shh", APIURL: fs.APIURL()}
+	tok, err := o.Refresh(ctx, refresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok.Access, "xoxe.xoxb-") || tok.Refresh == "" || tok.Refresh == refresh || tok.AccountID != "UBOT" ||
+		tok.Expires.Before(time.Now().Add(11*time.Hour)) {
+		t.Errorf("refreshed token %+v, want a new pair good for 12 hours", tok)
+	}
+	if calls := fs.Calls("oauth.v2.access"); len(calls) != 1 || calls[0].Form.Get("grant_type") != "refresh_token" {
+		t.Errorf("oauth.v2.access calls %+v, want one refresh_token grant", calls)
+	}
+	// Slack revoked the refresh token it was given.
+	_, err = o.Refresh(ctx, refresh)
+	if p := problem.As(err); p == nil || p.Code != problem.Unauthorized || !strings.Contains(p.Message, "invalid_refresh_token") {
+		t.Errorf("used refresh token: %v, want an unauthorized problem naming invalid_refresh_token", err)
+	}
+	wrong := &slackbot.OAuth{ClientID: "123.456", ClientSecret: "nope", APIURL: fs.APIURL()}
+	if _, err := wrong.Refresh(ctx, tok.Refresh); !problem.Is(err, problem.Unauthorized) {
+		t.Errorf("wrong client secret: %v, want unauthorized", err)
 	}
 }

@@ -16,9 +16,9 @@ import (
 )
 
 // Respond delivers the router's responses to one Slack event: replies
-// through the event's response URL (slash commands, message buttons) or the
-// Web API, forms as modals, moderation as chat.delete or an ephemeral
-// notice. Every call goes through the send queue; Respond waits, with ctx, for
+// through the event's response URL (slash commands, message buttons;
+// within its five posts in thirty minutes) or the Web API, forms as
+// modals, moderation as chat.delete or an ephemeral notice. Every call goes through the send queue; Respond waits, with ctx, for
 // the outcome of each, and returns at the first that failed or that the
 // send queue dropped (its queue full, or shut down), or with ctx's error when
 // ctx ends first, so the job is retried (and the router answers the retry
@@ -29,8 +29,8 @@ import (
 func (b *Bot) Respond(ctx context.Context, from Origin, res router.Result) error {
 	ev := from.Event
 	api, err := b.client(ctx, ev.Server)
-	if errors.Is(err, errNoToken) {
-		b.logger.WarnContext(ctx, "slack responses dropped: no bot token for the workspace", "team", ev.Server, "event", ev.ID)
+	if errors.Is(err, errNoToken) || errors.Is(err, errReinstall) {
+		b.logger.WarnContext(ctx, "slack responses dropped: no usable bot token for the workspace", "team", ev.Server, "event", ev.ID, "err", err)
 		return nil
 	}
 	if err != nil {
@@ -53,10 +53,13 @@ func (b *Bot) deliver(ctx context.Context, api *slack.Client, from Origin, res r
 	}
 	var waits []wait
 	for i, r := range res.Responses {
-		for j, s := range b.plan(ctx, api, from, r) {
+		for _, s := range b.plan(ctx, api, from, r) {
+			// A response makes at most one call of each kind: the key
+			// names the same call whichever of its response's parts are
+			// asked for (the prompt lane asks for forms only).
 			key := ""
 			if ev.ID != "" {
-				key = fmt.Sprintf("%s/%s/%d/%d/%s/%s", ev.Server, ev.ID, i, j, s.what, s.key)
+				key = fmt.Sprintf("%s/%s/%d/%s/%s", ev.Server, ev.ID, i, s.what, s.key)
 			}
 			f, earlier := b.sent.start(key, time.Now())
 			if !earlier {
@@ -147,19 +150,66 @@ func (b *Bot) plan(ctx context.Context, api *slack.Client, from Origin, r router
 		}
 	}
 	if f := r.Form; f != nil {
-		if from.TriggerID != "" {
+		switch {
+		case from.TriggerID == "":
+			b.logger.InfoContext(ctx, "slack: a form can only open after a slash command or a button click", "event", ev.ID, "form", f.ID)
+		case len(modal(f, ev.Channel).Blocks.BlockSet) == 0:
+			b.logger.WarnContext(ctx, "slack: a form without fields is not opened (Slack refuses an empty modal)", "event", ev.ID, "form", f.ID)
+		case !from.At.IsZero() && time.Since(from.At) >= triggerLife:
+			// Slack refuses the trigger id now (expired_trigger_id): say so
+			// to the user rather than leave the click unanswered.
+			b.logger.WarnContext(ctx, "slack: the form's trigger id expired before it could open", "event", ev.ID, "form", f.ID, "age", time.Since(from.At))
+			if ev.Channel != "" {
+				steps = append(steps, sendStep{"chat.postEphemeral (form expired)", key, func(ctx context.Context) error {
+					_, err := api.PostEphemeralContext(ctx, ev.Channel, ev.User.ID,
+						slack.MsgOptionText("The form could not open in time: please try again.", false))
+					return err
+				}})
+			}
+		default:
 			view := modal(f, ev.Channel)
 			steps = append(steps, sendStep{"views.open", viewKeyPrefix + ev.Server, func(ctx context.Context) error {
 				_, err := api.OpenViewContext(ctx, from.TriggerID, view)
 				return err
 			}})
-		} else {
-			b.logger.InfoContext(ctx, "slack: a form can only open after a slash command or a button click", "event", ev.ID, "form", f.ID)
 		}
 	}
 	text, blocks := message(r)
 	if text == "" {
 		return steps
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	// webAPI answers through the Web API: privately with chat.postEphemeral
+	// (or, where the app is not in the channel, in the app's DM with the
+	// user), else with chat.postMessage, in the thread when there is one.
+	webAPI := func(ctx context.Context) error {
+		if r.Private && ev.Channel != "" {
+			_, err := api.PostEphemeralContext(ctx, ev.Channel, ev.User.ID, opts...)
+			var se slack.SlackErrorResponse
+			if !errors.As(err, &se) || (se.Err != "not_in_channel" && se.Err != "channel_not_found") {
+				return err
+			}
+			b.logger.InfoContext(ctx, "slack app not in the channel: the private answer goes to the user's DM with the app", "channel", ev.Channel, "event", ev.ID)
+			_, _, err = api.PostMessageContext(ctx, ev.User.ID, opts...)
+			return err
+		}
+		popts := opts
+		if ts, _ := ev.Data["thread_ts"].(string); ts != "" {
+			popts = append(popts[:len(popts):len(popts)], slack.MsgOptionTS(ts))
+		}
+		_, _, err := api.PostMessageContext(ctx, where, popts...)
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && se.Err == "not_in_channel" {
+			b.logger.WarnContext(ctx, "slack app is not a member of the channel: invite it with /invite to answer there", "channel", where, "event", ev.ID)
+		}
+		return err
+	}
+	what := "chat.postMessage"
+	if r.Private && ev.Channel != "" {
+		what = "chat.postEphemeral"
 	}
 	if from.ResponseURL != "" {
 		if b.allowedResponseURL(from.ResponseURL) {
@@ -171,29 +221,26 @@ func (b *Bot) plan(ctx context.Context, api *slack.Client, from Origin, r router
 			if len(blocks) > 0 {
 				msg.Blocks = &slack.Blocks{BlockSet: blocks}
 			}
+			// The response URL, within its five posts in thirty minutes
+			// (it also works where the app is not a member); then, or once
+			// Slack says it expired or is used up, the Web API.
 			return append(steps, sendStep{"response_url", key, func(ctx context.Context) error {
-				return redactURL(slack.PostWebhookCustomHTTPContext(ctx, from.ResponseURL, b.http, msg), from.ResponseURL)
+				if b.replyURLs.take(from.ResponseURL, from.At, time.Now()) {
+					err := redactURL(slack.PostWebhookCustomHTTPContext(ctx, from.ResponseURL, b.http, msg), from.ResponseURL)
+					if !deadURL(err) {
+						return err
+					}
+					b.replyURLs.kill(from.ResponseURL)
+					b.logger.InfoContext(ctx, "slack response_url expired or used up: answering through the Web API", "event", ev.ID, "err", err)
+				} else {
+					b.logger.InfoContext(ctx, "slack response_url used up or older than 30 minutes: answering through the Web API", "event", ev.ID)
+				}
+				return webAPI(ctx)
 			}})
 		}
 		b.logger.WarnContext(ctx, "slack response_url is not Slack's: answering through the Web API instead", "event", ev.ID)
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
-	if len(blocks) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(blocks...))
-	}
-	if r.Private && ev.Channel != "" {
-		return append(steps, sendStep{"chat.postEphemeral", key, func(ctx context.Context) error {
-			_, err := api.PostEphemeralContext(ctx, ev.Channel, ev.User.ID, opts...)
-			return err
-		}})
-	}
-	if ts, _ := ev.Data["thread_ts"].(string); ts != "" {
-		opts = append(opts, slack.MsgOptionTS(ts))
-	}
-	return append(steps, sendStep{"chat.postMessage", key, func(ctx context.Context) error {
-		_, _, err := api.PostMessageContext(ctx, where, opts...)
-		return err
-	}})
+	return append(steps, sendStep{what, key, webAPI})
 }
 
 // redactURL returns err without the secret-bearing address raw (a
@@ -286,15 +333,16 @@ func message(r router.Response) (string, []slack.Block) {
 		var els []slack.BlockElement
 		seen := map[string]bool{}
 		for _, bt := range r.Buttons {
-			if len(els) == 25 || bt.ID == "" || seen[bt.ID] {
+			id := runes.Truncate(bt.ID, 255, "…") // an action_id is unique within the message
+			if len(els) == 25 || bt.ID == "" || seen[id] {
 				continue
 			}
-			seen[bt.ID] = true
+			seen[id] = true
 			label := bt.Label
 			if label == "" {
 				label = bt.ID
 			}
-			els = append(els, slack.NewButtonBlockElement(runes.Truncate(bt.ID, 255, "…"), runes.Truncate(bt.ID, 2000, "…"),
+			els = append(els, slack.NewButtonBlockElement(id, runes.Truncate(bt.ID, 2000, "…"),
 				slack.NewTextBlockObject(slack.PlainTextType, runes.Truncate(label, 75, "…"), false, false)))
 		}
 		if len(els) > 0 {

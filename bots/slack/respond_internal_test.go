@@ -22,6 +22,7 @@ import (
 // through its own send queue o (run until the test ends, or until stop).
 func newTestBot(t *testing.T, fs *slacktest.Server, logger *slog.Logger, o *platform.SendQueue) (b *Bot, stop func()) {
 	t.Helper()
+	fs.Join("C1")
 	b, err := New(Config{Status: platform.NewStatus(router.Slack), Links: &platform.Links{}, BotToken: "xoxb-1", APIURL: fs.APIURL(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)

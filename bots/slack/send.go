@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/slack-go/slack"
+
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 )
@@ -20,6 +22,9 @@ func (b *Bot) Send(ctx context.Context, _ int64, m router.Message) error {
 	_, shared, err := b.tokenOf(ctx, m.Server)
 	if errors.Is(err, errNoToken) {
 		return problem.New(problem.Conflict, "The Slack app is not installed in workspace %s: install it from the hub.", m.Server)
+	}
+	if errors.Is(err, errReinstall) {
+		return problem.New(problem.Conflict, "The Slack app's token for workspace %s expired and Slack refused to refresh it: install the app again from the hub.", m.Server)
 	}
 	if err != nil {
 		return err
@@ -43,6 +48,10 @@ func (b *Bot) Send(ctx context.Context, _ int64, m router.Message) error {
 	refused, err := b.deliver(ctx, api, Origin{Event: ev}, router.Result{Responses: []router.Response{{Reply: m.Text}}})
 	if err != nil {
 		return err
+	}
+	var se slack.SlackErrorResponse
+	if len(refused) > 0 && errors.As(refused[0], &se) && se.Err == "not_in_channel" {
+		return problem.Invalidf("channel", "The Slack app is not a member of channel %s: invite it there (/invite) first.", m.Channel)
 	}
 	if len(refused) > 0 {
 		return problem.Invalidf("channel", "Slack refused the message: %v.", refused[0])

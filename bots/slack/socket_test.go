@@ -9,6 +9,7 @@ import (
 	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/bots/slack/slacktest"
 	"github.com/waddle/waddle/platform"
+	"github.com/waddle/waddle/router"
 )
 
 // socketAck is an acknowledgement the fake Socket Mode server read, and
@@ -102,4 +103,52 @@ func (e *env) count(sql string, args ...any) int {
 		e.t.Error(err)
 	}
 	return n
+}
+
+// TestSocketModeReconnectsOnDisconnect: Slack's disconnect message (sent
+// before it moves or refreshes a connection) makes the bot open a new
+// connection, on which envelopes are stored and acknowledged as before.
+func TestSocketModeReconnectsOnDisconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *slackbot.Config, _ *slacktest.Server) { c.AppToken = "xapp-1" })
+	e.slack.WaitSocket(t, 1, 10*time.Second)
+	if n := e.slack.Disconnect("refresh_requested"); n != 1 {
+		t.Fatalf("disconnect sent on %d connections, want 1", n)
+	}
+	e.slack.WaitSocket(t, 2, 10*time.Second) // a second connection said hello
+	eventually(t, "the old connection closed", func() bool { return e.slack.Sockets() == 1 })
+	event := envelope("EvAfter", `{"type":"message","channel":"C1","user":"U1","text":"!hello","ts":"2.0"}`)
+	if n := e.slack.Send(slacktest.EventsAPIEnvelope("env-after", 0, event)); n != 1 {
+		t.Fatalf("envelope sent on %d connections, want 1", n)
+	}
+	e.slack.WaitAck(t, "env-after", 10*time.Second)
+	if n := e.count(`SELECT count(*) FROM platform_deliveries WHERE message_id = 'EvAfter'`); n != 1 {
+		t.Errorf("%d deliveries stored after the reconnect, want 1", n)
+	}
+	eventually(t, "connected again", func() bool { return e.status.Snapshot().State == platform.StateConnected })
+}
+
+// TestSocketModeCommandOpensItsForm: a slash command over Socket Mode goes
+// to the prompt lane too, so its form opens within the trigger's 3 seconds
+// with no job run.
+func TestSocketModeCommandOpensItsForm(t *testing.T) {
+	t.Parallel()
+	prompts := slackbot.NewPrompts()
+	e := newEnv(t, func(c *slackbot.Config, _ *slacktest.Server) { c.AppToken, c.Prompts = "xapp-1", prompts })
+	ctx, cancel := context.WithCancel(context.Background())
+	lane := make(chan error, 1)
+	go func() { lane <- e.worker.RunPrompts(ctx, prompts) }()
+	t.Cleanup(func() {
+		cancel()
+		<-lane
+	})
+	e.rec.add = []router.Response{{Form: &router.Form{ID: "!suggest", Title: "Suggest", Fields: []router.FormField{{ID: "idea"}}}}}
+	e.slack.WaitSocket(t, 1, 10*time.Second)
+	trigger := e.slack.Trigger()
+	e.slack.Send(`{"envelope_id":"env-cmd","type":"slash_commands","accepts_response_payload":true,"payload":{"team_id":"T1","channel_id":"C1",` +
+		`"user_id":"U1","user_name":"duckling","command":"/waddlebot","text":"hello","trigger_id":"` + trigger + `","response_url":"` + e.slack.ResponseURL("T1") + `"}}`)
+	view := e.slack.WaitCall(t, "views.open", func(slacktest.Call) bool { return true }, 10*time.Second)
+	if view.Refused != "" || view.JSON["trigger_id"] != trigger {
+		t.Errorf("views.open %+v, want the form opened with the command's trigger", view)
+	}
 }

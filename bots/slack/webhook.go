@@ -28,6 +28,7 @@ var ErrSignature = problem.New(problem.Unauthorized,
 type ReceiverConfig struct {
 	Deliveries    *platform.Deliveries // commits each request with its processing job
 	SigningSecret string               // SLACK_SIGNING_SECRET
+	Prompts       *Prompts             // where deliveries with a trigger id go at once; nil: to their jobs only
 	Logger        *slog.Logger
 }
 
@@ -45,7 +46,7 @@ func NewReceiver(cfg ReceiverConfig) *Receiver {
 	if cfg.SigningSecret == "" {
 		return nil
 	}
-	return &Receiver{inbox: NewInbox(cfg.Deliveries, cfg.Logger), secret: cfg.SigningSecret, logger: cfg.Logger}
+	return &Receiver{inbox: NewInbox(cfg.Deliveries, cfg.Logger).WithPrompts(cfg.Prompts), secret: cfg.SigningSecret, logger: cfg.Logger}
 }
 
 // Receive checks a request's signature, then answers url_verification with
@@ -166,31 +167,8 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	if !ok {
 		return done("")
 	}
-	ev := from.Event
-	lookUpLater := false
-	switch {
-	case from.TriggerID != "" && w.bot != nil:
-		if u, ok := w.bot.CachedUser(ev.Server, ev.User.ID); ok {
-			ev.User = withSlackUser(ev.User, u)
-			break
-		}
-		// Not cached: a quick lookup keeps the badges right (a moderator's
-		// command is not refused); a slow one gives way to the trigger.
-		uctx, cancel := context.WithTimeout(ctx, slackTriggerLookup)
-		u, err := w.bot.User(uctx, ev.Server, ev.User.ID)
-		cancel()
-		if err == nil {
-			ev.User = withSlackUser(ev.User, u)
-		} else {
-			lookUpLater = true
-		}
-	case w.bot != nil:
-		if u, err := w.bot.User(ctx, ev.Server, ev.User.ID); err != nil {
-			w.logger.InfoContext(ctx, "slack user not looked up; routing with the user id as name", "user", ev.User.ID, "err", err)
-		} else {
-			ev.User = withSlackUser(ev.User, u)
-		}
-	}
+	from.At = d.ReceivedAt
+	ev, lookUpLater := w.withUser(ctx, from)
 	from.Event = ev
 	res, err := w.router.Handle(ctx, ev, router.Options{Dedup: true})
 	if errors.Is(err, router.ErrNotLinked) {
@@ -216,6 +194,37 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		}
 	}
 	return done("")
+}
+
+// withUser is from's event with its user's names and badges looked up, as
+// Worker says; lookUpLater is true when the lookup gave way to the trigger.
+func (w *Worker) withUser(ctx context.Context, from Origin) (ev router.Event, lookUpLater bool) {
+	ev = from.Event
+	switch {
+	case w.bot == nil:
+	case from.TriggerID != "":
+		if u, ok := w.bot.CachedUser(ev.Server, ev.User.ID); ok {
+			ev.User = withSlackUser(ev.User, u)
+			break
+		}
+		// Not cached: a quick lookup keeps the badges right (a moderator's
+		// command is not refused); a slow one gives way to the trigger.
+		uctx, cancel := context.WithTimeout(ctx, slackTriggerLookup)
+		u, err := w.bot.User(uctx, ev.Server, ev.User.ID)
+		cancel()
+		if err == nil {
+			ev.User = withSlackUser(ev.User, u)
+		} else {
+			lookUpLater = true
+		}
+	default:
+		if u, err := w.bot.User(ctx, ev.Server, ev.User.ID); err != nil {
+			w.logger.InfoContext(ctx, "slack user not looked up; routing with the user id as name", "user", ev.User.ID, "err", err)
+		} else {
+			ev.User = withSlackUser(ev.User, u)
+		}
+	}
+	return ev, lookUpLater
 }
 
 // markTimeout bounds marking a delivery processed.

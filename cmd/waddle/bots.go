@@ -26,6 +26,7 @@ type botSet struct {
 	links             *platform.Links
 	leases            *platform.Leases
 	slack             *slackbot.Bot            // nil when off; answers Slack deliveries
+	slackFast         *slackbot.Prompts        // Slack deliveries with a trigger id, for the prompt lane
 	eventSubTransport string                   // the Twitch bot's EventSub transport; "" when it is off
 	senders           map[string]router.Sender // the bots that are on, by platform: they send without an event
 	runs              []func(ctx context.Context) error
@@ -33,7 +34,8 @@ type botSet struct {
 
 // newBots builds the configured bots; Run functions start them.
 func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, logger *slog.Logger) (*botSet, error) {
-	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool), senders: map[string]router.Sender{}}
+	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool), senders: map[string]router.Sender{},
+		slackFast: slackbot.NewPrompts()}
 	tw, dc, sl := platform.NewStatus(router.Twitch), platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)
 	b.statuses = []*platform.Status{tw, dc, sl}
 	leases := platform.NewLeases(a.pool, instanceName(), 0)
@@ -80,7 +82,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 		b.slackOAuth = &slackbot.OAuth{ClientID: cfg.Slack.ClientID, ClientSecret: cfg.Slack.ClientSecret, APIURL: cfg.Slack.APIURL}
 	}
 	if cfg.SlackSigning != "" {
-		bot, err := slackbot.New(slackbot.Config{Deliveries: platform.NewDeliveries(a.pool, a.jobs), Tokens: b.tokens, Links: b.links, Status: sl,
+		bot, err := slackbot.New(slackbot.Config{Deliveries: platform.NewDeliveries(a.pool, a.jobs), Prompts: b.slackFast, Tokens: b.tokens, OAuth: b.slackOAuth, Links: b.links, Status: sl,
 			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL, Logger: logger.With("component", "slack")})
 		if err != nil {
 			return nil, fmt.Errorf("slack bot: %w", err)

@@ -43,6 +43,7 @@ func TestServeRunsAllThreeBots(t *testing.T) {
 	irc, twitchAPI := twitchtest.StartIRC(t), twitchtest.StartAPI(t)
 	rest, gw := discordtest.StartREST(t), discordtest.StartGateway(t)
 	sl := slacktest.Start(t)
+	sl.Join("C1") // the channel the Slack command runs in
 	_, prefix := dbtest.Redis(t)
 	key := make([]byte, 32)
 	rand.Read(key)

@@ -69,7 +69,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if bots.slack != nil {
 		slackBot = bots.slack
 	}
-	river.AddWorker(workers, slackbot.NewWorker(deliveries, rt, slackBot, logger.With("component", "slack")))
+	slackWorker := slackbot.NewWorker(deliveries, rt, slackBot, logger.With("component", "slack"))
+	river.AddWorker(workers, slackWorker)
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Logger: logger.With("component", "twitch")})
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
@@ -130,7 +131,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	// The optional receivers and OAuth clients are interfaces there: set only
 	// the ones that are on, so that off stays nil.
-	if r := slackbot.NewReceiver(slackbot.ReceiverConfig{Deliveries: deliveries, SigningSecret: cfg.SlackSigning, Logger: logger.With("component", "slack")}); r != nil {
+	if r := slackbot.NewReceiver(slackbot.ReceiverConfig{Deliveries: deliveries, SigningSecret: cfg.SlackSigning, Prompts: bots.slackFast,
+		Logger: logger.With("component", "slack")}); r != nil {
 		hcfg.Slack = r
 	}
 	if bots.twitchOAuth != nil {
@@ -171,6 +173,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 			return run(gctx)
 		})
 	}
+	// Slack modals open from the prompt lane, apart from the job workers;
+	// it routes, so the router outlives it like the bots.
+	botsRunning.Add(1)
+	g.Go(func() error {
+		defer botsRunning.Done()
+		return slackWorker.RunPrompts(gctx, bots.slackFast)
+	})
 	if breaker != nil {
 		g.Go(func() error { return breaker.Run(gctx) })
 	}

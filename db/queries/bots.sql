@@ -10,6 +10,11 @@ ON CONFLICT (platform, subject) DO UPDATE SET
 -- name: TokenGet :one
 SELECT * FROM platform_tokens WHERE platform = $1 AND subject = $2;
 
+-- name: TokenGetForUpdate :one
+-- The token, its row locked until the transaction ends: one refresher at a
+-- time across instances.
+SELECT * FROM platform_tokens WHERE platform = $1 AND subject = $2 FOR UPDATE;
+
 -- name: TokenDelete :execrows
 DELETE FROM platform_tokens WHERE platform = $1 AND subject = $2;
 

@@ -1,13 +1,25 @@
-// Package slacktest is a local Slack for tests: a Web API under /api/ that
-// records the calls slack-go makes (auth.test, chat.postMessage,
-// chat.postEphemeral, chat.delete, views.open, users.info), a host for
-// response URLs under /hooks/, and a Socket Mode server:
-// apps.connections.open hands out a websocket that says hello, carries the
-// envelopes a test sends and records the acknowledgements. Everything stops
-// when the test that started it ends.
+// Package slacktest is a local Slack for tests, as strict as Slack where
+// the bot could get it wrong: a Web API under /api/ that records the calls
+// slack-go makes (auth.test, chat.postMessage, chat.postEphemeral,
+// chat.delete, views.open, users.info, oauth.v2.access), response URLs
+// under /hooks/, and a Socket Mode server: apps.connections.open hands out
+// a websocket that says hello, carries the envelopes a test sends, records
+// the acknowledgements and can ask the client to reconnect (disconnect).
+//
+// It refuses what Slack refuses: a response URL takes 5 posts within 30
+// minutes of its issue (then 404 used_url or expired_url); a trigger id
+// opens one view within 3 seconds (expired_trigger_id); the bot posts only
+// in channels it is a member of (not_in_channel) and deletes only its own
+// messages; Block Kit over Slack's limits is invalid_blocks; users are not
+// workspace admins unless a test says so; and a rotating token is refused
+// with token_expired once it expired, its refresh token good for one
+// refresh. The fake's clock is the real one plus what Advance added.
+// Everything stops when the test that started it ends.
 package slacktest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +27,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,32 +36,67 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// Slack's limits the fake enforces.
+const (
+	ResponseURLPosts = 5                // posts a response URL takes
+	ResponseURLLife  = 30 * time.Minute // how long it takes them
+	TriggerLife      = 3 * time.Second  // how long a trigger id opens a view
+)
+
 // Call is one request the Web API or a response URL received.
 type Call struct {
-	Method string // Web API method, or "response_url"
-	Token  string // from Authorization: Bearer, or the token form field
-	Form   url.Values
-	JSON   map[string]any // the body, when it was JSON
+	Method  string // Web API method, or "response_url"
+	Token   string // from Authorization: Bearer, or the token form field
+	Form    url.Values
+	JSON    map[string]any // the body, when it was JSON
+	Refused string         // the error the fake answered; "" when it accepted the call
+	Why     string         // what the fake found wrong, for invalid_blocks and invalid_arguments
 }
 
 // Server is a running local Slack. Its methods are safe for concurrent use.
 type Server struct {
 	srv *httptest.Server
 
-	mu      sync.Mutex
-	calls   []Call   // without apps.connections.open and users.info
-	order   []string // every method called but apps.connections.open, users.info included
-	limit   map[string]int
-	users   int
-	openErr string
-	refused map[string]bool // tokens every method refuses with invalid_auth
-	held    chan struct{}   // while open, users.info waits for it to close
-	sockets map[*socket]bool
-	hellos  int
-	acks    []string
-	onAck   func(envelopeID string)
-	errs    []error
-	changed chan struct{} // closed and replaced when acks or hellos grow
+	mu       sync.Mutex
+	offset   time.Duration // added to the real clock
+	calls    []Call        // without apps.connections.open and users.info
+	order    []string      // every method called but apps.connections.open, users.info included
+	limit    map[string]int
+	users    int
+	openErr  string
+	refused  map[string]bool // tokens every method refuses with invalid_auth
+	held     chan struct{}   // while open, users.info waits for it to close
+	seq      int
+	hooks    map[string]*hook    // response URL path → its uses
+	triggers map[string]*trigger // issued trigger ids
+	members  map[string]bool     // channels the bot is a member of
+	admins   map[string]bool     // users who are workspace admins
+	own      map[string]bool     // "channel/ts" of the bot's own messages
+	rotating map[string]time.Time
+	refresh  map[string]refreshGrant
+	client   [2]string // OAuth client id and secret; "" accepts any
+	grants   int       // refresh tokens exchanged
+	sockets  map[*socket]bool
+	hellos   int
+	acks     []string
+	onAck    func(envelopeID string)
+	errs     []error
+	changed  chan struct{} // closed and replaced when acks or hellos grow
+}
+
+type hook struct {
+	issued time.Time
+	posts  int
+}
+
+type trigger struct {
+	issued time.Time
+	used   bool
+}
+
+type refreshGrant struct {
+	team string
+	ttl  time.Duration
 }
 
 type socket struct {
@@ -67,7 +115,9 @@ func (s *socket) write(kind int, msg []byte) error {
 // then it fails the test if a Socket Mode client could not connect.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{limit: map[string]int{}, sockets: map[*socket]bool{}, changed: make(chan struct{})}
+	s := &Server{limit: map[string]int{}, sockets: map[*socket]bool{}, changed: make(chan struct{}),
+		hooks: map[string]*hook{}, triggers: map[string]*trigger{}, members: map[string]bool{}, admins: map[string]bool{},
+		own: map[string]bool{}, rotating: map[string]time.Time{}, refresh: map[string]refreshGrant{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
 		s.mu.Lock()
@@ -89,6 +139,96 @@ func (s *Server) URL() string { return s.srv.URL }
 
 // APIURL is a SLACK_API_URL for the server.
 func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+// Now is the fake's clock: the real time plus what Advance added.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+func (s *Server) now() time.Time { return time.Now().Add(s.offset) }
+
+// Advance moves the fake's clock forward by d: response URLs, trigger ids
+// and rotating tokens age by d at once.
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	s.offset += d
+	s.mu.Unlock()
+}
+
+// ResponseURL issues a response URL for team, as Slack does with each slash
+// command and interaction: it takes ResponseURLPosts posts within
+// ResponseURLLife.
+func (s *Server) ResponseURL(team string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	path := fmt.Sprintf("/hooks/commands/%s/%d/%s", team, s.seq, randomHex(12))
+	s.hooks[path] = &hook{issued: s.now()}
+	return s.srv.URL + path
+}
+
+// Trigger issues a trigger id, as Slack does with each slash command and
+// interaction: views.open takes it once, within TriggerLife.
+func (s *Server) Trigger() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	id := fmt.Sprintf("%d.%d.%s", 1000+s.seq, s.now().Unix(), randomHex(8))
+	s.triggers[id] = &trigger{issued: s.now()}
+	return id
+}
+
+// Join makes the bot a member of channels (IDs starting with C or G): it
+// may post there. Users (U…) and DMs (D…) are always reachable.
+func (s *Server) Join(channels ...string) {
+	s.mu.Lock()
+	for _, c := range channels {
+		s.members[c] = true
+	}
+	s.mu.Unlock()
+}
+
+// SetAdmin makes users workspace admins in users.info (no one is by default).
+func (s *Server) SetAdmin(users ...string) {
+	s.mu.Lock()
+	for _, u := range users {
+		s.admins[u] = true
+	}
+	s.mu.Unlock()
+}
+
+// SetOAuthClient makes oauth.v2.access require this client id and secret.
+func (s *Server) SetOAuthClient(id, secret string) {
+	s.mu.Lock()
+	s.client = [2]string{id, secret}
+	s.mu.Unlock()
+}
+
+// RotatingToken issues, as an install with token rotation on does, a bot
+// access token for team that expires after ttl (Slack: 12 hours) and its
+// refresh token, good for one exchange that gives a new pair with the same
+// ttl.
+func (s *Server) RotatingToken(team string, ttl time.Duration) (access, refresh string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issueRotating(team, ttl)
+}
+
+func (s *Server) issueRotating(team string, ttl time.Duration) (access, refresh string) {
+	access, refresh = "xoxe.xoxb-"+team+"-"+randomHex(8), "xoxe-1-"+randomHex(16)
+	s.rotating[access] = s.now().Add(ttl)
+	s.refresh[refresh] = refreshGrant{team: team, ttl: ttl}
+	return access, refresh
+}
+
+// Refreshes is the number of refresh tokens exchanged for new tokens.
+func (s *Server) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grants
+}
 
 // LimitNext answers the next n calls of method with 429 and Retry-After: 1.
 func (s *Server) LimitNext(method string, n int) {
@@ -133,13 +273,25 @@ func (s *Server) RefuseToken(token string) {
 	s.mu.Unlock()
 }
 
-// Calls returns the recorded calls of method, oldest first.
+// Calls returns the recorded calls of method, oldest first, refused ones
+// included.
 func (s *Server) Calls(method string) []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Call
 	for _, c := range s.calls {
 		if c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Accepted returns the recorded calls of method that the fake accepted.
+func (s *Server) Accepted(method string) []Call {
+	var out []Call
+	for _, c := range s.Calls(method) {
+		if c.Refused == "" {
 			out = append(out, c)
 		}
 	}
@@ -192,7 +344,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.socket(w, r)
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	c := Call{Token: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		json.Unmarshal(body, &c.JSON)
@@ -225,12 +377,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if c.Method != "apps.connections.open" {
 		s.order = append(s.order, c.Method)
 	}
+	held := s.held
 	if c.Method == "users.info" {
 		s.users++
-	} else if c.Method != "apps.connections.open" {
-		s.calls = append(s.calls, c)
 	}
-	openErr, refused, held := s.openErr, s.refused[c.Token], s.held
 	s.mu.Unlock()
 	if c.Method == "users.info" && held != nil {
 		select {
@@ -239,40 +389,195 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	ok := func(v map[string]any) {
-		v["ok"] = true
-		json.NewEncoder(w).Encode(v)
-	}
-	if refused && c.Method != "response_url" {
-		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "invalid_auth"})
+	if c.Method == "response_url" {
+		s.mu.Lock()
+		status, answer, why := s.hook(r.URL.Path, c.JSON)
+		if status != http.StatusOK {
+			c.Refused, c.Why = answer, why
+		}
+		s.calls = append(s.calls, c)
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
 		return
 	}
-	switch c.Method {
-	case "response_url":
-		io.WriteString(w, "ok")
-	case "auth.test":
-		ok(map[string]any{"url": "https://ducks.slack.com/", "team": "Ducks", "user": "waddle", "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"})
-	case "chat.postMessage":
-		ok(map[string]any{"channel": c.Form.Get("channel"), "ts": "99.1"})
-	case "chat.postEphemeral":
-		ok(map[string]any{"message_ts": "99.2"})
-	case "chat.delete":
-		ok(map[string]any{"channel": c.Form.Get("channel"), "ts": c.Form.Get("ts")})
-	case "views.open":
-		ok(map[string]any{"view": map[string]any{"id": "V1"}})
-	case "users.info":
-		ok(map[string]any{"user": map[string]any{"id": c.Form.Get("user"), "name": "duckling", "real_name": "Duck Ling",
-			"is_admin": true, "profile": map[string]any{"display_name": "Ducky"}}})
-	case "apps.connections.open":
-		if openErr != "" {
-			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": openErr})
-			return
+	s.mu.Lock()
+	answer := s.api(&c)
+	if ok, _ := answer["ok"].(bool); !ok {
+		c.Refused, _ = answer["error"].(string)
+		if m, _ := answer["response_metadata"].(map[string]any); m != nil {
+			c.Why = fmt.Sprint(m["messages"])
 		}
-		ok(map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket"})
-	default:
-		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "unknown_method"})
 	}
+	if c.Method != "users.info" && c.Method != "apps.connections.open" {
+		s.calls = append(s.calls, c)
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(answer)
+}
+
+// hook answers a post to a response URL; s.mu is held.
+func (s *Server) hook(path string, body map[string]any) (status int, answer, why string) {
+	h := s.hooks[path]
+	switch {
+	case h == nil:
+		return http.StatusNotFound, "no_service", ""
+	case s.now().Sub(h.issued) >= ResponseURLLife:
+		return http.StatusNotFound, "expired_url", ""
+	case h.posts >= ResponseURLPosts:
+		return http.StatusNotFound, "used_url", ""
+	}
+	if body == nil {
+		return http.StatusBadRequest, "invalid_payload", ""
+	}
+	text, _ := body["text"].(string)
+	if msg := checkMessage(text, body["blocks"]); msg != "" {
+		return http.StatusBadRequest, "invalid_blocks", msg
+	}
+	h.posts++
+	return http.StatusOK, "ok", ""
+}
+
+// api answers a Web API call; s.mu is held.
+func (s *Server) api(c *Call) map[string]any {
+	fail := func(e string, detail ...string) map[string]any {
+		v := map[string]any{"ok": false, "error": e}
+		if len(detail) > 0 {
+			v["response_metadata"] = map[string]any{"messages": detail}
+		}
+		return v
+	}
+	ok := func(v map[string]any) map[string]any {
+		v["ok"] = true
+		return v
+	}
+	switch c.Method {
+	case "apps.connections.open":
+		if s.openErr != "" {
+			return fail(s.openErr)
+		}
+		return ok(map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket"})
+	case "oauth.v2.access":
+		return s.oauth(c.Form)
+	}
+	if s.refused[c.Token] {
+		return fail("invalid_auth")
+	}
+	if exp, rotating := s.rotating[c.Token]; rotating && !s.now().Before(exp) {
+		return fail("token_expired")
+	}
+	if c.Token == "" {
+		return fail("not_authed")
+	}
+	form := c.Form
+	switch c.Method {
+	case "auth.test":
+		return ok(map[string]any{"url": "https://ducks.slack.com/", "team": "Ducks", "user": "waddle", "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"})
+	case "chat.postMessage", "chat.postEphemeral":
+		ch := form.Get("channel")
+		if ch == "" {
+			return fail("channel_not_found")
+		}
+		if !s.reachable(ch) {
+			return fail("not_in_channel")
+		}
+		if c.Method == "chat.postEphemeral" && form.Get("user") == "" {
+			return fail("user_not_in_channel")
+		}
+		var blocks any
+		if raw := form.Get("blocks"); raw != "" {
+			if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
+				return fail("invalid_blocks_format")
+			}
+		}
+		if msg := checkMessage(form.Get("text"), blocks); msg != "" {
+			if msg == "no_text" || msg == "msg_too_long" {
+				return fail(msg)
+			}
+			return fail("invalid_blocks", msg)
+		}
+		s.seq++
+		ts := fmt.Sprintf("%d.%06d", s.now().Unix(), s.seq)
+		if c.Method == "chat.postEphemeral" {
+			return ok(map[string]any{"message_ts": ts})
+		}
+		s.own[ch+"/"+ts] = true
+		return ok(map[string]any{"channel": ch, "ts": ts})
+	case "chat.delete":
+		ch, ts := form.Get("channel"), form.Get("ts")
+		if !s.reachable(ch) {
+			return fail("not_in_channel")
+		}
+		if !s.own[ch+"/"+ts] {
+			return fail("cant_delete_message") // a bot token deletes only the bot's messages
+		}
+		delete(s.own, ch+"/"+ts)
+		return ok(map[string]any{"channel": ch, "ts": ts})
+	case "views.open":
+		id, _ := c.JSON["trigger_id"].(string)
+		tr := s.triggers[id]
+		switch {
+		case tr == nil:
+			return fail("invalid_trigger_id")
+		case tr.used:
+			return fail("exchanged_trigger_id")
+		case s.now().Sub(tr.issued) >= TriggerLife:
+			return fail("expired_trigger_id")
+		}
+		if msg := checkView(c.JSON["view"]); msg != "" {
+			return fail("invalid_arguments", msg)
+		}
+		tr.used = true
+		return ok(map[string]any{"view": map[string]any{"id": "V" + strconv.Itoa(s.seq)}})
+	case "users.info":
+		u := form.Get("user")
+		return ok(map[string]any{"user": map[string]any{"id": u, "name": "duckling", "real_name": "Duck Ling",
+			"is_admin": s.admins[u], "is_owner": false, "profile": map[string]any{"display_name": "Ducky"}}})
+	default:
+		return fail("unknown_method")
+	}
+}
+
+// reachable reports whether the bot may post to ch: a channel it is a
+// member of, a user (its DM with the app) or a DM; s.mu is held.
+func (s *Server) reachable(ch string) bool {
+	if strings.HasPrefix(ch, "U") || strings.HasPrefix(ch, "W") || strings.HasPrefix(ch, "D") {
+		return true
+	}
+	return s.members[ch]
+}
+
+// oauth answers oauth.v2.access; only the refresh grant is served here (a
+// code exchange is the hub's install, tested against its own server).
+func (s *Server) oauth(form url.Values) map[string]any {
+	fail := func(e string) map[string]any { return map[string]any{"ok": false, "error": e} }
+	if s.client[0] != "" && form.Get("client_id") != s.client[0] {
+		return fail("invalid_client_id")
+	}
+	if s.client[1] != "" && form.Get("client_secret") != s.client[1] {
+		return fail("bad_client_secret")
+	}
+	if form.Get("grant_type") != "refresh_token" {
+		return fail("invalid_grant_type")
+	}
+	g, found := s.refresh[form.Get("refresh_token")]
+	if !found {
+		return fail("invalid_refresh_token")
+	}
+	delete(s.refresh, form.Get("refresh_token")) // a refresh token is good once
+	s.grants++
+	access, refresh := s.issueRotating(g.team, g.ttl)
+	return map[string]any{"ok": true, "access_token": access, "token_type": "bot", "scope": "chat:write,commands",
+		"bot_user_id": "UBOT", "app_id": "A1", "team": map[string]any{"id": g.team, "name": "Ducks"},
+		"refresh_token": refresh, "expires_in": int(g.ttl / time.Second)}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // OnAck sets a func called with each acknowledged envelope id as the ack
@@ -450,4 +755,26 @@ func EventCallback(team, botUser, eventID, event string) []byte {
 // payload, for Send.
 func EventsAPIEnvelope(envelopeID string, retry int, payload []byte) string {
 	return fmt.Sprintf(`{"envelope_id":%q,"type":"events_api","accepts_response_payload":false,"retry_attempt":%d,"payload":%s}`, envelopeID, retry, payload)
+}
+
+// Disconnect sends every open Socket Mode connection Slack's disconnect
+// message (reason: "refresh_requested", "warning", "link_disabled"…) and
+// closes it a second later, as Slack does when it moves a connection; it
+// reports how many it reached. A client must open a new connection.
+func (s *Server) Disconnect(reason string) int {
+	s.mu.Lock()
+	socks := make([]*socket, 0, len(s.sockets))
+	for c := range s.sockets {
+		socks = append(socks, c)
+	}
+	s.mu.Unlock()
+	msg := fmt.Sprintf(`{"type":"disconnect","reason":%q,"debug_info":{"host":"applink-1"}}`, reason)
+	n := 0
+	for _, c := range socks {
+		if c.write(websocket.TextMessage, []byte(msg)) == nil {
+			n++
+		}
+		time.AfterFunc(time.Second, func() { c.c.Close() })
+	}
+	return n
 }
