@@ -63,6 +63,9 @@ const (
 	QuoteDeleted       = "quote_deleted"
 )
 
+// ViewerTrackingChanged records a change to a community's viewer tracking.
+const ViewerTrackingChanged = "viewer_tracking_changed"
+
 // Second-factor actions.
 const (
 	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
@@ -79,7 +82,7 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
 	ServerLinked, ServerUnlinked, BotAccountConnected,
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
-	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ModuleCreated, ModuleDeleted,
+	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ViewerTrackingChanged, ModuleCreated, ModuleDeleted,
 	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted,
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
 
