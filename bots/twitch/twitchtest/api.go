@@ -52,6 +52,8 @@ type API struct {
 	limitOne bool          // answer the next moderation call with 429
 	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
 	appHeld  int           // app token requests waiting on appGate
+
+	viewers viewerState // chat presence and streams (chatters.go), under mu
 }
 
 // StartAPI starts the API server and stops it when the test ends.
@@ -338,6 +340,8 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		} else {
 			reply(200, map[string]any{"data": []any{}})
 		}
+	case "GET /chat/chatters", "GET /streams":
+		reply(f.serveViewers(call, r.URL.Query())) // chatters.go
 	case "POST /whispers":
 		reply(204, nil)
 	case "GET /users":
