@@ -51,7 +51,7 @@ type Config struct {
 	SubscriptionsEvery time.Duration // EventSub check of every held channel; 0 is 10 minutes
 	DrainTimeout       time.Duration // how long shutdown keeps sending queued messages; 0 is 5 s
 	LeaseTTL           time.Duration // the TTL Leases was made with; 0 is platform.LeaseTTL
-	ViewersEvery       time.Duration // how often viewer tracking looks at the held channels (viewers.go); 0 is a minute
+	ViewersEvery       time.Duration // how often viewer tracking looks at the held channels (viewers.go); 0 is a minute, negative is never
 }
 
 // Bot is the Twitch bot of one instance.
@@ -163,7 +163,7 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = platform.LeaseTTL
 	}
-	if cfg.ViewersEvery <= 0 {
+	if cfg.ViewersEvery == 0 {
 		cfg.ViewersEvery = time.Minute
 	}
 	api := cfg.APIURL

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -45,18 +46,35 @@ func newViewerTracker(b *Bot) *viewerTracker {
 	return &viewerTracker{b: b, done: map[string]time.Time{}, warned: map[string]time.Time{}}
 }
 
-// viewersLoop looks at the held channels every ViewersEvery until ctx ends.
+// viewersLoop looks at the held channels every ViewersEvery, and at once
+// when this instance gains a channel (as after a restart or a lease hand-over),
+// until ctx ends. A negative ViewersEvery turns it off.
 func (b *Bot) viewersLoop(ctx context.Context) {
+	if b.cfg.ViewersEvery < 0 {
+		return
+	}
 	vt := newViewerTracker(b)
-	t := time.NewTicker(b.cfg.ViewersEvery)
+	t := time.NewTicker(b.cfg.SyncEvery)
 	defer t.Stop()
+	seen := map[string]bool{}
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		vt.tick(ctx, time.Now())
+		gained := false
+		b.mu.Lock()
+		for ch := range b.holdSet {
+			gained = gained || !seen[ch]
+		}
+		seen = maps.Clone(b.holdSet)
+		b.mu.Unlock()
+		if gained || time.Since(last) >= b.cfg.ViewersEvery {
+			last = time.Now()
+			vt.tick(ctx, last)
+		}
 	}
 }
 
@@ -131,6 +149,8 @@ func (vt *viewerTracker) award(ctx context.Context, c router.WatchChannel, now t
 	if award.Awarded {
 		b.log.InfoContext(ctx, "viewer tracking: awarded watch time", "channel", c.Server, "viewers", award.Viewers,
 			"points", award.Points, "period", start)
+	} else {
+		b.log.InfoContext(ctx, "viewer tracking: the period was awarded already", "channel", c.Server, "period", start)
 	}
 	return nil
 }

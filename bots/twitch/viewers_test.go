@@ -32,10 +32,11 @@ import (
 // the time instead of waiting for it.
 var noon = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 
-// viewersConfig is a bot configuration whose own loop never ticks during a test.
+// viewersConfig is a bot configuration whose own viewer tracking is off:
+// the tests tick its tracker with the time they choose.
 func (e *env) viewersConfig(holder string) Config {
 	cfg := e.config(holder)
-	cfg.ViewersEvery = time.Hour
+	cfg.ViewersEvery = -1
 	return cfg
 }
 
