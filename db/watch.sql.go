@@ -175,19 +175,26 @@ func (q *Queries) WatchTickClaim(ctx context.Context, arg WatchTickClaimParams) 
 }
 
 const watchTicksPrune = `-- name: WatchTicksPrune :exec
-DELETE FROM watch_ticks WHERE platform = $1::text AND server = $2::text AND ends_at < $3::timestamptz
+DELETE FROM watch_ticks
+WHERE community_id = $1::bigint AND platform = $2::text AND server = $3::text AND ends_at < $4::timestamptz
 `
 
 type WatchTicksPruneParams struct {
-	Platform string
-	Server   string
-	Before   time.Time
+	CommunityID int64
+	Platform    string
+	Server      string
+	Before      time.Time
 }
 
 // Forgets a server's periods that ended before a time; only recent ones are
 // needed to refuse an overlap.
 func (q *Queries) WatchTicksPrune(ctx context.Context, arg WatchTicksPruneParams) error {
-	_, err := q.db.Exec(ctx, watchTicksPrune, arg.Platform, arg.Server, arg.Before)
+	_, err := q.db.Exec(ctx, watchTicksPrune,
+		arg.CommunityID,
+		arg.Platform,
+		arg.Server,
+		arg.Before,
+	)
 	return err
 }
 

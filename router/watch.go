@@ -112,7 +112,7 @@ func (r *Router) AwardWatch(ctx context.Context, t WatchTick) (WatchAward, error
 			return fmt.Errorf("claim the period: %w", err)
 		}
 		award = WatchAward{Awarded: true, Viewers: len(ids), Points: int64(points)}
-		if err := q.WatchTicksPrune(ctx, db.WatchTicksPruneParams{Platform: t.Platform, Server: t.Server, Before: start.Add(-24 * time.Hour)}); err != nil {
+		if err := q.WatchTicksPrune(ctx, db.WatchTicksPruneParams{CommunityID: t.CommunityID, Platform: t.Platform, Server: t.Server, Before: start.Add(-24 * time.Hour)}); err != nil {
 			return fmt.Errorf("prune old periods: %w", err)
 		}
 		if len(ids) == 0 {

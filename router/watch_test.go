@@ -195,3 +195,25 @@ func TestAwardWatchOncePerPeriod(t *testing.T) {
 		t.Errorf("unknown ranking: %v, want a problem", err)
 	}
 }
+
+// TestAwardWatchForgetsOldPeriods keeps only a day of a channel's periods:
+// enough to refuse an overlap, without a row per period forever.
+func TestAwardWatchForgetsOldPeriods(t *testing.T) {
+	t.Parallel()
+	e := watchEnv(t)
+	if err := e.s.SetViewerTracking(context.Background(), audit.Actor{}, e.cid, router.ViewerTracking{Enabled: true, Every: time.Hour, Points: 1}); err != nil {
+		t.Fatal(err)
+	}
+	noon := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{noon, noon.Add(time.Hour), noon.Add(27 * time.Hour)} {
+		if a, err := e.watchTick(at, time.Hour, "a", "alice"); err != nil || !a.Awarded {
+			t.Fatalf("tick at %v: %+v %v", at, a, err)
+		}
+	}
+	if n := e.count("SELECT count(*) FROM watch_ticks"); n != 1 {
+		t.Errorf("%d periods kept, want only the one of the last day", n)
+	}
+	if n := e.count("SELECT count(*) FROM watch_time WHERE seconds = 3 * 3600"); n != 1 {
+		t.Errorf("forgetting periods lost watch time")
+	}
+}

@@ -42,7 +42,8 @@ RETURNING points;
 -- name: WatchTicksPrune :exec
 -- Forgets a server's periods that ended before a time; only recent ones are
 -- needed to refuse an overlap.
-DELETE FROM watch_ticks WHERE platform = @platform::text AND server = @server::text AND ends_at < @before::timestamptz;
+DELETE FROM watch_ticks
+WHERE community_id = @community_id::bigint AND platform = @platform::text AND server = @server::text AND ends_at < @before::timestamptz;
 
 -- name: WatchTimeAddMany :exec
 -- Adds seconds to the watch time of each viewer (each at most once per call),
