@@ -12,6 +12,7 @@ import (
 
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 	"github.com/waddle/waddle/views"
 )
 
@@ -59,7 +60,7 @@ func (h *Handler) renderPoints(w http.ResponseWriter, r *http.Request, st int, e
 	p.Error = errMsg // an error not about a row of the table
 	for i, s := range top {
 		p.Leaderboard = append(p.Leaderboard, views.LeaderboardRow{Rank: i + 1, Name: s.Name, Platform: s.Platform, Points: s.Points,
-			Watched: watchTime(s.Watched)})
+			Watched: router.WatchTimeText(s.Watched)})
 	}
 	h.render(w, r, st, views.Points(p))
 }
@@ -116,15 +117,6 @@ func (h *Handler) pointsValueRow(ctx context.Context, cid int64, key string) (vi
 	return views.PointsValueRow{}, problem.New(problem.NotFound, "No such event.")
 }
 
-// watchTime shows a watch time in hours and minutes: "3h 05m", "45m".
-func watchTime(d time.Duration) string {
-	m := int64(d / time.Minute)
-	if m < 60 {
-		return fmt.Sprintf("%dm", m)
-	}
-	return fmt.Sprintf("%dh %02dm", m/60, m%60)
-}
-
 func (h *Handler) viewerTrackingForm(ctx context.Context, cid int64, can bool) (views.ViewerTrackingForm, error) {
 	v, err := h.settings.ViewerTracking(ctx, cid)
 	if err != nil {
@@ -167,11 +159,9 @@ func viewerTrackingInput(w http.ResponseWriter, r *http.Request) (router.ViewerT
 		return router.ViewerTracking{}, views.ViewerTrackingForm{}, err
 	}
 	f := r.PostForm
+	// Shown again as typed, but never more than a number's worth of it.
 	shown := views.ViewerTrackingForm{Enabled: f.Get("enabled") == "on",
-		EveryMinutes: strings.TrimSpace(f.Get("every")), Points: strings.TrimSpace(f.Get("points"))}
-	if len(shown.EveryMinutes) > 20 || len(shown.Points) > 20 {
-		shown.EveryMinutes, shown.Points = "", ""
-	}
+		EveryMinutes: runes.Truncate(strings.TrimSpace(f.Get("every")), 20, ""), Points: runes.Truncate(strings.TrimSpace(f.Get("points")), 20, "")}
 	if shown.EveryMinutes == "" {
 		return router.ViewerTracking{}, shown, problem.Invalidf("every", "Give how many minutes each award of points stands for (1 to 60).")
 	}

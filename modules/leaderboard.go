@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
@@ -48,7 +47,7 @@ func (Leaderboard) Run(ctx context.Context, c *router.Call) ([]router.Response, 
 	for i, s := range top {
 		value := strconv.FormatInt(s.Points, 10)
 		if by == router.ByWatchTime {
-			value = watchTime(s.Watched)
+			value = router.WatchTimeText(s.Watched)
 		}
 		parts[i] = fmt.Sprintf("%d. %s (%s)", i+1, s.Name, value)
 		fields[i] = router.EmbedField{Name: fmt.Sprintf("%d. %s", i+1, s.Name), Value: value}
@@ -58,13 +57,4 @@ func (Leaderboard) Run(ctx context.Context, c *router.Call) ([]router.Response, 
 		lead, title = "Top 10 by watch time: ", "Leaderboard by watch time"
 	}
 	return []router.Response{{Reply: lead + strings.Join(parts, ", "), Embed: &router.Embed{Title: title, Fields: fields}}}, nil
-}
-
-// watchTime shows a watch time in hours and minutes: "3h 05m", "45m".
-func watchTime(d time.Duration) string {
-	m := int64(d / time.Minute)
-	if m < 60 {
-		return fmt.Sprintf("%dm", m)
-	}
-	return fmt.Sprintf("%dh %02dm", m/60, m%60)
 }

@@ -156,6 +156,15 @@ func watchViewers(users []User) (ids, names []string) {
 	return ids, names
 }
 
+// WatchTimeText shows a watch time in hours and minutes: "3h 05m", "45m".
+func WatchTimeText(d time.Duration) string {
+	m := int64(d / time.Minute)
+	if m < 60 {
+		return fmt.Sprintf("%dm", m)
+	}
+	return fmt.Sprintf("%dh %02dm", m/60, m%60)
+}
+
 // Ranking orders a leaderboard.
 type Ranking string
 
