@@ -57,6 +57,16 @@ func holding(t *testing.T, b *Bot, channel string) {
 	})
 }
 
+// moderating waits until b knows it moderates channel (its badges in chat).
+func moderating(t *testing.T, b *Bot, channel string) {
+	t.Helper()
+	eventually(t, "the bot's moderator badge in "+channel, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.modIn[channel]
+	})
+}
+
 // points is the community's balances by user name.
 func (e *env) points(cid int64) map[string]int64 {
 	e.t.Helper()
@@ -178,11 +188,7 @@ func TestViewerTrackingPagesAndSkipsDisabledCommunities(t *testing.T) {
 	b := e.start(e.viewersConfig("a"))
 	holding(t, b.Bot, "duckchan")
 	holding(t, b.Bot, "gooschan")
-	eventually(t, "the bot's moderator badge", func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.modIn["duckchan"]
-	})
+	moderating(t, b.Bot, "duckchan")
 	newViewerTracker(b.Bot).tick(ctx, noon)
 
 	calls := e.api.Find("GET", "/helix/chat/chatters")
@@ -269,11 +275,7 @@ func TestViewerTrackingBotWithoutGrantFallsBackToBroadcaster(t *testing.T) {
 	e.trackViewers(5*time.Minute, 1)
 	b := e.start(e.viewersConfig("a"))
 	holding(t, b.Bot, "duckchan")
-	eventually(t, "the bot's moderator badge", func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.modIn["duckchan"]
-	})
+	moderating(t, b.Bot, "duckchan")
 	newViewerTracker(b.Bot).tick(ctx, noon)
 	if d := cmp.Diff(map[string]int64{"Viewer1": 1}, e.points(e.cid)); d != "" {
 		t.Errorf("points (-want +got):\n%s", d)
