@@ -64,6 +64,9 @@ const (
 	SlashChoiceChanged = "slash_choice_changed" // whether a command is a Discord slash command
 )
 
+// ViewerTrackingChanged records a change to a community's viewer tracking.
+const ViewerTrackingChanged = "viewer_tracking_changed"
+
 // Second-factor actions.
 const (
 	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
@@ -80,7 +83,7 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
 	ServerLinked, ServerUnlinked, BotAccountConnected,
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
-	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ModuleCreated, ModuleDeleted,
+	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ViewerTrackingChanged, ModuleCreated, ModuleDeleted,
 	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted, SlashChoiceChanged,
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
 

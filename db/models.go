@@ -343,3 +343,31 @@ type UserWebauthn struct {
 	UserID int64
 	Handle []byte
 }
+
+type ViewerTracking struct {
+	CommunityID     int64
+	Enabled         bool
+	IntervalMinutes int32
+	Points          int32
+	UpdatedAt       time.Time
+}
+
+type WatchTick struct {
+	Platform    string
+	Server      string
+	StartsAt    time.Time
+	EndsAt      time.Time
+	CommunityID int64
+	Viewers     int32
+	Points      int32
+	CreatedAt   time.Time
+}
+
+type WatchTime struct {
+	CommunityID int64
+	Platform    string
+	UserID      string
+	UserName    string
+	Seconds     int64
+	UpdatedAt   time.Time
+}

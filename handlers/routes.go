@@ -163,6 +163,7 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/moderation/rules/{rid}/toggle", h.toggleRule)
 					r.Post("/moderation/rules/{rid}/delete", h.deleteRule)
 					r.Post("/points/{key}", h.setPointsValue)
+					r.Post("/viewer-tracking", h.setViewerTracking)
 					r.Post("/servers", h.linkServer)
 					r.Post("/servers/{eid}/unlink", h.unlinkServer)
 					r.Get("/servers/twitch/connect", h.connectTwitch)

@@ -115,6 +115,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/moderation/rules/{rid}/toggle", fmt.Sprintf("/c/%d/moderation/rules/%d/toggle", B, ruleB.ID), nil, ""},
 		{"POST", "/c/{cid}/moderation/rules/{rid}/delete", fmt.Sprintf("/c/%d/moderation/rules/%d/delete", B, ruleB.ID), nil, ""},
 		{"POST", "/c/{cid}/points/{key}", fmt.Sprintf("/c/%d/points/twitch.follow", B), url.Values{"points": {"9999"}}, ""},
+		{"POST", "/c/{cid}/viewer-tracking", fmt.Sprintf("/c/%d/viewer-tracking", B), url.Values{"enabled": {"on"}, "points": {"5"}, "every": {"5"}}, ""},
 		{"POST", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), url.Values{"platform": {"twitch"}, "server": {"evilchan"}}, ""},
 		{"POST", "/c/{cid}/servers/{eid}/unlink", fmt.Sprintf("/c/%d/servers/%d/unlink", B, entB.ID), nil, ""},
 		{"GET", "/c/{cid}/servers/twitch/connect", fmt.Sprintf("/c/%d/servers/twitch/connect", B), nil, ""},
@@ -272,6 +273,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM points_values") + e.count("SELECT count(*) FROM points_ledger"); n != 0 {
 		t.Error("points changed through B's routes")
+	}
+	if n := e.count("SELECT count(*) FROM viewer_tracking"); n != 0 {
+		t.Error("viewer tracking changed through B's routes")
 	}
 	if id, err := e.auth.AuthenticateAPIKey(ctx, keySecretB); err != nil || id.CommunityID != B {
 		t.Errorf("B's key was revoked or regenerated: %+v, %v", id, err)

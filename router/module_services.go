@@ -230,6 +230,14 @@ func (s PointsService) Leaderboard(ctx context.Context, n int) ([]Standing, erro
 	return leaderboard(ctx, s.c.h.read(), s.c.CommunityID(), n)
 }
 
+// LeaderboardBy returns the community's top n by points or by watch time.
+func (s PointsService) LeaderboardBy(ctx context.Context, by Ranking, n int) ([]Standing, error) {
+	if err := s.c.uses(ServicePoints); err != nil {
+		return nil, err
+	}
+	return rankedLeaderboard(ctx, s.c.h.read(), s.c.CommunityID(), by, n)
+}
+
 // FindUser finds a user of the event's platform by name.
 func (s PointsService) FindUser(ctx context.Context, name string) (KnownUser, error) {
 	if err := s.c.uses(ServicePoints); err != nil {

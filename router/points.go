@@ -146,6 +146,7 @@ type Standing struct {
 	UserID   string
 	Name     string
 	Points   int64
+	Watched  time.Duration // time seen watching (viewer tracking); set when ranking by it
 }
 
 func leaderboard(ctx context.Context, q *db.Queries, communityID int64, n int) ([]Standing, error) {

@@ -230,7 +230,12 @@ func (st *Settings) AddPoints(ctx context.Context, communityID int64, platform, 
 	return addPoints(ctx, db.New(st.pool), communityID, platform, userID, userName, delta, reason)
 }
 
-// Leaderboard returns the top n of a community.
+// Leaderboard returns the top n of a community by points.
 func (st *Settings) Leaderboard(ctx context.Context, communityID int64, n int) ([]Standing, error) {
 	return leaderboard(ctx, db.New(st.read), communityID, n)
+}
+
+// LeaderboardBy returns the top n of a community by points or by watch time.
+func (st *Settings) LeaderboardBy(ctx context.Context, communityID int64, by Ranking, n int) ([]Standing, error) {
+	return rankedLeaderboard(ctx, db.New(st.read), communityID, by, n)
 }

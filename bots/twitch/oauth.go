@@ -35,6 +35,7 @@ var BroadcasterScopes = []string{
 	"channel:moderate",               // channel.ban
 	"moderator:manage:banned_users",  // timeouts and bans
 	"moderator:manage:chat_messages", // deleting a message
+	ChattersScope,                    // viewer tracking: who is in chat
 }
 
 // BotScopes are what the bot account grants: chat, whispers, and
@@ -45,6 +46,7 @@ var BotScopes = []string{
 	"user:manage:whispers",
 	"moderator:manage:banned_users",
 	"moderator:manage:chat_messages",
+	ChattersScope, // viewer tracking, where the bot moderates
 }
 
 // OAuth talks to Twitch's OAuth server (authorization-code flow, refresh, app tokens).

@@ -60,6 +60,7 @@ type Config struct {
 	ValidateEvery    time.Duration             // how often stored user tokens are validated; 0 is DefaultValidateEvery
 	Whispers         *platform.RecipientBudget // whisper recipients per day of the bot account; nil: not counted
 	ReconnectBackoff time.Duration             // first wait before an EventSub WebSocket session is started again; 0 is 1 s
+	ViewersEvery     time.Duration             // how often viewer tracking looks at the held channels (viewers.go); 0 is a minute, negative is never
 }
 
 // Bot is the Twitch bot of one instance.
@@ -197,6 +198,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.ValidateEvery <= 0 {
 		cfg.ValidateEvery = DefaultValidateEvery
 	}
+	if cfg.ViewersEvery == 0 {
+		cfg.ViewersEvery = time.Minute
+	}
 	api := cfg.APIURL
 	if api == "" {
 		api = cfg.OAuth.API()
@@ -276,6 +280,11 @@ func (b *Bot) Run(ctx context.Context) error {
 		} else {
 			b.subscriptionsLoop(ctx)
 		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.viewersLoop(ctx)
 	}()
 
 	<-ctx.Done()

@@ -64,6 +64,8 @@ type API struct {
 	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
 	appHeld  int           // app token requests waiting on appGate
 	ws       *EventSubWS   // takes websocket transports; nil: refused (websocket.go)
+
+	viewers viewerState // chat presence and streams (chatters.go), under mu
 }
 
 // StartAPI starts the API server and stops it when the test ends.
@@ -398,6 +400,8 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 			ban["end_time"] = time.Now().Add(time.Duration(d) * time.Second).UTC().Format(time.RFC3339)
 		}
 		reply(200, map[string]any{"data": []any{ban}})
+	case "GET /chat/chatters", "GET /streams":
+		reply(f.serveViewers(call, r.URL.Query())) // chatters.go
 	case "POST /whispers":
 		if status, body, ok := checkWhisper(call.Body, r.URL.Query()); !ok {
 			reply(status, body)

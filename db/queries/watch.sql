@@ -1,0 +1,71 @@
+-- name: ViewerTrackingGet :one
+SELECT * FROM viewer_tracking WHERE community_id = $1;
+
+-- name: ViewerTrackingForUpdate :one
+SELECT * FROM viewer_tracking WHERE community_id = $1 FOR UPDATE;
+
+-- name: ViewerTrackingSet :exec
+INSERT INTO viewer_tracking (community_id, enabled, interval_minutes, points, updated_at)
+VALUES ($1, $2, $3, $4, now())
+ON CONFLICT (community_id) DO UPDATE
+SET enabled = EXCLUDED.enabled, interval_minutes = EXCLUDED.interval_minutes, points = EXCLUDED.points, updated_at = now();
+
+-- name: ViewerTrackingByServers :many
+-- The servers among the given ones whose community tracks viewers.
+SELECT e.community_id, e.server, v.interval_minutes, v.points
+FROM platform_entities e JOIN viewer_tracking v ON v.community_id = e.community_id
+WHERE e.platform = @platform::text AND e.server = ANY (@servers::text[]) AND v.enabled
+ORDER BY e.server;
+
+-- name: LeaseHeldForShare :one
+-- The lease's expiry while holder holds it, locked so that no other
+-- instance takes it over before the transaction ends; no row otherwise.
+SELECT expires_at FROM bot_leases
+WHERE name = @name::text AND holder = @holder::text AND expires_at > now()
+FOR SHARE;
+
+-- name: WatchTickClaim :one
+-- Records a server's period as awarded and returns the points each viewer
+-- earns; no row when the period, or one overlapping it, was awarded already,
+-- or the server's community no longer tracks viewers at this interval.
+INSERT INTO watch_ticks (platform, server, starts_at, ends_at, community_id, viewers, points)
+SELECT e.platform, e.server, @starts_at::timestamptz, @ends_at::timestamptz, e.community_id, @viewers::integer, v.points
+FROM platform_entities e JOIN viewer_tracking v ON v.community_id = e.community_id
+WHERE e.platform = @platform::text AND e.server = @server::text AND e.community_id = @community_id::bigint
+    AND v.enabled AND v.interval_minutes = @interval_minutes::integer
+    AND NOT EXISTS (SELECT 1 FROM watch_ticks t
+        WHERE t.platform = @platform::text AND t.server = @server::text
+            AND t.starts_at < @ends_at::timestamptz AND t.ends_at > @starts_at::timestamptz)
+ON CONFLICT (platform, server, starts_at) DO NOTHING
+RETURNING points;
+
+-- name: WatchTicksPrune :exec
+-- Forgets a server's periods that ended before a time; only recent ones are
+-- needed to refuse an overlap.
+DELETE FROM watch_ticks
+WHERE community_id = @community_id::bigint AND platform = @platform::text AND server = @server::text AND ends_at < @before::timestamptz;
+
+-- name: WatchTimeAddMany :exec
+-- Adds seconds to the watch time of each viewer (each at most once per call),
+-- in key order so that two calls cannot deadlock.
+WITH u AS (
+    SELECT unnest(@user_ids::text[]) AS user_id, unnest(@user_names::text[]) AS user_name
+)
+INSERT INTO watch_time (community_id, platform, user_id, user_name, seconds)
+SELECT @community_id::bigint, @platform::text, u.user_id, u.user_name, @seconds::bigint
+FROM u
+ORDER BY u.user_id
+ON CONFLICT (community_id, platform, user_id) DO UPDATE
+SET seconds = watch_time.seconds + EXCLUDED.seconds,
+    user_name = CASE WHEN EXCLUDED.user_name = '' THEN watch_time.user_name ELSE EXCLUDED.user_name END,
+    updated_at = now();
+
+-- name: WatchTimeLeaderboard :many
+-- A community's viewers by time watched, with their points.
+SELECT w.platform, w.user_id, coalesce(nullif(b.user_name, ''), w.user_name)::text AS user_name, w.seconds,
+    coalesce(b.balance, 0)::bigint AS balance
+FROM watch_time w
+LEFT JOIN points_balances b ON b.community_id = w.community_id AND b.platform = w.platform AND b.user_id = w.user_id
+WHERE w.community_id = $1
+ORDER BY w.seconds DESC, w.user_name
+LIMIT $2;
