@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waddle/waddle/audit"
+	"github.com/waddle/waddle/bots/twitch/twitchtest"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
 )
@@ -89,7 +90,8 @@ func TestModerationRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.link("gooschan")
-	e.saveToken("gooschan", platform.Token{Access: "caster-1", AccountID: "200", AccountLogin: "gooschan"})
+	e.api.AddToken("goos-1", "", "200", "gooschan", twitchtest.BroadcasterScopes...) // the fake's IRC gives every channel room 200
+	e.saveToken("gooschan", platform.Token{Access: "goos-1", AccountID: "200", AccountLogin: "gooschan"})
 	e.irc.SetMod("duckchan", true)
 	e.rule(router.RuleInput{Match: router.MatchContains, Pattern: "badword", Action: router.ActionDelete})
 	e.rule(router.RuleInput{Match: router.MatchWord, Pattern: "spam", Action: router.ActionTimeout, TimeoutSeconds: 60})
@@ -111,7 +113,7 @@ func TestModerationRules(t *testing.T) {
 	e.irc.Chat("gooschan", "301", "bob", "", "buy spam now")
 	eventually(t, "the ban call", func() bool { return len(e.api.Find("POST", "/helix/moderation/bans")) == 1 })
 	ban := e.api.Find("POST", "/helix/moderation/bans")[0]
-	if diff := cmp.Diff(map[string]string{"broadcaster_id": "200", "moderator_id": "200"}, ban.Query); diff != "" || ban.Auth != "Bearer caster-1" {
+	if diff := cmp.Diff(map[string]string{"broadcaster_id": "200", "moderator_id": "200"}, ban.Query); diff != "" || ban.Auth != "Bearer goos-1" {
 		t.Errorf("ban with %s (-want +got):\n%s", ban.Auth, diff)
 	}
 	data, _ := ban.Body["data"].(map[string]any)

@@ -3,7 +3,9 @@ package twitch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/waddle/waddle/platform"
@@ -138,6 +140,10 @@ func (b *Bot) validateToken(ctx context.Context, subject string) {
 		b.needsReconnect(ctx, subject, tok, "The token was issued to another Twitch application than TWITCH_CLIENT_ID.")
 		return
 	}
+	if who := ownerMismatch(subject, b.login, info.Login); who != "" {
+		b.needsReconnect(ctx, subject, tok, who)
+		return
+	}
 	tok.Scopes = info.Scopes
 	if info.UserID != "" {
 		tok.AccountID, tok.AccountLogin = info.UserID, info.Login
@@ -176,4 +182,25 @@ func (b *Bot) needsReconnect(ctx context.Context, subject string, tok platform.T
 	if c != nil && !anon {
 		c.Disconnect() // the next session reads anonymously
 	}
+}
+
+// ownerMismatch says why a token Twitch validated for login cannot stand
+// for subject: a channel's grant must be its owner's (EventSub conditions
+// and moderation calls are made for the token's user), and the bot
+// account's must be TWITCH_BOT_LOGIN's. "" when it is who it should be.
+func ownerMismatch(subject, botLogin, login string) string {
+	if login == "" {
+		return ""
+	}
+	login = strings.ToLower(login)
+	if subject == platform.BotSubject {
+		if botLogin != "" && login != botLogin {
+			return fmt.Sprintf("The token is Twitch account %s's, not the bot account %s's.", login, botLogin)
+		}
+		return ""
+	}
+	if login != strings.ToLower(subject) {
+		return fmt.Sprintf("The token is Twitch account %s's, not the channel owner's: %s must connect the channel.", login, subject)
+	}
+	return ""
 }

@@ -226,3 +226,23 @@ func TestStaleTokenReadsTwitch401s(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelTokenOfAnotherAccountNeedsReconnect: a grant stored for a
+// channel whose token Twitch says is another account's would make the bot
+// subscribe to and moderate that other account's channel; it is marked as
+// needing its owner to connect instead, and the bot does not use it.
+func TestChannelTokenOfAnotherAccountNeedsReconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.api.AddToken("mallory-1", "", "900", "mallory", twitchtest.BroadcasterScopes...)
+	e.saveToken("duckchan", platform.Token{Access: "mallory-1", AccountID: "200", AccountLogin: "duckchan"})
+	e.start(e.config("a"))
+
+	eventually(t, "the token marked", func() bool { return e.check("duckchan").NeedsReconnect != "" })
+	if got := e.check("duckchan").NeedsReconnect; !strings.Contains(got, "mallory") || !strings.Contains(got, "duckchan") {
+		t.Errorf("reason %q does not name whose token it is and whose it should be", got)
+	}
+	if c := e.check(platform.BotSubject); c.NeedsReconnect != "" {
+		t.Errorf("the bot account's own token marked: %q", c.NeedsReconnect)
+	}
+}

@@ -513,23 +513,24 @@ func FuzzEventSubWSMessage(f *testing.F) {
 	})
 }
 
-// Subscriptions Twitch refuses (the token is not the broadcaster's) leave
+// Subscriptions Twitch refuses (the owner's grant lacks their scopes) leave
 // the others working, and the status says how many were refused.
 func TestEventSubWebSocketRefusedTypesShown(t *testing.T) {
 	t.Parallel()
 	w := newWSEnv(t, 10)
-	// A grant stored for duckchan, but the token is another user's.
-	w.saveToken("duckchan", platform.Token{Access: "bot-1", AccountID: "200", AccountLogin: "duckchan", Expires: time.Now().Add(4 * time.Hour)})
+	// duckchan's own grant, made before subs and cheers were asked for.
+	w.api.AddToken("caster-old", "", "200", "duckchan", "moderator:read:followers", "channel:moderate")
+	w.saveToken("duckchan", platform.Token{Access: "caster-old", AccountID: "200", AccountLogin: "duckchan", Expires: time.Now().Add(4 * time.Hour)})
 	b := w.start(w.wsConfig("a"))
 	eventually(t, "the status naming the refused types", func() bool {
-		return strings.Contains(b.cfg.Status.Snapshot().Detail, "duckchan: 5 of 8 event types refused")
+		return strings.Contains(b.cfg.Status.Snapshot().Detail, "duckchan: 3 of 8 event types refused")
 	})
 	var sid string
 	for _, s := range w.ws.Sessions() {
 		sid = s
 	}
 	subs := w.ws.SessionSubscriptions(sid)
-	if len(subs) != 3 || subs["channel.raid"] == nil || subs["stream.online"] == nil || subs["stream.offline"] == nil {
-		t.Errorf("subscriptions %v, want raid and stream online/offline, which need no authorization", slices.Sorted(maps.Keys(subs)))
+	if len(subs) != 5 || subs["channel.subscribe"] != nil || subs["channel.subscription.gift"] != nil || subs["channel.cheer"] != nil {
+		t.Errorf("subscriptions %v, want all but subscribe, gift and cheer, whose scopes were not granted", slices.Sorted(maps.Keys(subs)))
 	}
 }

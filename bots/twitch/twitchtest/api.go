@@ -429,7 +429,8 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		reply(200, map[string]any{"data": data, "total": len(data), "total_cost": 0, "max_total_cost": 10000, "pagination": map[string]any{}})
 	case "POST /eventsub/subscriptions":
 		if tr, _ := call.Body["transport"].(map[string]any); f.ws != nil && tr["method"] == "websocket" {
-			reply(f.ws.createSub(f.users[strings.TrimPrefix(call.Auth, "Bearer ")][0], call.Body))
+			tok := strings.TrimPrefix(call.Auth, "Bearer ")
+			reply(f.ws.createSub(f.users[tok][0], f.scopes[tok], call.Body))
 			return
 		}
 		if tr, _ := call.Body["transport"].(map[string]any); tr["method"] == "webhook" && !f.apps[token] {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -464,13 +465,22 @@ func (f *EventSubWS) keepalives(s *wsSession, conn *wsServerConn, every time.Dur
 	}
 }
 
+// wsScopes is the scope each subscription type needs in the user token.
+var wsScopes = map[string]string{
+	"channel.follow":            "moderator:read:followers",
+	"channel.subscribe":         "channel:read:subscriptions",
+	"channel.subscription.gift": "channel:read:subscriptions",
+	"channel.cheer":             "bits:read",
+	"channel.ban":               "channel:moderate",
+}
+
 // createSub answers POST /eventsub/subscriptions for a websocket transport
 // as Twitch does: 400 without a user token or for a session that is not
 // connected, 403 when the token's user may not read the condition's
-// channel, 409 for a subscription the session has, 429 past
+// channel or lacks the type's scope, 409 for a subscription the session has, 429 past
 // MaxWSSubscriptions on the session, else 202 with the subscription enabled.
 // user is the token's user id, "" for an app token.
-func (f *EventSubWS) createSub(user string, body map[string]any) (int, any) {
+func (f *EventSubWS) createSub(user string, scopes []string, body map[string]any) (int, any) {
 	bad := func(status int, msg string) (int, any) {
 		return status, map[string]any{"error": http.StatusText(status), "status": status, "message": msg}
 	}
@@ -516,6 +526,9 @@ func (f *EventSubWS) createSub(user string, body map[string]any) (int, any) {
 		if full["broadcaster_user_id"] != user {
 			return bad(403, "subscription missing proper authorization")
 		}
+	}
+	if need := wsScopes[typ]; need != "" && !slices.Contains(scopes, need) {
+		return bad(403, "subscription missing proper authorization")
 	}
 	tr, _ := body["transport"].(map[string]any)
 	session, _ := tr["session_id"].(string)
