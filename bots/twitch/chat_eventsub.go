@@ -29,11 +29,12 @@ const (
 const chatMessageType = "channel.chat.message"
 
 // Scopes the EventSub chat transport needs: the bot account grants
-// user:read:chat (to read) and user:bot (to appear as a bot, with the app
-// token); the broadcaster grants channel:bot, unless the broadcaster is the
-// bot account itself.
+// user:read:chat (to read), user:write:chat (to send) and user:bot (to
+// appear as a bot, with the app token); the broadcaster grants channel:bot,
+// unless the broadcaster is the bot account itself.
 const (
 	scopeReadChat   = "user:read:chat"
+	scopeWriteChat  = "user:write:chat"
 	scopeUserBot    = "user:bot"
 	scopeChannelBot = "channel:bot"
 )
@@ -60,7 +61,7 @@ func chatSubscription(id, botID string) subscription {
 // chatEligible reports whether channel's chat can go over EventSub, and
 // when not, why (for the log and the health page). It needs EventSub
 // subscriptions, TWITCH_CHAT_TRANSPORT not irc, the bot account's token with
-// user:read:chat and user:bot, and the broadcaster's grant with channel:bot
+// user:read:chat, user:write:chat and user:bot, and the broadcaster's grant with channel:bot
 // (not needed when the bot account is the broadcaster).
 func (b *Bot) chatEligible(ctx context.Context, channel, casterID string) (botID, why string) {
 	if b.cfg.ChatTransport == TransportIRC {
@@ -73,8 +74,10 @@ func (b *Bot) chatEligible(ctx context.Context, channel, casterID string) (botID
 	if err != nil || bot.AccountID == "" {
 		return "", "the bot account is not connected"
 	}
-	if !slices.Contains(bot.Scopes, scopeReadChat) || !slices.Contains(bot.Scopes, scopeUserBot) {
-		return "", "the bot account has not granted user:read:chat and user:bot: connect it again"
+	for _, s := range []string{scopeReadChat, scopeWriteChat, scopeUserBot} {
+		if !slices.Contains(bot.Scopes, s) {
+			return "", "the bot account has not granted " + s + ": connect it again on the health page"
+		}
 	}
 	if bot.AccountID == casterID {
 		return bot.AccountID, ""

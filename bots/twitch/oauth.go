@@ -44,8 +44,9 @@ var BroadcasterScopes = []string{
 var BotScopes = []string{
 	"chat:read",
 	"chat:edit",
-	"user:read:chat", // channel.chat.message over EventSub
-	"user:bot",       // Helix chat with the app token: Twitch's chat-bot badge
+	"user:read:chat",  // channel.chat.message over EventSub
+	"user:write:chat", // Helix POST /chat/messages
+	"user:bot",        // Helix chat with the app token: Twitch's chat-bot badge
 	"user:manage:whispers",
 	"moderator:manage:banned_users",
 	"moderator:manage:chat_messages",
