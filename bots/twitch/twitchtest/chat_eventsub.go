@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -29,6 +30,9 @@ type chatState struct {
 	known   map[string]string // message id → broadcaster id of messages in chat, for replies
 	drop    *dropReason       // answer the next send with is_sent false
 	window  map[string][]time.Time
+	last    []delivery     // the deliveries of the last injected message, with their message ids
+	echo    chan delivery  // the sender's own sent messages, delivered to the chat subscriptions; nil until RouteWebhooks
+	echoWG  sync.WaitGroup // the goroutine delivering echo
 }
 
 type dropReason struct{ Code, Message string }
@@ -76,12 +80,33 @@ func (f *API) Grant(userID string, scopes ...string) {
 }
 
 // RouteWebhooks delivers the notifications of subscriptions on callback to
-// target (a local URL), as Twitch would deliver them to callback.
-func (f *API) RouteWebhooks(callback, target string) {
+// target (a local URL), as Twitch would deliver them to callback. From then
+// on, as on Twitch, a message sent through Helix is also delivered to the
+// channel's chat subscriptions, with the sender's badges.
+func (f *API) RouteWebhooks(t testing.TB, callback, target string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.chat.init()
 	f.chat.targets[callback] = target
+	if f.chat.echo != nil {
+		return
+	}
+	echo := make(chan delivery, 256)
+	f.chat.echo = echo
+	f.chat.echoWG.Add(1)
+	go func() {
+		defer f.chat.echoWG.Done()
+		for d := range echo {
+			post(d.target, d.secret, d.id, "channel.chat.message", d.body) // a refused echo is the bot's business
+		}
+	}()
+	t.Cleanup(func() {
+		f.mu.Lock()
+		f.chat.echo = nil
+		f.mu.Unlock()
+		close(echo)
+		f.chat.echoWG.Wait()
+	})
 }
 
 // DropNextChat answers the next send with is_sent false and this reason.
@@ -140,6 +165,14 @@ func (f *API) chatSubRefusal(typ string, cond map[string]any) string {
 		return "subscription missing proper authorization"
 	}
 	return ""
+}
+
+// SetSubscriptionSecret sets the webhook secret that signs the deliveries
+// of a subscription made with AddSubscription.
+func (f *API) SetSubscriptionSecret(id, secret string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rememberSecret(id, secret)
 }
 
 // rememberSecret keeps a new subscription's secret, to sign its deliveries.
@@ -214,6 +247,25 @@ func (f *API) sendChat(token string, body map[string]any) (int, any) {
 	}
 	f.chat.sent = append(f.chat.sent, ChatSent{ID: id, BroadcasterID: caster, SenderID: sender, Text: text, ReplyTo: parent, AppToken: app, At: now})
 	f.chat.known[id] = caster
+	if f.chat.echo != nil {
+		var badges []string
+		switch {
+		case sender == caster:
+			badges = []string{"broadcaster"}
+		case f.viewersLocked().mods[caster][sender]:
+			badges = []string{"moderator"}
+		}
+		login := ""
+		if u, ok := f.users[token]; ok {
+			login = u[1]
+		}
+		for _, d := range f.chatDeliveriesLocked(id, ChatMessage{BroadcasterID: caster, ChatterID: sender, ChatterLogin: login, Badges: badges, Text: text}) {
+			select {
+			case f.chat.echo <- d:
+			default: // a test that never reads its chat: drop the echo
+			}
+		}
+	}
 	return 200, map[string]any{"data": []any{map[string]any{"message_id": id, "is_sent": true, "drop_reason": nil}}}
 }
 
@@ -227,6 +279,7 @@ func newMessageID() string {
 // delivery is one signed webhook request to make.
 type delivery struct {
 	target, secret string
+	id             string // the Twitch-Eventsub-Message-Id
 	body           []byte
 }
 
@@ -240,13 +293,51 @@ func (f *API) InjectChat(t testing.TB, m ChatMessage) string {
 	id := newMessageID()
 	f.mu.Lock()
 	f.chat.init()
+	f.chat.known[id] = m.BroadcasterID
+	out := f.chatDeliveriesLocked(id, m)
+	f.chat.last = out
+	f.mu.Unlock()
+	if len(out) == 0 {
+		t.Fatalf("twitchtest: no channel.chat.message subscription for broadcaster %s with a routed callback", m.BroadcasterID)
+	}
+	f.deliverAll(t, out)
+	return id
+}
+
+// RedeliverChat posts the last injected message's notifications again with
+// the same message ids, as Twitch does when it is not sure a delivery
+// arrived.
+func (f *API) RedeliverChat(t testing.TB) {
+	t.Helper()
+	f.mu.Lock()
+	out := f.chat.last
+	f.mu.Unlock()
+	f.deliverAll(t, out)
+}
+
+func (f *API) deliverAll(t testing.TB, out []delivery) {
+	t.Helper()
+	for _, d := range out {
+		status, err := post(d.target, d.secret, d.id, "channel.chat.message", d.body)
+		if err != nil {
+			t.Fatalf("twitchtest: deliver to %s: %v", d.target, err)
+		}
+		if status/100 != 2 {
+			t.Fatalf("twitchtest: the callback answered the chat notification with %d", status)
+		}
+	}
+}
+
+// chatDeliveriesLocked builds the notifications of chat message id, one
+// per chat subscription of its broadcaster whose callback is routed. f.mu
+// is held.
+func (f *API) chatDeliveriesLocked(id string, m ChatMessage) []delivery {
 	if m.BroadcasterLogin == "" {
 		m.BroadcasterLogin = f.chat.logins[m.BroadcasterID]
 	}
 	if m.ChatterName == "" {
 		m.ChatterName = m.ChatterLogin
 	}
-	f.chat.known[id] = m.BroadcasterID
 	var out []delivery
 	for _, sid := range slices.Sorted(maps.Keys(f.subs)) {
 		s := f.subs[sid]
@@ -259,26 +350,15 @@ func (f *API) InjectChat(t testing.TB, m ChatMessage) string {
 		cb, _ := tr["callback"].(string)
 		target := f.chat.targets[cb]
 		if target == "" {
-			f.mu.Unlock()
-			t.Fatalf("twitchtest: no RouteWebhooks for the callback %q", cb)
+			continue
 		}
 		body, err := json.Marshal(map[string]any{"subscription": s, "event": chatEvent(id, m)})
 		if err != nil {
-			f.mu.Unlock()
-			t.Fatalf("twitchtest: %v", err)
+			continue
 		}
-		out = append(out, delivery{target: target, secret: f.chat.secrets[sid], body: body})
+		out = append(out, delivery{target: target, secret: f.chat.secrets[sid], id: newMessageID(), body: body})
 	}
-	f.mu.Unlock()
-	if len(out) == 0 {
-		t.Fatalf("twitchtest: no channel.chat.message subscription for broadcaster %s", m.BroadcasterID)
-	}
-	for _, d := range out {
-		if status := Deliver(t, d.target, d.secret, newMessageID(), "channel.chat.message", d.body); status/100 != 2 {
-			t.Fatalf("twitchtest: the callback answered the chat notification with %d", status)
-		}
-	}
-	return id
+	return out
 }
 
 // chatEvent is a channel.chat.message event in Twitch's shape.
@@ -307,17 +387,16 @@ func chatEvent(id string, m ChatMessage) map[string]any {
 	}
 }
 
-// Deliver posts an EventSub notification body to target as Twitch does,
+// post delivers an EventSub notification body to target as Twitch does,
 // signed with secret, and returns the answer's status.
-func Deliver(t testing.TB, target, secret, messageID, subType string, body []byte) int {
-	t.Helper()
+func post(target, secret, messageID, subType string, body []byte) (int, error) {
 	ts := time.Now().UTC().Format(time.RFC3339Nano)
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(messageID + ts))
 	mac.Write(body)
 	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		t.Fatalf("twitchtest: %v", err)
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Twitch-Eventsub-Message-Id", messageID)
@@ -329,10 +408,10 @@ func Deliver(t testing.TB, target, secret, messageID, subType string, body []byt
 	req.Header.Set("Twitch-Eventsub-Subscription-Version", "1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("twitchtest: deliver to %s: %v", target, err)
+		return 0, err
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 // AddChannel names a broadcaster's login, for Helix chat and event bodies
