@@ -2,6 +2,8 @@ package twitch
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/riverqueue/river"
@@ -287,4 +290,252 @@ func (e *env) countChatFrom(t *testing.T, user string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// chatBody is a channel.chat.message notification read by user 100 with
+// the event's fields replaced by those given (a nil value drops the field).
+func chatBody(t testing.TB, set map[string]any) []byte {
+	t.Helper()
+	ev := map[string]any{
+		"broadcaster_user_id": "200", "broadcaster_user_login": "DuckChan", "broadcaster_user_name": "DuckChan",
+		"chatter_user_id": "300", "chatter_user_login": "Alice", "chatter_user_name": "Alice",
+		"message_id": "cc106a89-1814-919d-454c-f4f2f970aae7", "message": map[string]any{"text": "!hello", "fragments": []any{}},
+		"color": "#00FF7F", "badges": []any{}, "message_type": "text", "cheer": nil, "reply": nil,
+		"channel_points_custom_reward_id": nil, "source_broadcaster_user_id": nil, "source_message_id": nil, "source_badges": nil,
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(ev, k)
+		} else {
+			ev[k] = v
+		}
+	}
+	body, err := json.Marshal(map[string]any{
+		"subscription": map[string]any{"id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4", "type": "channel.chat.message", "version": "1", "status": "enabled",
+			"condition": map[string]any{"broadcaster_user_id": "200", "user_id": "100"}, "transport": map[string]any{"method": "webhook", "callback": chatCallback},
+			"created_at": "2026-12-01T00:00:00Z", "cost": 0},
+		"event": ev,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func badges(sets ...string) []any {
+	out := []any{}
+	for _, s := range sets {
+		out = append(out, map[string]any{"set_id": s, "id": "1", "info": ""})
+	}
+	return out
+}
+
+func TestParseChatMessage(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name    string
+		body    []byte
+		want    *chatMessage // nil: refused as invalid
+		wantErr problem.Code
+	}{
+		{"a message", chatBody(t, map[string]any{"badges": badges("subscriber", "vip", "moderator", "glhf-pledge"), "cheer": map[string]any{"bits": 100}}), &chatMessage{
+			Event: router.Event{ID: "twitch:cc106a89-1814-919d-454c-f4f2f970aae7", Platform: Platform, Kind: router.ChatMessage, Server: "duckchan", Channel: "duckchan",
+				User: router.User{ID: "300", Name: "alice", DisplayName: "Alice", Roles: []string{router.BadgeModerator, router.BadgeSubscriber, router.BadgeVIP}},
+				Text: "!hello", Time: at, Data: map[string]any{"bits": int64(100)}},
+			Mod: true}, ""},
+		{"founder and broadcaster", chatBody(t, map[string]any{"badges": badges("founder", "broadcaster")}), &chatMessage{
+			Event: router.Event{ID: "twitch:cc106a89-1814-919d-454c-f4f2f970aae7", Platform: Platform, Kind: router.ChatMessage, Server: "duckchan", Channel: "duckchan",
+				User: router.User{ID: "300", Name: "alice", DisplayName: "Alice", Roles: []string{router.BadgeBroadcaster, router.BadgeSubscriber}}, Text: "!hello", Time: at},
+			Mod: true}, ""},
+		{"the reader's own message", chatBody(t, map[string]any{"chatter_user_id": "100", "chatter_user_login": "duckbot", "chatter_user_name": "DuckBot"}), &chatMessage{
+			Event: router.Event{ID: "twitch:cc106a89-1814-919d-454c-f4f2f970aae7", Platform: Platform, Kind: router.ChatMessage, Server: "duckchan", Channel: "duckchan",
+				User: router.User{ID: "100", Name: "duckbot", DisplayName: "DuckBot"}, Text: "!hello", Time: at},
+			Own: true}, ""},
+		{"shared chat from this channel", chatBody(t, map[string]any{"source_broadcaster_user_id": "200"}), &chatMessage{
+			Event: router.Event{ID: "twitch:cc106a89-1814-919d-454c-f4f2f970aae7", Platform: Platform, Kind: router.ChatMessage, Server: "duckchan", Channel: "duckchan",
+				User: router.User{ID: "300", Name: "alice", DisplayName: "Alice"}, Text: "!hello", Time: at}}, ""},
+		{"shared chat from another channel", chatBody(t, map[string]any{"source_broadcaster_user_id": "900"}), nil, problem.Invalid},
+		{"not JSON", []byte(`{"subscription":`), nil, problem.Invalid},
+		{"another type", []byte(`{"subscription":{"type":"channel.follow"},"event":{}}`), nil, problem.Invalid},
+		{"event not an object", []byte(`{"subscription":{"type":"channel.chat.message"},"event":"hi"}`), nil, problem.Invalid},
+		{"no message id", chatBody(t, map[string]any{"message_id": nil}), nil, problem.Invalid},
+		{"message id with a tag separator", chatBody(t, map[string]any{"message_id": "a;b=c"}), nil, problem.Invalid},
+		{"no chatter", chatBody(t, map[string]any{"chatter_user_id": ""}), nil, problem.Invalid},
+		{"no broadcaster", chatBody(t, map[string]any{"broadcaster_user_id": nil}), nil, problem.Invalid},
+		{"a login Twitch never gives", chatBody(t, map[string]any{"broadcaster_user_login": "#duck chan"}), nil, problem.Invalid},
+		{"message id of the wrong type", chatBody(t, map[string]any{"message_id": 5}), nil, problem.Invalid},
+		{"display name too long", chatBody(t, map[string]any{"chatter_user_name": strings.Repeat("x", 5000)}), nil, problem.Invalid},
+		{"text longer than the router takes", chatBody(t, map[string]any{"message": map[string]any{"text": strings.Repeat("x", 2001)}}), nil, problem.Invalid},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := parseChatMessage(c.body, at)
+			if c.want == nil {
+				if p := problem.As(err); p == nil || p.Code != c.wantErr {
+					t.Errorf("err = %v, want a %s problem", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if diff := cmp.Diff(*c.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzParseChatMessage(f *testing.F) {
+	f.Add(chatBody(f, nil))
+	f.Add(chatBody(f, map[string]any{"badges": "x", "cheer": map[string]any{"bits": "lots"}}))
+	f.Add([]byte(`{"subscription":{"type":"channel.chat.message","condition":null},"event":{"message_id":"a","chatter_user_id":"1","broadcaster_user_id":"2","broadcaster_user_login":"b","message":null}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := parseChatMessage(body, time.Now())
+		if err != nil {
+			return
+		}
+		if err := m.Event.Validate(); err != nil {
+			t.Errorf("accepted %q but the router event is invalid: %v", body, err)
+		}
+		if !validMsgID(strings.TrimPrefix(m.Event.ID, "twitch:")) {
+			t.Errorf("accepted the message id %q, which cannot be replied to", m.Event.ID)
+		}
+	})
+}
+
+func TestNewRefusesAnUnknownChatTransport(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := e.config("a")
+	cfg.ChatTransport = "websocket"
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "TWITCH_CHAT_TRANSPORT") {
+		t.Errorf("New with TWITCH_CHAT_TRANSPORT=websocket: %v, want an error naming the variable", err)
+	}
+	for _, ok := range []string{"", "eventsub", "IRC", " irc "} {
+		if _, err := ParseChatTransport(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+}
+
+func TestFakeRefusesHelixChatTwitchRefuses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.api.Grant("100", "user:write:chat") // not yet user:bot
+	b, err := New(e.config("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(subject string, body map[string]any) error {
+		return b.helix.call(context.Background(), "POST", "/chat/messages", nil, body, subject, nil)
+	}
+	msg := func(set map[string]any) map[string]any {
+		m := map[string]any{"broadcaster_id": "200", "sender_id": "100", "message": "hi"}
+		for k, v := range set {
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	cases := []struct {
+		name    string
+		subject string // "": the app token
+		body    map[string]any
+		want    int
+	}{
+		{"app token without user:bot", "", msg(nil), 403},
+		{"user token", platform.BotSubject, msg(nil), 0},
+		{"no broadcaster", platform.BotSubject, msg(map[string]any{"broadcaster_id": nil}), 400},
+		{"unknown broadcaster", platform.BotSubject, msg(map[string]any{"broadcaster_id": "999"}), 400},
+		{"no sender", platform.BotSubject, msg(map[string]any{"sender_id": nil}), 400},
+		{"sender is not the token's user", platform.BotSubject, msg(map[string]any{"sender_id": "200"}), 401},
+		{"no message", platform.BotSubject, msg(map[string]any{"message": ""}), 400},
+		{"501 characters", platform.BotSubject, msg(map[string]any{"message": strings.Repeat("é", 501)}), 422},
+		{"500 characters", platform.BotSubject, msg(map[string]any{"message": strings.Repeat("é", 500)}), 0},
+		{"reply to an unknown message", platform.BotSubject, msg(map[string]any{"reply_parent_message_id": "cc106a89-1814-919d-454c-f4f2f970aae7"}), 400},
+	}
+	for _, c := range cases {
+		err := send(c.subject, c.body)
+		var he *HelixError
+		switch {
+		case c.want == 0 && err != nil:
+			t.Errorf("%s: %v, want sent", c.name, err)
+		case c.want != 0 && (!errors.As(err, &he) || he.Status != c.want):
+			t.Errorf("%s: err = %v, want HTTP %d", c.name, err, c.want)
+		}
+	}
+
+	// With user:bot, the app token needs the broadcaster's channel:bot (or
+	// the bot to be a moderator there).
+	e.api.Grant("100", "user:bot")
+	var he *HelixError
+	if err := send("", msg(nil)); !errors.As(err, &he) || he.Status != 403 {
+		t.Errorf("app token without channel:bot: %v, want 403", err)
+	}
+	e.api.SetModerator("200", "100", true)
+	if err := send("", msg(nil)); err != nil {
+		t.Errorf("app token, the bot a moderator: %v", err)
+	}
+
+	// The chat subscription needs user:read:chat from the reader and both
+	// ids in its condition.
+	sub := func(cond map[string]string) error {
+		return b.helix.call(context.Background(), "POST", "/eventsub/subscriptions", nil, map[string]any{"type": "channel.chat.message", "version": "1",
+			"condition": cond, "transport": map[string]string{"method": "webhook", "callback": chatCallback, "secret": chatSecret}}, "", nil)
+	}
+	if err := sub(map[string]string{"broadcaster_user_id": "200", "user_id": "100"}); !errors.As(err, &he) || he.Status != 403 {
+		t.Errorf("chat subscription without user:read:chat: %v, want 403", err)
+	}
+	e.api.Grant("100", "user:read:chat")
+	if err := sub(map[string]string{"broadcaster_user_id": "200"}); !errors.As(err, &he) || he.Status != 400 {
+		t.Errorf("chat subscription without user_id: %v, want 400", err)
+	}
+	if err := sub(map[string]string{"broadcaster_user_id": "200", "user_id": "100"}); err != nil {
+		t.Errorf("chat subscription with the grants: %v", err)
+	}
+}
+
+func TestHelixChatBadOutput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.grantChat()
+	b := e.startWebhooks(e.config("a"))
+	eventually(t, "chat over EventSub", func() bool { return channelTransport(b).Transport == "EventSub + Helix" })
+
+	// Over 500 characters, with line breaks, and a parent that is no message id.
+	if err := b.sayIn("duckchan", "line one\r\nPRIVMSG #x :"+strings.Repeat("ü", 600), "not an id;", platform.High, TransportEventSub); err != nil {
+		t.Fatal(err)
+	}
+	got := e.api.WaitChat(t, "200", 1)[0]
+	if n := utf8.RuneCountInString(got.Text); n != 500 || !strings.HasPrefix(got.Text, "line one  PRIVMSG #x :ü") || !strings.HasSuffix(got.Text, "…") || got.ReplyTo != "" {
+		t.Errorf("sent %d characters %.40q… in thread %q; want 500 on one line, cut with …, not threaded", n, got.Text, got.ReplyTo)
+	}
+
+	// A message Twitch drops (AutoMod, followers-only…) is counted failed, not retried.
+	e.api.DropNextChat("msg_rejected", "Your message is being checked by mods and has not been sent.")
+	before := len(e.api.Find("POST", "/helix/chat/messages"))
+	if err := b.sayIn("duckchan", "held by automod", "", platform.High, TransportEventSub); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the dropped message counted", func() bool { return b.SendQueue().Stats().Failed == 1 })
+	if n := len(e.api.Find("POST", "/helix/chat/messages")) - before; n != 1 {
+		t.Errorf("%d sends of a dropped message, want 1", n)
+	}
+
+	// Without the bot account, nothing is sent and the send fails.
+	if err := e.tokens.Delete(context.Background(), Platform, platform.BotSubject); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.sayIn("duckchan", "no account", "", platform.High, TransportEventSub); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the send failed", func() bool { return b.SendQueue().Stats().Failed == 2 })
+	if n := len(e.api.ChatSent("200")); n != 1 {
+		t.Errorf("%d messages sent, want only the first", n)
+	}
 }
