@@ -240,8 +240,9 @@ func (b *Bot) onMessage(ctx context.Context, m irc.PrivateMessage) {
 	if held && m.RoomID != "" && len(m.RoomID) <= 40 {
 		b.roomIDs[ch] = m.RoomID
 	}
+	viaEventSub := b.viaEventSub[ch] // read over EventSub now: IRC lines before the PART would come twice
 	b.mu.Unlock()
-	if !held || own {
+	if !held || own || viaEventSub {
 		return
 	}
 	ev, ok := toEvent(m)
