@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -537,5 +538,86 @@ func TestHelixChatBadOutput(t *testing.T) {
 	eventually(t, "the send failed", func() bool { return b.SendQueue().Stats().Failed == 2 })
 	if n := len(e.api.ChatSent("200")); n != 1 {
 		t.Errorf("%d messages sent, want only the first", n)
+	}
+}
+
+func TestChatMovesToEventSubOnceTheBroadcasterGrants(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.command("hello", "Hello {user}!")
+	e.grantChat()
+	// The broadcaster linked the channel before channel:bot was asked for.
+	e.saveToken("duckchan", platform.Token{Access: "caster-1", AccountID: "200", AccountLogin: "duckchan", Scopes: casterChatScopes[1:]})
+	b := e.startWebhooks(e.config("a"))
+	eventually(t, "chat over IRC", func() bool {
+		c := channelTransport(b)
+		return c.Transport == "IRC" && strings.Contains(c.Note, "channel:bot") && len(e.irc.Live("duckchan")) == 1
+	})
+	id := ircSide(e).say("300", "alice", nil, "!hello")
+	if got := ircSide(e).wait(1); got[0] != (said{"Hello Alice!", id}) {
+		t.Errorf("reply over IRC %+v", got[0])
+	}
+
+	// The broadcaster links again with channel:bot: the next sweep moves the chat.
+	e.saveToken("duckchan", platform.Token{Access: "caster-1", AccountID: "200", AccountLogin: "duckchan", Scopes: casterChatScopes})
+	if err := b.subscribe(context.Background(), "duckchan"); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	eventually(t, "chat over EventSub and IRC left", func() bool {
+		return channelTransport(b).Transport == "EventSub + Helix" && len(e.irc.Live("duckchan")) == 0
+	})
+	id = eventSubSide(e).say("301", "bob", nil, "!hello")
+	if got := eventSubSide(e).wait(1); got[0] != (said{"Hello Bob!", id}) {
+		t.Errorf("reply over Helix %+v", got[0])
+	}
+	if n := len(e.irc.Lines("duckchan")); n != 1 {
+		t.Errorf("%d lines on IRC, want only the first reply", n)
+	}
+}
+
+func TestEventSubBotNotModeratorModeratesWithTheBroadcaster(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.command("hello", "Hello {user}!")
+	e.rule(router.RuleInput{Match: router.MatchContains, Pattern: "badword", Action: router.ActionDelete})
+	e.grantChat()
+	b := e.startWebhooks(e.config("a"))
+	eventually(t, "chat over EventSub", func() bool { return channelTransport(b).Transport == "EventSub + Helix" })
+	side := eventSubSide(e)
+
+	// The bot's own reply comes back without a moderator badge.
+	side.say("300", "alice", nil, "!hello")
+	side.wait(1)
+	eventually(t, "the bot knows it is no moderator", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.modNo["duckchan"]
+	})
+	id := side.say("301", "bob", nil, "badword")
+	eventually(t, "the delete", func() bool { return len(e.api.Find("DELETE", "/helix/moderation/chat")) == 1 })
+	del := e.api.Find("DELETE", "/helix/moderation/chat")[0]
+	if diff := cmp.Diff(map[string]string{"broadcaster_id": "200", "moderator_id": "200", "message_id": id}, del.Query); diff != "" || del.Auth != "Bearer caster-1" {
+		t.Errorf("delete with %s (-want +got):\n%s", del.Auth, diff)
+	}
+}
+
+func TestHelixChatKeepsTheChannelBudget(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.command("hello", "Hello {user}!")
+	e.grantChat()
+	b := e.startWebhooks(e.config("a"))
+	eventually(t, "chat over EventSub", func() bool { return channelTransport(b).Transport == "EventSub + Helix" })
+
+	// Not a moderator: one message a second in the channel, as over IRC.
+	side := eventSubSide(e)
+	for i, u := range []string{"alice", "bob", "carol", "dave"} {
+		side.say(fmt.Sprint(300+i), u, nil, "!hello")
+	}
+	got := e.api.WaitChat(t, "200", 4)
+	for i := 1; i < len(got); i++ {
+		if d := got[i].At.Sub(got[i-1].At); d < 500*time.Millisecond {
+			t.Errorf("messages %d and %d only %v apart: the 1/s channel budget was not kept", i-1, i, d)
+		}
 	}
 }
