@@ -1,8 +1,10 @@
-// Package twitch is Waddle's Twitch adapter: it reads chat over IRC in the
-// linked channels this instance holds the lease of, turns messages into
-// router events, and carries the router's responses back as chat messages,
-// whispers and Helix moderation calls. It also receives the channels'
-// EventSub events: on the webhook transport it keeps their webhook
+// Package twitch is Waddle's Twitch adapter: in the linked channels this
+// instance holds the lease of, it reads chat over EventSub
+// (channel.chat.message) and sends it through Helix where the bot account
+// and the broadcaster granted that, and over IRC elsewhere; it turns
+// messages into router events and carries the router's responses back as
+// chat messages, whispers and Helix moderation calls. It also receives the
+// channels' EventSub events: on the webhook transport it keeps their webhook
 // subscriptions in place (webhook.go receives them); on the WebSocket
 // transport it keeps one EventSub WebSocket per held channel
 // (websocket.go). Both store what arrives through EventSub.Dispatch.
