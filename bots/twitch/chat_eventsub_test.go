@@ -621,3 +621,18 @@ func TestHelixChatKeepsTheChannelBudget(t *testing.T) {
 		}
 	}
 }
+
+func TestSendWithoutAnEventGoesThroughHelix(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.grantChat()
+	b := e.startWebhooks(e.config("a"))
+	eventually(t, "chat over EventSub", func() bool { return channelTransport(b).Transport == "EventSub + Helix" })
+	if err := b.Send(context.Background(), e.cid, router.Message{Platform: Platform, Server: "duckchan", Channel: "#duckchan", Text: "stream starts soon"}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.api.WaitChat(t, "200", 1)[0]
+	if got.Text != "stream starts soon" || got.ReplyTo != "" || got.SenderID != "100" || len(e.irc.Lines("duckchan")) != 0 {
+		t.Errorf("sent %+v, IRC lines %d", got, len(e.irc.Lines("duckchan")))
+	}
+}
