@@ -36,6 +36,11 @@ var (
 	casterChatScopes = []string{"channel:bot", "moderator:manage:chat_messages", "moderator:manage:banned_users"}
 )
 
+// without returns scopes less drop.
+func without(scopes []string, drop ...string) []string {
+	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return slices.Contains(drop, s) })
+}
+
 // grantChat stores and grants the scopes of chat over EventSub: the bot
 // account's and duckchan's broadcaster's.
 func (e *env) grantChat() {
@@ -185,6 +190,8 @@ func TestChatScenarioOnBothTransports(t *testing.T) {
 			e.api.SetModerator("200", "100", true)
 			if c.grants {
 				e.grantChat()
+			} else { // a bot account connected before the chat scopes were asked for
+				e.api.SetScopes("bot-1", without(twitchtest.BotScopes, "user:read:chat", "user:write:chat", "user:bot")...)
 			}
 			// A chat subscription from an earlier run: kept for EventSub, deleted for IRC.
 			old := e.api.AddSubscription(chatMessageType, "1", "enabled", map[string]string{"broadcaster_user_id": "200", "user_id": "100"}, chatCallback)
@@ -424,7 +431,10 @@ func TestNewRefusesAnUnknownChatTransport(t *testing.T) {
 func TestFakeRefusesHelixChatTwitchRefuses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.api.Grant("100", "user:write:chat") // not yet user:bot
+	// Tokens from before the chat scopes: the bot's sends chat but has not
+	// user:bot, the broadcaster's has not channel:bot.
+	e.api.SetScopes("bot-1", "user:write:chat")
+	e.api.SetScopes("caster-1", without(twitchtest.BroadcasterScopes, "channel:bot")...)
 	b, err := New(e.config("a"))
 	if err != nil {
 		t.Fatal(err)
@@ -547,6 +557,7 @@ func TestChatMovesToEventSubOnceTheBroadcasterGrants(t *testing.T) {
 	e.command("hello", "Hello {user}!")
 	e.grantChat()
 	// The broadcaster linked the channel before channel:bot was asked for.
+	e.api.SetScopes("caster-1", without(twitchtest.BroadcasterScopes, "channel:bot")...)
 	e.saveToken("duckchan", platform.Token{Access: "caster-1", AccountID: "200", AccountLogin: "duckchan", Scopes: casterChatScopes[1:]})
 	b := e.startWebhooks(e.config("a"))
 	eventually(t, "chat over IRC", func() bool {
@@ -559,6 +570,7 @@ func TestChatMovesToEventSubOnceTheBroadcasterGrants(t *testing.T) {
 	}
 
 	// The broadcaster links again with channel:bot: the next sweep moves the chat.
+	e.api.SetScopes("caster-1", twitchtest.BroadcasterScopes...)
 	e.saveToken("duckchan", platform.Token{Access: "caster-1", AccountID: "200", AccountLogin: "duckchan", Scopes: casterChatScopes})
 	if err := b.subscribe(context.Background(), "duckchan"); err != nil {
 		t.Fatalf("sweep: %v", err)

@@ -17,12 +17,12 @@ import (
 )
 
 // chatState is the API server's chat over EventSub and Helix (who
-// moderates where is the viewers' state, SetModerator): the scopes each
-// user granted the app, the secrets of the
+// moderates where is the viewers' state, SetModerator): scopes users
+// granted the app besides those of their tokens, the secrets of the
 // subscriptions (for signing deliveries), where callbacks are delivered, and
 // the chat messages sent and injected. It is guarded by API.mu.
 type chatState struct {
-	grants  map[string][]string // user id → scopes granted to the client id
+	grants  map[string][]string // user id → scopes granted besides its tokens' (Grant)
 	secrets map[string]string   // subscription id → its webhook secret
 	targets map[string]string   // callback URL → the local URL that receives its deliveries
 	logins  map[string]string   // broadcaster id → login, for event bodies
@@ -67,7 +67,8 @@ type ChatMessage struct {
 	SourceBroadcasterID             string // set: shared chat from that channel
 }
 
-// Grant records that user id granted the app scopes (added to earlier ones).
+// Grant records that user id granted the app scopes, besides those of its
+// valid tokens (added to earlier ones).
 func (f *API) Grant(userID string, scopes ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -77,6 +78,35 @@ func (f *API) Grant(userID string, scopes ...string) {
 			f.chat.grants[userID] = append(f.chat.grants[userID], s)
 		}
 	}
+}
+
+// grantsLocked is what user id granted the app: the scopes of its valid,
+// unrevoked tokens and those given to Grant or GrantScopes. f.mu is held.
+func (f *API) grantsLocked(user string) []string {
+	out := slices.Clone(f.chat.grants[user])
+	for s := range f.viewersLocked().scopes[user] {
+		out = append(out, s)
+	}
+	for tok, u := range f.users {
+		if u[0] == user && f.valid[tok] && !f.revoked[tok] {
+			out = append(out, f.scopes[tok]...)
+		}
+	}
+	return out
+}
+
+// loginLocked is the login of broadcaster id, "" for an unknown account.
+// f.mu is held.
+func (f *API) loginLocked(id string) string {
+	if l := f.chat.logins[id]; l != "" {
+		return l
+	}
+	for login, uid := range f.logins {
+		if uid == id {
+			return login
+		}
+	}
+	return ""
 }
 
 // RouteWebhooks delivers the notifications of subscriptions on callback to
@@ -157,11 +187,11 @@ func (f *API) chatSubRefusal(typ string, cond map[string]any) string {
 	f.chat.init()
 	caster, _ := cond["broadcaster_user_id"].(string)
 	user, _ := cond["user_id"].(string)
-	g := f.chat.grants[user]
+	g := f.grantsLocked(user)
 	if !slices.Contains(g, "user:read:chat") || !slices.Contains(g, "user:bot") {
 		return "subscription missing proper authorization"
 	}
-	if user != caster && !f.viewersLocked().mods[caster][user] && !slices.Contains(f.chat.grants[caster], "channel:bot") {
+	if user != caster && !f.viewersLocked().mods[caster][user] && !slices.Contains(f.grantsLocked(caster), "channel:bot") {
 		return "subscription missing proper authorization"
 	}
 	return ""
@@ -199,7 +229,7 @@ func (f *API) sendChat(token string, body map[string]any) (int, any) {
 		return fail(400, "Missing required parameter \"sender_id\"")
 	case text == "":
 		return fail(400, "Missing required parameter \"message\"")
-	case f.chat.logins[caster] == "":
+	case f.loginLocked(caster) == "":
 		return fail(400, "The broadcaster_id is not valid")
 	case utf8.RuneCountInString(text) > 500:
 		return fail(422, "The message is too large")
@@ -211,7 +241,7 @@ func (f *API) sendChat(token string, body map[string]any) (int, any) {
 			return fail(401, "The ID in sender_id must match the user ID in the user access token")
 		}
 	}
-	g := f.chat.grants[sender]
+	g := f.grantsLocked(sender)
 	if !slices.Contains(g, "user:write:chat") {
 		return fail(401, "Missing scope: user:write:chat")
 	}
@@ -219,7 +249,7 @@ func (f *API) sendChat(token string, body map[string]any) (int, any) {
 		if !slices.Contains(g, "user:bot") {
 			return fail(403, "The sender has not granted user:bot")
 		}
-		if sender != caster && !f.viewersLocked().mods[caster][sender] && !slices.Contains(f.chat.grants[caster], "channel:bot") {
+		if sender != caster && !f.viewersLocked().mods[caster][sender] && !slices.Contains(f.grantsLocked(caster), "channel:bot") {
 			return fail(403, "The sender is not permitted to send chat messages to the broadcaster's chat room")
 		}
 	}
@@ -333,7 +363,7 @@ func (f *API) deliverAll(t testing.TB, out []delivery) {
 // is held.
 func (f *API) chatDeliveriesLocked(id string, m ChatMessage) []delivery {
 	if m.BroadcasterLogin == "" {
-		m.BroadcasterLogin = f.chat.logins[m.BroadcasterID]
+		m.BroadcasterLogin = f.loginLocked(m.BroadcasterID)
 	}
 	if m.ChatterName == "" {
 		m.ChatterName = m.ChatterLogin
