@@ -74,6 +74,9 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		if b.State != platform.StateOff {
 			row.Since = b.Since.UTC().Format("2006-01-02 15:04 UTC")
 		}
+		for _, c := range b.Channels {
+			row.Channels = append(row.Channels, views.BotChannel{Name: c.Name, Transport: c.Transport, Note: c.Note})
+		}
 		p.Bots = append(p.Bots, row)
 	}
 	if u, _ := userOf(r); u.IsAdmin && h.cfg.TwitchOAuth != nil && h.cfg.Tokens != nil {

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/waddle/waddle/auth"
 	slackbot "github.com/waddle/waddle/bots/slack"
@@ -311,6 +314,8 @@ func TestHealthPageShowsBots(t *testing.T) {
 	tw := platform.NewStatus(router.Twitch)
 	tw.Set(platform.StateConnected, "Connected to 2 channels as duckbot.")
 	tw.SetServers(2)
+	tw.SetChannels([]platform.ChannelStatus{{Name: "ducks", Transport: "EventSub + Helix"},
+		{Name: "geese", Transport: "IRC", Note: "not EventSub: the broadcaster has not granted channel:bot: link the channel again"}})
 	out := platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Twitch})
 	out.Send("#ducks", platform.High, func(context.Context) error { return nil })
 	tw.Attach(out)
@@ -332,6 +337,13 @@ func TestHealthPageShowsBots(t *testing.T) {
 	if row.Find(`[data-testid="bot-state"]`).Text() != "connected" || !strings.Contains(row.Text(), "2 channels as duckbot") ||
 		row.Find(`[data-testid="bot-servers"]`).Text() != "2" || row.Find(`[data-testid="bot-depth"]`).Text() != "1" {
 		t.Errorf("twitch row %q", row.Text())
+	}
+	var chans []string
+	row.Find(`[data-testid="bot-channel"]`).Each(func(_ int, s *goquery.Selection) {
+		chans = append(chans, s.Find("code").Text()+" "+s.Find(`[data-testid="bot-channel-transport"]`).Text()+" "+s.Find(`[data-testid="bot-channel-note"]`).Text())
+	})
+	if want := []string{"ducks EventSub + Helix ", "geese IRC (not EventSub: the broadcaster has not granted channel:bot: link the channel again)"}; !slices.Equal(chans, want) {
+		t.Errorf("twitch channels %q, want %q", chans, want)
 	}
 	if st := d.Find(`[data-testid="bot-discord"] [data-testid="bot-state"]`).Text(); st != "off" {
 		t.Errorf("discord state %q, want off", st)

@@ -24,7 +24,22 @@ type Status struct {
 	detail  string
 	since   time.Time
 	servers int
+	chans   []ChannelStatus
 	outbox  *SendQueue
+}
+
+// ChannelStatus is one channel a bot serves here and how: the Twitch bot
+// says which transport carries each channel's chat, and when it is not the
+// preferred one, why.
+type ChannelStatus struct {
+	Name, Transport, Note string
+}
+
+// SetChannels records the channels the bot serves here and their transports.
+func (s *Status) SetChannels(c []ChannelStatus) {
+	s.mu.Lock()
+	s.chans = c
+	s.mu.Unlock()
 }
 
 // NewStatus returns the status of a platform's bot, off until it starts.
@@ -63,13 +78,14 @@ type BotStatus struct {
 	Detail   string
 	Since    time.Time
 	Servers  int
+	Channels []ChannelStatus // set by bots that say how each channel is served
 	Queue    SendQueueStats
 }
 
 // Snapshot returns the current state.
 func (s *Status) Snapshot() BotStatus {
 	s.mu.Lock()
-	b := BotStatus{Platform: s.platform, State: s.state, Detail: s.detail, Since: s.since, Servers: s.servers}
+	b := BotStatus{Platform: s.platform, State: s.state, Detail: s.detail, Since: s.since, Servers: s.servers, Channels: s.chans}
 	o := s.outbox
 	s.mu.Unlock()
 	if o != nil {

@@ -286,7 +286,7 @@ func TestWhisperForPrivateResponse(t *testing.T) {
 
 	ev := router.Event{ID: "twitch:m1", Platform: Platform, Kind: router.ChatMessage, Server: "duckchan", Channel: "duckchan",
 		User: router.User{ID: "300", Name: "alice"}}
-	b.respond(context.Background(), ev, router.Response{Reply: "your balance is 5\r\nPRIVMSG #x :pwned", Private: true}, platform.High)
+	b.respond(context.Background(), ev, router.Response{Reply: "your balance is 5\r\nPRIVMSG #x :pwned", Private: true}, platform.High, TransportIRC)
 	eventually(t, "the whisper", func() bool { return len(e.api.Find("POST", "/helix/whispers")) == 1 })
 	w := e.api.Find("POST", "/helix/whispers")[0]
 	if diff := cmp.Diff(map[string]string{"from_user_id": "100", "to_user_id": "300"}, w.Query); diff != "" || w.Auth != "Bearer bot-1" {

@@ -174,6 +174,9 @@ func (b *Bot) holdLocked(held []string) (gained, lost []string) {
 	}
 	for _, ch := range lost {
 		delete(b.modIn, ch)
+		delete(b.modNo, ch)
+		delete(b.viaEventSub, ch)
+		delete(b.ircWhy, ch)
 		delete(b.roomIDs, ch)
 		if w := b.workers[ch]; w != nil {
 			close(w.stop)

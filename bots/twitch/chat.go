@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -170,7 +169,7 @@ func (b *Bot) connected(c *irc.Client) {
 func (b *Bot) reconcileLocked() {
 	var join []string
 	for _, ch := range b.held {
-		if !b.joined[ch] {
+		if !b.joined[ch] && !b.viaEventSub[ch] {
 			join = append(join, ch)
 			b.joined[ch] = true
 		}
@@ -179,10 +178,12 @@ func (b *Bot) reconcileLocked() {
 		b.client.Join(join...)
 	}
 	for ch := range b.joined {
-		if !b.holdSet[ch] {
+		if !b.holdSet[ch] || b.viaEventSub[ch] {
 			b.client.Depart(ch)
 			delete(b.joined, ch)
-			delete(b.modIn, ch)
+			if !b.holdSet[ch] {
+				delete(b.modIn, ch)
+			}
 		}
 	}
 }
@@ -239,8 +240,9 @@ func (b *Bot) onMessage(ctx context.Context, m irc.PrivateMessage) {
 	if held && m.RoomID != "" && len(m.RoomID) <= 40 {
 		b.roomIDs[ch] = m.RoomID
 	}
+	viaEventSub := b.viaEventSub[ch] // read over EventSub now: IRC lines before the PART would come twice
 	b.mu.Unlock()
-	if !held || own {
+	if !held || own || viaEventSub {
 		return
 	}
 	ev, ok := toEvent(m)
@@ -255,28 +257,14 @@ func toEvent(m irc.PrivateMessage) (router.Event, bool) {
 	if m.ID == "" || m.User.ID == "" {
 		return router.Event{}, false
 	}
-	var roles []string
-	add := func(r string) {
-		if !slices.Contains(roles, r) {
-			roles = append(roles, r)
-		}
-	}
+	sets := make([]string, 0, len(m.User.Badges)+1)
 	for badge := range m.User.Badges {
-		switch badge {
-		case "broadcaster":
-			add(router.BadgeBroadcaster)
-		case "moderator":
-			add(router.BadgeModerator)
-		case "vip":
-			add(router.BadgeVIP)
-		case "subscriber", "founder":
-			add(router.BadgeSubscriber)
-		}
+		sets = append(sets, badge)
 	}
 	if m.User.IsMod {
-		add(router.BadgeModerator)
+		sets = append(sets, "moderator")
 	}
-	slices.Sort(roles)
+	roles := badgeRoles(sets)
 	ch := strings.ToLower(m.Channel)
 	ev := router.Event{
 		ID: "twitch:" + m.ID, Platform: Platform, Kind: router.ChatMessage, Server: ch, Channel: ch,
@@ -361,12 +349,13 @@ func (b *Bot) handle(ctx context.Context, ev router.Event) {
 		prio = platform.High
 	}
 	for _, r := range res.Responses {
-		b.respond(ctx, ev, r, prio)
+		b.respond(ctx, ev, r, prio, TransportIRC)
 	}
 }
 
-// respond carries out one router response.
-func (b *Bot) respond(ctx context.Context, ev router.Event, r router.Response, prio platform.Priority) {
+// respond carries out one router response to ev, a chat message read over
+// via (TransportIRC or TransportEventSub): replies go back the same way.
+func (b *Bot) respond(ctx context.Context, ev router.Event, r router.Response, prio platform.Priority, via string) {
 	text := responseText(r)
 	if m := r.Moderation; m != nil {
 		switch m.Action {
@@ -378,10 +367,10 @@ func (b *Bot) respond(ctx context.Context, ev router.Event, r router.Response, p
 			if warning == "" {
 				warning = "please follow the chat rules."
 			}
-			b.say(ctx, ev, "@"+ev.User.Shown()+" "+warning, "", platform.High)
+			b.say(ctx, ev, "@"+ev.User.Shown()+" "+warning, "", platform.High, via)
 			return
 		case router.ActionDelete, router.ActionTimeout, router.ActionBan:
-			b.moderate(ctx, ev, *m)
+			b.moderate(ctx, ev, *m, via)
 		default:
 			b.log.WarnContext(ctx, "unknown moderation action", "action", m.Action)
 		}
@@ -390,14 +379,14 @@ func (b *Bot) respond(ctx context.Context, ev router.Event, r router.Response, p
 		return
 	}
 	if r.Private {
-		b.whisper(ctx, ev, text, prio)
+		b.whisper(ctx, ev, text, prio, via)
 		return
 	}
 	parent := strings.TrimPrefix(ev.ID, "twitch:")
 	if r.Moderation != nil {
 		parent = "" // the message is gone: no thread to reply in
 	}
-	b.say(ctx, ev, text, parent, prio)
+	b.say(ctx, ev, text, parent, prio, via)
 }
 
 // responseText degrades a response to one chat line.
@@ -444,22 +433,30 @@ func clean(text string, n int) string {
 // errNoBotAccount fails a chat send when the bot reads anonymously.
 var errNoBotAccount = problem.New(problem.Conflict, "The bot account is not connected: connect it on the health page so the bot can reply.")
 
-// say queues a chat message in ev's channel, threaded under parent when set.
-func (b *Bot) say(ctx context.Context, ev router.Event, text, parent string, prio platform.Priority) {
-	if err := b.sayIn(ev.Channel, text, parent, prio); err != nil {
+// say queues a chat message in ev's channel over via, threaded under parent
+// when set.
+func (b *Bot) say(ctx context.Context, ev router.Event, text, parent string, prio platform.Priority, via string) {
+	if err := b.sayIn(ev.Channel, text, parent, prio, via); err != nil {
 		b.log.WarnContext(ctx, "reply not queued", "channel", ev.Channel, "err", err)
 	}
 }
 
-// sayIn queues a chat message in channel ch (a login), threaded under parent
-// when set; an empty text sends nothing.
-func (b *Bot) sayIn(ch, text, parent string, prio platform.Priority) error {
+// sayIn queues a chat message in channel ch (a login) over via (IRC, or
+// Helix for TransportEventSub), threaded under parent when set; an empty
+// text sends nothing. Both transports spend the same budget: Twitch applies
+// its IRC chat limits to Helix chat messages too.
+func (b *Bot) sayIn(ch, text, parent string, prio platform.Priority, via string) error {
 	text = clean(text, maxChat)
 	if text == "" {
 		return nil
 	}
 	if !validMsgID(parent) {
 		parent = ""
+	}
+	if via == TransportEventSub {
+		return b.queue.Send("#"+ch, prio, func(ctx context.Context) error {
+			return b.sendHelixChat(ctx, ch, text, parent)
+		})
 	}
 	return b.queue.Send("#"+ch, prio, func(ctx context.Context) error {
 		b.mu.Lock()

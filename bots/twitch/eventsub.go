@@ -187,9 +187,25 @@ func (b *Bot) subscribe(ctx context.Context, channel string) error {
 	if err != nil {
 		return err
 	}
+	botID, why := b.chatEligible(ctx, channel, id)
+	wanted := wantedSubscriptions(id)
+	var chat subscription
+	if botID != "" {
+		chat = chatSubscription(id, botID)
+		wanted = append(wanted, chat)
+	}
 	var errs []error
-	created := 0
-	for _, want := range wantedSubscriptions(id) {
+	created, chatOK := 0, false
+	for _, s := range have {
+		// Chat read over IRC, or by another bot account: its messages would come twice.
+		if s.Type == chatMessageType && s.Condition["broadcaster_user_id"] == id && (botID == "" || !sameSubscription(s, chat)) {
+			if err := b.helix.call(ctx, http.MethodDelete, "/eventsub/subscriptions", url.Values{"id": {s.ID}}, nil, "", nil); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, want := range wanted {
+		isChat := want.Type == chatMessageType
 		ok := false
 		for _, s := range have {
 			if !sameSubscription(s, want) {
@@ -207,6 +223,7 @@ func (b *Bot) subscribe(ctx context.Context, channel string) error {
 			}
 		}
 		if ok {
+			chatOK = chatOK || isChat
 			continue
 		}
 		body := map[string]any{"type": want.Type, "version": want.Version, "condition": want.Condition,
@@ -216,11 +233,21 @@ func (b *Bot) subscribe(ctx context.Context, channel string) error {
 		switch {
 		case errors.As(err, &he) && he.Status == http.StatusConflict:
 			b.log.InfoContext(ctx, "the EventSub subscription already exists", "channel", channel, "type", want.Type)
+			chatOK = chatOK || isChat
+		case err != nil && isChat:
+			why = "Twitch refused the chat subscription: " + err.Error()
+			errs = append(errs, err)
 		case err != nil:
 			errs = append(errs, err)
 		default:
 			created++
+			chatOK = chatOK || isChat
 		}
+	}
+	if chatOK {
+		b.setTransport(ctx, channel, TransportEventSub, "")
+	} else {
+		b.setTransport(ctx, channel, TransportIRC, why)
 	}
 	if created > 0 {
 		b.log.InfoContext(ctx, "created EventSub subscriptions", "channel", channel, "created", created)

@@ -297,16 +297,28 @@ func (b *Bot) broadcasterID(ctx context.Context, login string) (string, error) {
 	return id, nil
 }
 
-// moderator picks who moderates in channel: the bot where it is a moderator,
-// else the broadcaster's own token. It returns the token subject and the
-// moderator's user id.
-func (b *Bot) moderator(ctx context.Context, channel string) (subject, moderatorID string, err error) {
+// moderator picks who moderates in channel: the bot where it is a
+// moderator, else the broadcaster's own token. Over EventSub, where no
+// USERSTATE says it, the bot is taken for a moderator until its own messages'
+// badges or Twitch's 403 say otherwise. It returns the token subject and
+// the moderator's user id.
+func (b *Bot) moderator(ctx context.Context, channel, via string) (subject, moderatorID string, err error) {
 	b.mu.Lock()
-	mod, anon, botID := b.modIn[channel], b.anonymous, b.botID
+	mod, no, anon, botID := b.modIn[channel], b.modNo[channel], b.anonymous, b.botID
 	b.mu.Unlock()
+	if via == TransportEventSub && !no {
+		if tok, err := b.helix.userToken(ctx, platform.BotSubject); err == nil && tok.AccountID != "" {
+			return platform.BotSubject, tok.AccountID, nil
+		}
+	}
 	if mod && !anon && botID != "" {
 		return platform.BotSubject, botID, nil
 	}
+	return b.casterModerator(ctx, channel)
+}
+
+// casterModerator is the broadcaster moderating their own channel.
+func (b *Bot) casterModerator(ctx context.Context, channel string) (subject, moderatorID string, err error) {
 	tok, err := b.cfg.Tokens.Get(ctx, Platform, channel)
 	if err != nil {
 		return "", "", fmt.Errorf("the bot is not a moderator in %s and its owner's token is missing: %w", channel, err)
@@ -317,11 +329,12 @@ func (b *Bot) moderator(ctx context.Context, channel string) (subject, moderator
 	return channel, tok.AccountID, nil
 }
 
-// moderate queues a Helix delete, timeout or ban for ev.
-func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation) {
+// moderate queues a Helix delete, timeout or ban for ev, a chat message
+// read over via. Both transports moderate through Helix.
+func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation, via string) {
 	channel, messageID := ev.Channel, strings.TrimPrefix(ev.ID, "twitch:")
 	err := b.queue.Send("helix:"+channel, platform.High, func(ctx context.Context) error {
-		subject, modID, err := b.moderator(ctx, channel)
+		subject, modID, err := b.moderator(ctx, channel, via)
 		if err != nil {
 			return err
 		}
@@ -329,17 +342,32 @@ func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation
 		if err != nil {
 			return err
 		}
-		q := url.Values{"broadcaster_id": {casterID}, "moderator_id": {modID}}
-		switch m.Action {
-		case router.ActionDelete:
-			q.Set("message_id", messageID)
-			err = b.helix.call(ctx, http.MethodDelete, "/moderation/chat", q, nil, subject, nil)
-		default:
-			ban := map[string]any{"user_id": ev.User.ID, "reason": runes.Truncate(m.Reason, 500, "")}
-			if m.Action == router.ActionTimeout {
-				ban["duration"] = min(max(m.Seconds, 1), 1209600)
+		call := func(subject, modID string) error {
+			q := url.Values{"broadcaster_id": {casterID}, "moderator_id": {modID}}
+			switch m.Action {
+			case router.ActionDelete:
+				q.Set("message_id", messageID)
+				return b.helix.call(ctx, http.MethodDelete, "/moderation/chat", q, nil, subject, nil)
+			default:
+				ban := map[string]any{"user_id": ev.User.ID, "reason": runes.Truncate(m.Reason, 500, "")}
+				if m.Action == router.ActionTimeout {
+					ban["duration"] = min(max(m.Seconds, 1), 1209600)
+				}
+				return b.helix.call(ctx, http.MethodPost, "/moderation/bans", q, map[string]any{"data": ban}, subject, nil)
 			}
-			err = b.helix.call(ctx, http.MethodPost, "/moderation/bans", q, map[string]any{"data": ban}, subject, nil)
+		}
+		err = call(subject, modID)
+		var he *HelixError
+		if subject == platform.BotSubject && errors.As(err, &he) && he.Status == http.StatusForbidden {
+			// Not (or no longer) a moderator there: the broadcaster moderates.
+			b.mu.Lock()
+			if b.holdSet[channel] {
+				b.modIn[channel], b.modNo[channel] = false, true
+			}
+			b.mu.Unlock()
+			if subject, modID, err = b.casterModerator(ctx, channel); err == nil {
+				err = call(subject, modID)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s in %s: %w", m.Action, channel, err)
@@ -356,11 +384,11 @@ func (b *Bot) moderate(ctx context.Context, ev router.Event, m router.Moderation
 const WhisperRecipientsPerDay = 40
 
 // whisper queues a whisper from the bot account to ev's author. When the
-// day's whisper budget is spent, the author is told so in chat.
-func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio platform.Priority) {
+// day's whisper budget is spent, the author is told so in chat, over via.
+func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio platform.Priority, via string) {
 	err := b.whisperTo(ctx, ev.User.ID, text, prio)
 	if p := problem.As(err); p != nil && p.Code == problem.TooMany {
-		b.say(ctx, ev, "@"+ev.User.Shown()+" I cannot whisper you: "+p.Message, "", prio)
+		b.say(ctx, ev, "@"+ev.User.Shown()+" I cannot whisper you: "+p.Message, "", prio, via)
 		return
 	}
 	if err != nil {

@@ -36,6 +36,7 @@ var BroadcasterScopes = []string{
 	"moderator:manage:banned_users",  // timeouts and bans
 	"moderator:manage:chat_messages", // deleting a message
 	ChattersScope,                    // viewer tracking: who is in chat
+	"channel:bot",                    // the bot account reads and sends chat here over EventSub and Helix
 }
 
 // BotScopes are what the bot account grants: chat, whispers, and
@@ -43,6 +44,9 @@ var BroadcasterScopes = []string{
 var BotScopes = []string{
 	"chat:read",
 	"chat:edit",
+	"user:read:chat",  // channel.chat.message over EventSub
+	"user:write:chat", // Helix POST /chat/messages
+	"user:bot",        // Helix chat with the app token: Twitch's chat-bot badge
 	"user:manage:whispers",
 	"moderator:manage:banned_users",
 	"moderator:manage:chat_messages",

@@ -26,7 +26,10 @@ func (b *Bot) Send(ctx context.Context, _ int64, m router.Message) error {
 	if got := strings.ToLower(strings.TrimPrefix(m.Channel, "#")); got != ch {
 		return problem.Invalidf("channel", "On Twitch a message goes to the linked channel itself: %s, not %s.", ch, m.Channel)
 	}
-	if err := b.sayIn(ch, m.Text, "", platform.High); err != nil {
+	b.mu.Lock()
+	via := b.transportOf(ch)
+	b.mu.Unlock()
+	if err := b.sayIn(ch, m.Text, "", platform.High, via); err != nil {
 		return fmt.Errorf("twitch chat: %w", err)
 	}
 	return nil

@@ -174,7 +174,7 @@ func TestMissingScopesAreRecorded(t *testing.T) {
 	e.start(e.config("a"))
 
 	eventually(t, "the channel's token validated", func() bool { return !e.check("duckchan").CheckedAt.IsZero() })
-	want := []string{"moderator:read:followers", "channel:read:subscriptions", "moderator:manage:banned_users", "moderator:manage:chat_messages", "moderator:read:chatters"}
+	want := []string{"moderator:read:followers", "channel:read:subscriptions", "moderator:manage:banned_users", "moderator:manage:chat_messages", "moderator:read:chatters", "channel:bot"}
 	if diff := cmp.Diff(want, e.check("duckchan").MissingScopes); diff != "" {
 		t.Errorf("missing scopes (-want +got):\n%s", diff)
 	}

@@ -1,8 +1,10 @@
-// Package twitch is Waddle's Twitch adapter: it reads chat over IRC in the
-// linked channels this instance holds the lease of, turns messages into
-// router events, and carries the router's responses back as chat messages,
-// whispers and Helix moderation calls. It also receives the channels'
-// EventSub events: on the webhook transport it keeps their webhook
+// Package twitch is Waddle's Twitch adapter: in the linked channels this
+// instance holds the lease of, it reads chat over EventSub
+// (channel.chat.message) and sends it through Helix where the bot account
+// and the broadcaster granted that, and over IRC elsewhere; it turns
+// messages into router events and carries the router's responses back as
+// chat messages, whispers and Helix moderation calls. It also receives the
+// channels' EventSub events: on the webhook transport it keeps their webhook
 // subscriptions in place (webhook.go receives them); on the WebSocket
 // transport it keeps one EventSub WebSocket per held channel
 // (websocket.go). Both store what arrives through EventSub.Dispatch.
@@ -50,7 +52,12 @@ type Config struct {
 	EventSub       *EventSub // stores what arrives over the WebSocket, as the webhook does; required for TransportWebSocket
 	IRCAddr        string    // TWITCH_IRC_ADDR: "host:port" or "ircs://host:port" (TLS), "irc://host:port" (plain); "" is DefaultIRCAddr
 	APIURL         string    // TWITCH_API_URL; "" takes OAuth's
-	Logger         *slog.Logger
+	// ChatTransport is TWITCH_CHAT_TRANSPORT: TransportEventSub (also "")
+	// reads a channel's chat over EventSub and sends through Helix once the
+	// bot account and the broadcaster granted the chat scopes, and uses IRC
+	// until then; TransportIRC uses IRC everywhere.
+	ChatTransport string
+	Logger        *slog.Logger
 
 	SyncEvery          time.Duration // links and leases poll; 0 is platform.LeaseRenewEvery
 	SubscriptionsEvery time.Duration // EventSub check of every held channel; 0 is 10 minutes
@@ -75,29 +82,32 @@ type Bot struct {
 	kick     chan struct{}   // a channel was gained or unlinked: check its EventSub subscriptions
 	unlinked map[string]bool // channels unlinked while held here, their subscriptions to delete (under mu)
 
-	mu         sync.Mutex
-	client     *irc.Client // the current IRC session
-	sessionSeq int         // the relay's current connection
-	up         bool        // the session got its welcome and is not known lost
-	everUp     bool
-	anonymous  bool     // reading without a bot account
-	botRefused bool     // the stored bot token needs reconnecting
-	refused    string   // the bot access token IRC refused; a different stored one restarts the session
-	login      string   // the bot account's login
-	botID      string   // its user id
-	held       []string // channels whose lease this instance holds, sorted
-	holdSet    map[string]bool
-	joined     map[string]bool // channels joined on the current session
-	modIn      map[string]bool // channels where the bot is moderator or broadcaster
-	roomIDs    map[string]string
-	warned     bool      // "replies can't be sent" was logged
-	subsNote   string    // why the state is degraded although chat works
-	leaseUntil time.Time // the held channels are served until then unless their leases are renewed
-	workers    map[string]*worker
-	workersWG  sync.WaitGroup
-	stopping   bool
-	relayAddr  string             // the IRC relay's loopback address
-	wsStates   map[string]wsState // the held channels' EventSub WebSockets
+	mu          sync.Mutex
+	client      *irc.Client // the current IRC session
+	sessionSeq  int         // the relay's current connection
+	up          bool        // the session got its welcome and is not known lost
+	everUp      bool
+	anonymous   bool     // reading without a bot account
+	botRefused  bool     // the stored bot token needs reconnecting
+	refused     string   // the bot access token IRC refused; a different stored one restarts the session
+	login       string   // the bot account's login
+	botID       string   // its user id
+	held        []string // channels whose lease this instance holds, sorted
+	holdSet     map[string]bool
+	joined      map[string]bool   // channels joined on the current session
+	modIn       map[string]bool   // channels where the bot is moderator or broadcaster
+	modNo       map[string]bool   // channels where Twitch said the bot is not a moderator
+	viaEventSub map[string]bool   // held channels whose chat goes over EventSub and Helix, not IRC
+	ircWhy      map[string]string // why a held channel's chat is not over EventSub
+	roomIDs     map[string]string
+	warned      bool      // "replies can't be sent" was logged
+	subsNote    string    // why the state is degraded although chat works
+	leaseUntil  time.Time // the held channels are served until then unless their leases are renewed
+	workers     map[string]*worker
+	workersWG   sync.WaitGroup
+	stopping    bool
+	relayAddr   string             // the IRC relay's loopback address
+	wsStates    map[string]wsState // the held channels' EventSub WebSockets
 
 	handleEvent func(ctx context.Context, ev router.Event) // handle; tests replace it
 
@@ -155,6 +165,9 @@ func New(cfg Config) (*Bot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ChatTransport, err = ParseChatTransport(cfg.ChatTransport); err != nil {
+		return nil, fmt.Errorf("twitch: %w", err)
+	}
 	if cfg.CallbackURL != "" {
 		u, err := url.Parse(cfg.CallbackURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -209,7 +222,7 @@ func New(cfg Config) (*Bot, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
 		kick: make(chan struct{}, 1), checkKick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
 		holdSet: map[string]bool{}, unlinked: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
-		workers: map[string]*worker{}, wsStates: map[string]wsState{},
+		modNo: map[string]bool{}, viaEventSub: map[string]bool{}, ircWhy: map[string]string{}, workers: map[string]*worker{}, wsStates: map[string]wsState{},
 	}
 	b.handleEvent = b.handle
 	b.helix = newHelix(b)
@@ -356,10 +369,12 @@ func (b *Bot) windows(ch string) []platform.Window {
 func (b *Bot) setStatus() {
 	b.mu.Lock()
 	up, ever, anon, n, login, subs, refused := b.up, b.everUp, b.anonymous, len(b.held), b.login, b.subsNote, b.botRefused
+	chans := b.chatChannelsLocked()
 	ws := b.wsSummaryLocked() // the EventSub WebSocket sessions, after the chat sentence
 	b.mu.Unlock()
 	st := b.cfg.Status
 	st.SetServers(n)
+	st.SetChannels(chans)
 	set := func(state, detail string) {
 		if ws != "" {
 			detail += " " + ws

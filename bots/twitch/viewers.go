@@ -214,7 +214,10 @@ func (b *Bot) chatters(ctx context.Context, channel string) ([]router.User, erro
 	if err != nil {
 		return nil, err
 	}
-	subject, modID, err := b.moderator(ctx, channel)
+	b.mu.Lock()
+	via := b.transportOf(channel)
+	b.mu.Unlock()
+	subject, modID, err := b.moderator(ctx, channel, via)
 	if err != nil {
 		return nil, err
 	}

@@ -192,7 +192,7 @@ func (s *EventSub) Store(ctx context.Context, m EventSubMessage) (bool, error) {
 	if err := json.Unmarshal(m.Body, &b); err != nil {
 		return false, problem.New(problem.Invalid, "The EventSub notification is not valid JSON.")
 	}
-	if _, ok := eventSubKinds[b.Subscription.Type]; !ok {
+	if _, ok := eventSubKinds[b.Subscription.Type]; !ok && b.Subscription.Type != chatMessageType {
 		return false, problem.New(problem.Invalid, "Unknown EventSub subscription type %q.", b.Subscription.Type)
 	}
 	if m.SubType != "" && m.SubType != b.Subscription.Type {
@@ -356,13 +356,14 @@ type EventSubWorker struct {
 	river.WorkerDefaults[EventSubArgs]
 	Deliveries *platform.Deliveries
 	Router     *router.Router
+	Chat       ChatResponder // the Twitch bot, which answers chat messages; nil: their responses are dropped with a log line
 	Logger     *slog.Logger
 }
 
 // Timeout bounds one attempt.
 func (w *EventSubWorker) Timeout(*river.Job[EventSubArgs]) time.Duration { return time.Minute }
 
-// Work loads the delivery, turns it into a router event and handles it. A
+// Work loads the delivery and hands it to HandleNotification. A
 // delivery it cannot use, or for a channel no community linked, is marked
 // processed with the reason and not retried; any other error makes River retry.
 // The router deduplicates by event id, so a retry after the router succeeded
@@ -380,10 +381,7 @@ func (w *EventSubWorker) Work(ctx context.Context, job *river.Job[EventSubArgs])
 		return nil
 	}
 	reason := ""
-	ev, err := EventSubEvent(d.MessageID, d.Payload, d.ReceivedAt)
-	if err == nil {
-		_, err = w.Router.Handle(ctx, ev, router.Options{Dedup: true})
-	}
+	err = w.HandleNotification(ctx, d.MessageID, d.Payload, d.ReceivedAt)
 	switch {
 	case err == nil:
 	case errors.Is(err, router.ErrNotLinked) || problem.Is(err, problem.Invalid):

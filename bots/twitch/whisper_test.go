@@ -58,7 +58,7 @@ func TestWhisperBudgetSpent(t *testing.T) {
 	// A private answer to someone new is explained in chat instead.
 	ev := router.Event{ID: "twitch:m1", Platform: Platform, Kind: router.ChatMessage, Server: "duckchan", Channel: "duckchan",
 		User: router.User{ID: "304", Name: "dora"}}
-	b.respond(ctx, ev, router.Response{Reply: "your balance is 5", Private: true}, platform.High)
+	b.respond(ctx, ev, router.Response{Reply: "your balance is 5", Private: true}, platform.High, TransportIRC)
 	got := e.irc.WaitLines(t, "duckchan", 1)
 	if got[0].Text != "@dora I cannot whisper you: "+want {
 		t.Errorf("chat line %q", got[0].Text)

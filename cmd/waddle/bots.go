@@ -27,6 +27,7 @@ type botSet struct {
 	leases            *platform.Leases
 	slack             *slackbot.Bot            // nil when off; answers Slack deliveries
 	slackFast         *slackbot.Prompts        // Slack deliveries with a trigger id, for the prompt lane
+	twitch            *twitch.Bot              // nil when off; answers Twitch chat read over EventSub
 	eventSubTransport string                   // the Twitch bot's EventSub transport; "" when it is off
 	senders           map[string]router.Sender // the bots that are on, by platform: they send without an event
 	runs              []func(ctx context.Context) error
@@ -57,7 +58,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 			OAuth: b.twitchOAuth, BotLogin: cfg.Twitch.BotLogin, EventSubSecret: cfg.EventSubSecret,
 			CallbackURL: callback, Transport: transport, EventSubWSURL: cfg.Twitch.EventSubWSURL,
 			EventSub: twitch.NewEventSub(platform.NewDeliveries(a.pool, a.jobs), logger.With("component", "twitch")),
-			IRCAddr:  cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL,
+			IRCAddr:  cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL, ChatTransport: cfg.Twitch.ChatTransport,
 			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4,
 			Whispers: platform.NewRecipientBudget(a.pool, router.Twitch, twitch.WhisperRecipientsPerDay, 24*time.Hour),
 		})
@@ -65,6 +66,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 			return nil, fmt.Errorf("twitch bot: %w", err)
 		}
 		b.eventSubTransport = transport
+		b.twitch = bot
 		b.senders[router.Twitch] = bot
 		b.runs = append(b.runs, bot.Run)
 	}

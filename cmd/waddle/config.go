@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/waddle/waddle/bots/twitch"
 )
 
 // config is every setting, read from the environment.
@@ -45,6 +47,7 @@ type config struct {
 // twitchConfig turns the Twitch bot on when its credentials are set.
 type twitchConfig struct {
 	ClientID, ClientSecret, BotLogin string
+	ChatTransport                    string // TWITCH_CHAT_TRANSPORT: eventsub (the default, where granted) or irc
 	IRCAddr, APIURL, AuthURL         string // endpoints, for tests and mirrors
 	EventSubWSURL                    string // TWITCH_EVENTSUB_WS_URL: the EventSub WebSocket server, for tests and mirrors
 	Transport                        string // TWITCH_EVENTSUB_TRANSPORT as set: "webhook", "websocket", or "" (chosen by BASE_URL)
@@ -129,7 +132,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SlackSigning:    get("SLACK_SIGNING_SECRET", ""),
 		EventSubSecret:  get("TWITCH_EVENTSUB_SECRET", ""),
 		Twitch: twitchConfig{ClientID: get("TWITCH_CLIENT_ID", ""), ClientSecret: get("TWITCH_CLIENT_SECRET", ""), BotLogin: strings.ToLower(get("TWITCH_BOT_LOGIN", "")),
-			IRCAddr: get("TWITCH_IRC_ADDR", ""), APIURL: get("TWITCH_API_URL", ""), AuthURL: get("TWITCH_AUTH_URL", ""),
+			ChatTransport: get("TWITCH_CHAT_TRANSPORT", ""), IRCAddr: get("TWITCH_IRC_ADDR", ""), APIURL: get("TWITCH_API_URL", ""), AuthURL: get("TWITCH_AUTH_URL", ""),
 			EventSubWSURL: get("TWITCH_EVENTSUB_WS_URL", ""), Transport: strings.ToLower(get("TWITCH_EVENTSUB_TRANSPORT", ""))},
 		Discord: discordConfig{Token: get("DISCORD_BOT_TOKEN", ""), AppID: get("DISCORD_APP_ID", ""), PublicKey: get("DISCORD_PUBLIC_KEY", ""),
 			APIURL: get("DISCORD_API_URL", ""), GatewayURL: get("DISCORD_GATEWAY_URL", "")},
@@ -223,6 +226,9 @@ func (c config) Validate() error {
 	}
 	if c.SlackSigning != "" && len(c.SlackSigning) < 10 {
 		return &configError{"SLACK_SIGNING_SECRET", "is too short: copy the Signing Secret from the Slack app's Basic Information page"}
+	}
+	if _, err := twitch.ParseChatTransport(c.Twitch.ChatTransport); err != nil {
+		return &configError{"TWITCH_CHAT_TRANSPORT", fmt.Sprintf("is %q: want eventsub (chat over EventSub and Helix where the bot and the broadcaster granted it) or irc", c.Twitch.ChatTransport)}
 	}
 	if n := len(c.EventSubSecret); n > 0 && (n < 10 || n > 100) {
 		return &configError{"TWITCH_EVENTSUB_SECRET", fmt.Sprintf("has %d characters: Twitch takes a subscription secret of 10 to 100", n)}

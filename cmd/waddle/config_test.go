@@ -181,6 +181,7 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 		{name: "base URL with only a port", env: map[string]string{"BASE_URL": "http://:8080"}, wantVar: "BASE_URL"},
 		{name: "base URL with a fragment", env: map[string]string{"BASE_URL": "https://example.com#top"}, wantVar: "BASE_URL"},
 		{name: "base URL with credentials", env: map[string]string{"BASE_URL": "https://user:pw@example.com"}, wantVar: "BASE_URL"},
+		{name: "unknown chat transport", env: map[string]string{"TWITCH_CHAT_TRANSPORT": "websocket"}, wantVar: "TWITCH_CHAT_TRANSPORT"},
 		{name: "EventSub secret too short", env: map[string]string{"TWITCH_EVENTSUB_SECRET": "short"}, wantVar: "TWITCH_EVENTSUB_SECRET"},
 		{name: "Slack signing secret too short", env: map[string]string{"SLACK_SIGNING_SECRET": "short"}, wantVar: "SLACK_SIGNING_SECRET"},
 		{name: "Twitch without its secret", env: map[string]string{"TWITCH_CLIENT_ID": "abc", "TWITCH_BOT_LOGIN": "duckbot", "TWITCH_EVENTSUB_SECRET": "0123456789abc"}, wantVar: "TWITCH_CLIENT_SECRET"},

@@ -71,7 +71,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	slackWorker := slackbot.NewWorker(deliveries, rt, slackBot, logger.With("component", "slack"))
 	river.AddWorker(workers, slackWorker)
-	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Logger: logger.With("component", "twitch")})
+	var twitchChat twitch.ChatResponder // nil when the Twitch bot is off: chat responses are dropped with a log line
+	if bots.twitch != nil {
+		twitchChat = bots.twitch
+	}
+	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},

@@ -66,6 +66,7 @@ type API struct {
 	ws       *EventSubWS   // takes websocket transports; nil: refused (websocket.go)
 
 	viewers viewerState // chat presence and streams (chatters.go), under mu
+	chat    chatState   // chat over EventSub and Helix (chat_eventsub.go)
 }
 
 // StartAPI starts the API server and stops it when the test ends.
@@ -191,6 +192,7 @@ var subTypes = map[string][]string{
 	"stream.online v1":             {"broadcaster_user_id"},
 	"stream.offline v1":            {"broadcaster_user_id"},
 	"channel.ban v1":               {"broadcaster_user_id"},
+	"channel.chat.message v1":      {"broadcaster_user_id", "user_id"},
 }
 
 // createSub answers POST /eventsub/subscriptions as Twitch does: 400 for a
@@ -242,6 +244,9 @@ func (f *API) createSub(body map[string]any) (int, any) {
 	if len(secret) < 10 || len(secret) > 100 {
 		return bad("the secret must be 10 to 100 characters")
 	}
+	if msg := f.chatSubRefusal(typ, full); msg != "" {
+		return 403, map[string]any{"error": "Forbidden", "status": 403, "message": msg}
+	}
 	for _, s := range f.subs {
 		t, _ := s["transport"].(map[string]any)
 		if s["type"] == typ && s["version"] == version && maps.Equal(s["condition"].(map[string]any), full) &&
@@ -250,6 +255,7 @@ func (f *API) createSub(body map[string]any) (int, any) {
 		}
 	}
 	id := f.addSubLocked(typ, version, "webhook_callback_verification_pending", full, callback)
+	f.rememberSecret(id, secret)
 	return 202, map[string]any{"data": []any{f.subs[id]}, "total": len(f.subs), "total_cost": 0, "max_total_cost": 10000}
 }
 
@@ -402,6 +408,8 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		reply(200, map[string]any{"data": []any{ban}})
 	case "GET /chat/chatters", "GET /streams":
 		reply(f.serveViewers(call, r.URL.Query())) // chatters.go
+	case "POST /chat/messages":
+		reply(f.sendChat(strings.TrimPrefix(call.Auth, "Bearer "), call.Body))
 	case "POST /whispers":
 		if status, body, ok := checkWhisper(call.Body, r.URL.Query()); !ok {
 			reply(status, body)

@@ -213,8 +213,10 @@ func (f *API) Revoke(access string) {
 // Scopes of the bot account's and the broadcaster's default tokens: what
 // package twitch asks for.
 var (
-	BotScopes         = []string{"chat:read", "chat:edit", "user:manage:whispers", "moderator:manage:banned_users", "moderator:manage:chat_messages", "moderator:read:chatters"}
-	BroadcasterScopes = []string{"moderator:read:followers", "channel:read:subscriptions", "bits:read", "channel:moderate", "moderator:manage:banned_users", "moderator:manage:chat_messages", "moderator:read:chatters"}
+	BotScopes = []string{"chat:read", "chat:edit", "user:read:chat", "user:write:chat", "user:bot",
+		"user:manage:whispers", "moderator:manage:banned_users", "moderator:manage:chat_messages", "moderator:read:chatters"}
+	BroadcasterScopes = []string{"moderator:read:followers", "channel:read:subscriptions", "bits:read", "channel:moderate", "moderator:manage:banned_users",
+		"moderator:manage:chat_messages", "moderator:read:chatters", "channel:bot"}
 )
 
 // LimitWhispers answers the next n whispers with 429, as Twitch answers a
