@@ -212,3 +212,21 @@ func TestEventSubWebSocketChatLeaseHandOver(t *testing.T) {
 		t.Errorf("chat subscribers %v, want only b's session", subs)
 	}
 }
+
+// A chat subscription Twitch revokes (the bot's or the broadcaster's grant
+// withdrawn) puts the channel's chat back on IRC, saying so.
+func TestEventSubWebSocketChatRevoked(t *testing.T) {
+	t.Parallel()
+	w := newWSEnv(t, 10)
+	w.grantChat()
+	b := w.startChat(w.wsChatConfig("a"))
+	chat := w.chatSession(t)
+	eventually(t, "chat over EventSub", func() bool { return channelTransport(b).Transport == "EventSub + Helix" })
+	if err := w.ws.Revoke(chat, chatMessageType, "authorization_revoked"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "chat back on IRC", func() bool {
+		c := channelTransport(b)
+		return c.Transport == "IRC" && strings.Contains(c.Note, "revoked the chat subscription (authorization_revoked)") && len(w.irc.Live("duckchan")) == 1
+	})
+}
