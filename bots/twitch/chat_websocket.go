@@ -22,7 +22,6 @@ const maxChatSessionSubs = 300
 // Why a channel's chat stays on IRC with the EventSub WebSocket transport.
 const (
 	whyChatConnLimit   = "Twitch allows 3 EventSub WebSocket connections per bot account and all are in use (by other instances or programs): chat stays on IRC until one is free"
-	whyChatSessionFull = "the bot's EventSub chat session already reads 300 channels, Twitch's limit per session"
 	whyChatSessionDown = "the bot's EventSub chat session is reconnecting"
 )
 
@@ -144,7 +143,8 @@ func (c *chatWS) keep(ctx context.Context, session string) {
 
 // sync deletes the chat subscriptions of channels no longer served here
 // (so the instance that takes one over is its only reader) and creates
-// those of the eligible held channels, up to maxChatSessionSubs.
+// those of the eligible held channels, up to b.chatSessionMax (in name
+// order; the others stay on IRC).
 func (c *chatWS) sync(ctx context.Context, session string) error {
 	b := c.b
 	want := c.eligible(ctx)
@@ -187,8 +187,8 @@ func (c *chatWS) sync(ctx context.Context, session string) error {
 		case limited:
 			b.setTransport(ctx, ch, TransportIRC, whyChatConnLimit)
 			continue
-		case n >= maxChatSessionSubs:
-			b.setTransport(ctx, ch, TransportIRC, whyChatSessionFull)
+		case n >= b.chatSessionMax:
+			b.setTransport(ctx, ch, TransportIRC, "the bot's EventSub chat session already reads "+channels(n)+", Twitch's limit per session")
 			continue
 		}
 		t := want[ch]

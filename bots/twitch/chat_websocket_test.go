@@ -230,3 +230,37 @@ func TestEventSubWebSocketChatRevoked(t *testing.T) {
 		return c.Transport == "IRC" && strings.Contains(c.Note, "revoked the chat subscription (authorization_revoked)") && len(w.irc.Live("duckchan")) == 1
 	})
 }
+
+// A session reads at most its limit of channels (Twitch: 300): the
+// channels past it stay on IRC, saying why.
+func TestEventSubWebSocketChatSessionFull(t *testing.T) {
+	t.Parallel()
+	w := newWSEnv(t, 10)
+	w.grantChat()
+	w.link("gooseling")
+	w.api.AddToken("caster-2", "", "201", "gooseling", twitchtest.BroadcasterScopes...)
+	w.api.Grant("201", casterChatScopes...)
+	w.api.AddChannel("201", "gooseling")
+	w.saveToken("gooseling", platform.Token{Access: "caster-2", AccountID: "201", AccountLogin: "gooseling", Scopes: casterChatScopes, Expires: time.Now().Add(4 * time.Hour)})
+	bot, err := New(w.wsChatConfig("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot.chatSessionMax = 1
+	b := w.run(bot)
+	w.relay.add(bot)
+	w.chatSession(t)
+	eventually(t, "one channel over EventSub, the other on IRC", func() bool {
+		goose := platform.ChannelStatus{}
+		for _, c := range b.cfg.Status.Snapshot().Channels {
+			if c.Name == "gooseling" {
+				goose = c
+			}
+		}
+		return channelTransport(b).Transport == "EventSub + Helix" && goose.Transport == "IRC" &&
+			strings.Contains(goose.Note, "already reads 1 channel, Twitch's limit per session") && len(w.irc.Live("gooseling")) == 1
+	})
+	if n := len(w.ws.ChatSubscribers("201")); n != 0 {
+		t.Errorf("%d chat subscriptions for gooseling past the session's limit", n)
+	}
+}

@@ -82,6 +82,9 @@ type Bot struct {
 
 	kick     chan struct{}   // a channel was gained or unlinked: check its EventSub subscriptions
 	chatKick chan struct{}   // the held channels changed: update the bot's EventSub WebSocket chat subscriptions
+	// chatSessionMax is how many channels the bot's EventSub WebSocket
+	// chat session reads: maxChatSessionSubs, less in tests.
+	chatSessionMax int
 	unlinked map[string]bool // channels unlinked while held here, their subscriptions to delete (under mu)
 
 	mu          sync.Mutex
@@ -222,7 +225,7 @@ func New(cfg Config) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
-		kick: make(chan struct{}, 1), chatKick: make(chan struct{}, 1), checkKick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
+		kick: make(chan struct{}, 1), chatKick: make(chan struct{}, 1), chatSessionMax: maxChatSessionSubs, checkKick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
 		holdSet: map[string]bool{}, unlinked: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
 		modNo: map[string]bool{}, viaEventSub: map[string]bool{}, ircWhy: map[string]string{}, workers: map[string]*worker{}, wsStates: map[string]wsState{},
 	}
