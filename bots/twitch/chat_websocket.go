@@ -34,15 +34,35 @@ type chatWS struct {
 	b    *Bot
 	mu   sync.Mutex
 	subs map[string]string // held channel → its chat subscription id on the live session
+
+	// Chat messages are handled here, one channel's at a time in the order
+	// they arrived, so two quick commands are answered in order (jobs run
+	// in parallel). Each message's job is held back by chatJobHold and
+	// finds it processed; it handles what this instance could not (a
+	// crash, a full queue, an error).
+	ctx    context.Context // the queues' lifetime: chatSessionLoop's
+	worker *EventSubWorker
+	queues map[string]chan int64 // by broadcaster id
+	wait   sync.WaitGroup
 }
+
+// chatJobHold is how long the job of a chat message read on the bot's
+// chat session waits before it handles what this instance did not.
+const chatJobHold = time.Minute
+
+// chatQueueLen bounds one channel's chat messages waiting here; past it
+// their jobs answer them, late.
+const chatQueueLen = 256
 
 // chatSessionLoop keeps the bot's chat session while this instance holds
 // a channel whose chat can go over EventSub: each such channel gets a
 // channel.chat.message subscription on it, made or deleted as channels are
 // gained or lost. A channel it cannot take stays on IRC with the reason.
 func (b *Bot) chatSessionLoop(ctx context.Context) {
-	c := &chatWS{b: b, subs: map[string]string{}}
-	o := wsOwner{label: "bot chat", subscribe: c.subscribe, live: c.keep, revoked: c.revoked}
+	c := &chatWS{b: b, subs: map[string]string{}, ctx: ctx, queues: map[string]chan int64{},
+		worker: &EventSubWorker{Deliveries: b.cfg.EventSub.deliveries, Router: b.cfg.Router, Chat: b, Logger: b.log}}
+	defer c.stopQueues()
+	o := wsOwner{label: "bot chat", subscribe: c.subscribe, live: c.keep, revoked: c.revoked, handle: c.handle}
 	t := time.NewTicker(b.cfg.SubscriptionsEvery)
 	defer t.Stop()
 	failures := 0
@@ -278,4 +298,68 @@ func (c *chatWS) revoked(ctx context.Context, m wsMessage) {
 	if channel != "" {
 		c.b.setTransport(ctx, channel, TransportIRC, "Twitch revoked the chat subscription ("+runesCut(p.Subscription.Status)+")")
 	}
+}
+
+// handle queues a stored chat message for its channel's handler.
+func (c *chatWS) handle(deliveryID int64, m wsMessage) {
+	var p struct {
+		Subscription struct {
+			Condition map[string]string `json:"condition"`
+		} `json:"subscription"`
+	}
+	json.Unmarshal(m.Payload, &p)
+	caster := p.Subscription.Condition["broadcaster_user_id"]
+	c.mu.Lock()
+	q, ok := c.queues[caster]
+	if !ok && c.ctx.Err() == nil {
+		q = make(chan int64, chatQueueLen)
+		c.queues[caster] = q
+		c.wait.Add(1)
+		go func() {
+			defer c.wait.Done()
+			c.drain(q)
+		}()
+	}
+	c.mu.Unlock()
+	if q == nil {
+		return
+	}
+	select {
+	case q <- deliveryID:
+	default:
+		c.b.log.WarnContext(c.ctx, "too many chat messages waiting: the next ones are answered by their jobs, late", "broadcaster_id", runesCut(caster))
+	}
+}
+
+// drain handles one channel's chat messages in order until the loop ends;
+// one that fails is left to its job.
+func (c *chatWS) drain(q chan int64) {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case id := <-q:
+			if err := c.handleOne(id); err != nil && c.ctx.Err() == nil {
+				c.b.log.WarnContext(c.ctx, "cannot handle a chat message now: its job will", "delivery", id, "err", err)
+			}
+		}
+	}
+}
+
+// handleOne handles a stored chat message, with a timeout and panics
+// recovered, as a job would.
+func (c *chatWS) handleOne(id int64) (err error) {
+	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.worker.process(ctx, id)
+}
+
+// stopQueues ends the handlers and waits for them.
+func (c *chatWS) stopQueues() {
+	c.wait.Wait()
 }

@@ -2,6 +2,7 @@ package twitch
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -262,5 +263,38 @@ func TestEventSubWebSocketChatSessionFull(t *testing.T) {
 	})
 	if n := len(w.ws.ChatSubscribers("201")); n != 0 {
 		t.Errorf("%d chat subscriptions for gooseling past the session's limit", n)
+	}
+}
+
+// Quick chat messages are answered in the order they were sent (their jobs
+// would run in parallel), each once: the message is committed with a job
+// held back, handled in order here, and the job then finds it processed.
+func TestEventSubWebSocketChatAnsweredInOrder(t *testing.T) {
+	t.Parallel()
+	w := newWSEnv(t, 10)
+	w.grantChat()
+	w.command("hello", "Hello {user}!")
+	b := w.startChat(w.wsChatConfig("a"))
+	w.chatSession(t)
+	eventually(t, "chat over EventSub", func() bool { return channelTransport(b).Transport == "EventSub + Helix" })
+	b.OwnChatMessage("duckchan", true) // the bot moderates: its chat budget does not pace the replies
+	const n = 12
+	var ids []string
+	for i := range n {
+		login := fmt.Sprintf("user%02d", i)
+		ids = append(ids, w.ws.InjectChat(t, twitchtest.ChatMessage{BroadcasterID: "200", ChatterID: fmt.Sprint(300 + i), ChatterLogin: login,
+			ChatterName: "U" + login[1:], Text: "!hello"}))
+	}
+	got := w.api.WaitChat(t, "200", n)
+	for i, m := range got {
+		if want := fmt.Sprintf("Hello User%02d!", i); m.Text != want || m.ReplyTo != ids[i] {
+			t.Errorf("reply %d: %q to %s, want %q to %s", i, m.Text, m.ReplyTo, want, ids[i])
+		}
+	}
+	if c := w.count(t, "SELECT count(*) FROM platform_deliveries WHERE processed_at IS NOT NULL"); c != n {
+		t.Errorf("%d deliveries processed, want %d", c, n)
+	}
+	if c := w.count(t, "SELECT count(*) FROM river_job WHERE kind = 'platform.eventsub' AND state = 'scheduled' AND scheduled_at > now() + interval '30 seconds'"); c != n {
+		t.Errorf("%d jobs held back, want %d: each message's job stays as the fallback", c, n)
 	}
 }

@@ -421,6 +421,9 @@ type wsOwner struct {
 	live func(ctx context.Context, session string)
 	// revoked, when set, hears each revocation after it is stored.
 	revoked func(ctx context.Context, m wsMessage)
+	// handle, when set, takes each notification once it is stored (its
+	// job held back by chatJobHold) to handle it here, in order.
+	handle func(deliveryID int64, m wsMessage)
 }
 
 // wsSession runs one EventSub WebSocket session, through any number of
@@ -552,7 +555,15 @@ func (b *Bot) wsDeliver(ctx context.Context, o wsOwner, m wsMessage) {
 	}
 	msg := EventSubMessage{ID: m.Metadata.MessageID, Timestamp: at, Type: typ, SubType: m.Metadata.SubscriptionType, Body: m.Payload}
 	for attempt := 1; ; attempt++ {
-		_, err := b.cfg.EventSub.Dispatch(ctx, msg)
+		var err error
+		if o.handle != nil && typ == EventSubNotification && msg.ID != "" && len(msg.ID) <= platform.MaxMessageIDLen {
+			var id int64
+			if id, err = b.cfg.EventSub.store(ctx, msg, chatJobHold); err == nil && id != 0 {
+				o.handle(id, m)
+			}
+		} else {
+			_, err = b.cfg.EventSub.Dispatch(ctx, msg)
+		}
 		switch {
 		case err == nil:
 			if typ == EventSubRevocation && o.revoked != nil {
