@@ -80,12 +80,12 @@ type Bot struct {
 	queue *platform.SendQueue
 	helix *helix
 
-	kick     chan struct{} // a channel was gained or unlinked: check its EventSub subscriptions
-	chatKick chan struct{} // the held channels changed: update the bot's EventSub WebSocket chat subscriptions
+	kick     chan struct{}   // a channel was gained or unlinked: check its EventSub subscriptions
+	chatKick chan struct{}   // the held channels changed: update the bot's EventSub WebSocket chat subscriptions
+	unlinked map[string]bool // channels unlinked while held here, their subscriptions to delete (under mu)
 	// chatSessionMax is how many channels the bot's EventSub WebSocket
 	// chat session reads: maxChatSessionSubs, less in tests.
 	chatSessionMax int
-	unlinked       map[string]bool // channels unlinked while held here, their subscriptions to delete (under mu)
 
 	mu          sync.Mutex
 	client      *irc.Client // the current IRC session
