@@ -58,26 +58,17 @@ func chatSubscription(id, botID string) subscription {
 	return subscription{Type: chatMessageType, Version: "1", Condition: map[string]string{"broadcaster_user_id": id, "user_id": botID}}
 }
 
-// wsChatNote says why chat stays on IRC with the EventSub WebSocket
-// transport: Twitch counts WebSocket connections per user token (3 each),
-// so chat subscriptions made with the bot account's token belong on
-// sessions of the bot's own, apart from the channels' sessions; until
-// those exist, chat there goes over IRC.
-const wsChatNote = "with TWITCH_EVENTSUB_TRANSPORT=websocket, chat stays on IRC for now"
-
 // chatEligible reports whether channel's chat can go over EventSub, and
 // when not, why (for the log and the health page). It needs EventSub
-// subscriptions, TWITCH_CHAT_TRANSPORT not irc, the bot account's token with
+// subscriptions (a webhook secret and callback, or the WebSocket
+// transport), TWITCH_CHAT_TRANSPORT not irc, the bot account's token with
 // user:read:chat, user:write:chat and user:bot, and the broadcaster's grant with channel:bot
 // (not needed when the bot account is the broadcaster).
 func (b *Bot) chatEligible(ctx context.Context, channel, casterID string) (botID, why string) {
 	if b.cfg.ChatTransport == TransportIRC {
 		return "", "TWITCH_CHAT_TRANSPORT=irc"
 	}
-	if b.cfg.Transport == TransportWebSocket {
-		return "", wsChatNote
-	}
-	if b.cfg.EventSubSecret == "" || b.cfg.CallbackURL == "" {
+	if b.cfg.Transport != TransportWebSocket && (b.cfg.EventSubSecret == "" || b.cfg.CallbackURL == "") {
 		return "", "EventSub is off"
 	}
 	bot, err := b.helix.userToken(ctx, platform.BotSubject)
@@ -146,8 +137,6 @@ func (b *Bot) chatChannelsLocked() []platform.ChannelStatus {
 			c.Transport = "EventSub + Helix"
 		} else if why := b.ircWhy[ch]; why != "" {
 			c.Note = "not EventSub: " + why
-		} else if b.cfg.Transport == TransportWebSocket && b.cfg.ChatTransport != TransportIRC {
-			c.Note = "not EventSub: " + wsChatNote
 		}
 		out = append(out, c)
 	}

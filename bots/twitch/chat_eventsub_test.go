@@ -648,18 +648,3 @@ func TestSendWithoutAnEventGoesThroughHelix(t *testing.T) {
 		t.Errorf("sent %+v, IRC lines %d", got, len(e.irc.Lines("duckchan")))
 	}
 }
-
-func TestChatStaysOnIRCWithTheWebSocketTransport(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.grantChat()
-	cfg := e.config("a")
-	cfg.Transport, cfg.EventSub = TransportWebSocket, NewEventSub(platform.NewDeliveries(e.pool, nil), testLogger(t))
-	b, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if botID, why := b.chatEligible(context.Background(), "duckchan", "200"); botID != "" || why != wsChatNote {
-		t.Errorf("chat over EventSub with the WebSocket transport: %q, %q; want IRC, saying why", botID, why)
-	}
-}

@@ -6,8 +6,9 @@
 // chat messages, whispers and Helix moderation calls. It also receives the
 // channels' EventSub events: on the webhook transport it keeps their webhook
 // subscriptions in place (webhook.go receives them); on the WebSocket
-// transport it keeps one EventSub WebSocket per held channel
-// (websocket.go). Both store what arrives through EventSub.Dispatch.
+// transport it keeps one EventSub WebSocket per held channel (websocket.go)
+// and one of the bot account for chat (chat_websocket.go). All store what
+// arrives through EventSub.Dispatch.
 package twitch
 
 import (
@@ -80,7 +81,11 @@ type Bot struct {
 	helix *helix
 
 	kick     chan struct{}   // a channel was gained or unlinked: check its EventSub subscriptions
+	chatKick chan struct{}   // the held channels changed: update the bot's EventSub WebSocket chat subscriptions
 	unlinked map[string]bool // channels unlinked while held here, their subscriptions to delete (under mu)
+	// chatSessionMax is how many channels the bot's EventSub WebSocket
+	// chat session reads: maxChatSessionSubs, less in tests.
+	chatSessionMax int
 
 	mu          sync.Mutex
 	client      *irc.Client // the current IRC session
@@ -220,7 +225,7 @@ func New(cfg Config) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg: cfg, log: cfg.Logger.With("component", "twitch"), irc: target, api: strings.TrimSuffix(api, "/"),
-		kick: make(chan struct{}, 1), checkKick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
+		kick: make(chan struct{}, 1), chatKick: make(chan struct{}, 1), chatSessionMax: maxChatSessionSubs, checkKick: make(chan struct{}, 1), login: strings.ToLower(cfg.BotLogin),
 		holdSet: map[string]bool{}, unlinked: map[string]bool{}, joined: map[string]bool{}, modIn: map[string]bool{}, roomIDs: map[string]string{},
 		modNo: map[string]bool{}, viaEventSub: map[string]bool{}, ircWhy: map[string]string{}, workers: map[string]*worker{}, wsStates: map[string]wsState{},
 	}

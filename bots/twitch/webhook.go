@@ -185,33 +185,44 @@ type eventSubBody struct {
 // stored, which stores and queues nothing. Once it returns nil the delivery may
 // be acknowledged: the job runs even if this process dies right after.
 func (s *EventSub) Store(ctx context.Context, m EventSubMessage) (bool, error) {
+	id, err := s.store(ctx, m, 0)
+	return id != 0, err
+}
+
+// store is Store, returning the delivery's id (0 for a redelivery); a hold
+// above 0 schedules its job that much later, for a caller that handles the
+// delivery itself meanwhile (the job then finds it processed).
+func (s *EventSub) store(ctx context.Context, m EventSubMessage, hold time.Duration) (int64, error) {
 	if m.Type != EventSubNotification {
-		return false, problem.New(problem.Invalid, "Only notifications are stored, not %q messages.", m.Type)
+		return 0, problem.New(problem.Invalid, "Only notifications are stored, not %q messages.", m.Type)
 	}
 	var b eventSubBody
 	if err := json.Unmarshal(m.Body, &b); err != nil {
-		return false, problem.New(problem.Invalid, "The EventSub notification is not valid JSON.")
+		return 0, problem.New(problem.Invalid, "The EventSub notification is not valid JSON.")
 	}
 	if _, ok := eventSubKinds[b.Subscription.Type]; !ok && b.Subscription.Type != chatMessageType {
-		return false, problem.New(problem.Invalid, "Unknown EventSub subscription type %q.", b.Subscription.Type)
+		return 0, problem.New(problem.Invalid, "Unknown EventSub subscription type %q.", b.Subscription.Type)
 	}
 	if m.SubType != "" && m.SubType != b.Subscription.Type {
-		return false, problem.New(problem.Invalid, "The subscription type header %q does not match the body's %q.", m.SubType, b.Subscription.Type)
+		return 0, problem.New(problem.Invalid, "The subscription type header %q does not match the body's %q.", m.SubType, b.Subscription.Type)
 	}
 	if len(b.Event) == 0 || b.Event[0] != '{' {
-		return false, problem.New(problem.Invalid, "The EventSub notification has no event object.")
+		return 0, problem.New(problem.Invalid, "The EventSub notification has no event object.")
 	}
 	id, err := s.deliveries.Store(ctx, router.Twitch, m.ID, b.Subscription.Type, m.Body, func(id int64) river.JobArgs {
-		return EventSubArgs{DeliveryID: id}
+		a := EventSubArgs{DeliveryID: id}
+		if hold > 0 {
+			a.runAt = time.Now().Add(hold)
+		}
+		return a
 	})
 	if err != nil {
-		return false, fmt.Errorf("store eventsub message %q: %w", m.ID, err)
+		return 0, fmt.Errorf("store eventsub message %q: %w", m.ID, err)
 	}
-	stored := id != 0
-	if !stored {
+	if id == 0 {
 		s.logger.InfoContext(ctx, "eventsub redelivery ignored", "message_id", m.ID, "type", b.Subscription.Type)
 	}
-	return stored, nil
+	return id, nil
 }
 
 // Revoked records a revocation notice, for the hub to show.
@@ -346,6 +357,13 @@ func EventSubEvent(messageID string, body []byte, at time.Time) (router.Event, e
 // EventSubArgs is the job that hands one stored notification to the router.
 type EventSubArgs struct {
 	DeliveryID int64 `json:"delivery_id"`
+
+	runAt time.Time // set: the job is scheduled then (see EventSub.store)
+}
+
+// InsertOpts schedules a held delivery's job.
+func (a EventSubArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{ScheduledAt: a.runAt}
 }
 
 // Kind names the job.
@@ -369,9 +387,14 @@ func (w *EventSubWorker) Timeout(*river.Job[EventSubArgs]) time.Duration { retur
 // The router deduplicates by event id, so a retry after the router succeeded
 // but before the delivery was marked does not count the event twice.
 func (w *EventSubWorker) Work(ctx context.Context, job *river.Job[EventSubArgs]) error {
-	d, err := w.Deliveries.Get(ctx, job.Args.DeliveryID)
+	return w.process(ctx, job.Args.DeliveryID)
+}
+
+// process handles the stored delivery id unless it was processed already.
+func (w *EventSubWorker) process(ctx context.Context, deliveryID int64) error {
+	d, err := w.Deliveries.Get(ctx, deliveryID)
 	if errors.Is(err, platform.ErrDeliveryGone) {
-		w.Logger.WarnContext(ctx, "eventsub delivery is gone; nothing to do", "delivery", job.Args.DeliveryID)
+		w.Logger.WarnContext(ctx, "eventsub delivery is gone; nothing to do", "delivery", deliveryID)
 		return nil
 	}
 	if err != nil {

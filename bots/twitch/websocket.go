@@ -89,6 +89,7 @@ func (e *wsClosed) Error() string { return fmt.Sprintf("closed by twitch with %d
 // eventSubWS keeps one EventSub WebSocket per held channel while its lease
 // is held: a channel gained starts one, a channel lost (unlinked, or its
 // lease not renewed) closes it, so another instance can take it over.
+// Chat goes apart, on the bot account's session (chat_websocket.go).
 func (b *Bot) eventSubWS(ctx context.Context) {
 	if b.cfg.EventSub == nil {
 		b.log.ErrorContext(ctx, "EventSub over WebSocket needs the delivery store: no EventSub events are received")
@@ -107,6 +108,20 @@ func (b *Bot) eventSubWS(ctx context.Context) {
 			<-r.done
 		}
 	}()
+	if b.cfg.ChatTransport != TransportIRC {
+		// The bot account's chat session, apart from the channels' sessions.
+		cctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b.chatSessionLoop(cctx)
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
+	}
+	var last []string
 	t := time.NewTicker(b.cfg.SyncEvery)
 	defer t.Stop()
 	for {
@@ -137,6 +152,13 @@ func (b *Bot) eventSubWS(ctx context.Context) {
 				defer close(r.done)
 				b.wsChannel(sctx, ch)
 			}()
+		}
+		if !slices.Equal(held, last) {
+			last = held
+			select {
+			case b.chatKick <- struct{}{}:
+			default:
+			}
 		}
 		b.setStatus()
 		select {
@@ -216,7 +238,8 @@ func (b *Bot) wsChannel(ctx context.Context, channel string) {
 			}
 			continue
 		}
-		subscribed, err := b.wsSession(ctx, channel)
+		b.setWSState(channel, &wsState{problem: "connecting"})
+		subscribed, err := b.wsSession(ctx, b.channelOwner(channel))
 		if ctx.Err() != nil {
 			return
 		}
@@ -384,11 +407,29 @@ func (b *Bot) dialWS(ctx context.Context, u string) (*wsConn, string, error) {
 	return conn, session, nil
 }
 
-// wsSession runs one session of channel's EventSub WebSocket, through any
-// number of reconnects Twitch asks for, until it ends. It reports whether
-// the session got its subscriptions.
-func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, err error) {
-	b.setWSState(channel, &wsState{problem: "connecting"})
+// wsOwner is what one EventSub WebSocket session is for: a held channel's
+// events (subscribed with the channel owner's token), or the bot account's
+// chat (channel.chat.message, subscribed with the bot's token, since all
+// subscriptions of a session must be one user's).
+type wsOwner struct {
+	label string // for logs: the channel, or "bot chat"
+	// subscribe creates the session's subscriptions once it is welcomed; it
+	// reports whether there is anything to read.
+	subscribe func(ctx context.Context, session string) (bool, error)
+	// live, when set, runs while the session lives (keeping its
+	// subscriptions up to date); its context ends with the session.
+	live func(ctx context.Context, session string)
+	// revoked, when set, hears each revocation after it is stored.
+	revoked func(ctx context.Context, m wsMessage)
+	// handle, when set, takes each notification once it is stored (its
+	// job held back by chatJobHold) to handle it here, in order.
+	handle func(deliveryID int64, m wsMessage)
+}
+
+// wsSession runs one EventSub WebSocket session, through any number of
+// reconnects Twitch asks for, until it ends. It reports whether the
+// session got its subscriptions.
+func (b *Bot) wsSession(ctx context.Context, o wsOwner) (subscribed bool, err error) {
 	conn, session, err := b.dialWS(ctx, b.cfg.EventSubWSURL)
 	if err != nil {
 		return false, err
@@ -398,18 +439,22 @@ func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, e
 	stop := context.AfterFunc(ctx, conn.close)
 	defer func() { stop() }()
 
-	n, err := b.wsSubscribe(ctx, channel, session)
-	if err != nil && n == 0 {
-		b.setWSState(channel, &wsState{problem: "cannot subscribe: " + err.Error()})
+	ok, err := o.subscribe(ctx, session)
+	if !ok {
 		return false, err
 	}
-	st := &wsState{up: true, subs: n}
-	if err != nil {
-		b.log.WarnContext(ctx, "some eventsub subscriptions were refused", "channel", channel, "err", err)
-		st.problem = fmt.Sprintf("%d of %d event types refused (the channel owner may need to connect their account again)", len(wantedSubscriptions(""))-n, len(wantedSubscriptions("")))
+	if o.live != nil {
+		lctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			o.live(lctx, session)
+		}()
+		defer func() {
+			cancel()
+			<-done
+		}()
 	}
-	b.log.InfoContext(ctx, "eventsub websocket connected", "channel", channel, "subscriptions", n)
-	b.setWSState(channel, st)
 	for {
 		m, err := conn.read()
 		if ctx.Err() != nil {
@@ -421,9 +466,9 @@ func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, e
 		switch m.Metadata.MessageType {
 		case "session_keepalive":
 		case "notification", "revocation":
-			b.wsDeliver(ctx, channel, m)
+			b.wsDeliver(ctx, o, m)
 		case "session_reconnect":
-			next, err := b.wsReconnect(ctx, channel, conn, m)
+			next, err := b.wsReconnect(ctx, o, conn, m)
 			if err != nil {
 				return true, err
 			}
@@ -436,15 +481,45 @@ func (b *Bot) wsSession(ctx context.Context, channel string) (subscribed bool, e
 	}
 }
 
+// channelOwner is the wsOwner of channel's events session.
+func (b *Bot) channelOwner(channel string) wsOwner {
+	return wsOwner{
+		label: channel,
+		subscribe: func(ctx context.Context, session string) (bool, error) {
+			n, err := b.wsSubscribe(ctx, channel, session)
+			if err != nil && n == 0 {
+				b.setWSState(channel, &wsState{problem: "cannot subscribe: " + err.Error()})
+				return false, err
+			}
+			st := &wsState{up: true, subs: n}
+			if err != nil {
+				b.log.WarnContext(ctx, "some eventsub subscriptions were refused", "channel", channel, "err", err)
+				st.problem = fmt.Sprintf("%d of %d event types refused (the channel owner may need to connect their account again)", len(wantedSubscriptions(""))-n, len(wantedSubscriptions("")))
+			}
+			b.log.InfoContext(ctx, "eventsub websocket connected", "channel", channel, "subscriptions", n)
+			b.setWSState(channel, st)
+			return true, nil
+		},
+		revoked: func(ctx context.Context, m wsMessage) {
+			b.mu.Lock()
+			if st, ok := b.wsStates[channel]; ok && st.subs > 0 {
+				st.subs--
+				b.wsStates[channel] = st
+			}
+			b.mu.Unlock()
+		},
+	}
+}
+
 // wsReconnect follows a session_reconnect: it connects to the reconnect URL
 // while the old connection stays open, and once the new one is welcomed reads
 // what the old one still holds and closes it. The subscriptions carry over.
-func (b *Bot) wsReconnect(ctx context.Context, channel string, old *wsConn, m wsMessage) (*wsConn, error) {
+func (b *Bot) wsReconnect(ctx context.Context, o wsOwner, old *wsConn, m wsMessage) (*wsConn, error) {
 	u, err := reconnectURL(m)
 	if err != nil {
 		return nil, err
 	}
-	b.log.InfoContext(ctx, "twitch asked the eventsub websocket to reconnect", "channel", channel)
+	b.log.InfoContext(ctx, "twitch asked the eventsub websocket to reconnect", "session", o.label)
 	next, _, err := b.dialWS(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("reconnect: %w", err)
@@ -458,7 +533,7 @@ func (b *Bot) wsReconnect(ctx context.Context, channel string, old *wsConn, m ws
 			break
 		}
 		if om.Metadata.MessageType == "notification" || om.Metadata.MessageType == "revocation" {
-			b.wsDeliver(ctx, channel, om)
+			b.wsDeliver(ctx, o, om)
 		}
 	}
 	old.close()
@@ -469,7 +544,7 @@ func (b *Bot) wsReconnect(ctx context.Context, channel string, old *wsConn, m ws
 // through the same store as the webhook: once per message id, committed
 // before anything handles it. A store that fails for a moment is tried
 // again; the message is given up only if it cannot be used.
-func (b *Bot) wsDeliver(ctx context.Context, channel string, m wsMessage) {
+func (b *Bot) wsDeliver(ctx context.Context, o wsOwner, m wsMessage) {
 	at, err := time.Parse(time.RFC3339Nano, m.Metadata.MessageTimestamp)
 	if err != nil {
 		at = time.Now()
@@ -480,23 +555,26 @@ func (b *Bot) wsDeliver(ctx context.Context, channel string, m wsMessage) {
 	}
 	msg := EventSubMessage{ID: m.Metadata.MessageID, Timestamp: at, Type: typ, SubType: m.Metadata.SubscriptionType, Body: m.Payload}
 	for attempt := 1; ; attempt++ {
-		_, err := b.cfg.EventSub.Dispatch(ctx, msg)
+		var err error
+		if o.handle != nil && typ == EventSubNotification && msg.ID != "" && len(msg.ID) <= platform.MaxMessageIDLen {
+			var id int64
+			if id, err = b.cfg.EventSub.store(ctx, msg, chatJobHold); err == nil && id != 0 {
+				o.handle(id, m)
+			}
+		} else {
+			_, err = b.cfg.EventSub.Dispatch(ctx, msg)
+		}
 		switch {
 		case err == nil:
-			if typ == EventSubRevocation {
-				b.mu.Lock()
-				if st, ok := b.wsStates[channel]; ok && st.subs > 0 {
-					st.subs--
-					b.wsStates[channel] = st
-				}
-				b.mu.Unlock()
+			if typ == EventSubRevocation && o.revoked != nil {
+				o.revoked(ctx, m)
 			}
 			return
 		case problem.Is(err, problem.Invalid):
-			b.log.WarnContext(ctx, "eventsub websocket message not stored", "channel", channel, "message_id", runesCut(msg.ID), "err", err)
+			b.log.WarnContext(ctx, "eventsub websocket message not stored", "session", o.label, "message_id", runesCut(msg.ID), "err", err)
 			return
 		case attempt >= wsStoreAttempts || ctx.Err() != nil:
-			b.log.ErrorContext(ctx, "cannot store an eventsub websocket message: it is lost", "channel", channel, "message_id", runesCut(msg.ID), "err", err)
+			b.log.ErrorContext(ctx, "cannot store an eventsub websocket message: it is lost", "session", o.label, "message_id", runesCut(msg.ID), "err", err)
 			return
 		}
 		if !sleepCtx(ctx, backoff(200*time.Millisecond, attempt)) {

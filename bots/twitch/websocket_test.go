@@ -26,8 +26,9 @@ import (
 // to the router, as serve runs it.
 type wsEnv struct {
 	*env
-	ws *twitchtest.EventSubWS
-	es *EventSub
+	ws    *twitchtest.EventSubWS
+	es    *EventSub
+	relay *chatRelay // the job worker's chat answers go to the bots started with startChat
 }
 
 func newWSEnv(t *testing.T, keepaliveSeconds int) *wsEnv {
@@ -39,10 +40,10 @@ func newWSEnv(t *testing.T, keepaliveSeconds int) *wsEnv {
 		t.Fatal(err)
 	}
 	logger := testLogger(t)
-	w := &wsEnv{env: e, ws: twitchtest.StartEventSubWS(t, e.api, keepaliveSeconds), es: NewEventSub(platform.NewDeliveries(e.pool, jobs), logger)}
+	w := &wsEnv{env: e, ws: twitchtest.StartEventSubWS(t, e.api, keepaliveSeconds), es: NewEventSub(platform.NewDeliveries(e.pool, jobs), logger), relay: &chatRelay{}}
 
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &EventSubWorker{Deliveries: platform.NewDeliveries(e.pool, nil), Router: e.rt, Logger: logger})
+	river.AddWorker(workers, &EventSubWorker{Deliveries: platform.NewDeliveries(e.pool, nil), Router: e.rt, Chat: w.relay, Logger: logger})
 	runner, err := river.NewClient(riverpgxv5.New(e.pool), &river.Config{
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}, Workers: workers,
 		FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, Logger: logger,
@@ -63,10 +64,20 @@ func newWSEnv(t *testing.T, keepaliveSeconds int) *wsEnv {
 	return w
 }
 
-// wsConfig is a bot on the WebSocket transport, reconnecting fast.
+// wsConfig is a bot on the WebSocket transport, reconnecting fast, with
+// chat on IRC: only the channels' sessions are opened (wsChatConfig adds
+// the bot's chat session).
 func (w *wsEnv) wsConfig(holder string) Config {
 	cfg := w.config(holder)
 	cfg.Transport, cfg.EventSubWSURL, cfg.EventSub, cfg.ReconnectBackoff = TransportWebSocket, w.ws.URL(), w.es, 50*time.Millisecond
+	cfg.ChatTransport = TransportIRC
+	return cfg
+}
+
+// wsChatConfig is wsConfig with chat over EventSub where it can go.
+func (w *wsEnv) wsChatConfig(holder string) Config {
+	cfg := w.wsConfig(holder)
+	cfg.ChatTransport = TransportEventSub
 	return cfg
 }
 
@@ -373,17 +384,8 @@ func TestFakeEventSubWSRefuses(t *testing.T) {
 
 	create := func(token, typ string, cond map[string]string, session string) int {
 		t.Helper()
-		body := fmt.Sprintf(`{"type":%q,"version":"1","condition":%s,"transport":{"method":"websocket","session_id":%q}}`, typ, jsonOf(t, cond), session)
-		req, _ := http.NewRequest("POST", api.HelixURL()+"/eventsub/subscriptions", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Client-Id", twitchtest.ClientID)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		status, _ := createWSSub(t, api, token, typ, cond, session)
+		return status
 	}
 	caster := map[string]string{"broadcaster_user_id": "200"}
 	for _, tc := range []struct {
@@ -397,7 +399,8 @@ func TestFakeEventSubWSRefuses(t *testing.T) {
 		{"another user's channel", "bot-1", "channel.cheer", caster, sid, 403},
 		{"the owner's token", "caster-1", "channel.cheer", caster, sid, 202},
 		{"a duplicate", "caster-1", "channel.cheer", caster, sid, 409},
-		{"no authorization needed", "bot-1", "stream.online", caster, sid, 202},
+		{"another user's token on the session", "bot-1", "stream.online", caster, sid, 400},
+		{"no authorization needed", "caster-1", "stream.online", caster, sid, 202},
 	} {
 		if got := create(tc.token, tc.typ, tc.cond, tc.session); got != tc.want {
 			t.Errorf("%s: HTTP %d, want %d", tc.name, got, tc.want)
@@ -411,6 +414,45 @@ func TestFakeEventSubWSRefuses(t *testing.T) {
 	}
 	if got := create("caster-1", "stream.offline", caster, sid); got != 429 {
 		t.Errorf("subscription %d: HTTP %d, want 429", twitchtest.MaxWSSubscriptions+1, got)
+	}
+
+	// Chat: read as the token's user only, and on at most 3 of its sessions.
+	chatAs := func(user string) map[string]string {
+		return map[string]string{"broadcaster_user_id": "100", "user_id": user}
+	}
+	var chatIDs []string
+	for i := range twitchtest.MaxWSConnections + 1 {
+		s := dialFake(t, ws.URL()).welcome(t)
+		if got := create("bot-1", "channel.chat.message", chatAs("200"), s); got != 403 {
+			t.Errorf("chat read as another user: HTTP %d, want 403", got)
+		}
+		got, id := createWSSub(t, api, "bot-1", "channel.chat.message", chatAs("100"), s)
+		if want := map[bool]int{true: 202, false: 429}[i < twitchtest.MaxWSConnections]; got != want {
+			t.Errorf("chat on the bot's session %d: HTTP %d, want %d", i+1, got, want)
+		}
+		if id != "" {
+			chatIDs = append(chatIDs, id)
+		}
+	}
+	del := func(token, id string) int {
+		t.Helper()
+		req, _ := http.NewRequest("DELETE", api.HelixURL()+"/eventsub/subscriptions?id="+id, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Client-Id", twitchtest.ClientID)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{{"app token", "app-1", 401}, {"another user", "caster-1", 404}, {"the user who made it", "bot-1", 204}, {"again", "bot-1", 404}} {
+		if got := del(tc.token, chatIDs[0]); got != tc.want {
+			t.Errorf("delete with %s: HTTP %d, want %d", tc.name, got, tc.want)
+		}
 	}
 
 	// A client that sends a message is closed with 4001.
@@ -533,4 +575,31 @@ func TestEventSubWebSocketRefusedTypesShown(t *testing.T) {
 	if len(subs) != 5 || subs["channel.subscribe"] != nil || subs["channel.subscription.gift"] != nil || subs["channel.cheer"] != nil {
 		t.Errorf("subscriptions %v, want all but subscribe, gift and cheer, whose scopes were not granted", slices.Sorted(maps.Keys(subs)))
 	}
+}
+
+// createWSSub creates a websocket subscription on the fake with token, and
+// returns the status and the subscription's id.
+func createWSSub(t *testing.T, api *twitchtest.API, token, typ string, cond map[string]string, session string) (int, string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"type":%q,"version":"1","condition":%s,"transport":{"method":"websocket","session_id":%q}}`, typ, jsonOf(t, cond), session)
+	req, _ := http.NewRequest("POST", api.HelixURL()+"/eventsub/subscriptions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Client-Id", twitchtest.ClientID)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	id := ""
+	if len(out.Data) > 0 {
+		id = out.Data[0].ID
+	}
+	return resp.StatusCode, id
 }

@@ -438,7 +438,11 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 	case "POST /eventsub/subscriptions":
 		if tr, _ := call.Body["transport"].(map[string]any); f.ws != nil && tr["method"] == "websocket" {
 			tok := strings.TrimPrefix(call.Auth, "Bearer ")
-			reply(f.ws.createSub(f.users[tok][0], f.scopes[tok], call.Body))
+			user := ""
+			if u := f.users[tok]; len(u) > 0 {
+				user = u[0]
+			}
+			reply(f.ws.createSub(user, f.scopes[tok], call.Body, f.chatSubRefusal))
 			return
 		}
 		if tr, _ := call.Body["transport"].(map[string]any); tr["method"] == "webhook" && !f.apps[token] {
@@ -447,6 +451,14 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(f.createSub(call.Body))
 	case "DELETE /eventsub/subscriptions":
+		if f.ws != nil && f.ws.hasSub(call.Query["id"]) {
+			user := ""
+			if u := f.users[strings.TrimPrefix(call.Auth, "Bearer ")]; len(u) > 0 && !f.apps[token] {
+				user = u[0]
+			}
+			reply(f.ws.deleteSub(user, call.Query["id"]))
+			return
+		}
 		if _, ok := f.subs[call.Query["id"]]; !ok {
 			reply(404, map[string]any{"error": "Not Found", "status": 404, "message": "subscription not found"})
 			return

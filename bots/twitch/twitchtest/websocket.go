@@ -38,6 +38,7 @@ const (
 // client sent a message), 4003 (no subscription in time), 4004 (the
 // reconnect grace expired) and 4007 (an invalid reconnect URL).
 type EventSubWS struct {
+	api  *API
 	srv  *httptest.Server
 	up   websocket.Upgrader
 	wait sync.WaitGroup
@@ -48,6 +49,7 @@ type EventSubWS struct {
 	grace     time.Duration // a reconnect not made within this closes the old connection with 4004
 	sessions  map[string]*wsSession
 	subs      map[string]map[string]any // subscriptions by id, as Helix lists them
+	owners    map[string]string         // the user whose token made each subscription
 	next      int
 	dials     int
 	closed    bool
@@ -61,6 +63,7 @@ type wsSession struct {
 	created   time.Time
 	silent    bool // keepalives paused
 	ended     bool
+	user      string // whose token made its first subscription: all of them must be that user's
 }
 
 // wsServerConn is one client connection; writes are serialized.
@@ -97,8 +100,8 @@ func (c *wsServerConn) closeWith(code int, text string) {
 // as long.
 func StartEventSubWS(t testing.TB, api *API, keepaliveSeconds int) *EventSubWS {
 	t.Helper()
-	f := &EventSubWS{keepalive: keepaliveSeconds, unused: time.Duration(keepaliveSeconds) * time.Second, grace: 30 * time.Second,
-		sessions: map[string]*wsSession{}, subs: map[string]map[string]any{}}
+	f := &EventSubWS{api: api, keepalive: keepaliveSeconds, unused: time.Duration(keepaliveSeconds) * time.Second, grace: 30 * time.Second,
+		sessions: map[string]*wsSession{}, subs: map[string]map[string]any{}, owners: map[string]string{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	api.mu.Lock()
 	api.ws = f
@@ -474,13 +477,21 @@ var wsScopes = map[string]string{
 	"channel.ban":               "channel:moderate",
 }
 
+// MaxWSConnections is how many WebSocket sessions with enabled
+// subscriptions one user's tokens (of one client id) may have at once.
+const MaxWSConnections = 3
+
 // createSub answers POST /eventsub/subscriptions for a websocket transport
-// as Twitch does: 400 without a user token or for a session that is not
-// connected, 403 when the token's user may not read the condition's
-// channel or lacks the type's scope, 409 for a subscription the session has, 429 past
-// MaxWSSubscriptions on the session, else 202 with the subscription enabled.
-// user is the token's user id, "" for an app token.
-func (f *EventSubWS) createSub(user string, scopes []string, body map[string]any) (int, any) {
+// as Twitch does: 400 without a user token, for a session that is not
+// connected, or for a session whose subscriptions another user's token
+// made; 403 when the token's user may not read the condition's channel
+// (a channel.chat.message user_id that is not the token's user, or what
+// refusal says) or lacks the type's scope; 409 for a subscription the
+// session has; 429 past MaxWSSubscriptions on the session or for a
+// session that would be the user's MaxWSConnections+1st with
+// subscriptions; else 202 with the subscription enabled. user is the
+// token's user id, "" for an app token.
+func (f *EventSubWS) createSub(user string, scopes []string, body map[string]any, refusal func(typ string, cond map[string]any) string) (int, any) {
 	bad := func(status int, msg string) (int, any) {
 		return status, map[string]any{"error": http.StatusText(status), "status": status, "message": msg}
 	}
@@ -530,6 +541,14 @@ func (f *EventSubWS) createSub(user string, scopes []string, body map[string]any
 	if need := wsScopes[typ]; need != "" && !slices.Contains(scopes, need) {
 		return bad(403, "subscription missing proper authorization")
 	}
+	if typ == "channel.chat.message" && full["user_id"] != user {
+		return bad(403, "subscription missing proper authorization")
+	}
+	if refusal != nil {
+		if msg := refusal(typ, full); msg != "" {
+			return bad(403, msg)
+		}
+	}
 	tr, _ := body["transport"].(map[string]any)
 	session, _ := tr["session_id"].(string)
 	f.mu.Lock()
@@ -552,11 +571,129 @@ func (f *EventSubWS) createSub(user string, scopes []string, body map[string]any
 	if n >= MaxWSSubscriptions {
 		return bad(429, "websocket transport session subscription limit exceeded")
 	}
+	if s.user != "" && s.user != user {
+		return bad(400, "websocket transport session subscriptions must all be created with the same user's token")
+	}
+	if n == 0 {
+		conns := 0
+		for _, x := range f.sessions {
+			if x != s && !x.ended && x.user == user && f.enabledLocked(x.id) > 0 {
+				conns++
+			}
+		}
+		if conns >= MaxWSConnections {
+			return bad(429, "websocket transport connection limit exceeded")
+		}
+	}
+	s.user = user
 	f.next++
 	id := fmt.Sprintf("7b1c9d5e-3f0a-4e8b-9c2d-%012d", f.next)
 	sub := map[string]any{"id": id, "type": typ, "version": version, "status": "enabled", "condition": full, "cost": 0,
 		"created_at": time.Now().UTC().Format(time.RFC3339Nano),
 		"transport":  map[string]any{"method": "websocket", "session_id": session, "connected_at": s.created.UTC().Format(time.RFC3339Nano)}}
 	f.subs[id] = sub
+	f.owners[id] = user
 	return 202, map[string]any{"data": []any{cloneSub(sub)}, "total": n + 1, "total_cost": 0, "max_total_cost": 10}
 }
+
+// enabledLocked counts the enabled subscriptions of a session. f.mu is held.
+func (f *EventSubWS) enabledLocked(session string) int {
+	n := 0
+	for _, x := range f.subs {
+		if x["transport"].(map[string]any)["session_id"] == session && x["status"] == "enabled" {
+			n++
+		}
+	}
+	return n
+}
+
+// hasSub reports whether id is a websocket subscription.
+func (f *EventSubWS) hasSub(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.subs[id]
+	return ok
+}
+
+// deleteSub answers DELETE /eventsub/subscriptions?id= for a websocket
+// subscription as Twitch does: 401 with an app token, 404 when the token's
+// user did not make it, else 204.
+func (f *EventSubWS) deleteSub(user, id string) (int, any) {
+	if user == "" {
+		return 401, map[string]any{"error": "Unauthorized", "status": 401, "message": "a user access token is required to delete a websocket subscription"}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.subs[id]; !ok || f.owners[id] != user {
+		return 404, map[string]any{"error": "Not Found", "status": 404, "message": "subscription not found"}
+	}
+	delete(f.subs, id)
+	delete(f.owners, id)
+	return 204, nil
+}
+
+// InjectChat sends m as a channel.chat.message notification on each live
+// session with an enabled chat subscription for m.BroadcasterID, as Twitch
+// does. It fails the test when there is none, and returns the chat
+// message's id.
+func (f *EventSubWS) InjectChat(t testing.TB, m ChatMessage) string {
+	t.Helper()
+	id := newMessageID()
+	f.api.mu.Lock()
+	f.api.chat.init()
+	f.api.chat.known[id] = m.BroadcasterID
+	if m.BroadcasterLogin == "" {
+		m.BroadcasterLogin = f.api.loginLocked(m.BroadcasterID)
+	}
+	f.api.mu.Unlock()
+	if m.ChatterName == "" {
+		m.ChatterName = m.ChatterLogin
+	}
+	type target struct {
+		conn *wsServerConn
+		sub  map[string]any
+	}
+	var out []target
+	f.mu.Lock()
+	for _, sid := range slices.Sorted(maps.Keys(f.subs)) {
+		x := f.subs[sid]
+		s := f.sessions[x["transport"].(map[string]any)["session_id"].(string)]
+		if x["type"] != "channel.chat.message" || x["status"] != "enabled" || x["condition"].(map[string]any)["broadcaster_user_id"] != m.BroadcasterID ||
+			s == nil || s.ended || s.conn == nil {
+			continue
+		}
+		out = append(out, target{s.conn, cloneSub(x)})
+	}
+	f.next++
+	n := f.next
+	f.mu.Unlock()
+	if len(out) == 0 {
+		t.Fatalf("twitchtest: no websocket channel.chat.message subscription for broadcaster %s", m.BroadcasterID)
+	}
+	for i, o := range out {
+		mid := fmt.Sprintf("c4a7e0d2-1b3f-4e5a-8c9d-%06d%06d", n, i)
+		if err := o.conn.send(f.message(mid, "notification", o.sub, map[string]any{"subscription": o.sub, "event": chatEvent(id, m)})); err != nil {
+			t.Fatalf("twitchtest: send the chat notification: %v", err)
+		}
+	}
+	return id
+}
+
+// ChatSubscribers returns the sessions with an enabled chat subscription
+// for broadcaster id, and the user whose token made each.
+func (f *EventSubWS) ChatSubscribers(broadcasterID string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for id, x := range f.subs {
+		session := x["transport"].(map[string]any)["session_id"].(string)
+		if s := f.sessions[session]; x["type"] == "channel.chat.message" && x["status"] == "enabled" && s != nil && !s.ended &&
+			x["condition"].(map[string]any)["broadcaster_user_id"] == broadcasterID {
+			out[session] = f.owners[id]
+		}
+	}
+	return out
+}
+
+// HasSubscription reports whether the websocket subscription id exists.
+func (f *EventSubWS) HasSubscription(id string) bool { return f.hasSub(id) }
