@@ -140,7 +140,7 @@ func (b *Bot) validateToken(ctx context.Context, subject string) {
 		b.needsReconnect(ctx, subject, tok, "The token was issued to another Twitch application than TWITCH_CLIENT_ID.")
 		return
 	}
-	if who := ownerMismatch(subject, b.login, info.Login); who != "" {
+	if who := ownerMismatch(subject, strings.ToLower(b.cfg.BotLogin), info.Login); who != "" {
 		b.needsReconnect(ctx, subject, tok, who)
 		return
 	}
