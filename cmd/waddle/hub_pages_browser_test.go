@@ -164,7 +164,7 @@ func saveScreenshot(t *testing.T, b *tab, who, screen, path string) {
 	if dir == "" {
 		return
 	}
-	png := run1(b, "take a screenshot of "+path, chromedp.FullScreenshot(90))
+	png := run1(b, "take a screenshot of "+path, chromedp.FullScreenshot(100))
 	name := strings.NewReplacer("/", "_", " ", "-").Replace(fmt.Sprintf("%s-%s%s.png", who, screen, path))
 	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 		t.Fatal(err)
