@@ -3,14 +3,53 @@ package handlers
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/views"
 )
 
+// chrome is what a page shows around its content. Inside a community
+// (/c/{cid}/…) it adds the workspace's navigation, marks the page from the
+// path, and highlights nothing in the top bar: the sidebar says where you are.
 func (h *Handler) chrome(r *http.Request, title, section string) views.Chrome {
 	u, _ := userOf(r)
-	return views.Chrome{Title: title, UserName: u.Name(), IsAdmin: u.IsAdmin, Flash: h.popFlash(r), Section: section}
+	c := views.Chrome{Title: title, UserName: u.Name(), IsAdmin: u.IsAdmin, Flash: h.popFlash(r), Section: section}
+	if m := membershipOf(r); m.ID != 0 {
+		c.Section = ""
+		ws := &views.Workspace{CommunityID: m.ID, Name: m.Name, Current: workspacePage(r.URL.Path), CanManage: m.Role.CanManage()}
+		cs, err := h.comm.ListForUser(r.Context(), u)
+		if err != nil {
+			// The switcher is a convenience: the page still works without it.
+			h.logger.WarnContext(r.Context(), "list communities for the switcher", "err", err)
+		}
+		for _, o := range cs {
+			ws.Communities = append(ws.Communities, views.WorkspaceLink{ID: o.ID, Name: o.Name})
+		}
+		c.Workspace = ws
+	}
+	return c
+}
+
+// workspacePage names the navigation entry of a path under /c/{cid}:
+// "/c/7/commands/3/edit" is "commands", "/c/7" is "overview".
+func workspacePage(path string) string {
+	rest := strings.TrimPrefix(path, "/c/")
+	_, rest, _ = strings.Cut(rest, "/")
+	page, _, _ := strings.Cut(rest, "/")
+	switch page {
+	case "":
+		return "overview"
+	case "invitations": // forms answered with the page they sit on
+		return "members"
+	case "keys":
+		return "settings"
+	case "prefix":
+		return "commands"
+	case "viewer-tracking":
+		return "points"
+	}
+	return page
 }
 
 func (h *Handler) communityListPage(r *http.Request, form views.CreateCommunityForm) (views.CommunityList, error) {
@@ -74,12 +113,16 @@ func memberRow(viewer community.Actor, cid int64, m community.MemberInfo) views.
 // communityView assembles the community page; forms carry what the user typed.
 func (h *Handler) communityView(r *http.Request, invite views.InviteMemberForm, settings *views.SettingsForm) (views.CommunityPage, error) {
 	m := membershipOf(r)
+	title := views.WorkspaceLabel(workspacePage(r.URL.Path))
+	if title == "" || title == "Overview" {
+		title = "Members"
+	}
 	a := actorOf(r)
 	members, err := h.comm.Members(r.Context(), m.ID)
 	if err != nil {
 		return views.CommunityPage{}, err
 	}
-	p := views.CommunityPage{Chrome: h.chrome(r, m.Name, "communities"), Community: m.Community, Role: m.Role}
+	p := views.CommunityPage{Chrome: h.chrome(r, title+" · "+m.Name, "communities"), Community: m.Community, Role: m.Role}
 	for _, mem := range members {
 		p.Members = append(p.Members, memberRow(a, m.ID, mem))
 	}
@@ -108,16 +151,21 @@ func (h *Handler) communityView(r *http.Request, invite views.InviteMemberForm, 
 	return p, nil
 }
 
-func (h *Handler) communityPage(w http.ResponseWriter, r *http.Request) {
-	p, err := h.communityView(r, views.InviteMemberForm{}, nil)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, views.Community(p))
+// membersPage lists the community's members and, for managers, its invitations.
+func (h *Handler) membersPage(w http.ResponseWriter, r *http.Request) {
+	h.renderMembers(w, r, http.StatusOK, views.InviteMemberForm{})
+}
+
+// settingsPage is the community's settings, two-factor rule and API keys (managers only).
+func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request) {
+	h.renderSettings(w, r, http.StatusOK, nil)
 }
 
 func communityURL(id int64) string { return fmt.Sprintf("/c/%d", id) }
+
+// membersURL and settingsURL are the community's members and settings pages.
+func membersURL(id int64) string  { return fmt.Sprintf("/c/%d/members", id) }
+func settingsURL(id int64) string { return fmt.Sprintf("/c/%d/settings", id) }
 
 func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
@@ -125,10 +173,10 @@ func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	answer := formAnswer{
 		Page: func(st int, msg string) {
 			f.Error = msg
-			h.renderCommunity(w, r, st, views.InviteMemberForm{}, &f)
+			h.renderSettings(w, r, st, &f)
 		},
 		Flash: "Settings saved.",
-		To:    communityURL(m.ID),
+		To:    settingsURL(m.ID),
 	}
 	if err := parseForm(w, r); err != nil {
 		h.answerForm(w, r, err, answer)
@@ -139,14 +187,24 @@ func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	h.answerForm(w, r, err, answer)
 }
 
-// renderCommunity shows the community page with the invite and settings forms as given.
-func (h *Handler) renderCommunity(w http.ResponseWriter, r *http.Request, st int, invite views.InviteMemberForm, settings *views.SettingsForm) {
-	p, err := h.communityView(r, invite, settings)
+// renderMembers shows the members page with the invite form as given.
+func (h *Handler) renderMembers(w http.ResponseWriter, r *http.Request, st int, invite views.InviteMemberForm) {
+	p, err := h.communityView(r, invite, nil)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, st, views.Community(p))
+	h.render(w, r, st, views.CommunityMembers(p))
+}
+
+// renderSettings shows the settings page with the settings form as given (nil: as saved).
+func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, st int, settings *views.SettingsForm) {
+	p, err := h.communityView(r, views.InviteMemberForm{}, settings)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, st, views.CommunitySettings(p))
 }
 
 func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +219,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 				f.Email = ""
 			}
 			f.Error = msg
-			h.renderCommunity(w, r, st, f, nil)
+			h.renderMembers(w, r, st, f)
 		},
 		Done: func() {
 			if res.Added {
@@ -169,7 +227,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 			} else {
 				h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Invitation mailed to %s.", res.Email))
 			}
-			seeOther(w, r, communityURL(m.ID))
+			seeOther(w, r, membersURL(m.ID))
 		},
 	}
 	if err := parseForm(w, r); err != nil {
@@ -197,7 +255,7 @@ func (h *Handler) revokeInvitation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.sessions.Put(r.Context(), sessFlash, "Invitation withdrawn; its link no longer works.")
-	seeOther(w, r, communityURL(m.ID))
+	seeOther(w, r, membersURL(m.ID))
 }
 
 // changeRole answers HTMX with the updated row, and a plain form with a redirect.
@@ -245,7 +303,7 @@ func (h *Handler) changeRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("%s is now %s.", mem.Name(), mem.Role))
-	seeOther(w, r, communityURL(m.ID))
+	seeOther(w, r, membersURL(m.ID))
 }
 
 func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) {
@@ -258,5 +316,5 @@ func (h *Handler) removeMember(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.removed(w, r, "Member removed.", communityURL(m.ID))
+	h.removed(w, r, "Member removed.", membersURL(m.ID))
 }

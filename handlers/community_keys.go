@@ -35,7 +35,7 @@ func communityKeyRow(cid int64, viewer auth.User, k auth.APIKey) views.Community
 	return views.CommunityKeyRow{CommunityID: cid, Key: k, Mine: k.OwnerID == viewer.ID}
 }
 
-// renderCommunityKeys answers with the community page, its keys section showing form and created.
+// renderCommunityKeys answers with the settings page, its keys section showing form and created.
 func (h *Handler) renderCommunityKeys(w http.ResponseWriter, r *http.Request, st int, form views.NewKeyForm, created *views.CreatedKey) {
 	p, err := h.communityView(r, views.InviteMemberForm{}, nil)
 	if err == nil { // the section again, with the form and the secret
@@ -46,7 +46,7 @@ func (h *Handler) renderCommunityKeys(w http.ResponseWriter, r *http.Request, st
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store") // it may carry a new key's secret
-	h.render(w, r, st, views.Community(p))
+	h.render(w, r, st, views.CommunitySettings(p))
 }
 
 func (h *Handler) createCommunityKey(w http.ResponseWriter, r *http.Request) {
@@ -104,5 +104,5 @@ func (h *Handler) revokeCommunityKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.sessions.Put(r.Context(), sessFlash, "Key "+k.Name+" revoked.")
-	seeOther(w, r, communityURL(cid))
+	seeOther(w, r, settingsURL(cid))
 }

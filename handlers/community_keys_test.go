@@ -31,10 +31,10 @@ func TestCommunityKeys(t *testing.T) {
 	hub := e.signedIn(alice.Email)
 	keys := func() int { return e.count("SELECT count(*) FROM api_keys WHERE community_id = $1", a.ID) }
 
-	if hub.get(page, nil).doc(t).Find(`[data-testid=community-keys]`).Length() != 1 {
+	if hub.get(page+"/settings", nil).doc(t).Find(`[data-testid=community-keys]`).Length() != 1 {
 		t.Fatal("the owner sees no keys section")
 	}
-	if e.signedIn(mo.Email).get(page, nil).doc(t).Find(`[data-testid=community-keys]`).Length() != 0 {
+	if e.signedIn(mo.Email).get(page+"/settings", nil).doc(t).Find(`[data-testid=community-keys]`).Length() != 0 {
 		t.Error("a plain member sees the keys section")
 	}
 
@@ -47,7 +47,7 @@ func TestCommunityKeys(t *testing.T) {
 	if data, _ := me["data"].(map[string]any); st != 200 || data["community_id"] != float64(a.ID) || data["role"] != "action" {
 		t.Errorf("the new key: %d %v, want an action key of community %d", st, me, a.ID)
 	}
-	doc := hub.get(page, nil).doc(t)
+	doc := hub.get(page+"/settings", nil).doc(t)
 	if strings.Contains(doc.Text(), secret) {
 		t.Error("the secret is shown again")
 	}
@@ -112,7 +112,7 @@ func TestCommunityKeys(t *testing.T) {
 	if got := annHub.get("/account", nil).doc(t).Find(`[data-testid=key-inactive-reason]`).Text(); got != "inactive: its creator is no longer an owner or admin of Community alpha" {
 		t.Errorf("ann's account page: %q", got)
 	}
-	if hub.get(page, nil).doc(t).Find(`[data-testid=community-key-row] [data-testid=key-inactive]`).Length() != 1 {
+	if hub.get(page+"/settings", nil).doc(t).Find(`[data-testid=community-key-row] [data-testid=key-inactive]`).Length() != 1 {
 		t.Error("the community page does not show the inactive key")
 	}
 }

@@ -60,7 +60,7 @@ func TestInviteForm(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM community_invitations WHERE email = 'bob@example.com' AND role = 'member'"); n != 1 || e.count("SELECT count(*) FROM community_invitations") != 1 {
 		t.Error("a second invitation should replace the first")
 	}
-	page := hub.get(fmt.Sprintf("/c/%d", c.ID), nil)
+	page := hub.get(fmt.Sprintf("/c/%d/members", c.ID), nil)
 	if !strings.Contains(page.doc(t).Find(`[data-testid=invitations]`).Text(), "bob@example.com") {
 		t.Error("the pending invitation is not listed")
 	}
@@ -77,7 +77,7 @@ func TestInviteForm(t *testing.T) {
 	if res := modHub.post(path, url.Values{"email": {"carl@example.com"}, "role": {"member"}}, nil); res.StatusCode != http.StatusForbidden {
 		t.Errorf("moderator invite: status %d, want 403", res.StatusCode)
 	}
-	if doc := modHub.get(fmt.Sprintf("/c/%d", c.ID), nil).doc(t); doc.Find(`[data-testid=invite-form]`).Length() != 0 || doc.Find(`[data-testid=member-row]`).Length() != 3 {
+	if doc := modHub.get(fmt.Sprintf("/c/%d/members", c.ID), nil).doc(t); doc.Find(`[data-testid=invite-form]`).Length() != 0 || doc.Find(`[data-testid=member-row]`).Length() != 3 {
 		t.Error("a moderator should see the 3 members and no invite form")
 	}
 }
@@ -187,7 +187,7 @@ func TestSettingsForm(t *testing.T) {
 	if res := hub.post(path, url.Values{"name": {"Alpha Squad"}, "description": {"We waddle."}}, nil); res.StatusCode != 303 {
 		t.Fatalf("save: %d", res.StatusCode)
 	}
-	if got := hub.get(fmt.Sprintf("/c/%d", c.ID), nil).doc(t).Find(`[data-testid=community-name]`).Text(); got != "Alpha Squad" {
+	if got := hub.get(fmt.Sprintf("/c/%d/settings", c.ID), nil).doc(t).Find(`[data-testid=workspace-name]`).Text(); got != "Alpha Squad" {
 		t.Errorf("name %q after save", got)
 	}
 }

@@ -121,9 +121,11 @@ func (h *Handler) routes() http.Handler {
 
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
-				r.Get("/", h.communityPage)
+				r.Get("/", h.overviewPage) // the community's landing page (overview.go)
+				r.Get("/members", h.membersPage)
 				r.Group(func(r chi.Router) {
 					r.Use(h.requireManager)
+					r.Get("/settings", h.settingsPage)
 					r.Get("/audit", h.communityAudit)
 					r.Post("/settings", h.updateSettings)
 					r.Post("/settings/two-factor", h.setRequireTwoFactor)

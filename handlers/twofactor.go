@@ -318,9 +318,9 @@ func (h *Handler) setRequireTwoFactor(w http.ResponseWriter, r *http.Request) {
 		// The form sits on the community page: the reason goes back there.
 		Page: func(_ int, msg string) {
 			h.sessions.Put(r.Context(), sessFlash, msg)
-			seeOther(w, r, communityURL(m.ID)+"#two-factor")
+			seeOther(w, r, settingsURL(m.ID)+"#two-factor")
 		},
 		Flash: flash,
-		To:    communityURL(m.ID),
+		To:    settingsURL(m.ID),
 	})
 }

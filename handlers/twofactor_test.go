@@ -312,7 +312,7 @@ func TestCommunityRequiresTwoFactorOfManagers(t *testing.T) {
 		e.count("SELECT count(*) FROM communities WHERE id = $1 AND require_two_factor", c.ID) != 1 {
 		t.Fatalf("the owner turns the rule on: %d", res.StatusCode)
 	}
-	if rule := oc.get(base, nil).doc(t).Find(`[data-testid="two-factor-rule"]`).Text(); !strings.HasPrefix(rule, "Required") {
+	if rule := oc.get(base+"/settings", nil).doc(t).Find(`[data-testid="two-factor-rule"]`).Text(); !strings.HasPrefix(rule, "Required") {
 		t.Errorf("community page says %q, want Required", rule)
 	}
 

@@ -1,7 +1,30 @@
 // hub.js: small helpers of the hub's pages, without inline script (the CSP forbids it).
-// A button with data-copy="ID" copies the value of the input #ID to the clipboard.
 (function () {
   "use strict";
+  if (window.waddleHub) {
+    return; // a page may name this file twice
+  }
+  window.waddleHub = true;
+
+  // The community's navigation is a sidebar on wide screens and a folded
+  // menu on phones: the server sends it open, so it works without script.
+  var narrow = window.matchMedia("(max-width: 760px)");
+  var fold = function () {
+    var menu = document.querySelector(".ws-nav");
+    if (menu) {
+      menu.open = !narrow.matches;
+    }
+  };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", fold);
+  } else {
+    fold();
+  }
+  if (narrow.addEventListener) {
+    narrow.addEventListener("change", fold);
+  }
+
+  // A button with data-copy="ID" copies the value of the input #ID to the clipboard.
   document.addEventListener("click", function (ev) {
     var btn = ev.target instanceof Element ? ev.target.closest("[data-copy]") : null;
     if (!btn) {

@@ -404,14 +404,18 @@ func TestBrowser(t *testing.T) {
 				admin.fail("create the community", fmt.Errorf("landed on %s, want /c/ID", cpath))
 			}
 			admin.wantText(tid("flash"), "Community Owl Watchers created.")
-			admin.wantText(tid("community-name"), "Owl Watchers")
+			admin.wantText(tid("workspace-name"), "Owl Watchers")
+			// Members and invitations have their own page in the community's navigation.
+			admin.submit("open the members page", chromedp.CSS(`[data-testid="community-nav"] a[href$="/members"]`))
+			mpath := cpath + "/members"
+			admin.wantPath(mpath)
 
 			admin.do("fill the invite form", fill(tid("invite-email"), newbieEmail))
 			if got := run1(admin, "read the invite role", chromedp.Value(tid("invite-role"))); got != "member" {
 				t.Errorf("the invite form proposes the role %q, want member", got)
 			}
 			admin.submit("invite", tid("invite-submit"))
-			admin.wantPath(cpath)
+			admin.wantPath(mpath)
 			admin.wantText(tid("flash"), "Invitation mailed to "+newbieEmail)
 			admin.wantText(tid("invitations"), newbieEmail)
 
@@ -431,7 +435,7 @@ func TestBrowser(t *testing.T) {
 			nell.wantText(tid("current-user"), "Nell Newbie")
 			nell.wantText(tid("community-link"), "Owl Watchers")
 
-			admin.open(cpath)
+			admin.open(mpath)
 			rowID := run1(admin, "find Nell's row", chromedp.Evaluate[string](`(() => {
 				const r = [...document.querySelectorAll('[data-testid="member-row"]')]
 					.find(r => r.querySelector('[data-testid="member-name"]').textContent.trim() === "Nell Newbie");
@@ -453,7 +457,7 @@ func TestBrowser(t *testing.T) {
 			if !admin.js(`window.__marker === 1`) {
 				t.Error("the role change reloaded the whole page; want only the row swapped")
 			}
-			admin.wantPath(cpath)
+			admin.wantPath(mpath)
 			if got := run1(admin, "read Nell's new role", chromedp.Value(chromedp.CSS(sel))); got != "moderator" {
 				t.Errorf("after the change the row shows %q, want moderator", got)
 			}
