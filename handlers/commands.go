@@ -165,7 +165,7 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		cmd, err = h.settings.CreateCommand(r.Context(), auditActor(r), m.ID, in)
 	}
-	f.Field = fieldOf(err, commandFields)
+	f.Field = commandFieldOf(err, in)
 	h.answerForm(w, r, err, answer)
 }
 
@@ -239,14 +239,17 @@ func (h *Handler) updateCommand(w http.ResponseWriter, r *http.Request) {
 		// The form edits a text command; the modules a command runs stay as they are.
 		in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
 		var updated *router.Command
-		if updated, err = h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in); err == nil {
-			updated.Aliases, err = h.setAliases(r, cmd, r.PostForm)
-			if err == nil {
-				row = commandRow(m.ID, prefix, updated, true)
-			}
+		var aliases []string
+		aliases, err = h.saveWithAliases(r, cmd, r.PostForm, func() (err error) {
+			updated, err = h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
+			return err
+		})
+		if err == nil {
+			updated.Aliases = aliases
+			row = commandRow(m.ID, prefix, updated, true)
 		}
 	}
-	row.Edit.Field = fieldOf(err, commandFields)
+	row.Edit.Field = commandFieldOf(err, in)
 	h.answerForm(w, r, err, answer)
 }
 

@@ -15,6 +15,16 @@ import (
 // command forms' fields, where they differ.
 var commandFields = map[string]string{"cooldown": "user_cooldown", "alias": "aliases"}
 
+// commandFieldOf is the command form's field err is about. The router names
+// both cooldowns "cooldown": the one out of range is the field.
+func commandFieldOf(err error, in router.CommandInput) string {
+	f := fieldOf(err, commandFields)
+	if p := problem.As(err); p != nil && p.Field == "cooldown" && in.UserCooldown >= 0 && in.UserCooldown <= 86400 {
+		return "global_cooldown"
+	}
+	return f
+}
+
 // maxAliasesInForm bounds the names the edit form's Aliases field may hold.
 const maxAliasesInForm = 20
 
@@ -71,27 +81,43 @@ func checkAliases(v url.Values) error {
 	return err
 }
 
-// setAliases makes the command's aliases those of the edit form's Aliases
-// field (left as they are when the form has none), and returns them.
-func (h *Handler) setAliases(r *http.Request, cmd *router.Command, v url.Values) ([]string, error) {
+// saveWithAliases adds the aliases the edit form's Aliases field names
+// that the command lacks, then saves the command with save, then removes
+// the aliases the field no longer names (all left as they are when the form
+// has no Aliases field). If an alias or the save is refused, the aliases
+// added are removed again, so a refused form changes nothing. It returns
+// the command's aliases.
+func (h *Handler) saveWithAliases(r *http.Request, cmd *router.Command, v url.Values, save func() error) ([]string, error) {
 	if _, ok := v["aliases"]; !ok {
-		return cmd.Aliases, nil
+		return cmd.Aliases, save()
 	}
 	want, err := aliasesOf(v.Get("aliases"))
 	if err != nil {
 		return cmd.Aliases, err
 	}
-	cid := membershipOf(r).ID
-	for _, a := range cmd.Aliases {
-		if !slices.Contains(want, a) {
-			if err := h.settings.DeleteAlias(r.Context(), auditActor(r), cid, a); err != nil {
-				return cmd.Aliases, err
-			}
+	ctx, cid, by := r.Context(), membershipOf(r).ID, auditActor(r)
+	var added []string
+	undo := func() {
+		for _, a := range added {
+			_ = h.settings.DeleteAlias(ctx, by, cid, a) // best effort: the refusal is what the user sees
 		}
 	}
 	for _, a := range want {
 		if !slices.Contains(cmd.Aliases, a) {
-			if err := h.settings.AddAlias(r.Context(), auditActor(r), cid, a, cmd.Name); err != nil {
+			if err := h.settings.AddAlias(ctx, by, cid, a, cmd.Name); err != nil {
+				undo()
+				return cmd.Aliases, err
+			}
+			added = append(added, a)
+		}
+	}
+	if err := save(); err != nil {
+		undo()
+		return cmd.Aliases, err
+	}
+	for _, a := range cmd.Aliases {
+		if !slices.Contains(want, a) {
+			if err := h.settings.DeleteAlias(ctx, by, cid, a); err != nil {
 				return cmd.Aliases, err
 			}
 		}
