@@ -31,6 +31,10 @@
 // cursor after it and tells the field it changed (so a live preview follows).
 (function () {
   "use strict";
+  if (window.waddleInsert) {
+    return; // loaded twice (by the layout and a page): one listener is enough
+  }
+  window.waddleInsert = true;
   document.addEventListener("click", function (ev) {
     var btn = ev.target instanceof Element ? ev.target.closest("[data-insert]") : null;
     if (!btn) {
