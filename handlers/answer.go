@@ -23,6 +23,10 @@ type formAnswer struct {
 	// Row builds the HTMX fragment; msg is "" after a change made. An error
 	// it returns is answered with fail.
 	Row func(msg string) (templ.Component, error)
+	// Form builds the HTMX fragment of a form that creates something: the
+	// form again with msg next to its field. A change made is answered like
+	// a plain form's (Done, or Flash and To), through an HX-Redirect.
+	Form func(msg string) (templ.Component, error)
 	// Page renders the page again with msg next to the form.
 	Page func(status int, msg string)
 	// Done answers a change made, instead of Flash and To.
@@ -62,6 +66,10 @@ func (h *Handler) answerForm(w http.ResponseWriter, r *http.Request, err error, 
 			h.renderRow(w, r, a.Row, msg)
 			return
 		}
+		if isHTMX(r) && a.Form != nil {
+			h.renderRow(w, r, a.Form, msg)
+			return
+		}
 		a.Page(status(err), msg)
 		return
 	}
@@ -95,4 +103,18 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, err error) (
 	}
 	h.fail(w, r, err)
 	return "", false
+}
+
+// fieldOf is the form field err is about ("" if none): the form shows the
+// message next to that field and moves the focus there. renamed maps a
+// domain's field name to the form's, when they differ.
+func fieldOf(err error, renamed map[string]string) string {
+	p := problem.As(err)
+	if p == nil {
+		return ""
+	}
+	if f, ok := renamed[p.Field]; ok {
+		return f
+	}
+	return p.Field
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -29,7 +31,8 @@ func editing(row views.CommandRow) views.CommandRow {
 	row.Editing = true
 	row.Edit = views.CommandForm{Name: row.Name, Response: row.Response, Permission: row.Permission,
 		UserCooldown: strconv.Itoa(row.UserCooldown), GlobalCooldown: strconv.Itoa(row.GlobalCooldown),
-		Platforms: row.Platforms, Enabled: row.Enabled}
+		Platforms: row.Platforms, Enabled: row.Enabled, Aliases: strings.Join(row.Aliases, " "),
+		Preview: router.PreviewReply(row.Response)}
 	return row
 }
 
@@ -46,7 +49,8 @@ func parseCommandForm(w http.ResponseWriter, r *http.Request, f *views.CommandFo
 // commandForm reads the create or edit form.
 func commandForm(v url.Values) (router.CommandInput, views.CommandForm, error) {
 	f := views.CommandForm{Name: v.Get("name"), Response: v.Get("response"), Permission: v.Get("permission"),
-		Platforms: v["platforms"], Enabled: v.Get("enabled") != ""}
+		Platforms: v["platforms"], Enabled: v.Get("enabled") != "", Aliases: v.Get("aliases")}
+	f.Preview = router.PreviewReply(f.Response)
 	in := router.CommandInput{Name: f.Name, Response: f.Response, Permission: f.Permission, Enabled: f.Enabled, Platforms: f.Platforms}
 	var err error
 	if in.UserCooldown, f.UserCooldown, err = formInt(v, "user_cooldown", "A cooldown", 0); err != nil {
@@ -88,7 +92,7 @@ func (h *Handler) commandsView(r *http.Request, create views.CommandForm, prefix
 		create.Platforms = router.Platforms
 	}
 	p := views.CommandsPage{Chrome: h.chrome(r, "Commands · "+m.Name, "communities"), Nav: h.botNav(r, "commands"), CanManage: can,
-		Prefix: prefix, Prefixes: router.Prefixes, PrefixError: prefixErr, Builtins: builtinNames, Create: create,
+		Prefix: prefix, Prefixes: router.Prefixes, PrefixError: prefixErr, Builtins: h.builtins(), Create: create,
 		Permissions: router.Permissions, Platforms: router.Platforms}
 	if p.Slash, err = h.slashSection(r, m.ID, can); err != nil {
 		return views.CommandsPage{}, err
@@ -140,6 +144,10 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 	var f views.CommandForm
 	var cmd *router.Command
 	answer := formAnswer{
+		Form: func(msg string) (templ.Component, error) {
+			f.Error = msg
+			return views.CommandCreateForm(m.ID, f, router.Permissions, router.Platforms), nil
+		},
 		Page: func(st int, msg string) {
 			f.Error = msg
 			if f.Permission == "" {
@@ -154,11 +162,10 @@ func (h *Handler) createCommand(w http.ResponseWriter, r *http.Request) {
 		},
 	}
 	in, err := parseCommandForm(w, r, &f)
-	if err != nil {
-		h.answerForm(w, r, err, answer)
-		return
+	if err == nil {
+		cmd, err = h.settings.CreateCommand(r.Context(), auditActor(r), m.ID, in)
 	}
-	cmd, err = h.settings.CreateCommand(r.Context(), auditActor(r), m.ID, in)
+	f.Field = commandFieldOf(err, in)
 	h.answerForm(w, r, err, answer)
 }
 
@@ -221,18 +228,28 @@ func (h *Handler) updateCommand(w http.ResponseWriter, r *http.Request) {
 	f.Name = cmd.Name
 	row := commandRow(m.ID, prefix, cmd, true)
 	row.Editing, row.Edit = true, f // shown again if the change is refused
-	answer := h.commandAnswer(w, r, &row, fmt.Sprintf("Command %s%s saved.", prefix, cmd.Name))
-	if err != nil {
-		h.answerForm(w, r, err, answer)
-		return
+	if _, ok := r.PostForm["aliases"]; !ok {
+		row.Edit.Aliases = strings.Join(cmd.Aliases, " ")
 	}
-	// The form edits a text command; the modules a command runs stay as they are.
-	in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
-	updated, err := h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
 	if err == nil {
-		updated.Aliases = cmd.Aliases
-		row = commandRow(m.ID, prefix, updated, true)
+		err = checkAliases(r.PostForm)
 	}
+	answer := h.commandAnswer(w, r, &row, fmt.Sprintf("Command %s%s saved.", prefix, cmd.Name))
+	if err == nil {
+		// The form edits a text command; the modules a command runs stay as they are.
+		in.Name, in.Modules, in.Parallel = cmd.Name, cmd.Modules, cmd.Parallel
+		var updated *router.Command
+		var aliases []string
+		aliases, err = h.saveWithAliases(r, cmd, r.PostForm, func() (err error) {
+			updated, err = h.settings.UpdateCommand(r.Context(), auditActor(r), m.ID, cmd.ID, in)
+			return err
+		})
+		if err == nil {
+			updated.Aliases = aliases
+			row = commandRow(m.ID, prefix, updated, true)
+		}
+	}
+	row.Edit.Field = commandFieldOf(err, in)
 	h.answerForm(w, r, err, answer)
 }
 

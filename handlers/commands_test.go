@@ -40,7 +40,7 @@ func TestCommandsWithPlainForms(t *testing.T) {
 		!strings.Contains(row.Text(), "twitch, discord") || row.Find(`[data-testid=command-row-state]`).Text() != "enabled" {
 		t.Errorf("the row shows %q", row.Text())
 	}
-	if n := doc.Find(`[data-testid=builtins] li`).Length(); n != 9 || !strings.Contains(doc.Find(`[data-testid=builtins]`).Text(), "!so") {
+	if n := doc.Find(`[data-testid=builtin]`).Length(); n != 9 || !strings.Contains(doc.Find(`[data-testid=builtins]`).Text(), "!so") {
 		t.Errorf("%d built-in commands listed, want 9 with !so", n)
 	}
 

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/a-h/templ"
+
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
@@ -95,6 +97,10 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	var f views.RuleForm
 	answer := formAnswer{
+		Form: func(msg string) (templ.Component, error) {
+			f.Error = msg
+			return views.RuleCreateForm(m.ID, f, ruleMatches, ruleActions), nil
+		},
 		Page:  func(st int, msg string) { f.Error = msg; h.renderModeration(w, r, st, f, nil) },
 		Flash: "Rule added.",
 		To:    botPath(m.ID, "moderation"),
@@ -104,11 +110,10 @@ func (h *Handler) createRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, form, err := ruleForm(r.PostForm)
-	if f = form; err != nil {
-		h.answerForm(w, r, err, answer)
-		return
+	if f = form; err == nil {
+		_, err = h.settings.CreateRule(r.Context(), auditActor(r), m.ID, in)
 	}
-	_, err = h.settings.CreateRule(r.Context(), auditActor(r), m.ID, in)
+	f.Field = fieldOf(err, nil)
 	h.answerForm(w, r, err, answer)
 }
 
@@ -190,14 +195,13 @@ func (h *Handler) updateRule(w http.ResponseWriter, r *http.Request) {
 	row := ruleRow(m.ID, rl, true)
 	row.Editing, row.Edit = true, f // shown again if the change is refused
 	answer := h.ruleAnswer(w, r, &row, "Rule saved.")
-	if err != nil {
-		h.answerForm(w, r, err, answer)
-		return
-	}
-	updated, err := h.settings.UpdateRule(r.Context(), auditActor(r), m.ID, rl.ID, in)
 	if err == nil {
-		row = ruleRow(m.ID, updated, true)
+		var updated router.Rule
+		if updated, err = h.settings.UpdateRule(r.Context(), auditActor(r), m.ID, rl.ID, in); err == nil {
+			row = ruleRow(m.ID, updated, true)
+		}
 	}
+	row.Edit.Field = fieldOf(err, nil)
 	h.answerForm(w, r, err, answer)
 }
 

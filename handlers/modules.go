@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
+
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
@@ -144,6 +146,13 @@ func moduleRow(cid int64, m *router.RemoteModule, canManage bool) views.ModuleRo
 		Enabled: m.Enabled, CanManage: canManage}
 }
 
+// modulesView is the modules page without its modules (enough for the form).
+func (h *Handler) modulesView(r *http.Request, form views.ModuleForm) views.ModulesPage {
+	m := membershipOf(r)
+	return views.ModulesPage{Chrome: h.chrome(r, "Modules · "+m.Name, "communities"), Nav: h.botNav(r, "modules"), CanManage: m.Role.CanManage(),
+		Create: form, Kinds: moduleKinds, Permissions: router.Permissions, MinTimeoutMS: minModuleTimeoutMS, MaxTimeoutMS: maxModuleTimeoutMS}
+}
+
 func (h *Handler) renderModules(w http.ResponseWriter, r *http.Request, st int, form views.ModuleForm) {
 	m := membershipOf(r)
 	mods, err := h.settings.Modules(r.Context(), m.ID)
@@ -152,8 +161,7 @@ func (h *Handler) renderModules(w http.ResponseWriter, r *http.Request, st int, 
 		return
 	}
 	can := m.Role.CanManage()
-	p := views.ModulesPage{Chrome: h.chrome(r, "Modules · "+m.Name, "communities"), Nav: h.botNav(r, "modules"), CanManage: can,
-		Create: form, Kinds: moduleKinds, Permissions: router.Permissions, MinTimeoutMS: minModuleTimeoutMS, MaxTimeoutMS: maxModuleTimeoutMS}
+	p := h.modulesView(r, form)
 	for _, x := range mods {
 		p.Modules = append(p.Modules, moduleRow(m.ID, x, can))
 	}
@@ -172,6 +180,10 @@ func (h *Handler) createModule(w http.ResponseWriter, r *http.Request) {
 		mod *router.RemoteModule
 	)
 	answer := formAnswer{
+		Form: func(msg string) (templ.Component, error) {
+			f.Error = msg
+			return views.ModuleCreateForm(h.modulesView(r, f)), nil
+		},
 		Page: func(st int, msg string) { f.Error = msg; h.renderModules(w, r, st, f) },
 		Done: func() {
 			h.sessions.Put(r.Context(), sessFlash, fmt.Sprintf("Module #%s added: try it with #%s in the simulator.", mod.Name, mod.Name))
@@ -183,12 +195,12 @@ func (h *Handler) createModule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, form, err := moduleForm(r.PostForm)
-	if f = form; err != nil {
-		h.answerForm(w, r, err, answer)
-		return
+	if f = form; err == nil {
+		mod, err = h.settings.CreateModule(r.Context(), auditActor(r), m.ID, in)
+		err = moduleProblem(err)
 	}
-	mod, err = h.settings.CreateModule(r.Context(), auditActor(r), m.ID, in)
-	h.answerForm(w, r, moduleProblem(err), answer)
+	f.Field = fieldOf(err, nil)
+	h.answerForm(w, r, err, answer)
 }
 
 // moduleOf loads the module {mid} of the community.

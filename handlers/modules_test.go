@@ -370,11 +370,13 @@ func TestModuleDelete(t *testing.T) {
 		t.Errorf("deleting again: %d, want 404", res.StatusCode)
 	}
 
-	// The delete button asks first and swaps its row for the empty answer.
-	form := b.admin.get(b.path("/modules"), nil).doc(t).Find(fmt.Sprintf(`#module-%d form`, viaHTMX))
+	// Delete asks first, in place (a second click), and swaps its row for the empty answer.
+	confirm := b.admin.get(b.path("/modules"), nil).doc(t).Find(fmt.Sprintf(`#module-%d details.confirm`, viaHTMX))
+	form := confirm.Find(`form`)
 	if form.AttrOr("hx-post", "") != b.path("/modules/%d/delete", viaHTMX) || form.AttrOr("hx-target", "") != "closest tr" ||
-		!strings.Contains(form.AttrOr("hx-confirm", ""), "#htmx") {
-		t.Errorf("delete form: hx-post %q, hx-target %q, hx-confirm %q", form.AttrOr("hx-post", ""), form.AttrOr("hx-target", ""), form.AttrOr("hx-confirm", ""))
+		!strings.Contains(form.Text(), "#htmx") || confirm.Find(`summary[data-testid=module-delete]`).Length() != 1 ||
+		form.Find(`button.danger[data-testid=module-delete-confirm]`).Length() != 1 {
+		t.Errorf("delete: hx-post %q, hx-target %q, question %q", form.AttrOr("hx-post", ""), form.AttrOr("hx-target", ""), form.Text())
 	}
 	res = b.admin.post(b.path("/modules/%d/delete", viaHTMX), nil, htmx)
 	if res.StatusCode != http.StatusOK || res.body != "" {

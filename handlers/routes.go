@@ -152,6 +152,7 @@ func (h *Handler) routes() http.Handler {
 					r.Use(h.requireManager)
 					r.Post("/prefix", h.setPrefix)
 					r.Post("/commands", h.createCommand)
+					r.Post("/commands/preview", h.commandPreview)
 					r.Get("/commands/{id}/edit", h.editCommandPage)
 					r.Post("/commands/{id}", h.updateCommand)
 					r.Post("/commands/{id}/toggle", h.toggleCommand)

@@ -106,6 +106,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), url.Values{"platform": {"twitch"}, "user": {"eve"}, "kind": {"follow"}}, ""},
 		{"POST", "/c/{cid}/prefix", fmt.Sprintf("/c/%d/prefix", B), url.Values{"prefix": {"?"}}, ""},
 		{"POST", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), url.Values{"name": {"evil"}, "response": {"pwned"}, "permission": {"everyone"}}, ""},
+		{"POST", "/c/{cid}/commands/preview", fmt.Sprintf("/c/%d/commands/preview", B), url.Values{"response": {"{user}"}}, ""},
 		{"POST", "/c/{cid}/commands/{id}", fmt.Sprintf("/c/%d/commands/%d", B, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"POST", "/c/{cid}/commands/{id}/toggle", fmt.Sprintf("/c/%d/commands/%d/toggle", B, cmdB.ID), nil, ""},
 		{"POST", "/c/{cid}/commands/{id}/delete", fmt.Sprintf("/c/%d/commands/%d/delete", B, cmdB.ID), nil, ""},

@@ -48,3 +48,35 @@
     }
   });
 })();
+
+// A button with data-insert="TEXT" data-target="ID" puts TEXT into the
+// textarea or input #ID at the cursor (replacing a selection), puts the
+// cursor after it and tells the field it changed (so a live preview follows).
+(function () {
+  "use strict";
+  if (window.waddleInsert) {
+    return; // loaded twice (by the layout and a page): one listener is enough
+  }
+  window.waddleInsert = true;
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target instanceof Element ? ev.target.closest("[data-insert]") : null;
+    if (!btn) {
+      return;
+    }
+    var field = document.getElementById(btn.getAttribute("data-target") || "");
+    if (!field || typeof field.selectionStart !== "number") {
+      return;
+    }
+    var text = btn.getAttribute("data-insert") || "";
+    var start = field.selectionStart;
+    var end = field.selectionEnd;
+    var max = field.maxLength > 0 ? field.maxLength : Infinity;
+    if (field.value.length - (end - start) + text.length > max) {
+      return;
+    }
+    field.value = field.value.slice(0, start) + text + field.value.slice(end);
+    field.focus();
+    field.setSelectionRange(start + text.length, start + text.length);
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+})();
