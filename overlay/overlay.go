@@ -388,10 +388,10 @@ func (s *Service) checkSettings(name string, st Settings) (Settings, error) {
 		if a.Seconds < 1 || a.Seconds > 60 {
 			return st, problem.Invalidf("alerts."+ev, "An alert shows for 1 to 60 seconds.")
 		}
-		if err := checkAlertURL("alerts."+ev, "image", a.Image); err != nil {
+		if err := CheckAlertURL("alerts."+ev, "image", a.Image); err != nil {
 			return st, err
 		}
-		if err := checkAlertURL("alerts."+ev, "sound", a.Sound); err != nil {
+		if err := CheckAlertURL("alerts."+ev, "sound", a.Sound); err != nil {
 			return st, err
 		}
 	}
@@ -439,10 +439,10 @@ func sourceTarget(r db.OverlaySource) string {
 // maxAlertURL is the longest image or sound URL an alert keeps.
 const maxAlertURL = 2000
 
-// checkAlertURL allows an empty URL or an absolute https URL of at most
+// CheckAlertURL allows an empty URL or an absolute https URL of at most
 // maxAlertURL bytes, without credentials or spaces: what an alert's image or
 // sound may be; what names it in the message.
-func checkAlertURL(field, what, raw string) error {
+func CheckAlertURL(field, what, raw string) error {
 	if raw == "" {
 		return nil
 	}
