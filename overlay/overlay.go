@@ -135,8 +135,8 @@ type Update struct {
 	Sound   string  `json:"sound,omitempty"`
 	Video   string  `json:"video,omitempty"`
 	Seconds int     `json:"seconds,omitempty"`
-	Preset  string  `json:"preset,omitempty"` // alerts: the look, a Presets id
-	Volume  int     `json:"volume,omitempty"` // alerts: sound volume in per cent
+	Preset  string  `json:"preset,omitempty"`  // alerts: the look, a Presets id
+	Volume  int     `json:"volume,omitempty"`  // alerts: sound volume in per cent
 	Entries []Entry `json:"entries,omitempty"` // leaderboard
 	Test    bool    `json:"test,omitempty"`
 }
