@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/overlay"
 )
 
@@ -100,7 +101,8 @@ func TestOverlayHubAlertLook(t *testing.T) {
 		}
 	}
 	ticker, _ := b.mustOverlay(t, b.c.ID, overlay.Ticker, "Ticker")
-	other := b.community(b.user("gus@example.com", true), "geese", nil)
+	gus := b.user("gus@example.com", true)
+	other := b.community(gus, "geese", nil)
 	foreign, _ := b.mustOverlay(t, other.ID, overlay.Alerts, "Their alerts")
 	for _, id := range []int64{ticker.ID, foreign.ID} {
 		if res := b.admin.get(b.path("/overlays/%d/preview", id), nil); res.StatusCode != http.StatusNotFound {
@@ -120,6 +122,29 @@ func TestOverlayHubAlertLook(t *testing.T) {
 	}
 	if _, u := s.update("the follow alert"); u.Preset != "slide" || u.Volume != 40 || u.Message != "Ann just followed!" {
 		t.Errorf("follow alert %+v", u)
+	}
+
+	// Through the API: an alert takes the source's look and volume unless it names its own.
+	key := b.communityKey(gus, auth.RoleAction, b.c.ID)
+	api := fmt.Sprintf("/communities/%d/overlays/%d/events", b.c.ID, src.ID)
+	for _, tc := range []struct {
+		body, preset string
+		volume       int
+	}{
+		{`{"type":"alert","message":"Hi"}`, "slide", 40},
+		{`{"type":"alert","message":"Hi","preset":"minimal","volume":10}`, "minimal", 10},
+	} {
+		if st, out := b.api(key, "POST", api, tc.body); st != http.StatusOK {
+			t.Fatalf("API %s: %d %v", tc.body, st, out)
+		}
+		if _, u := s.update("the API alert"); u.Preset != tc.preset || u.Volume != tc.volume {
+			t.Errorf("API %s: sent %+v, want look %q volume %d", tc.body, u, tc.preset, tc.volume)
+		}
+	}
+	for _, body := range []string{`{"type":"alert","preset":"fireworks"}`, `{"type":"alert","volume":101}`} {
+		if st, _ := b.api(key, "POST", api, body); st != http.StatusBadRequest {
+			t.Errorf("API %s: %d, want 400", body, st)
+		}
 	}
 }
 
