@@ -69,6 +69,15 @@ func (h *Handler) apiOverlayEvent(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, r, problem.Invalidf("type", "A %s source shows %q updates, not %q.", src.Kind, want, u.Type))
 		return
 	}
+	if u.Type == "alert" {
+		// An alert without a look or volume takes the source's.
+		if u.Preset == "" {
+			u.Preset = src.Settings.PresetOf()
+		}
+		if u.Volume == 0 {
+			u.Volume = src.Settings.VolumeOf()
+		}
+	}
 	if u, err = h.cfg.Overlays.Clean(u); err == nil {
 		u, err = h.cfg.Overlays.Publish(r.Context(), src.ID, u)
 	}

@@ -35,6 +35,11 @@ func overlayRow(cid int64, s overlay.Source, can bool) views.OverlayRow {
 		row.Text = html.UnescapeString(row.Text)
 	}
 	if s.Kind == overlay.Alerts {
+		row.Preset, row.Volume = s.Settings.PresetOf(), s.Settings.VolumeOf()
+		for _, p := range overlay.Presets {
+			row.Presets = append(row.Presets, views.PresetOption{ID: p.ID, Name: p.Name, About: p.About})
+		}
+		row.PreviewURL = botPath(cid, fmt.Sprintf("overlays/%d/preview", s.ID))
 		for _, ev := range alertEvents {
 			a, ok := s.Settings.Alerts[ev]
 			if !ok {
@@ -47,7 +52,7 @@ func overlayRow(cid int64, s overlay.Source, can bool) views.OverlayRow {
 }
 
 // overlaysView builds the page; shown is a URL to show once (0: none).
-func (h *Handler) overlaysView(r *http.Request, shown views.OverlayURL, create views.OverlayForm, rowErr map[int64]string) (views.OverlaysPage, error) {
+func (h *Handler) overlaysView(r *http.Request, shown views.OverlayURL, create views.OverlayForm, rowErr map[int64]views.OverlayError) (views.OverlaysPage, error) {
 	m := membershipOf(r)
 	list, err := h.cfg.Overlays.List(r.Context(), m.ID)
 	if err != nil {
@@ -61,13 +66,14 @@ func (h *Handler) overlaysView(r *http.Request, shown views.OverlayURL, create v
 		if shown.SourceID == s.ID {
 			row.URL = shown.URL
 		}
-		row.Error = rowErr[s.ID]
+		e := rowErr[s.ID]
+		row.Error, row.ErrorField, row.ErrorEvent = e.Msg, e.Field, alertEventOf(e.Field)
 		p.Sources = append(p.Sources, row)
 	}
 	return p, nil
 }
 
-func (h *Handler) renderOverlays(w http.ResponseWriter, r *http.Request, st int, shown views.OverlayURL, create views.OverlayForm, rowErr map[int64]string) {
+func (h *Handler) renderOverlays(w http.ResponseWriter, r *http.Request, st int, shown views.OverlayURL, create views.OverlayForm, rowErr map[int64]views.OverlayError) {
 	p, err := h.overlaysView(r, shown, create, rowErr)
 	if err != nil {
 		h.fail(w, r, err)
@@ -158,7 +164,8 @@ func (h *Handler) testUpdate(r *http.Request, src overlay.Source) overlay.Update
 			a = overlay.DefaultAlerts["follow"]
 		}
 		msg := strings.NewReplacer("{user}", "TestDuck", "{amount}", "1").Replace(a.Template)
-		return overlay.Update{Type: "alert", Message: msg, User: "TestDuck", Image: a.Image, Sound: a.Sound, Seconds: max(a.Seconds, 1), Test: true}
+		return overlay.Update{Type: "alert", Message: msg, User: "TestDuck", Image: a.Image, Sound: a.Sound, Seconds: max(a.Seconds, 1), Test: true,
+			Preset: src.Settings.PresetOf(), Volume: src.Settings.VolumeOf()}
 	case overlay.Ticker:
 		return overlay.Update{Type: "ticker", Message: "This is a test of the ticker from Waddle.", Test: true}
 	case overlay.Text:
@@ -209,6 +216,23 @@ func overlaySettings(v url.Values, src overlay.Source) (string, overlay.Settings
 			st.Alerts[ev] = overlay.AlertStyle{Template: strings.TrimSpace(v.Get("template." + ev)), Seconds: secs,
 				Image: strings.TrimSpace(v.Get("image." + ev)), Sound: strings.TrimSpace(v.Get("sound." + ev))}
 		}
+		// A form without a look or a volume (an older page) keeps the saved ones.
+		if _, ok := v["preset"]; ok {
+			st.Preset = v.Get("preset")
+			if !overlay.ValidPreset(st.Preset) {
+				return "", st, problem.Invalidf("preset", "Choose a look for the alerts: Pop, Slide or Minimal.")
+			}
+		}
+		if _, ok := v["volume"]; ok {
+			vol, _, err := formInt(v, "volume", "The sound volume", overlay.DefaultVolume)
+			if err != nil {
+				return "", st, err
+			}
+			if vol < 1 || vol > 100 {
+				return "", st, problem.Invalidf("volume", "The sound volume is 1 to 100 %%.")
+			}
+			st.Volume = vol
+		}
 	case overlay.Leaderboard:
 		n, _, err := formInt(v, "top", "The leaderboard size", 10)
 		if err != nil {
@@ -233,18 +257,34 @@ func overlaySettings(v url.Values, src overlay.Source) (string, overlay.Settings
 
 // fieldWords turns a settings field ("alerts.follow") into words for a message.
 func fieldWords(field string) string {
-	if ev, ok := strings.CutPrefix(field, "alerts."); ok && slices.Contains(alertEvents, ev) {
+	if ev := alertEventOf(field); ev != "" {
 		return "The " + strings.ReplaceAll(ev, "_", " ") + " alert: "
 	}
 	return ""
 }
 
+// alertEventOf returns the alert event a settings field belongs to
+// ("alerts.follow", "seconds.follow": "follow"), or "".
+func alertEventOf(field string) string {
+	for _, prefix := range []string{"alerts.", "seconds."} {
+		if ev, ok := strings.CutPrefix(field, prefix); ok && slices.Contains(alertEvents, ev) {
+			return ev
+		}
+	}
+	return ""
+}
+
 // overlayAnswer answers a change to the source src: the overlays page with
-// the reason next to the source, or flash and back to the overlays page.
-func (h *Handler) overlayAnswer(w http.ResponseWriter, r *http.Request, src overlay.Source, flash string) formAnswer {
+// the reason next to the field of *errp that it names (or atop the source),
+// or flash and back to the overlays page.
+func (h *Handler) overlayAnswer(w http.ResponseWriter, r *http.Request, src overlay.Source, flash string, errp *error) formAnswer {
 	return formAnswer{
 		Page: func(st int, msg string) {
-			h.renderOverlays(w, r, st, views.OverlayURL{}, views.OverlayForm{Kind: overlay.Alerts}, map[int64]string{src.ID: msg})
+			e := views.OverlayError{Msg: msg}
+			if p := problem.As(*errp); p != nil {
+				e.Field, e.Msg = p.Field, fieldWords(p.Field)+msg
+			}
+			h.renderOverlays(w, r, st, views.OverlayURL{}, views.OverlayForm{Kind: overlay.Alerts}, map[int64]views.OverlayError{src.ID: e})
 		},
 		Flash: flash,
 		To:    botPath(membershipOf(r).ID, "overlays"),
@@ -259,14 +299,7 @@ func (h *Handler) updateOverlay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = parseForm(w, r)
-	answer := h.overlayAnswer(w, r, src, "Settings of "+strings.TrimSpace(r.PostForm.Get("name"))+" saved.")
-	page := answer.Page
-	answer.Page = func(st int, msg string) {
-		if p := problem.As(err); p != nil {
-			msg = fieldWords(p.Field) + msg
-		}
-		page(st, msg)
-	}
+	answer := h.overlayAnswer(w, r, src, "Settings of "+strings.TrimSpace(r.PostForm.Get("name"))+" saved.", &err)
 	if err != nil {
 		h.answerForm(w, r, err, answer)
 		return
@@ -289,8 +322,8 @@ func (h *Handler) setOverlayContent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	answer := h.overlayAnswer(w, r, src, "Content of "+src.Name+" shown.")
-	if err := parseForm(w, r); err != nil {
+	answer := h.overlayAnswer(w, r, src, "Content of "+src.Name+" shown.", &err)
+	if err = parseForm(w, r); err != nil {
 		h.answerForm(w, r, err, answer)
 		return
 	}
@@ -299,7 +332,8 @@ func (h *Handler) setOverlayContent(w http.ResponseWriter, r *http.Request) {
 	if src.Kind == overlay.Text {
 		u = overlay.Update{Type: "text", HTML: text}
 	}
-	h.answerForm(w, r, h.setContent(r, src, text, u), answer)
+	err = h.setContent(r, src, text, u)
+	h.answerForm(w, r, err, answer)
 }
 
 // setContent stores a source's content and publishes it to its open pages.

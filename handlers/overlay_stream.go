@@ -67,6 +67,8 @@ func (h *Handler) overlayPage(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg := views.OverlayConfig{Kind: src.Kind, Lines: src.Settings.Lines, Top: src.Settings.Top}
 	switch src.Kind {
+	case overlay.Alerts:
+		cfg.Preset, cfg.Volume = src.Settings.PresetOf(), src.Settings.VolumeOf()
 	case overlay.Text:
 		cfg.HTML = src.Settings.Text // sanitised by UpdateSettings
 	case overlay.Ticker:

@@ -183,6 +183,7 @@ func (h *Handler) routes() http.Handler {
 
 				// Browser sources for OBS: members look, managers change (overlay.go).
 				r.Get("/overlays", h.overlaysPage)
+				r.Get("/overlays/{oid}/preview", h.previewOverlay)
 				r.Group(func(r chi.Router) {
 					r.Use(h.requireManager)
 					r.Post("/overlays", h.createOverlay)

@@ -133,6 +133,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/overlays/{oid}/test", fmt.Sprintf("/c/%d/overlays/%d/test", B, ovB.ID), nil, ""},
 		{"POST", "/c/{cid}/overlays/{oid}/regenerate", fmt.Sprintf("/c/%d/overlays/%d/regenerate", B, ovB.ID), nil, ""},
 		{"POST", "/c/{cid}/overlays/{oid}/delete", fmt.Sprintf("/c/%d/overlays/%d/delete", B, ovB.ID), nil, ""},
+		{"GET", "/c/{cid}/overlays/{oid}/preview", fmt.Sprintf("/c/%d/overlays/%d/preview", B, ovB.ID), nil, ""},
 		// Alice's own community with B's command, rule and server ids.
 		{"", "", fmt.Sprintf("/c/%d/commands/%d", A, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/toggle", A, cmdB.ID), nil, ""},
@@ -151,6 +152,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/test", A, ovB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/regenerate", A, ovB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/delete", A, ovB.ID), nil, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/overlays/%d/preview", A, ovB.ID), nil, ""},
 		// Alice's own community with B's key id.
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/regenerate", A, keyB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/revoke", A, keyB.ID), nil, ""},

@@ -112,7 +112,8 @@ func (s *Service) Deliver(ctx context.Context, communityID int64, kind string, d
 				style.Template = "{user}"
 			}
 			msg := runes.Truncate(strings.NewReplacer("{user}", str("user"), "{amount}", fmt.Sprint(num("amount"))).Replace(style.Template), 500, "")
-			return Update{Type: "alert", Message: msg, User: str("user"), Image: style.Image, Sound: style.Sound, Seconds: max(style.Seconds, 1)}
+			return Update{Type: "alert", Message: msg, User: str("user"), Image: style.Image, Sound: style.Sound, Seconds: max(style.Seconds, 1),
+				Preset: src.Settings.PresetOf(), Volume: src.Settings.VolumeOf()}
 		}
 	case "chat":
 		target = Chat

@@ -48,9 +48,56 @@ type AlertStyle struct {
 	Sound    string `json:"sound,omitempty"`
 }
 
+// Preset is a finished look of an alert: its layout, panel and animation in
+// and out, all in static/overlay.css under the class "preset-"+ID.
+type Preset struct {
+	ID, Name, About string
+}
+
+// Presets are the alert looks a source chooses from; the first is the default.
+var Presets = []Preset{
+	{ID: "pop", Name: "Pop", About: "A card in the middle that pops in and shrinks away."},
+	{ID: "slide", Name: "Slide", About: "A banner low on the left that slides in and out."},
+	{ID: "minimal", Name: "Minimal", About: "Outlined text at the top that fades in and out; no panel."},
+}
+
+// DefaultPreset is the look of sources that never chose one.
+const DefaultPreset = "pop"
+
+// DefaultVolume is the sound volume, in per cent, of sources that never chose one.
+const DefaultVolume = 80
+
+// PresetOf returns the preset id a source uses: its choice, or the default.
+func (st Settings) PresetOf() string {
+	if st.Preset == "" {
+		return DefaultPreset
+	}
+	return st.Preset
+}
+
+// VolumeOf returns the sound volume a source uses, 1 to 100 per cent.
+func (st Settings) VolumeOf() int {
+	if st.Volume == 0 {
+		return DefaultVolume
+	}
+	return st.Volume
+}
+
+// ValidPreset reports whether id names a preset.
+func ValidPreset(id string) bool {
+	for _, p := range Presets {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // Settings of a source; each kind uses some of them.
 type Settings struct {
 	Alerts map[string]AlertStyle `json:"alerts,omitempty"` // by event: follow, subscribe, gift_subscription, cheer, raid, shoutout
+	Preset string                `json:"preset,omitempty"` // alerts: a Presets id; empty is DefaultPreset
+	Volume int                   `json:"volume,omitempty"` // alerts: sound volume 1–100 %; 0 is DefaultVolume
 	Text   string                `json:"text,omitempty"`   // ticker text, or the text source's starting HTML
 	Top    int                   `json:"top,omitempty"`    // leaderboard size
 	Lines  int                   `json:"lines,omitempty"`  // chat lines kept
@@ -88,6 +135,8 @@ type Update struct {
 	Sound   string  `json:"sound,omitempty"`
 	Video   string  `json:"video,omitempty"`
 	Seconds int     `json:"seconds,omitempty"`
+	Preset  string  `json:"preset,omitempty"`  // alerts: the look, a Presets id
+	Volume  int     `json:"volume,omitempty"`  // alerts: sound volume in per cent
 	Entries []Entry `json:"entries,omitempty"` // leaderboard
 	Test    bool    `json:"test,omitempty"`
 }
@@ -339,11 +388,18 @@ func (s *Service) checkSettings(name string, st Settings) (Settings, error) {
 		if a.Seconds < 1 || a.Seconds > 60 {
 			return st, problem.Invalidf("alerts."+ev, "An alert shows for 1 to 60 seconds.")
 		}
-		for _, u := range []string{a.Image, a.Sound} {
-			if err := checkMediaURL("alerts."+ev, u); err != nil {
-				return st, err
-			}
+		if err := CheckAlertURL("alerts."+ev, "image", a.Image); err != nil {
+			return st, err
 		}
+		if err := CheckAlertURL("alerts."+ev, "sound", a.Sound); err != nil {
+			return st, err
+		}
+	}
+	if st.Preset != "" && !ValidPreset(st.Preset) {
+		return st, problem.Invalidf("preset", "Choose a look: %s.", presetNames())
+	}
+	if st.Volume < 0 || st.Volume > 100 {
+		return st, problem.Invalidf("volume", "The sound volume is 1 to 100 %%.")
 	}
 	if len(st.Text) > 10000 {
 		return st, problem.Invalidf("text", "At most 10000 bytes of text.")
@@ -380,6 +436,34 @@ func sourceTarget(r db.OverlaySource) string {
 	return r.Kind + " overlay " + r.Name
 }
 
+// maxAlertURL is the longest image or sound URL an alert keeps.
+const maxAlertURL = 2000
+
+// CheckAlertURL allows an empty URL or an absolute https URL of at most
+// maxAlertURL bytes, without credentials or spaces: what an alert's image or
+// sound may be; what names it in the message.
+func CheckAlertURL(field, what, raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > maxAlertURL {
+		return problem.Invalidf(field, "The %s URL is too long: at most %d characters.", what, maxAlertURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || strings.ContainsAny(raw, " \t\r\n\\") {
+		return problem.Invalidf(field, "The %s must be an https:// address of a file on the web.", what)
+	}
+	return nil
+}
+
+func presetNames() string {
+	names := make([]string, len(Presets))
+	for i, p := range Presets {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
 // checkMediaURL allows empty or http(s) URLs only.
 func checkMediaURL(field, raw string) error {
 	if raw == "" {
@@ -407,6 +491,12 @@ func (s *Service) Clean(u Update) (Update, error) {
 		if err := checkMediaURL(f.name, f.v); err != nil {
 			return u, err
 		}
+	}
+	if u.Preset != "" && !ValidPreset(u.Preset) {
+		return u, problem.Invalidf("preset", "Unknown preset %q: want %s.", u.Preset, presetNames())
+	}
+	if u.Volume < 0 || u.Volume > 100 {
+		return u, problem.Invalidf("volume", "The volume is 0 to 100.")
 	}
 	if u.Seconds < 0 || u.Seconds > 300 {
 		return u, problem.Invalidf("seconds", "Show it for 0 to 300 seconds.")

@@ -569,6 +569,10 @@ func TestClean(t *testing.T) {
 		{"user too long", overlay.Update{Type: "chat", User: long(101)}, "message"},
 		{"html too long", overlay.Update{Type: "text", HTML: strings.Repeat("a", 10001)}, "message"},
 		{"too many entries", overlay.Update{Type: "leaderboard", Entries: make([]overlay.Entry, 51)}, "message"},
+		{"preset alert", overlay.Update{Type: "alert", Message: "hi", Preset: "minimal", Volume: 100}, ""},
+		{"unknown preset", overlay.Update{Type: "alert", Message: "hi", Preset: "fireworks"}, "preset"},
+		{"preset with markup", overlay.Update{Type: "alert", Message: "hi", Preset: `pop" onload="x`}, "preset"},
+		{"volume too loud", overlay.Update{Type: "alert", Volume: 101}, "volume"},
 		{"negative seconds", overlay.Update{Type: "alert", Seconds: -1}, "seconds"},
 		{"too many seconds", overlay.Update{Type: "alert", Seconds: 301}, "seconds"},
 	}
@@ -640,7 +644,7 @@ func TestUpdateSettings(t *testing.T) {
 		}
 	})
 
-	good := overlay.AlertStyle{Template: "{user} followed!", Seconds: 5, Image: "https://example.com/a.gif", Sound: "http://example.com/a.mp3"}
+	good := overlay.AlertStyle{Template: "{user} followed!", Seconds: 5, Image: "https://example.com/a.gif", Sound: "https://example.com/a.mp3"}
 	with := func(f func(*overlay.AlertStyle)) overlay.Settings {
 		a := good
 		f(&a)
@@ -660,6 +664,19 @@ func TestUpdateSettings(t *testing.T) {
 		{"javascript image", "Alerts", with(func(a *overlay.AlertStyle) { a.Image = "javascript:alert(1)" }), "alerts.follow"},
 		{"data sound", "Alerts", with(func(a *overlay.AlertStyle) { a.Sound = "data:audio/mp3;base64,AAAA" }), "alerts.follow"},
 		{"hostless image", "Alerts", with(func(a *overlay.AlertStyle) { a.Image = "https:///a.png" }), "alerts.follow"},
+		{"http image", "Alerts", with(func(a *overlay.AlertStyle) { a.Image = "http://example.com/a.gif" }), "alerts.follow"},
+		{"http sound", "Alerts", with(func(a *overlay.AlertStyle) { a.Sound = "http://example.com/a.mp3" }), "alerts.follow"},
+		{"javascript sound", "Alerts", with(func(a *overlay.AlertStyle) { a.Sound = "JavaScript:alert(1)" }), "alerts.follow"},
+		{"image with credentials", "Alerts", with(func(a *overlay.AlertStyle) { a.Image = "https://user:pw@example.com/a.gif" }), "alerts.follow"},
+		{"image with a space", "Alerts", with(func(a *overlay.AlertStyle) { a.Image = "https://example.com/a b.gif" }), "alerts.follow"},
+		{"longest image URL", "Alerts", with(func(a *overlay.AlertStyle) { a.Image = "https://example.com/" + strings.Repeat("a", 2000-20) }), ""},
+		{"image URL too long", "Alerts", with(func(a *overlay.AlertStyle) { a.Image = "https://example.com/" + strings.Repeat("a", 2000-19) }), "alerts.follow"},
+		{"each preset", "Alerts", overlay.Settings{Preset: "slide", Volume: 100}, ""},
+		{"minimal preset, quiet", "Alerts", overlay.Settings{Preset: "minimal", Volume: 1}, ""},
+		{"unknown preset", "Alerts", overlay.Settings{Preset: "fireworks"}, "preset"},
+		{"preset in another case", "Alerts", overlay.Settings{Preset: "Pop"}, "preset"},
+		{"volume too loud", "Alerts", overlay.Settings{Volume: 101}, "volume"},
+		{"negative volume", "Alerts", overlay.Settings{Volume: -1}, "volume"},
 		{"empty name", " ", overlay.Settings{}, "name"},
 		{"name too long", strings.Repeat("n", 101), overlay.Settings{}, "name"},
 		{"text too long", "Alerts", overlay.Settings{Text: strings.Repeat("a", 10001)}, "text"},
@@ -706,7 +723,7 @@ func TestDeliver(t *testing.T) {
 		"follow":   {Template: "{user} followed!", Seconds: 7, Image: "https://example.com/f.gif"},
 		"cheer":    {Template: "{user} cheered {amount}", Seconds: 4},
 		"shoutout": {Template: "Shout to {user}", Seconds: 9},
-	}}
+	}, Preset: "slide", Volume: 40}
 	if err := svc.UpdateSettings(ctx, audit.Actor{}, cid, alerts.ID, "Alerts", st); err != nil {
 		t.Fatal(err)
 	}
@@ -729,13 +746,13 @@ func TestDeliver(t *testing.T) {
 		want overlay.Update
 	}{
 		{"follow", "alert", map[string]any{"event": "follow", "user": "Ann"}, "alerts",
-			overlay.Update{Type: "alert", Message: "Ann followed!", User: "Ann", Seconds: 7, Image: "https://example.com/f.gif"}},
+			overlay.Update{Type: "alert", Message: "Ann followed!", User: "Ann", Seconds: 7, Image: "https://example.com/f.gif", Preset: "slide", Volume: 40}},
 		{"cheer with amount", "alert", map[string]any{"event": "cheer", "user": "Bob", "amount": float64(100)}, "alerts",
-			overlay.Update{Type: "alert", Message: "Bob cheered 100", User: "Bob", Seconds: 4}},
+			overlay.Update{Type: "alert", Message: "Bob cheered 100", User: "Bob", Seconds: 4, Preset: "slide", Volume: 40}},
 		{"default template", "alert", map[string]any{"event": "raid", "user": "Cat", "amount": 12}, "alerts",
-			overlay.Update{Type: "alert", Message: "Cat is raiding with 12 viewers!", User: "Cat", Seconds: 8}},
+			overlay.Update{Type: "alert", Message: "Cat is raiding with 12 viewers!", User: "Cat", Seconds: 8, Preset: "slide", Volume: 40}},
 		{"shoutout", "shoutout", map[string]any{"event": "follow", "user": "Dan"}, "alerts",
-			overlay.Update{Type: "alert", Message: "Shout to Dan", User: "Dan", Seconds: 9}},
+			overlay.Update{Type: "alert", Message: "Shout to Dan", User: "Dan", Seconds: 9, Preset: "slide", Volume: 40}},
 		{"chat", "chat", map[string]any{"user": "Eve", "message": "hello"}, "chat",
 			overlay.Update{Type: "chat", User: "Eve", Message: "hello"}},
 		{"ticker", "ticker", map[string]any{"message": "news"}, "ticker",

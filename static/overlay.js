@@ -3,7 +3,8 @@
 // EventSource reconnects by itself and sends Last-Event-ID, so the server
 // replays what was missed) and shows each update by its type. Text from
 // chat is set with textContent only; the one place HTML is used is the text
-// source, whose HTML the server sanitised.
+// source, whose HTML the server sanitised. The hub's preview of an alert's
+// look uses the same page with a sample alert in its settings instead.
 (function () {
   "use strict";
 
@@ -32,8 +33,25 @@
   }
 
   // ---- Alerts: queued, one at a time, never on top of each other. ----
+  // Each alert has a preset (a look in overlay.css, class "preset-<id>"):
+  // it enters with the class "alert-in", leaves with "alert-out", and is
+  // removed once the way out has played.
+  var presets = { pop: true, slide: true, minimal: true };
+  var outMs = 400; // the longest way out in overlay.css, plus a little
   var alerts = [];
   var playing = false;
+
+  function presetOf(u) {
+    if (presets[u.preset] === true) {
+      return u.preset;
+    }
+    return presets[cfg.preset] === true ? cfg.preset : "pop";
+  }
+
+  function volumeOf(u) {
+    var v = Number(u.volume) || Number(cfg.volume) || 80;
+    return Math.min(Math.max(v, 0), 100) / 100;
+  }
 
   function playNext() {
     if (playing || alerts.length === 0) {
@@ -41,34 +59,46 @@
     }
     playing = true;
     var u = alerts.shift();
-    var box = el("div", "alert", "overlay-alert");
+    var preset = presetOf(u);
+    var box = el("div", "alert preset-" + preset + " alert-in", "overlay-alert");
+    box.setAttribute("data-preset", preset);
     if (u.test) {
       box.setAttribute("data-test", "true");
     }
+    var panel = el("div", "alert-panel", "overlay-alert-panel");
     if (u.image) {
-      var img = el("img");
+      var img = el("img", "alert-image");
       img.alt = "";
       img.src = u.image;
-      box.appendChild(img);
+      panel.appendChild(img);
     }
     var p = el("p", "alert-text", "overlay-alert-text");
     p.textContent = u.message || u.user || "";
-    box.appendChild(p);
+    panel.appendChild(p);
+    box.appendChild(panel);
     root.appendChild(box);
-    if (u.sound) {
+    if (u.sound && !cfg.preview) {
       var a = new Audio(u.sound);
+      a.volume = volumeOf(u);
       var played = a.play();
       if (played && played.catch) {
         played.catch(function () {}); // autoplay refused: the alert still shows
       }
     }
     setTimeout(function () {
-      box.remove();
-      // A short gap, so two alerts in a row read as two.
+      box.classList.remove("alert-in");
+      box.classList.add("alert-out");
       setTimeout(function () {
-        playing = false;
-        playNext();
-      }, 250);
+        box.remove();
+        if (cfg.preview) {
+          alerts.push(u); // the hub's preview plays its sample again and again
+        }
+        // A short gap, so two alerts in a row read as two.
+        setTimeout(function () {
+          playing = false;
+          playNext();
+        }, cfg.preview ? 900 : 250);
+      }, outMs);
     }, seconds(u, 5));
   }
 
@@ -197,6 +227,14 @@
   }
   if (cfg.kind === "text" && cfg.html) {
     text(cfg.html);
+  }
+
+  // The hub's preview of a look: a sample alert on a loop, no event stream.
+  if (cfg.preview) {
+    root.setAttribute("data-preview", "true");
+    alerts.push(cfg.preview);
+    playNext();
+    return;
   }
 
   var es = new EventSource(location.pathname.replace(/\/+$/, "") + "/events");
