@@ -92,7 +92,7 @@ type Bot struct {
 	sessionSeq  int         // the relay's current connection
 	up          bool        // the session got its welcome and is not known lost
 	everUp      bool
-	dialErr     string // why Twitch chat cannot be reached, as a sentence; "" once connected
+	dialErr     string   // why Twitch chat cannot be reached, as a sentence; "" once connected
 	anonymous   bool     // reading without a bot account
 	botRefused  bool     // the stored bot token needs reconnecting
 	refused     string   // the bot access token IRC refused; a different stored one restarts the session
