@@ -74,7 +74,7 @@ func TestSimulator(t *testing.T) {
 
 	// The first real run of the session asks first, and runs nothing.
 	_, doc = b.sim(t, url.Values{"text": {"!hug @bob"}})
-	if ask := doc.Find(`#sim-confirm[hx-swap-oob] [data-testid=sim-confirm]`); !strings.Contains(ask.Text(), "Real run") ||
+	if ask := doc.Find(`#sim-confirm[hx-swap-oob=true] [data-testid=sim-confirm]`); !strings.Contains(ask.Text(), "Real run") ||
 		ask.Find(`button[name=real_ok][value="1"]`).Length() != 1 || doc.Find(`[data-testid=sim-entry]`).Length() != 0 {
 		t.Errorf("first real run: want the question next to Send and no answer; got %s", res.body)
 	}
