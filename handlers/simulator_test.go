@@ -15,7 +15,8 @@ import (
 // sim posts the simulator form through HTMX and parses the transcript entry.
 func (b *botEnv) sim(t *testing.T, form url.Values) (response, *goquery.Document) {
 	t.Helper()
-	v := url.Values{"platform": {"twitch"}, "user": {"alice"}, "kind": {"chat_message"}}
+	// real_ok: the page's real runs were confirmed, unless form says otherwise.
+	v := url.Values{"platform": {"twitch"}, "user": {"alice"}, "kind": {"chat_message"}, "real_ok": {"1"}}
 	for k, x := range form {
 		v[k] = x
 	}
@@ -73,7 +74,7 @@ func TestSimulator(t *testing.T) {
 	}
 
 	// The first real run of the session asks first, and runs nothing.
-	_, doc = b.sim(t, url.Values{"text": {"!hug @bob"}})
+	_, doc = b.sim(t, url.Values{"text": {"!hug @bob"}, "real_ok": {""}})
 	if ask := doc.Find(`#sim-confirm[hx-swap-oob=true] [data-testid=sim-confirm]`); !strings.Contains(ask.Text(), "Real run") ||
 		ask.Find(`button[name=real_ok][value="1"]`).Length() != 1 || doc.Find(`[data-testid=sim-entry]`).Length() != 0 {
 		t.Errorf("first real run: want the question next to Send and no answer; got %s", res.body)
