@@ -27,7 +27,7 @@ func TestAuditPageFiltersBotChanges(t *testing.T) {
 	} {
 		form := url.Values{"prefix": {step.text}}
 		if step.path == "/simulator" {
-			form = url.Values{"platform": {"twitch"}, "user": {"Alice"}, "kind": {"chat_message"}, "badges": {"moderator"}, "text": {step.text}}
+			form = url.Values{"platform": {"twitch"}, "user": {"Alice"}, "kind": {"chat_message"}, "badges": {"moderator"}, "text": {step.text}, "real_ok": {"1"}}
 		}
 		if res := hub.post(b.path("%s", step.path), form, nil); res.StatusCode >= 400 {
 			t.Fatalf("%s: %d %q", step.path, res.StatusCode, formError(t, res))

@@ -257,7 +257,7 @@ func TestAuditRecordsEveryBotChange(t *testing.T) {
 		}},
 		{"command created from chat in the simulator", func(t *testing.T) response {
 			return hub.post(b.path("/simulator"), url.Values{"platform": {"twitch"}, "user": {"Alice"}, "kind": {"chat_message"},
-				"badges": {"moderator"}, "text": {"?commands add wave o/"}}, nil)
+				"badges": {"moderator"}, "text": {"?commands add wave o/"}, "real_ok": {"1"}}, nil)
 		}, http.StatusOK, audit.CommandCreated, func() auditState {
 			return auditState{Email: ann, Name: "simulator, as twitch user Alice (id sim:alice)", Target: "command wave",
 				After: map[string]any{"name": "wave", "response": "o/", "modules": []any{}, "parallel": false, "permission": "everyone",
@@ -458,9 +458,9 @@ func TestAuditChangeAndRecordCommitTogether(t *testing.T) {
 		{"overlay URL regenerated", fmt.Sprintf("/overlays/%d/regenerate", src.ID), nil},
 		{"overlay deleted", fmt.Sprintf("/overlays/%d/delete", src.ID), nil},
 		{"quote added from chat", "/simulator", url.Values{"platform": {"twitch"}, "user": {"alice"}, "kind": {"chat_message"},
-			"badges": {"moderator"}, "text": {"!quote add Quack"}}},
+			"badges": {"moderator"}, "text": {"!quote add Quack"}, "real_ok": {"1"}}},
 		{"counter set from chat", "/simulator", url.Values{"platform": {"twitch"}, "user": {"alice"}, "kind": {"chat_message"},
-			"badges": {"moderator"}, "text": {"!counter hug set 9"}}},
+			"badges": {"moderator"}, "text": {"!counter hug set 9"}, "real_ok": {"1"}}},
 	}
 	for _, tc := range cases {
 		res := hub.post(b.path("%s", tc.path), tc.form, nil)

@@ -68,16 +68,25 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Checks = append(p.Checks, views.HealthCheck{Name: "Schema migrations", State: state, Detail: detail})
 	}
-	for _, b := range h.cfg.Health.BotStates() {
-		row := views.BotRow{Platform: b.Platform, State: b.State, Detail: b.Detail, Servers: b.Servers, Depth: b.Queue.Depth,
-			Sent: b.Queue.Sent, Dropped: b.Queue.Dropped, Failed: b.Queue.Failed, RateLimited: b.Queue.RateLimited}
-		if b.State != platform.StateOff {
-			row.Since = b.Since.UTC().Format("2006-01-02 15:04 UTC")
+	for _, b := range h.cfg.Health.BotChecks(time.Now()) {
+		st := b.Status
+		row := views.BotRow{Platform: st.Platform, State: st.State, Health: b.State, Detail: b.Detail, Servers: st.Servers, Depth: st.Queue.Depth,
+			Sent: st.Queue.Sent, Dropped: st.Queue.Dropped, Failed: st.Queue.Failed, RateLimited: st.Queue.RateLimited}
+		if st.State != platform.StateOff {
+			row.Since = st.Since.UTC().Format("2006-01-02 15:04 UTC")
 		}
-		for _, c := range b.Channels {
+		for _, c := range st.Channels {
 			row.Channels = append(row.Channels, views.BotChannel{Name: c.Name, Transport: c.Transport, Note: c.Note})
 		}
 		p.Bots = append(p.Bots, row)
+		if b.Problem {
+			p.Problems = append(p.Problems, views.HealthProblem{Name: b.Name, Anchor: "bot-" + st.Platform})
+		}
+	}
+	for _, c := range p.Checks {
+		if health.IsProblem(c.State) {
+			p.Problems = append(p.Problems, views.HealthProblem{Name: c.Name, Anchor: views.HealthAnchor(c.Name)})
+		}
 	}
 	if u, _ := userOf(r); u.IsAdmin && h.cfg.TwitchOAuth != nil && h.cfg.Tokens != nil {
 		p.TwitchBot = &views.TwitchBotAccount{Login: h.cfg.TwitchBotLogin}

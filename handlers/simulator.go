@@ -39,6 +39,10 @@ var simKinds = []struct {
 
 var simBadges = []string{router.BadgeBroadcaster, router.BadgeModerator, router.BadgeVIP, router.BadgeSubscriber}
 
+// sessSimRealOK marks a session in which real simulator runs were
+// confirmed: the simulator asks once per session.
+const sessSimRealOK = "sim_real_ok"
+
 const (
 	maxSimAmount = 1_000_000
 	maxSimUser   = 50 // bytes; the router's user id, "sim:" and the name in lower case, has at most 100
@@ -49,20 +53,29 @@ func (h *Handler) simulatorView(r *http.Request, form views.SimForm, transcript 
 	p := views.SimulatorPage{Chrome: h.chrome(r, "Chat simulator · "+m.Name, "communities"), Nav: h.botNav(r, "simulator"),
 		CanLive: m.Role.CanManage(), Form: form, Platforms: router.Platforms, Badges: simBadges, Transcript: transcript}
 	for _, k := range simKinds {
-		p.Kinds = append(p.Kinds, views.SimKind{Value: string(k.kind), Label: k.label})
+		p.Kinds = append(p.Kinds, views.SimKind{Value: string(k.kind), Label: k.label, Amount: amountLabel(k.amount)})
 	}
 	return p
 }
 
 func (h *Handler) simulatorPage(w http.ResponseWriter, r *http.Request) {
-	form := views.SimForm{Platform: router.Twitch, User: "viewer", Kind: string(router.ChatMessage), DryRun: true}
+	form := views.SimForm{Platform: router.Twitch, User: "viewer", Kind: string(router.ChatMessage), DryRun: true,
+		RealOK: h.sessions.GetBool(r.Context(), sessSimRealOK)}
 	h.render(w, r, http.StatusOK, views.Simulator(h.simulatorView(r, form, nil)))
+}
+
+// amountLabel names the number field of an event kind whose Data key is key.
+func amountLabel(key string) string {
+	if key == "" {
+		return ""
+	}
+	return strings.ToUpper(key[:1]) + key[1:]
 }
 
 // simEvent reads the simulator form into an event.
 func simEvent(v url.Values) (router.Event, views.SimForm, error) {
 	f := views.SimForm{Platform: v.Get("platform"), User: strings.TrimSpace(v.Get("user")), Kind: v.Get("kind"), Text: v.Get("text"),
-		Amount: strings.TrimSpace(v.Get("amount")), Badges: v["badges"], DryRun: v.Get("dry_run") != ""}
+		Amount: strings.TrimSpace(v.Get("amount")), Badges: v["badges"], DryRun: v.Get("dry_run") != "", RealOK: v.Get("real_ok") == "1"}
 	ev := router.Event{Platform: f.Platform, Kind: router.Kind(f.Kind), Text: f.Text, Time: time.Now(),
 		User: router.User{Name: f.User, Roles: f.Badges}}
 	if f.User == "" {
@@ -161,9 +174,18 @@ func simEntry(f views.SimForm, res router.Result, dry bool) views.SimEntry {
 		}
 		e.Responses = append(e.Responses, sr)
 	}
+	shown := map[string]bool{} // the router's change line for each points change listed
 	for _, p := range res.Points {
 		e.Points = append(e.Points, views.SimPoints{User: p.User, Delta: p.Delta, Balance: p.Balance, Reason: p.Reason})
+		shown[fmt.Sprintf("points of %s %+d (%s)", p.User, p.Delta, p.Reason)] = true
 	}
+	e.Changes = nil
+	for _, c := range res.Changes {
+		if !shown[c] { // shown once, with its balance, in Points
+			e.Changes = append(e.Changes, c)
+		}
+	}
+	e.RealOK = f.RealOK || !dry
 	return e
 }
 
@@ -178,7 +200,7 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 	)
 	entry := func(msg string) views.SimEntry {
 		if msg != "" {
-			return views.SimEntry{Platform: f.Platform, Sent: simSent(f), Error: msg}
+			return views.SimEntry{Platform: f.Platform, Sent: simSent(f), Error: msg, RealOK: f.RealOK}
 		}
 		return simEntry(f, res, f.DryRun)
 	}
@@ -206,6 +228,21 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 	if !f.DryRun && !m.Role.CanManage() {
 		h.fail(w, r, problem.New(problem.Forbidden, "Only owners and admins may run events for real; tick dry run."))
 		return
+	}
+	f.RealOK = f.RealOK || h.sessions.GetBool(r.Context(), sessSimRealOK)
+	if !f.DryRun && !f.RealOK {
+		// The first real run of the page: ask next to the Send button, run nothing.
+		if isHTMX(r) {
+			h.render(w, r, http.StatusOK, views.SimAnswer(views.SimEntry{Confirm: true}))
+			return
+		}
+		p := h.simulatorView(r, f, nil)
+		p.Confirm = true
+		h.render(w, r, http.StatusOK, views.Simulator(p))
+		return
+	}
+	if !f.DryRun {
+		h.sessions.Put(r.Context(), sessSimRealOK, true)
 	}
 	res, err = h.router.Simulate(r.Context(), auditActor(r), m.ID, ev, f.DryRun)
 	h.answerForm(w, r, err, answer)

@@ -15,7 +15,8 @@ import (
 // sim posts the simulator form through HTMX and parses the transcript entry.
 func (b *botEnv) sim(t *testing.T, form url.Values) (response, *goquery.Document) {
 	t.Helper()
-	v := url.Values{"platform": {"twitch"}, "user": {"alice"}, "kind": {"chat_message"}}
+	// real_ok: the page's real runs were confirmed, unless form says otherwise.
+	v := url.Values{"platform": {"twitch"}, "user": {"alice"}, "kind": {"chat_message"}, "real_ok": {"1"}}
 	for k, x := range form {
 		v[k] = x
 	}
@@ -36,7 +37,7 @@ func TestSimulator(t *testing.T) {
 	}
 
 	page := b.admin.get(b.path("/simulator"), nil).doc(t)
-	if page.Find(`[data-testid=sim-dry-run]`).AttrOr("checked", "no") == "no" || page.Find(`[data-testid=sim-form]`).AttrOr("hx-swap", "") != "beforeend scroll:bottom" {
+	if page.Find(`[data-testid=sim-dry-run]`).AttrOr("checked", "no") == "no" || page.Find(`[data-testid=sim-form]`).AttrOr("hx-swap", "") != "beforeend scroll:#sim-transcript:bottom" {
 		t.Error("the simulator form should default to a dry run and append to the transcript")
 	}
 
@@ -49,8 +50,11 @@ func TestSimulator(t *testing.T) {
 		t.Errorf("reply %q", got)
 	}
 	changes := doc.Find(`[data-testid=sim-changes]`).Text()
-	if !strings.Contains(changes, "counter of !hug 0 → 1") || !strings.Contains(changes, "points of alice +5") {
-		t.Errorf("changes %q", changes)
+	if !strings.Contains(changes, "counter of !hug 0 → 1") || strings.Contains(changes, "points of alice") {
+		t.Errorf("changes %q, want the counter, and the points only once, in their own line", changes)
+	}
+	if pts := doc.Find(`[data-testid=sim-points]`); pts.Length() != 1 || !strings.Contains(pts.Text(), "alice +5 → 5") {
+		t.Errorf("points shown %d times: %q, want once", pts.Length(), pts.Text())
 	}
 	if doc.Find(`[data-testid=sim-handled-by]`).Text() != "command !hug" || doc.Find(`[data-testid=sim-dry]`).Text() != "dry run: nothing was stored" {
 		t.Errorf("handled by %q, dry %q", doc.Find(`[data-testid=sim-handled-by]`).Text(), doc.Find(`[data-testid=sim-dry]`).Text())
@@ -69,8 +73,26 @@ func TestSimulator(t *testing.T) {
 		t.Errorf("a dry run stored %d points rows", n)
 	}
 
-	// For real: the counter moves and points are stored.
-	_, doc = b.sim(t, url.Values{"text": {"!hug @bob"}})
+	// The first real run of the session asks first, and runs nothing.
+	_, doc = b.sim(t, url.Values{"text": {"!hug @bob"}, "real_ok": {""}})
+	if ask := doc.Find(`#sim-confirm[hx-swap-oob=true] [data-testid=sim-confirm]`); !strings.Contains(ask.Text(), "Real run") ||
+		ask.Find(`button[name=real_ok][value="1"]`).Length() != 1 || doc.Find(`[data-testid=sim-entry]`).Length() != 0 {
+		t.Errorf("first real run: want the question next to Send and no answer; got %s", res.body)
+	}
+	if c := b.command(t, "hug"); c.Counter != 0 {
+		t.Errorf("the unconfirmed real run moved the counter to %d", c.Counter)
+	}
+	// Without JavaScript the page asks the same, keeping what was typed.
+	plain := b.admin.post(b.path("/simulator"), url.Values{"platform": {"twitch"}, "user": {"alice"}, "kind": {"chat_message"}, "text": {"!hug @bob"}}, nil)
+	if pd := plain.doc(t); plain.StatusCode != 200 || pd.Find(`[data-testid=sim-confirm]`).Length() != 1 || pd.Find(`[data-testid=sim-text]`).AttrOr("value", "") != "!hug @bob" {
+		t.Errorf("plain first real run: %d %s", plain.StatusCode, pd.Find("main").Text())
+	}
+
+	// For real, confirmed: the counter moves and points are stored.
+	_, doc = b.sim(t, url.Values{"text": {"!hug @bob"}, "real_ok": {"1"}})
+	if doc.Find(`[data-testid=sim-real]`).Length() != 1 || doc.Find(`.sim-entry.real`).Length() != 1 || doc.Find(`#sim-confirm [data-testid=sim-real-ok]`).Length() != 1 {
+		t.Errorf("a real run is not marked as one: %s", doc.Text())
+	}
 	if got := doc.Find(`[data-testid=sim-reply]`).Text(); !strings.Contains(got, "alice hugs bob (hug #1)") {
 		t.Errorf("live reply %q", got)
 	}
@@ -88,7 +110,11 @@ func TestSimulator(t *testing.T) {
 	}
 
 	// A follow earns points; a cheer earns per 100 bits from the number field.
+	// The session's real runs were confirmed: no second question.
 	_, doc = b.sim(t, url.Values{"user": {"bob"}, "kind": {"follow"}})
+	if doc.Find(`[data-testid=sim-confirm]`).Length() != 0 {
+		t.Error("the simulator asks again before the second real run of the session")
+	}
 	if got := doc.Find(`[data-testid=sim-points]`).Text(); !strings.Contains(got, "bob +10 → 10") || doc.Find(`[data-testid=sim-sent]`).Text() != "bob · follow" {
 		t.Errorf("follow: %q %q", doc.Find(`[data-testid=sim-sent]`).Text(), got)
 	}

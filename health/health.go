@@ -23,7 +23,8 @@ const (
 	OK       = "ok"
 	Degraded = "degraded" // working with a fallback
 	Down     = "down"
-	Off      = "off" // not configured
+	Off      = "off"      // not configured
+	Starting = "starting" // a bot connecting for the first time, within StartGrace
 )
 
 // Check is one component's state.
@@ -110,7 +111,7 @@ func (c Checker) Ready(ctx context.Context) (notes []string, err error) {
 	return notes, nil
 }
 
-// All checks every component, for the health page.
+// All checks every component but the chat bots (see BotChecks), for the health page.
 func (c Checker) All(ctx context.Context) []Check {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -136,9 +137,6 @@ func (c Checker) All(ctx context.Context) []Check {
 		out = append(out, webhookCheck("Twitch EventSub webhook", c.EventSub, "TWITCH_EVENTSUB_SECRET", "/webhooks/twitch/eventsub"))
 	}
 	out = append(out, webhookCheck("Slack Events API webhook", c.Slack, "SLACK_SIGNING_SECRET", "/webhooks/slack/events"))
-	for _, b := range c.BotStates() {
-		out = append(out, botCheck(b))
-	}
 	return out
 }
 
@@ -194,23 +192,56 @@ func (c Checker) TwitchTokens(ctx context.Context) (check Check, ok bool) {
 	return Check{Name: name, State: OK, Detail: detail}, true
 }
 
-// botCheck sums up a bot's state; its queue has its own table on the page.
-func botCheck(b platform.BotStatus) Check {
+// StartGrace is how long a bot may say it is starting before the health
+// page counts it as a problem.
+const StartGrace = 2 * time.Minute
+
+// Bot is one platform bot as the health page shows it: one state, taken
+// from the bot's own status alone, and the bot's sentence saying why.
+type Bot struct {
+	Check   // Name ("Twitch bot"), State (OK, Degraded, Down, Off) and Detail
+	Status  platform.BotStatus
+	Problem bool // the bot needs attention: counted in the page's summary
+}
+
+// BotChecks sums up each platform bot's state at now.
+func (c Checker) BotChecks(now time.Time) []Bot {
+	out := make([]Bot, 0, len(c.Bots))
+	for _, b := range c.BotStates() {
+		out = append(out, botCheck(b, now))
+	}
+	return out
+}
+
+// botCheck maps a bot's own state to a health state: connected is ok;
+// reconnecting and stopped are down; degraded, and starting for longer
+// than StartGrace, need attention.
+func botCheck(b platform.BotStatus, now time.Time) Bot {
 	name := map[string]string{"twitch": "Twitch bot", "discord": "Discord bot", "slack": "Slack bot"}[b.Platform]
 	if name == "" {
 		name = b.Platform + " bot"
 	}
-	state := Degraded
+	out := Bot{Check: Check{Name: name, State: Degraded, Detail: b.Detail}, Status: b}
 	switch b.State {
 	case platform.StateConnected:
-		state = OK
+		out.State = OK
 	case platform.StateOff:
-		state = Off
-	case platform.StateStopped:
-		state = Down
+		out.State = Off
+	case platform.StateStopped, platform.StateReconnecting:
+		out.State = Down
+	case platform.StateStarting:
+		if waited := now.Sub(b.Since); waited >= StartGrace {
+			out.Detail = fmt.Sprintf("Still connecting after %s: %s", waited.Round(time.Minute), b.Detail)
+		} else {
+			out.State = Starting
+		}
 	}
-	return Check{Name: name, State: state, Detail: b.Detail}
+	out.Problem = IsProblem(out.State)
+	return out
 }
+
+// IsProblem reports whether a component in state needs attention.
+func IsProblem(state string) bool { return state == Degraded || state == Down }
 
 func pgCheck(ctx context.Context, name string, pool *pgxpool.Pool) Check {
 	start := time.Now()

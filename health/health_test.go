@@ -389,31 +389,45 @@ func TestBotStates(t *testing.T) {
 	pool := dbtest.Pool(t)
 	cases := []struct {
 		platform, state, detail string
+		age                     time.Duration // how long the bot has been in state
 		wantName, wantState     string
+		wantProblem             bool
+		wantDetail              string
 	}{
-		{"twitch", platform.StateConnected, "Connected to 3 channels.", "Twitch bot", health.OK},
-		{"discord", platform.StateStarting, "Connecting to Discord.", "Discord bot", health.Degraded},
-		{"slack", platform.StateReconnecting, "Lost the connection; retrying in 4s.", "Slack bot", health.Degraded},
-		{"twitch", platform.StateDegraded, "The bot token is missing: connect the bot account.", "Twitch bot", health.Degraded},
-		{"discord", platform.StateStopped, "Shut down.", "Discord bot", health.Down},
-		{"kick", platform.StateConnected, "Connected.", "kick bot", health.OK},
+		{"twitch", platform.StateConnected, "Connected to 3 channels.", time.Hour, "Twitch bot", health.OK, false, ""},
+		{"discord", platform.StateStarting, "Connecting to Discord.", time.Second, "Discord bot", health.Starting, false, ""},
+		{"discord", platform.StateStarting, "Connecting to Discord.", 25 * time.Minute, "Discord bot", health.Degraded, true, "Still connecting after 25m0s: Connecting to Discord."},
+		{"slack", platform.StateReconnecting, "Lost the connection; retrying in 4s.", time.Second, "Slack bot", health.Down, true, ""},
+		{"twitch", platform.StateDegraded, "The bot token is missing: connect the bot account.", time.Second, "Twitch bot", health.Degraded, true, ""},
+		{"discord", platform.StateStopped, "Shut down.", time.Second, "Discord bot", health.Down, true, ""},
+		{"slack", platform.StateOff, "No credentials configured.", time.Hour, "Slack bot", health.Off, false, ""},
+		{"kick", platform.StateConnected, "Connected.", time.Second, "kick bot", health.OK, false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.platform+" "+tc.state, func(t *testing.T) {
 			st := platform.NewStatus(tc.platform)
 			st.Set(tc.state, tc.detail)
 			c := health.Checker{Primary: pool, MailMode: "log", Bots: []*platform.Status{st}}
-			wantCheck(t, c.All(ctx), tc.wantName, tc.wantState, tc.detail)
-			bs := c.BotStates()
-			if len(bs) != 1 || bs[0].Platform != tc.platform || bs[0].State != tc.state || bs[0].Detail != tc.detail {
-				t.Errorf("BotStates %+v, want the %s bot %s", bs, tc.platform, tc.state)
+			for _, ch := range c.All(ctx) {
+				if ch.Name == tc.wantName {
+					t.Errorf("the components list the %s too (%q); the bots have their own list, so each shows one state", ch.Name, ch.State)
+				}
+			}
+			bots := c.BotChecks(time.Now().Add(tc.age))
+			if len(bots) != 1 {
+				t.Fatalf("%d bots, want 1", len(bots))
+			}
+			b := bots[0]
+			want := tc.wantDetail
+			if want == "" {
+				want = tc.detail
+			}
+			if b.Name != tc.wantName || b.State != tc.wantState || b.Problem != tc.wantProblem || b.Detail != want || b.Status.State != tc.state {
+				t.Errorf("got %s %q (problem %v, bot state %q): %q; want %s %q (problem %v, bot state %q): %q",
+					b.Name, b.State, b.Problem, b.Status.State, b.Detail, tc.wantName, tc.wantState, tc.wantProblem, tc.state, want)
 			}
 		})
 	}
-
-	// A bot never started is off and says it has no credentials.
-	c := health.Checker{Primary: pool, MailMode: "log", Bots: []*platform.Status{platform.NewStatus("slack")}}
-	wantCheck(t, c.All(ctx), "Slack bot", health.Off, "No credentials configured.")
 }
 
 // TestLeaseHolders: the page lists which instance serves each Twitch

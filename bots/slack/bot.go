@@ -26,6 +26,7 @@ import (
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // EventsPath is where the hub receives the Events API.
@@ -67,6 +68,7 @@ type Bot struct {
 	degraded string // why the bot needs an admin; "" when it does not
 	// SLACK_BOT_TOKEN, checked with auth.test: its workspace, or why Slack refused it.
 	botTeam, botRefused string
+	botUnchecked        string // why auth.test could not check SLACK_BOT_TOKEN; "" once checked
 	// Workspaces whose refresh token Slack refused, with its hash: not
 	// tried again; the app must be installed again.
 	refused map[string][32]byte
@@ -198,10 +200,12 @@ func (b *Bot) refreshStatus(ctx context.Context) {
 		}
 	}
 	b.mu.Lock()
-	refused := b.botRefused
+	refused, unchecked := b.botRefused, b.botUnchecked
 	b.mu.Unlock()
 	if refused != "" {
 		degraded = fmt.Sprintf("Slack refuses SLACK_BOT_TOKEN (%s): copy the Bot User OAuth Token from the app's OAuth & Permissions page again.", refused)
+	} else if unchecked != "" {
+		degraded = unchecked
 	} else if len(missing) > 0 {
 		degraded = fmt.Sprintf("No bot token for the workspace %s (%s)%s: install the app to it from the hub, or set SLACK_BOT_TOKEN.",
 			missing[0].Name, missing[0].Server, more(len(missing)-1))
@@ -240,6 +244,10 @@ func (b *Bot) checkBotToken(ctx context.Context) {
 	case err != nil:
 		if ctx.Err() == nil {
 			b.logger.WarnContext(ctx, "cannot check SLACK_BOT_TOKEN with auth.test; trying again shortly", "err", err)
+			b.mu.Lock()
+			b.botUnchecked = fmt.Sprintf("Slack: cannot check SLACK_BOT_TOKEN (auth.test at %s failed: %s) — retrying every %s; check the network.",
+				b.apiURL, runes.Truncate(err.Error(), 120, "…"), platform.LinkPollEvery)
+			b.mu.Unlock()
 		}
 	case who.TeamID != "":
 		if err := b.cfg.Links.Seen(ctx, router.Slack, who.TeamID, who.Team); err != nil {
@@ -247,7 +255,7 @@ func (b *Bot) checkBotToken(ctx context.Context) {
 			return
 		}
 		b.mu.Lock()
-		b.botTeam = who.TeamID
+		b.botTeam, b.botUnchecked = who.TeamID, ""
 		b.mu.Unlock()
 	}
 }

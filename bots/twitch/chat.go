@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	irc "github.com/gempir/go-twitch-irc/v4"
@@ -157,7 +159,7 @@ func (b *Bot) connected(c *irc.Client) {
 		b.mu.Unlock()
 		return
 	}
-	b.up, b.everUp = true, true
+	b.up, b.everUp, b.dialErr = true, true, ""
 	b.reconcileLocked()
 	b.mu.Unlock()
 	b.log.Info("connected to twitch chat")
@@ -194,6 +196,29 @@ func (b *Bot) relayAccepted(seq int) {
 	b.sessionSeq = seq
 	b.up = false
 	b.mu.Unlock()
+}
+
+// relayDialFailed records why Twitch chat could not be reached, for the
+// health page; relayLost, called next, shows it.
+func (b *Bot) relayDialFailed(addr string, err error, wait time.Duration) {
+	b.mu.Lock()
+	b.dialErr = fmt.Sprintf("Twitch chat: cannot connect to %s (%s) — retrying, next try in %s; check the network and that the address is reachable.", addr, dialReason(err), wait.Round(time.Second))
+	b.mu.Unlock()
+}
+
+// dialReason names why a dial failed in a few words.
+func dialReason(err error) string {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &dnsErr):
+		return "the name does not resolve"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "no answer"
+	}
+	return runes.Truncate(err.Error(), 120, "…")
 }
 
 // relayLost: the connection of session seq ended.

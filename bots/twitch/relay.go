@@ -53,6 +53,9 @@ type relay struct {
 	flushTo  string        // the channel of the flush line
 	accepted func(seq int) // session seq starts: not up until its welcome
 	lost     func(seq int) // session seq's connection ended
+	// dialFailed, when set, hears why Twitch chat could not be reached and
+	// when the next try is; set before serve.
+	dialFailed func(addr string, err error, wait time.Duration)
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -183,6 +186,9 @@ func (r *relay) pipe(ctx context.Context, local net.Conn, br *bufio.Reader, seq 
 		r.mu.Unlock()
 		wait := platform.Backoff(n)
 		r.log.WarnContext(ctx, "cannot reach Twitch chat: retrying", "addr", r.target.addr, "err", err, "wait", wait)
+		if r.dialFailed != nil && ctx.Err() == nil {
+			r.dialFailed(r.target.addr, err, wait)
+		}
 		r.lost(seq)
 		// The library waits on this connection meanwhile, unless it gives
 		// up on it (no answer to its pings) or a new session replaces it.

@@ -92,6 +92,7 @@ type Bot struct {
 	sessionSeq  int         // the relay's current connection
 	up          bool        // the session got its welcome and is not known lost
 	everUp      bool
+	dialErr     string   // why Twitch chat cannot be reached, as a sentence; "" once connected
 	anonymous   bool     // reading without a bot account
 	botRefused  bool     // the stored bot token needs reconnecting
 	refused     string   // the bot access token IRC refused; a different stored one restarts the session
@@ -253,6 +254,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		st.Set(platform.StateStopped, "Could not start: "+err.Error())
 		return fmt.Errorf("twitch: %w", err)
 	}
+	rl.dialFailed = b.relayDialFailed
 	b.mu.Lock()
 	b.relayAddr = rl.addr()
 	b.mu.Unlock()
@@ -374,6 +376,7 @@ func (b *Bot) windows(ch string) []platform.Window {
 func (b *Bot) setStatus() {
 	b.mu.Lock()
 	up, ever, anon, n, login, subs, refused := b.up, b.everUp, b.anonymous, len(b.held), b.login, b.subsNote, b.botRefused
+	dialErr := b.dialErr
 	chans := b.chatChannelsLocked()
 	ws := b.wsSummaryLocked() // the EventSub WebSocket sessions, after the chat sentence
 	b.mu.Unlock()
@@ -387,6 +390,8 @@ func (b *Bot) setStatus() {
 		st.Set(state, detail)
 	}
 	switch {
+	case !up && dialErr != "":
+		set(platform.StateReconnecting, dialErr)
 	case !up && !ever:
 		set(platform.StateStarting, "Connecting to Twitch chat.")
 	case !up:

@@ -74,6 +74,8 @@ func TestSimulatorBrowser(t *testing.T) {
 		chromedp.SetValue(tid("sim-kind"), "follow"),
 		chromedp.Click(tid("sim-dry-run")),
 		chromedp.Click(tid("sim-submit")))
+	b.waitFor("wait for the question before the first real run", `!!document.querySelector('[data-testid="sim-confirm"]')`)
+	b.do("confirm the real run", chromedp.Click(tid("sim-confirm-yes")))
 	b.waitFor("wait for the follow in the transcript", entries(2))
 	b.wantText(chromedp.CSS(last+`[data-testid="sim-points"]`), "+10 → 10")
 	if b.js(`document.querySelector('[data-testid="sim-entry"]:last-child [data-testid="sim-dry"]') !== null`) {
