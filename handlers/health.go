@@ -34,7 +34,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	p := views.HealthPage{Chrome: h.chrome(r, "Service health", "health")}
 	if b := h.cfg.Health.Breaker; b != nil {
 		if st := b.State(); !st.Since.IsZero() {
-			p.Redis = &views.RedisNotice{Down: st.Down, Since: st.Since.UTC().Format("2006-01-02 15:04:05 UTC"), For: st.DownFor.Round(time.Second).String(),
+			p.Redis = &views.RedisNotice{Down: st.Down, Since: st.Since, For: st.DownFor.Round(time.Second).String(),
 				ProbeEvery: b.ProbeEvery().String(), Fallbacks: health.RedisFallbacks}
 			if st.Down {
 				p.Redis.For = time.Since(st.Since).Round(time.Second).String()
@@ -72,7 +72,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		row := views.BotRow{Platform: b.Platform, State: b.State, Detail: b.Detail, Servers: b.Servers, Depth: b.Queue.Depth,
 			Sent: b.Queue.Sent, Dropped: b.Queue.Dropped, Failed: b.Queue.Failed, RateLimited: b.Queue.RateLimited}
 		if b.State != platform.StateOff {
-			row.Since = b.Since.UTC().Format("2006-01-02 15:04 UTC")
+			row.Since = b.Since
 		}
 		for _, c := range b.Channels {
 			row.Channels = append(row.Channels, views.BotChannel{Name: c.Name, Transport: c.Transport, Note: c.Note})
@@ -103,7 +103,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, l := range holders {
 			p.Leases = append(p.Leases, views.LeaseRow{Platform: l.Platform, Name: l.Name, Holder: l.Holder,
-				Until: l.Expires.UTC().Format("15:04:05 UTC"), Here: l.Holder == p.Instance})
+				Until: l.Expires, Here: l.Holder == p.Instance})
 		}
 		p.ShowRevoked = true
 		revs, err := h.cfg.Health.Revocations(r.Context(), 20)
@@ -112,7 +112,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, rv := range revs {
-			p.Revocations = append(p.Revocations, views.RevocationRow{At: rv.At.UTC().Format("2006-01-02 15:04 UTC"), Platform: rv.Platform,
+			p.Revocations = append(p.Revocations, views.RevocationRow{At: rv.At, Platform: rv.Platform,
 				Server: rv.Server, Kind: rv.Kind, Reason: rv.Reason})
 		}
 	}
