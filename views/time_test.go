@@ -69,7 +69,7 @@ func TestRelativeTimeIsInThePersonsZone(t *testing.T) {
 	}{
 		{"UTC", "today 22:00", "6 Dec 2026, 22:00:00 UTC"},
 		{"Europe/Berlin", "yesterday 23:00", "6 Dec 2026, 23:00:00 CET"}, // now is 00:30 on the 7th there
-		{"Asia/Tokyo", "today 07:00", "7 Dec 2026, 07:00:00 JST"}, // now is 08:30 on the 7th there
+		{"Asia/Tokyo", "today 07:00", "7 Dec 2026, 07:00:00 JST"},        // now is 08:30 on the 7th there
 		{"America/New_York", "today 17:00", "6 Dec 2026, 17:00:00 EST"},
 		{"Asia/Kolkata", "today 03:30", "7 Dec 2026, 03:30:00 IST"},
 	}
