@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,33 @@ func TestAuditPageShowsTimesInTheChosenZone(t *testing.T) {
 	b.user("root2@example.com", true)
 	if got := shown(rows(b.signedIn("root2@example.com"), march)); len(got) != 3 || got["early"] != "10 Mar 2026, 23:30" {
 		t.Errorf("another reader: %+v", got)
+	}
+}
+
+// A day of the filter is the person's whole calendar day, 25 hours long when
+// the clocks go back.
+func TestAuditDateFilterCoversTheWholeDSTDay(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t)
+	for target, at := range map[string]time.Time{
+		"first minute": time.Date(2026, 10, 24, 22, 0, 0, 0, time.UTC),  // 00:00 CEST, 25 Oct in Berlin
+		"last hour":    time.Date(2026, 10, 25, 22, 30, 0, 0, time.UTC), // 23:30 CET, 25 Oct in Berlin
+		"next day":     time.Date(2026, 10, 25, 23, 0, 0, 0, time.UTC),  // 00:00 CET, 26 Oct in Berlin
+	} {
+		if _, err := b.pool.Exec(context.Background(), `INSERT INTO audit_log (community_id, action, target, created_at) VALUES ($1, $2, $3, $4)`,
+			b.c.ID, audit.CommandCreated, target, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := b.admin.post("/account/time-zone", url.Values{"time_zone": {"Europe/Berlin"}}, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("choose Europe/Berlin: %d", res.StatusCode)
+	}
+	var got []string
+	b.admin.get(b.path("/audit?since=2026-10-25&until=2026-10-25"), nil).doc(t).Find(`[data-testid=audit-row-target]`).Each(func(_ int, s *goquery.Selection) {
+		got = append(got, s.Text())
+	})
+	slices.Sort(got)
+	if strings.Join(got, ", ") != "first minute, last hour" {
+		t.Errorf("25 Oct in Berlin holds %q, want the last hour and the first minute", got)
 	}
 }
