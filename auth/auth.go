@@ -72,6 +72,7 @@ type User struct {
 	HasPassword    bool
 	SessionVersion int32
 	CreatedAt      time.Time
+	TimeZone       string // IANA name; "": not chosen yet (time_zone.go)
 }
 
 // Name is what the hub shows for the user.
@@ -84,7 +85,7 @@ func (u User) Name() string {
 
 func toUser(r db.User) User {
 	return User{ID: r.ID, Email: r.Email, DisplayName: r.DisplayName, IsAdmin: r.IsAdmin,
-		HasPassword: r.PasswordHash != nil, SessionVersion: r.SessionVersion, CreatedAt: r.CreatedAt}
+		HasPassword: r.PasswordHash != nil, SessionVersion: r.SessionVersion, CreatedAt: r.CreatedAt, TimeZone: r.TimeZone}
 }
 
 // ErrUserNotFound is returned when no account matches.

@@ -309,6 +309,7 @@ type User struct {
 	SessionVersion    int32
 	CreatedAt         time.Time
 	PasswordChangedAt *time.Time
+	TimeZone          string
 }
 
 type UserPasskey struct {

@@ -170,7 +170,7 @@ func (q *Queries) UserCount(ctx context.Context) (int64, error) {
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (email, display_name, password_hash, is_admin)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at
+RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone
 `
 
 type UserCreateParams struct {
@@ -197,12 +197,13 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.SessionVersion,
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
+		&i.TimeZone,
 	)
 	return i, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at FROM users WHERE id = $1
+SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, id int64) (User, error) {
@@ -217,12 +218,13 @@ func (q *Queries) UserGet(ctx context.Context, id int64) (User, error) {
 		&i.SessionVersion,
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
+		&i.TimeZone,
 	)
 	return i, err
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at FROM users WHERE email = $1
+SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone FROM users WHERE email = $1
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -237,6 +239,7 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.SessionVersion,
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
+		&i.TimeZone,
 	)
 	return i, err
 }
@@ -261,7 +264,7 @@ SET password_hash = $2,
     password_changed_at = now(),
     session_version = session_version + CASE WHEN $3::boolean THEN 1 ELSE 0 END
 WHERE id = $1
-RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at
+RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone
 `
 
 type UserSetPasswordParams struct {
@@ -283,6 +286,39 @@ func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams
 		&i.SessionVersion,
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
+		&i.TimeZone,
 	)
 	return i, err
+}
+
+const userSetTimeZone = `-- name: UserSetTimeZone :exec
+UPDATE users SET time_zone = $2 WHERE id = $1
+`
+
+type UserSetTimeZoneParams struct {
+	ID       int64
+	TimeZone string
+}
+
+func (q *Queries) UserSetTimeZone(ctx context.Context, arg UserSetTimeZoneParams) error {
+	_, err := q.db.Exec(ctx, userSetTimeZone, arg.ID, arg.TimeZone)
+	return err
+}
+
+const userSetTimeZoneIfUnset = `-- name: UserSetTimeZoneIfUnset :execrows
+UPDATE users SET time_zone = $2 WHERE id = $1 AND time_zone = ''
+`
+
+type UserSetTimeZoneIfUnsetParams struct {
+	ID       int64
+	TimeZone string
+}
+
+// The browser's zone, taken only while the person has not chosen one.
+func (q *Queries) UserSetTimeZoneIfUnset(ctx context.Context, arg UserSetTimeZoneIfUnsetParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userSetTimeZoneIfUnset, arg.ID, arg.TimeZone)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -44,6 +44,7 @@ func (h *Handler) accountView(r *http.Request, p views.AccountPage) (views.Accou
 		}
 	}
 	p.NewKey.InstallationWide = u.IsAdmin
+	p.TimeZone = timeZoneView(r, p.TimeZone)
 	if p.TwoFactor, err = h.twoFactorView(r, p.TwoFactor); err != nil { // twofactor.go
 		return p, err
 	}

@@ -34,15 +34,15 @@ func parseAuditFilter(r *http.Request) (audit.Filter, views.AuditFilter, error) 
 	f.Actor = vf.Actor
 	var err error
 	if vf.Since != "" {
-		if f.Since, err = time.Parse("2006-01-02", vf.Since); err != nil {
+		if f.Since, err = time.ParseInLocation("2006-01-02", vf.Since, zoneOf(r)); err != nil { // midnight where the person is
 			return f, vf, problem.Invalidf("since", "The start date %q is not a date like 2026-01-31.", vf.Since)
 		}
 	}
 	if vf.Until != "" {
-		if f.Until, err = time.Parse("2006-01-02", vf.Until); err != nil {
+		if f.Until, err = time.ParseInLocation("2006-01-02", vf.Until, zoneOf(r)); err != nil {
 			return f, vf, problem.Invalidf("until", "The end date %q is not a date like 2026-01-31.", vf.Until)
 		}
-		f.Until = f.Until.Add(24 * time.Hour) // the whole end day
+		f.Until = f.Until.AddDate(0, 0, 1) // the whole end day, 23 or 25 hours long across a DST change
 	}
 	if b := q.Get("before"); b != "" {
 		if f.BeforeID, err = strconv.ParseInt(b, 10, 64); err != nil || f.BeforeID <= 0 {

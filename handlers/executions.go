@@ -61,7 +61,7 @@ func (h *Handler) executionsPage(w http.ResponseWriter, r *http.Request) {
 		rows.MoreURL = views.ExecutionQuery(base, vf, items[len(items)-1].ID)
 	}
 	for _, x := range items {
-		rows.Items = append(rows.Items, views.ExecutionRow{At: x.At.UTC().Format("2006-01-02 15:04:05 UTC"), Command: x.Command,
+		rows.Items = append(rows.Items, views.ExecutionRow{At: x.At, Command: x.Command,
 			Platform: x.Platform, User: x.User, Args: x.Args, Executor: x.Executor, Outcome: x.Outcome,
 			Duration: fmt.Sprintf("%.1f ms", float64(x.Duration.Microseconds())/1000), Error: x.Error})
 	}

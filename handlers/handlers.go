@@ -107,7 +107,7 @@ func New(cfg Config) http.Handler {
 // error gives a clean 500 rather than half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	if err := c.Render(views.WithClock(r.Context(), clockOf(r)), &buf); err != nil { // times in the person's zone (account_time_zone.go)
 		h.logger.ErrorContext(r.Context(), "render", "err", err, "route", routeOf(r))
 		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 		return

@@ -34,7 +34,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 	p := views.HealthPage{Chrome: h.chrome(r, "Service health", "health")}
 	if b := h.cfg.Health.Breaker; b != nil {
 		if st := b.State(); !st.Since.IsZero() {
-			p.Redis = &views.RedisNotice{Down: st.Down, Since: st.Since.UTC().Format("2006-01-02 15:04:05 UTC"), For: st.DownFor.Round(time.Second).String(),
+			p.Redis = &views.RedisNotice{Down: st.Down, Since: st.Since, For: st.DownFor.Round(time.Second).String(),
 				ProbeEvery: b.ProbeEvery().String(), Fallbacks: health.RedisFallbacks}
 			if st.Down {
 				p.Redis.For = time.Since(st.Since).Round(time.Second).String()
@@ -73,7 +73,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		row := views.BotRow{Platform: st.Platform, State: st.State, Health: b.State, Detail: b.Detail, Servers: st.Servers, Depth: st.Queue.Depth,
 			Sent: st.Queue.Sent, Dropped: st.Queue.Dropped, Failed: st.Queue.Failed, RateLimited: st.Queue.RateLimited}
 		if st.State != platform.StateOff {
-			row.Since = st.Since.UTC().Format("2006-01-02 15:04 UTC")
+			row.Since = st.Since
 		}
 		for _, c := range st.Channels {
 			row.Channels = append(row.Channels, views.BotChannel{Name: c.Name, Transport: c.Transport, Note: c.Note})
@@ -112,7 +112,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, l := range holders {
 			p.Leases = append(p.Leases, views.LeaseRow{Platform: l.Platform, Name: l.Name, Holder: l.Holder,
-				Until: l.Expires.UTC().Format("15:04:05 UTC"), Here: l.Holder == p.Instance})
+				Until: l.Expires, Here: l.Holder == p.Instance})
 		}
 		p.ShowRevoked = true
 		revs, err := h.cfg.Health.Revocations(r.Context(), 20)
@@ -121,7 +121,7 @@ func (h *Handler) healthPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, rv := range revs {
-			p.Revocations = append(p.Revocations, views.RevocationRow{At: rv.At.UTC().Format("2006-01-02 15:04 UTC"), Platform: rv.Platform,
+			p.Revocations = append(p.Revocations, views.RevocationRow{At: rv.At, Platform: rv.Platform,
 				Server: rv.Server, Kind: rv.Kind, Reason: rv.Reason})
 		}
 	}

@@ -98,6 +98,7 @@ func (h *Handler) routes() http.Handler {
 			r.Get("/account", h.accountPage)
 			r.Post("/account/profile", h.updateProfile)
 			r.Post("/account/password", h.changePassword)
+			r.Post("/account/time-zone", h.setTimeZone) // account_time_zone.go
 			r.With(h.requireTwoFactorForKeys).Post("/account/keys", h.createKey)
 			r.With(h.requireTwoFactorForKeys).Post("/account/keys/{kid}/regenerate", h.regenerateKey)
 			r.Post("/account/keys/{kid}/revoke", h.revokeKey)

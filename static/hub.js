@@ -47,6 +47,68 @@
       done(false); // the text is selected: Ctrl+C copies it
     }
   });
+
+  // Time zones. The browser's zone is taken for a person who never chose
+  // one (<body data-time-zone-unset>); the account page offers it when it
+  // differs from the saved one and lists the zones the browser knows.
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function offerZone(zone) {
+    var body = new URLSearchParams();
+    body.set("time_zone", zone);
+    body.set("from", "browser");
+    return fetch("/account/time-zone", { method: "POST", body: body, credentials: "same-origin" });
+  }
+
+  function zoneSetting(zone) {
+    var input = document.getElementById("time-zone");
+    if (!input) {
+      return;
+    }
+    var list = document.querySelector("[data-time-zones]");
+    if (list && !list.firstChild && typeof Intl.supportedValuesOf === "function") {
+      Intl.supportedValuesOf("timeZone").forEach(function (z) {
+        var opt = document.createElement("option");
+        opt.value = z;
+        list.appendChild(opt);
+      });
+    }
+    var offer = document.querySelector("[data-browser-zone]");
+    if (!offer || !zone || zone === input.getAttribute("data-saved")) {
+      return;
+    }
+    offer.querySelector("[data-browser-zone-name]").textContent = zone;
+    offer.hidden = false;
+    offer.querySelector("[data-use-browser-zone]").addEventListener("click", function () {
+      input.value = zone;
+      input.form.requestSubmit();
+    });
+  }
+
+  function start() {
+    var zone = browserZone();
+    if (zone && document.body.hasAttribute("data-time-zone-unset")) {
+      document.body.removeAttribute("data-time-zone-unset");
+      offerZone(zone).then(function (res) {
+        if (res.ok) {
+          document.body.setAttribute("data-time-zone-offered", zone);
+        }
+      }, function () {});
+    }
+    zoneSetting(zone);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();
 
 // A button with data-insert="TEXT" data-target="ID" puts TEXT into the

@@ -98,7 +98,7 @@ func TestServeRedisDown(t *testing.T) {
 		_, body := readyz()
 		return !strings.Contains(body, "redis: down") && strings.Contains(body, "back since")
 	})
-	if _, back := redisNotice(during); !strings.Contains(back, "Redis came back at") {
+	if _, back := redisNotice(during); !strings.Contains(back, "Redis came back ") {
 		t.Errorf("health page after Redis came back: %q", back)
 	}
 	eventually("a new session is kept in Redis again", func() bool {

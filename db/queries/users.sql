@@ -67,3 +67,10 @@ ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry
 
 -- name: SessionDelete :exec
 DELETE FROM sessions WHERE token = $1;
+
+-- name: UserSetTimeZone :exec
+UPDATE users SET time_zone = $2 WHERE id = $1;
+
+-- name: UserSetTimeZoneIfUnset :execrows
+-- The browser's zone, taken only while the person has not chosen one.
+UPDATE users SET time_zone = $2 WHERE id = $1 AND time_zone = '';
