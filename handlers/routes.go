@@ -122,6 +122,7 @@ func (h *Handler) routes() http.Handler {
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
 				r.Get("/", h.communityPage)
+				r.Get("/overview", h.overviewPage) // the landing page to be (overview.go)
 				r.Group(func(r chi.Router) {
 					r.Use(h.requireManager)
 					r.Get("/audit", h.communityAudit)

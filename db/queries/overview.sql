@@ -1,0 +1,58 @@
+-- The overview page of a community: its getting-started state and its
+-- activity. Every query filters by the community.
+
+-- name: OverviewSetup :one
+-- What a new community has set up. twitch_bot_token is the instance's Twitch
+-- bot account (shared by every community, connected by an admin); a Slack
+-- workspace's bot token comes with its install, so it is per link.
+SELECT
+    (SELECT count(*) FROM platform_entities e WHERE e.community_id = sqlc.arg(community_id) AND e.platform = 'twitch')::bigint AS twitch_links,
+    (SELECT count(*) FROM platform_entities e WHERE e.community_id = sqlc.arg(community_id) AND e.platform = 'discord')::bigint AS discord_links,
+    (SELECT count(*) FROM platform_entities e WHERE e.community_id = sqlc.arg(community_id) AND e.platform = 'slack')::bigint AS slack_links,
+    EXISTS (SELECT 1 FROM platform_tokens t WHERE t.platform = 'twitch' AND t.subject = 'bot' AND t.needs_reconnect = '')::boolean AS twitch_bot_token,
+    (SELECT count(*) FROM platform_tokens t JOIN platform_entities e ON e.id = t.entity_id
+        WHERE e.community_id = sqlc.arg(community_id) AND e.platform = 'slack' AND t.needs_reconnect = '')::bigint AS slack_tokens,
+    (SELECT count(*) FROM commands c WHERE c.community_id = sqlc.arg(community_id))::bigint AS commands,
+    (SELECT count(*) FROM overlay_sources o WHERE o.community_id = sqlc.arg(community_id))::bigint AS overlays;
+
+-- name: OverviewSimulated :one
+-- Whether a command ever ran for real from the hub's simulator, whose users
+-- are logged as sim:<name>. Dry runs are not logged.
+SELECT EXISTS (
+    SELECT 1 FROM command_executions x
+    WHERE x.community_id = sqlc.arg(community_id) AND x.user_id LIKE 'sim:%'
+)::boolean AS simulated;
+
+-- name: OverviewRunsByHour :many
+-- Commands run in each hour of the week before now (0: the last hour).
+SELECT floor(extract(epoch FROM (sqlc.arg(now)::timestamptz - x.created_at)) / 3600)::int AS hours_ago, count(*)::bigint AS runs
+FROM command_executions x
+WHERE x.community_id = sqlc.arg(community_id)
+  AND x.created_at > sqlc.arg(now)::timestamptz - interval '7 days' AND x.created_at <= sqlc.arg(now)::timestamptz
+GROUP BY 1;
+
+-- name: OverviewTopCommands :many
+-- Runs of each command in the day and the week before now.
+SELECT x.command, count(*) FILTER (WHERE x.created_at > sqlc.arg(now)::timestamptz - interval '24 hours')::bigint AS day_runs,
+    count(*)::bigint AS week_runs
+FROM command_executions x
+WHERE x.community_id = sqlc.arg(community_id)
+  AND x.created_at > sqlc.arg(now)::timestamptz - interval '7 days' AND x.created_at <= sqlc.arg(now)::timestamptz
+GROUP BY x.command
+ORDER BY week_runs DESC, x.command
+LIMIT 200;
+
+-- name: OverviewPointsByHour :many
+-- Point awards of the week before now, by hour and by the kind of event that
+-- earned them. The router writes the event kind as the reason, except for
+-- cheers ("cheer of N bits") and voice ("N minutes in voice").
+SELECT floor(extract(epoch FROM (sqlc.arg(now)::timestamptz - l.created_at)) / 3600)::int AS hours_ago,
+    (CASE WHEN l.reason LIKE 'cheer of %' THEN 'cheer'
+          WHEN l.reason LIKE '% minutes in voice' THEN 'voice_leave'
+          ELSE l.reason END)::text AS kind,
+    count(*)::bigint AS events,
+    coalesce(sum(l.delta) FILTER (WHERE l.delta > 0), 0)::bigint AS given
+FROM points_ledger l
+WHERE l.community_id = sqlc.arg(community_id)
+  AND l.created_at > sqlc.arg(now)::timestamptz - interval '7 days' AND l.created_at <= sqlc.arg(now)::timestamptz
+GROUP BY 1, 2;
