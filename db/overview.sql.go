@@ -11,7 +11,7 @@ import (
 )
 
 const overviewPointsByHour = `-- name: OverviewPointsByHour :many
-SELECT floor(extract(epoch FROM ($1::timestamptz - l.created_at)) / 3600)::int AS hours_ago,
+SELECT date_bin('1 hour', l.created_at, $1::timestamptz)::timestamptz AS bucket,
     (CASE WHEN l.reason LIKE 'cheer of %' THEN 'cheer'
           WHEN l.reason LIKE '% minutes in voice' THEN 'voice_leave'
           ELSE l.reason END)::text AS kind,
@@ -29,10 +29,10 @@ type OverviewPointsByHourParams struct {
 }
 
 type OverviewPointsByHourRow struct {
-	HoursAgo int32
-	Kind     string
-	Events   int64
-	Given    int64
+	Bucket time.Time
+	Kind   string
+	Events int64
+	Given  int64
 }
 
 // Point awards of the week before now, by hour and by the kind of event that
@@ -48,7 +48,7 @@ func (q *Queries) OverviewPointsByHour(ctx context.Context, arg OverviewPointsBy
 	for rows.Next() {
 		var i OverviewPointsByHourRow
 		if err := rows.Scan(
-			&i.HoursAgo,
+			&i.Bucket,
 			&i.Kind,
 			&i.Events,
 			&i.Given,
@@ -63,35 +63,50 @@ func (q *Queries) OverviewPointsByHour(ctx context.Context, arg OverviewPointsBy
 	return items, nil
 }
 
-const overviewRunsByHour = `-- name: OverviewRunsByHour :many
-SELECT floor(extract(epoch FROM ($1::timestamptz - x.created_at)) / 3600)::int AS hours_ago, count(*)::bigint AS runs
+const overviewRuns = `-- name: OverviewRuns :many
+SELECT coalesce(date_bin('1 hour', x.created_at, $1::timestamptz), $1::timestamptz)::timestamptz AS bucket,
+    coalesce(x.command, '')::text AS command,
+    (GROUPING(x.command) = 0)::boolean AS by_command,
+    count(*) FILTER (WHERE x.created_at > $1::timestamptz - interval '24 hours')::bigint AS day_runs,
+    count(*)::bigint AS runs
 FROM command_executions x
 WHERE x.community_id = $2
   AND x.created_at > $1::timestamptz - interval '7 days' AND x.created_at <= $1::timestamptz
-GROUP BY 1
+GROUP BY GROUPING SETS ((date_bin('1 hour', x.created_at, $1::timestamptz)), (x.command))
 `
 
-type OverviewRunsByHourParams struct {
+type OverviewRunsParams struct {
 	Now         time.Time
 	CommunityID int64
 }
 
-type OverviewRunsByHourRow struct {
-	HoursAgo int32
-	Runs     int64
+type OverviewRunsRow struct {
+	Bucket    time.Time
+	Command   string
+	ByCommand bool
+	DayRuns   int64
+	Runs      int64
 }
 
-// Commands run in each hour of the week before now (0: the last hour).
-func (q *Queries) OverviewRunsByHour(ctx context.Context, arg OverviewRunsByHourParams) ([]OverviewRunsByHourRow, error) {
-	rows, err := q.db.Query(ctx, overviewRunsByHour, arg.Now, arg.CommunityID)
+// Commands run in the week before now, in one pass: per hour (rows with a
+// bucket, the start of an hour counted back from now, and by_command false)
+// and per command (by_command, with its runs in the last 24 hours).
+func (q *Queries) OverviewRuns(ctx context.Context, arg OverviewRunsParams) ([]OverviewRunsRow, error) {
+	rows, err := q.db.Query(ctx, overviewRuns, arg.Now, arg.CommunityID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []OverviewRunsByHourRow{}
+	items := []OverviewRunsRow{}
 	for rows.Next() {
-		var i OverviewRunsByHourRow
-		if err := rows.Scan(&i.HoursAgo, &i.Runs); err != nil {
+		var i OverviewRunsRow
+		if err := rows.Scan(
+			&i.Bucket,
+			&i.Command,
+			&i.ByCommand,
+			&i.DayRuns,
+			&i.Runs,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -147,59 +162,23 @@ func (q *Queries) OverviewSetup(ctx context.Context, communityID int64) (Overvie
 
 const overviewSimulated = `-- name: OverviewSimulated :one
 SELECT EXISTS (
-    SELECT 1 FROM command_executions x
-    WHERE x.community_id = $1 AND x.user_id LIKE 'sim:%'
+    SELECT 1 FROM (
+        SELECT x.user_id FROM command_executions x
+        WHERE x.community_id = $1
+        ORDER BY x.id
+        LIMIT 10000
+    ) first
+    WHERE first.user_id LIKE 'sim:%'
 )::boolean AS simulated
 `
 
-// Whether a command ever ran for real from the hub's simulator, whose users
-// are logged as sim:<name>. Dry runs are not logged.
+// Whether a command ran for real from the hub's simulator, whose users are
+// logged as sim:<name> (dry runs are not logged), among the community's
+// first 10,000 executions: the look stays cheap on a busy log, and a
+// community that ran that many commands has tried them.
 func (q *Queries) OverviewSimulated(ctx context.Context, communityID int64) (bool, error) {
 	row := q.db.QueryRow(ctx, overviewSimulated, communityID)
 	var simulated bool
 	err := row.Scan(&simulated)
 	return simulated, err
-}
-
-const overviewTopCommands = `-- name: OverviewTopCommands :many
-SELECT x.command, count(*) FILTER (WHERE x.created_at > $1::timestamptz - interval '24 hours')::bigint AS day_runs,
-    count(*)::bigint AS week_runs
-FROM command_executions x
-WHERE x.community_id = $2
-  AND x.created_at > $1::timestamptz - interval '7 days' AND x.created_at <= $1::timestamptz
-GROUP BY x.command
-ORDER BY week_runs DESC, x.command
-LIMIT 200
-`
-
-type OverviewTopCommandsParams struct {
-	Now         time.Time
-	CommunityID int64
-}
-
-type OverviewTopCommandsRow struct {
-	Command  string
-	DayRuns  int64
-	WeekRuns int64
-}
-
-// Runs of each command in the day and the week before now.
-func (q *Queries) OverviewTopCommands(ctx context.Context, arg OverviewTopCommandsParams) ([]OverviewTopCommandsRow, error) {
-	rows, err := q.db.Query(ctx, overviewTopCommands, arg.Now, arg.CommunityID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []OverviewTopCommandsRow{}
-	for rows.Next() {
-		var i OverviewTopCommandsRow
-		if err := rows.Scan(&i.Command, &i.DayRuns, &i.WeekRuns); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -83,39 +84,51 @@ func (st *Settings) Setup(ctx context.Context, communityID int64) (Setup, error)
 func (st *Settings) Activity(ctx context.Context, communityID int64, now time.Time) (Activity, error) {
 	q := db.New(st.read)
 	a := Activity{Events: map[string]*Hours{}}
-	runs, err := q.OverviewRunsByHour(ctx, db.OverviewRunsByHourParams{Now: now, CommunityID: communityID})
+	runs, err := q.OverviewRuns(ctx, db.OverviewRunsParams{Now: now, CommunityID: communityID})
 	if err != nil {
 		return a, fmt.Errorf("count runs of community %d: %w", communityID, err)
 	}
 	for _, r := range runs {
-		if r.HoursAgo >= 0 && int(r.HoursAgo) < len(a.Runs) {
-			a.Runs[r.HoursAgo] += r.Runs
+		if r.ByCommand {
+			a.Commands = append(a.Commands, CommandUse{Command: r.Command, Day: r.DayRuns, Week: r.Runs})
+		} else if i, ok := hoursAgo(now, r.Bucket); ok {
+			a.Runs[i] += r.Runs
 		}
 	}
-	top, err := q.OverviewTopCommands(ctx, db.OverviewTopCommandsParams{Now: now, CommunityID: communityID})
-	if err != nil {
-		return a, fmt.Errorf("count commands of community %d: %w", communityID, err)
-	}
-	for _, t := range top {
-		a.Commands = append(a.Commands, CommandUse{Command: t.Command, Day: t.DayRuns, Week: t.WeekRuns})
-	}
+	slices.SortFunc(a.Commands, func(x, y CommandUse) int {
+		if x.Week != y.Week {
+			return cmp.Compare(y.Week, x.Week)
+		}
+		return strings.Compare(x.Command, y.Command)
+	})
 	pts, err := q.OverviewPointsByHour(ctx, db.OverviewPointsByHourParams{Now: now, CommunityID: communityID})
 	if err != nil {
 		return a, fmt.Errorf("count points of community %d: %w", communityID, err)
 	}
 	for _, p := range pts {
-		if p.HoursAgo < 0 || int(p.HoursAgo) >= len(a.Points) {
+		i, ok := hoursAgo(now, p.Bucket)
+		if !ok {
 			continue
 		}
-		a.Points[p.HoursAgo] += p.Given
+		a.Points[i] += p.Given
 		h := a.Events[p.Kind]
 		if h == nil {
 			h = new(Hours)
 			a.Events[p.Kind] = h
 		}
-		h[p.HoursAgo] += p.Events
+		h[i] += p.Events
 	}
 	return a, nil
+}
+
+// hoursAgo is the index in Hours of the hour that begins at bucket, an
+// hour counted back from now (a moment exactly at now is in the last hour).
+func hoursAgo(now, bucket time.Time) (int, bool) {
+	i := int(now.Sub(bucket)/time.Hour) - 1
+	if i < 0 {
+		i = 0
+	}
+	return i, i < len(Hours{})
 }
 
 // EventKinds are the kinds in a's events, the most frequent in the week first.

@@ -16,37 +16,39 @@ SELECT
     (SELECT count(*) FROM overlay_sources o WHERE o.community_id = sqlc.arg(community_id))::bigint AS overlays;
 
 -- name: OverviewSimulated :one
--- Whether a command ever ran for real from the hub's simulator, whose users
--- are logged as sim:<name>. Dry runs are not logged.
+-- Whether a command ran for real from the hub's simulator, whose users are
+-- logged as sim:<name> (dry runs are not logged), among the community's
+-- first 10,000 executions: the look stays cheap on a busy log, and a
+-- community that ran that many commands has tried them.
 SELECT EXISTS (
-    SELECT 1 FROM command_executions x
-    WHERE x.community_id = sqlc.arg(community_id) AND x.user_id LIKE 'sim:%'
+    SELECT 1 FROM (
+        SELECT x.user_id FROM command_executions x
+        WHERE x.community_id = sqlc.arg(community_id)
+        ORDER BY x.id
+        LIMIT 10000
+    ) first
+    WHERE first.user_id LIKE 'sim:%'
 )::boolean AS simulated;
 
--- name: OverviewRunsByHour :many
--- Commands run in each hour of the week before now (0: the last hour).
-SELECT floor(extract(epoch FROM (sqlc.arg(now)::timestamptz - x.created_at)) / 3600)::int AS hours_ago, count(*)::bigint AS runs
+-- name: OverviewRuns :many
+-- Commands run in the week before now, in one pass: per hour (rows with a
+-- bucket, the start of an hour counted back from now, and by_command false)
+-- and per command (by_command, with its runs in the last 24 hours).
+SELECT coalesce(date_bin('1 hour', x.created_at, sqlc.arg(now)::timestamptz), sqlc.arg(now)::timestamptz)::timestamptz AS bucket,
+    coalesce(x.command, '')::text AS command,
+    (GROUPING(x.command) = 0)::boolean AS by_command,
+    count(*) FILTER (WHERE x.created_at > sqlc.arg(now)::timestamptz - interval '24 hours')::bigint AS day_runs,
+    count(*)::bigint AS runs
 FROM command_executions x
 WHERE x.community_id = sqlc.arg(community_id)
   AND x.created_at > sqlc.arg(now)::timestamptz - interval '7 days' AND x.created_at <= sqlc.arg(now)::timestamptz
-GROUP BY 1;
-
--- name: OverviewTopCommands :many
--- Runs of each command in the day and the week before now.
-SELECT x.command, count(*) FILTER (WHERE x.created_at > sqlc.arg(now)::timestamptz - interval '24 hours')::bigint AS day_runs,
-    count(*)::bigint AS week_runs
-FROM command_executions x
-WHERE x.community_id = sqlc.arg(community_id)
-  AND x.created_at > sqlc.arg(now)::timestamptz - interval '7 days' AND x.created_at <= sqlc.arg(now)::timestamptz
-GROUP BY x.command
-ORDER BY week_runs DESC, x.command
-LIMIT 200;
+GROUP BY GROUPING SETS ((date_bin('1 hour', x.created_at, sqlc.arg(now)::timestamptz)), (x.command));
 
 -- name: OverviewPointsByHour :many
 -- Point awards of the week before now, by hour and by the kind of event that
 -- earned them. The router writes the event kind as the reason, except for
 -- cheers ("cheer of N bits") and voice ("N minutes in voice").
-SELECT floor(extract(epoch FROM (sqlc.arg(now)::timestamptz - l.created_at)) / 3600)::int AS hours_ago,
+SELECT date_bin('1 hour', l.created_at, sqlc.arg(now)::timestamptz)::timestamptz AS bucket,
     (CASE WHEN l.reason LIKE 'cheer of %' THEN 'cheer'
           WHEN l.reason LIKE '% minutes in voice' THEN 'voice_leave'
           ELSE l.reason END)::text AS kind,
