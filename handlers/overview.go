@@ -178,16 +178,32 @@ func overviewActivity(p *views.Overview, a router.Activity) {
 
 	for _, k := range a.EventKinds() {
 		hs := a.Events[k]
-		p.Events = append(p.Events, views.OverviewCount{Name: k, Day: hs.Day(), Week: hs.Week()})
+		p.Events = append(p.Events, views.OverviewCount{Name: k, Label: kindLabel(k), Day: hs.Day(), Week: hs.Week()})
 	}
 	for i, c := range a.Commands {
 		if i == 10 {
 			break
 		}
-		p.Commands = append(p.Commands, views.OverviewCount{Name: c.Command, Day: c.Day, Week: c.Week})
+		p.Commands = append(p.Commands, views.OverviewCount{Name: c.Command, Label: "!" + c.Command, Day: c.Day, Week: c.Week})
 	}
 	scale(p.Events)
 	scale(p.Commands)
+}
+
+// kindLabels name the events that earn points for a reader.
+var kindLabels = map[string]string{
+	string(router.ChatMessage): "chat messages", string(router.Follow): "follows", string(router.Subscribe): "subscriptions",
+	string(router.GiftSub): "gift subscriptions", string(router.Cheer): "cheers", string(router.Raid): "raids",
+	string(router.MemberJoin): "members joining", string(router.Reaction): "reactions", string(router.VoiceLeave): "time in voice",
+	string(router.Boost): "server boosts", string(router.FileShare): "file shares", string(router.AppMention): "app mentions",
+}
+
+// kindLabel names an event kind, or another reason points were given (a module's), as it is.
+func kindLabel(k string) string {
+	if l, ok := kindLabels[k]; ok {
+		return l
+	}
+	return k
 }
 
 // scale sets each count's bar against the largest weekly count of xs.
