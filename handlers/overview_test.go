@@ -87,6 +87,12 @@ func TestOverviewChecklistFollowsSetup(t *testing.T) {
 	}
 	want["link"] = true
 	doc = check("linking Discord", "1 of 5 done")
+	if bot := doc.Find(`[data-testid=step-bot]`); !strings.Contains(bot.Text(), "The Discord bot is not connected") {
+		t.Errorf("the bot step, with the Discord bot off, says %q", strings.Join(strings.Fields(bot.Text()), " "))
+	}
+	if got := doc.Find(`[data-testid=ov-bot-discord]`).Text(); !strings.Contains(got, "1 linked here") {
+		t.Errorf("the Discord bot card says %q, want it to count the link", strings.Join(strings.Fields(got), " "))
+	}
 
 	// 2. The bot: starting is not connected; connected is.
 	o.discord.Set(platform.StateStarting, "Connecting to the gateway.")
