@@ -101,6 +101,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/executions", fmt.Sprintf("/c/%d/executions", B), nil, ""},
 		{"GET", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), nil, ""},
 		{"GET", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), nil, ""},
+		{"GET", "/c/{cid}/overview", fmt.Sprintf("/c/%d/overview", B), nil, ""},
 		{"POST", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), url.Values{"platform": {"twitch"}, "user": {"eve"}, "kind": {"follow"}}, ""},
 		{"POST", "/c/{cid}/prefix", fmt.Sprintf("/c/%d/prefix", B), url.Values{"prefix": {"?"}}, ""},
 		{"POST", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), url.Values{"name": {"evil"}, "response": {"pwned"}, "permission": {"everyone"}}, ""},
