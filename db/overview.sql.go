@@ -14,6 +14,7 @@ const overviewPointsByHour = `-- name: OverviewPointsByHour :many
 SELECT date_bin('1 hour', l.created_at, $1::timestamptz)::timestamptz AS bucket,
     (CASE WHEN l.reason LIKE 'cheer of %' THEN 'cheer'
           WHEN l.reason LIKE '% minutes in voice' THEN 'voice_leave'
+          WHEN l.reason LIKE 'given by %' THEN ''
           ELSE l.reason END)::text AS kind,
     count(*)::bigint AS events,
     coalesce(sum(l.delta) FILTER (WHERE l.delta > 0), 0)::bigint AS given
@@ -37,7 +38,8 @@ type OverviewPointsByHourRow struct {
 
 // Point awards of the week before now, by hour and by the kind of event that
 // earned them. The router writes the event kind as the reason, except for
-// cheers ("cheer of N bits") and voice ("N minutes in voice").
+// cheers ("cheer of N bits") and voice ("N minutes in voice"); points given
+// with !give ("given by NAME") are no event: their kind is empty.
 func (q *Queries) OverviewPointsByHour(ctx context.Context, arg OverviewPointsByHourParams) ([]OverviewPointsByHourRow, error) {
 	rows, err := q.db.Query(ctx, overviewPointsByHour, arg.Now, arg.CommunityID)
 	if err != nil {

@@ -218,6 +218,8 @@ func TestOverviewActivity(t *testing.T) {
 	points(o.c.ID, "follow", 10, 50*time.Hour)
 	points(o.c.ID, "cheer of 500 bits", 50, 3*time.Hour)
 	points(o.c.ID, "chat_message", 1, 10*time.Minute)
+	points(o.c.ID, "given by Mod", 100, 20*time.Minute) // by hand: points given, but no event
+	points(o.c.ID, "given by Mod", -30, 20*time.Minute)
 	points(o.c.ID, "follow", 10, 9*24*time.Hour) // too old
 	for range 7 {
 		exec(other.ID, "hug", time.Hour)
@@ -229,7 +231,7 @@ func TestOverviewActivity(t *testing.T) {
 		s := doc.Find(`[data-testid=ov-stat-` + id + `]`)
 		return [2]string{s.Find(`[data-testid=day]`).Text(), s.Find(`[data-testid=week]`).Text()}
 	}
-	if d := cmp.Diff(map[string][2]string{"runs": {"4", "8"}, "events": {"3", "4"}, "follows": {"1", "2"}, "points": {"61", "71"}},
+	if d := cmp.Diff(map[string][2]string{"runs": {"4", "8"}, "events": {"3", "4"}, "follows": {"1", "2"}, "points": {"161", "171"}},
 		map[string][2]string{"runs": stat("runs"), "events": stat("events"), "follows": stat("follows"), "points": stat("points")}); d != "" {
 		t.Errorf("stats, day and week (-want +got):\n%s", d)
 	}
@@ -255,7 +257,7 @@ func TestOverviewActivity(t *testing.T) {
 	if d := cmp.Diff([]string{"0", "0", "0", "0", "1", "0", "1"}, bars("chart-follows-7d")); d != "" {
 		t.Errorf("follows per day (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]string{"0", "0", "0", "0", "10", "0", "61"}, bars("chart-points-7d")); d != "" {
+	if d := cmp.Diff([]string{"0", "0", "0", "0", "10", "0", "161"}, bars("chart-points-7d")); d != "" {
 		t.Errorf("points per day (-want +got):\n%s", d)
 	}
 	if got := doc.Find(`[data-testid=chart-runs-7d] [data-testid=chart-total]`).Text(); got != "8" {

@@ -57,8 +57,8 @@ type CommandUse struct {
 // Activity is a community's week before a moment.
 type Activity struct {
 	Runs     Hours             // commands run
-	Events   map[string]*Hours // events that earned points, by kind (Kind, or another reason such as a module's)
-	Points   Hours             // points given (positive changes)
+	Events   map[string]*Hours // events that earned points, by kind (a Kind, or another module's reason)
+	Points   Hours             // points given (positive changes), by events and by hand
 	Commands []CommandUse      // most run in the week first
 }
 
@@ -111,6 +111,9 @@ func (st *Settings) Activity(ctx context.Context, communityID int64, now time.Ti
 			continue
 		}
 		a.Points[i] += p.Given
+		if p.Kind == "" { // given by hand, not earned by an event
+			continue
+		}
 		h := a.Events[p.Kind]
 		if h == nil {
 			h = new(Hours)

@@ -47,10 +47,12 @@ GROUP BY GROUPING SETS ((date_bin('1 hour', x.created_at, sqlc.arg(now)::timesta
 -- name: OverviewPointsByHour :many
 -- Point awards of the week before now, by hour and by the kind of event that
 -- earned them. The router writes the event kind as the reason, except for
--- cheers ("cheer of N bits") and voice ("N minutes in voice").
+-- cheers ("cheer of N bits") and voice ("N minutes in voice"); points given
+-- with !give ("given by NAME") are no event: their kind is empty.
 SELECT date_bin('1 hour', l.created_at, sqlc.arg(now)::timestamptz)::timestamptz AS bucket,
     (CASE WHEN l.reason LIKE 'cheer of %' THEN 'cheer'
           WHEN l.reason LIKE '% minutes in voice' THEN 'voice_leave'
+          WHEN l.reason LIKE 'given by %' THEN ''
           ELSE l.reason END)::text AS kind,
     count(*)::bigint AS events,
     coalesce(sum(l.delta) FILTER (WHERE l.delta > 0), 0)::bigint AS given
