@@ -352,7 +352,7 @@ func Community(p CommunityPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, " <section><h2>Members</h2><table data-testid=\"members\"><thead><tr><th>Member</th><th>Role</th><th>Since</th><th></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, " <section><h2>Members</h2><table data-testid=\"members\"><thead><tr><th>Member</th><th>Role</th><th>Since</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
