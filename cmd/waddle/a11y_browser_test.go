@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	_ "embed"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -178,7 +180,7 @@ func TestAccessibilityBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	by := audit.Actor{UserID: olga.ID}
-	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Limiter: a.limiter, Logger: slog.New(slog.DiscardHandler)})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Limiter: a.limiter, Logger: slog.New(slog.DiscardHandler), Executor: a.exec, Secrets: a.secrets})
 	settings := router.NewSettings(rt)
 	if _, err := settings.LinkEntity(ctx, by, c.ID, router.Twitch, "duckpond", "Duck Pond"); err != nil {
 		t.Fatal(err)
@@ -193,6 +195,24 @@ func TestAccessibilityBrowser(t *testing.T) {
 	rule, err := settings.CreateRule(ctx, by, c.ID, router.RuleInput{Priority: 1, Match: router.MatchContains, Pattern: "spam", Action: router.ActionTimeout, TimeoutSeconds: 60, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := settings.CreateModule(ctx, by, c.ID, router.ModuleInput{Name: "weather", Kind: "webhook", URL: "https://example.com/weather", Secret: "hook-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	// A real (not dry) run, so the execution log has a row; the log is
+	// written by Run, stopped once it is flushed.
+	rctx, stopRouter := context.WithCancel(ctx)
+	routerDone := make(chan error, 1)
+	go func() { routerDone <- rt.Run(rctx) }()
+	if _, err := rt.Simulate(ctx, by, c.ID, router.Event{ID: "a11y-1", Platform: router.Twitch, Kind: router.ChatMessage, Text: "!hello", Time: time.Now(), User: router.User{ID: "42", Name: "quackers"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancelFlush := context.WithTimeout(ctx, stepTimeout)
+	err = rt.Flush(fctx)
+	cancelFlush()
+	stopRouter()
+	if rerr := <-routerDone; err != nil || rerr != nil {
+		t.Fatalf("write the execution log: flush %v, run %v", err, rerr)
 	}
 	if _, err := settings.AddPoints(ctx, c.ID, router.Twitch, "42", "quackers", 25, "chat"); err != nil {
 		t.Fatal(err)
@@ -222,6 +242,7 @@ func TestAccessibilityBrowser(t *testing.T) {
 		}
 		return &tab{t: t, ctx: tctx, base: base}
 	}
+	// hasForm (or any element) with the data-testid id must be on the page.
 	hasForm := func(b *tab, id string) func() bool {
 		return func() bool { return b.js(fmt.Sprintf(`!!document.querySelector('[data-testid=%q]')`, id)) }
 	}
@@ -231,9 +252,14 @@ func TestAccessibilityBrowser(t *testing.T) {
 		}
 	}
 	cp := fmt.Sprintf("/c/%d", c.ID)
-	communityPages := []string{cp + "/", cp + "/audit", cp + "/commands", fmt.Sprintf("%s/commands/%d/edit", cp, cmd.ID),
-		cp + "/moderation", fmt.Sprintf("%s/moderation/rules/%d/edit", cp, rule.ID), cp + "/points", cp + "/executions",
-		cp + "/servers", cp + "/simulator", cp + "/modules", cp + "/overlays"}
+	// Each community page, with what it must show: its rows are checked too.
+	communityPages := []struct{ path, want string }{
+		{cp + "/", "member-row"}, {cp + "/audit", "audit-row"}, {cp + "/commands", "command-row"},
+		{fmt.Sprintf("%s/commands/%d/edit", cp, cmd.ID), "command-edit-form"}, {cp + "/moderation", "rule-row"},
+		{fmt.Sprintf("%s/moderation/rules/%d/edit", cp, rule.ID), "rule-edit-form"}, {cp + "/points", "leaderboard-row"},
+		{cp + "/executions", "exec-row"}, {cp + "/servers", "current-user"}, {cp + "/simulator", "sim-submit"},
+		{cp + "/modules", "module-row"}, {cp + "/overlays", "overlay-alerts"},
+	}
 
 	t.Run("signed out", func(t *testing.T) {
 		b := newTab("signed out")
@@ -277,9 +303,12 @@ func TestAccessibilityBrowser(t *testing.T) {
 		b.open("/signin")
 		b.signIn(ownerEmail, ownerPassword)
 		b.wantPath("/")
-		pages := append([]string{"/", "/account", "/health"}, communityPages...)
-		for _, p := range pages {
+		for _, p := range []string{"/", "/account", "/health"} {
 			b.visitA11y("owner", p, signedIn(b))
+		}
+		for _, p := range communityPages {
+			shown := hasForm(b, p.want)
+			b.visitA11y("owner", p.path, func() bool { return signedIn(b)() && shown() })
 		}
 		b.open("/account")
 		b.submit("start the authenticator set-up", tid("totp-start"))
