@@ -65,10 +65,11 @@ const axeCheck = `(async () => {
 })()`
 
 // unnamedControls finds what axe-core leaves to judgement: every visible
-// control needs a name a screen reader can say. The name is worked out the
+// control needs a name a screen reader can say. Controls not rendered (in a
+// closed <details>, hidden) are skipped: checkVisibility knows them. The name is worked out the
 // way browsers do for the common cases.
 const unnamedControls = `JSON.stringify([...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex='-1'])")]
-	.filter(el => el.getClientRects().length > 0)
+	.filter(el => el.checkVisibility({visibilityProperty: true}))
 	.filter(el => {
 		const lab = el.getAttribute("aria-labelledby");
 		if (lab && lab.split(/\s+/).some(id => (document.getElementById(id)?.textContent || "").trim())) return false;
@@ -84,7 +85,7 @@ const unnamedControls = `JSON.stringify([...document.querySelectorAll("a[href], 
 // focus with a keyboard modality and lists those whose outline and box
 // shadow show nothing when focused, as :focus-visible draws them.
 const focusInvisible = `JSON.stringify([...document.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary")]
-	.filter(el => el.getClientRects().length > 0).slice(0, 60)
+	.filter(el => el.checkVisibility({visibilityProperty: true})).slice(0, 60)
 	.filter(el => {
 		el.focus({focusVisible: true});
 		if (document.activeElement !== el) return false;
