@@ -62,7 +62,7 @@ func CommunityKeysSection(k CommunityKeys) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(k.Keys) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<table data-testid=\"community-key-list\"><thead><tr><th>Name</th><th>Role</th><th>Created by</th><th>Key</th><th>Last used</th><th></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<table data-testid=\"community-key-list\"><thead><tr><th>Name</th><th>Role</th><th>Created by</th><th>Key</th><th>Last used</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
