@@ -121,7 +121,7 @@ func Commands(p CommandsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<div class=\"table-scroll\"><table data-testid=\"commands\"><thead><tr><th>Command</th><th>Response</th><th>Who</th><th>Cooldowns</th><th>Platforms</th><th>State</th><th></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<div class=\"table-scroll\"><table data-testid=\"commands\"><thead><tr><th>Command</th><th>Response</th><th>Who</th><th>Cooldowns</th><th>Platforms</th><th>State</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

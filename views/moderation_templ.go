@@ -107,7 +107,7 @@ func Moderation(p ModerationPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"table-scroll\"><table data-testid=\"rules\"><thead><tr><th>Priority</th><th>Match</th><th>Action</th><th>Response</th><th>Exempt</th><th></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"table-scroll\"><table data-testid=\"rules\"><thead><tr><th>Priority</th><th>Match</th><th>Action</th><th>Response</th><th>Exempt</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

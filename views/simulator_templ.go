@@ -121,7 +121,7 @@ func Simulator(p SimulatorPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<p class=\"muted\">Send a message or an event as any chat user and see what the bot answers. A dry run stores nothing and spends no cooldown; a real run changes points, counters and the execution log as chat would, but never posts to chat.</p><div id=\"sim-transcript\" class=\"transcript\" data-testid=\"sim-transcript\" aria-live=\"polite\" tabindex=\"0\" aria-label=\"Transcript\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<p class=\"muted\">Send a message or an event as any chat user and see what the bot answers. A dry run stores nothing and spends no cooldown; a real run changes points, counters and the execution log as chat would, but never posts to chat.</p><div id=\"sim-transcript\" class=\"transcript\" data-testid=\"sim-transcript\" role=\"log\" aria-live=\"polite\" tabindex=\"0\" aria-label=\"Transcript\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

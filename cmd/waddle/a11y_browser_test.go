@@ -255,7 +255,7 @@ func TestAccessibilityBrowser(t *testing.T) {
 	cp := fmt.Sprintf("/c/%d", c.ID)
 	// Each community page, with what it must show: its rows are checked too.
 	communityPages := []struct{ path, want string }{
-		{cp + "/", "member-row"}, {cp + "/audit", "audit-row"}, {cp + "/commands", "command-row"},
+		{cp + "/", "current-user"}, {cp + "/members", "member-row"}, {cp + "/settings", "current-user"}, {cp + "/audit", "audit-row"}, {cp + "/commands", "command-row"},
 		{fmt.Sprintf("%s/commands/%d/edit", cp, cmd.ID), "command-edit-form"}, {cp + "/moderation", "rule-row"},
 		{fmt.Sprintf("%s/moderation/rules/%d/edit", cp, rule.ID), "rule-edit-form"}, {cp + "/points", "leaderboard-row"},
 		{cp + "/executions", "exec-row"}, {cp + "/servers", "current-user"}, {cp + "/simulator", "sim-submit"},
