@@ -100,6 +100,12 @@ func TestOverviewBrowser(t *testing.T) {
 
 			follow("simulate", path("simulator"))
 			b.do("send the command for real", chromedp.Click(tid("sim-dry-run")), fill(tid("sim-text"), "!hello"), chromedp.Click(tid("sim-submit")))
+			// The first real run of a sign-in session asks once; the phone
+			// run reuses the laptop's session, which already said yes.
+			b.waitFor("wait for the question or the answer", `!!document.querySelector('[data-testid="sim-confirm"]') || document.querySelectorAll('[data-testid="sim-entry"]').length === 1`)
+			if run1(b, "look for the question", chromedp.Evaluate[bool](`!!document.querySelector('[data-testid="sim-confirm"]')`)) {
+				b.do("confirm the real run", chromedp.Click(tid("sim-confirm-yes")))
+			}
 			b.waitFor("wait for the answer", `document.querySelectorAll('[data-testid="sim-entry"]').length === 1`)
 			b.wantText(chromedp.CSS(`[data-testid="sim-reply"]`), "hi")
 			b.waitFor("wait for the run in the log", fmt.Sprintf(`fetch(%q).then(r => r.text()).then(t => window.__ov = t), (window.__ov || "").includes('data-testid="step-simulate" data-done="true"')`, overview))
