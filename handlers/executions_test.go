@@ -38,7 +38,7 @@ func TestExecutionLog(t *testing.T) {
 	doc.Find(`[data-testid=exec-row]`).Each(func(_ int, s *goquery.Selection) {
 		rows = append(rows, s.Find(`[data-testid=exec-row-command]`).Text()+" "+strings.Fields(s.Find(`[data-testid=exec-row-user]`).Text())[0]+" "+s.Find(`[data-testid=exec-row-outcome]`).Text())
 	})
-	if d := cmp.Diff([]string{"secret eve denied", "hug Alice ok"}, rows); d != "" {
+	if d := cmp.Diff([]string{"secret eve not allowed", "hug Alice answered"}, rows); d != "" {
 		t.Errorf("log, newest first (-want +got):\n%s", d)
 	}
 	// Members may read the log.

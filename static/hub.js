@@ -185,3 +185,28 @@
   document.addEventListener("change", changed);
   document.addEventListener("input", changed);
 })();
+
+// The simulator: after an answer arrives, the message field (swapped in
+// empty, out of band) takes the focus back, so the next message can be
+// typed at once — unless the person has moved elsewhere meanwhile.
+(function () {
+  "use strict";
+  if (window.waddleSimFocus) {
+    return;
+  }
+  window.waddleSimFocus = true;
+  document.body.addEventListener("htmx:afterSettle", function (ev) {
+    var form = ev.detail && ev.detail.requestConfig ? ev.detail.requestConfig.elt : null;
+    if (!form || form.id !== "sim-form") {
+      return;
+    }
+    var active = document.activeElement;
+    if (active && active !== document.body && !form.contains(active)) {
+      return;
+    }
+    var text = document.getElementById("sim-text");
+    if (text) {
+      text.focus();
+    }
+  });
+})();

@@ -91,6 +91,8 @@ func TestSimulatorKeepsNewestInView(t *testing.T) {
 			if !b.js(sendOnScreen) {
 				t.Error("after ten messages the Send button is off screen")
 			}
+			// The message field is back in focus for the next message.
+			b.waitFor("the message field focused again", `document.activeElement && document.activeElement.id === "sim-text"`)
 
 			// A real run looks like one.
 			if shown("sim-real-note") {
