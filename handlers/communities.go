@@ -169,10 +169,13 @@ func settingsURL(id int64) string { return fmt.Sprintf("/c/%d/settings", id) }
 
 func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
-	var f views.SettingsForm
+	var (
+		f           views.SettingsForm
+		settingsErr error // the refusal, whose field the form marks
+	)
 	answer := formAnswer{
 		Page: func(st int, msg string) {
-			f.Error = msg
+			f.Error, f.Field = msg, fieldOf(settingsErr, nil)
 			h.renderSettings(w, r, st, &f)
 		},
 		Flash: "Settings saved.",
@@ -183,8 +186,8 @@ func (h *Handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f = views.SettingsForm{Name: r.PostForm.Get("name"), Description: r.PostForm.Get("description")}
-	_, err := h.comm.UpdateSettings(r.Context(), actorOf(r), m.ID, community.Settings{Name: f.Name, Description: f.Description})
-	h.answerForm(w, r, err, answer)
+	_, settingsErr = h.comm.UpdateSettings(r.Context(), actorOf(r), m.ID, community.Settings{Name: f.Name, Description: f.Description})
+	h.answerForm(w, r, settingsErr, answer)
 }
 
 // renderMembers shows the members page with the invite form as given.
@@ -210,15 +213,16 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, st int,
 func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	var (
-		f   views.InviteMemberForm
-		res community.InviteResult
+		f         views.InviteMemberForm
+		res       community.InviteResult
+		inviteErr error // the refusal, whose field the form marks
 	)
 	answer := formAnswer{
 		Page: func(st int, msg string) {
 			if len(f.Email) > 254 {
 				f.Email = ""
 			}
-			f.Error = msg
+			f.Error, f.Field = msg, fieldOf(inviteErr, nil)
 			h.renderMembers(w, r, st, f)
 		},
 		Done: func() {
@@ -237,11 +241,12 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request) {
 	f.Email, f.Role = r.PostForm.Get("email"), r.PostForm.Get("role")
 	role, err := community.ParseRole("role", f.Role)
 	if err != nil {
+		inviteErr = err
 		h.answerForm(w, r, err, answer)
 		return
 	}
-	res, err = h.comm.Invite(r.Context(), actorOf(r), m.Community, f.Email, role)
-	h.answerForm(w, r, err, answer)
+	res, inviteErr = h.comm.Invite(r.Context(), actorOf(r), m.Community, f.Email, role)
+	h.answerForm(w, r, inviteErr, answer)
 }
 
 func (h *Handler) revokeInvitation(w http.ResponseWriter, r *http.Request) {

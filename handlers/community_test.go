@@ -28,14 +28,15 @@ func TestInviteForm(t *testing.T) {
 		name, email, role string
 		wantStatus        int
 		wantError         string
+		wantField         string // the field the error sits next to, focused; "": above the form
 	}{
-		{"empty email", "", "member", 400, "Enter an email address."},
-		{"malformed email", "bob@", "member", 400, "is not an email address"},
-		{"over-long email", strings.Repeat("b", 260) + "@example.com", "member", 400, "at most 254"},
-		{"unknown role", "bob@example.com", "emperor", 400, "Choose a role"},
-		{"owner by invitation", "bob@example.com", "owner", 400, "Invite as admin, moderator or member"},
-		{"already a member", "mod@example.com", "member", 400, "already a member"},
-		{"ok", "bob@example.com", "moderator", 303, ""},
+		{"empty email", "", "member", 400, "Enter an email address.", "email"},
+		{"malformed email", "bob@", "member", 400, "is not an email address", "email"},
+		{"over-long email", strings.Repeat("b", 260) + "@example.com", "member", 400, "at most 254", "email"},
+		{"unknown role", "bob@example.com", "emperor", 400, "Choose a role", "role"},
+		{"owner by invitation", "bob@example.com", "owner", 400, "Invite as admin, moderator or member", "role"},
+		{"already a member", "mod@example.com", "member", 400, "already a member", ""},
+		{"ok", "bob@example.com", "moderator", 303, "", ""},
 	}
 	for _, cc := range cases {
 		t.Run(cc.name, func(t *testing.T) {
@@ -44,8 +45,12 @@ func TestInviteForm(t *testing.T) {
 				t.Fatalf("status %d, want %d", res.StatusCode, cc.wantStatus)
 			}
 			if cc.wantError != "" {
-				if got := res.doc(t).Find(`[data-testid=form-error]`).Text(); !strings.Contains(got, cc.wantError) {
+				doc := res.doc(t)
+				if got := doc.Find(`[data-testid=form-error]`).Text(); !strings.Contains(got, cc.wantError) {
 					t.Errorf("error %q, want %q", got, cc.wantError)
+				}
+				if cc.wantField != "" {
+					fieldAt(t, doc.Selection, `[data-testid=invite-form]`, cc.wantField, cc.wantError)
 				}
 			}
 		})
@@ -170,16 +175,19 @@ func TestSettingsForm(t *testing.T) {
 	hub := e.signedIn("root@example.com")
 	path := fmt.Sprintf("/c/%d/settings", c.ID)
 	for _, cc := range []struct {
-		name, cname, desc, want string
+		name, cname, desc, want, field string
 	}{
-		{"empty name", "  ", "", "Give the community a name."},
-		{"over-long name", strings.Repeat("n", 101), "", "at most 100"},
-		{"over-long description", "Alpha", strings.Repeat("d", 1001), "at most 1000"},
+		{"empty name", "  ", "", "Give the community a name.", "name"},
+		{"over-long name", strings.Repeat("n", 101), "", "at most 100", "name"},
+		{"over-long description", "Alpha", strings.Repeat("d", 1001), "at most 1000", "description"},
 	} {
 		res := hub.post(path, url.Values{"name": {cc.cname}, "description": {cc.desc}}, nil)
-		if res.StatusCode != 400 || !strings.Contains(res.doc(t).Find(`[data-testid=form-error]`).Text(), cc.want) {
+		doc := res.doc(t)
+		if res.StatusCode != 400 || !strings.Contains(doc.Find(`[data-testid=form-error]`).Text(), cc.want) {
 			t.Errorf("%s: status %d", cc.name, res.StatusCode)
 		}
+		// The message sits next to the field at fault, which is focused.
+		fieldAt(t, doc.Selection, `[data-testid=settings-form]`, cc.field, cc.want)
 	}
 	if n := e.count("SELECT count(*) FROM communities WHERE name = 'Community alpha'"); n != 1 {
 		t.Error("a bad settings form changed the community")
