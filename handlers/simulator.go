@@ -177,7 +177,7 @@ func simEntry(f views.SimForm, res router.Result, dry bool) views.SimEntry {
 	shown := map[string]bool{} // the router's change line for each points change listed
 	for _, p := range res.Points {
 		e.Points = append(e.Points, views.SimPoints{User: p.User, Delta: p.Delta, Balance: p.Balance, Reason: p.Reason})
-		shown[fmt.Sprintf("points of %s %+d (%s)", p.User, p.Delta, p.Reason)] = true
+		shown[p.Change()] = true
 	}
 	e.Changes = nil
 	for _, c := range res.Changes {

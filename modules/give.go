@@ -33,14 +33,15 @@ func (Give) Run(ctx context.Context, c *router.Call) ([]router.Response, error) 
 		return nil, err
 	}
 	reason := "given by " + c.Event().User.Shown()
+	change := router.PointsChange{User: who.Name, Delta: n, Reason: reason}.Change()
 	if c.DryRun() {
-		c.Changed("points of %s %+d (%s)", who.Name, n, reason)
+		c.Changed("%s", change)
 		return router.Reply("%s gets %d points.", who.Name, n), nil
 	}
 	bal, err := c.Points().Give(ctx, who, n, reason)
 	if err != nil {
 		return nil, err
 	}
-	c.Changed("points of %s %+d (%s)", who.Name, n, reason)
+	c.Changed("%s", change)
 	return router.Reply("%s gets %d points and now has %d.", who.Name, n, bal), nil
 }

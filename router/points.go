@@ -77,8 +77,9 @@ func (h *handling) award(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h.addPoints(PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal + delta})
-		h.changed("points of %s %+d (%s)", h.ev.User.Shown(), delta, reason)
+		pc := PointsChange{User: h.ev.User.Shown(), Delta: delta, Reason: reason, Balance: bal + delta}
+		h.addPoints(pc)
+		h.changed("%s", pc.Change())
 		return nil
 	}
 	if h.claimed && h.tx == nil {
@@ -113,7 +114,7 @@ func (h *handling) awarded(pc PointsChange, ok bool) {
 		h.res.HandledBy = "points"
 	}
 	h.addPoints(pc)
-	h.changed("points of %s %+d (%s)", pc.User, pc.Delta, pc.Reason)
+	h.changed("%s", pc.Change())
 }
 
 // addPoints changes a balance and records it in the ledger.

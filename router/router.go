@@ -282,6 +282,11 @@ type PointsChange struct {
 	Balance int64  `json:"balance"`
 }
 
+// Change is how the change appears in Result.Changes.
+func (pc PointsChange) Change() string {
+	return fmt.Sprintf("points of %s %+d (%s)", pc.User, pc.Delta, pc.Reason)
+}
+
 // Handle runs one event through moderation, commands and points. The event
 // must be valid (Event.Validate).
 //
