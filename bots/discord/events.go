@@ -93,36 +93,23 @@ func (b *Bot) handlers(ctx context.Context, s *discordgo.Session) {
 			b.refreshStatus()
 		})
 	})
-	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelCreate) {
-		if e.Channel != nil {
-			b.perm.setChannel(e.Channel)
+	// Channels and threads, for the bot's permissions where it replies.
+	set := func(c *discordgo.Channel) {
+		if c != nil {
+			b.perm.setChannel(c)
 		}
-	})
-	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelUpdate) {
-		if e.Channel != nil {
-			b.perm.setChannel(e.Channel)
+	}
+	gone := func(c *discordgo.Channel) {
+		if c != nil {
+			b.perm.deleteChannel(c.GuildID, c.ID)
 		}
-	})
-	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelDelete) {
-		if e.Channel != nil {
-			b.perm.deleteChannel(e.GuildID, e.ID)
-		}
-	})
-	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadCreate) {
-		if e.Channel != nil {
-			b.perm.setChannel(e.Channel)
-		}
-	})
-	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadUpdate) {
-		if e.Channel != nil {
-			b.perm.setChannel(e.Channel)
-		}
-	})
-	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadDelete) {
-		if e.Channel != nil {
-			b.perm.deleteChannel(e.GuildID, e.ID)
-		}
-	})
+	}
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelCreate) { set(e.Channel) })
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelUpdate) { set(e.Channel) })
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ChannelDelete) { gone(e.Channel) })
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadCreate) { set(e.Channel) })
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadUpdate) { set(e.Channel) })
+	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadDelete) { gone(e.Channel) })
 	s.AddHandler(func(_ *discordgo.Session, e *discordgo.ThreadListSync) {
 		for _, c := range e.Threads {
 			if c != nil {
