@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   if (window.waddleHub) {
-    return; // a page may name this file twice
+    return; // loaded once, by the layout; guard against a second copy
   }
   window.waddleHub = true;
 
@@ -116,10 +116,6 @@
 // cursor after it and tells the field it changed (so a live preview follows).
 (function () {
   "use strict";
-  if (window.waddleInsert) {
-    return; // loaded twice (by the layout and a page): one listener is enough
-  }
-  window.waddleInsert = true;
   document.addEventListener("click", function (ev) {
     var btn = ev.target instanceof Element ? ev.target.closest("[data-insert]") : null;
     if (!btn) {
@@ -191,10 +187,6 @@
 // typed at once — unless the person has moved elsewhere meanwhile.
 (function () {
   "use strict";
-  if (window.waddleSimFocus) {
-    return;
-  }
-  window.waddleSimFocus = true;
   document.body.addEventListener("htmx:afterSettle", function (ev) {
     var form = ev.detail && ev.detail.requestConfig ? ev.detail.requestConfig.elt : null;
     if (!form || form.id !== "sim-form") {
