@@ -372,3 +372,73 @@ type WatchTime struct {
 	Seconds     int64
 	UpdatedAt   time.Time
 }
+
+type Workflow struct {
+	ID          int64
+	CommunityID int64
+	Name        string
+	Description string
+	Status      string
+	Version     int32
+	Draft       []byte
+	CreatedBy   *int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type WorkflowNodeRun struct {
+	ID          int64
+	CommunityID int64
+	RunID       int64
+	Seq         int32
+	NodeID      string
+	NodeType    string
+	Status      string
+	Input       []byte
+	Output      []byte
+	Error       string
+	Notes       []string
+	Ports       []string
+	Repeated    bool
+	StartedAt   time.Time
+	DurationUs  int64
+}
+
+type WorkflowRun struct {
+	ID          int64
+	CommunityID int64
+	WorkflowID  int64
+	Version     int32
+	Status      string
+	TriggerKind string
+	TriggerNode string
+	Trigger     []byte
+	State       []byte
+	Error       string
+	FailedNode  string
+	NodeCount   int32
+	ReplayOf    *int64
+	StartedBy   *int64
+	WaitUntil   *time.Time
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	BusyUs      int64
+}
+
+type WorkflowVariable struct {
+	CommunityID int64
+	WorkflowID  int64
+	Name        string
+	Value       []byte
+	UpdatedAt   time.Time
+}
+
+type WorkflowVersion struct {
+	WorkflowID  int64
+	CommunityID int64
+	Version     int32
+	Definition  []byte
+	PublishedBy *int64
+	PublishedAt time.Time
+}
