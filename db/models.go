@@ -424,6 +424,7 @@ type WorkflowRun struct {
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	BusyUs      int64
+	Owner       int64
 }
 
 type WorkflowVariable struct {
