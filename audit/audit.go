@@ -77,6 +77,21 @@ const (
 	RecoveryCodeUsed       = "recovery_code_used"
 )
 
+// Workflow actions.
+const (
+	WorkflowCreated   = "workflow_created"
+	WorkflowUpdated   = "workflow_updated"
+	WorkflowDeleted   = "workflow_deleted"
+	WorkflowPublished = "workflow_published"
+	WorkflowDrafted   = "workflow_drafted" // taken back to draft: its triggers stop
+	WorkflowArchived  = "workflow_archived"
+	WorkflowRunStart  = "workflow_run_started" // a manual run, replay or retry
+	WorkflowRunCancel = "workflow_run_cancelled"
+	WorkflowAccess    = "workflow_permissions_changed"
+	WorkflowWebhook   = "workflow_webhook_changed"
+	WorkflowSchedule  = "workflow_schedule_changed"
+)
+
 // Actions lists every action, for the filter on the audit page.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
@@ -85,7 +100,9 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
 	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ViewerTrackingChanged, ModuleCreated, ModuleDeleted,
 	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted, SlashChoiceChanged,
-	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
+	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
+	WorkflowCreated, WorkflowUpdated, WorkflowDeleted, WorkflowPublished, WorkflowDrafted, WorkflowArchived,
+	WorkflowRunStart, WorkflowRunCancel, WorkflowAccess, WorkflowWebhook, WorkflowSchedule}
 
 // Actor is who did something and from where.
 type Actor struct {

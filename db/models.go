@@ -425,6 +425,8 @@ type WorkflowRun struct {
 	FinishedAt  *time.Time
 	BusyUs      int64
 	Owner       int64
+	Claims      int32
+	DedupKey    string
 }
 
 type WorkflowVariable struct {

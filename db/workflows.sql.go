@@ -311,8 +311,24 @@ func (q *Queries) WorkflowRunActiveCount(ctx context.Context, workflowID int64) 
 	return count, err
 }
 
+const workflowRunByDedup = `-- name: WorkflowRunByDedup :one
+SELECT id FROM workflow_runs WHERE workflow_id = $1 AND dedup_key = $2
+`
+
+type WorkflowRunByDedupParams struct {
+	WorkflowID int64
+	DedupKey   string
+}
+
+func (q *Queries) WorkflowRunByDedup(ctx context.Context, arg WorkflowRunByDedupParams) (int64, error) {
+	row := q.db.QueryRow(ctx, workflowRunByDedup, arg.WorkflowID, arg.DedupKey)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const workflowRunByID = `-- name: WorkflowRunByID :one
-SELECT id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner FROM workflow_runs WHERE id = $1
+SELECT id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner, claims, dedup_key FROM workflow_runs WHERE id = $1
 `
 
 func (q *Queries) WorkflowRunByID(ctx context.Context, id int64) (WorkflowRun, error) {
@@ -339,6 +355,8 @@ func (q *Queries) WorkflowRunByID(ctx context.Context, id int64) (WorkflowRun, e
 		&i.FinishedAt,
 		&i.BusyUs,
 		&i.Owner,
+		&i.Claims,
+		&i.DedupKey,
 	)
 	return i, err
 }
@@ -390,10 +408,11 @@ func (q *Queries) WorkflowRunCheckpoint(ctx context.Context, arg WorkflowRunChec
 }
 
 const workflowRunClaim = `-- name: WorkflowRunClaim :one
-UPDATE workflow_runs SET owner = $1, status = 'running', started_at = coalesce(started_at, now()), wait_until = NULL
+UPDATE workflow_runs SET owner = $1, status = 'running', started_at = coalesce(started_at, now()), wait_until = NULL,
+    claims = claims + 1
 WHERE id = $2 AND status IN ('queued', 'running', 'waiting')
   AND (owner = 0 OR owner = $1 OR NOT waddle_instance_alive(owner))
-RETURNING id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner
+RETURNING id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner, claims, dedup_key
 `
 
 type WorkflowRunClaimParams struct {
@@ -426,46 +445,14 @@ func (q *Queries) WorkflowRunClaim(ctx context.Context, arg WorkflowRunClaimPara
 		&i.FinishedAt,
 		&i.BusyUs,
 		&i.Owner,
+		&i.Claims,
+		&i.DedupKey,
 	)
 	return i, err
 }
 
-const workflowRunFinish = `-- name: WorkflowRunFinish :execrows
-UPDATE workflow_runs SET state = $1, node_count = $2, busy_us = $3, status = $4,
-    error = $5, failed_node = $6, finished_at = now(), owner = 0
-WHERE id = $7 AND owner = $8 AND status = 'running'
-`
-
-type WorkflowRunFinishParams struct {
-	State      []byte
-	NodeCount  int32
-	BusyUs     int64
-	Status     string
-	Error      string
-	FailedNode string
-	ID         int64
-	Owner      int64
-}
-
-func (q *Queries) WorkflowRunFinish(ctx context.Context, arg WorkflowRunFinishParams) (int64, error) {
-	result, err := q.db.Exec(ctx, workflowRunFinish,
-		arg.State,
-		arg.NodeCount,
-		arg.BusyUs,
-		arg.Status,
-		arg.Error,
-		arg.FailedNode,
-		arg.ID,
-		arg.Owner,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const workflowRunGet = `-- name: WorkflowRunGet :one
-SELECT id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner FROM workflow_runs WHERE community_id = $1 AND id = $2
+SELECT id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner, claims, dedup_key FROM workflow_runs WHERE community_id = $1 AND id = $2
 `
 
 type WorkflowRunGetParams struct {
@@ -497,6 +484,8 @@ func (q *Queries) WorkflowRunGet(ctx context.Context, arg WorkflowRunGetParams) 
 		&i.FinishedAt,
 		&i.BusyUs,
 		&i.Owner,
+		&i.Claims,
+		&i.DedupKey,
 	)
 	return i, err
 }
@@ -525,64 +514,59 @@ func (q *Queries) WorkflowRunIDs(ctx context.Context, n int32) ([]int64, error) 
 	return items, nil
 }
 
-const workflowRunInsert = `-- name: WorkflowRunInsert :one
-INSERT INTO workflow_runs (id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, replay_of, started_by, state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner
+const workflowRunInsertMany = `-- name: WorkflowRunInsertMany :many
+INSERT INTO workflow_runs (id, community_id, workflow_id, version, trigger_kind, trigger_node, trigger, dedup_key, replay_of, started_by)
+SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]), unnest($4::int[]),
+       unnest($5::text[]), unnest($6::text[]), unnest($7::jsonb[]), unnest($8::text[]),
+       nullif(unnest($9::bigint[]), 0), nullif(unnest($10::bigint[]), 0)
+ON CONFLICT (workflow_id, dedup_key) WHERE dedup_key <> '' DO NOTHING
+RETURNING id
 `
 
-type WorkflowRunInsertParams struct {
-	ID          int64
-	CommunityID int64
-	WorkflowID  int64
-	Version     int32
-	Status      string
-	TriggerKind string
-	TriggerNode string
-	Trigger     []byte
-	ReplayOf    *int64
-	StartedBy   *int64
-	State       []byte
+type WorkflowRunInsertManyParams struct {
+	Ids          []int64
+	CommunityIds []int64
+	WorkflowIds  []int64
+	Versions     []int32
+	Kinds        []string
+	Nodes        []string
+	Triggers     [][]byte
+	DedupKeys    []string
+	ReplayOfs    []int64
+	StartedBys   []int64
 }
 
-func (q *Queries) WorkflowRunInsert(ctx context.Context, arg WorkflowRunInsertParams) (WorkflowRun, error) {
-	row := q.db.QueryRow(ctx, workflowRunInsert,
-		arg.ID,
-		arg.CommunityID,
-		arg.WorkflowID,
-		arg.Version,
-		arg.Status,
-		arg.TriggerKind,
-		arg.TriggerNode,
-		arg.Trigger,
-		arg.ReplayOf,
-		arg.StartedBy,
-		arg.State,
+// Runs are inserted many at once; a run whose dedup key is taken is not
+// inserted again (RETURNING lists only the new ones).
+func (q *Queries) WorkflowRunInsertMany(ctx context.Context, arg WorkflowRunInsertManyParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, workflowRunInsertMany,
+		arg.Ids,
+		arg.CommunityIds,
+		arg.WorkflowIds,
+		arg.Versions,
+		arg.Kinds,
+		arg.Nodes,
+		arg.Triggers,
+		arg.DedupKeys,
+		arg.ReplayOfs,
+		arg.StartedBys,
 	)
-	var i WorkflowRun
-	err := row.Scan(
-		&i.ID,
-		&i.CommunityID,
-		&i.WorkflowID,
-		&i.Version,
-		&i.Status,
-		&i.TriggerKind,
-		&i.TriggerNode,
-		&i.Trigger,
-		&i.State,
-		&i.Error,
-		&i.FailedNode,
-		&i.NodeCount,
-		&i.ReplayOf,
-		&i.StartedBy,
-		&i.WaitUntil,
-		&i.CreatedAt,
-		&i.StartedAt,
-		&i.FinishedAt,
-		&i.BusyUs,
-		&i.Owner,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const workflowRunList = `-- name: WorkflowRunList :many
@@ -696,6 +680,74 @@ func (q *Queries) WorkflowRunOrphans(ctx context.Context, owner int64) ([]int64,
 		return nil, err
 	}
 	return items, nil
+}
+
+const workflowRunRequeue = `-- name: WorkflowRunRequeue :execrows
+UPDATE workflow_runs SET state = $1, node_count = $2, busy_us = $3, status = 'queued', owner = 0
+WHERE id = $4 AND owner = $5 AND status = 'running'
+`
+
+type WorkflowRunRequeueParams struct {
+	State     []byte
+	NodeCount int32
+	BusyUs    int64
+	ID        int64
+	Owner     int64
+}
+
+func (q *Queries) WorkflowRunRequeue(ctx context.Context, arg WorkflowRunRequeueParams) (int64, error) {
+	result, err := q.db.Exec(ctx, workflowRunRequeue,
+		arg.State,
+		arg.NodeCount,
+		arg.BusyUs,
+		arg.ID,
+		arg.Owner,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const workflowRunRetry = `-- name: WorkflowRunRetry :one
+UPDATE workflow_runs SET status = 'queued', error = '', failed_node = '', finished_at = NULL, owner = 0
+WHERE community_id = $1 AND id = $2 AND status = 'failed'
+RETURNING id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner, claims, dedup_key
+`
+
+type WorkflowRunRetryParams struct {
+	CommunityID int64
+	ID          int64
+}
+
+func (q *Queries) WorkflowRunRetry(ctx context.Context, arg WorkflowRunRetryParams) (WorkflowRun, error) {
+	row := q.db.QueryRow(ctx, workflowRunRetry, arg.CommunityID, arg.ID)
+	var i WorkflowRun
+	err := row.Scan(
+		&i.ID,
+		&i.CommunityID,
+		&i.WorkflowID,
+		&i.Version,
+		&i.Status,
+		&i.TriggerKind,
+		&i.TriggerNode,
+		&i.Trigger,
+		&i.State,
+		&i.Error,
+		&i.FailedNode,
+		&i.NodeCount,
+		&i.ReplayOf,
+		&i.StartedBy,
+		&i.WaitUntil,
+		&i.CreatedAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.BusyUs,
+		&i.Owner,
+		&i.Claims,
+		&i.DedupKey,
+	)
+	return i, err
 }
 
 const workflowRunStatus = `-- name: WorkflowRunStatus :one

@@ -58,7 +58,8 @@ type Kind struct {
 type Result struct {
 	Output any
 	Ports  []string      // the output ports activated; nil: all of them
-	Wait   time.Duration // action_delay: resume after this long (the run waits)
+	Wait   time.Duration  // action_delay: resume after this long (the run waits)
+	Vars   map[string]any // run variables to set ({{ vars.name }})
 }
 
 // Exec is one node execution as a node's Run sees it.

@@ -48,8 +48,11 @@ CREATE TABLE workflow_runs (
     started_at     timestamptz,
     finished_at    timestamptz,
     busy_us        bigint NOT NULL DEFAULT 0, -- time spent running, delays excluded
-    owner          bigint NOT NULL DEFAULT 0 -- the instance running it (see waddle_instance_alive)
+    owner          bigint NOT NULL DEFAULT 0, -- the instance running it (see waddle_instance_alive)
+    claims         integer NOT NULL DEFAULT 0, -- times an instance took it: more than one after a crash or a delay
+    dedup_key      text NOT NULL DEFAULT '' -- one run per event, webhook delivery or schedule tick
 );
+CREATE UNIQUE INDEX workflow_runs_dedup_idx ON workflow_runs (workflow_id, dedup_key) WHERE dedup_key <> '';
 CREATE INDEX workflow_runs_workflow_idx ON workflow_runs (community_id, workflow_id, id DESC);
 CREATE INDEX workflow_runs_community_idx ON workflow_runs (community_id, id DESC);
 CREATE INDEX workflow_runs_active_idx ON workflow_runs (workflow_id) WHERE status IN ('queued', 'running', 'waiting');

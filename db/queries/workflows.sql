@@ -53,9 +53,34 @@ WHERE w.community_id = $1 AND w.id = $2 AND w.status = 'published';
 -- name: WorkflowRunIDs :many
 SELECT nextval(pg_get_serial_sequence('workflow_runs', 'id'))::bigint FROM generate_series(1, @n::int);
 
--- name: WorkflowRunInsert :one
-INSERT INTO workflow_runs (id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, replay_of, started_by, state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+-- Runs are inserted many at once; a run whose dedup key is taken is not
+-- inserted again (RETURNING lists only the new ones).
+-- name: WorkflowRunInsertMany :many
+INSERT INTO workflow_runs (id, community_id, workflow_id, version, trigger_kind, trigger_node, trigger, dedup_key, replay_of, started_by)
+SELECT unnest(@ids::bigint[]), unnest(@community_ids::bigint[]), unnest(@workflow_ids::bigint[]), unnest(@versions::int[]),
+       unnest(@kinds::text[]), unnest(@nodes::text[]), unnest(@triggers::jsonb[]), unnest(@dedup_keys::text[]),
+       nullif(unnest(@replay_ofs::bigint[]), 0), nullif(unnest(@started_bys::bigint[]), 0)
+ON CONFLICT (workflow_id, dedup_key) WHERE dedup_key <> '' DO NOTHING
+RETURNING id;
+
+-- name: WorkflowRunByDedup :one
+SELECT id FROM workflow_runs WHERE workflow_id = $1 AND dedup_key = $2;
+
+-- A run finished without a checkpoint (nothing it did touched the world) is
+-- stored once, whole.
+-- name: WorkflowRunInsertDone :batchexec
+INSERT INTO workflow_runs (id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error,
+    failed_node, node_count, started_at, finished_at, busy_us, claims, dedup_key)
+VALUES (@id, @community_id, @workflow_id, @version, @status, @trigger_kind, @trigger_node, @trigger, @state, @error,
+    @failed_node, @node_count, @started_at, now(), @busy_us, 1, @dedup_key);
+
+-- name: WorkflowRunRequeue :execrows
+UPDATE workflow_runs SET state = @state, node_count = @node_count, busy_us = @busy_us, status = 'queued', owner = 0
+WHERE id = @id AND owner = @owner AND status = 'running';
+
+-- name: WorkflowRunRetry :one
+UPDATE workflow_runs SET status = 'queued', error = '', failed_node = '', finished_at = NULL, owner = 0
+WHERE community_id = @community_id AND id = @id AND status = 'failed'
 RETURNING *;
 
 -- name: WorkflowRunGet :one
@@ -66,7 +91,8 @@ SELECT * FROM workflow_runs WHERE id = $1;
 
 -- A run is taken by one instance: a new one, its own, or one whose instance died.
 -- name: WorkflowRunClaim :one
-UPDATE workflow_runs SET owner = @owner, status = 'running', started_at = coalesce(started_at, now()), wait_until = NULL
+UPDATE workflow_runs SET owner = @owner, status = 'running', started_at = coalesce(started_at, now()), wait_until = NULL,
+    claims = claims + 1
 WHERE id = @id AND status IN ('queued', 'running', 'waiting')
   AND (owner = 0 OR owner = @owner OR NOT waddle_instance_alive(owner))
 RETURNING *;
@@ -79,7 +105,7 @@ WHERE id = @id AND owner = @owner AND status = 'running';
 UPDATE workflow_runs SET state = @state, node_count = @node_count, busy_us = @busy_us, status = 'waiting', wait_until = @wait_until, owner = 0
 WHERE id = @id AND owner = @owner AND status = 'running';
 
--- name: WorkflowRunFinish :execrows
+-- name: WorkflowRunFinish :batchexec
 UPDATE workflow_runs SET state = @state, node_count = @node_count, busy_us = @busy_us, status = @status,
     error = @error, failed_node = @failed_node, finished_at = now(), owner = 0
 WHERE id = @id AND owner = @owner AND status = 'running';
