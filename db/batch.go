@@ -82,9 +82,9 @@ func (b *WorkflowRunFinishBatchResults) Close() error {
 
 const workflowRunInsertDone = `-- name: WorkflowRunInsertDone :batchexec
 INSERT INTO workflow_runs (id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error,
-    failed_node, node_count, started_at, finished_at, busy_us, claims, dedup_key)
+    failed_node, node_count, started_at, finished_at, busy_us, claims, dedup_key, started_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-    $11, $12, $13, now(), $14, 1, $15)
+    $11, $12, $13, now(), $14, 1, $15, $16)
 `
 
 type WorkflowRunInsertDoneBatchResults struct {
@@ -109,6 +109,7 @@ type WorkflowRunInsertDoneParams struct {
 	StartedAt   *time.Time
 	BusyUs      int64
 	DedupKey    string
+	StartedBy   *int64
 }
 
 // A run finished without a checkpoint (nothing it did touched the world) is
@@ -132,6 +133,7 @@ func (q *Queries) WorkflowRunInsertDone(ctx context.Context, arg []WorkflowRunIn
 			a.StartedAt,
 			a.BusyUs,
 			a.DedupKey,
+			a.StartedBy,
 		}
 		batch.Queue(workflowRunInsertDone, vals...)
 	}

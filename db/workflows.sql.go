@@ -577,7 +577,7 @@ WHERE community_id = $1
   AND ($2::bigint = 0 OR workflow_id = $2)
   AND ($3::text = '' OR status = $3)
   AND ($4::text = '' OR trigger_kind = $4)
-  AND ($5::timestamptz IS NULL OR created_at >= $5)
+  AND created_at >= $5::timestamptz
   AND ($6::bigint = 0 OR id < $6)
 ORDER BY id DESC
 LIMIT $7

@@ -172,7 +172,11 @@ type Checker struct {
 	warnings []Issue
 	// Paths are the template paths the node may read (see CheckTemplate).
 	paths func(path string) bool
+	nodes map[string]bool
 }
+
+// NodeExists reports whether the workflow has a node with the id.
+func (c *Checker) NodeExists(id string) bool { return c.nodes[id] }
 
 // Errorf reports an error in a field.
 func (c *Checker) Errorf(field, format string, args ...any) {

@@ -33,8 +33,7 @@ func (s *Service) Publish(ctx context.Context, cid, id int64, by audit.Actor) (*
 			return err
 		}
 		if rep = Validate(&w.Definition); !rep.OK() {
-			return problem.Invalidf("definition", "The workflow has %d %s; fix %s before publishing (first: %s).",
-				len(rep.Errors), plural(len(rep.Errors), "error", "errors"), plural(len(rep.Errors), "it", "them"), rep.Errors[0])
+			return invalidReport(rep, "publishing")
 		}
 		if s.licensing != nil && row.Status != StatusPublished {
 			n, err := q.WorkflowCountPublished(ctx, cid)
@@ -139,4 +138,10 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// invalidReport refuses a definition with errors, naming the first.
+func invalidReport(rep Report, before string) error {
+	return problem.Invalidf("definition", "The workflow has %d %s; fix %s before %s (first: %s).",
+		len(rep.Errors), plural(len(rep.Errors), "error", "errors"), plural(len(rep.Errors), "it", "them"), before, rep.Errors[0])
 }

@@ -66,6 +66,10 @@ const runsPerJob = 50
 // StartTx records runs and enqueues their job in the caller's transaction:
 // when it commits, the runs are stored and will run.
 func (s *Service) StartTx(ctx context.Context, tx pgx.Tx, reqs []StartRequest) ([]Started, error) {
+	return s.startTx(ctx, tx, reqs, true)
+}
+
+func (s *Service) startTx(ctx context.Context, tx pgx.Tx, reqs []StartRequest, enqueue bool) ([]Started, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
@@ -112,6 +116,9 @@ func (s *Service) StartTx(ctx context.Context, tx pgx.Tx, reqs []StartRequest) (
 			return nil, fmt.Errorf("find the run of %q: %w", r.DedupKey, err)
 		}
 		out[i] = Started{RunID: id}
+	}
+	if !enqueue {
+		return out, nil
 	}
 	if err := s.enqueueTx(ctx, tx, fresh, time.Time{}); err != nil {
 		return nil, err

@@ -97,7 +97,7 @@ func Validate(d *Definition) Report {
 			errf(n.ID, field, "%s", problemMessage(err))
 			continue
 		}
-		ch := &Checker{node: n.ID, paths: paths}
+		ch := &Checker{node: n.ID, paths: paths, nodes: ids}
 		cfg.Check(ch)
 		rep.Errors = append(rep.Errors, ch.errors...)
 		rep.Warnings = append(rep.Warnings, ch.warnings...)

@@ -70,9 +70,9 @@ SELECT id FROM workflow_runs WHERE workflow_id = $1 AND dedup_key = $2;
 -- stored once, whole.
 -- name: WorkflowRunInsertDone :batchexec
 INSERT INTO workflow_runs (id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error,
-    failed_node, node_count, started_at, finished_at, busy_us, claims, dedup_key)
+    failed_node, node_count, started_at, finished_at, busy_us, claims, dedup_key, started_by)
 VALUES (@id, @community_id, @workflow_id, @version, @status, @trigger_kind, @trigger_node, @trigger, @state, @error,
-    @failed_node, @node_count, @started_at, now(), @busy_us, 1, @dedup_key);
+    @failed_node, @node_count, @started_at, now(), @busy_us, 1, @dedup_key, @started_by);
 
 -- name: WorkflowRunRequeue :execrows
 UPDATE workflow_runs SET state = @state, node_count = @node_count, busy_us = @busy_us, status = 'queued', owner = 0
@@ -125,7 +125,7 @@ WHERE community_id = @community_id
   AND (@workflow_id::bigint = 0 OR workflow_id = @workflow_id)
   AND (@status::text = '' OR status = @status)
   AND (@trigger_kind::text = '' OR trigger_kind = @trigger_kind)
-  AND (@since::timestamptz IS NULL OR created_at >= @since)
+  AND created_at >= @since::timestamptz
   AND (@before_id::bigint = 0 OR id < @before_id)
 ORDER BY id DESC
 LIMIT @lim;
