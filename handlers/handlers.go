@@ -28,6 +28,7 @@ import (
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/views"
+	"github.com/waddle/waddle/workflow"
 )
 
 // Config is what the HTTP layer needs.
@@ -37,6 +38,7 @@ type Config struct {
 	Router      *router.Router
 	Settings    *router.Settings // the router's configuration
 	Overlays    *overlay.Service
+	Workflows   *workflow.Service
 	Audit       audit.Log
 	Health      health.Checker
 	Limiter     *ratelimit.Limiter
