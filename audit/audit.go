@@ -67,6 +67,13 @@ const (
 // ViewerTrackingChanged records a change to a community's viewer tracking.
 const ViewerTrackingChanged = "viewer_tracking_changed"
 
+// Workflow licence and permission actions.
+const (
+	WorkflowLicenceSet         = "workflow_licence_set" // target: the licence's id; the key itself is never recorded
+	WorkflowLicenceRemoved     = "workflow_licence_removed"
+	WorkflowPermissionsChanged = "workflow_permissions_changed"
+)
+
 // Second-factor actions.
 const (
 	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
@@ -85,7 +92,8 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
 	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ViewerTrackingChanged, ModuleCreated, ModuleDeleted,
 	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted, SlashChoiceChanged,
-	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
+	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
+	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}
 
 // Actor is who did something and from where.
 type Actor struct {
