@@ -17,7 +17,7 @@ import (
 
 var licenceNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func mustKeyPair(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
+func licKeyPair(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -26,7 +26,7 @@ func mustKeyPair(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 	return pub, priv
 }
 
-func mustIssue(t testing.TB, priv ed25519.PrivateKey, communityID int64, at time.Time, valid time.Duration) (string, workflow.Licence) {
+func licIssue(t testing.TB, priv ed25519.PrivateKey, communityID int64, at time.Time, valid time.Duration) (string, workflow.Licence) {
 	t.Helper()
 	key, l, err := workflow.IssueLicence(priv, communityID, at, valid)
 	if err != nil {
@@ -36,15 +36,15 @@ func mustIssue(t testing.TB, priv ed25519.PrivateKey, communityID int64, at time
 }
 
 // signed signs a payload as the issuer would, whatever it holds.
-func signed(priv ed25519.PrivateKey, payload string) string {
+func licSigned(priv ed25519.PrivateKey, payload string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
 		base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(payload)))
 }
 
 func TestIssueAndParseLicence(t *testing.T) {
 	t.Parallel()
-	pub, priv := mustKeyPair(t)
-	key, issued := mustIssue(t, priv, 42, licenceNow, 365*24*time.Hour)
+	pub, priv := licKeyPair(t)
+	key, issued := licIssue(t, priv, 42, licenceNow, 365*24*time.Hour)
 	got, err := workflow.ParseLicence(key, pub, licenceNow.Add(time.Hour))
 	if err != nil {
 		t.Fatalf("ParseLicence: %v", err)
@@ -61,7 +61,7 @@ func TestIssueAndParseLicence(t *testing.T) {
 		t.Errorf("with spaces around: %v", err)
 	}
 	// Two keys never share an id.
-	other, _ := mustIssue(t, priv, 42, licenceNow, time.Hour)
+	other, _ := licIssue(t, priv, 42, licenceNow, time.Hour)
 	if l2, _ := workflow.ParseLicence(other, pub, licenceNow); l2.ID == got.ID {
 		t.Errorf("two keys share the id %q", got.ID)
 	}
@@ -69,7 +69,7 @@ func TestIssueAndParseLicence(t *testing.T) {
 
 func TestIssueLicenceRefuses(t *testing.T) {
 	t.Parallel()
-	_, priv := mustKeyPair(t)
+	_, priv := licKeyPair(t)
 	if _, _, err := workflow.IssueLicence(priv[:10], 1, licenceNow, time.Hour); err == nil {
 		t.Error("a short private key was taken")
 	}
@@ -83,14 +83,14 @@ func TestIssueLicenceRefuses(t *testing.T) {
 
 func TestParseLicenceErrors(t *testing.T) {
 	t.Parallel()
-	pub, priv := mustKeyPair(t)
-	otherPub, otherPriv := mustKeyPair(t)
-	good, _ := mustIssue(t, priv, 7, licenceNow, 30*24*time.Hour)
+	pub, priv := licKeyPair(t)
+	otherPub, otherPriv := licKeyPair(t)
+	good, _ := licIssue(t, priv, 7, licenceNow, 30*24*time.Hour)
 	payload, sig, _ := strings.Cut(good, ".")
-	fromOther, _ := mustIssue(t, otherPriv, 7, licenceNow, time.Hour)
+	fromOther, _ := licIssue(t, otherPriv, 7, licenceNow, time.Hour)
 	issued, expires := licenceNow.Unix(), licenceNow.Add(time.Hour).Unix()
 	p := func(fields string) string {
-		return signed(priv, strings.NewReplacer("ISSUED", itoa(issued), "EXPIRES", itoa(expires)).Replace(fields))
+		return licSigned(priv, strings.NewReplacer("ISSUED", licItoa(issued), "EXPIRES", licItoa(expires)).Replace(fields))
 	}
 	cases := []struct {
 		name string
@@ -110,8 +110,8 @@ func TestParseLicenceErrors(t *testing.T) {
 		{name: "signature from another issuer", key: fromOther, want: "signature is not valid"},
 		{name: "other issuer's key checked with its own public key passes", key: fromOther, pub: otherPub, want: ""},
 		{name: "signature cut short", key: payload + "." + sig[:20], want: "signature is not valid"},
-		{name: "payload changed", key: base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(decode(t, payload), `"community_id":7`, `"community_id":8`, 1))) + "." + sig, want: "signature is not valid"},
-		{name: "not JSON", key: signed(priv, "hello"), want: "not a licence"},
+		{name: "payload changed", key: base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(licDecode(t, payload), `"community_id":7`, `"community_id":8`, 1))) + "." + sig, want: "signature is not valid"},
+		{name: "not JSON", key: licSigned(priv, "hello"), want: "not a licence"},
 		{name: "JSON with trailing data", key: p(`{"v":1,"id":"abcdefgh","community_id":1,"plan":"pro","issued_at":ISSUED,"expires_at":EXPIRES} {}`), want: "not a licence"},
 		{name: "unknown field", key: p(`{"v":1,"id":"abcdefgh","community_id":1,"plan":"pro","issued_at":ISSUED,"expires_at":EXPIRES,"seats":9}`), want: "not a licence"},
 		{name: "other version", key: p(`{"v":2,"id":"abcdefgh","community_id":1,"plan":"pro","issued_at":ISSUED,"expires_at":EXPIRES}`), want: "format version 2"},
@@ -144,8 +144,8 @@ func TestParseLicenceErrors(t *testing.T) {
 
 func TestParseLicenceExpired(t *testing.T) {
 	t.Parallel()
-	pub, priv := mustKeyPair(t)
-	key, issued := mustIssue(t, priv, 3, licenceNow, 48*time.Hour)
+	pub, priv := licKeyPair(t)
+	key, issued := licIssue(t, priv, 3, licenceNow, 48*time.Hour)
 	if _, err := workflow.ParseLicence(key, pub, licenceNow.Add(48*time.Hour-time.Second)); err != nil {
 		t.Fatalf("a second before expiry: %v", err)
 	}
@@ -169,7 +169,7 @@ func TestLicenceCovers(t *testing.T) {
 
 func TestParsePublicKey(t *testing.T) {
 	t.Parallel()
-	pub, _ := mustKeyPair(t)
+	pub, _ := licKeyPair(t)
 	got, err := workflow.ParsePublicKey(base64.StdEncoding.EncodeToString(pub) + "\n")
 	if err != nil || !got.Equal(pub) {
 		t.Fatalf("ParsePublicKey = %x, %v; want %x", got, err, pub)
@@ -182,10 +182,10 @@ func TestParsePublicKey(t *testing.T) {
 }
 
 func FuzzParseLicence(f *testing.F) {
-	pub, priv := mustKeyPair(f)
-	good, _ := mustIssue(f, priv, 1, licenceNow, time.Hour)
+	pub, priv := licKeyPair(f)
+	good, _ := licIssue(f, priv, 1, licenceNow, time.Hour)
 	f.Add(good)
-	f.Add(signed(priv, `{"v":1,"id":"abcdefgh","community_id":1,"plan":"pro","issued_at":1,"expires_at":99999999999}`))
+	f.Add(licSigned(priv, `{"v":1,"id":"abcdefgh","community_id":1,"plan":"pro","issued_at":1,"expires_at":99999999999}`))
 	f.Add(".")
 	f.Add("a.b.c")
 	f.Fuzz(func(t *testing.T, key string) {
@@ -213,7 +213,7 @@ func wantLicenceError(t *testing.T, err error, want string) {
 	}
 }
 
-func decode(t *testing.T, s string) string {
+func licDecode(t *testing.T, s string) string {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
@@ -222,4 +222,4 @@ func decode(t *testing.T, s string) string {
 	return string(b)
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+func licItoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -20,25 +20,25 @@ import (
 	"github.com/waddle/waddle/workflow"
 )
 
-// clock is a settable time.
-type clock struct {
+// licClock is a settable time.
+type licClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func (c *clock) Now() time.Time {
+func (c *licClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *clock) Add(d time.Duration) {
+func (c *licClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
 
-func mustCreateCommunity(ctx context.Context, t testing.TB, pool *pgxpool.Pool, slug string) int64 {
+func licCreateCommunity(ctx context.Context, t testing.TB, pool *pgxpool.Pool, slug string) int64 {
 	t.Helper()
 	c, err := db.New(pool).CommunityCreate(ctx, db.CommunityCreateParams{Slug: slug, Name: slug})
 	if err != nil {
@@ -47,7 +47,7 @@ func mustCreateCommunity(ctx context.Context, t testing.TB, pool *pgxpool.Pool, 
 	return c.ID
 }
 
-func mustCreateUser(ctx context.Context, t testing.TB, pool *pgxpool.Pool, email string) int64 {
+func licCreateUser(ctx context.Context, t testing.TB, pool *pgxpool.Pool, email string) int64 {
 	t.Helper()
 	u, err := db.New(pool).UserCreate(ctx, db.UserCreateParams{Email: email})
 	if err != nil {
@@ -60,7 +60,7 @@ type licensingEnv struct {
 	pool  *pgxpool.Pool
 	pub   ed25519.PublicKey
 	priv  ed25519.PrivateKey
-	clock *clock
+	licClock *licClock
 	a, b  int64 // two communities
 }
 
@@ -68,14 +68,14 @@ func newLicensingEnv(t *testing.T) licensingEnv {
 	t.Helper()
 	ctx := context.Background()
 	pool := dbtest.Pool(t)
-	pub, priv := mustKeyPair(t)
-	return licensingEnv{pool: pool, pub: pub, priv: priv, clock: &clock{now: licenceNow},
-		a: mustCreateCommunity(ctx, t, pool, "alpha"), b: mustCreateCommunity(ctx, t, pool, "beta")}
+	pub, priv := licKeyPair(t)
+	return licensingEnv{pool: pool, pub: pub, priv: priv, licClock: &licClock{now: licenceNow},
+		a: licCreateCommunity(ctx, t, pool, "alpha"), b: licCreateCommunity(ctx, t, pool, "beta")}
 }
 
 func (e licensingEnv) licensing(installationKey, server string) *workflow.Licensing {
 	return workflow.NewLicensing(workflow.LicensingConfig{Pool: e.pool, PublicKey: e.pub, InstallationKey: installationKey,
-		ServerURL: server, HTTP: &http.Client{}, Now: e.clock.Now})
+		ServerURL: server, HTTP: &http.Client{}, Now: e.licClock.Now})
 }
 
 func wantPlan(ctx context.Context, t *testing.T, l *workflow.Licensing, communityID int64, want workflow.Plan) workflow.LicenceStatus {
@@ -111,8 +111,8 @@ func TestCheckPublishFreePlan(t *testing.T) {
 		t.Errorf("the message %q does not say where to add a key", p.Message)
 	}
 	// Without a public key, no key can count, even a well-made one.
-	key, _ := mustIssue(t, e.priv, e.a, licenceNow, time.Hour)
-	noPub := workflow.NewLicensing(workflow.LicensingConfig{Pool: e.pool, InstallationKey: key, Now: e.clock.Now})
+	key, _ := licIssue(t, e.priv, e.a, licenceNow, time.Hour)
+	noPub := workflow.NewLicensing(workflow.LicensingConfig{Pool: e.pool, InstallationKey: key, Now: e.licClock.Now})
 	if err := noPub.CheckPublish(ctx, e.a, 1); !problem.Is(err, problem.PaymentRequired) {
 		t.Errorf("without a public key: %v, want payment_required", err)
 	}
@@ -123,10 +123,10 @@ func TestCommunityLicenceKey(t *testing.T) {
 	ctx := context.Background()
 	e := newLicensingEnv(t)
 	l := e.licensing("", "")
-	userID := mustCreateUser(ctx, t, e.pool, "ann@example.com")
+	userID := licCreateUser(ctx, t, e.pool, "ann@example.com")
 	by := audit.Actor{UserID: userID, Email: "ann@example.com", IP: "192.0.2.1"}
 
-	forB, _ := mustIssue(t, e.priv, e.b, licenceNow, time.Hour)
+	forB, _ := licIssue(t, e.priv, e.b, licenceNow, time.Hour)
 	if _, err := l.SetKey(ctx, by, e.a, forB); err == nil || !strings.Contains(err.Error(), "for another community") {
 		t.Fatalf("B's key stored for A: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestCommunityLicenceKey(t *testing.T) {
 	}
 	wantPlan(ctx, t, l, e.a, workflow.PlanFree)
 
-	key, issued := mustIssue(t, e.priv, e.a, licenceNow, 24*time.Hour)
+	key, issued := licIssue(t, e.priv, e.a, licenceNow, 24*time.Hour)
 	got, err := l.SetKey(ctx, by, e.a, " "+key+" ")
 	if err != nil || got.ID != issued.ID {
 		t.Fatalf("SetKey = %+v, %v", got, err)
@@ -168,7 +168,7 @@ func TestCommunityLicenceKey(t *testing.T) {
 	}
 
 	// Expired: back to free, and the status says why.
-	e.clock.Add(24 * time.Hour)
+	e.licClock.Add(24 * time.Hour)
 	st = wantPlan(ctx, t, l, e.a, workflow.PlanFree)
 	if len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "expired on 2026-06-02") || st.Stored == nil {
 		t.Errorf("status after expiry = %+v", st)
@@ -191,7 +191,7 @@ func TestInstallationLicenceKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newLicensingEnv(t)
-	all, _ := mustIssue(t, e.priv, 0, licenceNow, time.Hour)
+	all, _ := licIssue(t, e.priv, 0, licenceNow, time.Hour)
 	l := e.licensing(all, "")
 	for _, c := range []int64{e.a, e.b} {
 		st := wantPlan(ctx, t, l, c, workflow.PlanPro)
@@ -200,7 +200,7 @@ func TestInstallationLicenceKey(t *testing.T) {
 		}
 	}
 	// An installation key made for one community covers that one only.
-	onlyA, _ := mustIssue(t, e.priv, e.a, licenceNow, time.Hour)
+	onlyA, _ := licIssue(t, e.priv, e.a, licenceNow, time.Hour)
 	l = e.licensing(onlyA, "")
 	wantPlan(ctx, t, l, e.a, workflow.PlanPro)
 	st := wantPlan(ctx, t, l, e.b, workflow.PlanFree)
@@ -208,12 +208,12 @@ func TestInstallationLicenceKey(t *testing.T) {
 		t.Errorf("B's problems = %q", st.Problems)
 	}
 	// A community's own expired key does not hide a valid installation key.
-	old, _ := mustIssue(t, e.priv, e.a, licenceNow, time.Hour)
+	old, _ := licIssue(t, e.priv, e.a, licenceNow, time.Hour)
 	if _, err := e.licensing("", "").SetKey(ctx, audit.Actor{}, e.a, old); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(2 * time.Hour)
-	fresh, _ := mustIssue(t, e.priv, 0, e.clock.Now(), time.Hour)
+	e.licClock.Add(2 * time.Hour)
+	fresh, _ := licIssue(t, e.priv, 0, e.licClock.Now(), time.Hour)
 	st = wantPlan(ctx, t, e.licensing(fresh, ""), e.a, workflow.PlanPro)
 	if st.Source != workflow.SourceInstallation || len(st.Problems) != 1 {
 		t.Errorf("status = %+v, want the installation key with the community key's problem", st)
@@ -276,7 +276,7 @@ func TestLicenceServer(t *testing.T) {
 	ctx := context.Background()
 	e := newLicensingEnv(t)
 	srv := newLicenceServer(t)
-	key, lic := mustIssue(t, e.priv, 0, licenceNow, 30*24*time.Hour)
+	key, lic := licIssue(t, e.priv, 0, licenceNow, 30*24*time.Hour)
 	srv.set(func(s *licenceServer) { s.valid[lic.ID] = true })
 	l := e.licensing(key, srv.URL)
 
@@ -298,9 +298,9 @@ func TestLicenceServer(t *testing.T) {
 
 	// Revoked: seen once the hour is up.
 	srv.set(func(s *licenceServer) { delete(s.valid, lic.ID) })
-	e.clock.Add(59 * time.Minute)
+	e.licClock.Add(59 * time.Minute)
 	wantPlan(ctx, t, l, e.a, workflow.PlanPro)
-	e.clock.Add(time.Minute)
+	e.licClock.Add(time.Minute)
 	st := wantPlan(ctx, t, l, e.a, workflow.PlanFree)
 	if len(st.Problems) != 1 || !strings.Contains(st.Problems[0], "This licence was revoked.") {
 		t.Errorf("problems = %q", st.Problems)
@@ -311,7 +311,7 @@ func TestLicenceServer(t *testing.T) {
 
 	// Unreachable: the last answer stands (revoked for A; valid for B).
 	srv.set(func(s *licenceServer) { s.valid[lic.ID] = true; s.down = true })
-	e.clock.Add(2 * time.Hour)
+	e.licClock.Add(2 * time.Hour)
 	st = wantPlan(ctx, t, l, e.a, workflow.PlanFree)
 	if !strings.Contains(st.Fallback, "could not be reached") {
 		t.Errorf("fallback = %q", st.Fallback)
@@ -327,21 +327,21 @@ func TestLicenceServer(t *testing.T) {
 		t.Errorf("requests while backing off = %d, want %d", n, before)
 	}
 	srv.set(func(s *licenceServer) { s.down = false })
-	e.clock.Add(time.Minute)
+	e.licClock.Add(time.Minute)
 	st = wantPlan(ctx, t, l, e.a, workflow.PlanPro)
 	if st.Fallback != "" {
 		t.Errorf("fallback after recovery = %q", st.Fallback)
 	}
 
 	// Never reached: the offline check stands.
-	never, _ := mustIssue(t, e.priv, 0, e.clock.Now(), time.Hour)
+	never, _ := licIssue(t, e.priv, 0, e.licClock.Now(), time.Hour)
 	srv.Close()
 	st = wantPlan(ctx, t, e.licensing(never, srv.URL), e.a, workflow.PlanPro)
 	if !strings.Contains(st.Fallback, "checked offline only") {
 		t.Errorf("fallback = %q", st.Fallback)
 	}
 	// A key that fails offline is never sent to the server.
-	expired, _ := mustIssue(t, e.priv, 0, licenceNow, time.Hour)
+	expired, _ := licIssue(t, e.priv, 0, licenceNow, time.Hour)
 	srv2 := newLicenceServer(t)
 	wantPlan(ctx, t, e.licensing(expired, srv2.URL), e.a, workflow.PlanFree)
 	if n := srv2.count(); n != 0 {
@@ -353,7 +353,7 @@ func TestLicenceServerBadAnswers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newLicensingEnv(t)
-	key, _ := mustIssue(t, e.priv, 0, licenceNow, time.Hour)
+	key, _ := licIssue(t, e.priv, 0, licenceNow, time.Hour)
 	for _, body := range []string{`{}`, `not json`, `{"valid": "yes"}`} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
 		st := wantPlan(ctx, t, e.licensing(key, srv.URL), e.a, workflow.PlanPro)
