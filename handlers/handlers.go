@@ -141,6 +141,8 @@ func status(err error) int {
 		return http.StatusConflict
 	case problem.TooMany:
 		return http.StatusTooManyRequests
+	case problem.PaymentRequired:
+		return http.StatusPaymentRequired
 	}
 	return http.StatusInternalServerError
 }
