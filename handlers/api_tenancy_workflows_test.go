@@ -14,7 +14,7 @@ import (
 type workflowFixture struct {
 	wfA, wfB, runA int64
 	wfDel          int64 // made again before each DELETE case
-	made           int // workflows made again for DELETE cases
+	made           int   // workflows made again for DELETE cases
 }
 
 const matrixFlow = `{"nodes": [
@@ -62,8 +62,12 @@ func workflowTenancyRoutes() []tenancyRoute {
 	// Paths name community A with ?community_id= for keys bound to none; a
 	// key bound to B reaches B's workflows only, where A's ids are unknown.
 	wpath := func(suffix string, id func(x *tenancyEnv) int64) (func(*tenancyEnv) string, func(*tenancyEnv) string) {
-		return func(x *tenancyEnv) string { return fmt.Sprintf("/workflows%s?community_id=%d", fmt.Sprintf(suffix, id(x)), x.a.ID) },
-			func(x *tenancyEnv) string { return fmt.Sprintf("/workflows%s?community_id=%d", fmt.Sprintf(suffix, x.unknown), x.a.ID) }
+		return func(x *tenancyEnv) string {
+				return fmt.Sprintf("/workflows%s?community_id=%d", fmt.Sprintf(suffix, id(x)), x.a.ID)
+			},
+			func(x *tenancyEnv) string {
+				return fmt.Sprintf("/workflows%s?community_id=%d", fmt.Sprintf(suffix, x.unknown), x.a.ID)
+			}
 	}
 	wfA := func(x *tenancyEnv) int64 { return x.wf.wfA }
 	runA := func(x *tenancyEnv) int64 { return x.wf.runA }

@@ -38,8 +38,8 @@ import (
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
-	"github.com/waddle/waddle/workflow"
 	"github.com/waddle/waddle/secret"
+	"github.com/waddle/waddle/workflow"
 )
 
 // testPassword passes the password rules.

@@ -57,7 +57,7 @@ type Kind struct {
 // nodes.<id>, and the ports it sends it on.
 type Result struct {
 	Output any
-	Ports  []string      // the output ports activated; nil: all of them
+	Ports  []string       // the output ports activated; nil: all of them
 	Wait   time.Duration  // action_delay: resume after this long (the run waits)
 	Vars   map[string]any // run variables to set ({{ vars.name }})
 }
