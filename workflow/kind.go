@@ -57,14 +57,20 @@ type Kind struct {
 // nodes.<id>, and the ports it sends it on.
 type Result struct {
 	Output any
-	Ports  []string      // the output ports activated; nil: all of them
-	Wait   time.Duration // action_delay: resume after this long (the run waits)
+	Ports  []string       // the output ports activated; nil: all of them
+	Wait   time.Duration  // action_delay: resume after this long (the run waits)
+	Vars   map[string]any // run variables to set (action_webhook's variable); the engine merges them into vars
 }
 
 // Exec is one node execution as a node's Run sees it.
 type Exec struct {
-	Run   RunInfo
-	Node  *Node
+	Run  RunInfo
+	Node *Node
+	// Seq numbers the node's executions within the run: 0 or 1 for the
+	// first, then 2, 3, … (a node in a loop). It must be the same when a
+	// crash makes the engine run an execution again: actions derive their
+	// idempotency keys from it.
+	Seq   int
 	Input any            // what arrived on the connection
 	Scope map[string]any // the template scope: trigger, input, vars, nodes, item, workflow, community
 	Env   *Env           // the services actions use
