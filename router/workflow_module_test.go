@@ -2,7 +2,12 @@ package router_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/waddle/waddle/audit"
@@ -84,5 +89,38 @@ func TestRunModuleRefusals(t *testing.T) {
 				t.Errorf("err = %v", err)
 			}
 		})
+	}
+}
+
+// TestRunModuleRemote: a workflow runs a #community module through the
+// executor, with the workflow as the event's user; a repeat of the node is
+// answered from the first call without calling the module again.
+func TestRunModuleRemote(t *testing.T) {
+	t.Parallel()
+	e := newRemoteEnv(t, true)
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req router.RemoteRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		json.NewEncoder(w).Encode(router.RemoteAnswer{Reply: "weather in " + strings.Join(req.Args, " ") + " for " + req.Event.User.Name + ": sunny"})
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	if _, err := e.s.CreateModule(ctx, audit.Actor{}, e.cid, router.ModuleInput{Name: "weather", Kind: "webhook", URL: srv.URL, Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	in := router.ModuleRun{EventID: "wf:9:n1", Module: "#weather", Args: "Paris"}
+	for i := range 2 {
+		res, err := e.r.RunModule(ctx, e.cid, in, router.Options{Dedup: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := replies(res); got != "weather in Paris for workflow: sunny" || res.Duplicate != (i == 1) {
+			t.Errorf("run %d: %q (duplicate %v)", i+1, got, res.Duplicate)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the module was called %d times, want 1", n)
 	}
 }
