@@ -71,6 +71,8 @@ func (cfg *Webhook) Check(c *Checker) {
 				c.Errorf("headers", "%q is not a header name.", k)
 			case canon == "Host" || canon == "Content-Length" || canon == "Transfer-Encoding" || canon == "Connection":
 				c.Errorf("headers."+k, "The %s header is set by the request itself.", canon)
+			case strings.ContainsAny(cfg.Headers[k], "\r\n\x00"):
+				c.Errorf("headers."+k, "A header value is one line.")
 			default:
 				c.Template("headers."+k, cfg.Headers[k], 2000)
 			}
@@ -143,9 +145,16 @@ func runWebhook(ctx context.Context, x *Exec, c Config) (Result, error) {
 	}
 	headers := http.Header{}
 	for k, v := range cfg.Headers {
-		headers.Set(k, x.Render(v))
+		v = x.Render(v)
+		if strings.ContainsAny(v, "\r\n\x00") || len(v) > 8<<10 {
+			return Result{}, fmt.Errorf("headers.%s: the value rendered with a line break or over 8 KiB", k)
+		}
+		headers.Set(k, v)
 	}
 	body := x.Render(cfg.Body)
+	if len(body) > MaxWebhookResponse {
+		return Result{}, fmt.Errorf("body: the body rendered to over 1 MiB")
+	}
 	if x.Run.DryRun {
 		return Result{Output: map[string]any{"sent": false, "change": fmt.Sprintf("would send %s %s with %d bytes", cfg.Method, hostOf(target), len(body))}}, nil
 	}

@@ -238,6 +238,7 @@ func TestWebhookBadConfig(t *testing.T) {
 		{"relative url", `{"url":"/hook"}`, "url"},
 		{"host header", `{"url":"https://example.com","headers":{"host":"evil"}}`, "headers.host"},
 		{"content-length header", `{"url":"https://example.com","headers":{"Content-Length":"1"}}`, "headers.Content-Length"},
+		{"header with a line break", `{"url":"https://example.com","headers":{"X-A":"a\r\nX-B: b"}}`, "headers.X-A"},
 		{"bad header name", `{"url":"https://example.com","headers":{"a b":"1"}}`, "headers"},
 		{"too many headers", `{"url":"https://example.com","headers":{` + strings.Join(many, ",") + `}}`, "headers"},
 		{"body too big", `{"url":"https://example.com","body":"` + strings.Repeat("a", MaxWebhookBody+1) + `"}`, "body"},
@@ -250,5 +251,23 @@ func TestWebhookBadConfig(t *testing.T) {
 	})
 	if issues := checkIssues(t, "action_webhook", `{"url":"https://example.com/x","headers":{"Authorization":"Bearer t"},"body":"{}","variable":"answer"}`); len(issues) != 0 {
 		t.Errorf("a good configuration: %v", issues)
+	}
+}
+
+// TestWebhookRefusesAHeaderThatRendersALineBreak: a value from the run
+// cannot smuggle a second header; nothing is sent. (Check refuses a literal
+// one; this one is run without Check, as one rendered from the run would be.)
+func TestWebhookRefusesAHeaderThatRendersALineBreak(t *testing.T) {
+	t.Parallel()
+	s := newHookServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {})
+	k, _ := KindOf("action_webhook")
+	cfg, err := DecodeConfig(k, []byte(`{"url":"`+s.URL+`","headers":{"X-A":"a\r\nX-B: b"},"retries":2,"backoff_ms":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &Exec{Node: &Node{ID: "h1"}, Scope: map[string]any{}, Env: &Env{HTTP: executor.NewHTTPClient(false)}}
+	_, err = k.Run(context.Background(), x, cfg)
+	if err == nil || !strings.HasPrefix(err.Error(), "headers.X-A:") || s.hits.Load() != 0 {
+		t.Errorf("err = %v after %d requests", err, s.hits.Load())
 	}
 }
