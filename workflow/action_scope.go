@@ -78,4 +78,6 @@ func validPath(path string) bool {
 	return true
 }
 
-func validPlatform(p string) bool { return p == router.Twitch || p == router.Discord || p == router.Slack }
+func validPlatform(p string) bool {
+	return p == router.Twitch || p == router.Discord || p == router.Slack
+}
