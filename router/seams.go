@@ -98,9 +98,9 @@ func sendChange(m Message, dry bool) string {
 	return fmt.Sprintf("%s %q to %s", verb, runes.Truncate(m.Text, 80, "…"), to)
 }
 
-// observe tells the Observer of a handled event.
+// observe tells the Observer of a handled event, unless a workflow made it.
 func (h *handling) observe(ctx context.Context) {
-	if h.dry || h.r.observer == nil {
+	if h.dry || h.r.observer == nil || strings.HasPrefix(h.ev.ID, WorkflowEventPrefix) {
 		return
 	}
 	h.r.observer.Observed(ctx, Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran})
