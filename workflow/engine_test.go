@@ -40,7 +40,7 @@ func TestRunJoinsBranchesAndLoops(t *testing.T) {
 	if got, want := asJSON(out.Output), `[{"x":1},{"x":1}]`; got != want {
 		t.Errorf("output %s, want the loop's results over the two branch results", got)
 	}
-	run := h.waitRunStored(t, out.RunID)
+	run := h.waitRun(t, out.RunID)
 	seen := map[string]int{}
 	for _, tr := range run.Traces {
 		seen[tr.Node]++
@@ -48,11 +48,6 @@ func TestRunJoinsBranchesAndLoops(t *testing.T) {
 	if seen["body"] != 2 || seen["a"] != 1 || seen["b"] != 1 || seen["end"] != 1 {
 		t.Errorf("node executions %v, want body twice and a, b, end once", seen)
 	}
-}
-
-func (h *harness) waitRunStored(t *testing.T, id int64) *workflow.Run {
-	t.Helper()
-	return h.waitRun(t, id)
 }
 
 func TestQueuedRunRunsOnTheJobQueue(t *testing.T) {
