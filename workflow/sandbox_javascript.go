@@ -22,24 +22,46 @@ const jsFile = "transform.js"
 
 type jsProgram struct{ prog *goja.Program }
 
-// jsPrelude caps the builtins that make a long string in one step, which
-// the interrupt cannot stop halfway.
-var jsPrelude = goja.MustCompile("prelude.js", `(function (max) {
-	function guard(name, grow) {
-		var f = String.prototype[name];
-		Object.defineProperty(String.prototype, name, {
-			value: function () {
-				var n = grow(String(this), arguments);
-				if (n > max) throw new RangeError("String.prototype." + name + " would make " + n + " characters, more than " + max);
-				return f.apply(this, arguments);
-			},
-			writable: true, configurable: true,
-		});
+// guardString caps a String.prototype method that makes a long string in
+// one step, which the interrupt cannot stop halfway: grow says how many
+// characters it would make.
+func guardString(r *goja.Runtime, proto *goja.Object, name string, grow func(n int, args []goja.Value) int64) error {
+	f, ok := goja.AssertFunction(proto.Get(name))
+	if !ok {
+		return fmt.Errorf("the builtin String.prototype.%s is not a function", name)
 	}
-	guard("repeat", function (s, a) { return s.length * Number(a[0]); });
-	guard("padStart", function (s, a) { return Number(a[0]); });
-	guard("padEnd", function (s, a) { return Number(a[0]); });
-})`, true)
+	return proto.Set(name, func(call goja.FunctionCall) goja.Value {
+		n := 0
+		if s, ok := call.This.ToString().(goja.String); ok {
+			n = s.Length()
+		}
+		if size := grow(n, call.Arguments); size > maxJSString {
+			msg := fmt.Sprintf("String.prototype.%s would make %d characters, more than %d", name, size, maxJSString)
+			if ctor, ok := goja.AssertConstructor(r.Get("RangeError")); ok {
+				if e, err := ctor(nil, r.ToValue(msg)); err == nil {
+					panic(e)
+				}
+			}
+			panic(r.NewTypeError(msg))
+		}
+		v, err := f(call.This, call.Arguments...)
+		if err != nil {
+			panic(err)
+		}
+		return v
+	})
+}
+
+func intArg(args []goja.Value, i int) int64 {
+	if i >= len(args) {
+		return 0
+	}
+	f := args[i].ToFloat()
+	if f != f || f < 0 {
+		return 0
+	}
+	return int64(min(f, 1<<40))
+}
 
 func compileJS(code string) (*jsProgram, error) {
 	// The body is wrapped on its first line, so the code's lines keep
@@ -70,17 +92,17 @@ func runJS(l *limits, p *jsProgram, in any, sc map[string]any) (any, error) {
 	stop := context.AfterFunc(l.ctx, func() { r.Interrupt(errStopped) })
 	defer stop()
 
-	guard, err := r.RunProgram(jsPrelude)
-	if f, ok := goja.AssertFunction(guard); ok && err == nil {
-		_, err = f(goja.Undefined(), r.ToValue(maxJSString))
-	}
-	if err != nil {
-		if l.ctx.Err() != nil {
-			return nil, l.stopped()
-		}
-		return nil, fmt.Errorf("start the JavaScript runtime: %w", err)
-	}
 	g := r.GlobalObject()
+	proto := g.Get("String").ToObject(r).Get("prototype").ToObject(r)
+	for name, grow := range map[string]func(int, []goja.Value) int64{
+		"repeat":   func(n int, a []goja.Value) int64 { return int64(n) * intArg(a, 0) },
+		"padStart": func(_ int, a []goja.Value) int64 { return intArg(a, 0) },
+		"padEnd":   func(_ int, a []goja.Value) int64 { return intArg(a, 0) },
+	} {
+		if err := guardString(r, proto, name, grow); err != nil {
+			return nil, err
+		}
+	}
 	if err := g.Set("input", toJS(r, in)); err != nil {
 		return nil, err
 	}

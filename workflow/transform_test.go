@@ -253,6 +253,8 @@ func TestTransformResults(t *testing.T) {
 		{"javascript no return", LanguageJavaScript, "input.x = 1", map[string]any{}, nil},
 		{"javascript date and function", LanguageJavaScript, "return [new Date(0), function () {}, NaN, {f() {}, u: undefined, n: null}]", nil,
 			[]any{"1970-01-01T00:00:00.000Z", nil, nil, map[string]any{"n": nil}}},
+		{"javascript string builtins", LanguageJavaScript, "return ['ab'.repeat(3), '5'.padStart(3, '0'), 'x'.padEnd(2) + '|', 'q'.repeat()]", nil,
+			[]any{"ababab", "005", "x |", ""}},
 		{"javascript sparse", LanguageJavaScript, "const a = []; a[2] = 1; return a", nil, []any{nil, nil, 1.0}},
 		{"starlark types", LanguageStarlark, "result = [None, True, 1.5, input * 2, (1, 2), {'a': 'b'}, 1000000 * 1000000 * 1000000 * 1000000 * 1000000]", 3.0,
 			[]any{nil, true, 1.5, 6.0, []any{1.0, 2.0}, map[string]any{"a": "b"}, 1e30}},
