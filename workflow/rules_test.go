@@ -138,3 +138,29 @@ func TestPatternCacheBounded(t *testing.T) {
 		t.Errorf("%d patterns cached, over %d", n, patternCacheEntries)
 	}
 }
+
+func FuzzRule(f *testing.F) {
+	f.Add("{{ trigger.viewers }}", "greater_than", "20")
+	f.Add("{{ trigger.user }}", "matches", "^(a|b)*$")
+	f.Add("{{ trigger.tags }}", "in_list", `["duck", 1, null]`)
+	f.Add("{{ x", "contains", "{{ y | uper }}")
+	f.Fuzz(func(t *testing.T, left, op, right string) {
+		c := &Checker{}
+		checkRules(c, "rules", []Rule{{Left: left, Op: op, Right: right}})
+		x := &Exec{Scope: testScope()}
+		got := evalRules(x, []Rule{{Left: left, Op: op, Right: right}})
+		if got && !knownOp(op) {
+			t.Fatalf("unknown operator %q held", op)
+		}
+		if (op == OpIsEmpty) == (op == OpIsNotEmpty) {
+			return
+		}
+		neg := OpIsNotEmpty
+		if op == OpIsNotEmpty {
+			neg = OpIsEmpty
+		}
+		if evalRules(x, []Rule{{Left: left, Op: neg}}) == got {
+			t.Fatalf("%s and %s agree on %q", op, neg, left)
+		}
+	})
+}

@@ -458,12 +458,10 @@ func String(v any) string {
 		return strconv.FormatInt(int64(x), 10)
 	case json.Number:
 		return x.String()
-	case fmt.Stringer:
-		return x.String()
 	}
 	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
+	if err != nil || string(b) == "null" {
+		return "" // null, or not JSON (a cycle, a function): nothing to show
 	}
 	return string(b)
 }

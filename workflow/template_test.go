@@ -239,3 +239,22 @@ func FuzzTemplatePaths(f *testing.F) {
 		}
 	})
 }
+
+func TestRenderOddValues(t *testing.T) {
+	t.Parallel()
+	cyclic := map[string]any{}
+	cyclic["self"] = cyclic
+	scope := map[string]any{"c": cyclic, "f": func() {}, "n": (*VarWrite)(nil), "big": 1e21, "neg": -3.0, "small": 0.000001}
+	got, missing := Render("[{{ c }}][{{ f }}][{{ n }}][{{ n.name }}][{{ big }}][{{ neg }}][{{ small }}]", scope)
+	if got != "[][][][][1000000000000000000000][-3][0.000001]" || !reflect.DeepEqual(missing, []string{"n.name"}) {
+		t.Errorf("got %q, missing %q", got, missing)
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	scope := testScope()
+	tmpl := `Thanks {{ trigger.user | upper }} for the raid of {{ trigger.viewers }}! Tags: {{ trigger.tags | join:", " }} {{ nodes.n1.items.0.name | default:"none" }}`
+	for b.Loop() {
+		Render(tmpl, scope)
+	}
+}
