@@ -164,7 +164,7 @@ const (
 )
 
 var tmplCache = struct {
-	sync.Mutex
+	sync.RWMutex
 	m     map[string]*template
 	bytes int
 }{m: map[string]*template{}}
@@ -174,9 +174,9 @@ func parseCached(src string) *template {
 	if len(src) > MaxTemplate {
 		return nil
 	}
-	tmplCache.Lock()
+	tmplCache.RLock()
 	t, ok := tmplCache.m[src]
-	tmplCache.Unlock()
+	tmplCache.RUnlock()
 	if ok {
 		return t
 	}
