@@ -67,6 +67,13 @@ const (
 // ViewerTrackingChanged records a change to a community's viewer tracking.
 const ViewerTrackingChanged = "viewer_tracking_changed"
 
+// Workflow licence and permission actions.
+const (
+	WorkflowLicenceSet         = "workflow_licence_set" // target: the licence's id; the key itself is never recorded
+	WorkflowLicenceRemoved     = "workflow_licence_removed"
+	WorkflowPermissionsChanged = "workflow_permissions_changed"
+)
+
 // Second-factor actions.
 const (
 	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
@@ -77,6 +84,20 @@ const (
 	RecoveryCodeUsed       = "recovery_code_used"
 )
 
+// Workflow actions.
+const (
+	WorkflowCreated   = "workflow_created"
+	WorkflowUpdated   = "workflow_updated"
+	WorkflowDeleted   = "workflow_deleted"
+	WorkflowPublished = "workflow_published"
+	WorkflowDrafted   = "workflow_drafted" // taken back to draft: its triggers stop
+	WorkflowArchived  = "workflow_archived"
+	WorkflowRunStart  = "workflow_run_started" // a manual run, replay or retry
+	WorkflowRunCancel = "workflow_run_cancelled"
+	WorkflowWebhook   = "workflow_webhook_changed"
+	WorkflowSchedule  = "workflow_schedule_changed"
+)
+
 // Actions lists every action, for the filter on the audit page.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
@@ -85,7 +106,10 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	PrefixChanged, CommandCreated, CommandUpdated, CommandDeleted, CounterSet, AliasAdded, AliasDeleted,
 	RuleCreated, RuleUpdated, RuleDeleted, PointsValueChanged, ViewerTrackingChanged, ModuleCreated, ModuleDeleted,
 	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted, SlashChoiceChanged,
-	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed}
+	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
+	WorkflowCreated, WorkflowUpdated, WorkflowDeleted, WorkflowPublished, WorkflowDrafted, WorkflowArchived,
+	WorkflowRunStart, WorkflowRunCancel, WorkflowWebhook, WorkflowSchedule,
+	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}
 
 // Actor is who did something and from where.
 type Actor struct {

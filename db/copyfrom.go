@@ -84,3 +84,48 @@ func (r iteratorForRecoveryCodeInsert) Err() error {
 func (q *Queries) RecoveryCodeInsert(ctx context.Context, arg []RecoveryCodeInsertParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"user_recovery_codes"}, []string{"user_id", "salt", "code_hash"}, &iteratorForRecoveryCodeInsert{rows: arg})
 }
+
+// iteratorForWorkflowNodeRunCopy implements pgx.CopyFromSource.
+type iteratorForWorkflowNodeRunCopy struct {
+	rows                 []WorkflowNodeRunCopyParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForWorkflowNodeRunCopy) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForWorkflowNodeRunCopy) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].CommunityID,
+		r.rows[0].RunID,
+		r.rows[0].Seq,
+		r.rows[0].NodeID,
+		r.rows[0].NodeType,
+		r.rows[0].Status,
+		r.rows[0].Input,
+		r.rows[0].Output,
+		r.rows[0].Error,
+		r.rows[0].Notes,
+		r.rows[0].Ports,
+		r.rows[0].Repeated,
+		r.rows[0].StartedAt,
+		r.rows[0].DurationUs,
+	}, nil
+}
+
+func (r iteratorForWorkflowNodeRunCopy) Err() error {
+	return nil
+}
+
+func (q *Queries) WorkflowNodeRunCopy(ctx context.Context, arg []WorkflowNodeRunCopyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"workflow_node_runs"}, []string{"community_id", "run_id", "seq", "node_id", "node_type", "status", "input", "output", "error", "notes", "ports", "repeated", "started_at", "duration_us"}, &iteratorForWorkflowNodeRunCopy{rows: arg})
+}

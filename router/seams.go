@@ -105,3 +105,8 @@ func (h *handling) observe(ctx context.Context) {
 	}
 	h.r.observer.Observed(ctx, Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran})
 }
+
+// Instance is this instance's id: while the router runs, it holds the
+// session advisory lock of this id, which tells other instances it is alive
+// (waddle_instance_alive in SQL). Workflows mark the runs they run with it.
+func (r *Router) Instance() int64 { return r.owner }

@@ -57,8 +57,9 @@ type Kind struct {
 // nodes.<id>, and the ports it sends it on.
 type Result struct {
 	Output any
-	Ports  []string      // the output ports activated; nil: all of them
-	Wait   time.Duration // action_delay: resume after this long (the run waits)
+	Ports  []string       // the output ports activated; nil: all of them
+	Wait   time.Duration  // action_delay: resume after this long (the run waits)
+	Vars   map[string]any // run variables to set ({{ vars.name }})
 }
 
 // Exec is one node execution as a node's Run sees it.
@@ -171,7 +172,11 @@ type Checker struct {
 	warnings []Issue
 	// Paths are the template paths the node may read (see CheckTemplate).
 	paths func(path string) bool
+	nodes map[string]bool
 }
+
+// NodeExists reports whether the workflow has a node with the id.
+func (c *Checker) NodeExists(id string) bool { return c.nodes[id] }
 
 // Errorf reports an error in a field.
 func (c *Checker) Errorf(field, format string, args ...any) {

@@ -39,6 +39,7 @@ type config struct {
 	AllowPrivate    bool   // EXECUTOR_ALLOW_PRIVATE: let remote modules call private addresses
 	SlackSigning    string // SLACK_SIGNING_SECRET: turns on the Slack Events API receiver
 	EventSubSecret  string // TWITCH_EVENTSUB_SECRET: turns on the Twitch EventSub webhook receiver (webhook transport)
+	Workflows       workflowConfig
 	Twitch          twitchConfig
 	Discord         discordConfig
 	Slack           slackConfig
@@ -155,6 +156,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.SessionIdle = dur("SESSION_IDLE_TIMEOUT", "2h")
 	c.SessionLifetime = dur("SESSION_LIFETIME", "168h")
 	c.ShutdownTimeout = dur("SHUTDOWN_TIMEOUT", "20s")
+	c.Workflows.TraceRetention = dur("WORKFLOW_TRACE_RETENTION", "336h")
+	c.Workflows.MaxRunDuration = dur("WORKFLOW_MAX_RUN_DURATION", "300s")
 	if err != nil {
 		return c, err
 	}

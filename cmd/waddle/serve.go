@@ -29,6 +29,7 @@ import (
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/workflow"
 )
 
 // serve runs the hub, API and job workers until ctx ends, then shuts down in
@@ -76,15 +77,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
+	flows := newWorkflows(cfg, a, rt, ov, workers, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
 		Workers: workers,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(auth.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return auth.SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return router.SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return workflow.SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
 	if err != nil {
@@ -107,12 +111,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	hcfg := handlers.Config{
-		Router:      rt,
-		Settings:    settings,
-		Overlays:    ov,
-		Auth:        a.auth,
-		Communities: a.comm,
-		Audit:       audit.Log{Pool: readPool},
+		Router:         rt,
+		Settings:       settings,
+		Overlays:       ov,
+		Workflows:      flows,
+		WorkflowAccess: workflow.NewPermissions(a.pool),
+		Auth:           a.auth,
+		Communities:    a.comm,
+		Audit:          audit.Log{Pool: readPool},
 		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Breaker: breaker, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
 			EventSub: cfg.EventSubSecret != "", EventSubTransport: bots.eventSubTransport, Slack: cfg.SlackSigning != "", Bots: bots.statuses, Leases: bots.leases},
 		Limiter:         a.limiter,
@@ -193,6 +199,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		}
 		return nil
 	})
+	g.Go(func() error { return flows.Run(gctx) })
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/waddle/waddle/overlay"
+	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/workflow"
+)
+
+// workflowConfig is the workflow engine's settings.
+type workflowConfig struct {
+	TraceRetention time.Duration // WORKFLOW_TRACE_RETENTION: finished runs and their traces are kept this long
+	MaxRunDuration time.Duration // WORKFLOW_MAX_RUN_DURATION: a run's running time, delays excluded
+}
+
+// newWorkflows builds the workflow engine and adds its job workers.
+func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, workers *river.Workers, logger *slog.Logger) *workflow.Service {
+	limits := workflow.DefaultLimits
+	limits.MaxDuration = cfg.Workflows.MaxRunDuration
+	flows := workflow.NewService(workflow.ServiceConfig{Pool: a.pool, Read: a.replica, Jobs: a.jobs, Limits: limits,
+		Env:      &workflow.Env{Pool: a.pool, Router: rt, Logger: logger.With("component", "workflow")},
+		Instance: rt.Instance(), Logger: logger.With("component", "workflow")})
+	river.AddWorker(workers, &workflow.RunWorker{Service: flows})
+	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
+	_ = ov // the browser-source node's adapter joins here
+	return flows
+}
