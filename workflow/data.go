@@ -8,7 +8,6 @@ import (
 
 // Limits of data nodes.
 const (
-	MaxOutput        = 1 << 20  // bytes of a node's output as JSON
 	MaxVariableValue = 64 << 10 // bytes of a variable's value as JSON
 	MaxArrayItems    = 10000    // items data_array_push builds
 	MaxDataTemplate  = 4096     // characters of a data node's template
