@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// transformServer answers as the benchmark's flow does, and refuses a
+// request that is not the benchmark's.
+func transformServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			User   string `json:"user"`
+			Amount int    `json:"amount"`
+		}
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || json.NewDecoder(r.Body).Decode(&in) != nil {
+			http.Error(w, "want a POST of JSON", http.StatusBadRequest)
+			return
+		}
+		n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"user": in.User, "points": in.Amount * 10, "note": "thanks " + in.User})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestBenchNodeRED(t *testing.T) {
+	srv, served := transformServer(t)
+	out := mustRunWaddle(t, nil, "bench", "nodered", "-url", srv.URL+"/bench", "-c", "4", "-d", "300ms", "-warmup", "100ms")
+	if !strings.Contains(out, "4 connections, 300ms measured after 100ms of warm-up") {
+		t.Errorf("no heading naming the load in:\n%s", out)
+	}
+	var row []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "nodered" {
+			row = f
+		}
+	}
+	// target req/s p50 p90 p99 max requests errors
+	if len(row) != 8 || row[7] != "0" || row[6] == "0" || !strings.HasSuffix(row[2], "ms") || !strings.HasSuffix(row[4], "ms") {
+		t.Fatalf("nodered row %q, want 8 columns, requests and no errors, in:\n%s", row, out)
+	}
+	if served.Load() < 10 {
+		t.Errorf("the server answered %d requests", served.Load())
+	}
+}
+
+func TestBenchJSON(t *testing.T) {
+	srv, _ := transformServer(t)
+	out := mustRunWaddle(t, nil, "bench", "nodered,nodered", "-url", srv.URL, "-c", "2", "-d", "200ms", "-warmup", "0", "-json")
+	var got []benchResult
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v in:\n%s", err, out)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d results, want one per target named: %s", len(got), out)
+	}
+	for _, r := range got {
+		if r.Target != "nodered" || r.Requests == 0 || r.Errors != 0 || r.RPS <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 {
+			t.Errorf("result %+v: want requests, no errors, 0 < p50 ≤ p99 ≤ max", r)
+		}
+	}
+}
+
+func TestBenchTargetDown(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no flow here", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	_, err := runWaddle(t, nil, "bench", "nodered", "-url", srv.URL, "-d", "1s")
+	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "no flow here") {
+		t.Errorf("err = %v, want the probe's 404 and its body", err)
+	}
+	gone := srv.URL
+	srv.Close()
+	_, err = runWaddle(t, nil, "bench", "nodered", "-url", gone, "-d", "1s")
+	if err == nil || !strings.Contains(err.Error(), "scripts/nodered.sh start") {
+		t.Errorf("err = %v, want a hint to start Node-RED", err)
+	}
+}
+
+func TestBenchErrorsFailTheRun(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 1 { // the probe passes, the load does not
+			http.Error(w, "broken", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	out, err := runWaddle(t, nil, "bench", "nodered", "-url", srv.URL, "-c", "2", "-d", "100ms", "-warmup", "0")
+	if err == nil || !strings.Contains(err.Error(), "nodered answered") || !strings.Contains(out, "the first: status 500") {
+		t.Errorf("err = %v, output:\n%s\nwant the run failed, naming the first error", err, out)
+	}
+}
+
+func TestBenchBadArgs(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no target", nil, "name a target"},
+		{"a flag first", []string{"-c", "4"}, "name a target"},
+		{"empty target", []string{","}, "name a target"},
+		{"unknown target", []string{"redis"}, `unknown target "redis"`},
+		{"zero connections", []string{"nodered", "-c", "0"}, "-c 0"},
+		{"too many connections", []string{"nodered", "-c", "20000"}, "-c 20000"},
+		{"not a number", []string{"nodered", "-c", "many"}, "-c"},
+		{"no duration", []string{"nodered", "-d", "0s"}, "-d 0s"},
+		{"negative warm-up", []string{"nodered", "-warmup", "-1s"}, "-warmup -1s"},
+		{"no timeout", []string{"nodered", "-timeout", "0s"}, "-timeout 0s"},
+		{"bad body", []string{"nodered", "-body", "{nope"}, "-body is not valid JSON"},
+		{"not a URL", []string{"nodered", "-url", "127.0.0.1:1880"}, `-url "127.0.0.1:1880"`},
+		{"ftp URL", []string{"nodered", "-url", "ftp://127.0.0.1/bench"}, "want an http(s) URL"},
+		{"stray argument", []string{"nodered", "-c", "2", "extra"}, `unexpected argument "extra"`},
+		{"unknown flag", []string{"nodered", "-rate", "5"}, "-rate"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := runWaddle(t, nil, append([]string{"bench"}, c.args...)...)
+			var ue *usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want a usage error naming %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestBenchDrain(t *testing.T) {
+	srv, served := transformServer(t)
+	side := benchPost("async", srv.URL, []byte(benchBody))
+	var drained atomic.Int64
+	side.drain = func(ctx context.Context, accepted int64) error {
+		time.Sleep(50 * time.Millisecond) // the runs still going
+		drained.Store(accepted)
+		return nil
+	}
+	r, err := benchRun(t.Context(), side, loadTestConfig{Workers: 2, Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The probe is answered but not accepted by the load.
+	if got := drained.Load(); got != served.Load()-1 || r.Accepted != got || got <= r.Requests {
+		t.Errorf("drain got %d accepted, result %d, served %d (one of them the probe), measured %d: want all the load's 2xx, warm-up included",
+			got, r.Accepted, served.Load(), r.Requests)
+	}
+	if r.Drain < 50*time.Millisecond || r.EndToEndPS <= 0 || r.EndToEndPS >= float64(r.Accepted)/0.3 {
+		t.Errorf("drain %s, end to end %.0f/s: want ≥ 50ms, and fewer per second than over the 300 ms of load alone", r.Drain, r.EndToEndPS)
+	}
+
+	side.drain = func(context.Context, int64) error { return errors.New("runs failed") }
+	if _, err := benchRun(t.Context(), side, loadTestConfig{Workers: 1, Duration: 50 * time.Millisecond, Warmup: -1, Timeout: time.Second}); err == nil || !strings.Contains(err.Error(), "runs failed") {
+		t.Errorf("err = %v, want the drain's failure", err)
+	}
+}
