@@ -49,20 +49,24 @@ func benchTarget(name string, build func() (*http.Request, error)) benchSide {
 // newBenchSide sets up the target a `waddle bench` run names.
 func newBenchSide(_ context.Context, name string, o benchOptions) (benchSide, error) {
 	switch name {
-	case "nodered":
-		return benchPost(name, o.url, o.body), nil
+	case "nodered", "url": // url: the same request to any -url
+		return benchPost(name, o.url, o.body, nil), nil
 	}
-	return benchSide{}, &usageError{fmt.Sprintf("bench: unknown target %q: want nodered", name)}
+	return benchSide{}, &usageError{fmt.Sprintf("bench: unknown target %q: want nodered or url", name)}
 }
 
-// benchPost posts body as JSON to u.
-func benchPost(name, u string, body []byte) benchSide {
+// benchPost posts body as JSON to u. sign, when set, adds headers to each
+// request (a webhook's timestamp and HMAC signature, made afresh each time).
+func benchPost(name, u string, body []byte, sign func(req *http.Request, body []byte)) benchSide {
 	return benchTarget(name, func() (*http.Request, error) {
 		req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		if sign != nil {
+			sign(req, body)
+		}
 		return req, nil
 	})
 }
@@ -92,16 +96,25 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	var results []benchResult
+	// Every target is set up before any is loaded, so a bad one fails at once.
+	var sides []benchSide
+	defer func() {
+		for _, s := range sides {
+			if s.close != nil {
+				s.close()
+			}
+		}
+	}()
 	for _, name := range o.targets {
 		side, err := newBenchSide(ctx, name, o)
 		if err != nil {
 			return err
 		}
+		sides = append(sides, side)
+	}
+	var results []benchResult
+	for _, side := range sides {
 		r, err := benchRun(ctx, side, o.load)
-		if side.close != nil {
-			side.close()
-		}
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -57,7 +62,7 @@ func TestBenchNodeRED(t *testing.T) {
 
 func TestBenchJSON(t *testing.T) {
 	srv, _ := transformServer(t)
-	out := mustRunWaddle(t, nil, "bench", "nodered,nodered", "-url", srv.URL, "-c", "2", "-d", "200ms", "-warmup", "0", "-json")
+	out := mustRunWaddle(t, nil, "bench", "nodered,url", "-url", srv.URL, "-c", "2", "-d", "200ms", "-warmup", "0", "-json")
 	var got []benchResult
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v in:\n%s", err, out)
@@ -65,8 +70,11 @@ func TestBenchJSON(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%d results, want one per target named: %s", len(got), out)
 	}
-	for _, r := range got {
-		if r.Target != "nodered" || r.Requests == 0 || r.Errors != 0 || r.RPS <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 {
+	for i, r := range got {
+		if want := []string{"nodered", "url"}[i]; r.Target != want {
+			t.Errorf("result %d is %q's, want %q's", i, r.Target, want)
+		}
+		if r.Requests == 0 || r.Errors != 0 || r.RPS <= 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 {
 			t.Errorf("result %+v: want requests, no errors, 0 < p50 ≤ p99 ≤ max", r)
 		}
 	}
@@ -113,6 +121,7 @@ func TestBenchBadArgs(t *testing.T) {
 		{"a flag first", []string{"-c", "4"}, "name a target"},
 		{"empty target", []string{","}, "name a target"},
 		{"unknown target", []string{"redis"}, `unknown target "redis"`},
+		{"unknown second target", []string{"url,redis", "-d", "1s"}, `unknown target "redis"`},
 		{"zero connections", []string{"nodered", "-c", "0"}, "-c 0"},
 		{"too many connections", []string{"nodered", "-c", "20000"}, "-c 20000"},
 		{"not a number", []string{"nodered", "-c", "many"}, "-c"},
@@ -136,9 +145,44 @@ func TestBenchBadArgs(t *testing.T) {
 	}
 }
 
+func TestBenchSigned(t *testing.T) {
+	// Every request gets its own headers from sign, over the body it carries.
+	seen := map[string]bool{}
+	var dup atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mac := hmac.New(sha256.New, []byte("s3cret"))
+		mac.Write(b)
+		if r.Header.Get("X-Sig") != hex.EncodeToString(mac.Sum(nil)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		id := r.Header.Get("X-Id")
+		if seen[id] {
+			dup.Add(1)
+		}
+		seen[id] = true // one worker below: no race
+	}))
+	defer srv.Close()
+	var n atomic.Int64
+	side := benchPost("signed", srv.URL, []byte(benchBody), func(req *http.Request, body []byte) {
+		mac := hmac.New(sha256.New, []byte("s3cret"))
+		mac.Write(body)
+		req.Header.Set("X-Sig", hex.EncodeToString(mac.Sum(nil)))
+		req.Header.Set("X-Id", strconv.FormatInt(n.Add(1), 10))
+	})
+	r, err := benchRun(t.Context(), side, loadTestConfig{Workers: 1, Duration: 100 * time.Millisecond, Warmup: -1, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests == 0 || r.Errors != 0 || dup.Load() != 0 {
+		t.Errorf("%d requests, %d errors (first %q), %d repeated ids: want every request signed and its own", r.Requests, r.Errors, r.FirstError, dup.Load())
+	}
+}
+
 func TestBenchDrain(t *testing.T) {
 	srv, served := transformServer(t)
-	side := benchPost("async", srv.URL, []byte(benchBody))
+	side := benchPost("async", srv.URL, []byte(benchBody), nil)
 	var drained atomic.Int64
 	side.drain = func(ctx context.Context, accepted int64) error {
 		time.Sleep(50 * time.Millisecond) // the runs still going
