@@ -9,6 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,6 +29,7 @@ type benchOptions struct {
 	asJSON  bool
 	getenv  func(string) string
 	targets []string
+	pids    map[string]int // -pid: a target's server process, to measure its CPU time
 }
 
 // benchSide is one target of a run: a name for the report, the request it
@@ -39,6 +43,8 @@ type benchSide struct {
 	drain func(ctx context.Context, accepted int64) error
 	// close, when set, releases what the target set up.
 	close func()
+	// pid, when set, is the server's process: its CPU time is reported.
+	pid int
 }
 
 // benchTarget is a target that sends build's requests.
@@ -87,6 +93,10 @@ type benchResult struct {
 	Drain      time.Duration `json:"drain_ns,omitempty"`
 	Accepted   int64         `json:"accepted,omitempty"`
 	EndToEndPS float64       `json:"end_to_end_per_second,omitempty"`
+	// With a pid: the server's CPU time over the whole load (warm-up and
+	// drain included), and the requests it answered in that time.
+	CPU       time.Duration `json:"cpu_ns,omitempty"`
+	CPURounds int64         `json:"cpu_requests,omitempty"`
 }
 
 // bench is `waddle bench TARGET[,TARGET…] [flags]`: a load test of each
@@ -109,6 +119,9 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		side, err := newBenchSide(ctx, name, o)
 		if err != nil {
 			return err
+		}
+		if pid, ok := o.pids[name]; ok {
+			side.pid = pid
 		}
 		sides = append(sides, side)
 	}
@@ -144,6 +157,7 @@ func parseBenchArgs(args []string, getenv func(string) string) (benchOptions, er
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:1880/bench", "the nodered target's URL (scripts/nodered.sh start)")
 	body := fs.String("body", benchBody, "the JSON body every request carries")
 	fs.BoolVar(&o.asJSON, "json", false, "print the figures as JSON")
+	pids := fs.String("pid", "", "TARGET=PID[,…]: report the CPU time of a target's server process (Linux)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return o, &usageError{"bench: " + err.Error()}
 	}
@@ -170,7 +184,56 @@ func parseBenchArgs(args []string, getenv func(string) string) (benchOptions, er
 		return o, &usageError{fmt.Sprintf("bench: -url %q: want an http(s) URL such as http://127.0.0.1:1880/bench", o.url)}
 	}
 	o.body = []byte(*body)
-	return o, nil
+	pidOf, err := parseBenchPIDs(*pids, o.targets)
+	o.pids = pidOf
+	return o, err
+}
+
+// parseBenchPIDs reads -pid nodered=123,webhook-sync=456.
+func parseBenchPIDs(v string, targets []string) (map[string]int, error) {
+	pids := map[string]int{}
+	if v == "" {
+		return pids, nil
+	}
+	for _, kv := range strings.Split(v, ",") {
+		name, num, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		pid, err := strconv.Atoi(num)
+		if !ok || err != nil || pid < 1 {
+			return nil, &usageError{fmt.Sprintf("bench: -pid %q: want TARGET=PID, such as nodered=1234", kv)}
+		}
+		if !slices.Contains(targets, name) {
+			return nil, &usageError{fmt.Sprintf("bench: -pid %q: %q is not a target of this run", kv, name)}
+		}
+		if _, err := procCPU(pid); err != nil {
+			return nil, &usageError{fmt.Sprintf("bench: -pid %q: %v", kv, err)}
+		}
+		pids[name] = pid
+	}
+	return pids, nil
+}
+
+// procCPU is a process's CPU time, user and system, from /proc (Linux).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the CPU time of process %d: %w", pid, err)
+	}
+	// pid (comm) state ppid … utime stime: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("read the CPU time of process %d: /proc/%d/stat is not as expected", pid, pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("read the CPU time of process %d: /proc/%d/stat is not as expected", pid, pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("read the CPU time of process %d: /proc/%d/stat is not as expected", pid, pid)
+	}
+	// In clock ticks of USER_HZ, which Linux fixes at 100 a second for /proc.
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 // benchRun checks that one request to the target succeeds, then load-tests
@@ -180,6 +243,13 @@ func benchRun(ctx context.Context, side benchSide, load loadTestConfig) (benchRe
 		return benchResult{}, err
 	}
 	load.Build = side.build
+	var cpu0 time.Duration
+	if side.pid > 0 {
+		var err error
+		if cpu0, err = procCPU(side.pid); err != nil {
+			return benchResult{}, fmt.Errorf("bench %s: %w", side.name, err)
+		}
+	}
 	start := time.Now()
 	res, err := loadTest(ctx, load)
 	if err != nil {
@@ -198,6 +268,13 @@ func benchRun(ctx context.Context, side benchSide, load loadTestConfig) (benchRe
 		r.Drain = time.Since(loaded)
 		r.Accepted = res.TotalOK
 		r.EndToEndPS = float64(res.TotalOK) / time.Since(start).Seconds()
+	}
+	if side.pid > 0 {
+		cpu1, err := procCPU(side.pid)
+		if err != nil {
+			return r, fmt.Errorf("bench %s: %w", side.name, err)
+		}
+		r.CPU, r.CPURounds = cpu1-cpu0, res.Total
 	}
 	return r, nil
 }
@@ -242,6 +319,14 @@ func printBench(w io.Writer, load loadTestConfig, results []benchResult) error {
 	for _, r := range results {
 		if r.Drain > 0 || r.Accepted > 0 {
 			fmt.Fprintf(w, "%s: all %d accepted done %s after the load: %.0f/s end to end\n", r.Target, r.Accepted, ms(r.Drain), r.EndToEndPS)
+		}
+		if r.CPURounds > 0 {
+			perSec := 0.0
+			if r.CPU > 0 {
+				perSec = float64(r.CPURounds) / r.CPU.Seconds()
+			}
+			fmt.Fprintf(w, "%s: its server used %.2fs of CPU for %d requests (warm-up included): %.0f req per CPU-second\n",
+				r.Target, r.CPU.Seconds(), r.CPURounds, perSec)
 		}
 		if r.Errors > 0 {
 			fmt.Fprintf(w, "%s: %d errors, the first: %s\n", r.Target, r.Errors, r.FirstError)

@@ -36,6 +36,7 @@ type loadResult struct {
 	FirstErr  string        // the first error seen, to say what went wrong
 	Elapsed   time.Duration // the measured window
 	TotalOK   int64         // 2xx answers over the whole run, warm-up included
+	Total     int64         // requests completed over the whole run, warm-up included
 	Latencies histogram     // of every request completed in the window
 }
 
@@ -131,6 +132,7 @@ func loadTest(ctx context.Context, cfg loadTestConfig) (loadResult, error) {
 		res.Errors += w.errors
 		res.Failures += w.failures
 		res.TotalOK += w.totalOK
+		res.Total += w.total
 		for code, n := range w.status {
 			res.Status[code] += n
 		}
@@ -157,10 +159,10 @@ func newLoadTransport(workers int) *http.Transport {
 // loadWorker is one worker's counts, merged when all have stopped, so the
 // hot path shares nothing.
 type loadWorker struct {
-	requests, errors, failures, totalOK int64
-	status                              map[int]int64
-	firstErr                            string
-	hist                                histogram
+	requests, errors, failures, totalOK, total int64
+	status                                     map[int]int64
+	firstErr                                   string
+	hist                                       histogram
 }
 
 func (w *loadWorker) run(ctx context.Context, client *http.Client, build func() (*http.Request, error), from, until time.Time) error {
@@ -185,6 +187,7 @@ func (w *loadWorker) run(ctx context.Context, client *http.Client, build func() 
 		if ctx.Err() != nil {
 			return nil
 		}
+		w.total++
 		ok := err == nil && code >= 200 && code < 300
 		if ok {
 			w.totalOK++

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -133,6 +135,11 @@ func TestBenchBadArgs(t *testing.T) {
 		{"ftp URL", []string{"nodered", "-url", "ftp://127.0.0.1/bench"}, "want an http(s) URL"},
 		{"stray argument", []string{"nodered", "-c", "2", "extra"}, `unexpected argument "extra"`},
 		{"unknown flag", []string{"nodered", "-rate", "5"}, "-rate"},
+		{"pid without a target", []string{"nodered", "-pid", "1"}, `-pid "1"`},
+		{"pid not a number", []string{"nodered", "-pid", "nodered=x"}, `-pid "nodered=x"`},
+		{"pid zero", []string{"nodered", "-pid", "nodered=0"}, `-pid "nodered=0"`},
+		{"pid of another target", []string{"nodered", "-pid", "url=1"}, `"url" is not a target of this run`},
+		{"pid of no process", []string{"nodered", "-pid", "nodered=2147483647"}, "process 2147483647"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -177,6 +184,60 @@ func TestBenchSigned(t *testing.T) {
 	}
 	if r.Requests == 0 || r.Errors != 0 || dup.Load() != 0 {
 		t.Errorf("%d requests, %d errors (first %q), %d repeated ids: want every request signed and its own", r.Requests, r.Errors, r.FirstError, dup.Load())
+	}
+}
+
+func TestBenchServerCPU(t *testing.T) {
+	// The server runs in this process: its CPU time is this process's.
+	srv, _ := transformServer(t)
+	pid := strconv.Itoa(os.Getpid())
+	out := mustRunWaddle(t, nil, "bench", "url,nodered", "-url", srv.URL, "-c", "2", "-d", "300ms", "-warmup", "0", "-pid", "url="+pid, "-json")
+	var got []benchResult
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 2 {
+		t.Fatalf("%v, %d results in:\n%s", err, len(got), out)
+	}
+	if u := got[0]; u.CPU <= 0 || u.CPU > 10*time.Second || u.CPURounds < u.Requests {
+		t.Errorf("url: CPU %s for %d requests (%d measured): want some CPU, and every request counted", u.CPU, u.CPURounds, u.Requests)
+	}
+	if n := got[1]; n.CPU != 0 || n.CPURounds != 0 {
+		t.Errorf("nodered, with no -pid: CPU %s for %d requests, want none", n.CPU, n.CPURounds)
+	}
+	out = mustRunWaddle(t, nil, "bench", "url", "-url", srv.URL, "-c", "2", "-d", "200ms", "-warmup", "0", "-pid", "url="+pid)
+	if !strings.Contains(out, "url: its server used ") || !strings.Contains(out, " req per CPU-second") {
+		t.Errorf("no CPU line in:\n%s", out)
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	// Busy-loop until the process has used 200 ms more CPU: that takes at
+	// least 200 ms of wall time on one goroutine, shared with the test's
+	// other goroutines over at most NumCPU cores.
+	before, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var used time.Duration
+	for used < 200*time.Millisecond {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("after 30 s of busy loop, %s of CPU", used)
+		}
+		for s := time.Now(); time.Since(s) < 5*time.Millisecond; { // burn
+		}
+		after, err := procCPU(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after < before+used {
+			t.Fatalf("CPU time went back from %s to %s", before+used, after)
+		}
+		used = after - before
+	}
+	if wall := time.Since(start); used > wall*time.Duration(runtime.NumCPU())+20*time.Millisecond {
+		t.Errorf("%s of CPU in %s on %d cores: the unit is wrong", used, wall, runtime.NumCPU())
+	}
+	if _, err := procCPU(-1); err == nil {
+		t.Error("no error for process -1")
 	}
 }
 

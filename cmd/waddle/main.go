@@ -27,9 +27,10 @@ commands:
                                      --clear-2fa also removes the account's second factors (recorded in the audit log)
   chat --community SLUG [--platform twitch] [--user alice] [--badges moderator,vip] [--dry-run=true]
                                      the chat simulator in the terminal: type messages, or /follow, /raid 50, /cheer 500, /sub, /quit
-  bench TARGET[,TARGET...] [-c 64] [-d 10s] [-warmup 2s] [-timeout 10s] [-json]
-                                     load-test each target in turn over HTTP and print req/s, p50, p90 and p99 side by side;
-                                     targets: nodered [-url http://127.0.0.1:1880/bench] (start it with scripts/nodered.sh start), url -url U
+  bench TARGET[,TARGET...] [-c 64] [-d 10s] [-warmup 2s] [-timeout 10s] [-pid TARGET=PID] [-json]
+                                     load-test each target in turn over HTTP and print req/s, p50, p90 and p99 side by side,
+                                     with -pid also the CPU time of a target's server; targets: nodered [-url U] (POST to
+                                     http://127.0.0.1:1880/bench: start it with scripts/nodered.sh start), url -url U
 
 configuration comes from environment variables: see README.md and .env.example.
 `
