@@ -27,7 +27,7 @@ type benchOptions struct {
 	url     string // the nodered target's URL
 	body    []byte
 	asJSON  bool
-	getenv  func(string) string
+	getenv  func(string) string // for targets that need Waddle's configuration (loadConfig)
 	targets []string
 	pids    map[string]int // -pid: a target's server process, to measure its CPU time
 }
@@ -95,8 +95,8 @@ type benchResult struct {
 	EndToEndPS float64       `json:"end_to_end_per_second,omitempty"`
 	// With a pid: the server's CPU time over the whole load (warm-up and
 	// drain included), and the requests it answered in that time.
-	CPU       time.Duration `json:"cpu_ns,omitempty"`
-	CPURounds int64         `json:"cpu_requests,omitempty"`
+	CPU         time.Duration `json:"cpu_ns,omitempty"`
+	CPURequests int64         `json:"cpu_requests,omitempty"`
 }
 
 // bench is `waddle bench TARGET[,TARGET…] [flags]`: a load test of each
@@ -274,7 +274,7 @@ func benchRun(ctx context.Context, side benchSide, load loadTestConfig) (benchRe
 		if err != nil {
 			return r, fmt.Errorf("bench %s: %w", side.name, err)
 		}
-		r.CPU, r.CPURounds = cpu1-cpu0, res.Total
+		r.CPU, r.CPURequests = cpu1-cpu0, res.Total
 	}
 	return r, nil
 }
@@ -320,13 +320,13 @@ func printBench(w io.Writer, load loadTestConfig, results []benchResult) error {
 		if r.Drain > 0 || r.Accepted > 0 {
 			fmt.Fprintf(w, "%s: all %d accepted done %s after the load: %.0f/s end to end\n", r.Target, r.Accepted, ms(r.Drain), r.EndToEndPS)
 		}
-		if r.CPURounds > 0 {
+		if r.CPURequests > 0 {
 			perSec := 0.0
 			if r.CPU > 0 {
-				perSec = float64(r.CPURounds) / r.CPU.Seconds()
+				perSec = float64(r.CPURequests) / r.CPU.Seconds()
 			}
 			fmt.Fprintf(w, "%s: its server used %.2fs of CPU for %d requests (warm-up included): %.0f req per CPU-second\n",
-				r.Target, r.CPU.Seconds(), r.CPURounds, perSec)
+				r.Target, r.CPU.Seconds(), r.CPURequests, perSec)
 		}
 		if r.Errors > 0 {
 			fmt.Fprintf(w, "%s: %d errors, the first: %s\n", r.Target, r.Errors, r.FirstError)

@@ -196,11 +196,11 @@ func TestBenchServerCPU(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 2 {
 		t.Fatalf("%v, %d results in:\n%s", err, len(got), out)
 	}
-	if u := got[0]; u.CPU <= 0 || u.CPU > 10*time.Second || u.CPURounds < u.Requests {
-		t.Errorf("url: CPU %s for %d requests (%d measured): want some CPU, and every request counted", u.CPU, u.CPURounds, u.Requests)
+	if u := got[0]; u.CPU <= 0 || u.CPU > 10*time.Second || u.CPURequests < u.Requests {
+		t.Errorf("url: CPU %s for %d requests (%d measured): want some CPU, and every request counted", u.CPU, u.CPURequests, u.Requests)
 	}
-	if n := got[1]; n.CPU != 0 || n.CPURounds != 0 {
-		t.Errorf("nodered, with no -pid: CPU %s for %d requests, want none", n.CPU, n.CPURounds)
+	if n := got[1]; n.CPU != 0 || n.CPURequests != 0 {
+		t.Errorf("nodered, with no -pid: CPU %s for %d requests, want none", n.CPU, n.CPURequests)
 	}
 	out = mustRunWaddle(t, nil, "bench", "url", "-url", srv.URL, "-c", "2", "-d", "200ms", "-warmup", "0", "-pid", "url="+pid)
 	if !strings.Contains(out, "url: its server used ") || !strings.Contains(out, " req per CPU-second") {
