@@ -27,6 +27,10 @@ commands:
                                      --clear-2fa also removes the account's second factors (recorded in the audit log)
   chat --community SLUG [--platform twitch] [--user alice] [--badges moderator,vip] [--dry-run=true]
                                      the chat simulator in the terminal: type messages, or /follow, /raid 50, /cheer 500, /sub, /quit
+  bench TARGET[,TARGET...] [-c 64] [-d 10s] [-warmup 2s] [-timeout 10s] [-pid TARGET=PID] [-json]
+                                     load-test each target in turn over HTTP and print req/s, p50, p90 and p99 side by side,
+                                     with -pid also the CPU time of a target's server; targets: nodered [-url U] (POST to
+                                     http://127.0.0.1:1880/bench: start it with scripts/nodered.sh start), url -url U
 
 configuration comes from environment variables: see README.md and .env.example.
 `
@@ -58,6 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if cmd == "bench" { // a load tool: needs no configuration of its own
+		return bench(ctx, args, getenv, stdout)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
