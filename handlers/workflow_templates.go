@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-
 )
 
 // Workflow templates in the API: the built-in ones and the community's own.
@@ -65,4 +64,3 @@ func (h *Handler) templateAPIRoutes(r chi.Router) {
 	r.Post("/instantiate", h.apiTemplateInstantiate)
 	r.Get("/{id}", h.apiTemplate)
 }
-

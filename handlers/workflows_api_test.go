@@ -1,13 +1,21 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
+	"github.com/waddle/waddle/handlers"
+	"github.com/waddle/waddle/workflow"
 )
 
 func TestWorkflowAPI(t *testing.T) {
@@ -99,5 +107,65 @@ func TestWorkflowAPI(t *testing.T) {
 	st, body = e.apiBody(ak, "POST", "/workflows/validate"+q, `{"definition": {"nodes": [{"id": "a", "type": "flow_parallel", "config": {"branches": 40}}], "connections": []}}`)
 	if st != 200 || !strings.Contains(body, `"valid":false`) || !strings.Contains(body, `"field":"branches"`) {
 		t.Errorf("validate: %d %s", st, body)
+	}
+}
+
+func TestPublishBeyondTheFreePlanIs402(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	root := e.user("root@example.com", true)
+	admin := e.user("admin@example.com", false)
+	c := e.community(root, "free", map[auth.User]community.Role{admin: community.Admin})
+	// A second instance of the same deployment, with licensing on and no
+	// licence key: the free plan.
+	cfg := e.cfg
+	cfg.Workflows = workflow.NewService(workflow.ServiceConfig{Pool: e.pool, Env: &workflow.Env{Pool: e.pool, Router: e.router},
+		Instance: e.router.Instance(), Licensing: workflow.NewLicensing(workflow.LicensingConfig{Pool: e.pool})})
+	cfg.Registry = prometheus.NewRegistry()
+	srv := httptest.NewServer(handlers.New(cfg))
+	t.Cleanup(srv.Close)
+	key := e.apiKey(admin, auth.RoleUser)
+	call := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	q := fmt.Sprintf("?community_id=%d", c.ID)
+	flow := `{"nodes": [{"id": "hook", "type": "trigger_webhook", "config": {"mode": "async", "timeout_seconds": 5}}], "connections": []}`
+	var ids []int64
+	for _, name := range []string{"first", "second"} {
+		st, body := call("POST", "/workflows"+q, fmt.Sprintf(`{"name": %q, "definition": %s}`, name, flow))
+		if st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+		var out struct {
+			Data struct {
+				ID int64 `json:"id"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal([]byte(body), &out)
+		ids = append(ids, out.Data.ID)
+	}
+	if st, body := call("POST", fmt.Sprintf("/workflows/%d/publish%s", ids[0], q), ""); st != 200 {
+		t.Fatalf("the first publish: %d %s", st, body)
+	}
+	st, body := call("POST", fmt.Sprintf("/workflows/%d/publish%s", ids[1], q), "")
+	if st != http.StatusPaymentRequired || !strings.Contains(body, "free plan publishes one workflow") {
+		t.Fatalf("the second publish: %d %s; want 402 naming the free plan", st, body)
+	}
+	var status string
+	if err := e.pool.QueryRow(context.Background(), "SELECT status FROM workflows WHERE id = $1", ids[1]).Scan(&status); err != nil || status != "draft" {
+		t.Errorf("the refused workflow is %q (%v), want still a draft", status, err)
+	}
+	// Publishing the already published one again (a new version) is allowed.
+	if st, body := call("POST", fmt.Sprintf("/workflows/%d/publish%s", ids[0], q), ""); st != 200 || !strings.Contains(body, "version 2") {
+		t.Errorf("republish: %d %s", st, body)
 	}
 }
