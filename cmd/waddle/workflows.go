@@ -19,7 +19,7 @@ type workflowConfig struct {
 }
 
 // newWorkflows builds the workflow engine and adds its job workers.
-func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, workers *river.Workers, logger *slog.Logger) *workflow.Service {
+func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Licensing) {
 	limits := workflow.DefaultLimits
 	limits.MaxDuration = cfg.Workflows.MaxRunDuration
 	pub, _ := workflow.ParsePublicKey(cfg.License.PublicKey) // checked by config's Validate; empty: no key is valid
@@ -31,5 +31,5 @@ func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, wo
 		Instance: rt.Instance(), Logger: logger.With("component", "workflow")})
 	river.AddWorker(workers, &workflow.RunWorker{Service: flows})
 	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
-	return flows
+	return flows, licensing
 }
