@@ -55,7 +55,6 @@ func (h *Handler) removeLicence(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, settingsURL(m.ID)+"#licence", http.StatusSeeOther)
 }
 
-
 // renderSettingsWithLicence shows the settings page with a refused key's error.
 func (h *Handler) renderSettingsWithLicence(w http.ResponseWriter, r *http.Request, st int, keyErr string) {
 	p, err := h.communityView(r, views.InviteMemberForm{}, nil)
