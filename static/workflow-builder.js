@@ -199,15 +199,21 @@
         return;
       }
       pending = true;
-      setTimeout(function () {
-        pending = false;
-        history.push(current);
-        if (history.length > 50) {
-          history.shift();
-        }
-        current = snapshot();
-        undoButton(true);
-      }, 0);
+      setTimeout(flush, 0);
+    }
+    // flush records a change whose events have all arrived (or, for an
+    // undo that comes first, have arrived so far).
+    function flush() {
+      if (!pending) {
+        return;
+      }
+      pending = false;
+      history.push(current);
+      if (history.length > 50) {
+        history.shift();
+      }
+      current = snapshot();
+      undoButton(true);
     }
     function undoButton(on) {
       var b = document.querySelector("[data-wf-action=undo]");
@@ -216,6 +222,7 @@
       }
     }
     function undo() {
+      flush();
       var prev = history.pop();
       if (!prev) {
         return;
@@ -298,6 +305,20 @@
       }
     });
 
+    // A node's form is saved against the canvas as it is: unsaved changes
+    // to the canvas are saved first, so the findings are about what is shown.
+    document.body.addEventListener("htmx:confirm", function (ev) {
+      if (!dirty || !panel.contains(ev.detail.elt)) {
+        return;
+      }
+      ev.preventDefault();
+      save().then(function (ok) {
+        if (ok) {
+          ev.detail.issueRequest(true);
+        }
+      });
+    });
+
     // After the panel's form is swapped in: the node's label and ports on
     // the canvas follow its saved configuration, and the report is redrawn.
     document.body.addEventListener("htmx:afterSwap", function (ev) {
@@ -315,10 +336,24 @@
         node.data.label = label;
         editor.updateNodeDataFromId(id, node.data);
         document.querySelector("#node-" + id + " .wf-node-title").textContent = label || kindOf(node.data.type).title;
+        relabel(wid, label);
         syncOutputs(id, wid, JSON.parse(form.getAttribute("data-node-outputs")));
       }
       applyReport(JSON.parse(form.getAttribute("data-report")));
     });
+    // A label saved in the panel is the node's in every state undo returns
+    // to: it is stored on the server, like the configuration.
+    function relabel(wid, label) {
+      history.concat([current]).forEach(function (snap) {
+        var data = snap.df.drawflow.Home.data;
+        Object.keys(data).forEach(function (k) {
+          if (data[k].data.wid === wid) {
+            data[k].data.label = label;
+            data[k].html = nodeHTML(wid, data[k].data.type, label);
+          }
+        });
+      });
+    }
     function syncOutputs(id, wid, outs) {
       var node = editor.getNodeFromId(id);
       var n = Object.keys(node.outputs).length;
