@@ -201,4 +201,9 @@ func TestWorkflowBuilderBrowser(t *testing.T) {
 	if !b.js(`!document.querySelector('[data-testid="wf-draft"]').hidden`) {
 		t.Error("no way back to draft after publishing")
 	}
+	// With a node's form in the panel and the nodes on the canvas.
+	x, y = b.rectCenter(fmt.Sprintf(`[data-node-id=%q] .wf-node-title`, trigger))
+	b.do("select the trigger again", chromedp.MouseClickXY(x, y))
+	b.waitFor("wait for its panel", panelFor(trigger))
+	b.checkA11y("the workflow builder")
 }
