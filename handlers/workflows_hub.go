@@ -105,7 +105,7 @@ func (h *Handler) importWorkflow(w http.ResponseWriter, r *http.Request) {
 		}
 		var ex workflow.Export
 		if ex, err = parseExport(raw); err == nil {
-			wf, _, err = h.cfg.Workflows.Create(r.Context(), m.ID, auditActor(r), workflow.Input{Name: ex.Name, Description: ex.Description, Definition: ex.Definition})
+			wf, _, err = h.cfg.Workflows.Create(r.Context(), m.ID, auditActor(r), workflow.Input(ex))
 		}
 	}
 	f.Field = fieldOf(err, nil)
