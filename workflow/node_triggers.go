@@ -173,8 +173,10 @@ func (c *ScheduleConfig) Check(ch *Checker) {
 func init() {
 	register(&Kind{Type: "trigger_command", Category: CategoryTrigger, Title: "Chat command",
 		Summary: "Starts the workflow when someone types its command in chat; it shows in !help like any command.",
-		New:     func() Config { return &CommandConfig{Platforms: slices.Clone(router.Platforms), Permission: "everyone"} },
-		Run:     passTrigger})
+		New: func() Config {
+			return &CommandConfig{Platforms: slices.Clone(router.Platforms), Permission: "everyone"}
+		},
+		Run: passTrigger})
 	register(&Kind{Type: "trigger_event", Category: CategoryTrigger, Title: "Platform event",
 		Summary: "Starts the workflow on a raid, follow, cheer or other platform event that passes its filters.",
 		New:     func() Config { return &EventConfig{Platforms: slices.Clone(router.Platforms)} },
@@ -185,6 +187,8 @@ func init() {
 		Run:     passTrigger})
 	register(&Kind{Type: "trigger_schedule", Category: CategoryTrigger, Title: "Schedule",
 		Summary: "Starts the workflow on a cron schedule, every so many seconds, or once at a date and time.",
-		New:     func() Config { return &ScheduleConfig{Kind: ScheduleCron, Cron: "0 12 * * *", TimeZone: "UTC", GraceSeconds: 900, MaxConcurrent: 1} },
-		Run:     passTrigger})
+		New: func() Config {
+			return &ScheduleConfig{Kind: ScheduleCron, Cron: "0 12 * * *", TimeZone: "UTC", GraceSeconds: 900, MaxConcurrent: 1}
+		},
+		Run: passTrigger})
 }

@@ -50,7 +50,7 @@ type communityIndex struct {
 
 // published is a published workflow version as the index keeps it.
 type published struct {
-	w        *Workflow // Definition is the published version's
+	w        *Workflow           // Definition is the published version's
 	commands map[string][]string // command name → trigger_command node ids
 }
 
@@ -331,7 +331,7 @@ func rulesHold(et eventTrigger, payload map[string]any) bool {
 	}
 	x := &Exec{Run: RunInfo{CommunityID: et.p.w.CommunityID, WorkflowID: et.p.w.ID, Version: et.p.w.Version, DryRun: true},
 		Scope: map[string]any{"trigger": payload, "input": payload, "vars": map[string]any{}, "nodes": map[string]any{},
-			"workflow": map[string]any{"id": et.p.w.ID, "name": et.p.w.Name, "version": et.p.w.Version},
+			"workflow":  map[string]any{"id": et.p.w.ID, "name": et.p.w.Name, "version": et.p.w.Version},
 			"community": map[string]any{"id": et.p.w.CommunityID}}}
 	return evalRules(x, et.cfg.Rules)
 }
