@@ -67,6 +67,13 @@ const (
 // ViewerTrackingChanged records a change to a community's viewer tracking.
 const ViewerTrackingChanged = "viewer_tracking_changed"
 
+// Workflow licence and permission actions.
+const (
+	WorkflowLicenceSet         = "workflow_licence_set" // target: the licence's id; the key itself is never recorded
+	WorkflowLicenceRemoved     = "workflow_licence_removed"
+	WorkflowPermissionsChanged = "workflow_permissions_changed"
+)
+
 // Second-factor actions.
 const (
 	TwoFactorEnabled       = "two_factor_enabled" // target: the factor ("authenticator app", "passkey NAME")
@@ -87,7 +94,6 @@ const (
 	WorkflowArchived  = "workflow_archived"
 	WorkflowRunStart  = "workflow_run_started" // a manual run, replay or retry
 	WorkflowRunCancel = "workflow_run_cancelled"
-	WorkflowAccess    = "workflow_permissions_changed"
 	WorkflowWebhook   = "workflow_webhook_changed"
 	WorkflowSchedule  = "workflow_schedule_changed"
 )
@@ -102,7 +108,8 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	OverlayCreated, OverlaySettings, OverlayContentSet, OverlayURLRenewed, OverlayDeleted, QuoteAdded, QuoteDeleted, SlashChoiceChanged,
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
 	WorkflowCreated, WorkflowUpdated, WorkflowDeleted, WorkflowPublished, WorkflowDrafted, WorkflowArchived,
-	WorkflowRunStart, WorkflowRunCancel, WorkflowAccess, WorkflowWebhook, WorkflowSchedule}
+	WorkflowRunStart, WorkflowRunCancel, WorkflowWebhook, WorkflowSchedule,
+	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}
 
 // Actor is who did something and from where.
 type Actor struct {

@@ -387,6 +387,13 @@ type Workflow struct {
 	UpdatedAt   time.Time
 }
 
+type WorkflowLicence struct {
+	CommunityID int64
+	Key         string
+	AddedBy     *int64
+	AddedAt     time.Time
+}
+
 type WorkflowNodeRun struct {
 	ID          int64
 	CommunityID int64
@@ -403,6 +410,16 @@ type WorkflowNodeRun struct {
 	Repeated    bool
 	StartedAt   time.Time
 	DurationUs  int64
+}
+
+type WorkflowPermission struct {
+	WorkflowID  int64
+	CommunityID int64
+	SubjectKind string
+	Subject     string
+	CanRead     bool
+	CanWrite    bool
+	CanExecute  bool
 }
 
 type WorkflowRun struct {

@@ -46,6 +46,7 @@ type tenancyRoute struct {
 	body            func(x *tenancyEnv, n int) string
 	unknownBody     func(x *tenancyEnv, n int) string // nil: body
 	prep            func(t *testing.T, x *tenancyEnv) // run before a write, so that an accepted one changes A
+	readOnly        bool                              // a POST that only reads (validation)
 	want            map[string][4]int                 // role → status for own, other, none, gadmin
 }
 
@@ -56,6 +57,7 @@ type tenancyEnv struct {
 	victim  int64 // a plain member of A, the target of member routes
 	keys    map[string]map[string]string
 	unknown int64 // an id nothing has
+	wf      workflowFixture
 }
 
 func newTenancyEnv(t *testing.T) *tenancyEnv {
@@ -99,6 +101,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 	if err := e.comm.RemoveMember(ctx, community.Actor{User: root, Role: community.Owner}, x.a.ID, ux.ID); err != nil {
 		t.Fatal(err)
 	}
+	x.workflowFixtures(t)
 	if _, err := e.pool.Exec(ctx, "UPDATE users SET is_admin = false WHERE id = $1", gx.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +120,8 @@ func (x *tenancyEnv) fingerprint(cid int64) string {
 		(SELECT count(*) FROM processed_events WHERE community_id = $1),
 		(SELECT count(*) FROM overlay_updates u JOIN overlay_sources s ON s.id = u.source_id WHERE s.community_id = $1),
 		(SELECT count(*) FROM audit_log WHERE community_id = $1),
+		(SELECT string_agg(id || ':' || name || ':' || status || ':' || version, ',' ORDER BY id) FROM workflows WHERE community_id = $1),
+		(SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM workflow_runs WHERE community_id = $1),
 		(SELECT name || description FROM communities WHERE id = $1))`, cid).Scan(&s)
 	if err != nil {
 		x.t.Fatal(err)
@@ -144,7 +149,7 @@ func tenancyRoutes() []tenancyRoute {
 	// Roles that the route refuses (403) keep 401 for keys that no longer work.
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
-	return []tenancyRoute{
+	return append(workflowTenancyRoutes(), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},
 				"core": {200, 200, 401, 200}, "admin": {200, 200, 401, 200}}},
@@ -195,7 +200,7 @@ func tenancyRoutes() []tenancyRoute {
 				return fmt.Sprintf("/communities/%d/overlays/%d/events", x.unknown, x.ovA.ID)
 			}, body: ticker,
 			want: map[string][4]int{"user": userRefused, "trigger": refused, "action": {200, 404, 401, 200}, "core": {200, 404, 401, 404}, "admin": {200, 200, 401, 200}}},
-	}
+	}...)
 }
 
 func TestAPITenancyMatrix(t *testing.T) {
@@ -248,7 +253,7 @@ func TestAPITenancyMatrix(t *testing.T) {
 func (x *tenancyEnv) check(t *testing.T, rt tenancyRoute, role, sit string, want, n int) {
 	t.Helper()
 	key := x.keys[role][sit]
-	write := rt.method != "GET"
+	write := rt.method != "GET" && !rt.readOnly
 	if write && rt.prep != nil {
 		rt.prep(t, x)
 	}

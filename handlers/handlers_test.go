@@ -39,6 +39,7 @@ import (
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
+	"github.com/waddle/waddle/workflow"
 )
 
 // testPassword passes the password rules.
@@ -54,6 +55,7 @@ type env struct {
 	router   *router.Router
 	settings *router.Settings
 	ov       *overlay.Service
+	flows    *workflow.Service
 	outbox   *mailtest.Outbox
 	cfg      handlers.Config // what srv serves, for a second instance
 	rdb      *redis.Client
@@ -144,8 +146,11 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	case <-time.After(10 * time.Second):
 		t.Fatal("the overlay service did not subscribe to Redis within 10s")
 	}
+	flows := workflow.NewService(workflow.ServiceConfig{Pool: pool, Jobs: jobs, Env: &workflow.Env{Pool: pool, Router: rt, Logger: logger},
+		Instance: rt.Instance(), Logger: logger})
 	cfg := handlers.Config{
 		Auth: a, Communities: c, Router: rt, Settings: settings, Overlays: ov, Audit: audit.Log{Pool: pool},
+		Workflows: flows, WorkflowAccess: workflow.NewPermissions(pool),
 		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
@@ -161,7 +166,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	t.Cleanup(srv.Close)
 	compose := a.MailComposers()
 	maps.Copy(compose, c.MailComposers())
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, settings: settings, ov: ov, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, settings: settings, ov: ov, flows: flows, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

@@ -41,7 +41,7 @@ func (h *Handler) routes() http.Handler {
 		if len(h.cfg.CORSOrigins) > 0 {
 			r.Use(cors.Handler(cors.Options{
 				AllowedOrigins: h.cfg.CORSOrigins,
-				AllowedMethods: []string{"GET", "POST", "PATCH", "DELETE", "OPTIONS"},
+				AllowedMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 				AllowedHeaders: []string{"Authorization", "Content-Type"},
 				MaxAge:         600,
 			}))
@@ -64,6 +64,7 @@ func (h *Handler) routes() http.Handler {
 			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
 		})
+		r.Route("/workflows", h.workflowAPIRoutes)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})

@@ -15,12 +15,13 @@ type Code string
 
 // The codes.
 const (
-	Invalid      Code = "invalid"      // bad input: 400
-	Unauthorized Code = "unauthorized" // not signed in or bad credentials: 401
-	Forbidden    Code = "forbidden"    // signed in but not allowed: 403
-	NotFound     Code = "not_found"    // 404
-	Conflict     Code = "conflict"     // the state does not allow it: 409
-	TooMany      Code = "rate_limited" // 429
+	Invalid         Code = "invalid"          // bad input: 400
+	Unauthorized    Code = "unauthorized"     // not signed in or bad credentials: 401
+	Forbidden       Code = "forbidden"        // signed in but not allowed: 403
+	NotFound        Code = "not_found"        // 404
+	Conflict        Code = "conflict"         // the state does not allow it: 409
+	TooMany         Code = "rate_limited"     // 429
+	PaymentRequired Code = "payment_required" // beyond the free plan; a licence allows it: 402
 )
 
 // Error is an error meant for the user.

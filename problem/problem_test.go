@@ -37,7 +37,7 @@ func TestAsAndIsThroughWrapping(t *testing.T) {
 			if got != tc.want {
 				t.Fatalf("As = %#v, want %#v", got, tc.want)
 			}
-			for _, code := range []problem.Code{problem.Invalid, problem.Unauthorized, problem.Forbidden, problem.NotFound, problem.Conflict, problem.TooMany} {
+			for _, code := range []problem.Code{problem.Invalid, problem.Unauthorized, problem.Forbidden, problem.NotFound, problem.Conflict, problem.TooMany, problem.PaymentRequired} {
 				if want := tc.want != nil && code == tc.wantCode; problem.Is(tc.err, code) != want {
 					t.Errorf("Is(%s) = %v, want %v", code, !want, want)
 				}

@@ -124,7 +124,7 @@ func sendChange(m Message, dry bool) string {
 // transaction (begun here if the event had none).
 func (h *handling) observeTx(ctx context.Context) error {
 	o, ok := h.r.observer.(TxObserver)
-	if h.dry || !ok || !o.Wants(h.s.communityID, h.ev.Kind, h.ran) {
+	if h.dry || !ok || h.byWorkflow() || !o.Wants(h.s.communityID, h.ev.Kind, h.ran) {
 		return nil
 	}
 	tx, err := h.begin(ctx)
@@ -152,9 +152,14 @@ func (h *handling) handled() Handled {
 	return Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran}
 }
 
-// observe tells the Observer of a handled event.
+// byWorkflow reports whether a workflow made the event (RunModule): it
+// starts no workflow, so that none starts itself.
+func (h *handling) byWorkflow() bool { return strings.HasPrefix(h.ev.ID, WorkflowEventPrefix) }
+
+// observe tells the Observer of a handled event, unless a workflow made it
+// or the TxObserver was told already.
 func (h *handling) observe(ctx context.Context) {
-	if h.dry || h.r.observer == nil || h.toldTx {
+	if h.dry || h.r.observer == nil || h.toldTx || h.byWorkflow() {
 		return
 	}
 	h.r.observer.Observed(ctx, h.handled())

@@ -63,8 +63,8 @@ type Workflow struct {
 	Name        string     `json:"name"`
 	Description string     `json:"description"`
 	Status      string     `json:"status"`
-	Version     int32      `json:"version"`           // the latest published version; 0: never published
-	Definition  Definition `json:"definition"`        // the draft being edited
+	Version     int32      `json:"version"`    // the latest published version; 0: never published
+	Definition  Definition `json:"definition"` // the draft being edited
 	Published   *time.Time `json:"published_at,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`

@@ -159,7 +159,7 @@ func (r *runner) step(ctx context.Context, a *activation) (sr stepResult) {
 		sr.notes = []string{"disabled: its input passed on unchanged"}
 		return sr
 	}
-	x := &Exec{Run: r.info, Node: n, Input: a.Input, Scope: r.scope(a), Env: r.env}
+	x := &Exec{Run: r.info, Node: n, Seq: a.Seq, Input: a.Input, Scope: r.scope(a), Env: r.env}
 	defer func() {
 		if p := recover(); p != nil {
 			sr.err = &nodeError{node: n.ID, reason: fmt.Sprintf("the node failed unexpectedly: %v", p)}

@@ -24,6 +24,7 @@ type Env struct {
 // router implements it.
 type Messenger interface {
 	Send(ctx context.Context, communityID int64, m router.Message, opts router.Options) (router.Result, error)
+	RunModule(ctx context.Context, communityID int64, in router.ModuleRun, opts router.Options) (router.Result, error)
 }
 
 // OverlaySender pushes an update to one of a community's browser sources.

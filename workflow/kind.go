@@ -57,15 +57,20 @@ type Kind struct {
 // nodes.<id>, and the ports it sends it on.
 type Result struct {
 	Output any
-	Ports  []string      // the output ports activated; nil: all of them
+	Ports  []string       // the output ports activated; nil: all of them
 	Wait   time.Duration  // action_delay: resume after this long (the run waits)
-	Vars   map[string]any // run variables to set ({{ vars.name }})
+	Vars   map[string]any // run variables to set (action_webhook's variable); the engine merges them into vars
 }
 
 // Exec is one node execution as a node's Run sees it.
 type Exec struct {
-	Run   RunInfo
-	Node  *Node
+	Run  RunInfo
+	Node *Node
+	// Seq numbers the execution within the run (the activation's number,
+	// kept in the run's state): a node in a loop gets a new one each time,
+	// and an execution run again after a crash keeps its own. Actions
+	// derive their idempotency keys from it.
+	Seq   int
 	Input any            // what arrived on the connection
 	Scope map[string]any // the template scope: trigger, input, vars, nodes, item, workflow, community
 	Env   *Env           // the services actions use

@@ -35,7 +35,7 @@ type Service struct {
 	hooks  []PublishHook
 	// Licensing, when set, decides whether a community may publish one
 	// more workflow.
-	licensing Licensing
+	licensing Licenser
 
 	// onPublished is told when a community's published workflows change.
 	onPublished func(ctx context.Context, cid int64)
@@ -55,12 +55,12 @@ type ServiceConfig struct {
 	// Instance is this instance's id, whose session advisory lock says it
 	// is alive (the router holds it: router.Router.Instance).
 	Instance  int64
-	Licensing Licensing
+	Licensing Licenser
 }
 
-// Licensing decides whether a community with published workflows may
-// publish one more.
-type Licensing interface {
+// Licenser decides whether a community with published workflows may
+// publish one more (Licensing does).
+type Licenser interface {
 	CheckPublish(ctx context.Context, communityID int64, published int) error
 }
 

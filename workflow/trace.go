@@ -2,8 +2,8 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -156,4 +156,3 @@ func (f *finisher) commit(batch []*finishItem) error {
 		return nil
 	})
 }
-

@@ -112,13 +112,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	hcfg := handlers.Config{
-		Router:      rt,
-		Settings:    settings,
-		Overlays:    ov,
-		Workflows:   flows,
-		Auth:        a.auth,
-		Communities: a.comm,
-		Audit:       audit.Log{Pool: readPool},
+		Router:         rt,
+		Settings:       settings,
+		Overlays:       ov,
+		Workflows:      flows,
+		WorkflowAccess: workflow.NewPermissions(a.pool),
+		Auth:           a.auth,
+		Communities:    a.comm,
+		Audit:          audit.Log{Pool: readPool},
 		Health: health.Checker{Primary: a.pool, Replica: a.replica, Redis: a.redis, Breaker: breaker, Fallbacks: []health.Fallback{sessions, a.limiter}, MailMode: a.mailVia, Jobs: a.jobs,
 			EventSub: cfg.EventSubSecret != "", EventSubTransport: bots.eventSubTransport, Slack: cfg.SlackSigning != "", Bots: bots.statuses, Leases: bots.leases},
 		Limiter:         a.limiter,

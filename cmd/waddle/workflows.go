@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/workflow"
@@ -26,11 +27,11 @@ func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settin
 	limits := workflow.DefaultLimits
 	limits.MaxDuration = cfg.Workflows.MaxRunDuration
 	flows := workflow.NewService(workflow.ServiceConfig{Pool: a.pool, Read: a.replica, Jobs: a.jobs, Limits: limits,
-		Env:      &workflow.Env{Pool: a.pool, Router: rt, Logger: logger.With("component", "workflow")},
+		Env: &workflow.Env{Pool: a.pool, Router: rt, Overlays: workflow.Overlays{Service: ov},
+			HTTP: executor.NewHTTPClient(!cfg.AllowPrivate), Logger: logger.With("component", "workflow")},
 		Instance: rt.Instance(), Logger: logger.With("component", "workflow")})
 	river.AddWorker(workers, &workflow.RunWorker{Service: flows})
 	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
-	_ = ov // the browser-source node's adapter joins here
 	triggers := workflow.NewTriggers(workflow.TriggersConfig{Service: flows, Commands: settings, Logger: logger.With("component", "workflow")})
 	observer.Triggers = triggers
 	return flows, triggers
