@@ -12,6 +12,7 @@ import (
 
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/runes"
 )
 
 // Triggers starts the runs of published workflows from the router's events
@@ -379,4 +380,27 @@ func basePayload(ev router.Event) map[string]any {
 		"user":    map[string]any{"id": ev.User.ID, "name": ev.User.Name, "display_name": ev.User.Shown(), "roles": roles},
 		"user_id": ev.User.ID, "user_name": ev.User.Name, "user_display_name": ev.User.Shown(), "user_roles": roles,
 		"text": ev.Text}
+}
+
+// Would is Triggers.Would over the community's published workflows as they
+// are stored now, for callers without the index (the simulator, waddle chat).
+func (s *Service) Would(ctx context.Context, cid int64, ev router.Event, commands []router.CommandRun) []Match {
+	t := &Triggers{s: s, logger: s.logger, byComm: map[int64]*communityIndex{}}
+	return t.Would(ctx, cid, ev, commands)
+}
+
+// Summary is a short line for a trace's output or error, for the simulator
+// and waddle chat.
+func (tr Trace) Summary(max int) string {
+	if tr.Error != "" {
+		return runes.Truncate(tr.Error, max, "…")
+	}
+	if tr.Output == nil {
+		return ""
+	}
+	raw, err := json.Marshal(tr.Output)
+	if err != nil {
+		return ""
+	}
+	return runes.Truncate(string(raw), max, "…")
 }
