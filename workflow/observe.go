@@ -39,7 +39,7 @@ type Triggers struct {
 
 	mu     sync.RWMutex
 	byComm map[int64]*communityIndex
-	loaded bool
+	fresh  map[int64]time.Time // when each community was last reloaded alone
 }
 
 // communityIndex is one community's published triggers.
@@ -82,7 +82,7 @@ func NewTriggers(cfg TriggersConfig) *Triggers {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	t := &Triggers{s: cfg.Service, every: cfg.ReloadEvery, logger: cfg.Logger, byComm: map[int64]*communityIndex{}}
+	t := &Triggers{s: cfg.Service, every: cfg.ReloadEvery, logger: cfg.Logger, byComm: map[int64]*communityIndex{}, fresh: map[int64]time.Time{}}
 	set := cfg.Commands
 	if set != nil {
 		cfg.Service.OnPublish(commandHook(set))
@@ -116,6 +116,7 @@ func (t *Triggers) Run(ctx context.Context) error {
 
 // Load reads every published workflow's triggers.
 func (t *Triggers) Load(ctx context.Context) error {
+	started := time.Now()
 	rows, err := db.New(t.s.read).WorkflowPublishedAll(ctx)
 	if err != nil {
 		return errorf("load published workflows: %w", err)
@@ -125,8 +126,17 @@ func (t *Triggers) Load(ctx context.Context) error {
 		addPublished(m, t.logger, r.CommunityID, r.ID, r.Name, r.Version, r.Definition)
 	}
 	t.mu.Lock()
-	t.byComm, t.loaded = m, true
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	for cid, at := range t.fresh { // reloaded alone since this load began: newer than what it read
+		if at.After(started) {
+			if ci := t.byComm[cid]; ci != nil {
+				m[cid] = ci
+			} else {
+				delete(m, cid)
+			}
+		}
+	}
+	t.byComm, t.fresh = m, map[int64]time.Time{}
 	return nil
 }
 
@@ -141,6 +151,7 @@ func (t *Triggers) reload(ctx context.Context, q *db.Queries, cid int64) error {
 		addPublished(m, t.logger, r.CommunityID, r.ID, r.Name, r.Version, r.Definition)
 	}
 	t.mu.Lock()
+	t.fresh[cid] = time.Now()
 	if ci := m[cid]; ci != nil {
 		t.byComm[cid] = ci
 	} else {
@@ -385,7 +396,7 @@ func basePayload(ev router.Event) map[string]any {
 // Would is Triggers.Would over the community's published workflows as they
 // are stored now, for callers without the index (the simulator, waddle chat).
 func (s *Service) Would(ctx context.Context, cid int64, ev router.Event, commands []router.CommandRun) []Match {
-	t := &Triggers{s: s, logger: s.logger, byComm: map[int64]*communityIndex{}}
+	t := &Triggers{s: s, logger: s.logger, byComm: map[int64]*communityIndex{}, fresh: map[int64]time.Time{}}
 	return t.Would(ctx, cid, ev, commands)
 }
 

@@ -148,9 +148,9 @@ func TestWorkflowRunResumesAfterCrash(t *testing.T) {
 	if run.Status != workflow.RunSucceeded {
 		t.Fatalf("the resumed run %s at %s: %s", run.Status, run.FailedNode, run.Error)
 	}
-	lines := irc.WaitLines(t, "duckchan", 2)
+	irc.WaitLines(t, "duckchan", 2)
 	time.Sleep(time.Second) // a repeated message would arrive by now
-	lines = irc.Lines("duckchan")
+	lines := irc.Lines("duckchan")
 	var texts []string
 	for _, l := range lines {
 		texts = append(texts, l.Text)
