@@ -76,7 +76,7 @@ func (c *EventConfig) Check(ch *Checker) {
 			ch.Errorf("kinds", "Unknown event kind %q.", k)
 		}
 	}
-	if len(c.Rules) > 0 { // no filters: every event of its kinds
+	if len(c.Rules) > 0 { // filters are optional
 		checkRules(ch, "rules", c.Rules)
 	}
 }

@@ -26,7 +26,10 @@ func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settin
 	workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Triggers) {
 	limits := workflow.DefaultLimits
 	limits.MaxDuration = cfg.Workflows.MaxRunDuration
-	flows := workflow.NewService(workflow.ServiceConfig{Pool: a.pool, Read: a.replica, Jobs: a.jobs, Limits: limits,
+	pub, _ := workflow.ParsePublicKey(cfg.License.PublicKey) // checked by config's Validate; empty: no key is valid
+	licensing := workflow.NewLicensing(workflow.LicensingConfig{Pool: a.pool, PublicKey: pub, InstallationKey: cfg.License.Key,
+		ServerURL: cfg.License.Server, HTTP: executor.NewHTTPClient(!cfg.AllowPrivate), Logger: logger.With("component", "licence")})
+	flows := workflow.NewService(workflow.ServiceConfig{Pool: a.pool, Read: a.replica, Jobs: a.jobs, Limits: limits, Licensing: licensing,
 		Env: &workflow.Env{Pool: a.pool, Router: rt, Overlays: workflow.Overlays{Service: ov},
 			HTTP: executor.NewHTTPClient(!cfg.AllowPrivate), Logger: logger.With("component", "workflow")},
 		Instance: rt.Instance(), Logger: logger.With("component", "workflow")})
