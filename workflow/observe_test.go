@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -255,5 +256,35 @@ func TestWouldListsWorkflowsWithDryRuns(t *testing.T) {
 	}
 	if n := len(h.runs(t, 0)); n != 0 {
 		t.Errorf("%d runs stored by dry runs, want none", n)
+	}
+}
+
+// TestEventTriggerFilters: a trigger_event's rules over the payload decide
+// which events start runs: a raid with more than 20 viewers does, a smaller
+// one does not.
+func TestEventTriggerFilters(t *testing.T) {
+	h := newTriggerHarness(t)
+	w := h.publish(t, "Big raids", def(t, `{"nodes": [
+ {"id": "raid", "type": "trigger_event", "config": {"platforms": ["twitch"], "kinds": ["raid"],
+  "rules": [{"left": "{{ trigger.viewers }}", "op": "greater_than", "right": "20"}, {"left": "{{ trigger.user.name }}", "op": "not_equals", "right": "spammer"}]}},
+ {"id": "thank", "type": "flow_noop"}
+], "connections": [{"from": "raid", "from_port": "out", "to": "thank", "to_port": "in"}]}`))
+	for i, c := range []struct {
+		user    string
+		viewers int
+	}{{"small", 10}, {"big", 21}, {"spammer", 500}, {"edge", 20}} {
+		h.handle(t, router.Event{ID: fmt.Sprintf("raid-%d", i), Kind: router.Raid, User: router.User{ID: c.user, Name: c.user},
+			Data: map[string]any{"viewers": c.viewers}})
+	}
+	rs := h.runs(t, w.ID)
+	if len(rs) != 1 {
+		t.Fatalf("%d runs, want 1: only the raid of 21 viewers by a user who is not spammer", len(rs))
+	}
+	if p, _ := h.waitRun(t, rs[0].ID).Trigger.(map[string]any); p["user_name"] != "big" {
+		t.Errorf("the run started for %v, want big's raid", p["user_name"])
+	}
+	ms := h.triggers.Would(context.Background(), h.cid, router.Event{Platform: router.Twitch, Kind: router.Raid, Data: map[string]any{"viewers": 5}}, nil)
+	if len(ms) != 0 {
+		t.Errorf("Would for a raid of 5: %+v, want none", ms)
 	}
 }
