@@ -288,3 +288,23 @@ func TestEventTriggerFilters(t *testing.T) {
 		t.Errorf("Would for a raid of 5: %+v, want none", ms)
 	}
 }
+
+// TestEventPayload: the event's own fields win over data keys of the same
+// name, which stay under data; other data keys also appear at the top.
+func TestEventPayload(t *testing.T) {
+	ev := router.Event{ID: "e1", Platform: router.Twitch, Kind: router.Cheer, Server: "duckchan", Channel: "duckchan",
+		User: router.User{ID: "7", Name: "fan", Roles: []string{"vip"}}, Text: "cheer100",
+		Data: map[string]any{"bits": 100, "user_id": "forged", "data": "nested?"}}
+	p := workflow.EventPayload(ev)
+	data, _ := p["data"].(map[string]any)
+	if p["user_id"] != "7" || p["bits"] != 100 || data["user_id"] != "forged" || data["data"] != "nested?" || p["kind"] != "cheer" {
+		t.Errorf("payload %s", asJSON(p))
+	}
+	if got := asJSON(p["user"]); got != `{"display_name":"fan","id":"7","name":"fan","roles":["vip"]}` {
+		t.Errorf("user %s", got)
+	}
+	c := workflow.CommandPayload(ev, router.CommandRun{Command: "so", Args: "  @bob   now "})
+	if c["command"] != "so" || asJSON(c["arg_list"]) != `["@bob","now"]` || c["bits"] != nil || c["data"] != nil {
+		t.Errorf("command payload %s", asJSON(c))
+	}
+}
