@@ -132,6 +132,10 @@ func (h *Handler) routes() http.Handler {
 					r.Get("/audit", h.communityAudit)
 					r.Post("/settings", h.updateSettings)
 					r.Post("/settings/two-factor", h.setRequireTwoFactor)
+					if h.cfg.Licensing != nil {
+						r.Post("/settings/licence", h.setLicence)
+						r.Post("/settings/licence/remove", h.removeLicence)
+					}
 					r.Post("/invitations", h.invite)
 					r.Post("/invitations/{iid}/revoke", h.revokeInvitation)
 					r.Post("/members/{uid}/role", h.changeRole)

@@ -85,6 +85,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/audit", fmt.Sprintf("/c/%d/audit", B), nil, ""},
 		{"POST", "/c/{cid}/settings", fmt.Sprintf("/c/%d/settings", B), url.Values{"name": {"Hijacked"}}, ""},
 		{"POST", "/c/{cid}/settings/two-factor", fmt.Sprintf("/c/%d/settings/two-factor", B), url.Values{"require_two_factor": {"off"}}, ""},
+		{"POST", "/c/{cid}/settings/licence", fmt.Sprintf("/c/%d/settings/licence", B), url.Values{"key": {"x"}}, ""},
+		{"POST", "/c/{cid}/settings/licence/remove", fmt.Sprintf("/c/%d/settings/licence/remove", B), nil, ""},
 		{"POST", "/c/{cid}/invitations", fmt.Sprintf("/c/%d/invitations", B), url.Values{"email": {"eve@example.com"}, "role": {"admin"}}, ""},
 		{"POST", "/c/{cid}/invitations/{iid}/revoke", fmt.Sprintf("/c/%d/invitations/%d/revoke", B, invB), nil, ""},
 		{"POST", "/c/{cid}/members/{uid}/role", fmt.Sprintf("/c/%d/members/%d/role", B, uid), url.Values{"role": {"admin"}}, ""},

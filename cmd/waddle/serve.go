@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
-	flows, triggers := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
+	flows, licensing, triggers := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -117,6 +117,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Overlays:       ov,
 		Workflows:      flows,
 		WorkflowAccess: workflow.NewPermissions(a.pool),
+		Licensing:      licensing,
 		Auth:           a.auth,
 		Communities:    a.comm,
 		Audit:          audit.Log{Pool: readPool},

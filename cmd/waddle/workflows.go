@@ -20,10 +20,10 @@ type workflowConfig struct {
 	MaxRunDuration time.Duration // WORKFLOW_MAX_RUN_DURATION: a run's running time, delays excluded
 }
 
-// newWorkflows builds the workflow engine and its trigger index, adds its
-// job workers, and makes the index the router's observer.
+// newWorkflows builds the workflow engine, its licensing and its trigger
+// index, adds its job workers, and makes the index the router's observer.
 func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settings, observer *workflowObserver, ov *overlay.Service,
-	workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Triggers) {
+	workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Licensing, *workflow.Triggers) {
 	limits := workflow.DefaultLimits
 	limits.MaxDuration = cfg.Workflows.MaxRunDuration
 	pub, _ := workflow.ParsePublicKey(cfg.License.PublicKey) // checked by config's Validate; empty: no key is valid
@@ -37,7 +37,7 @@ func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settin
 	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
 	triggers := workflow.NewTriggers(workflow.TriggersConfig{Service: flows, Commands: settings, Logger: logger.With("component", "workflow")})
 	observer.Triggers = triggers
-	return flows, triggers
+	return flows, licensing, triggers
 }
 
 // workflowObserver is the router's Observer: the workflows' trigger index.
