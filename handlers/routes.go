@@ -188,6 +188,25 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/modules/{mid}/delete", h.deleteModule)
 				})
 
+				// Workflows and their builder: members look, managers change (workflows_hub.go, workflow_nodes.go).
+				r.Group(func(r chi.Router) {
+					r.Use(h.requireWorkflows)
+					r.Get("/workflows", h.workflowsPage)
+					r.Get("/workflows/{id}/edit", h.builderPage)
+					r.Get("/workflows/{id}/export", h.exportWorkflow)
+					r.Get("/workflows/{id}/nodes/{node}", h.nodePanel)
+					r.Group(func(r chi.Router) {
+						r.Use(h.requireManager)
+						r.Post("/workflows", h.createWorkflow)
+						r.Post("/workflows/import", h.importWorkflow)
+						r.Post("/workflows/{id}/delete", h.deleteWorkflow)
+						r.Put("/workflows/{id}/definition", h.saveDefinition)
+						r.Post("/workflows/{id}/nodes/{node}", h.saveNode)
+						r.Post("/workflows/{id}/publish", h.publishWorkflow)
+						r.Post("/workflows/{id}/draft", h.draftWorkflow)
+					})
+				})
+
 				// Browser sources for OBS: members look, managers change (overlay.go).
 				r.Get("/overlays", h.overlaysPage)
 				r.Get("/overlays/{oid}/preview", h.previewOverlay)

@@ -136,6 +136,18 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/overlays/{oid}/regenerate", fmt.Sprintf("/c/%d/overlays/%d/regenerate", B, ovB.ID), nil, ""},
 		{"POST", "/c/{cid}/overlays/{oid}/delete", fmt.Sprintf("/c/%d/overlays/%d/delete", B, ovB.ID), nil, ""},
 		{"GET", "/c/{cid}/overlays/{oid}/preview", fmt.Sprintf("/c/%d/overlays/%d/preview", B, ovB.ID), nil, ""},
+		// Workflows (workflows_hub_test.go also covers them with the engine on and real ids).
+		{"GET", "/c/{cid}/workflows", fmt.Sprintf("/c/%d/workflows", B), nil, ""},
+		{"POST", "/c/{cid}/workflows", fmt.Sprintf("/c/%d/workflows", B), url.Values{"name": {"evil"}}, ""},
+		{"POST", "/c/{cid}/workflows/import", fmt.Sprintf("/c/%d/workflows/import", B), url.Values{"json": {`{"name":"evil","definition":{"nodes":[],"connections":[]}}`}}, ""},
+		{"GET", "/c/{cid}/workflows/{id}/edit", fmt.Sprintf("/c/%d/workflows/1/edit", B), nil, ""},
+		{"GET", "/c/{cid}/workflows/{id}/export", fmt.Sprintf("/c/%d/workflows/1/export", B), nil, ""},
+		{"GET", "/c/{cid}/workflows/{id}/nodes/{node}", fmt.Sprintf("/c/%d/workflows/1/nodes/n1", B), nil, ""},
+		{"POST", "/c/{cid}/workflows/{id}/nodes/{node}", fmt.Sprintf("/c/%d/workflows/1/nodes/n1", B), url.Values{"node_label": {"evil"}}, ""},
+		{"PUT", "/c/{cid}/workflows/{id}/definition", fmt.Sprintf("/c/%d/workflows/1/definition", B), url.Values{}, ""},
+		{"POST", "/c/{cid}/workflows/{id}/delete", fmt.Sprintf("/c/%d/workflows/1/delete", B), nil, ""},
+		{"POST", "/c/{cid}/workflows/{id}/publish", fmt.Sprintf("/c/%d/workflows/1/publish", B), nil, ""},
+		{"POST", "/c/{cid}/workflows/{id}/draft", fmt.Sprintf("/c/%d/workflows/1/draft", B), nil, ""},
 		// Alice's own community with B's command, rule and server ids.
 		{"", "", fmt.Sprintf("/c/%d/commands/%d", A, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/toggle", A, cmdB.ID), nil, ""},
