@@ -64,6 +64,7 @@ type Command struct {
 	Counter               int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	WorkflowID            *int64
 }
 
 type CommandAlias struct {

@@ -119,7 +119,7 @@ const commandCreate = `-- name: CommandCreate :one
 INSERT INTO commands (community_id, name, response, modules, parallel, permission,
     user_cooldown_seconds, global_cooldown_seconds, enabled, platforms)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at
+RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id
 `
 
 type CommandCreateParams struct {
@@ -164,6 +164,7 @@ func (q *Queries) CommandCreate(ctx context.Context, arg CommandCreateParams) (C
 		&i.Counter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WorkflowID,
 	)
 	return i, err
 }
@@ -260,7 +261,7 @@ func (q *Queries) CommandExecutionList(ctx context.Context, arg CommandExecution
 }
 
 const commandGet = `-- name: CommandGet :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at FROM commands WHERE community_id = $1 AND id = $2
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 AND id = $2
 `
 
 type CommandGetParams struct {
@@ -286,12 +287,13 @@ func (q *Queries) CommandGet(ctx context.Context, arg CommandGetParams) (Command
 		&i.Counter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WorkflowID,
 	)
 	return i, err
 }
 
 const commandGetByName = `-- name: CommandGetByName :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at FROM commands WHERE community_id = $1 AND name = $2
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 AND name = $2
 `
 
 type CommandGetByNameParams struct {
@@ -317,12 +319,13 @@ func (q *Queries) CommandGetByName(ctx context.Context, arg CommandGetByNamePara
 		&i.Counter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WorkflowID,
 	)
 	return i, err
 }
 
 const commandGetForUpdate = `-- name: CommandGetForUpdate :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE
 `
 
 type CommandGetForUpdateParams struct {
@@ -349,6 +352,7 @@ func (q *Queries) CommandGetForUpdate(ctx context.Context, arg CommandGetForUpda
 		&i.Counter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WorkflowID,
 	)
 	return i, err
 }
@@ -370,7 +374,7 @@ func (q *Queries) CommandIncrementCounter(ctx context.Context, arg CommandIncrem
 }
 
 const commandListByCommunity = `-- name: CommandListByCommunity :many
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at FROM commands WHERE community_id = $1 ORDER BY name
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 ORDER BY name
 `
 
 func (q *Queries) CommandListByCommunity(ctx context.Context, communityID int64) ([]Command, error) {
@@ -397,6 +401,7 @@ func (q *Queries) CommandListByCommunity(ctx context.Context, communityID int64)
 			&i.Counter,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.WorkflowID,
 		); err != nil {
 			return nil, err
 		}
@@ -449,7 +454,7 @@ UPDATE commands SET response = $3, modules = $4, parallel = $5, permission = $6,
     user_cooldown_seconds = $7, global_cooldown_seconds = $8, enabled = $9, platforms = $10,
     updated_at = now()
 WHERE community_id = $1 AND id = $2
-RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at
+RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id
 `
 
 type CommandUpdateParams struct {
@@ -494,6 +499,7 @@ func (q *Queries) CommandUpdate(ctx context.Context, arg CommandUpdateParams) (C
 		&i.Counter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.WorkflowID,
 	)
 	return i, err
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -23,7 +24,38 @@ func commandRow(cid int64, prefix string, c *router.Command, canManage bool) vie
 	return views.CommandRow{CommunityID: cid, ID: c.ID, Prefix: prefix, Name: c.Name, Aliases: c.Aliases, Response: c.Response,
 		Modules: c.Modules, Parallel: c.Parallel, Permission: c.Permission, UserCooldown: int(c.UserCooldown / time.Second), GlobalCooldown: int(c.GlobalCooldown / time.Second),
 		Platforms: c.Platforms, Enabled: c.Enabled, Counter: c.Counter, CanManage: canManage,
-		Permissions: router.Permissions, AllPlatforms: router.Platforms}
+		Permissions: router.Permissions, AllPlatforms: router.Platforms, WorkflowID: c.WorkflowID}
+}
+
+// workflowNames names the workflows that own commands, by id.
+func (h *Handler) workflowNames(ctx context.Context, cid int64, cmds ...*router.Command) (map[int64]string, error) {
+	names := map[int64]string{}
+	if h.cfg.Workflows == nil || !slices.ContainsFunc(cmds, func(c *router.Command) bool { return c.WorkflowID != 0 }) {
+		return names, nil
+	}
+	ws, err := h.cfg.Workflows.List(ctx, cid)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		names[w.ID] = w.Name
+	}
+	return names, nil
+}
+
+// refuseManaged answers a request to change a workflow's command by hand
+// with a conflict naming the workflow, and reports whether it did.
+func (h *Handler) refuseManaged(w http.ResponseWriter, r *http.Request, c *router.Command) bool {
+	if c.WorkflowID == 0 {
+		return false
+	}
+	names, err := h.workflowNames(r.Context(), membershipOf(r).ID, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return true
+	}
+	h.fail(w, r, problem.New(problem.Conflict, "!%s is managed by the workflow %q: change or unpublish the workflow instead.", c.Name, names[c.WorkflowID]))
+	return true
 }
 
 // editing turns a row into its edit form, filled from the command.
@@ -97,8 +129,13 @@ func (h *Handler) commandsView(r *http.Request, create views.CommandForm, prefix
 	if p.Slash, err = h.slashSection(r, m.ID, can); err != nil {
 		return views.CommandsPage{}, err
 	}
+	names, err := h.workflowNames(ctx, m.ID, cmds...)
+	if err != nil {
+		return views.CommandsPage{}, err
+	}
 	for _, c := range cmds {
 		row := commandRow(m.ID, prefix, c, can)
+		row.Workflow = names[c.WorkflowID]
 		if edit != nil && edit.ID == c.ID {
 			row = *edit
 			row.Prefix = prefix
@@ -180,7 +217,14 @@ func (h *Handler) commandRowPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, botPath(membershipOf(r).ID, "commands"), http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.CommandItem(commandRow(membershipOf(r).ID, prefix, cmd, membershipOf(r).Role.CanManage())))
+	row := commandRow(membershipOf(r).ID, prefix, cmd, membershipOf(r).Role.CanManage())
+	names, err := h.workflowNames(r.Context(), membershipOf(r).ID, cmd)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	row.Workflow = names[cmd.WorkflowID]
+	h.render(w, r, http.StatusOK, views.CommandItem(row))
 }
 
 // editCommandPage shows a command's edit form: the row alone for HTMX, in the whole page otherwise.
@@ -188,6 +232,9 @@ func (h *Handler) editCommandPage(w http.ResponseWriter, r *http.Request) {
 	cmd, prefix, err := h.commandOf(r)
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if h.refuseManaged(w, r, cmd) {
 		return
 	}
 	row := editing(commandRow(membershipOf(r).ID, prefix, cmd, true))
@@ -258,6 +305,9 @@ func (h *Handler) toggleCommand(w http.ResponseWriter, r *http.Request) {
 	cmd, prefix, err := h.commandOf(r)
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if h.refuseManaged(w, r, cmd) {
 		return
 	}
 	in := router.CommandInput{Name: cmd.Name, Response: cmd.Response, Modules: cmd.Modules, Parallel: cmd.Parallel,

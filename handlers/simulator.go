@@ -15,6 +15,7 @@ import (
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/runes"
 	"github.com/waddle/waddle/views"
+	"github.com/waddle/waddle/workflow"
 )
 
 // simKinds are the events the simulator offers; amount says what its number field means.
@@ -198,11 +199,14 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 		f   views.SimForm
 		res router.Result
 	)
+	var flows []views.SimWorkflow
 	entry := func(msg string) views.SimEntry {
 		if msg != "" {
 			return views.SimEntry{Platform: f.Platform, Sent: simSent(f), Error: msg, RealOK: f.RealOK}
 		}
-		return simEntry(f, res, f.DryRun)
+		e := simEntry(f, res, f.DryRun)
+		e.Workflows = flows
+		return e
 	}
 	page := func(st int, e views.SimEntry) {
 		h.render(w, r, st, views.Simulator(h.simulatorView(r, f, []views.SimEntry{e})))
@@ -245,6 +249,9 @@ func (h *Handler) simulate(w http.ResponseWriter, r *http.Request) {
 		h.sessions.Put(r.Context(), sessSimRealOK, true)
 	}
 	res, err = h.router.Simulate(r.Context(), auditActor(r), m.ID, ev, f.DryRun)
+	if err == nil && h.cfg.Workflows != nil {
+		flows = simWorkflows(h.cfg.Workflows.Would(r.Context(), m.ID, ev, res.Commands))
+	}
 	h.answerForm(w, r, err, answer)
 }
 
@@ -256,4 +263,20 @@ func parseSimForm(w http.ResponseWriter, r *http.Request, f *views.SimForm) (rou
 	ev, form, err := simEvent(r.PostForm)
 	*f = form
 	return ev, err
+}
+
+// simWorkflows shows the workflows a simulated event would start.
+func simWorkflows(ms []workflow.Match) []views.SimWorkflow {
+	var out []views.SimWorkflow
+	for _, m := range ms {
+		w := views.SimWorkflow{Name: m.Name, Trigger: m.Trigger + " " + m.Node, Status: m.Outcome.Status, Error: m.Err}
+		if w.Error == "" {
+			w.Error = m.Outcome.Error
+		}
+		for _, tr := range m.Outcome.Traces {
+			w.Nodes = append(w.Nodes, views.SimNode{Node: tr.Node, Type: tr.Type, Status: tr.Status, Output: tr.Summary(120)})
+		}
+		out = append(out, w)
+	}
+	return out
 }

@@ -71,17 +71,28 @@ type Command struct {
 	Platforms      []string
 	Counter        int64
 	Builtin        bool
+	WorkflowID     int64 // a published workflow's trigger: it runs the workflow, which answers
 }
 
 func toCommand(r db.Command) *Command {
 	return &Command{ID: r.ID, Name: r.Name, Response: r.Response, Modules: r.Modules, Parallel: r.Parallel,
 		Permission: r.Permission, UserCooldown: time.Duration(r.UserCooldownSeconds) * time.Second,
 		GlobalCooldown: time.Duration(r.GlobalCooldownSeconds) * time.Second, Enabled: r.Enabled,
-		Platforms: r.Platforms, Counter: r.Counter}
+		Platforms: r.Platforms, Counter: r.Counter, WorkflowID: deref(r.WorkflowID)}
+}
+
+func deref(id *int64) int64 {
+	if id == nil {
+		return 0
+	}
+	return *id
 }
 
 // Executor names how a command runs, for the execution log.
 func (c *Command) Executor() string {
+	if c.WorkflowID != 0 {
+		return "workflow:" + strconv.FormatInt(c.WorkflowID, 10)
+	}
 	if len(c.Modules) > 0 {
 		return "modules:" + strings.Join(c.Modules, ",")
 	}
@@ -187,6 +198,9 @@ func (h *handling) spend(ctx context.Context, cmd *Command) (bool, string) {
 
 // execute produces the command's responses.
 func (h *handling) execute(ctx context.Context, cmd *Command, inv Invocation) ([]Response, error) {
+	if cmd.WorkflowID != 0 {
+		return nil, nil // the workflow's run answers, once the Observer starts it
+	}
 	if len(cmd.Modules) == 0 {
 		reply, parts := h.renderFor(ctx, cmd, inv, cmd.Response)
 		return []Response{{Reply: reply, Parts: parts}}, nil
@@ -303,7 +317,10 @@ func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, 
 // logExec records an execution: written with the event's effects when it
 // has a transaction, else by the batched writer once the event is handled.
 func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start time.Time, errText string) {
-	if h.dry {
+	if h.dry { // nothing logged; the commands are in the answer for the simulator
+		h.mu.Lock()
+		h.ran = append(h.ran, CommandRun{Command: cmd.Name, Args: runes.TruncateBytes(inv.Raw, 500), Outcome: outcome, Workflow: cmd.WorkflowID})
+		h.mu.Unlock()
 		return
 	}
 	e := db.CommandExecutionInsertParams{
@@ -313,7 +330,7 @@ func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start t
 	}
 	h.mu.Lock()
 	h.executions = append(h.executions, e)
-	h.ran = append(h.ran, CommandRun{Command: e.Command, Args: e.Args, Outcome: e.Outcome})
+	h.ran = append(h.ran, CommandRun{Command: e.Command, Args: e.Args, Outcome: e.Outcome, Workflow: cmd.WorkflowID})
 	h.mu.Unlock()
 }
 
@@ -419,6 +436,9 @@ func updateCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 	if err != nil {
 		return nil, fmt.Errorf("update command %d: %w", id, err)
 	}
+	if err := managed(ctx, q, communityID, old); err != nil {
+		return nil, err
+	}
 	row, err := q.CommandUpdate(ctx, db.CommandUpdateParams{CommunityID: communityID, ID: id, Response: in.Response,
 		Modules: in.Modules, Parallel: in.Parallel, Permission: in.Permission, UserCooldownSeconds: int32(in.UserCooldown),
 		GlobalCooldownSeconds: int32(in.GlobalCooldown), Enabled: in.Enabled, Platforms: in.Platforms})
@@ -444,6 +464,9 @@ func deleteCommand(ctx context.Context, tx db.DBTX, by audit.Actor, communityID,
 	}
 	if err != nil {
 		return fmt.Errorf("delete command %d: %w", id, err)
+	}
+	if err := managed(ctx, q, communityID, old); err != nil {
+		return err
 	}
 	aliases, err := q.CommandAliasNames(ctx, db.CommandAliasNamesParams{CommunityID: communityID, CommandID: id})
 	if err != nil {

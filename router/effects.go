@@ -64,10 +64,15 @@ func (h *handling) readPrimary() *db.Queries {
 // one dead (its lock connection was lost): the effects are rolled back.
 var errClaimLost = errors.New("the event was taken over by another instance")
 
-// commit writes, in the event's transaction, the execution-log rows of the
-// commands it ran and, for a claimed event, its answer; then commits. A
+// commit tells a TxObserver that wants the event of it and writes, in the
+// event's transaction, the execution-log rows of the commands it ran and,
+// for a claimed event, its answer; then commits. A
 // claimed event without a transaction leaves both to its batch (batched).
 func (h *handling) commit(ctx context.Context) error {
+	if err := h.observeTx(ctx); err != nil {
+		h.failed(ctx)
+		return fmt.Errorf("commit event %q: %w", h.ev.ID, err)
+	}
 	if h.tx == nil {
 		h.batched = h.claimed
 		return nil

@@ -272,6 +272,9 @@ type Result struct {
 	Changes   []string       `json:"changes,omitempty"` // what was (or, in a dry run, would be) changed
 	Duration  time.Duration  `json:"duration_ns"`
 	Duplicate bool           `json:"duplicate,omitempty"` // answered again from the first handling
+	// Commands are the commands the event ran, in order (also in a dry run;
+	// not in a stored answer).
+	Commands []CommandRun `json:"-"`
 }
 
 // PointsChange is one award or deduction.
@@ -326,6 +329,7 @@ func (h *handling) finish(ctx context.Context, start time.Time) (Result, error) 
 		return Result{EventID: h.ev.ID}, err
 	}
 	h.res.Duration = time.Since(start)
+	h.res.Commands = h.ran
 	if err := h.commit(ctx); err != nil {
 		return Result{EventID: h.ev.ID}, err
 	}
@@ -349,6 +353,7 @@ type handling struct {
 	claimed  bool          // this instance claimed the event's id: its answer is stored with its effects
 	batched  bool          // claimed, without effects: its batch stores the answer and the executions
 	reconfig bool          // a chat command changed the community's commands
+	toldTx   bool          // the TxObserver was told in the transaction
 	earned   *PointsChange // batched: the points it earns, written by its batch
 	paidKey  string        // the chat points gate it took, given back if it fails
 

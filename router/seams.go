@@ -2,10 +2,14 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/runes"
 )
@@ -16,6 +20,21 @@ import (
 // path: it must return quickly (enqueue, don't work).
 type Observer interface {
 	Observed(ctx context.Context, h Handled)
+}
+
+// TxObserver is an Observer that can also be told inside the event's
+// transaction, so that what it stores (a workflow run and its job) commits
+// with the event's effects or not at all: a crash between the two loses
+// nothing. The router asks Wants first, cheaply, for every event; an event
+// it wants that had no transaction gets one. An event told through
+// ObservedTx is not told again through Observed.
+type TxObserver interface {
+	Observer
+	// Wants reports whether the observer has anything to do for an event of
+	// a kind in a community, or for one that ran any of the commands.
+	Wants(communityID int64, kind Kind, commands []CommandRun) bool
+	// ObservedTx stores what the event starts in tx; an error fails the event.
+	ObservedTx(ctx context.Context, tx pgx.Tx, h Handled) error
 }
 
 // Handled is one handled event as an Observer sees it.
@@ -31,6 +50,9 @@ type CommandRun struct {
 	Command string // its name, without prefix
 	Args    string
 	Outcome string // one of Outcomes
+	// Workflow is the published workflow whose command this is; 0 for
+	// any other command.
+	Workflow int64
 }
 
 // Sender sends a message to a linked channel on any platform without an
@@ -98,12 +120,49 @@ func sendChange(m Message, dry bool) string {
 	return fmt.Sprintf("%s %q to %s", verb, runes.Truncate(m.Text, 80, "…"), to)
 }
 
-// observe tells the Observer of a handled event, unless a workflow made it.
+// observeTx tells a TxObserver that wants the event of it, in the event's
+// transaction (begun here if the event had none).
+func (h *handling) observeTx(ctx context.Context) error {
+	o, ok := h.r.observer.(TxObserver)
+	if h.dry || !ok || h.byWorkflow() || !o.Wants(h.s.communityID, h.ev.Kind, h.ran) {
+		return nil
+	}
+	tx, err := h.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if h.earned != nil { // the batch would have written it: now the event has a transaction
+		pc := *h.earned
+		h.earned = nil
+		bal, err := addPoints(ctx, db.New(tx), h.s.communityID, h.ev.Platform, h.ev.User.ID, pc.User, pc.Delta, pc.Reason)
+		if err != nil && !errors.Is(err, ErrBalanceLimit) {
+			return err
+		}
+		pc.Balance = bal
+		h.awarded(pc, err == nil)
+	}
+	if err := o.ObservedTx(ctx, tx, h.handled()); err != nil {
+		return fmt.Errorf("start what the event triggers: %w", err)
+	}
+	h.toldTx = true
+	return nil
+}
+
+func (h *handling) handled() Handled {
+	return Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran}
+}
+
+// byWorkflow reports whether a workflow made the event (RunModule): it
+// starts no workflow, so that none starts itself.
+func (h *handling) byWorkflow() bool { return strings.HasPrefix(h.ev.ID, WorkflowEventPrefix) }
+
+// observe tells the Observer of a handled event, unless a workflow made it
+// or the TxObserver was told already.
 func (h *handling) observe(ctx context.Context) {
-	if h.dry || h.r.observer == nil || strings.HasPrefix(h.ev.ID, WorkflowEventPrefix) {
+	if h.dry || h.r.observer == nil || h.toldTx || h.byWorkflow() {
 		return
 	}
-	h.r.observer.Observed(ctx, Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran})
+	h.r.observer.Observed(ctx, h.handled())
 }
 
 // Instance is this instance's id: while the router runs, it holds the

@@ -238,7 +238,7 @@ func nodeCount(raw []byte) int {
 
 // Delete removes a workflow, its versions and runs.
 func (s *Service) Delete(ctx context.Context, cid, id int64, by audit.Actor) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		row, err := q.WorkflowGetForUpdate(ctx, db.WorkflowGetForUpdateParams{CommunityID: cid, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -259,6 +259,11 @@ func (s *Service) Delete(ctx context.Context, cid, id int64, by audit.Actor) err
 		}
 		return audit.Record(ctx, tx, by, audit.Entry{CommunityID: cid, Action: audit.WorkflowDeleted, Target: row.Name})
 	})
+	if err != nil {
+		return err
+	}
+	s.published(ctx, cid)
+	return nil
 }
 
 func (s *Service) runHooks(ctx context.Context, tx pgx.Tx, w *Workflow, def *Definition) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/workflow"
 )
 
 // chat is the chat simulator as a terminal REPL: each line is a chat message
@@ -58,6 +59,10 @@ func chat(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(rctx) }()
 	defer func() { stop(); <-done }()
+	// Workflows only show here, as dry runs: what a live event starts is
+	// started by waddle serve's trigger index.
+	flows := workflow.NewService(workflow.ServiceConfig{Pool: a.pool, Read: a.replica,
+		Env: &workflow.Env{Pool: a.pool, Router: rt, Logger: logger}, Logger: logger})
 
 	mode := "dry run: nothing is stored"
 	if !*dry {
@@ -93,6 +98,7 @@ func chat(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 			continue
 		}
 		printResult(stdout, res)
+		printWorkflows(stdout, flows.Would(ctx, c.ID, ev, res.Commands))
 	}
 }
 
@@ -157,5 +163,30 @@ func printResult(w io.Writer, res router.Result) {
 	}
 	if res.HandledBy != "" {
 		fmt.Fprintf(w, "  handled by %s in %.1f ms\n", res.HandledBy, float64(res.Duration.Microseconds())/1000)
+	}
+}
+
+// printWorkflows lists the workflows an event would start, each with its
+// dry-run trace.
+func printWorkflows(w io.Writer, ms []workflow.Match) {
+	if len(ms) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  workflows this would start (dry run: nothing sent, nothing stored):")
+	for _, m := range ms {
+		status := m.Outcome.Status
+		if m.Err != "" {
+			status = "not run: " + m.Err
+		} else if m.Outcome.Error != "" {
+			status += ": " + m.Outcome.Error
+		}
+		fmt.Fprintf(w, "    %s (%s %s): %s\n", m.Name, m.Trigger, m.Node, status)
+		for _, tr := range m.Outcome.Traces {
+			line := fmt.Sprintf("      %s %s %s", tr.Node, tr.Type, tr.Status)
+			if sum := tr.Summary(100); sum != "" {
+				line += " → " + sum
+			}
+			fmt.Fprintln(w, line)
+		}
 	}
 }

@@ -56,9 +56,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
-	sender := &botSender{} // the bots need the router: they join the sender once built
+	sender := &botSender{}          // the bots need the router: they join the sender once built
+	observer := &workflowObserver{} // so do the workflows
 	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
-		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender})
+		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
 	settings := router.NewSettings(rt)
 	bots, err := newBots(cfg, a, rt, settings, logger)
 	if err != nil {
@@ -77,7 +78,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
-	flows, licensing := newWorkflows(cfg, a, rt, ov, workers, logger)
+	flows, licensing, triggers := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -201,6 +202,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return nil
 	})
 	g.Go(func() error { return flows.Run(gctx) })
+	g.Go(func() error { return triggers.Run(gctx) })
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

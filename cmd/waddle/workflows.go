@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/waddle/waddle/executor"
@@ -18,8 +20,10 @@ type workflowConfig struct {
 	MaxRunDuration time.Duration // WORKFLOW_MAX_RUN_DURATION: a run's running time, delays excluded
 }
 
-// newWorkflows builds the workflow engine and adds its job workers.
-func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Licensing) {
+// newWorkflows builds the workflow engine, its licensing and its trigger
+// index, adds its job workers, and makes the index the router's observer.
+func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settings, observer *workflowObserver, ov *overlay.Service,
+	workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Licensing, *workflow.Triggers) {
 	limits := workflow.DefaultLimits
 	limits.MaxDuration = cfg.Workflows.MaxRunDuration
 	pub, _ := workflow.ParsePublicKey(cfg.License.PublicKey) // checked by config's Validate; empty: no key is valid
@@ -31,5 +35,31 @@ func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, wo
 		Instance: rt.Instance(), Logger: logger.With("component", "workflow")})
 	river.AddWorker(workers, &workflow.RunWorker{Service: flows})
 	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
-	return flows, licensing
+	triggers := workflow.NewTriggers(workflow.TriggersConfig{Service: flows, Commands: settings, Logger: logger.With("component", "workflow")})
+	observer.Triggers = triggers
+	return flows, licensing, triggers
+}
+
+// workflowObserver is the router's Observer: the workflows' trigger index.
+//
+// The router is built before the workflow engine (which runs its nodes
+// through it), so it gets this at construction and newWorkflows fills the
+// index in before anything runs, as botSender's bots are: no setter on the
+// router, and no lock, since Triggers is never written again.
+type workflowObserver struct {
+	Triggers *workflow.Triggers // nil: no workflows, nothing observed
+}
+
+func (o *workflowObserver) Observed(ctx context.Context, h router.Handled) {
+	if o.Triggers != nil {
+		o.Triggers.Observed(ctx, h)
+	}
+}
+
+func (o *workflowObserver) Wants(cid int64, kind router.Kind, cmds []router.CommandRun) bool {
+	return o.Triggers != nil && o.Triggers.Wants(cid, kind, cmds)
+}
+
+func (o *workflowObserver) ObservedTx(ctx context.Context, tx pgx.Tx, h router.Handled) error {
+	return o.Triggers.ObservedTx(ctx, tx, h)
 }
