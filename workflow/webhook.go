@@ -127,7 +127,7 @@ func randomHex(n int) string {
 // a CIDR.
 func parseAllow(in []string) ([]string, []netip.Prefix, error) {
 	if len(in) > maxWebhookAllow {
-		return nil, nil, problem.Invalidf("allow", "An allowlist has at most %d entries.", maxWebhookAllow)
+		return nil, nil, problem.Invalidf("allow", "allow: an allowlist has at most %d entries.", maxWebhookAllow)
 	}
 	out := make([]string, 0, len(in))
 	prefixes := make([]netip.Prefix, 0, len(in))
@@ -137,13 +137,13 @@ func parseAllow(in []string) ([]string, []netip.Prefix, error) {
 		if strings.Contains(s, "/") {
 			var err error
 			if p, err = netip.ParsePrefix(s); err != nil {
-				return nil, nil, problem.Invalidf("allow", "%q is not an address or a CIDR such as 203.0.113.0/24.", truncate(s, 60))
+				return nil, nil, problem.Invalidf("allow", "allow: %q is not an address or a CIDR such as 203.0.113.0/24.", truncate(s, 60))
 			}
 			p = p.Masked()
 		} else {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Zone() != "" {
-				return nil, nil, problem.Invalidf("allow", "%q is not an address or a CIDR such as 203.0.113.0/24.", truncate(s, 60))
+				return nil, nil, problem.Invalidf("allow", "allow: %q is not an address or a CIDR such as 203.0.113.0/24.", truncate(s, 60))
 			}
 			a = a.Unmap()
 			p = netip.PrefixFrom(a, a.BitLen())
@@ -179,21 +179,21 @@ func webhookNode(d *Definition, id string) (string, error) {
 		}
 		switch len(found) {
 		case 0:
-			return "", problem.Invalidf("node", "The workflow has no webhook trigger: add a Webhook node first.")
+			return "", problem.Invalidf("node", "node: the workflow has no webhook trigger; add a Webhook node first.")
 		case 1:
 			return found[0], nil
 		}
-		return "", problem.Invalidf("node", "The workflow has %d webhook triggers: name the one this webhook starts (%s).", len(found), strings.Join(found, ", "))
+		return "", problem.Invalidf("node", "node: the workflow has %d webhook triggers; name the one this webhook starts (%s).", len(found), strings.Join(found, ", "))
 	}
 	for _, n := range d.Nodes {
 		if n.ID == id {
 			if n.Type != "trigger_webhook" {
-				return "", problem.Invalidf("node", "Node %q is a %s, not a webhook trigger.", truncate(id, 60), n.Type)
+				return "", problem.Invalidf("node", "node: %q is a %s, not a webhook trigger.", truncate(id, 60), n.Type)
 			}
 			return id, nil
 		}
 	}
-	return "", problem.Invalidf("node", "The workflow has no node %q.", truncate(id, 60))
+	return "", problem.Invalidf("node", "node: the workflow has no node %q.", truncate(id, 60))
 }
 
 // Create makes a webhook for a workflow's trigger_webhook node. The token
@@ -208,7 +208,7 @@ func (wh *Webhooks) Create(ctx context.Context, cid, workflowID int64, by audit.
 		in.RatePerMinute = WebhookRateDefault
 	}
 	if in.RatePerMinute < 1 || in.RatePerMinute > WebhookRateMax {
-		return Webhook{}, "", "", problem.Invalidf("rate_per_minute", "The limit is 1 to %d deliveries a minute.", WebhookRateMax)
+		return Webhook{}, "", "", problem.Invalidf("rate_per_minute", "rate_per_minute: the limit is 1 to %d deliveries a minute.", WebhookRateMax)
 	}
 	w, err := wh.svc.Get(ctx, cid, workflowID)
 	if err != nil {
