@@ -23,7 +23,7 @@ import (
 	"github.com/waddle/waddle/secret"
 )
 
-// Webhook limits.
+// Incoming webhook limits.
 const (
 	WebhookRateDefault  = 60    // deliveries a minute, unless set
 	WebhookRateMax      = 10000 // the highest per-minute limit
@@ -40,8 +40,8 @@ const (
 // deleted, or is another community's).
 var ErrWebhookNotFound = problem.New(problem.NotFound, "There is no such webhook here.")
 
-// Webhook is one of a workflow's webhooks, without its secret or token.
-type Webhook struct {
+// IncomingWebhook is one of a workflow's webhooks, without its secret or token.
+type IncomingWebhook struct {
 	ID              int64      `json:"id"`
 	WorkflowID      int64      `json:"workflow_id"`
 	Node            string     `json:"node"`
@@ -199,20 +199,20 @@ func webhookNode(d *Definition, id string) (string, error) {
 // Create makes a webhook for a workflow's trigger_webhook node. The token
 // (the URL's last part) and the signing secret are returned this once: the
 // token is stored hashed and the secret sealed.
-func (wh *Webhooks) Create(ctx context.Context, cid, workflowID int64, by audit.Actor, in WebhookInput) (Webhook, string, string, error) {
+func (wh *Webhooks) Create(ctx context.Context, cid, workflowID int64, by audit.Actor, in WebhookInput) (IncomingWebhook, string, string, error) {
 	allow, _, err := parseAllow(in.Allow)
 	if err != nil {
-		return Webhook{}, "", "", err
+		return IncomingWebhook{}, "", "", err
 	}
 	if in.RatePerMinute == 0 {
 		in.RatePerMinute = WebhookRateDefault
 	}
 	if in.RatePerMinute < 1 || in.RatePerMinute > WebhookRateMax {
-		return Webhook{}, "", "", problem.Invalidf("rate_per_minute", "rate_per_minute: the limit is 1 to %d deliveries a minute.", WebhookRateMax)
+		return IncomingWebhook{}, "", "", problem.Invalidf("rate_per_minute", "rate_per_minute: the limit is 1 to %d deliveries a minute.", WebhookRateMax)
 	}
 	w, err := wh.svc.Get(ctx, cid, workflowID)
 	if err != nil {
-		return Webhook{}, "", "", err
+		return IncomingWebhook{}, "", "", err
 	}
 	node, err := webhookNode(&w.Definition, strings.TrimSpace(in.Node))
 	if err != nil && w.Version > 0 { // the draft may have moved on: the published version counts too
@@ -223,17 +223,17 @@ func (wh *Webhooks) Create(ctx context.Context, cid, workflowID int64, by audit.
 		}
 	}
 	if err != nil {
-		return Webhook{}, "", "", err
+		return IncomingWebhook{}, "", "", err
 	}
 	token, sec := randomHex(webhookTokenBytes), randomHex(webhookSecretBytes)
 	sealed, err := wh.box.Seal([]byte(sec))
 	if errors.Is(err, secret.ErrNoKey) {
-		return Webhook{}, "", "", problem.New(problem.Conflict, "Webhook secrets are stored encrypted, and this server has no TOKEN_ENCRYPTION_KEY: ask its operator to set one.")
+		return IncomingWebhook{}, "", "", problem.New(problem.Conflict, "Webhook secrets are stored encrypted, and this server has no TOKEN_ENCRYPTION_KEY: ask its operator to set one.")
 	}
 	if err != nil {
-		return Webhook{}, "", "", fmt.Errorf("seal the webhook secret: %w", err)
+		return IncomingWebhook{}, "", "", fmt.Errorf("seal the webhook secret: %w", err)
 	}
-	var out Webhook
+	var out IncomingWebhook
 	err = pgx.BeginFunc(ctx, wh.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		// Lock the workflow, so that two creations cannot both pass the count.
@@ -262,14 +262,14 @@ func (wh *Webhooks) Create(ctx context.Context, cid, workflowID int64, by audit.
 				"allow": allow, "rate_per_minute": in.RatePerMinute}})
 	})
 	if err != nil {
-		return Webhook{}, "", "", err
+		return IncomingWebhook{}, "", "", err
 	}
 	return out, token, sec, nil
 }
 
 // List returns a workflow's webhooks, with their trigger counts (this
 // instance's deliveries not yet written included).
-func (wh *Webhooks) List(ctx context.Context, cid, workflowID int64) ([]Webhook, error) {
+func (wh *Webhooks) List(ctx context.Context, cid, workflowID int64) ([]IncomingWebhook, error) {
 	if _, err := wh.svc.Get(ctx, cid, workflowID); err != nil {
 		return nil, err
 	}
@@ -277,7 +277,7 @@ func (wh *Webhooks) List(ctx context.Context, cid, workflowID int64) ([]Webhook,
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	out := make([]Webhook, 0, len(rows))
+	out := make([]IncomingWebhook, 0, len(rows))
 	wh.mu.Lock()
 	defer wh.mu.Unlock()
 	for _, row := range rows {
@@ -325,12 +325,12 @@ func (wh *Webhooks) Delete(ctx context.Context, cid, workflowID, webhookID int64
 	return nil
 }
 
-func webhookFromRow(row db.WorkflowWebhook) Webhook {
+func webhookFromRow(row db.WorkflowWebhook) IncomingWebhook {
 	allow := row.Allow
 	if allow == nil {
 		allow = []string{}
 	}
-	return Webhook{ID: row.ID, WorkflowID: row.WorkflowID, Node: row.NodeID, TokenHint: row.TokenHint, Allow: allow,
+	return IncomingWebhook{ID: row.ID, WorkflowID: row.WorkflowID, Node: row.NodeID, TokenHint: row.TokenHint, Allow: allow,
 		RatePerMinute: int(row.RatePerMinute), TriggerCount: row.TriggerCount, LastTriggeredAt: row.LastTriggeredAt, CreatedAt: row.CreatedAt}
 }
 

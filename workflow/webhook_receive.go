@@ -28,7 +28,7 @@ const (
 	HeaderSignature = "X-Waddle-Signature" // sha256=<hex HMAC-SHA256 of timestamp + "." + body>
 	HeaderDelivery  = "X-Waddle-Delivery"  // optional: a repeated id is answered again, not run again
 
-	MaxWebhookBody     = 1 << 20 // bytes
+	MaxDeliveryBody    = 1 << 20 // bytes
 	WebhookClockSkew   = 5 * time.Minute
 	maxDeliveryID      = 100
 	maxWebhookHeader   = 200
@@ -97,7 +97,7 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 		return ReceiveAnswer{}, &problem.Error{Code: problem.TooMany, RetryAfter: res.RetryAfter,
 			Message: fmt.Sprintf("This webhook takes at most %d deliveries a minute.", e.rate)}
 	}
-	if len(req.Body) > MaxWebhookBody {
+	if len(req.Body) > MaxDeliveryBody {
 		return ReceiveAnswer{}, errWebhookBodyTooLarge
 	}
 	body := bytes.TrimSpace(req.Body)
