@@ -78,6 +78,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
 	flows, licensing := newWorkflows(cfg, a, rt, ov, workers, logger)
+	flowHooks := newWorkflowWebhooks(a, flows, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -152,6 +153,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if bots.slackOAuth != nil {
 		hcfg.SlackOAuth = bots.slackOAuth
 	}
+	hcfg.WorkflowWebhooks = flowHooks
 	h := handlers.New(hcfg)
 
 	if ln == nil {
@@ -201,6 +203,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return nil
 	})
 	g.Go(func() error { return flows.Run(gctx) })
+	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

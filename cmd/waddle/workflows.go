@@ -33,3 +33,10 @@ func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, wo
 	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
 	return flows, licensing
 }
+
+// newWorkflowWebhooks builds the workflows' webhooks: secrets sealed with
+// TOKEN_ENCRYPTION_KEY, per-webhook limits in Redis when it is configured.
+func newWorkflowWebhooks(a *app, flows *workflow.Service, logger *slog.Logger) *workflow.Webhooks {
+	return workflow.NewWebhooks(workflow.WebhooksConfig{Service: flows, Pool: a.pool, Secrets: a.secrets, Limiter: a.limiter,
+		Logger: logger.With("component", "workflow-webhooks")})
+}
