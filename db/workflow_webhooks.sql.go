@@ -202,16 +202,3 @@ func (q *Queries) WorkflowWebhookList(ctx context.Context, arg WorkflowWebhookLi
 	}
 	return items, nil
 }
-
-const workflowWebhookWorkflowCommunity = `-- name: WorkflowWebhookWorkflowCommunity :one
-SELECT community_id FROM workflows WHERE id = $1
-`
-
-// The community a workflow belongs to, for an API route that names only the
-// workflow: the caller then checks the key's access to that community.
-func (q *Queries) WorkflowWebhookWorkflowCommunity(ctx context.Context, id int64) (int64, error) {
-	row := q.db.QueryRow(ctx, workflowWebhookWorkflowCommunity, id)
-	var community_id int64
-	err := row.Scan(&community_id)
-	return community_id, err
-}

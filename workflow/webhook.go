@@ -405,16 +405,3 @@ func (wh *Webhooks) Run(ctx context.Context) error {
 		}
 	}
 }
-
-// WorkflowCommunity returns the community a workflow belongs to, so that an
-// API route naming only the workflow can check the caller's access there.
-func (wh *Webhooks) WorkflowCommunity(ctx context.Context, workflowID int64) (int64, error) {
-	cid, err := db.New(wh.svc.read).WorkflowWebhookWorkflowCommunity(ctx, workflowID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, ErrNotFound
-	}
-	if err != nil {
-		return 0, fmt.Errorf("load workflow %d: %w", workflowID, err)
-	}
-	return cid, nil
-}

@@ -25,8 +25,3 @@ UPDATE workflow_webhooks w SET trigger_count = w.trigger_count + d.n,
 FROM (SELECT unnest(@community_ids::bigint[]) AS community_id, unnest(@ids::bigint[]) AS id,
              unnest(@counts::bigint[]) AS n, unnest(@ats::timestamptz[]) AS at) d
 WHERE w.community_id = d.community_id AND w.id = d.id;
-
--- The community a workflow belongs to, for an API route that names only the
--- workflow: the caller then checks the key's access to that community.
--- name: WorkflowWebhookWorkflowCommunity :one
-SELECT community_id FROM workflows WHERE id = $1;
