@@ -253,13 +253,18 @@ type webhookEntry struct {
 
 // webhookCache holds entries by token hash. A deletion or a change of the
 // workflow's published state drops them; gen stops a lookup that began
-// before a drop from storing what it read.
+// before a drop from storing what it read, and quiet keeps a workflow's
+// entries out for a moment after a change of its published state (the
+// publish hook runs before its transaction commits).
 type webhookCache struct {
 	mu      sync.Mutex
 	entries map[string]*webhookEntry
 	gen     uint64
+	quiet   map[int64]time.Time // workflow id → no caching until then
 	loads   singleflight.Group
 }
+
+const webhookQuiet = 2 * time.Second
 
 func (c *webhookCache) get(key string, now time.Time) (*webhookEntry, uint64) {
 	c.mu.Lock()
@@ -275,6 +280,12 @@ func (c *webhookCache) put(key string, e *webhookEntry, gen uint64) {
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
+	}
+	if until, ok := c.quiet[e.wid]; ok {
+		if time.Now().Before(until) {
+			return
+		}
+		delete(c.quiet, e.wid)
 	}
 	if len(c.entries) >= webhookCacheMaxLen {
 		clear(c.entries)
@@ -294,6 +305,12 @@ func (c *webhookCache) drop(match func(*webhookEntry) bool) {
 }
 
 func (c *webhookCache) dropWorkflow(wid int64) {
+	c.mu.Lock()
+	if c.quiet == nil || len(c.quiet) > webhookCacheMaxLen {
+		c.quiet = map[int64]time.Time{}
+	}
+	c.quiet[wid] = time.Now().Add(webhookQuiet)
+	c.mu.Unlock()
 	c.drop(func(e *webhookEntry) bool { return e.missing || e.wid == wid })
 }
 
