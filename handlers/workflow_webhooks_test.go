@@ -442,3 +442,42 @@ func TestWorkflowWebhookSyncAnswersWithTheRespondNode(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestWorkflowWebhookSyncRunStillGoing(t *testing.T) {
+	t.Parallel()
+	x := newHookEnv(t, "sync")
+	d, err := workflow.ParseDefinition([]byte(`{"nodes": [
+ {"id": "hook", "type": "trigger_webhook", "config": {"mode": "sync", "timeout_seconds": 2}},
+ {"id": "wait", "type": "action_delay", "config": {"seconds": 3600}}],
+ "connections": [{"from": "hook", "from_port": "out", "to": "wait", "to_port": "in"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	wf, rep, err := x.flows.Create(ctx, x.a.ID, audit.Actor{}, workflow.Input{Name: "slow", Definition: d})
+	if err != nil || !rep.OK() {
+		t.Fatalf("create: %v %v", err, rep.Errors)
+	}
+	if _, _, err := x.flows.Publish(ctx, x.a.ID, wf.ID, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	_, token, sec, err := x.hooks.Create(ctx, x.a.ID, wf.ID, audit.Actor{}, workflow.WebhookInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := x.deliver(token, delivery{body: `{}`, sec: sec})
+	var ans struct {
+		Data struct {
+			RunID  int64  `json:"run_id"`
+			Status string `json:"status"`
+		}
+	}
+	json.Unmarshal(rec.Body.Bytes(), &ans)
+	if rec.Code != http.StatusAccepted || ans.Data.RunID == 0 || ans.Data.Status == workflow.RunSucceeded {
+		t.Fatalf("a run waiting at an hour's delay: %d %s, want 202 with its run id", rec.Code, rec.Body)
+	}
+	r, err := x.flows.GetRun(ctx, x.a.ID, ans.Data.RunID)
+	if err != nil || (r.Status != workflow.RunWaiting && r.Status != workflow.RunRunning && r.Status != workflow.RunQueued) {
+		t.Errorf("stored run: %v %+v, want it still going", err, r)
+	}
+}
