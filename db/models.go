@@ -473,3 +473,19 @@ type WorkflowVersion struct {
 	PublishedBy *int64
 	PublishedAt time.Time
 }
+
+type WorkflowWebhook struct {
+	ID              int64
+	CommunityID     int64
+	WorkflowID      int64
+	NodeID          string
+	TokenHash       []byte
+	TokenHint       string
+	SecretSealed    []byte
+	Allow           []string
+	RatePerMinute   int32
+	TriggerCount    int64
+	LastTriggeredAt *time.Time
+	CreatedBy       *int64
+	CreatedAt       time.Time
+}

@@ -48,6 +48,8 @@ type tenancyRoute struct {
 	prep            func(t *testing.T, x *tenancyEnv) // run before a write, so that an accepted one changes A
 	readOnly        bool                              // a POST that only reads (validation)
 	want            map[string][4]int                 // role → status for own, other, none, gadmin
+
+	headers func(x *tenancyEnv, body string) http.Header // extra request headers (a webhook's signature)
 }
 
 type tenancyEnv struct {
@@ -58,6 +60,7 @@ type tenancyEnv struct {
 	keys    map[string]map[string]string
 	unknown int64 // an id nothing has
 	wf      workflowFixture
+	hooks   webhookFixture
 }
 
 func newTenancyEnv(t *testing.T) *tenancyEnv {
@@ -102,6 +105,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 		t.Fatal(err)
 	}
 	x.workflowFixtures(t)
+	x.webhookFixtures(t)
 	if _, err := e.pool.Exec(ctx, "UPDATE users SET is_admin = false WHERE id = $1", gx.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +126,7 @@ func (x *tenancyEnv) fingerprint(cid int64) string {
 		(SELECT count(*) FROM audit_log WHERE community_id = $1),
 		(SELECT string_agg(id || ':' || name || ':' || status || ':' || version, ',' ORDER BY id) FROM workflows WHERE community_id = $1),
 		(SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM workflow_runs WHERE community_id = $1),
+		(SELECT string_agg(id::text, ',' ORDER BY id) FROM workflow_webhooks WHERE community_id = $1),
 		(SELECT name || description FROM communities WHERE id = $1))`, cid).Scan(&s)
 	if err != nil {
 		x.t.Fatal(err)
@@ -149,7 +154,7 @@ func tenancyRoutes() []tenancyRoute {
 	// Roles that the route refuses (403) keep 401 for keys that no longer work.
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
-	return append(workflowTenancyRoutes(), []tenancyRoute{
+	return append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},
 				"core": {200, 200, 401, 200}, "admin": {200, 200, 401, 200}}},
@@ -258,7 +263,11 @@ func (x *tenancyEnv) check(t *testing.T, rt tenancyRoute, role, sit string, want
 		rt.prep(t, x)
 	}
 	beforeA, beforeB := x.fingerprint(x.a.ID), x.fingerprint(x.b.ID)
-	st, got := x.apiBody(key, rt.method, rt.path(x), rt.body(x, n))
+	var hdr http.Header
+	if rt.headers != nil {
+		hdr = rt.headers(x, rt.body(x, n))
+	}
+	st, got := x.apiBodyWith(key, rt.method, rt.path(x), rt.body(x, n), hdr)
 	if st != want {
 		t.Fatalf("status %d, want %d: %s", st, want, got)
 	}

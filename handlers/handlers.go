@@ -56,6 +56,10 @@ type Config struct {
 	Tokens      *platform.Tokens // platform tokens, sealed
 	Links       *platform.Links  // servers the bots were added to (Discord guilds)
 
+	// WorkflowWebhooks creates workflows' webhooks and receives their
+	// deliveries (workflow_webhooks.go).
+	WorkflowWebhooks *workflow.Webhooks
+
 	TwitchBotLogin string // TWITCH_BOT_LOGIN: the account the bot account flow must sign in as
 	DiscordAppID   string // DISCORD_APP_ID: the bot's install link; empty: Discord is off
 

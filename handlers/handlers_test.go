@@ -56,6 +56,7 @@ type env struct {
 	settings *router.Settings
 	ov       *overlay.Service
 	flows    *workflow.Service
+	hooks    *workflow.Webhooks
 	outbox   *mailtest.Outbox
 	cfg      handlers.Config // what srv serves, for a second instance
 	rdb      *redis.Client
@@ -159,6 +160,8 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 		MinForgotResponse: time.Millisecond,
 		EventSub:          twitch.NewEventSub(platform.NewDeliveries(pool, jobs), logger), // off until EventSubSecret is set
 	}
+	hooks := workflow.NewWebhooks(workflow.WebhooksConfig{Service: flows, Pool: pool, Secrets: testBox(t), Limiter: limiter, Logger: logger})
+	cfg.WorkflowWebhooks = hooks
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -167,7 +170,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	t.Cleanup(srv.Close)
 	compose := a.MailComposers()
 	maps.Copy(compose, c.MailComposers())
-	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, settings: settings, ov: ov, flows: flows, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
+	return &env{t: t, srv: srv, pool: pool, auth: a, comm: c, router: rt, settings: settings, ov: ov, flows: flows, hooks: hooks, outbox: mailtest.NewOutbox(jobs, compose), cfg: cfg, rdb: rdb, prefix: prefix}
 }
 
 func (e *env) user(email string, admin bool) auth.User {

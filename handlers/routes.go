@@ -35,6 +35,9 @@ func (h *Handler) routes() http.Handler {
 	r.Get("/overlay/{token}/events", h.overlayEvents)
 	r.HandleFunc("/overlay/*", func(w http.ResponseWriter, r *http.Request) { overlayNotFound(w) })
 
+	// A workflow's webhook URL: signed by the sender, no API key (workflow_webhooks.go).
+	r.Post("/api/v1/workflows/webhooks/{token}", h.workflowWebhook)
+
 	// The JSON API: bearer API keys, no cookies, so no CSRF; CORS for the
 	// configured origins only (none set: no CORS headers at all).
 	r.Route("/api/v1", func(r chi.Router) {

@@ -451,4 +451,7 @@ func (h *Handler) workflowAPIRoutes(r chi.Router) {
 	r.Post("/{id}/validate", h.apiWorkflowValidateStored)
 	r.Post("/{id}/execute", h.apiWorkflowExecute)
 	r.Get("/{id}/executions", h.apiWorkflowExecutions)
+	r.Post("/{id}/webhooks", h.apiCreateWorkflowWebhook) // workflow_webhooks.go
+	r.Get("/{id}/webhooks", h.apiListWorkflowWebhooks)
+	r.Delete("/{id}/webhooks/{webhookId}", h.apiDeleteWorkflowWebhook)
 }

@@ -79,6 +79,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
 	flows, licensing, triggers := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
+	flowHooks := newWorkflowWebhooks(a, flows, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -153,6 +154,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if bots.slackOAuth != nil {
 		hcfg.SlackOAuth = bots.slackOAuth
 	}
+	hcfg.WorkflowWebhooks = flowHooks
 	h := handlers.New(hcfg)
 
 	if ln == nil {
@@ -203,6 +205,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	})
 	g.Go(func() error { return flows.Run(gctx) })
 	g.Go(func() error { return triggers.Run(gctx) })
+	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

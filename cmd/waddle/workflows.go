@@ -63,3 +63,10 @@ func (o *workflowObserver) Wants(cid int64, kind router.Kind, cmds []router.Comm
 func (o *workflowObserver) ObservedTx(ctx context.Context, tx pgx.Tx, h router.Handled) error {
 	return o.Triggers.ObservedTx(ctx, tx, h)
 }
+
+// newWorkflowWebhooks builds the workflows' webhooks: secrets sealed with
+// TOKEN_ENCRYPTION_KEY, per-webhook limits in Redis when it is configured.
+func newWorkflowWebhooks(a *app, flows *workflow.Service, logger *slog.Logger) *workflow.Webhooks {
+	return workflow.NewWebhooks(workflow.WebhooksConfig{Service: flows, Pool: a.pool, Secrets: a.secrets, Limiter: a.limiter,
+		Logger: logger.With("component", "workflow-webhooks")})
+}
