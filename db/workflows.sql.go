@@ -182,6 +182,23 @@ type WorkflowNodeRunCopyParams struct {
 	DurationUs  int64
 }
 
+const workflowNodeRunCount = `-- name: WorkflowNodeRunCount :one
+SELECT count(*)::bigint FROM workflow_node_runs n JOIN workflow_runs r ON r.id = n.run_id
+WHERE r.community_id = $1 AND r.workflow_id = $2
+`
+
+type WorkflowNodeRunCountParams struct {
+	CommunityID int64
+	WorkflowID  int64
+}
+
+func (q *Queries) WorkflowNodeRunCount(ctx context.Context, arg WorkflowNodeRunCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, workflowNodeRunCount, arg.CommunityID, arg.WorkflowID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const workflowNodeRunList = `-- name: WorkflowNodeRunList :many
 SELECT id, community_id, run_id, seq, node_id, node_type, status, input, output, error, notes, ports, repeated, started_at, duration_us FROM workflow_node_runs WHERE community_id = $1 AND run_id = $2 ORDER BY seq, id
 `
@@ -498,6 +515,41 @@ func (q *Queries) WorkflowRunClaimMany(ctx context.Context, arg WorkflowRunClaim
 			&i.Claims,
 			&i.DedupKey,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const workflowRunCounts = `-- name: WorkflowRunCounts :many
+SELECT status, count(*)::bigint AS runs FROM workflow_runs
+WHERE community_id = $1 AND workflow_id = $2 GROUP BY status
+`
+
+type WorkflowRunCountsParams struct {
+	CommunityID int64
+	WorkflowID  int64
+}
+
+type WorkflowRunCountsRow struct {
+	Status string
+	Runs   int64
+}
+
+func (q *Queries) WorkflowRunCounts(ctx context.Context, arg WorkflowRunCountsParams) ([]WorkflowRunCountsRow, error) {
+	rows, err := q.db.Query(ctx, workflowRunCounts, arg.CommunityID, arg.WorkflowID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WorkflowRunCountsRow{}
+	for rows.Next() {
+		var i WorkflowRunCountsRow
+		if err := rows.Scan(&i.Status, &i.Runs); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

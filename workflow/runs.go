@@ -306,3 +306,22 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 		}
 	}
 }
+
+// RunCounts counts a workflow's runs by status, and the trace rows stored
+// for them.
+func (s *Service) RunCounts(ctx context.Context, cid, wid int64) (map[string]int64, int64, error) {
+	q := db.New(s.pool)
+	rows, err := q.WorkflowRunCounts(ctx, db.WorkflowRunCountsParams{CommunityID: cid, WorkflowID: wid})
+	if err != nil {
+		return nil, 0, fmt.Errorf("count runs: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.Runs
+	}
+	traces, err := q.WorkflowNodeRunCount(ctx, db.WorkflowNodeRunCountParams{CommunityID: cid, WorkflowID: wid})
+	if err != nil {
+		return nil, 0, fmt.Errorf("count traces: %w", err)
+	}
+	return out, traces, nil
+}

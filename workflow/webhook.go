@@ -26,7 +26,7 @@ import (
 // Incoming webhook limits.
 const (
 	WebhookRateDefault  = 60    // deliveries a minute, unless set
-	WebhookRateMax      = 10000 // the highest per-minute limit
+	WebhookRateMax      = 1000000 // the highest per-minute limit (a busy shop, or a load test)
 	MaxWebhooksPerFlow  = 20    // webhooks one workflow may have
 	maxWebhookAllow     = 50    // allowlist entries
 	webhookCacheTTL     = 5 * time.Second

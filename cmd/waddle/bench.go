@@ -15,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/waddle/waddle/workflow"
 )
 
 // benchBody is the payload every target gets: the same transform on both
@@ -53,12 +55,16 @@ func benchTarget(name string, build func() (*http.Request, error)) benchSide {
 }
 
 // newBenchSide sets up the target a `waddle bench` run names.
-func newBenchSide(_ context.Context, name string, o benchOptions) (benchSide, error) {
+func newBenchSide(ctx context.Context, name string, o benchOptions) (benchSide, error) {
 	switch name {
 	case "nodered", "url": // url: the same request to any -url
 		return benchPost(name, o.url, o.body, nil), nil
+	case "webhook-sync":
+		return benchWebhook(ctx, name, workflow.WebhookSync, o)
+	case "webhook-async":
+		return benchWebhook(ctx, name, workflow.WebhookAsync, o)
 	}
-	return benchSide{}, &usageError{fmt.Sprintf("bench: unknown target %q: want nodered or url", name)}
+	return benchSide{}, &usageError{fmt.Sprintf("bench: unknown target %q: want nodered, url, webhook-sync or webhook-async", name)}
 }
 
 // benchPost posts body as JSON to u. sign, when set, adds headers to each

@@ -11,7 +11,7 @@ CREATE TABLE workflow_webhooks (
     token_hint        text NOT NULL, -- the token's last 4 characters
     secret_sealed     bytea NOT NULL,
     allow             text[] NOT NULL DEFAULT '{}', -- addresses and CIDRs; empty: any
-    rate_per_minute   integer NOT NULL DEFAULT 60 CHECK (rate_per_minute BETWEEN 1 AND 10000),
+    rate_per_minute   integer NOT NULL DEFAULT 60 CHECK (rate_per_minute BETWEEN 1 AND 1000000),
     trigger_count     bigint NOT NULL DEFAULT 0,
     last_triggered_at timestamptz,
     created_by        bigint REFERENCES users (id) ON DELETE SET NULL,

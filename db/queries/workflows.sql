@@ -157,3 +157,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14);
 -- name: WorkflowRunSweep :execrows
 DELETE FROM workflow_runs WHERE id IN (
     SELECT r.id FROM workflow_runs r WHERE r.finished_at < @before::timestamptz ORDER BY r.finished_at LIMIT 5000);
+
+-- name: WorkflowRunCounts :many
+SELECT status, count(*)::bigint AS runs FROM workflow_runs
+WHERE community_id = $1 AND workflow_id = $2 GROUP BY status;
+
+-- name: WorkflowNodeRunCount :one
+SELECT count(*)::bigint FROM workflow_node_runs n JOIN workflow_runs r ON r.id = n.run_id
+WHERE r.community_id = $1 AND r.workflow_id = $2;
