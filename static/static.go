@@ -3,8 +3,9 @@ package static
 
 import "embed"
 
-// Files holds app.css, favicon.svg, htmx.min.js, hub.js, passkey.js, and the overlay
-// page's overlay.css and overlay.js.
+// Files holds app.css, favicon.svg, htmx.min.js, hub.js, passkey.js, the overlay
+// page's overlay.css and overlay.js, and the workflow runs' workflow-runs.css,
+// workflow-runs.js and workflow-testrun.js (the live test run).
 //
-//go:embed app.css favicon.svg htmx.min.js hub.js overlay.css overlay.js passkey.js
+//go:embed app.css favicon.svg htmx.min.js hub.js overlay.css overlay.js passkey.js workflow-runs.css workflow-runs.js workflow-testrun.js
 var Files embed.FS
