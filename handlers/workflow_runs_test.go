@@ -35,6 +35,7 @@ type runsEnv struct {
 	test        int64 // a test run of pipe's draft that failed at "each"
 	ok          int64 // a webhook run of other that succeeded
 	foreign     int64 // a run of another community
+	foreignFlow int64 // its workflow
 }
 
 func (x *runsEnv) flow(t *testing.T, cid int64, name, src string, publish bool) *workflow.Workflow {
@@ -95,7 +96,7 @@ func newRunsEnv(t *testing.T) *runsEnv {
 	root := x.user("root2@example.com", true)
 	geese := x.community(root, "geese", nil)
 	gw := x.flow(t, geese.ID, "geese flow", loopFlow, true)
-	x.foreign = x.inline(t, geese.ID, gw, []any{1})
+	x.foreign, x.foreignFlow = x.inline(t, geese.ID, gw, []any{1}), gw.ID
 	return x
 }
 
@@ -298,8 +299,8 @@ func TestRunActions(t *testing.T) {
 	if res := x.admin.post(x.path("/runs/%d/cancel", x.foreign), nil, nil); res.StatusCode != 404 {
 		t.Errorf("cancel another community's run: %d, want 404", res.StatusCode)
 	}
-	if res := x.admin.get(x.path("/workflows/%d/runs", x.foreign), nil); res.StatusCode != 404 {
-		t.Errorf("runs of an unknown workflow: %d, want 404", res.StatusCode)
+	if res := x.admin.get(x.path("/workflows/%d/runs", x.foreignFlow), nil); res.StatusCode != 404 {
+		t.Errorf("runs of another community's workflow: %d, want 404", res.StatusCode)
 	}
 
 	// Retry from the failed node: queued again, audited.
