@@ -134,6 +134,14 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/overlays/{oid}/regenerate", fmt.Sprintf("/c/%d/overlays/%d/regenerate", B, ovB.ID), nil, ""},
 		{"POST", "/c/{cid}/overlays/{oid}/delete", fmt.Sprintf("/c/%d/overlays/%d/delete", B, ovB.ID), nil, ""},
 		{"GET", "/c/{cid}/overlays/{oid}/preview", fmt.Sprintf("/c/%d/overlays/%d/preview", B, ovB.ID), nil, ""},
+		// Workflow runs (workflow_runs_test.go also covers A's pages with B's run and workflow ids).
+		{"GET", "/c/{cid}/runs", fmt.Sprintf("/c/%d/runs", B), nil, ""},
+		{"GET", "/c/{cid}/runs/{runID}", fmt.Sprintf("/c/%d/runs/1", B), nil, ""},
+		{"POST", "/c/{cid}/runs/{runID}/retry", fmt.Sprintf("/c/%d/runs/1/retry", B), nil, ""},
+		{"POST", "/c/{cid}/runs/{runID}/replay", fmt.Sprintf("/c/%d/runs/1/replay", B), url.Values{"on": {"original"}}, ""},
+		{"POST", "/c/{cid}/runs/{runID}/cancel", fmt.Sprintf("/c/%d/runs/1/cancel", B), nil, ""},
+		{"GET", "/c/{cid}/workflows/{id}/runs", fmt.Sprintf("/c/%d/workflows/1/runs", B), nil, ""},
+		{"POST", "/c/{cid}/workflows/{id}/test", fmt.Sprintf("/c/%d/workflows/1/test", B), url.Values{"payload": {"{}"}}, ""},
 		// Alice's own community with B's command, rule and server ids.
 		{"", "", fmt.Sprintf("/c/%d/commands/%d", A, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/toggle", A, cmdB.ID), nil, ""},
