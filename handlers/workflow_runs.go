@@ -42,8 +42,8 @@ func (h *Handler) workflowRights(r *http.Request, id int64) (workflow.Rights, er
 	return h.cfg.WorkflowAccess.Access(r.Context(), m.ID, id, u.ID, string(m.Role))
 }
 
-func runsPath(cid int64) string            { return fmt.Sprintf("/c/%d/runs", cid) }
-func runPath(cid, id int64) string         { return fmt.Sprintf("/c/%d/runs/%d", cid, id) }
+func runsPath(cid int64) string             { return fmt.Sprintf("/c/%d/runs", cid) }
+func runPath(cid, id int64) string          { return fmt.Sprintf("/c/%d/runs/%d", cid, id) }
 func workflowRunsPath(cid, id int64) string { return fmt.Sprintf("/c/%d/workflows/%d/runs", cid, id) }
 
 // parseRunFilter reads the filter of a runs page; workflows says whether
@@ -351,7 +351,7 @@ func (h *Handler) runAction(w http.ResponseWriter, r *http.Request, act func(run
 	}
 	to, flash, err := act(run)
 	h.answerForm(w, r, err, formAnswer{
-		Page: func(st int, msg string) { h.showRun(w, r, st, run, rights, msg) },
+		Page:  func(st int, msg string) { h.showRun(w, r, st, run, rights, msg) },
 		Flash: flash, To: runPath(membershipOf(r).ID, to)})
 }
 

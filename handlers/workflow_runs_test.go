@@ -247,7 +247,7 @@ func TestRunPage(t *testing.T) {
 	}
 	admin := x.admin.get(x.path("/runs/%d", x.failed), nil).doc(t)
 	for _, id := range []string{"run-retry", "run-replay-original"} {
-		if admin.Find(`[data-testid=` + id + `]`).Length() != 1 {
+		if admin.Find(`[data-testid=`+id+`]`).Length() != 1 {
 			t.Errorf("an admin is not offered %s", id)
 		}
 	}
