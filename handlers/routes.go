@@ -188,11 +188,11 @@ func (h *Handler) routes() http.Handler {
 					r.Use(h.requireRunViews)
 					r.Get("/runs", h.runsPage)
 					r.Get("/runs/{runID}", h.runPage)
-					r.Post("/runs/{runID}/retry", h.retryRun)
-					r.Post("/runs/{runID}/replay", h.replayRun)
-					r.Post("/runs/{runID}/cancel", h.cancelRun)
+					r.With(h.runTwoFactor).Post("/runs/{runID}/retry", h.retryRun)
+					r.With(h.runTwoFactor).Post("/runs/{runID}/replay", h.replayRun)
+					r.With(h.runTwoFactor).Post("/runs/{runID}/cancel", h.cancelRun)
 					r.Get("/workflows/{id}/runs", h.workflowRunsPage)
-					r.Post("/workflows/{id}/test", h.testRun)
+					r.With(h.runTwoFactor).Post("/workflows/{id}/test", h.testRun)
 				})
 
 				// Browser sources for OBS: members look, managers change (overlay.go).

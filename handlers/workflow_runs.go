@@ -34,6 +34,16 @@ func (h *Handler) requireRunViews(next http.Handler) http.Handler {
 	})
 }
 
+// runTwoFactor holds a manager of a community that requires two-factor
+// authentication to it before acting on runs, as requireManager does.
+func (h *Handler) runTwoFactor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.requireTwoFactorFor(w, r, membershipOf(r)) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
 // workflowRights is what the signed-in member may do with workflow id; a
 // workflow of another community is problem.NotFound.
 func (h *Handler) workflowRights(r *http.Request, id int64) (workflow.Rights, error) {

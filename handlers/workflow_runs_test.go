@@ -368,3 +368,25 @@ func TestRunActions(t *testing.T) {
 		t.Errorf("cancel twice: %d %q", res.StatusCode, formError(t, res))
 	}
 }
+
+// A manager of a community that requires two-factor authentication acts
+// on runs only with it, as on the community's other forms.
+func TestRunActionsNeedTwoFactorWhereRequired(t *testing.T) {
+	t.Parallel()
+	x := newRunsEnv(t)
+	if _, err := x.pool.Exec(context.Background(), "UPDATE communities SET require_two_factor = true WHERE id = $1", x.c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fmt.Sprintf("/runs/%d/retry", x.failed), fmt.Sprintf("/runs/%d/cancel", x.queued), fmt.Sprintf("/workflows/%d/test", x.pipe.ID)} {
+		res := x.admin.post(x.path("%s", p), url.Values{"payload": {"[1]"}}, nil)
+		if res.StatusCode != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/account/two-factor/required") {
+			t.Errorf("POST %s without two-factor: %d to %q", p, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if n := x.count("SELECT count(*) FROM workflow_runs WHERE community_id = $1 AND status IN ('failed', 'queued')", x.c.ID); n != 3 {
+		t.Errorf("%d runs failed or queued, want the 3 untouched", n)
+	}
+	if n := x.count("SELECT count(*) FROM workflow_runs WHERE workflow_id = $1", x.pipe.ID); n != 3 {
+		t.Errorf("%d runs of pipe, want 3: a test run started", n)
+	}
+}
