@@ -259,7 +259,11 @@ func (h *Handler) showRun(w http.ResponseWriter, r *http.Request, st int, run *w
 	}
 	def := wf.Definition
 	if run.Version != 0 {
-		if def, err = h.cfg.Workflows.Version(r.Context(), m.ID, wf.ID, run.Version); err != nil {
+		def, err = h.cfg.Workflows.Version(r.Context(), m.ID, wf.ID, run.Version)
+		if status(err) == http.StatusNotFound { // the page still shows the trace, without the canvas
+			def, err = workflow.Definition{}, nil
+		}
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}

@@ -94,31 +94,37 @@ func samePlace(nodes []GraphNode) bool {
 	return len(nodes) > 1
 }
 
-// autoLayout puts each node in the column of its longest distance from a
-// node with no incoming connection (bounded, so a loop's cycle ends).
+// autoLayout puts each node in the column of its distance from the nodes
+// nothing leads to (breadth first, so a loop's cycle does not stretch it),
+// one under another within a column.
 func autoLayout(nodes []GraphNode, edges []GraphEdge) {
-	col := map[string]int{}
-	for _, n := range nodes {
-		col[n.ID] = 0
+	next := map[string][]string{}
+	into := map[string]bool{}
+	for _, e := range edges {
+		next[e.From] = append(next[e.From], e.To)
+		into[e.To] = true
 	}
-	for range len(nodes) {
-		changed := false
-		for _, e := range edges {
-			if _, ok := col[e.To]; !ok {
-				continue
-			}
-			if c, ok := col[e.From]; ok && c+1 > col[e.To] && c+1 < len(nodes) {
-				col[e.To] = c + 1
-				changed = true
-			}
+	col := map[string]int{}
+	var queue []string
+	for _, n := range nodes {
+		if !into[n.ID] {
+			col[n.ID] = 0
+			queue = append(queue, n.ID)
 		}
-		if !changed {
-			break
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, to := range next[id] {
+			if _, seen := col[to]; !seen {
+				col[to] = col[id] + 1
+				queue = append(queue, to)
+			}
 		}
 	}
 	rows := map[int]int{}
 	for i := range nodes {
-		c := col[nodes[i].ID]
+		c := col[nodes[i].ID] // a node no source reaches: the first column
 		nodes[i].X = float64(c) * (graphNodeW + 60)
 		nodes[i].Y = float64(rows[c]) * (graphNodeH + 30)
 		rows[c]++
