@@ -446,6 +446,16 @@ type WorkflowRun struct {
 	DedupKey    string
 }
 
+type WorkflowTemplate struct {
+	ID          int64
+	CommunityID int64
+	Name        string
+	Description string
+	Definition  []byte
+	CreatedBy   *int64
+	CreatedAt   time.Time
+}
+
 type WorkflowVariable struct {
 	CommunityID int64
 	WorkflowID  int64

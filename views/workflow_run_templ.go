@@ -1052,7 +1052,7 @@ func runGraph(g RunGraph) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					var templ_7745c5c3_Var50 = []any{"wf-gnode", "wf-st-" + statusClass(n.Status), templ.KV("wf-gnode-off", n.Disabled)}
+					var templ_7745c5c3_Var50 = []any{"wf-gnode", "wf-st-" + runStatusClass(n.Status), templ.KV("wf-gnode-off", n.Disabled)}
 					templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var50...)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -1073,7 +1073,7 @@ func runGraph(g RunGraph) templ.Component {
 					var templ_7745c5c3_Var52 string
 					templ_7745c5c3_Var52, templ_7745c5c3_Err = templruntime.NewAttributeExpression("node-" + n.ID).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/workflow_run.templ`, Line: 229, Col: 120}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/workflow_run.templ`, Line: 229, Col: 123}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var52)
 					if templ_7745c5c3_Err != nil {
@@ -1086,7 +1086,7 @@ func runGraph(g RunGraph) templ.Component {
 					var templ_7745c5c3_Var53 string
 					templ_7745c5c3_Var53, templ_7745c5c3_Err = templruntime.NewAttributeExpression(n.ID).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/workflow_run.templ`, Line: 229, Col: 165}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/workflow_run.templ`, Line: 229, Col: 168}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var53)
 					if templ_7745c5c3_Err != nil {
@@ -1099,7 +1099,7 @@ func runGraph(g RunGraph) templ.Component {
 					var templ_7745c5c3_Var54 string
 					templ_7745c5c3_Var54, templ_7745c5c3_Err = templruntime.NewAttributeExpression(n.Status).Resolve(ctx)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/workflow_run.templ`, Line: 229, Col: 190}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/workflow_run.templ`, Line: 229, Col: 193}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var54)
 					if templ_7745c5c3_Err != nil {
@@ -1315,7 +1315,7 @@ func runGraph(g RunGraph) templ.Component {
 	})
 }
 
-func statusClass(s string) string {
+func runStatusClass(s string) string {
 	if s == "" {
 		return "none"
 	}
