@@ -210,6 +210,18 @@ func (h *Handler) routes() http.Handler {
 					})
 				})
 
+				// Workflow runs and test runs: readers look, those with the execute right act (workflow_runs.go, workflow_testrun.go).
+				r.Group(func(r chi.Router) {
+					r.Use(h.requireRunViews)
+					r.Get("/runs", h.runsPage)
+					r.Get("/runs/{runID}", h.runPage)
+					r.With(h.runTwoFactor).Post("/runs/{runID}/retry", h.retryRun)
+					r.With(h.runTwoFactor).Post("/runs/{runID}/replay", h.replayRun)
+					r.With(h.runTwoFactor).Post("/runs/{runID}/cancel", h.cancelRun)
+					r.Get("/workflows/{id}/runs", h.workflowRunsPage)
+					r.With(h.runTwoFactor).Post("/workflows/{id}/test", h.testRun)
+				})
+
 				// Browser sources for OBS: members look, managers change (overlay.go).
 				r.Get("/overlays", h.overlaysPage)
 				r.Get("/overlays/{oid}/preview", h.previewOverlay)

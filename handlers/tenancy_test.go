@@ -148,6 +148,14 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/workflows/{id}/delete", fmt.Sprintf("/c/%d/workflows/1/delete", B), nil, ""},
 		{"POST", "/c/{cid}/workflows/{id}/publish", fmt.Sprintf("/c/%d/workflows/1/publish", B), nil, ""},
 		{"POST", "/c/{cid}/workflows/{id}/draft", fmt.Sprintf("/c/%d/workflows/1/draft", B), nil, ""},
+		// Workflow runs (workflow_runs_test.go also covers A's pages with B's run and workflow ids).
+		{"GET", "/c/{cid}/runs", fmt.Sprintf("/c/%d/runs", B), nil, ""},
+		{"GET", "/c/{cid}/runs/{runID}", fmt.Sprintf("/c/%d/runs/1", B), nil, ""},
+		{"POST", "/c/{cid}/runs/{runID}/retry", fmt.Sprintf("/c/%d/runs/1/retry", B), nil, ""},
+		{"POST", "/c/{cid}/runs/{runID}/replay", fmt.Sprintf("/c/%d/runs/1/replay", B), url.Values{"on": {"original"}}, ""},
+		{"POST", "/c/{cid}/runs/{runID}/cancel", fmt.Sprintf("/c/%d/runs/1/cancel", B), nil, ""},
+		{"GET", "/c/{cid}/workflows/{id}/runs", fmt.Sprintf("/c/%d/workflows/1/runs", B), nil, ""},
+		{"POST", "/c/{cid}/workflows/{id}/test", fmt.Sprintf("/c/%d/workflows/1/test", B), url.Values{"payload": {"{}"}}, ""},
 		// Alice's own community with B's command, rule and server ids.
 		{"", "", fmt.Sprintf("/c/%d/commands/%d", A, cmdB.ID), url.Values{"response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"", "", fmt.Sprintf("/c/%d/commands/%d/toggle", A, cmdB.ID), nil, ""},

@@ -23,6 +23,7 @@ import (
 	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/workflow"
 )
 
 // axeSource is axe-core, vendored from npm as a test asset only: the hub
@@ -224,6 +225,23 @@ func TestAccessibilityBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A workflow with a failed test run, for the runs pages.
+	wdef, err := workflow.ParseDefinition([]byte(`{"nodes": [
+	 {"id": "hook", "type": "trigger_webhook", "label": "Shop hook", "position": {"x": 40, "y": 40}, "config": {"mode": "async", "timeout_seconds": 5}},
+	 {"id": "each", "type": "loop_foreach", "position": {"x": 260, "y": 40}, "config": {"concurrency": 1, "max_items": 10}}],
+	 "connections": [{"from": "hook", "from_port": "out", "to": "each", "to_port": "in"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows := workflow.NewService(workflow.ServiceConfig{Pool: a.pool, Jobs: a.jobs})
+	wf, _, err := flows.Create(ctx, c.ID, by, workflow.Input{Name: "Shop orders", Definition: wdef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testRun, err := flows.TestRun(ctx, c.ID, wf.ID, map[string]any{"x": 1}, olga.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.comm.Invite(ctx, community.Actor{User: olga, Role: community.Owner}, c, "nell@example.com", community.Member); err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +278,8 @@ func TestAccessibilityBrowser(t *testing.T) {
 		{fmt.Sprintf("%s/moderation/rules/%d/edit", cp, rule.ID), "rule-edit-form"}, {cp + "/points", "leaderboard-row"},
 		{cp + "/executions", "exec-row"}, {cp + "/servers", "current-user"}, {cp + "/simulator", "sim-submit"},
 		{cp + "/modules", "module-row"}, {cp + "/overlays", "overlay-alerts"},
+		{cp + "/runs", "run-row"}, {fmt.Sprintf("%s/workflows/%d/runs", cp, wf.ID), "test-run-form"},
+		{fmt.Sprintf("%s/runs/%d", cp, testRun.RunID), "trace-row"},
 	}
 
 	t.Run("signed out", func(t *testing.T) {

@@ -43,6 +43,7 @@ func hubPages(cid int64) []hubPage {
 		{path: c("/overlays"), nav: "Overlays"},
 		{path: c("/modules"), nav: "Modules"},
 		{path: c("/workflows"), nav: "Workflows"},
+		{path: c("/runs"), nav: "Runs"},
 		{path: c("/executions"), nav: "Execution log"},
 		{path: c("/audit"), nav: "Audit log"},
 		{path: c("/servers"), nav: "Platforms"},
