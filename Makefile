@@ -46,7 +46,7 @@ GENERATED_PATHS := '*_templ.go' 'db/'
 generated_state = git ls-files -z -m -o -d --exclude-standard -- $(GENERATED_PATHS) | sort -zu | \
 	xargs -0 -r bash -c 'for f; do if [ -e "$$f" ]; then sha1sum -- "$$f"; else echo "deleted $$f"; fi; done' _
 
-.PHONY: run stop generate check-generated lint test bench build
+.PHONY: run stop generate check-generated lint test bench bench-workflows build
 
 build:
 	@mkdir -p $(dir $(BIN))
@@ -106,6 +106,10 @@ test:
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check-generated
 	$(TEST_ENV) go tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg -- $(GO_TEST_FLAGS) $(TEST_PKGS)
+
+# The workflow webhooks beside Node-RED (README, Benchmarks).
+bench-workflows:
+	scripts/bench-workflows.sh $(BENCH_FLAGS)
 
 bench:
 	scripts/services.sh start

@@ -40,7 +40,7 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	if !c.pure() || req.DedupKey != "" {
 		return s.runStored(ctx, c, req, respond, observe)
 	}
-	ids, err := s.ids.take(ctx, 1)
+	ids, err := s.ids.take(ctx, s.pool, 1)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -188,7 +188,7 @@ func (s *Service) TestRun(ctx context.Context, cid, id int64, payload any, userI
 	if payload, err = roundTrip(payload); err != nil {
 		return Outcome{}, err
 	}
-	ids, err := s.ids.take(ctx, 1)
+	ids, err := s.ids.take(ctx, s.pool, 1)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -89,7 +89,6 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	s := &Service{pool: cfg.Pool, read: cfg.Read, jobs: cfg.Jobs, env: cfg.Env, limits: cfg.Limits, logger: cfg.Logger,
 		owner: cfg.Instance, licensing: cfg.Licensing, active: map[int64]bool{}}
-	s.ids.pool = cfg.Pool
 	s.starts = newStarter(s)
 	s.done = newFinisher(s)
 	return s

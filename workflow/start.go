@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/waddle/waddle/db"
@@ -73,7 +72,7 @@ func (s *Service) startTx(ctx context.Context, tx pgx.Tx, reqs []StartRequest, e
 	if len(reqs) == 0 {
 		return nil, nil
 	}
-	ids, err := s.ids.take(ctx, len(reqs))
+	ids, err := s.ids.take(ctx, tx, len(reqs))
 	if err != nil {
 		return nil, err
 	}
@@ -231,16 +230,19 @@ func (st *starter) commit(batch []*startItem) {
 
 // idBlock hands out run ids taken from the sequence in blocks.
 type idBlock struct {
-	pool *pgxpool.Pool
 	mu   sync.Mutex
 	free []int64
 }
 
-func (b *idBlock) take(ctx context.Context, n int) ([]int64, error) {
+// take hands out n ids, refilling the block through q (the caller's
+// transaction, when it has one: a caller holding a connection must not wait
+// for a second one, or a burst of callers empties the pool and waits on
+// itself).
+func (b *idBlock) take(ctx context.Context, q db.DBTX, n int) ([]int64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.free) < n {
-		more, err := db.New(b.pool).WorkflowRunIDs(ctx, int32(max(n, 512)))
+		more, err := db.New(q).WorkflowRunIDs(ctx, int32(max(n, 512)))
 		if err != nil {
 			return nil, fmt.Errorf("take run ids: %w", err)
 		}
