@@ -77,7 +77,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
-	flows := newWorkflows(cfg, a, rt, ov, workers, logger)
+	flows, schedules := newWorkflows(cfg, a, rt, ov, workers, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -115,6 +115,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Settings:       settings,
 		Overlays:       ov,
 		Workflows:      flows,
+		Schedules:      schedules,
 		WorkflowAccess: workflow.NewPermissions(a.pool),
 		Auth:           a.auth,
 		Communities:    a.comm,
@@ -200,6 +201,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return nil
 	})
 	g.Go(func() error { return flows.Run(gctx) })
+	g.Go(func() error { return schedules.Run(gctx) })
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

@@ -18,8 +18,9 @@ type workflowConfig struct {
 	MaxRunDuration time.Duration // WORKFLOW_MAX_RUN_DURATION: a run's running time, delays excluded
 }
 
-// newWorkflows builds the workflow engine and adds its job workers.
-func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, workers *river.Workers, logger *slog.Logger) *workflow.Service {
+// newWorkflows builds the workflow engine and its scheduler, and adds its
+// job workers.
+func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Scheduler) {
 	limits := workflow.DefaultLimits
 	limits.MaxDuration = cfg.Workflows.MaxRunDuration
 	flows := workflow.NewService(workflow.ServiceConfig{Pool: a.pool, Read: a.replica, Jobs: a.jobs, Limits: limits,
@@ -28,5 +29,6 @@ func newWorkflows(cfg config, a *app, rt *router.Router, ov *overlay.Service, wo
 		Instance: rt.Instance(), Logger: logger.With("component", "workflow")})
 	river.AddWorker(workers, &workflow.RunWorker{Service: flows})
 	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
-	return flows
+	schedules := workflow.NewScheduler(workflow.SchedulerConfig{Service: flows, Logger: logger.With("component", "schedules")})
+	return flows, schedules
 }
