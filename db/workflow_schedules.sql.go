@@ -96,7 +96,7 @@ FROM workflow_schedules s JOIN workflows w ON w.id = s.workflow_id AND w.communi
 WHERE s.enabled AND s.next_fire_at <= $1 AND w.status = 'published'
 ORDER BY s.next_fire_at
 LIMIT $2
-FOR UPDATE OF s SKIP LOCKED
+FOR UPDATE OF s SKIP LOCKED FOR KEY SHARE OF w SKIP LOCKED
 `
 
 type WorkflowScheduleDueParams struct {
@@ -110,7 +110,9 @@ type WorkflowScheduleDueRow struct {
 }
 
 // The schedules due at @now of published workflows, locked for this
-// instance: another instance skips them and takes the next.
+// instance: another instance skips them and takes the next. The workflow
+// row is key-share locked in the same step (the runs' foreign key needs
+// it), skipping one being published, so the two never wait on each other.
 func (q *Queries) WorkflowScheduleDue(ctx context.Context, arg WorkflowScheduleDueParams) ([]WorkflowScheduleDueRow, error) {
 	rows, err := q.db.Query(ctx, workflowScheduleDue, arg.Now, arg.Max)
 	if err != nil {

@@ -51,14 +51,16 @@ UPDATE workflow_schedules SET enabled = false, updated_at = now()
 WHERE community_id = $1 AND workflow_id = $2 AND enabled;
 
 -- The schedules due at @now of published workflows, locked for this
--- instance: another instance skips them and takes the next.
+-- instance: another instance skips them and takes the next. The workflow
+-- row is key-share locked in the same step (the runs' foreign key needs
+-- it), skipping one being published, so the two never wait on each other.
 -- name: WorkflowScheduleDue :many
 SELECT sqlc.embed(s), w.version
 FROM workflow_schedules s JOIN workflows w ON w.id = s.workflow_id AND w.community_id = s.community_id
 WHERE s.enabled AND s.next_fire_at <= @now AND w.status = 'published'
 ORDER BY s.next_fire_at
 LIMIT @max
-FOR UPDATE OF s SKIP LOCKED;
+FOR UPDATE OF s SKIP LOCKED FOR KEY SHARE OF w SKIP LOCKED;
 
 -- name: WorkflowScheduleAdvance :exec
 UPDATE workflow_schedules SET next_fire_at = @next_fire_at, enabled = @enabled, fired_count = @fired_count,
