@@ -477,6 +477,16 @@ type WorkflowScheduleTick struct {
 	RecordedAt  time.Time
 }
 
+type WorkflowTemplate struct {
+	ID          int64
+	CommunityID int64
+	Name        string
+	Description string
+	Definition  []byte
+	CreatedBy   *int64
+	CreatedAt   time.Time
+}
+
 type WorkflowVariable struct {
 	CommunityID int64
 	WorkflowID  int64

@@ -451,6 +451,63 @@ func (q *Queries) WorkflowRunClaim(ctx context.Context, arg WorkflowRunClaimPara
 	return i, err
 }
 
+const workflowRunClaimMany = `-- name: WorkflowRunClaimMany :many
+UPDATE workflow_runs SET owner = $1, status = 'running', started_at = coalesce(started_at, now()), wait_until = NULL,
+    claims = claims + 1
+WHERE id = ANY($2::bigint[]) AND status IN ('queued', 'running', 'waiting')
+  AND (owner = 0 OR owner = $1 OR NOT waddle_instance_alive(owner))
+  AND (wait_until IS NULL OR wait_until <= now() + interval '1 second')
+RETURNING id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner, claims, dedup_key
+`
+
+type WorkflowRunClaimManyParams struct {
+	Owner int64
+	Ids   []int64
+}
+
+func (q *Queries) WorkflowRunClaimMany(ctx context.Context, arg WorkflowRunClaimManyParams) ([]WorkflowRun, error) {
+	rows, err := q.db.Query(ctx, workflowRunClaimMany, arg.Owner, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WorkflowRun{}
+	for rows.Next() {
+		var i WorkflowRun
+		if err := rows.Scan(
+			&i.ID,
+			&i.CommunityID,
+			&i.WorkflowID,
+			&i.Version,
+			&i.Status,
+			&i.TriggerKind,
+			&i.TriggerNode,
+			&i.Trigger,
+			&i.State,
+			&i.Error,
+			&i.FailedNode,
+			&i.NodeCount,
+			&i.ReplayOf,
+			&i.StartedBy,
+			&i.WaitUntil,
+			&i.CreatedAt,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.BusyUs,
+			&i.Owner,
+			&i.Claims,
+			&i.DedupKey,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const workflowRunGet = `-- name: WorkflowRunGet :one
 SELECT id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error, failed_node, node_count, replay_of, started_by, wait_until, created_at, started_at, finished_at, busy_us, owner, claims, dedup_key FROM workflow_runs WHERE community_id = $1 AND id = $2
 `

@@ -90,6 +90,12 @@ func workflowTenancyRoutes() []tenancyRoute {
 	cancel, cancelU := wpath("/executions/%d/cancel", runA)
 	retry, retryU := wpath("/executions/%d/retry", runA)
 	replay, replayU := wpath("/executions/%d/replay", runA)
+	tpl := func(suffix string) func(*tenancyEnv) string {
+		return func(x *tenancyEnv) string { return fmt.Sprintf("/templates%s?community_id=%d", suffix, x.a.ID) }
+	}
+	tplU := func(suffix string) func(*tenancyEnv) string {
+		return func(x *tenancyEnv) string { return fmt.Sprintf("/templates%s?community_id=%d", suffix, x.unknown) }
+	}
 	vnew := func(x *tenancyEnv) string { return fmt.Sprintf("/workflows/validate?community_id=%d", x.a.ID) }
 	vnewU := func(x *tenancyEnv) string { return fmt.Sprintf("/workflows/validate?community_id=%d", x.unknown) }
 	return []tenancyRoute{
@@ -135,5 +141,11 @@ func workflowTenancyRoutes() []tenancyRoute {
 				x.exec(t, "UPDATE workflow_runs SET status = 'failed', error = 'matrix' WHERE id = $1", x.wf.runA)
 			}, want: ok(202)},
 		{method: "POST", pattern: "/api/v1/workflows/executions/{execId}/replay", path: replay, unknownPath: replayU, body: noBody, want: ok(202)},
+		{method: "GET", pattern: "/api/v1/templates/", path: tpl(""), unknownPath: tplU(""), body: noBody, want: ok(200)},
+		{method: "GET", pattern: "/api/v1/templates/{id}", path: tpl("/builtin:thank-raiders"), unknownPath: tplU("/builtin:thank-raiders"), body: noBody, want: ok(200)},
+		{method: "POST", pattern: "/api/v1/templates/instantiate", path: tpl("/instantiate"), unknownPath: tplU("/instantiate"),
+			body: func(_ *tenancyEnv, n int) string {
+				return fmt.Sprintf(`{"template_id": "builtin:welcome-followers", "name": "welcome %d"}`, n)
+			}, want: ok(201)},
 	}
 }

@@ -207,6 +207,10 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, st int,
 		h.fail(w, r, err)
 		return
 	}
+	if p.Licence, err = h.licenceView(r, p.Community.ID, ""); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, r, st, views.CommunitySettings(p))
 }
 

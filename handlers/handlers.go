@@ -42,18 +42,20 @@ type Config struct {
 	// WorkflowAccess answers who may read, write and run each workflow.
 	WorkflowAccess *workflow.Permissions
 	Schedules      *workflow.Scheduler // the workflows' schedules, which the schedule API edits
-	Audit          audit.Log
-	Health         health.Checker
-	Limiter        *ratelimit.Limiter
-	Sessions       scs.Store
-	Logger         *slog.Logger
-	Registry       *prometheus.Registry
-	EventSub       EventSubReceiver // Twitch EventSub deliveries
-	Slack          SlackReceiver    // Slack Events API; nil (no SLACK_SIGNING_SECRET): /webhooks/slack/events answers 404
-	TwitchOAuth    TwitchOAuth      // linking Twitch channels; nil: the Twitch bot is off
-	SlackOAuth     SlackOAuth       // Slack OAuth v2 installs; nil: off
-	Tokens         *platform.Tokens // platform tokens, sealed
-	Links          *platform.Links  // servers the bots were added to (Discord guilds)
+	// Licensing says each community's plan; nil: no Licence section.
+	Licensing   *workflow.Licensing
+	Audit       audit.Log
+	Health      health.Checker
+	Limiter     *ratelimit.Limiter
+	Sessions    scs.Store
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry
+	EventSub    EventSubReceiver // Twitch EventSub deliveries
+	Slack       SlackReceiver    // Slack Events API; nil (no SLACK_SIGNING_SECRET): /webhooks/slack/events answers 404
+	TwitchOAuth TwitchOAuth      // linking Twitch channels; nil: the Twitch bot is off
+	SlackOAuth  SlackOAuth       // Slack OAuth v2 installs; nil: off
+	Tokens      *platform.Tokens // platform tokens, sealed
+	Links       *platform.Links  // servers the bots were added to (Discord guilds)
 
 	TwitchBotLogin string // TWITCH_BOT_LOGIN: the account the bot account flow must sign in as
 	DiscordAppID   string // DISCORD_APP_ID: the bot's install link; empty: Discord is off

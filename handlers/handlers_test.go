@@ -152,8 +152,9 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	cfg := handlers.Config{
 		Auth: a, Communities: c, Router: rt, Settings: settings, Overlays: ov, Audit: audit.Log{Pool: pool},
 		Workflows: flows, WorkflowAccess: workflow.NewPermissions(pool), Schedules: schedules,
-		Health:  health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
-		Limiter: limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
+		Licensing: workflow.NewLicensing(workflow.LicensingConfig{Pool: pool, PublicKey: testLicencePublic, Logger: logger}),
+		Health:    health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
+		Limiter:   limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),
 		BaseURL: base, SessionIdle: 2 * time.Hour, SessionLifetime: 7 * 24 * time.Hour,
 		APIRateLimits:     map[string]int{"user": 1000, "trigger": 200, "action": 600},
 		MinForgotResponse: time.Millisecond,

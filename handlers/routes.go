@@ -66,6 +66,7 @@ func (h *Handler) routes() http.Handler {
 		})
 		r.Route("/workflows", h.workflowAPIRoutes)
 		r.Route("/schedules", h.scheduleAPIRoutes)
+		r.Route("/templates", h.templateAPIRoutes)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
@@ -132,6 +133,10 @@ func (h *Handler) routes() http.Handler {
 					r.Get("/audit", h.communityAudit)
 					r.Post("/settings", h.updateSettings)
 					r.Post("/settings/two-factor", h.setRequireTwoFactor)
+					if h.cfg.Licensing != nil {
+						r.Post("/settings/licence", h.setLicence)
+						r.Post("/settings/licence/remove", h.removeLicence)
+					}
 					r.Post("/invitations", h.invite)
 					r.Post("/invitations/{iid}/revoke", h.revokeInvitation)
 					r.Post("/members/{uid}/role", h.changeRole)
@@ -182,6 +187,25 @@ func (h *Handler) routes() http.Handler {
 					r.Use(h.requireManager)
 					r.Post("/modules", h.createModule)
 					r.Post("/modules/{mid}/delete", h.deleteModule)
+				})
+
+				// Workflows and their builder: members look, managers change (workflows_hub.go, workflow_nodes.go).
+				r.Group(func(r chi.Router) {
+					r.Use(h.requireWorkflows)
+					r.Get("/workflows", h.workflowsPage)
+					r.Get("/workflows/{id}/edit", h.builderPage)
+					r.Get("/workflows/{id}/export", h.exportWorkflow)
+					r.Get("/workflows/{id}/nodes/{node}", h.nodePanel)
+					r.Group(func(r chi.Router) {
+						r.Use(h.requireManager)
+						r.Post("/workflows", h.createWorkflow)
+						r.Post("/workflows/import", h.importWorkflow)
+						r.Post("/workflows/{id}/delete", h.deleteWorkflow)
+						r.Put("/workflows/{id}/definition", h.saveDefinition)
+						r.Post("/workflows/{id}/nodes/{node}", h.saveNode)
+						r.Post("/workflows/{id}/publish", h.publishWorkflow)
+						r.Post("/workflows/{id}/draft", h.draftWorkflow)
+					})
 				})
 
 				// Browser sources for OBS: members look, managers change (overlay.go).

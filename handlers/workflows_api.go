@@ -101,6 +101,9 @@ func decodeWorkflowJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		case errors.Is(err, io.EOF):
 			return problem.New(problem.Invalid, "The body is empty: send a JSON object.")
 		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return problem.New(problem.Invalid, "The body has a field Waddle does not know: %s.", f)
+		}
 		return problem.JSON(err, "body")
 	}
 	if dec.More() {

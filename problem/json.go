@@ -26,6 +26,9 @@ func JSON(err error, what string) error {
 		return New(Invalid, "The %s is not valid JSON: %s (at byte %d).", what, syn.Error(), syn.Offset)
 	case errors.As(err, new(*time.ParseError)):
 		return New(Invalid, "The %s has a time that is not in RFC 3339 form, such as 2026-11-25T12:00:00Z.", what)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// A decoder that disallows unknown fields says so only in words.
+		return New(Invalid, "The %s has a field it does not take: %s.", what, strings.TrimPrefix(err.Error(), "json: unknown field "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return New(Invalid, "The %s is not valid JSON: it ends before the JSON value does.", what)
 	case errors.As(err, &typ):

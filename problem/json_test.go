@@ -30,10 +30,13 @@ func TestJSONNamesTheFieldNotGoTypes(t *testing.T) {
 		{`"hello"`, "", `The body must be an object, not a string.`},
 		{`{"at": "yesterday"}`, "", `The body has a time that is not in RFC 3339 form, such as 2026-11-25T12:00:00Z.`},
 		{`{"email": }`, "", `The body is not valid JSON: invalid character '}' looking for beginning of value (at byte 11).`},
+		{`{"email": "a@b.c", "colour": "red"}`, "", `The body has a field it does not take: "colour".`},
 	}
 	for _, tc := range cases {
 		var d doc
-		err := problem.JSON(json.Unmarshal([]byte(tc.raw), &d), "body")
+		dec := json.NewDecoder(strings.NewReader(tc.raw))
+		dec.DisallowUnknownFields()
+		err := problem.JSON(dec.Decode(&d), "body")
 		p := problem.As(err)
 		if p == nil || p.Code != problem.Invalid || p.Field != tc.field || p.Message != tc.want {
 			t.Errorf("%s: %#v, want field %q and %q", tc.raw, err, tc.field, tc.want)

@@ -3,8 +3,10 @@ package static
 
 import "embed"
 
-// Files holds app.css, favicon.svg, htmx.min.js, hub.js, passkey.js, and the overlay
-// page's overlay.css and overlay.js.
+// Files holds app.css, favicon.svg, htmx.min.js, hub.js, passkey.js, the
+// overlay page's overlay.css and overlay.js, and the workflow builder's
+// workflow-builder.js and .css over the vendored Drawflow (drawflow.min.js,
+// drawflow.min.css; its licence is drawflow.LICENSE).
 //
-//go:embed app.css favicon.svg htmx.min.js hub.js overlay.css overlay.js passkey.js
+//go:embed app.css favicon.svg htmx.min.js hub.js overlay.css overlay.js passkey.js drawflow.min.js drawflow.min.css workflow-builder.js workflow-builder.css
 var Files embed.FS

@@ -2,10 +2,8 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -78,7 +76,7 @@ func runDelay(_ context.Context, x *Exec, c Config) (Result, error) {
 		secs = *cfg.Seconds
 	} else {
 		path := delayPath(cfg.From)
-		v, ok := lookup(x.Scope, path)
+		v, ok := lookupPath(x.Scope, path)
 		if !ok {
 			x.Missing = append(x.Missing, path)
 			return Result{}, fmt.Errorf("from: %s is missing", path)
@@ -98,23 +96,4 @@ func runDelay(_ context.Context, x *Exec, c Config) (Result, error) {
 	}
 	d := time.Duration(secs * float64(time.Second))
 	return Result{Output: map[string]any{"waited_seconds": secs}, Wait: d}, nil
-}
-
-// number reads a number from JSON-shaped data, or a string holding one.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		return f, err == nil
-	}
-	return 0, false
 }

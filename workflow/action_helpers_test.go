@@ -103,25 +103,6 @@ func (e *actionEnv) run(t *testing.T, typ, nodeID, raw string, scope map[string]
 	return res, x, err
 }
 
-// mustConfig decodes a configuration that must pass Check.
-func mustConfig(t *testing.T, typ, raw string) (*Kind, Config) {
-	t.Helper()
-	k, ok := KindOf(typ)
-	if !ok {
-		t.Fatalf("node type %s is not registered", typ)
-	}
-	cfg, err := DecodeConfig(k, json.RawMessage(raw))
-	if err != nil {
-		t.Fatalf("decode %s: %v", raw, err)
-	}
-	c := &Checker{node: "n1"}
-	cfg.Check(c)
-	if len(c.errors) > 0 {
-		t.Fatalf("check %s: %v", raw, c.errors)
-	}
-	return k, cfg
-}
-
 // checkIssues decodes a configuration and returns Check's errors.
 func checkIssues(t *testing.T, typ, raw string) []Issue {
 	t.Helper()

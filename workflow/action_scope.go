@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/waddle/waddle/router"
@@ -36,28 +35,9 @@ func triggerOf(scope map[string]any) chatTrigger {
 	return t
 }
 
-// lookup finds a dotted path ("vars.wait", "nodes.n1.items.0") in the scope.
-func lookup(scope map[string]any, path string) (any, bool) {
-	var cur any = scope
-	for _, part := range strings.Split(path, ".") {
-		switch v := cur.(type) {
-		case map[string]any:
-			next, ok := v[part]
-			if !ok {
-				return nil, false
-			}
-			cur = next
-		case []any:
-			i, err := strconv.Atoi(part)
-			if err != nil || i < 0 || i >= len(v) {
-				return nil, false
-			}
-			cur = v[i]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
+// lookupPath finds a dotted path ("vars.wait", "nodes.n1.items.0") in the scope.
+func lookupPath(scope map[string]any, path string) (any, bool) {
+	return lookup(scope, strings.Split(path, "."))
 }
 
 // validPath reports whether a path is dotted names or indexes: "vars.wait".

@@ -48,7 +48,6 @@ type runner struct {
 	trigger any
 	limits  Limits
 	traces  []Trace // not yet stored
-	effect  bool    // an effect ran since the last checkpoint
 	busy    time.Duration
 	// checkpoint stores the state and the traces so far (nil: a dry run).
 	checkpoint func(ctx context.Context, r *runner) error
@@ -174,6 +173,12 @@ func (r *runner) step(ctx context.Context, a *activation) (sr stepResult) {
 	nctx, cancel := context.WithTimeout(ctx, max(left, time.Millisecond))
 	defer cancel()
 	res, err := k.Run(nctx, x, cfg)
+	if vw, ok := res.Output.(VarWrite); ok && err == nil && vw.Scope == ScopeRun {
+		if res.Vars == nil {
+			res.Vars = map[string]any{}
+		}
+		res.Vars[vw.Name] = vw.Value // data_variable_set on this run: {{ vars.name }} from here on
+	}
 	if err == nil && res.Output != nil {
 		if raw, jerr := json.Marshal(res.Output); jerr != nil {
 			err = fmt.Errorf("its output is not JSON: %w", jerr)

@@ -2,8 +2,10 @@ package workflow_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waddle/waddle/workflow"
 )
@@ -40,7 +42,7 @@ func TestRunJoinsBranchesAndLoops(t *testing.T) {
 	if got, want := asJSON(out.Output), `[{"x":1},{"x":1}]`; got != want {
 		t.Errorf("output %s, want the loop's results over the two branch results", got)
 	}
-	run := h.waitRunStored(t, out.RunID)
+	run := h.waitRun(t, out.RunID)
 	seen := map[string]int{}
 	for _, tr := range run.Traces {
 		seen[tr.Node]++
@@ -48,11 +50,6 @@ func TestRunJoinsBranchesAndLoops(t *testing.T) {
 	if seen["body"] != 2 || seen["a"] != 1 || seen["b"] != 1 || seen["end"] != 1 {
 		t.Errorf("node executions %v, want body twice and a, b, end once", seen)
 	}
-}
-
-func (h *harness) waitRunStored(t *testing.T, id int64) *workflow.Run {
-	t.Helper()
-	return h.waitRun(t, id)
 }
 
 func TestQueuedRunRunsOnTheJobQueue(t *testing.T) {
@@ -96,5 +93,129 @@ func TestForeachRefusesANonArray(t *testing.T) {
 	run := h.waitRun(t, st.RunID)
 	if run.Status != workflow.RunFailed || run.FailedNode != "each" || !strings.Contains(run.Error, "not an array") {
 		t.Fatalf("run %s at %q: %s; want failed at each, not an array", run.Status, run.FailedNode, run.Error)
+	}
+}
+
+const delayFlow = `{"nodes": [
+ {"id": "hook", "type": "trigger_webhook", "config": {"mode": "async", "timeout_seconds": 5}},
+ {"id": "wait", "type": "action_delay", "config": {"seconds": 1}},
+ {"id": "after", "type": "flow_noop"}
+], "connections": [
+ {"from": "hook", "from_port": "out", "to": "wait", "to_port": "in"},
+ {"from": "wait", "from_port": "out", "to": "after", "to_port": "in"}
+]}`
+
+func TestDelayFreesTheWorkerAndResumes(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	w := h.publish(t, "delay", def(t, delayFlow))
+	st, err := h.svc.Start(ctx, workflow.StartRequest{CommunityID: h.cid, WorkflowID: w.ID, Version: w.Version,
+		Kind: workflow.TriggerWebhook, Node: "hook", Payload: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawWaiting := false
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		r, err := h.svc.GetRun(ctx, h.cid, st.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == workflow.RunWaiting {
+			sawWaiting = true
+			if r.WaitUntil == nil {
+				t.Error("a waiting run has no wait_until")
+			}
+		}
+		if r.Status == workflow.RunSucceeded {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	run := h.waitRun(t, st.RunID)
+	if !sawWaiting || run.Status != workflow.RunSucceeded {
+		t.Fatalf("saw waiting: %v; final status %s (%s)", sawWaiting, run.Status, run.Error)
+	}
+	var nodes []string
+	for _, tr := range run.Traces {
+		nodes = append(nodes, tr.Node+":"+tr.Status)
+	}
+	if got := strings.Join(nodes, " "); got != "hook:succeeded wait:waiting after:succeeded" {
+		t.Errorf("trace %s", got)
+	}
+}
+
+func TestCancelAWaitingRun(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	d := def(t, strings.Replace(delayFlow, `"seconds": 1`, `"seconds": 3600`, 1))
+	w := h.publish(t, "long delay", d)
+	st, err := h.svc.Start(ctx, workflow.StartRequest{CommunityID: h.cid, WorkflowID: w.ID, Version: w.Version,
+		Kind: workflow.TriggerWebhook, Node: "hook", Payload: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := h.svc.GetRun(ctx, h.cid, st.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == workflow.RunWaiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run still %s", r.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := h.svc.Cancel(ctx, h.cid, st.RunID, h.by); err != nil {
+		t.Fatal(err)
+	}
+	run := h.waitRun(t, st.RunID)
+	if run.Status != workflow.RunCancelled {
+		t.Fatalf("status %s, want cancelled", run.Status)
+	}
+	if err := h.svc.Cancel(ctx, h.cid, st.RunID, h.by); err == nil || !strings.Contains(err.Error(), "Only a queued, running or waiting run") {
+		t.Errorf("cancelling twice: %v", err)
+	}
+	if err := h.svc.Cancel(ctx, h.cid+1000, st.RunID, h.by); !errors.Is(err, workflow.ErrRunNotFound) {
+		t.Errorf("cancelling from another community: %v, want not found", err)
+	}
+}
+
+func TestRetryGoesOnFromTheFailedNode(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	// The loop fails on a non-array; after the retry the payload is the
+	// same, so it fails again at the same node, not from the start.
+	w := h.publish(t, "retry", def(t, `{"nodes": [
+	 {"id": "hook", "type": "trigger_webhook", "config": {"mode": "async", "timeout_seconds": 5}},
+	 {"id": "first", "type": "flow_noop"},
+	 {"id": "each", "type": "loop_foreach", "config": {"concurrency": 1, "max_items": 10}}],
+	 "connections": [{"from": "hook", "from_port": "out", "to": "first", "to_port": "in"},
+	  {"from": "first", "from_port": "out", "to": "each", "to_port": "in"}]}`))
+	st, err := h.svc.Start(ctx, workflow.StartRequest{CommunityID: h.cid, WorkflowID: w.ID, Version: w.Version,
+		Kind: workflow.TriggerWebhook, Node: "hook", Payload: map[string]any{"not": "an array"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run := h.waitRun(t, st.RunID); run.Status != workflow.RunFailed {
+		t.Fatalf("status %s", run.Status)
+	}
+	if err := h.svc.Retry(ctx, h.cid, st.RunID, h.by); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	run := h.waitRun(t, st.RunID)
+	count := map[string]int{}
+	for _, tr := range run.Traces {
+		count[tr.Node]++
+	}
+	if count["hook"] != 1 || count["first"] != 1 || count["each"] != 2 {
+		t.Errorf("executions %v: the retry must run only the failed node again", count)
+	}
+	if err := h.svc.Retry(ctx, h.cid, st.RunID+999, h.by); !errors.Is(err, workflow.ErrRunNotFound) {
+		t.Errorf("retry of an unknown run: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/waddle/waddle/problem"
@@ -28,11 +27,6 @@ func (e *nodeError) Error() string { return fmt.Sprintf("node %s: %s", e.node, e
 type limitError struct{ reason string }
 
 func (e *limitError) Error() string { return e.reason }
-
-func isLimit(err error) bool {
-	var l *limitError
-	return errors.As(err, &l)
-}
 
 func fieldOfProblem(err error) string {
 	if p := problem.As(err); p != nil {

@@ -57,11 +57,11 @@ func licCreateUser(ctx context.Context, t testing.TB, pool *pgxpool.Pool, email 
 }
 
 type licensingEnv struct {
-	pool  *pgxpool.Pool
-	pub   ed25519.PublicKey
-	priv  ed25519.PrivateKey
+	pool     *pgxpool.Pool
+	pub      ed25519.PublicKey
+	priv     ed25519.PrivateKey
 	licClock *licClock
-	a, b  int64 // two communities
+	a, b     int64 // two communities
 }
 
 func newLicensingEnv(t *testing.T) licensingEnv {

@@ -105,8 +105,9 @@ func init() {
 func (r *runner) whileHolds(g *group) (bool, error) {
 	cfg := r.c.cfgs[g.Node].(*WhileConfig)
 	a := &activation{Node: g.Node, Input: g.Last, Frames: g.Frames}
-	x := &Exec{Run: r.info, Node: r.c.nodes[g.Node], Input: g.Last, Scope: r.scope(a), Env: r.env}
-	x.Scope["item"] = map[string]any{"value": g.Next, "index": g.Next}
+	scope := r.scope(a) // a fresh map: the shared state is only read
+	scope["item"] = map[string]any{"value": g.Next, "index": g.Next}
+	x := &Exec{Run: r.info, Node: r.c.nodes[g.Node], Input: g.Last, Scope: scope, Env: r.env}
 	return evalRules(x, cfg.Rules), nil
 }
 

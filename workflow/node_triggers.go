@@ -76,7 +76,9 @@ func (c *EventConfig) Check(ch *Checker) {
 			ch.Errorf("kinds", "Unknown event kind %q.", k)
 		}
 	}
-	checkRules(ch, "rules", c.Rules)
+	if len(c.Rules) > 0 { // filters are optional
+		checkRules(ch, "rules", c.Rules)
+	}
 }
 
 // Matches reports whether an event is one this trigger starts runs for.

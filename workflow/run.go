@@ -26,44 +26,59 @@ func (w *RunWorker) Timeout(*river.Job[RunArgs]) time.Duration {
 }
 
 // Work runs each run of the job; a run that fails fails alone (its status
-// says so), so the job fails only when the database does.
+// says so), so the job fails only when the database does. The runs are
+// claimed in one statement; a run another live instance holds, one already
+// over, or one still waiting (a job that came early) is left alone.
 func (w *RunWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
+	s := w.Service
+	ids := s.reserve(job.Args.IDs)
+	defer s.release(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := db.New(s.pool).WorkflowRunClaimMany(ctx, db.WorkflowRunClaimManyParams{Owner: s.owner, Ids: ids})
+	if err != nil {
+		return fmt.Errorf("claim runs: %w", err)
+	}
 	var wg sync.WaitGroup
-	errs := make([]error, len(job.Args.IDs))
+	errs := make([]error, len(rows))
 	sem := make(chan struct{}, 16)
-	for i, id := range job.Args.IDs {
+	for i, row := range rows {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[i] = w.Service.execute(ctx, id)
+			errs[i] = s.runClaimed(ctx, row)
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// execute takes a run and runs it until it ends or waits; a run another
-// live instance holds, or one already over, is left alone.
-func (s *Service) execute(ctx context.Context, id int64) error {
+// reserve marks runs as being run by this instance, leaving out those it
+// already runs (a job and a resumption of the same run at once).
+func (s *Service) reserve(ids []int64) []int64 {
 	s.mu.Lock()
-	if s.active[id] {
-		s.mu.Unlock()
-		return nil
+	defer s.mu.Unlock()
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !s.active[id] {
+			s.active[id] = true
+			out = append(out, id)
+		}
 	}
-	s.active[id] = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
+	return out
+}
+
+func (s *Service) release(ids []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
 		delete(s.active, id)
-		s.mu.Unlock()
-	}()
-	row, err := db.New(s.pool).WorkflowRunClaim(ctx, db.WorkflowRunClaimParams{Owner: s.owner, ID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("claim run %d: %w", id, err)
-	}
+}
+
+// runClaimed runs a run this instance claimed until it ends or waits.
+func (s *Service) runClaimed(ctx context.Context, row db.WorkflowRun) error {
 	r, err := s.runnerFor(ctx, row)
 	if err != nil {
 		info := RunInfo{CommunityID: row.CommunityID, WorkflowID: row.WorkflowID, RunID: row.ID, Version: row.Version}

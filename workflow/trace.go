@@ -99,6 +99,15 @@ func (f *finisher) finish(ctx context.Context, it finishItem) error {
 	}
 }
 
+// store hands a run's end to the writer without waiting for the commit: for
+// a run that touched nothing outside itself, whose caller has its answer.
+// It blocks only while the writer is a full queue behind.
+func (f *finisher) store(it finishItem) {
+	f.once.Do(func() { go f.loop() })
+	it.done = make(chan error, 1)
+	f.in <- &it
+}
+
 func (f *finisher) loop() {
 	for first := range f.in {
 		batch := []*finishItem{first}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/waddle/waddle/bots/twitch"
+	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/workflow"
 )
 
 // config is every setting, read from the environment.
@@ -43,6 +45,14 @@ type config struct {
 	Twitch          twitchConfig
 	Discord         discordConfig
 	Slack           slackConfig
+	License         licenseConfig
+}
+
+// licenseConfig is how workflow licences are checked (see README, Licences).
+type licenseConfig struct {
+	PublicKey string // WADDLE_LICENSE_PUBLIC_KEY: base64 of the Ed25519 public key that signs licence keys
+	Key       string // WADDLE_LICENSE_KEY: a licence key for the installation (or one community)
+	Server    string // WADDLE_LICENSE_SERVER: a licence server that may revoke keys
 }
 
 // twitchConfig turns the Twitch bot on when its credentials are set.
@@ -139,6 +149,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			APIURL: get("DISCORD_API_URL", ""), GatewayURL: get("DISCORD_GATEWAY_URL", "")},
 		Slack: slackConfig{ClientID: get("SLACK_CLIENT_ID", ""), ClientSecret: get("SLACK_CLIENT_SECRET", ""), BotToken: get("SLACK_BOT_TOKEN", ""),
 			AppToken: get("SLACK_APP_TOKEN", ""), APIURL: get("SLACK_API_URL", "")},
+		License: licenseConfig{PublicKey: get("WADDLE_LICENSE_PUBLIC_KEY", ""), Key: get("WADDLE_LICENSE_KEY", ""), Server: get("WADDLE_LICENSE_SERVER", "")},
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
 	var err error
@@ -245,7 +256,45 @@ func (c config) Validate() error {
 	default:
 		return &configError{"TWITCH_EVENTSUB_TRANSPORT", fmt.Sprintf("is %q: want webhook (Twitch posts to BASE_URL) or websocket (this hub connects to Twitch)", c.Twitch.Transport)}
 	}
+	if err := c.License.validate(); err != nil {
+		return err
+	}
 	return c.validatePlatforms()
+}
+
+// validate checks the licence settings: a public key of 32 bytes, and a
+// key and server only with it. An expired WADDLE_LICENSE_KEY is not an
+// error here (the server starts; communities are on the free plan).
+func (l licenseConfig) validate() error {
+	if l.PublicKey == "" {
+		for _, v := range []struct{ name, val string }{{"WADDLE_LICENSE_KEY", l.Key}, {"WADDLE_LICENSE_SERVER", l.Server}} {
+			if v.val != "" {
+				return &configError{"WADDLE_LICENSE_PUBLIC_KEY", fmt.Sprintf("is not set, but %s is: licence keys are checked with it; the operator who issues them has it (`waddle license keygen` prints it)", v.name)}
+			}
+		}
+		return nil
+	}
+	pub, err := workflow.ParsePublicKey(l.PublicKey)
+	if err != nil {
+		return &configError{"WADDLE_LICENSE_PUBLIC_KEY", fmt.Sprintf("is not an Ed25519 public key: %v; give the base64 line `waddle license keygen` prints", err)}
+	}
+	if l.Key != "" {
+		// The zero time is before any expiry: everything but expiry is checked.
+		if _, err := workflow.ParseLicence(l.Key, pub, time.Time{}); err != nil {
+			msg := err.Error()
+			if p := problem.As(err); p != nil {
+				msg = p.Message
+			}
+			return &configError{"WADDLE_LICENSE_KEY", "is not a licence key for WADDLE_LICENSE_PUBLIC_KEY: " + msg}
+		}
+	}
+	if l.Server != "" {
+		u, err := url.Parse(l.Server)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &configError{"WADDLE_LICENSE_SERVER", fmt.Sprintf("is %q: want an http:// or https:// URL", l.Server)}
+		}
+	}
+	return nil
 }
 
 // validatePlatforms checks the bots' credentials: a platform with none is

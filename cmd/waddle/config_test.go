@@ -40,6 +40,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		SessionIdle:     2 * time.Hour,
 		SessionLifetime: 168 * time.Hour,
 		ShutdownTimeout: 20 * time.Second,
+		Workflows:       workflowConfig{TraceRetention: 14 * 24 * time.Hour, MaxRunDuration: 5 * time.Minute},
 		MetricsNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		APIRateLimits:   map[string]int{"user": 1000, "trigger": 200, "action": 600, "core": 0, "admin": 0},
 		LogFormat:       "auto",

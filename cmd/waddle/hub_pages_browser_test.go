@@ -42,6 +42,7 @@ func hubPages(cid int64) []hubPage {
 		{path: c("/points"), nav: "Points"},
 		{path: c("/overlays"), nav: "Overlays"},
 		{path: c("/modules"), nav: "Modules"},
+		{path: c("/workflows"), nav: "Workflows"},
 		{path: c("/executions"), nav: "Execution log"},
 		{path: c("/audit"), nav: "Audit log"},
 		{path: c("/servers"), nav: "Platforms"},

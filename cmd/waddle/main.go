@@ -27,6 +27,16 @@ commands:
                                      --clear-2fa also removes the account's second factors (recorded in the audit log)
   chat --community SLUG [--platform twitch] [--user alice] [--badges moderator,vip] [--dry-run=true]
                                      the chat simulator in the terminal: type messages, or /follow, /raid 50, /cheer 500, /sub, /quit
+  bench TARGET[,TARGET...] [-c 64] [-d 10s] [-warmup 2s] [-timeout 10s] [-pid TARGET=PID] [-json]
+                                     load-test each target in turn over HTTP and print req/s, p50, p90 and p99 side by side,
+                                     with -pid also the CPU time of a target's server; targets: nodered [-url U] (POST to
+                                     http://127.0.0.1:1880/bench: start it with scripts/nodered.sh start), url -url U
+  license keygen -out PATH           make the key pair that signs licence keys: prints WADDLE_LICENSE_PUBLIC_KEY,
+                                     writes the private key to PATH (mode 0600; - for standard output)
+  license issue -key PATH -community N [-days 365]
+                                     print a pro licence key for community N (0: the whole installation)
+  license verify [-public KEY] [-community N] LICENCE_KEY
+                                     check a licence key and show what it holds
 
 configuration comes from environment variables: see README.md and .env.example.
 `
@@ -58,6 +68,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if cmd == "bench" { // a load tool: needs no configuration of its own
+		return bench(ctx, args, getenv, stdout)
+	}
+	if cmd == "license" { // an operator's tool: needs no database or configuration
+		return license(args, getenv, stdout)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {

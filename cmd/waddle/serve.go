@@ -77,7 +77,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
-	flows, schedules := newWorkflows(cfg, a, rt, ov, workers, logger)
+	flows, licensing, schedules := newWorkflows(cfg, a, rt, ov, workers, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -117,6 +117,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Workflows:      flows,
 		Schedules:      schedules,
 		WorkflowAccess: workflow.NewPermissions(a.pool),
+		Licensing:      licensing,
 		Auth:           a.auth,
 		Communities:    a.comm,
 		Audit:          audit.Log{Pool: readPool},

@@ -97,6 +97,14 @@ WHERE id = @id AND status IN ('queued', 'running', 'waiting')
   AND (owner = 0 OR owner = @owner OR NOT waddle_instance_alive(owner))
 RETURNING *;
 
+-- name: WorkflowRunClaimMany :many
+UPDATE workflow_runs SET owner = @owner, status = 'running', started_at = coalesce(started_at, now()), wait_until = NULL,
+    claims = claims + 1
+WHERE id = ANY(@ids::bigint[]) AND status IN ('queued', 'running', 'waiting')
+  AND (owner = 0 OR owner = @owner OR NOT waddle_instance_alive(owner))
+  AND (wait_until IS NULL OR wait_until <= now() + interval '1 second')
+RETURNING *;
+
 -- name: WorkflowRunCheckpoint :execrows
 UPDATE workflow_runs SET state = @state, node_count = @node_count, busy_us = @busy_us
 WHERE id = @id AND owner = @owner AND status = 'running';
