@@ -23,7 +23,7 @@ import (
 
 // withWorkflows turns the workflow engine on (no job workers: the hub's
 // pages create, change and publish; runs are the engine's tests).
-func withWorkflows(lic workflow.Licensing) envOption {
+func withWorkflows(lic workflow.Licenser) envOption {
 	return func(c *handlers.Config) {
 		c.Workflows = workflow.NewService(workflow.ServiceConfig{Pool: c.Health.Primary, Licensing: lic})
 	}
