@@ -43,11 +43,6 @@ func JSON(err error, what string) error {
 		}
 		return Invalidf(typ.Field, "The field %q must be %s, not %s.", typ.Field, jsonTypeName(typ.Type), got)
 	}
-	// A decoder that disallows unknown fields says so only in its message.
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		field := strings.Trim(name, `"`)
-		return Invalidf(field, "The %s has a field %s that is not one of its fields.", what, name)
-	}
 	return fmt.Errorf("read JSON body: %w", err)
 }
 
