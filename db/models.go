@@ -447,6 +447,37 @@ type WorkflowRun struct {
 	DedupKey    string
 }
 
+type WorkflowSchedule struct {
+	ID            int64
+	CommunityID   int64
+	WorkflowID    int64
+	NodeID        string
+	Kind          string
+	Cron          string
+	Timezone      string
+	EverySeconds  int32
+	MaxCount      int32
+	At            *time.Time
+	GraceSeconds  int32
+	MaxConcurrent int32
+	Enabled       bool
+	Overridden    bool
+	NextFireAt    *time.Time
+	FiredCount    int64
+	SkippedCount  int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type WorkflowScheduleTick struct {
+	ScheduleID  int64
+	CommunityID int64
+	FireAt      time.Time
+	Outcome     string
+	RunID       *int64
+	RecordedAt  time.Time
+}
+
 type WorkflowTemplate struct {
 	ID          int64
 	CommunityID int64

@@ -41,6 +41,7 @@ type Config struct {
 	Workflows   *workflow.Service
 	// WorkflowAccess answers who may read, write and run each workflow.
 	WorkflowAccess *workflow.Permissions
+	Schedules      *workflow.Scheduler // the workflows' schedules, which the schedule API edits
 	// Licensing says each community's plan; nil: no Licence section.
 	Licensing   *workflow.Licensing
 	Audit       audit.Log

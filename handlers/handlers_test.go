@@ -149,9 +149,10 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	}
 	flows := workflow.NewService(workflow.ServiceConfig{Pool: pool, Jobs: jobs, Env: &workflow.Env{Pool: pool, Router: rt, Logger: logger},
 		Instance: rt.Instance(), Logger: logger})
+	schedules := workflow.NewScheduler(workflow.SchedulerConfig{Service: flows, Logger: logger})
 	cfg := handlers.Config{
 		Auth: a, Communities: c, Router: rt, Settings: settings, Overlays: ov, Audit: audit.Log{Pool: pool},
-		Workflows: flows, WorkflowAccess: workflow.NewPermissions(pool),
+		Workflows: flows, WorkflowAccess: workflow.NewPermissions(pool), Schedules: schedules,
 		Licensing: workflow.NewLicensing(workflow.LicensingConfig{Pool: pool, PublicKey: testLicencePublic, Logger: logger}),
 		Health:    health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter:   limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),

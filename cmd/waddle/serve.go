@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
-	flows, licensing, triggers := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
+	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
@@ -117,6 +117,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Settings:       settings,
 		Overlays:       ov,
 		Workflows:      flows,
+		Schedules:      schedules,
 		WorkflowAccess: workflow.NewPermissions(a.pool),
 		Licensing:      licensing,
 		Auth:           a.auth,
@@ -206,6 +207,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	g.Go(func() error { return flows.Run(gctx) })
 	g.Go(func() error { return triggers.Run(gctx) })
 	g.Go(func() error { return flowHooks.Run(gctx) })
+	g.Go(func() error { return schedules.Run(gctx) })
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

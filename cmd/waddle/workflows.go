@@ -20,10 +20,11 @@ type workflowConfig struct {
 	MaxRunDuration time.Duration // WORKFLOW_MAX_RUN_DURATION: a run's running time, delays excluded
 }
 
-// newWorkflows builds the workflow engine, its licensing and its trigger
-// index, adds its job workers, and makes the index the router's observer.
+// newWorkflows builds the workflow engine, its licensing, its trigger
+// index and its scheduler, adds its job workers, and makes the index the
+// router's observer.
 func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settings, observer *workflowObserver, ov *overlay.Service,
-	workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Licensing, *workflow.Triggers) {
+	workers *river.Workers, logger *slog.Logger) (*workflow.Service, *workflow.Licensing, *workflow.Triggers, *workflow.Scheduler) {
 	limits := workflow.DefaultLimits
 	limits.MaxDuration = cfg.Workflows.MaxRunDuration
 	pub, _ := workflow.ParsePublicKey(cfg.License.PublicKey) // checked by config's Validate; empty: no key is valid
@@ -37,7 +38,8 @@ func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settin
 	river.AddWorker(workers, &workflow.SweepWorker{Service: flows, Keep: cfg.Workflows.TraceRetention})
 	triggers := workflow.NewTriggers(workflow.TriggersConfig{Service: flows, Commands: settings, Logger: logger.With("component", "workflow")})
 	observer.Triggers = triggers
-	return flows, licensing, triggers
+	schedules := workflow.NewScheduler(workflow.SchedulerConfig{Service: flows, Logger: logger.With("component", "schedules")})
+	return flows, licensing, triggers, schedules
 }
 
 // workflowObserver is the router's Observer: the workflows' trigger index.
