@@ -207,7 +207,7 @@ func TestWorkflowWebhookAPI(t *testing.T) {
 		t.Errorf("the list shows a secret or token: %s", raw)
 	}
 	// Bad input names its field.
-	for body, field := range map[string]string{`{"rate_per_minute":0.5}`: "rate_per_minute", `{"rate_per_minute":20000}`: "rate_per_minute",
+	for body, field := range map[string]string{`{"rate_per_minute":0.5}`: "rate_per_minute", `{"rate_per_minute":2000000}`: "rate_per_minute",
 		`{"allow":["nope"]}`: "allow", `{"node":"end"}`: "node"} {
 		st, got := x.apiBody(x.key, "POST", x.hooksPath(""), body)
 		if st != 400 || !strings.Contains(got, field) {

@@ -140,7 +140,7 @@ func TestWebhookCreateRefusesBadInput(t *testing.T) {
 	}{
 		{"not a webhook node", w.ID, workflow.WebhookInput{Node: "end"}, "node"},
 		{"unknown node", w.ID, workflow.WebhookInput{Node: "nope"}, "node"},
-		{"rate too high", w.ID, workflow.WebhookInput{RatePerMinute: 10001}, "rate_per_minute"},
+		{"rate too high", w.ID, workflow.WebhookInput{RatePerMinute: workflow.WebhookRateMax + 1}, "rate_per_minute"},
 		{"negative rate", w.ID, workflow.WebhookInput{RatePerMinute: -1}, "rate_per_minute"},
 		{"bad address", w.ID, workflow.WebhookInput{Allow: []string{"10.0.0.300"}}, "allow"},
 		{"bad cidr", w.ID, workflow.WebhookInput{Allow: []string{"10.0.0.0/33"}}, "allow"},
