@@ -37,6 +37,8 @@ type Trace struct {
 	Repeated bool          `json:"repeated,omitempty"`
 	Started  time.Time     `json:"started_at"`
 	Duration time.Duration `json:"duration"`
+
+	inRaw, outRaw []byte // Input and Output as JSON, when known: stored as they are
 }
 
 // runner runs one run of a compiled workflow from its state.
@@ -72,7 +74,8 @@ type stepResult struct {
 	notes    []string
 	started  time.Time
 	duration time.Duration
-	engine   bool // a loop or flow node: the engine runs it while applying
+	engine   bool   // a loop or flow node: the engine runs it while applying
+	raw      []byte // the output as JSON, when it was encoded
 }
 
 func (r *runner) scope(a *activation) map[string]any {
@@ -179,15 +182,20 @@ func (r *runner) step(ctx context.Context, a *activation) (sr stepResult) {
 		}
 		res.Vars[vw.Name] = vw.Value // data_variable_set on this run: {{ vars.name }} from here on
 	}
-	if err == nil && res.Output != nil {
+	if err == nil && res.Output != nil && k.Category == CategoryTrigger && a.raw != nil {
+		sr.raw = a.raw // a trigger passes its payload on: already JSON values, already encoded
+	} else if err == nil && res.Output != nil {
 		if raw, jerr := json.Marshal(res.Output); jerr != nil {
 			err = fmt.Errorf("its output is not JSON: %w", jerr)
 		} else if len(raw) > MaxOutput {
 			err = fmt.Errorf("its output is %d bytes, more than the %d-byte limit", len(raw), MaxOutput)
 		} else {
-			var norm any // outputs are JSON values, as after a checkpoint
-			_ = json.Unmarshal(raw, &norm)
-			res.Output = norm
+			if !jsonValues(res.Output) {
+				var norm any // outputs are JSON values, as after a checkpoint
+				_ = json.Unmarshal(raw, &norm)
+				res.Output = norm
+			}
+			sr.raw = raw
 		}
 	}
 	sr.res, sr.err = res, err
@@ -216,7 +224,8 @@ func (r *runner) apply(ctx context.Context, a *activation, sr stepResult) (outco
 		}
 		return r.groupFailed()
 	}
-	t := Trace{Status: "succeeded", Output: sr.res.Output, Ports: sr.res.Ports, Notes: sr.notes, Started: sr.started, Duration: sr.duration}
+	t := Trace{Status: "succeeded", Output: sr.res.Output, Ports: sr.res.Ports, Notes: sr.notes, Started: sr.started, Duration: sr.duration,
+		outRaw: sr.raw}
 	if sr.err != nil {
 		t.Status, t.Error = "failed", sr.err.Error()
 		r.record(a, t)
@@ -236,7 +245,7 @@ func (r *runner) apply(ctx context.Context, a *activation, sr stepResult) (outco
 		t.Ports = r.c.kinds[a.Node].Outputs(r.c.cfgs[a.Node])
 	}
 	r.record(a, t)
-	k := r.emit(a, sr.res.Ports, sr.res.Output)
+	k := r.emitRaw(a, sr.res.Ports, sr.res.Output, sr.raw)
 	r.settle(a.Frames, k, sr.res.Output)
 	return r.groupFailed()
 }
@@ -258,7 +267,7 @@ func (r *runner) fail(err error, node string) outcome {
 // record adds a trace row for an activation.
 func (r *runner) record(a *activation, t Trace) {
 	r.st.Trace++
-	t.Seq, t.Node, t.Type, t.Input = r.st.Trace, a.Node, r.c.nodes[a.Node].Type, a.Input
+	t.Seq, t.Node, t.Type, t.Input, t.inRaw = r.st.Trace, a.Node, r.c.nodes[a.Node].Type, a.Input, a.raw
 	if r.st.Resumed && r.c.kinds[a.Node].Effect {
 		t.Repeated = true
 		t.Notes = append(t.Notes, "the run resumed after its instance stopped; this node was in flight and may have run twice")
@@ -273,6 +282,17 @@ func (r *runner) record(a *activation, t Trace) {
 // of a's node, within a's frames; it returns how many it scheduled.
 func (r *runner) emit(a *activation, ports []string, output any) int {
 	return r.emitFrom(a.Node, ports, output, a.Frames)
+}
+
+// emitRaw is emit for an output whose JSON encoding is known, which the
+// trace then reuses.
+func (r *runner) emitRaw(a *activation, ports []string, output any, raw []byte) int {
+	before := len(r.st.Pending)
+	k := r.emitFrom(a.Node, ports, output, a.Frames)
+	for _, p := range r.st.Pending[before:] {
+		p.raw = raw
+	}
+	return k
 }
 
 func (r *runner) emitFrom(node string, ports []string, output any, frames []int) int {
@@ -310,3 +330,27 @@ func (r *runner) settle(frames []int, k int, output any) {
 }
 
 func portN(prefix string, i int) string { return prefix + strconv.Itoa(i) }
+
+// jsonValues reports whether v is made only of the values encoding/json
+// decodes into (so decoding its encoding again would change nothing).
+func jsonValues(v any) bool {
+	switch x := v.(type) {
+	case nil, string, float64, bool:
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !jsonValues(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !jsonValues(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -33,7 +33,7 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	if err != nil {
 		return Outcome{}, err
 	}
-	payload, err := roundTrip(req.Payload)
+	payload, trig, err := roundTripRaw(req.Payload)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -46,6 +46,7 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	}
 	info := RunInfo{CommunityID: req.CommunityID, WorkflowID: req.WorkflowID, RunID: ids[0], Version: req.Version}
 	r := s.fresh(c, info, req.Node, payload)
+	r.st.Pending[0].raw = trig
 	r.observe = observe
 	started := time.Now()
 	o := r.run(ctx)
@@ -54,8 +55,8 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 		o.status, o.err = "failed", "the caller stopped waiting before the run ended"
 		out.Status, out.Error = o.status, o.err
 	}
-	raw, _ := json.Marshal(r.st)
-	trig, _ := json.Marshal(payload)
+	// Nothing is left to resume: only the run's answer is kept of its state.
+	raw, _ := json.Marshal(state{Result: r.st.Result, Steps: r.st.Steps, Trace: r.st.Trace})
 	// Its trace is stored off the caller's path: nothing it did needs it.
 	s.done.store(finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunInsertDoneParams{
 		ID: info.RunID, CommunityID: info.CommunityID, WorkflowID: info.WorkflowID, Version: info.Version, Status: o.status,
@@ -158,15 +159,24 @@ func (c *compiled) pure() bool {
 
 // roundTrip makes a payload the JSON values a run reads.
 func roundTrip(v any) (any, error) {
+	out, _, err := roundTripRaw(v)
+	return out, err
+}
+
+// roundTripRaw is roundTrip that also returns the payload's encoding.
+func roundTripRaw(v any) (any, []byte, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode the trigger payload: %w", err)
+		return nil, nil, fmt.Errorf("encode the trigger payload: %w", err)
+	}
+	if jsonValues(v) {
+		return v, raw, nil
 	}
 	var out any
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("decode the trigger payload: %w", err)
+		return nil, nil, fmt.Errorf("decode the trigger payload: %w", err)
 	}
-	return out, nil
+	return out, raw, nil
 }
 
 // TestRun runs a draft definition once in this process with a sample

@@ -28,6 +28,7 @@ type activation struct {
 	Port   string `json:"port"`
 	Input  any    `json:"input"`
 	Frames []int  `json:"frames,omitempty"`
+	raw    []byte // Input as JSON, when known (not kept in a checkpoint)
 }
 
 // frame is one body execution of a group: one item of a loop_foreach, one

@@ -16,14 +16,18 @@ import (
 // MaxTraceValue is the most of a node's input or output a trace keeps.
 const MaxTraceValue = 64 << 10
 
-// traceJSON encodes a trace value, cut to a preview when it is large.
-func traceJSON(v any) []byte {
+// traceJSON encodes a trace value (or takes its known encoding), cut to a
+// preview when it is large.
+func traceJSON(v any, known []byte) []byte {
 	if v == nil {
 		return nil
 	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		raw, _ = json.Marshal(map[string]any{"unencodable": err.Error()})
+	raw := known
+	if raw == nil {
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
+			raw, _ = json.Marshal(map[string]any{"unencodable": err.Error()})
+		}
 	}
 	if len(raw) > MaxTraceValue {
 		raw, _ = json.Marshal(map[string]any{"truncated": true, "bytes": len(raw), "preview": string(raw[:2000])})
@@ -35,7 +39,7 @@ func traceRows(info RunInfo, traces []Trace) []db.WorkflowNodeRunCopyParams {
 	rows := make([]db.WorkflowNodeRunCopyParams, len(traces))
 	for i, t := range traces {
 		rows[i] = db.WorkflowNodeRunCopyParams{CommunityID: info.CommunityID, RunID: info.RunID, Seq: int32(t.Seq), NodeID: t.Node,
-			NodeType: t.Type, Status: t.Status, Input: traceJSON(t.Input), Output: traceJSON(t.Output), Error: t.Error,
+			NodeType: t.Type, Status: t.Status, Input: traceJSON(t.Input, t.inRaw), Output: traceJSON(t.Output, t.outRaw), Error: t.Error,
 			Notes: nonNil(t.Notes), Ports: nonNil(t.Ports), Repeated: t.Repeated, StartedAt: t.Started, DurationUs: t.Duration.Microseconds()}
 	}
 	return rows
