@@ -25,10 +25,10 @@ import (
 
 // Incoming webhook limits.
 const (
-	WebhookRateDefault  = 60    // deliveries a minute, unless set
+	WebhookRateDefault  = 60      // deliveries a minute, unless set
 	WebhookRateMax      = 1000000 // the highest per-minute limit (a busy shop, or a load test)
-	MaxWebhooksPerFlow  = 20    // webhooks one workflow may have
-	maxWebhookAllow     = 50    // allowlist entries
+	MaxWebhooksPerFlow  = 20      // webhooks one workflow may have
+	maxWebhookAllow     = 50      // allowlist entries
 	webhookCacheTTL     = 5 * time.Second
 	webhookFlushEvery   = time.Second
 	webhookTokenBytes   = 16 // 32 hex characters
