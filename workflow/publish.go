@@ -22,12 +22,9 @@ func (s *Service) Publish(ctx context.Context, cid, id int64, by audit.Actor) (*
 	var rep Report
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		row, err := q.WorkflowGetForUpdate(ctx, db.WorkflowGetForUpdateParams{CommunityID: cid, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+		row, err := lockWorkflow(ctx, q, cid, id)
 		if err != nil {
-			return fmt.Errorf("load workflow %d: %w", id, err)
+			return err
 		}
 		if w, err = fromRow(row); err != nil {
 			return err
@@ -82,12 +79,9 @@ func (s *Service) SetStatus(ctx context.Context, cid, id int64, by audit.Actor, 
 	var w *Workflow
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		row, err := q.WorkflowGetForUpdate(ctx, db.WorkflowGetForUpdateParams{CommunityID: cid, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+		row, err := lockWorkflow(ctx, q, cid, id)
 		if err != nil {
-			return fmt.Errorf("load workflow %d: %w", id, err)
+			return err
 		}
 		before := row.Status
 		if row, err = q.WorkflowSetStatus(ctx, db.WorkflowSetStatusParams{CommunityID: cid, ID: id, Status: status, Version: row.Version}); err != nil {

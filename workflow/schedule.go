@@ -250,12 +250,9 @@ func (sc *Scheduler) CreateSchedule(ctx context.Context, cid int64, by audit.Act
 
 // publishedFor loads a workflow that must be published, locked.
 func publishedFor(ctx context.Context, q *db.Queries, cid, id int64) (db.Workflow, error) {
-	w, err := q.WorkflowGetForUpdate(ctx, db.WorkflowGetForUpdateParams{CommunityID: cid, ID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return w, ErrNotFound
-	}
+	w, err := lockWorkflow(ctx, q, cid, id)
 	if err != nil {
-		return w, fmt.Errorf("load workflow %d: %w", id, err)
+		return w, err
 	}
 	if w.Status != StatusPublished {
 		return w, problem.New(problem.Conflict, "The workflow is not published: a schedule starts runs of its published version, so publish it first.")

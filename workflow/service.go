@@ -205,12 +205,9 @@ func (s *Service) Update(ctx context.Context, cid, id int64, by audit.Actor, in 
 	var w *Workflow
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		before, err := q.WorkflowGetForUpdate(ctx, db.WorkflowGetForUpdateParams{CommunityID: cid, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+		before, err := lockWorkflow(ctx, q, cid, id)
 		if err != nil {
-			return fmt.Errorf("load workflow %d: %w", id, err)
+			return err
 		}
 		row, err := q.WorkflowUpdate(ctx, db.WorkflowUpdateParams{CommunityID: cid, ID: id, Name: in.Name, Description: in.Description, Draft: raw})
 		if err != nil {
@@ -239,12 +236,9 @@ func nodeCount(raw []byte) int {
 func (s *Service) Delete(ctx context.Context, cid, id int64, by audit.Actor) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		row, err := q.WorkflowGetForUpdate(ctx, db.WorkflowGetForUpdateParams{CommunityID: cid, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
+		row, err := lockWorkflow(ctx, q, cid, id)
 		if err != nil {
-			return fmt.Errorf("load workflow %d: %w", id, err)
+			return err
 		}
 		w, err := fromRow(row)
 		if err != nil {
@@ -288,4 +282,17 @@ func userRef(id int64) *int64 {
 		return nil
 	}
 	return &id
+}
+
+// lockWorkflow loads a community's workflow in a transaction, locking its
+// row until the transaction ends.
+func lockWorkflow(ctx context.Context, q *db.Queries, cid, id int64) (db.Workflow, error) {
+	row, err := q.WorkflowGetForUpdate(ctx, db.WorkflowGetForUpdateParams{CommunityID: cid, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return row, ErrNotFound
+	}
+	if err != nil {
+		return row, fmt.Errorf("load workflow %d: %w", id, err)
+	}
+	return row, nil
 }
