@@ -9,6 +9,11 @@ import (
 	"github.com/waddle/waddle/problem"
 )
 
+// SimulatorServer is the server of events typed in the chat simulator (hub
+// or terminal) for a community that named none: no platform's server, so
+// nothing is posted back to a real chat.
+const SimulatorServer = "simulator"
+
 // Simulate handles an event typed in the hub's chat simulator for a community,
 // whether or not it has linked a server. The event's platform fields are filled in.
 // Changes it makes (not in a dry run) are recorded in the audit log as by's,
@@ -20,7 +25,7 @@ func (r *Router) Simulate(ctx context.Context, by audit.Actor, communityID int64
 		return Result{}, problem.Invalidf("user.name", "Give the simulated user a name of 1 to 50 characters.")
 	}
 	if ev.Server == "" {
-		ev.Server = "simulator"
+		ev.Server = SimulatorServer
 	}
 	if ev.Channel == "" {
 		ev.Channel = "simulator"

@@ -94,6 +94,12 @@ func runChatMessage(ctx context.Context, x *Exec, c Config) (Result, error) {
 		if t.Platform == "" || t.Server == "" || t.Channel == "" {
 			return Result{}, errNoTriggerChannel
 		}
+		if t.Server == router.SimulatorServer {
+			// The chat simulator never posts to a real chat: the message is
+			// the node's output, shown in the run's trace.
+			x.Notes = append(x.Notes, "the trigger came from the chat simulator: the message is shown here, not posted to chat")
+			return Result{Output: map[string]any{"sent": false, "simulator": true, "platform": t.Platform, "text": m.Text}}, nil
+		}
 		m.Platform, m.Server, m.Channel = t.Platform, t.Server, t.Channel
 	case TargetChannel:
 		m.Platform, m.Server, m.Channel = cfg.Platform, cfg.Server, cfg.Channel

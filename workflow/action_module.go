@@ -73,7 +73,7 @@ func runModule(ctx context.Context, x *Exec, c Config) (Result, error) {
 	cfg := c.(*ModuleAction)
 	in := router.ModuleRun{EventID: moduleEventID(x), Module: cfg.Module, Args: x.Render(cfg.Args)}
 	t := triggerOf(x.Scope)
-	if t.Platform != "" && t.Server != "" {
+	if t.Platform != "" && t.Server != "" && t.Server != router.SimulatorServer { // the simulator's: the community's own server
 		in.Platform, in.Server, in.Channel = t.Platform, t.Server, t.Channel
 	}
 	if cfg.As == AsTrigger {

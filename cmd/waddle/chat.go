@@ -84,7 +84,7 @@ func chat(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 		if line == "/quit" || line == "/exit" {
 			return nil
 		}
-		ev := router.Event{ID: "cli-" + rand.Text()[:12], Platform: *platform, Kind: router.ChatMessage, Server: "simulator", Channel: "terminal",
+		ev := router.Event{ID: "cli-" + rand.Text()[:12], Platform: *platform, Kind: router.ChatMessage, Server: router.SimulatorServer, Channel: "terminal",
 			User: router.User{Name: *user, Roles: roles}, Text: line, Time: time.Now()}
 		if strings.HasPrefix(line, "/") {
 			if err := eventFromSlash(&ev, line); err != nil {
