@@ -389,6 +389,9 @@
     }
 
     // save stores the canvas as the draft; it resolves to whether it did.
+    // The test-run panel saves the draft first (workflow-builder-test.js).
+    window.wfSaveDraft = function () { return save(); };
+
     function save() {
       var def = toDefinition();
       say("Saving…");

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -200,6 +201,13 @@ func TestWorkflowBuilderBrowser(t *testing.T) {
 	}
 	if !b.js(`!document.querySelector('[data-testid="wf-draft"]').hidden`) {
 		t.Error("no way back to draft after publishing")
+	}
+	// A test run lights every node up on the canvas as it runs.
+	b.do("write a sample payload", chromedp.SetValue(tid("wf-test-payload"), `{"viewers": 42}`))
+	b.do("run the test", chromedp.Click(tid("wf-test-run")))
+	b.waitFor("wait for every node's status", `document.querySelectorAll('.drawflow-node[data-run-status="succeeded"]').length === 3 && !!document.querySelector('[data-testid="wf-test-run-link"]')`)
+	if got := b.js(`document.querySelector('[data-node-id=` + strconv.Quote(trigger) + `] [data-testid="wf-node-run"]').textContent.includes('"viewers":42')`); !got {
+		t.Error("the trigger node does not show its output on the canvas")
 	}
 	// With a node's form in the panel and the nodes on the canvas.
 	x, y = b.rectCenter(fmt.Sprintf(`[data-node-id=%q] .wf-node-title`, trigger))
