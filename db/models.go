@@ -65,6 +65,7 @@ type Command struct {
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 	WorkflowID            *int64
+	InstallID             *int64
 }
 
 type CommandAlias struct {
@@ -74,18 +75,20 @@ type CommandAlias struct {
 }
 
 type CommandExecution struct {
-	ID          int64
-	CommunityID int64
-	Command     string
-	Platform    string
-	UserID      string
-	UserName    string
-	Args        string
-	Executor    string
-	Outcome     string
-	DurationUs  int64
-	Error       string
-	CreatedAt   time.Time
+	ID              int64
+	CommunityID     int64
+	Command         string
+	Platform        string
+	UserID          string
+	UserName        string
+	Args            string
+	Executor        string
+	Outcome         string
+	DurationUs      int64
+	Error           string
+	CreatedAt       time.Time
+	ModuleVersionID *int64
+	Refused         []string
 }
 
 type Community struct {
@@ -136,6 +139,96 @@ type CommunityModule struct {
 	Permission      string
 	Enabled         bool
 	CreatedAt       time.Time
+}
+
+type MarketplaceInstall struct {
+	ID               int64
+	CommunityID      int64
+	ModuleID         int64
+	VersionID        int64
+	Granted          []string
+	Config           []byte
+	SecretsSealed    []byte
+	CommandPrefix    string
+	PendingVersionID *int64
+	InstalledBy      *int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type MarketplaceModule struct {
+	ID                  int64
+	Slug                string
+	Name                string
+	Summary             string
+	Description         string
+	AuthorID            *int64
+	AuthorName          string
+	Homepage            string
+	Category            []string
+	Labels              []string
+	Core                bool
+	PriceKind           string
+	PriceCents          int32
+	Currency            string
+	SigningSecretSealed []byte
+	Listed              bool
+	UnlistedReason      string
+	ActiveInstalls      int32
+	RatingCount         int32
+	RatingSum           int32
+	Search              interface{}
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+type MarketplacePaymentEvent struct {
+	Provider   string
+	EventID    string
+	ReceivedAt time.Time
+}
+
+type MarketplacePurchase struct {
+	CommunityID          int64
+	ModuleID             int64
+	Kind                 string
+	Status               string
+	ExpiresAt            *time.Time
+	Provider             string
+	CheckoutSession      string
+	ProviderCustomer     string
+	ProviderSubscription string
+	UpdatedAt            time.Time
+}
+
+type MarketplaceReview struct {
+	ModuleID   int64
+	UserID     int64
+	Stars      int16
+	Body       string
+	Answer     string
+	AnsweredAt *time.Time
+	Hidden     bool
+	HiddenBy   *int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type MarketplaceVersion struct {
+	ID                int64
+	ModuleID          int64
+	Version           string
+	Major             int32
+	Minor             int32
+	Patch             int32
+	Prerelease        string
+	Manifest          []byte
+	Capabilities      []string
+	Changelog         string
+	CredentialsSealed []byte
+	Yanked            bool
+	YankedReason      string
+	PublishedAt       time.Time
 }
 
 type ModerationRule struct {
@@ -311,6 +404,7 @@ type User struct {
 	CreatedAt         time.Time
 	PasswordChangedAt *time.Time
 	TimeZone          string
+	IsDeveloper       bool
 }
 
 type UserPasskey struct {

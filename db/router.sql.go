@@ -119,7 +119,7 @@ const commandCreate = `-- name: CommandCreate :one
 INSERT INTO commands (community_id, name, response, modules, parallel, permission,
     user_cooldown_seconds, global_cooldown_seconds, enabled, platforms)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id
+RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id
 `
 
 type CommandCreateParams struct {
@@ -165,6 +165,7 @@ func (q *Queries) CommandCreate(ctx context.Context, arg CommandCreateParams) (C
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.WorkflowID,
+		&i.InstallID,
 	)
 	return i, err
 }
@@ -201,7 +202,7 @@ type CommandExecutionInsertParams struct {
 }
 
 const commandExecutionList = `-- name: CommandExecutionList :many
-SELECT id, community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at FROM command_executions
+SELECT id, community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at, module_version_id, refused FROM command_executions
 WHERE community_id = $1
   AND ($2::text IS NULL OR command = $2)
   AND ($3::text IS NULL OR user_name ILIKE '%' || $3 || '%')
@@ -249,6 +250,8 @@ func (q *Queries) CommandExecutionList(ctx context.Context, arg CommandExecution
 			&i.DurationUs,
 			&i.Error,
 			&i.CreatedAt,
+			&i.ModuleVersionID,
+			&i.Refused,
 		); err != nil {
 			return nil, err
 		}
@@ -261,7 +264,7 @@ func (q *Queries) CommandExecutionList(ctx context.Context, arg CommandExecution
 }
 
 const commandGet = `-- name: CommandGet :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 AND id = $2
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 AND id = $2
 `
 
 type CommandGetParams struct {
@@ -288,12 +291,13 @@ func (q *Queries) CommandGet(ctx context.Context, arg CommandGetParams) (Command
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.WorkflowID,
+		&i.InstallID,
 	)
 	return i, err
 }
 
 const commandGetByName = `-- name: CommandGetByName :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 AND name = $2
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 AND name = $2
 `
 
 type CommandGetByNameParams struct {
@@ -320,12 +324,13 @@ func (q *Queries) CommandGetByName(ctx context.Context, arg CommandGetByNamePara
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.WorkflowID,
+		&i.InstallID,
 	)
 	return i, err
 }
 
 const commandGetForUpdate = `-- name: CommandGetForUpdate :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE
 `
 
 type CommandGetForUpdateParams struct {
@@ -353,6 +358,7 @@ func (q *Queries) CommandGetForUpdate(ctx context.Context, arg CommandGetForUpda
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.WorkflowID,
+		&i.InstallID,
 	)
 	return i, err
 }
@@ -374,7 +380,7 @@ func (q *Queries) CommandIncrementCounter(ctx context.Context, arg CommandIncrem
 }
 
 const commandListByCommunity = `-- name: CommandListByCommunity :many
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id FROM commands WHERE community_id = $1 ORDER BY name
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 ORDER BY name
 `
 
 func (q *Queries) CommandListByCommunity(ctx context.Context, communityID int64) ([]Command, error) {
@@ -402,6 +408,7 @@ func (q *Queries) CommandListByCommunity(ctx context.Context, communityID int64)
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.WorkflowID,
+			&i.InstallID,
 		); err != nil {
 			return nil, err
 		}
@@ -454,7 +461,7 @@ UPDATE commands SET response = $3, modules = $4, parallel = $5, permission = $6,
     user_cooldown_seconds = $7, global_cooldown_seconds = $8, enabled = $9, platforms = $10,
     updated_at = now()
 WHERE community_id = $1 AND id = $2
-RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id
+RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id
 `
 
 type CommandUpdateParams struct {
@@ -500,6 +507,7 @@ func (q *Queries) CommandUpdate(ctx context.Context, arg CommandUpdateParams) (C
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.WorkflowID,
+		&i.InstallID,
 	)
 	return i, err
 }

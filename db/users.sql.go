@@ -170,7 +170,7 @@ func (q *Queries) UserCount(ctx context.Context) (int64, error) {
 const userCreate = `-- name: UserCreate :one
 INSERT INTO users (email, display_name, password_hash, is_admin)
 VALUES ($1, $2, $3, $4)
-RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone
+RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone, is_developer
 `
 
 type UserCreateParams struct {
@@ -198,12 +198,13 @@ func (q *Queries) UserCreate(ctx context.Context, arg UserCreateParams) (User, e
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
 		&i.TimeZone,
+		&i.IsDeveloper,
 	)
 	return i, err
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone FROM users WHERE id = $1
+SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone, is_developer FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, id int64) (User, error) {
@@ -219,12 +220,13 @@ func (q *Queries) UserGet(ctx context.Context, id int64) (User, error) {
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
 		&i.TimeZone,
+		&i.IsDeveloper,
 	)
 	return i, err
 }
 
 const userGetByEmail = `-- name: UserGetByEmail :one
-SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone FROM users WHERE email = $1
+SELECT id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone, is_developer FROM users WHERE email = $1
 `
 
 func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error) {
@@ -240,6 +242,7 @@ func (q *Queries) UserGetByEmail(ctx context.Context, email string) (User, error
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
 		&i.TimeZone,
+		&i.IsDeveloper,
 	)
 	return i, err
 }
@@ -264,7 +267,7 @@ SET password_hash = $2,
     password_changed_at = now(),
     session_version = session_version + CASE WHEN $3::boolean THEN 1 ELSE 0 END
 WHERE id = $1
-RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone
+RETURNING id, email, display_name, password_hash, is_admin, session_version, created_at, password_changed_at, time_zone, is_developer
 `
 
 type UserSetPasswordParams struct {
@@ -287,6 +290,7 @@ func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams
 		&i.CreatedAt,
 		&i.PasswordChangedAt,
 		&i.TimeZone,
+		&i.IsDeveloper,
 	)
 	return i, err
 }
