@@ -22,6 +22,7 @@ import (
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/marketplace"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
@@ -39,6 +40,8 @@ type Config struct {
 	Settings    *router.Settings // the router's configuration
 	Overlays    *overlay.Service
 	Workflows   *workflow.Service
+	// Marketplace is the module catalogue, installs, reviews and payments.
+	Marketplace *marketplace.Service
 	// WorkflowAccess answers who may read, write and run each workflow.
 	WorkflowAccess *workflow.Permissions
 	Schedules      *workflow.Scheduler // the workflows' schedules, which the schedule API edits

@@ -25,6 +25,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/mail"
+	"github.com/waddle/waddle/marketplace"
 	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
@@ -112,7 +113,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		readPool = a.replica
 	}
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
+	market := marketplace.New(marketplace.Config{Pool: a.pool, Read: readPool, Box: a.secrets, Settings: settings,
+		BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
 	hcfg := handlers.Config{
+		Marketplace:    market,
 		Router:         rt,
 		Settings:       settings,
 		Overlays:       ov,
