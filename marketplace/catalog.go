@@ -245,12 +245,20 @@ func insertVersion(ctx context.Context, q *db.Queries, moduleID int64, m Manifes
 		Major: int32(sv.Major()), Minor: int32(sv.Minor()), Patch: int32(sv.Patch()), Prerelease: sv.Prerelease(),
 		Manifest: raw, Capabilities: caps, Changelog: m.Changelog, CredentialsSealed: sealedCreds})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ver, problem.Invalidf("version", "Version %s is already published; a published version never changes.", m.Version)
+		return ver, errAlreadyPublished(m.Version)
 	}
 	if err != nil {
 		return ver, err
 	}
 	return ver, q.MarketplaceModuleSetLatest(ctx, moduleID)
+}
+
+// errVersionTaken marks publishing a version that exists.
+var errVersionTaken = errors.New("version already published")
+
+func errAlreadyPublished(v string) error {
+	return fmt.Errorf("%w: %w", errVersionTaken,
+		problem.Invalidf("version", "Version %s is already published; a published version never changes.", v))
 }
 
 func authorName(u db.User) string {

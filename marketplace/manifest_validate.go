@@ -297,11 +297,12 @@ var executorFields = map[string]string{"URL": "url", "Namespace": "namespace", "
 	"Region": "region", "Timeout": "timeout_ms", "Kind": "kind"}
 
 func (v *validator) executor(e Executor) {
-	if e.TimeoutMS != 0 && (e.TimeoutMS < minTimeoutMS || e.TimeoutMS > maxTimeoutMS) {
-		v.bad("executor.timeout_ms", "must be between %d and %d", minTimeoutMS, maxTimeoutMS)
-	}
 	t := executor.Target{Kind: executor.Kind(e.Kind), URL: e.URL, Namespace: e.Namespace, Action: e.Action,
 		Function: e.Function, Region: e.Region, Timeout: time.Duration(e.TimeoutMS) * time.Millisecond}
+	if e.TimeoutMS != 0 && (e.TimeoutMS < minTimeoutMS || e.TimeoutMS > maxTimeoutMS) {
+		v.bad("executor.timeout_ms", "must be between %d and %d", minTimeoutMS, maxTimeoutMS)
+		t.Timeout = 0
+	}
 	switch e.Kind {
 	case ExecBuiltin:
 		if !slices.Contains(BuiltinNames(), e.Module) {
