@@ -35,8 +35,12 @@ func TestCapabilitiesAreEnforced(t *testing.T) {
 		applied, dropped check
 	}{
 		{marketplace.CapChat, router.Response{Reply: "hello chat"},
-			func(t *testing.T, res router.Result) { want(t, replies(res) == "hello chat", "reply: %+v", res.Responses) },
-			func(t *testing.T, res router.Result) { want(t, len(res.Responses) == 0, "reply kept: %+v", res.Responses) }},
+			func(t *testing.T, res router.Result) {
+				want(t, replies(res) == "hello chat", "reply: %+v", res.Responses)
+			},
+			func(t *testing.T, res router.Result) {
+				want(t, len(res.Responses) == 0, "reply kept: %+v", res.Responses)
+			}},
 		{marketplace.CapDM, router.Response{Reply: "psst", Private: true},
 			func(t *testing.T, res router.Result) {
 				want(t, len(res.Responses) == 1 && res.Responses[0].Private, "dm: %+v", res.Responses)
@@ -46,23 +50,31 @@ func TestCapabilitiesAreEnforced(t *testing.T) {
 			func(t *testing.T, res router.Result) {
 				want(t, len(res.Responses) == 1 && res.Responses[0].Moderation != nil, "moderation: %+v", res.Responses)
 			},
-			func(t *testing.T, res router.Result) { want(t, len(res.Responses) == 0, "moderation kept: %+v", res.Responses) }},
+			func(t *testing.T, res router.Result) {
+				want(t, len(res.Responses) == 0, "moderation kept: %+v", res.Responses)
+			}},
 		{marketplace.CapOverlay, router.Response{Overlay: &router.Overlay{Kind: "alert", Data: map[string]any{"text": "hi"}}},
 			func(t *testing.T, res router.Result) {
 				want(t, len(res.Responses) == 1 && res.Responses[0].Overlay != nil, "overlay: %+v", res.Responses)
 			},
-			func(t *testing.T, res router.Result) { want(t, len(res.Responses) == 0, "overlay kept: %+v", res.Responses) }},
+			func(t *testing.T, res router.Result) {
+				want(t, len(res.Responses) == 0, "overlay kept: %+v", res.Responses)
+			}},
 		{marketplace.CapButtons, router.Response{Buttons: []router.Button{{ID: "!vote yes", Label: "Yes"}}},
 			func(t *testing.T, res router.Result) {
 				want(t, len(res.Responses) == 1 && len(res.Responses[0].Buttons) == 1, "buttons: %+v", res.Responses)
 			},
-			func(t *testing.T, res router.Result) { want(t, len(res.Responses) == 0, "buttons kept: %+v", res.Responses) }},
+			func(t *testing.T, res router.Result) {
+				want(t, len(res.Responses) == 0, "buttons kept: %+v", res.Responses)
+			}},
 		{marketplace.CapPointsWrite, router.Response{Points: &router.PointsGrant{Amount: 7, Reason: "won trivia"}},
 			func(t *testing.T, res router.Result) {
 				want(t, len(res.Points) == 1 && res.Points[0].Delta == 7 && res.Points[0].Reason == "won trivia", "points: %+v", res.Points)
 				want(t, len(res.Responses) == 0, "the points part reached the adapters: %+v", res.Responses)
 			},
-			func(t *testing.T, res router.Result) { want(t, len(res.Points) == 0, "points changed: %+v", res.Points) }},
+			func(t *testing.T, res router.Result) {
+				want(t, len(res.Points) == 0, "points changed: %+v", res.Points)
+			}},
 		{marketplace.CapHTTP, router.Response{HTTP: &router.HTTPRequest{Method: "POST", URL: hook.URL + "/ping", Body: `{"a":1}`}},
 			func(t *testing.T, res router.Result) {
 				select {
