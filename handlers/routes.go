@@ -70,6 +70,7 @@ func (h *Handler) routes() http.Handler {
 		r.Route("/workflows", h.workflowAPIRoutes)
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
+		h.installAPIRoutes(r) // installing marketplace modules (marketplace_install_api.go)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
