@@ -80,7 +80,9 @@ func installTenancyRoutes() []tenancyRoute {
 	list := func(x *tenancyEnv) string { return fmt.Sprintf("/marketplace/installs?community_id=%d", x.a.ID) }
 	listU := func(x *tenancyEnv) string { return fmt.Sprintf("/marketplace/installs?community_id=%d", x.unknown) }
 	one := func(suffix string) (func(*tenancyEnv) string, func(*tenancyEnv) string) {
-		return func(x *tenancyEnv) string { return fmt.Sprintf("/marketplace/installs/matrix-mod%s?community_id=%d", suffix, x.a.ID) },
+		return func(x *tenancyEnv) string {
+				return fmt.Sprintf("/marketplace/installs/matrix-mod%s?community_id=%d", suffix, x.a.ID)
+			},
 			func(x *tenancyEnv) string {
 				return fmt.Sprintf("/marketplace/installs/matrix-mod%s?community_id=%d", suffix, x.unknown)
 			}
