@@ -71,7 +71,7 @@ func (h *Handler) routes() http.Handler {
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
 		r.Group(h.marketplaceCatalogAPIRoutes) // the module catalogue and publishing (marketplace_catalog_api.go)
-		h.installAPIRoutes(r) // installing marketplace modules (marketplace_install_api.go)
+		h.installAPIRoutes(r)                  // installing marketplace modules (marketplace_install_api.go)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
@@ -131,6 +131,7 @@ func (h *Handler) routes() http.Handler {
 
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
+				h.installHubRoutes(r)      // installing marketplace modules (marketplace_install_hub.go)
 				r.Get("/", h.overviewPage) // the community's landing page (overview.go)
 				r.Get("/members", h.membersPage)
 				r.Group(func(r chi.Router) {
