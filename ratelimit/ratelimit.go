@@ -33,7 +33,7 @@ type Limiter struct {
 	mu       sync.Mutex
 	buckets  map[string]*memBucket
 	leases   map[string]*lease // TakeLeased's unspent blocks
-	degraded atomic.Bool // the last Redis call failed and memory was used
+	degraded atomic.Bool       // the last Redis call failed and memory was used
 }
 
 type memBucket struct {
