@@ -50,6 +50,7 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	r.observe = observe
 	started := time.Now()
 	o := r.run(ctx)
+	ended := time.Now()
 	out := r.outcome(o, respond)
 	if o.status == "interrupted" {
 		o.status, o.err = "failed", "the caller stopped waiting before the run ended"
@@ -58,10 +59,10 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	// Nothing is left to resume: only the run's answer is kept of its state.
 	raw, _ := json.Marshal(state{Result: r.st.Result, Steps: r.st.Steps, Trace: r.st.Trace})
 	// Its trace is stored off the caller's path: nothing it did needs it.
-	s.done.store(finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunInsertDoneParams{
+	s.done.store(finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunCopyDoneParams{
 		ID: info.RunID, CommunityID: info.CommunityID, WorkflowID: info.WorkflowID, Version: info.Version, Status: o.status,
 		TriggerKind: req.Kind, TriggerNode: req.Node, Trigger: trig, State: raw, Error: o.err, FailedNode: o.failedNode,
-		NodeCount: int32(r.st.Steps), StartedAt: &started, BusyUs: r.busy.Microseconds(), DedupKey: req.DedupKey}})
+		NodeCount: int32(r.st.Steps), StartedAt: &started, FinishedAt: &ended, BusyUs: r.busy.Microseconds(), Claims: 1, DedupKey: req.DedupKey}})
 	return out, nil
 }
 
@@ -207,16 +208,17 @@ func (s *Service) TestRun(ctx context.Context, cid, id int64, payload any, userI
 	r.observe = observe
 	started := time.Now()
 	o := r.run(ctx)
+	ended := time.Now()
 	if o.status == "interrupted" || o.status == "waiting" {
 		o.status, o.err = "failed", "a test run stops at a delay or when its page closes"
 	}
 	out := r.outcome(o, "")
 	raw, _ := json.Marshal(r.st)
 	trig, _ := json.Marshal(payload)
-	err = s.done.finish(context.WithoutCancel(ctx), finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunInsertDoneParams{
+	err = s.done.finish(context.WithoutCancel(ctx), finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunCopyDoneParams{
 		ID: info.RunID, CommunityID: cid, WorkflowID: id, Status: o.status, TriggerKind: TriggerManual, TriggerNode: node,
 		Trigger: trig, State: raw, Error: o.err, FailedNode: o.failedNode, NodeCount: int32(r.st.Steps), StartedAt: &started,
-		BusyUs: r.busy.Microseconds(), StartedBy: userRef(userID)}})
+		FinishedAt: &ended, BusyUs: r.busy.Microseconds(), Claims: 1, StartedBy: userRef(userID)}})
 	return out, err
 }
 
