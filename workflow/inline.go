@@ -33,9 +33,11 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	if err != nil {
 		return Outcome{}, err
 	}
-	payload, trig, err := roundTripRaw(req.Payload)
-	if err != nil {
-		return Outcome{}, err
+	payload, trig := req.Payload, req.PayloadJSON
+	if trig == nil {
+		if payload, trig, err = roundTripRaw(req.Payload); err != nil {
+			return Outcome{}, err
+		}
 	}
 	if !c.pure() || req.DedupKey != "" {
 		return s.runStored(ctx, c, req, respond, observe)

@@ -102,7 +102,8 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 		return ReceiveAnswer{}, errWebhookBodyTooLarge
 	}
 	body := bytes.TrimSpace(req.Body)
-	if len(body) == 0 || (body[0] != '{' && body[0] != '[') || !json.Valid(body) {
+	var decoded any
+	if len(body) == 0 || (body[0] != '{' && body[0] != '[') || json.Unmarshal(body, &decoded) != nil {
 		return ReceiveAnswer{}, errWebhookBody
 	}
 	if e.version == 0 {
@@ -112,8 +113,9 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 		return ReceiveAnswer{}, problem.New(problem.Conflict,
 			"The workflow is not published with the webhook trigger %q: publish a version that has it, or delete this webhook.", e.node)
 	}
+	payload, raw := webhookPayload(body, decoded, req.Headers, now)
 	start := StartRequest{CommunityID: e.cid, WorkflowID: e.wid, Version: e.version, Kind: TriggerWebhook, Node: e.node,
-		Payload: webhookPayload(body, req.Headers, now)}
+		Payload: payload, PayloadJSON: raw}
 	if req.DeliveryID != "" {
 		start.DedupKey = "webhook:" + strconv.FormatInt(e.id, 10) + ":" + req.DeliveryID
 	}
@@ -143,15 +145,28 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 }
 
 // webhookPayload is a delivery as its run reads it: {{ trigger.body.… }},
-// {{ trigger.headers.… }} and {{ trigger.received_at }}.
-func webhookPayload(body []byte, headers map[string]string, at time.Time) map[string]any {
-	kept := map[string]string{}
+// {{ trigger.headers.… }} and {{ trigger.received_at }}; decoded is body
+// decoded. It returns the payload and its encoding, made here rather than
+// by encoding the payload (what json.Marshal would make, keys in order).
+func webhookPayload(body []byte, decoded any, headers map[string]string, at time.Time) (map[string]any, []byte) {
+	kept := map[string]any{}
 	for _, name := range WebhookHeaders {
 		if v, ok := headers[name]; ok && v != "" {
 			kept[strings.ToLower(name)] = truncate(v, maxWebhookHeader)
 		}
 	}
-	return map[string]any{"body": json.RawMessage(body), "headers": kept, "received_at": at.UTC().Format(time.RFC3339Nano)}
+	received := at.UTC().Format(time.RFC3339Nano)
+	var buf bytes.Buffer
+	buf.Grow(len(body) + 256)
+	buf.WriteString(`{"body":`)
+	json.Compact(&buf, body) // valid: decoded from it
+	buf.WriteString(`,"headers":`)
+	hj, _ := json.Marshal(kept) // strings only
+	buf.Write(hj)
+	buf.WriteString(`,"received_at":"`)
+	buf.WriteString(received) // digits, letters and punctuation only
+	buf.WriteString(`"}`)
+	return map[string]any{"body": decoded, "headers": kept, "received_at": received}, buf.Bytes()
 }
 
 // Sign returns the signature header's value for a delivery: what a sender
