@@ -19,6 +19,9 @@ type Outcome struct {
 	Error  string  `json:"error,omitempty"`
 	Node   string  `json:"failed_node,omitempty"`
 	Output any     `json:"output,omitempty"` // the answering node's output, or the run's last
+	// OutputJSON is Output's encoding when the run has it (the answering
+	// node's, as its trace stores it); nil: encode Output.
+	OutputJSON []byte `json:"-"`
 	Traces []Trace `json:"traces,omitempty"`
 }
 
@@ -135,6 +138,14 @@ func (r *runner) outcome(o outcome, respond string) Outcome {
 	out := Outcome{RunID: r.info.RunID, Status: o.status, Error: o.err, Node: o.failedNode, Output: r.st.Result, Traces: r.traces}
 	if respond != "" {
 		out.Output = r.st.Outputs[respond]
+		for i := len(r.traces) - 1; i >= 0; i-- {
+			if t := &r.traces[i]; t.Node == respond {
+				if t.Status == "succeeded" {
+					out.OutputJSON = t.outRaw
+				}
+				break
+			}
+		}
 	}
 	return out
 }

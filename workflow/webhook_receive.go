@@ -56,6 +56,7 @@ type ReceiveAnswer struct {
 	Repeated   bool   // the delivery id was seen before: RunID is the first delivery's run
 	Status     string // the run's status: queued (async), or where the wait left it (sync)
 	Output     any    // sync: the answering node's output
+	OutputJSON []byte // sync: Output's encoding, when known
 	Error      string // sync: why the run failed
 	FailedNode string
 }
@@ -141,7 +142,8 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 		return ReceiveAnswer{}, err
 	}
 	wh.count(e.cid, e.id, now)
-	return ReceiveAnswer{Mode: WebhookSync, RunID: out.RunID, Status: out.Status, Output: out.Output, Error: out.Error, FailedNode: out.Node}, nil
+	return ReceiveAnswer{Mode: WebhookSync, RunID: out.RunID, Status: out.Status, Output: out.Output, OutputJSON: out.OutputJSON,
+		Error: out.Error, FailedNode: out.Node}, nil
 }
 
 // webhookPayload is a delivery as its run reads it: {{ trigger.body.… }},
