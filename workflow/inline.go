@@ -14,15 +14,15 @@ import (
 
 // Outcome is how a run this process ran while a caller waited ended.
 type Outcome struct {
-	RunID  int64   `json:"run_id"`
-	Status string  `json:"status"` // succeeded, failed, waiting, running (still going when the wait ended)
-	Error  string  `json:"error,omitempty"`
-	Node   string  `json:"failed_node,omitempty"`
-	Output any     `json:"output,omitempty"` // the answering node's output, or the run's last
+	RunID  int64  `json:"run_id"`
+	Status string `json:"status"` // succeeded, failed, waiting, running (still going when the wait ended)
+	Error  string `json:"error,omitempty"`
+	Node   string `json:"failed_node,omitempty"`
+	Output any    `json:"output,omitempty"` // the answering node's output, or the run's last
 	// OutputJSON is Output's encoding when the run has it (the answering
 	// node's, as its trace stores it); nil: encode Output.
-	OutputJSON []byte `json:"-"`
-	Traces []Trace `json:"traces,omitempty"`
+	OutputJSON []byte  `json:"-"`
+	Traces     []Trace `json:"traces,omitempty"`
 }
 
 // RunInline runs a published version's run in this process while the
