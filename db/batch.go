@@ -8,7 +8,6 @@ package db
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -76,88 +75,6 @@ func (b *WorkflowRunFinishBatchResults) Exec(f func(int, error)) {
 }
 
 func (b *WorkflowRunFinishBatchResults) Close() error {
-	b.closed = true
-	return b.br.Close()
-}
-
-const workflowRunInsertDone = `-- name: WorkflowRunInsertDone :batchexec
-INSERT INTO workflow_runs (id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error,
-    failed_node, node_count, started_at, finished_at, busy_us, claims, dedup_key, started_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-    $11, $12, $13, now(), $14, 1, $15, $16)
-`
-
-type WorkflowRunInsertDoneBatchResults struct {
-	br     pgx.BatchResults
-	tot    int
-	closed bool
-}
-
-type WorkflowRunInsertDoneParams struct {
-	ID          int64
-	CommunityID int64
-	WorkflowID  int64
-	Version     int32
-	Status      string
-	TriggerKind string
-	TriggerNode string
-	Trigger     []byte
-	State       []byte
-	Error       string
-	FailedNode  string
-	NodeCount   int32
-	StartedAt   *time.Time
-	BusyUs      int64
-	DedupKey    string
-	StartedBy   *int64
-}
-
-// A run finished without a checkpoint (nothing it did touched the world) is
-// stored once, whole.
-func (q *Queries) WorkflowRunInsertDone(ctx context.Context, arg []WorkflowRunInsertDoneParams) *WorkflowRunInsertDoneBatchResults {
-	batch := &pgx.Batch{}
-	for _, a := range arg {
-		vals := []interface{}{
-			a.ID,
-			a.CommunityID,
-			a.WorkflowID,
-			a.Version,
-			a.Status,
-			a.TriggerKind,
-			a.TriggerNode,
-			a.Trigger,
-			a.State,
-			a.Error,
-			a.FailedNode,
-			a.NodeCount,
-			a.StartedAt,
-			a.BusyUs,
-			a.DedupKey,
-			a.StartedBy,
-		}
-		batch.Queue(workflowRunInsertDone, vals...)
-	}
-	br := q.db.SendBatch(ctx, batch)
-	return &WorkflowRunInsertDoneBatchResults{br, len(arg), false}
-}
-
-func (b *WorkflowRunInsertDoneBatchResults) Exec(f func(int, error)) {
-	defer b.br.Close()
-	for t := 0; t < b.tot; t++ {
-		if b.closed {
-			if f != nil {
-				f(t, ErrBatchAlreadyClosed)
-			}
-			continue
-		}
-		_, err := b.br.Exec()
-		if f != nil {
-			f(t, err)
-		}
-	}
-}
-
-func (b *WorkflowRunInsertDoneBatchResults) Close() error {
 	b.closed = true
 	return b.br.Close()
 }

@@ -131,3 +131,54 @@ func (r iteratorForWorkflowNodeRunCopy) Err() error {
 func (q *Queries) WorkflowNodeRunCopy(ctx context.Context, arg []WorkflowNodeRunCopyParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"workflow_node_runs"}, []string{"community_id", "run_id", "seq", "node_id", "node_type", "status", "input", "output", "error", "notes", "ports", "repeated", "started_at", "duration_us"}, &iteratorForWorkflowNodeRunCopy{rows: arg})
 }
+
+// iteratorForWorkflowRunCopyDone implements pgx.CopyFromSource.
+type iteratorForWorkflowRunCopyDone struct {
+	rows                 []WorkflowRunCopyDoneParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForWorkflowRunCopyDone) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForWorkflowRunCopyDone) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].CommunityID,
+		r.rows[0].WorkflowID,
+		r.rows[0].Version,
+		r.rows[0].Status,
+		r.rows[0].TriggerKind,
+		r.rows[0].TriggerNode,
+		r.rows[0].Trigger,
+		r.rows[0].State,
+		r.rows[0].Error,
+		r.rows[0].FailedNode,
+		r.rows[0].NodeCount,
+		r.rows[0].StartedAt,
+		r.rows[0].FinishedAt,
+		r.rows[0].BusyUs,
+		r.rows[0].Claims,
+		r.rows[0].DedupKey,
+		r.rows[0].StartedBy,
+	}, nil
+}
+
+func (r iteratorForWorkflowRunCopyDone) Err() error {
+	return nil
+}
+
+// Runs finished without a checkpoint (nothing they did touched the world)
+// are stored once, whole, many at a time.
+func (q *Queries) WorkflowRunCopyDone(ctx context.Context, arg []WorkflowRunCopyDoneParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"workflow_runs"}, []string{"id", "community_id", "workflow_id", "version", "status", "trigger_kind", "trigger_node", "trigger", "state", "error", "failed_node", "node_count", "started_at", "finished_at", "busy_us", "claims", "dedup_key", "started_by"}, &iteratorForWorkflowRunCopyDone{rows: arg})
+}

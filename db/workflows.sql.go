@@ -525,6 +525,27 @@ func (q *Queries) WorkflowRunClaimMany(ctx context.Context, arg WorkflowRunClaim
 	return items, nil
 }
 
+type WorkflowRunCopyDoneParams struct {
+	ID          int64
+	CommunityID int64
+	WorkflowID  int64
+	Version     int32
+	Status      string
+	TriggerKind string
+	TriggerNode string
+	Trigger     []byte
+	State       []byte
+	Error       string
+	FailedNode  string
+	NodeCount   int32
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	BusyUs      int64
+	Claims      int32
+	DedupKey    string
+	StartedBy   *int64
+}
+
 const workflowRunCounts = `-- name: WorkflowRunCounts :many
 SELECT status, count(*)::bigint AS runs FROM workflow_runs
 WHERE community_id = $1 AND workflow_id = $2 GROUP BY status

@@ -147,10 +147,13 @@ func (h *Handler) workflowWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	switch ans.Status {
 	case workflow.RunSucceeded:
-		out, err := json.Marshal(ans.Output)
-		if err != nil {
-			h.apiFail(w, r, err)
-			return
+		out := ans.OutputJSON
+		if out == nil {
+			var err error
+			if out, err = json.Marshal(ans.Output); err != nil {
+				h.apiFail(w, r, err)
+				return
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -32,7 +32,8 @@ type Limiter struct {
 
 	mu       sync.Mutex
 	buckets  map[string]*memBucket
-	degraded atomic.Bool // the last Redis call failed and memory was used
+	leases   map[string]*lease // TakeLeased's unspent blocks
+	degraded atomic.Bool       // the last Redis call failed and memory was used
 }
 
 type memBucket struct {
@@ -43,7 +44,7 @@ type memBucket struct {
 // New returns a Limiter backed by rdb, or by memory when rdb is nil. Keys in
 // Redis start with prefix.
 func New(rdb *redis.Client, prefix string, logger *slog.Logger) *Limiter {
-	return &Limiter{rdb: rdb, prefix: prefix, logger: logger, now: time.Now, buckets: map[string]*memBucket{}}
+	return &Limiter{rdb: rdb, prefix: prefix, logger: logger, now: time.Now, buckets: map[string]*memBucket{}, leases: map[string]*lease{}}
 }
 
 // Degraded reports whether Redis is configured but the last call to it failed.
@@ -90,6 +91,7 @@ func (l *Limiter) Reset(ctx context.Context, key string, window time.Duration) {
 	}
 	l.mu.Lock()
 	delete(l.buckets, key)
+	delete(l.leases, key)
 	l.mu.Unlock()
 }
 
@@ -117,6 +119,11 @@ func (l *Limiter) do(ctx context.Context, key string, limit int, window time.Dur
 			return result(vals[0] == 1, int(vals[1]), int(vals[2]), limit, elapsed, w, take)
 		}
 	}
+	return l.mem(key, limit, start, elapsed, w, take)
+}
+
+// mem is do in memory: without Redis, or while it is down.
+func (l *Limiter) mem(key string, limit int, start, elapsed, w int64, take bool) Result {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[key]

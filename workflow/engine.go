@@ -161,7 +161,12 @@ func (r *runner) step(ctx context.Context, a *activation) (sr stepResult) {
 		sr.notes = []string{"disabled: its input passed on unchanged"}
 		return sr
 	}
-	x := &Exec{Run: r.info, Node: n, Seq: a.Seq, Input: a.Input, Scope: r.scope(a), Env: r.env}
+	// A trigger passes its payload on (passTrigger): it needs no scope and no time limit.
+	trigger := k.Category == CategoryTrigger
+	x := &Exec{Run: r.info, Node: n, Seq: a.Seq, Input: a.Input, Env: r.env}
+	if !trigger {
+		x.Scope = r.scope(a)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			sr.err = &nodeError{node: n.ID, reason: fmt.Sprintf("the node failed unexpectedly: %v", p)}
@@ -172,9 +177,13 @@ func (r *runner) step(ctx context.Context, a *activation) (sr stepResult) {
 			sr.notes = append(sr.notes, "missing: {{ "+m+" }} rendered empty")
 		}
 	}()
-	left := r.limits.MaxDuration - r.busy
-	nctx, cancel := context.WithTimeout(ctx, max(left, time.Millisecond))
-	defer cancel()
+	nctx := ctx
+	if !trigger {
+		left := r.limits.MaxDuration - r.busy
+		var cancel context.CancelFunc
+		nctx, cancel = context.WithTimeout(ctx, max(left, time.Millisecond))
+		defer cancel()
+	}
 	res, err := k.Run(nctx, x, cfg)
 	if vw, ok := res.Output.(VarWrite); ok && err == nil && vw.Scope == ScopeRun {
 		if res.Vars == nil {
@@ -182,7 +191,7 @@ func (r *runner) step(ctx context.Context, a *activation) (sr stepResult) {
 		}
 		res.Vars[vw.Name] = vw.Value // data_variable_set on this run: {{ vars.name }} from here on
 	}
-	if err == nil && res.Output != nil && k.Category == CategoryTrigger && a.raw != nil {
+	if err == nil && res.Output != nil && trigger && a.raw != nil {
 		sr.raw = a.raw // a trigger passes its payload on: already JSON values, already encoded
 	} else if err == nil && res.Output != nil {
 		if raw, jerr := json.Marshal(res.Output); jerr != nil {

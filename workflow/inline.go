@@ -14,12 +14,15 @@ import (
 
 // Outcome is how a run this process ran while a caller waited ended.
 type Outcome struct {
-	RunID  int64   `json:"run_id"`
-	Status string  `json:"status"` // succeeded, failed, waiting, running (still going when the wait ended)
-	Error  string  `json:"error,omitempty"`
-	Node   string  `json:"failed_node,omitempty"`
-	Output any     `json:"output,omitempty"` // the answering node's output, or the run's last
-	Traces []Trace `json:"traces,omitempty"`
+	RunID  int64  `json:"run_id"`
+	Status string `json:"status"` // succeeded, failed, waiting, running (still going when the wait ended)
+	Error  string `json:"error,omitempty"`
+	Node   string `json:"failed_node,omitempty"`
+	Output any    `json:"output,omitempty"` // the answering node's output, or the run's last
+	// OutputJSON is Output's encoding when the run has it (the answering
+	// node's, as its trace stores it); nil: encode Output.
+	OutputJSON []byte  `json:"-"`
+	Traces     []Trace `json:"traces,omitempty"`
 }
 
 // RunInline runs a published version's run in this process while the
@@ -33,9 +36,11 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	if err != nil {
 		return Outcome{}, err
 	}
-	payload, trig, err := roundTripRaw(req.Payload)
-	if err != nil {
-		return Outcome{}, err
+	payload, trig := req.Payload, req.PayloadJSON
+	if trig == nil {
+		if payload, trig, err = roundTripRaw(req.Payload); err != nil {
+			return Outcome{}, err
+		}
 	}
 	if !c.pure() || req.DedupKey != "" {
 		return s.runStored(ctx, c, req, respond, observe)
@@ -50,6 +55,7 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	r.observe = observe
 	started := time.Now()
 	o := r.run(ctx)
+	ended := time.Now()
 	out := r.outcome(o, respond)
 	if o.status == "interrupted" {
 		o.status, o.err = "failed", "the caller stopped waiting before the run ended"
@@ -58,10 +64,10 @@ func (s *Service) RunInline(ctx context.Context, req StartRequest, respond strin
 	// Nothing is left to resume: only the run's answer is kept of its state.
 	raw, _ := json.Marshal(state{Result: r.st.Result, Steps: r.st.Steps, Trace: r.st.Trace})
 	// Its trace is stored off the caller's path: nothing it did needs it.
-	s.done.store(finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunInsertDoneParams{
+	s.done.store(finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunCopyDoneParams{
 		ID: info.RunID, CommunityID: info.CommunityID, WorkflowID: info.WorkflowID, Version: info.Version, Status: o.status,
 		TriggerKind: req.Kind, TriggerNode: req.Node, Trigger: trig, State: raw, Error: o.err, FailedNode: o.failedNode,
-		NodeCount: int32(r.st.Steps), StartedAt: &started, BusyUs: r.busy.Microseconds(), DedupKey: req.DedupKey}})
+		NodeCount: int32(r.st.Steps), StartedAt: &started, FinishedAt: &ended, BusyUs: r.busy.Microseconds(), Claims: 1, DedupKey: req.DedupKey}})
 	return out, nil
 }
 
@@ -132,6 +138,14 @@ func (r *runner) outcome(o outcome, respond string) Outcome {
 	out := Outcome{RunID: r.info.RunID, Status: o.status, Error: o.err, Node: o.failedNode, Output: r.st.Result, Traces: r.traces}
 	if respond != "" {
 		out.Output = r.st.Outputs[respond]
+		for i := len(r.traces) - 1; i >= 0; i-- {
+			if t := &r.traces[i]; t.Node == respond {
+				if t.Status == "succeeded" {
+					out.OutputJSON = t.outRaw
+				}
+				break
+			}
+		}
 	}
 	return out
 }
@@ -207,16 +221,17 @@ func (s *Service) TestRun(ctx context.Context, cid, id int64, payload any, userI
 	r.observe = observe
 	started := time.Now()
 	o := r.run(ctx)
+	ended := time.Now()
 	if o.status == "interrupted" || o.status == "waiting" {
 		o.status, o.err = "failed", "a test run stops at a delay or when its page closes"
 	}
 	out := r.outcome(o, "")
 	raw, _ := json.Marshal(r.st)
 	trig, _ := json.Marshal(payload)
-	err = s.done.finish(context.WithoutCancel(ctx), finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunInsertDoneParams{
+	err = s.done.finish(context.WithoutCancel(ctx), finishItem{info: info, traces: r.traces, insert: &db.WorkflowRunCopyDoneParams{
 		ID: info.RunID, CommunityID: cid, WorkflowID: id, Status: o.status, TriggerKind: TriggerManual, TriggerNode: node,
 		Trigger: trig, State: raw, Error: o.err, FailedNode: o.failedNode, NodeCount: int32(r.st.Steps), StartedAt: &started,
-		BusyUs: r.busy.Microseconds(), StartedBy: userRef(userID)}})
+		FinishedAt: &ended, BusyUs: r.busy.Microseconds(), Claims: 1, StartedBy: userRef(userID)}})
 	return out, err
 }
 

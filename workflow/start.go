@@ -31,6 +31,10 @@ type StartRequest struct {
 	Kind        string // one of the trigger kinds
 	Node        string // the trigger node it starts from
 	Payload     any    // the trigger's payload: {{ trigger.… }}
+	// PayloadJSON, when set, is Payload's encoding, and Payload is made of
+	// JSON values only (as json.Unmarshal into an any makes them): a
+	// caller that has both spares encoding and decoding it again.
+	PayloadJSON []byte
 	// DedupKey makes the start happen once: a second request with the same
 	// key gets the first run's id (an event id, a webhook delivery id, a
 	// schedule's fire time).
@@ -78,9 +82,11 @@ func (s *Service) startTx(ctx context.Context, tx pgx.Tx, reqs []StartRequest, e
 	}
 	p := db.WorkflowRunInsertManyParams{}
 	for i, r := range reqs {
-		raw, err := json.Marshal(r.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("encode the trigger payload: %w", err)
+		raw := r.PayloadJSON
+		if raw == nil {
+			if raw, err = json.Marshal(r.Payload); err != nil {
+				return nil, fmt.Errorf("encode the trigger payload: %w", err)
+			}
 		}
 		p.Ids = append(p.Ids, ids[i])
 		p.CommunityIds = append(p.CommunityIds, r.CommunityID)

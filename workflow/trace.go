@@ -74,7 +74,7 @@ type finishItem struct {
 	err    string
 	node   string
 	traces []Trace
-	insert *db.WorkflowRunInsertDoneParams
+	insert *db.WorkflowRunCopyDoneParams
 	done   chan error
 }
 
@@ -139,7 +139,7 @@ func (f *finisher) commit(batch []*finishItem) error {
 	defer cancel()
 	return pgx.BeginFunc(ctx, f.s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		var inserts []db.WorkflowRunInsertDoneParams
+		var inserts []db.WorkflowRunCopyDoneParams
 		var finishes []db.WorkflowRunFinishParams
 		var rows []db.WorkflowNodeRunCopyParams
 		for _, it := range batch {
@@ -153,7 +153,9 @@ func (f *finisher) commit(batch []*finishItem) error {
 		}
 		var errs []error
 		if len(inserts) > 0 {
-			q.WorkflowRunInsertDone(ctx, inserts).Exec(func(_ int, err error) { errs = append(errs, err) })
+			if _, err := q.WorkflowRunCopyDone(ctx, inserts); err != nil {
+				return fmt.Errorf("store finished runs: %w", err)
+			}
 		}
 		if len(finishes) > 0 {
 			q.WorkflowRunFinish(ctx, finishes).Exec(func(_ int, err error) { errs = append(errs, err) })

@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"encoding/json"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -45,6 +47,40 @@ func FuzzWebhookAllow(f *testing.F) {
 		}
 		if !allowed(prefixes, prefixes[0].Addr()) {
 			t.Fatalf("%q does not allow its own address %s", s, prefixes[0].Addr())
+		}
+	})
+}
+
+// FuzzWebhookPayload: the payload's encoding, made by hand, decodes to the
+// payload itself, as the encoding json.Marshal makes would.
+func FuzzWebhookPayload(f *testing.F) {
+	f.Add([]byte(`{"user":"alice","amount":5}`), "application/json", "Go <1.0> & \"x\"")
+	f.Add([]byte(" [1, 2.5e3, {\"a\": [null, true, \"\\u00e9\\n\"]}]\n"), "", "")
+	f.Add([]byte(`{"html":"<b>&amp;</b>","\u2028":"line"}`), "text/plain; charset=utf-8", "bot/1.0")
+	f.Fuzz(func(t *testing.T, body []byte, contentType, agent string) {
+		var decoded any
+		if json.Unmarshal(body, &decoded) != nil {
+			return
+		}
+		headers := map[string]string{"Content-Type": contentType, "User-Agent": agent, "Authorization": "secret"}
+		payload, raw := webhookPayload(body, decoded, headers, time.Unix(1_800_000_000, 123).In(time.FixedZone("x", 3600)))
+		var got, want any
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatalf("encoding %q does not decode: %v", raw, err)
+		}
+		enc, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(enc, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("encoding %s decodes to %v, want %v", raw, got, want)
+		}
+		if !jsonValues(payload) {
+			t.Fatalf("payload %#v holds more than JSON values", payload)
+		}
+		if h := payload["headers"].(map[string]any); h["authorization"] != nil || h["user-agent"] != nil && agent == "" {
+			t.Fatalf("headers kept: %v", h)
 		}
 	})
 }

@@ -56,6 +56,7 @@ type ReceiveAnswer struct {
 	Repeated   bool   // the delivery id was seen before: RunID is the first delivery's run
 	Status     string // the run's status: queued (async), or where the wait left it (sync)
 	Output     any    // sync: the answering node's output
+	OutputJSON []byte // sync: Output's encoding, when known
 	Error      string // sync: why the run failed
 	FailedNode string
 }
@@ -93,7 +94,8 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 	if !validDelivery(req.DeliveryID) {
 		return ReceiveAnswer{}, errWebhookDelivery
 	}
-	if res := wh.limiter.Take(ctx, "wfhook:"+strconv.FormatInt(e.id, 10), e.rate, time.Minute); !res.Allowed {
+	// A lease: most deliveries of a busy webhook are counted without a round trip to Redis.
+	if res := wh.limiter.TakeLeased(ctx, e.limitKey, e.rate, time.Minute); !res.Allowed {
 		return ReceiveAnswer{}, &problem.Error{Code: problem.TooMany, RetryAfter: res.RetryAfter,
 			Message: fmt.Sprintf("This webhook takes at most %d deliveries a minute.", e.rate)}
 	}
@@ -101,7 +103,8 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 		return ReceiveAnswer{}, errWebhookBodyTooLarge
 	}
 	body := bytes.TrimSpace(req.Body)
-	if len(body) == 0 || (body[0] != '{' && body[0] != '[') || !json.Valid(body) {
+	var decoded any
+	if len(body) == 0 || (body[0] != '{' && body[0] != '[') || json.Unmarshal(body, &decoded) != nil {
 		return ReceiveAnswer{}, errWebhookBody
 	}
 	if e.version == 0 {
@@ -111,8 +114,9 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 		return ReceiveAnswer{}, problem.New(problem.Conflict,
 			"The workflow is not published with the webhook trigger %q: publish a version that has it, or delete this webhook.", e.node)
 	}
+	payload, raw := webhookPayload(body, decoded, req.Headers, now)
 	start := StartRequest{CommunityID: e.cid, WorkflowID: e.wid, Version: e.version, Kind: TriggerWebhook, Node: e.node,
-		Payload: webhookPayload(body, req.Headers, now)}
+		Payload: payload, PayloadJSON: raw}
 	if req.DeliveryID != "" {
 		start.DedupKey = "webhook:" + strconv.FormatInt(e.id, 10) + ":" + req.DeliveryID
 	}
@@ -138,19 +142,33 @@ func (wh *Webhooks) Receive(ctx context.Context, token string, req ReceiveReques
 		return ReceiveAnswer{}, err
 	}
 	wh.count(e.cid, e.id, now)
-	return ReceiveAnswer{Mode: WebhookSync, RunID: out.RunID, Status: out.Status, Output: out.Output, Error: out.Error, FailedNode: out.Node}, nil
+	return ReceiveAnswer{Mode: WebhookSync, RunID: out.RunID, Status: out.Status, Output: out.Output, OutputJSON: out.OutputJSON,
+		Error: out.Error, FailedNode: out.Node}, nil
 }
 
 // webhookPayload is a delivery as its run reads it: {{ trigger.body.… }},
-// {{ trigger.headers.… }} and {{ trigger.received_at }}.
-func webhookPayload(body []byte, headers map[string]string, at time.Time) map[string]any {
-	kept := map[string]string{}
+// {{ trigger.headers.… }} and {{ trigger.received_at }}; decoded is body
+// decoded. It returns the payload and its encoding, made here rather than
+// by encoding the payload (what json.Marshal would make, keys in order).
+func webhookPayload(body []byte, decoded any, headers map[string]string, at time.Time) (map[string]any, []byte) {
+	kept := map[string]any{}
 	for _, name := range WebhookHeaders {
 		if v, ok := headers[name]; ok && v != "" {
 			kept[strings.ToLower(name)] = truncate(v, maxWebhookHeader)
 		}
 	}
-	return map[string]any{"body": json.RawMessage(body), "headers": kept, "received_at": at.UTC().Format(time.RFC3339Nano)}
+	received := at.UTC().Format(time.RFC3339Nano)
+	var buf bytes.Buffer
+	buf.Grow(len(body) + 256)
+	buf.WriteString(`{"body":`)
+	json.Compact(&buf, body) // valid: decoded from it
+	buf.WriteString(`,"headers":`)
+	hj, _ := json.Marshal(kept) // strings only
+	buf.Write(hj)
+	buf.WriteString(`,"received_at":"`)
+	buf.WriteString(received) // digits, letters and punctuation only
+	buf.WriteString(`"}`)
+	return map[string]any{"body": decoded, "headers": kept, "received_at": received}, buf.Bytes()
 }
 
 // Sign returns the signature header's value for a delivery: what a sender
@@ -238,17 +256,18 @@ func allowed(list []netip.Prefix, ip netip.Addr) bool {
 // webhookEntry is what a delivery needs of its webhook and workflow, kept
 // for a few seconds so a burst costs no lookups.
 type webhookEntry struct {
-	missing bool // no webhook has this token
-	id      int64
-	cid     int64
-	wid     int64
-	node    string
-	secret  []byte
-	allow   []netip.Prefix
-	rate    int
-	version int32          // the published version; 0: not published
-	cfg     *WebhookConfig // the node's configuration in that version; nil: not a webhook trigger there
-	expires time.Time
+	missing  bool // no webhook has this token
+	id       int64
+	cid      int64
+	wid      int64
+	node     string
+	secret   []byte
+	allow    []netip.Prefix
+	rate     int
+	limitKey string         // its sliding-window limit's key
+	version  int32          // the published version; 0: not published
+	cfg      *WebhookConfig // the node's configuration in that version; nil: not a webhook trigger there
+	expires  time.Time
 }
 
 // webhookCache holds entries by token hash. A deletion or a change of the
@@ -362,7 +381,8 @@ func (wh *Webhooks) load(ctx context.Context, hash []byte) (*webhookEntry, error
 	if err != nil {
 		return nil, fmt.Errorf("allowlist of webhook %d: %w", row.ID, err)
 	}
-	e := &webhookEntry{id: row.ID, cid: row.CommunityID, wid: row.WorkflowID, node: row.NodeID, secret: sec, allow: allow, rate: int(row.RatePerMinute)}
+	e := &webhookEntry{id: row.ID, cid: row.CommunityID, wid: row.WorkflowID, node: row.NodeID, secret: sec, allow: allow, rate: int(row.RatePerMinute),
+		limitKey: "wfhook:" + strconv.FormatInt(row.ID, 10)}
 	pub, err := q.WorkflowPublishedOne(ctx, db.WorkflowPublishedOneParams{CommunityID: row.CommunityID, ID: row.WorkflowID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, nil

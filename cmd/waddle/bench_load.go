@@ -116,7 +116,9 @@ func loadTest(ctx context.Context, cfg loadTestConfig) (loadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.run(ctx, client, cfg.Build, from, until); err != nil {
+			w.conn.timeout = cfg.Timeout
+			defer w.conn.close()
+			if err := w.run(ctx, &cfg, client, from, until); err != nil {
 				cancel(err)
 			}
 		}()
@@ -163,25 +165,36 @@ type loadWorker struct {
 	status                                     map[int]int64
 	firstErr                                   string
 	hist                                       histogram
+	conn                                       loadConn // for http:// targets
 }
 
-func (w *loadWorker) run(ctx context.Context, client *http.Client, build func() (*http.Request, error), from, until time.Time) error {
+// doHTTP sends req through net/http: for https, and for a test's transport.
+func doHTTP(ctx context.Context, client *http.Client, req *http.Request) (int, error) {
+	resp, err := client.Do(req.WithContext(ctx))
+	if err != nil {
+		return 0, err
+	}
+	// Read the whole answer, so the connection is reused.
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, err
+}
+
+func (w *loadWorker) run(ctx context.Context, cfg *loadTestConfig, client *http.Client, from, until time.Time) error {
 	for ctx.Err() == nil {
 		sent := time.Now()
 		if !sent.Before(until) {
 			return nil
 		}
-		req, err := build()
+		req, err := cfg.Build()
 		if err != nil {
 			return fmt.Errorf("build a request: %w", err)
 		}
-		resp, err := client.Do(req.WithContext(ctx))
-		code := 0
-		if err == nil {
-			// Read the whole answer, so the connection is reused.
-			_, err = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			code = resp.StatusCode
+		var code int
+		if req.URL.Scheme == "http" && cfg.Transport == nil {
+			code, err = w.conn.do(ctx, req)
+		} else {
+			code, err = doHTTP(ctx, client, req)
 		}
 		done := time.Now()
 		if ctx.Err() != nil {

@@ -66,13 +66,12 @@ RETURNING id;
 -- name: WorkflowRunByDedup :one
 SELECT id FROM workflow_runs WHERE workflow_id = $1 AND dedup_key = $2;
 
--- A run finished without a checkpoint (nothing it did touched the world) is
--- stored once, whole.
--- name: WorkflowRunInsertDone :batchexec
+-- Runs finished without a checkpoint (nothing they did touched the world)
+-- are stored once, whole, many at a time.
+-- name: WorkflowRunCopyDone :copyfrom
 INSERT INTO workflow_runs (id, community_id, workflow_id, version, status, trigger_kind, trigger_node, trigger, state, error,
     failed_node, node_count, started_at, finished_at, busy_us, claims, dedup_key, started_by)
-VALUES (@id, @community_id, @workflow_id, @version, @status, @trigger_kind, @trigger_node, @trigger, @state, @error,
-    @failed_node, @node_count, @started_at, now(), @busy_us, 1, @dedup_key, @started_by);
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18);
 
 -- name: WorkflowRunRequeue :execrows
 UPDATE workflow_runs SET state = @state, node_count = @node_count, busy_us = @busy_us, status = 'queued', owner = 0
