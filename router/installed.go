@@ -162,7 +162,7 @@ func (s *snapshot) loadInstalls(ctx context.Context, q *db.Queries) error {
 	}
 	for _, cmd := range s.list {
 		if in := s.installs[cmd.InstallID]; in != nil {
-			cmd.Module, cmd.ModuleVersion, cmd.moduleVersionID = in.slug, in.version, in.versionID
+			cmd.Module, cmd.ModuleVersion, cmd.ModuleVersionID = in.slug, in.version, in.versionID
 		}
 	}
 	return nil
