@@ -110,7 +110,7 @@ func (h *Handler) renderInstalled(w http.ResponseWriter, r *http.Request, st int
 			row.Pending, row.Missing = in.Pending.Version, capLines(in.Pending.Missing)
 		}
 		if p.CanManage {
-			versions, err := h.cfg.Marketplace.Versions(r.Context(), in.Slug)
+			versions, err := h.cfg.Marketplace.VersionChoices(r.Context(), in.Slug)
 			if err != nil {
 				h.fail(w, r, err)
 				return

@@ -186,13 +186,13 @@ func (s *Service) ChangeVersion(ctx context.Context, by audit.Actor, communityID
 		if err != nil {
 			return fmt.Errorf("change the version of %q: %w", slug, err)
 		}
-		var pv parsedVersion
+		var pv storedVersion
 		if version == "" {
 			v, err := q.InstallVersionByID(ctx, db.InstallVersionByIDParams{ModuleID: row.ModuleID, ID: row.VersionID})
 			if err != nil {
 				return fmt.Errorf("change %q: read its version: %w", slug, err)
 			}
-			if pv, err = parseVersion(v); err != nil {
+			if pv, err = readVersion(v); err != nil {
 				return err
 			}
 		} else {
@@ -264,7 +264,7 @@ func (s *Service) AcceptPending(ctx context.Context, by audit.Actor, communityID
 		if err != nil {
 			return fmt.Errorf("accept for %q: read the waiting version: %w", slug, err)
 		}
-		pv, err := parseVersion(v)
+		pv, err := readVersion(v)
 		if err != nil {
 			return err
 		}
@@ -294,7 +294,7 @@ func (s *Service) AcceptPending(ctx context.Context, by audit.Actor, communityID
 
 // apply switches an install to a version whose capabilities are all
 // accepted: its row, its config and its commands, in tx.
-func (s *Service) apply(ctx context.Context, tx pgx.Tx, by audit.Actor, row db.MarketplaceInstall, pv parsedVersion, plain, secrets map[string]any) error {
+func (s *Service) apply(ctx context.Context, tx pgx.Tx, by audit.Actor, row db.MarketplaceInstall, pv storedVersion, plain, secrets map[string]any) error {
 	cfg, sealed, err := s.storeConfig(plain, secrets)
 	if err != nil {
 		return err
@@ -316,7 +316,7 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, by audit.Actor, row db.M
 
 // setCommands registers the version's commands, turning a name clash into
 // a problem that names it and suggests a prefix.
-func (s *Service) setCommands(ctx context.Context, tx pgx.Tx, communityID, installID int64, pv parsedVersion, prefix string) error {
+func (s *Service) setCommands(ctx context.Context, tx pgx.Tx, communityID, installID int64, pv storedVersion, prefix string) error {
 	err := s.settings.SetInstallCommands(ctx, tx, communityID, installID, pv.commands(prefix))
 	var clash *router.NameClash
 	if errors.As(err, &clash) {
@@ -338,24 +338,24 @@ func ownName(name, prefix string) string {
 }
 
 // pickVersion reads version ("" the newest stable, not yanked) of a module.
-func (s *Service) pickVersion(ctx context.Context, q *db.Queries, moduleID int64, version string) (parsedVersion, error) {
+func (s *Service) pickVersion(ctx context.Context, q *db.Queries, moduleID int64, version string) (storedVersion, error) {
 	var row db.MarketplaceVersion
 	var err error
 	if version == "" {
 		row, err = q.InstallVersionNewest(ctx, moduleID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return parsedVersion{}, problem.Invalidf("version", "The module has no version to install.")
+			return storedVersion{}, problem.Invalidf("version", "The module has no version to install.")
 		}
 	} else {
 		row, err = q.InstallVersionGet(ctx, db.InstallVersionGetParams{ModuleID: moduleID, Version: version})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return parsedVersion{}, problem.Invalidf("version", "There is no version %q of this module.", version)
+			return storedVersion{}, problem.Invalidf("version", "There is no version %q of this module.", version)
 		}
 	}
 	if err != nil {
-		return parsedVersion{}, fmt.Errorf("read version %q: %w", version, err)
+		return storedVersion{}, fmt.Errorf("read version %q: %w", version, err)
 	}
-	return parseVersion(row)
+	return readVersion(row)
 }
 
 // storeConfig encodes the plain values and seals the secrets as one JSON object.

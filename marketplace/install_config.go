@@ -66,15 +66,15 @@ func prefixed(prefix, name string) string {
 	return prefix + "_" + name
 }
 
-// parsedVersion is a stored version with its manifest and schema read.
-type parsedVersion struct {
+// storedVersion is a stored version with its manifest and schema read.
+type storedVersion struct {
 	row      db.MarketplaceVersion
 	manifest Manifest
 	schema   ConfigSchema
 }
 
-func parseVersion(row db.MarketplaceVersion) (parsedVersion, error) {
-	pv := parsedVersion{row: row}
+func readVersion(row db.MarketplaceVersion) (storedVersion, error) {
+	pv := storedVersion{row: row}
 	if err := json.Unmarshal(row.Manifest, &pv.manifest); err != nil {
 		return pv, fmt.Errorf("read the manifest of version %s: %w", row.Version, err)
 	}
@@ -87,7 +87,7 @@ func parseVersion(row db.MarketplaceVersion) (parsedVersion, error) {
 }
 
 // commands are the version's commands under prefix, for the router.
-func (pv parsedVersion) commands(prefix string) []router.InstallCommand {
+func (pv storedVersion) commands(prefix string) []router.InstallCommand {
 	out := make([]router.InstallCommand, 0, len(pv.manifest.Commands))
 	for _, c := range pv.manifest.Commands {
 		ic := router.InstallCommand{Name: prefixed(prefix, strings.ToLower(c.Name)), Platforms: c.Platforms,

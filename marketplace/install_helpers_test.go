@@ -177,7 +177,7 @@ func (e *installEnv) mustVersion(moduleID int64, m marketplace.Manifest) {
 }
 
 // manifest is a webhook module's version with the given commands ("name" or "name:alias").
-func manifest(slug, version, url string, caps []marketplace.Capability, cmds ...string) marketplace.Manifest {
+func installManifest(slug, version, url string, caps []marketplace.Capability, cmds ...string) marketplace.Manifest {
 	m := marketplace.Manifest{Slug: slug, Name: slug, Summary: "test", Price: marketplace.Price{Kind: marketplace.PriceFree},
 		Version: version, Executor: marketplace.Executor{Kind: marketplace.ExecWebhook, URL: url, TimeoutMS: 3000}, Capabilities: caps}
 	for _, c := range cmds {

@@ -43,8 +43,8 @@ func (s *Service) installed(ctx context.Context, communityID int64, slug string)
 	return Install{}, ErrNotFound
 }
 
-// Versions lists a module's versions, newest first, for a version picker.
-func (s *Service) Versions(ctx context.Context, slug string) ([]VersionChoice, error) {
+// VersionChoices lists a module's versions, newest first, for a version picker.
+func (s *Service) VersionChoices(ctx context.Context, slug string) ([]VersionChoice, error) {
 	q := db.New(s.read)
 	mod, err := q.InstallModuleBySlug(ctx, slug)
 	if err != nil {
@@ -87,7 +87,7 @@ func toInstall(r db.InstallListByCommunityRow) (Install, error) {
 			return in, fmt.Errorf("read the config of %s: %w", r.Slug, err)
 		}
 	}
-	pv, err := parseVersion(db.MarketplaceVersion{Version: r.Version, Manifest: r.Manifest})
+	pv, err := readVersion(db.MarketplaceVersion{Version: r.Version, Manifest: r.Manifest})
 	if err != nil {
 		return in, err
 	}
@@ -131,7 +131,7 @@ func (s *Service) InstallChoice(ctx context.Context, slug, version string) (Choi
 	if !mod.Listed {
 		return Choice{}, ErrNotFound
 	}
-	versions, err := s.Versions(ctx, slug)
+	versions, err := s.VersionChoices(ctx, slug)
 	if err != nil {
 		return Choice{}, err
 	}

@@ -99,7 +99,7 @@ func TestCapabilitiesAreEnforced(t *testing.T) {
 			if granted {
 				slug, cmd, cs = fmt.Sprintf("cap%d-yes", i), fmt.Sprintf("cap%dyes", i), caps(c.cap)
 			}
-			e.mustModule(slug, marketplace.PriceFree, "s", manifest(slug, "1.0.0", srv.URL, cs, cmd))
+			e.mustModule(slug, marketplace.PriceFree, "s", installManifest(slug, "1.0.0", srv.URL, cs, cmd))
 			if _, err := e.svc.Install(ctx, e.admin, e.cid, marketplace.InstallInput{Slug: slug, Accept: cs}); err != nil {
 				t.Fatal(err)
 			}
@@ -140,8 +140,8 @@ func TestPointsReadSendsTheBalanceOnlyWhenGranted(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
-	e.mustModule("bal-yes", marketplace.PriceFree, "s", manifest("bal-yes", "1.0.0", srv.URL, caps(marketplace.CapChat, marketplace.CapPointsRead), "balyes"))
-	e.mustModule("bal-no", marketplace.PriceFree, "s", manifest("bal-no", "1.0.0", srv.URL, caps(marketplace.CapChat), "balno"))
+	e.mustModule("bal-yes", marketplace.PriceFree, "s", installManifest("bal-yes", "1.0.0", srv.URL, caps(marketplace.CapChat, marketplace.CapPointsRead), "balyes"))
+	e.mustModule("bal-no", marketplace.PriceFree, "s", installManifest("bal-no", "1.0.0", srv.URL, caps(marketplace.CapChat), "balno"))
 	for _, s := range []string{"bal-yes", "bal-no"} {
 		m := caps(marketplace.CapChat, marketplace.CapPointsRead)
 		if _, err := e.svc.Install(ctx, e.admin, e.cid, marketplace.InstallInput{Slug: s, Accept: m}); err != nil {
@@ -161,7 +161,7 @@ func TestConfigAndSecretsReachTheModule(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
-	m := manifest("cfg", "1.0.0", srv.URL, caps(marketplace.CapChat), "cfg")
+	m := installManifest("cfg", "1.0.0", srv.URL, caps(marketplace.CapChat), "cfg")
 	m.Config = []byte(`{"properties":{"greeting":{"type":"string"},"token":{"type":"secret"}},"required":["token"]}`)
 	e.mustModule("cfg", marketplace.PriceFree, "s", m)
 	if _, err := e.svc.Install(ctx, e.admin, e.cid, marketplace.InstallInput{Slug: "cfg", Accept: caps(marketplace.CapChat),

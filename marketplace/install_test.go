@@ -16,7 +16,7 @@ func TestInstallResolvesOnBothInstancesAndUninstallRemovesIt(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "sign-1", echo)
-	e.mustModule("trivia", marketplace.PriceFree, "sign-1", manifest("trivia", "1.0.0", srv.URL, caps(marketplace.CapChat), "trivia:tq", "score"))
+	e.mustModule("trivia", marketplace.PriceFree, "sign-1", installManifest("trivia", "1.0.0", srv.URL, caps(marketplace.CapChat), "trivia:tq", "score"))
 
 	if got := replies(e.say(e.r2, "!trivia")); got != "" {
 		t.Fatalf("before install: %q", got)
@@ -64,7 +64,7 @@ func TestInstallClashIsRefusedNamingItAndPrefixInstalls(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
-	e.mustModule("trivia", marketplace.PriceFree, "s", manifest("trivia", "1.0.0", srv.URL, caps(marketplace.CapChat), "trivia", "score:points"))
+	e.mustModule("trivia", marketplace.PriceFree, "s", installManifest("trivia", "1.0.0", srv.URL, caps(marketplace.CapChat), "trivia", "score:points"))
 	if _, err := e.st.CreateCommand(ctx, e.admin, e.cid, router.CommandInput{Name: "trivia", Response: "mine", Permission: router.Everyone, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,9 +108,9 @@ func TestInstallClashWithBuiltinAndAnotherModule(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
-	e.mustModule("pts", marketplace.PriceFree, "s", manifest("pts", "1.0.0", srv.URL, nil, "points"))
-	e.mustModule("one", marketplace.PriceFree, "s", manifest("one", "1.0.0", srv.URL, nil, "dice"))
-	e.mustModule("two", marketplace.PriceFree, "s", manifest("two", "1.0.0", srv.URL, nil, "roll:dice"))
+	e.mustModule("pts", marketplace.PriceFree, "s", installManifest("pts", "1.0.0", srv.URL, nil, "points"))
+	e.mustModule("one", marketplace.PriceFree, "s", installManifest("one", "1.0.0", srv.URL, nil, "dice"))
+	e.mustModule("two", marketplace.PriceFree, "s", installManifest("two", "1.0.0", srv.URL, nil, "roll:dice"))
 	_, err := e.svc.Install(ctx, e.admin, e.cid, marketplace.InstallInput{Slug: "pts"})
 	if p := problem.As(err); p == nil || !strings.Contains(p.Message, "!points is already a built-in command") {
 		t.Fatalf("built-in clash: %v", err)
@@ -132,16 +132,16 @@ func TestInstallRefusals(t *testing.T) {
 	schema := json.RawMessage(`{"type":"object","properties":{"greeting":{"type":"string","maxLength":10},
 		"rounds":{"type":"number","minimum":1,"maximum":5},"mode":{"type":"enum","enum":["easy","hard"]},
 		"token":{"type":"secret"}},"required":["greeting","token"]}`)
-	m := manifest("quiz", "1.0.0", srv.URL, caps(marketplace.CapChat, marketplace.CapPointsWrite), "quiz")
+	m := installManifest("quiz", "1.0.0", srv.URL, caps(marketplace.CapChat, marketplace.CapPointsWrite), "quiz")
 	m.Config = schema
 	id := e.mustModule("quiz", marketplace.PriceFree, "s", m)
-	y := manifest("quiz", "1.1.0", srv.URL, caps(marketplace.CapChat), "quiz")
+	y := installManifest("quiz", "1.1.0", srv.URL, caps(marketplace.CapChat), "quiz")
 	y.Config = schema
 	e.mustVersion(id, y)
 	e.pool.Exec(ctx, "UPDATE marketplace_versions SET yanked = true, yanked_reason = 'broken' WHERE version = '1.1.0'")
-	e.mustModule("gone", marketplace.PriceFree, "s", manifest("gone", "1.0.0", srv.URL, nil, "gone"))
+	e.mustModule("gone", marketplace.PriceFree, "s", installManifest("gone", "1.0.0", srv.URL, nil, "gone"))
 	e.pool.Exec(ctx, "UPDATE marketplace_modules SET listed = false WHERE slug = 'gone'")
-	e.mustModule("paid", marketplace.PriceMonthly, "s", manifest("paid", "1.0.0", srv.URL, nil, "paid"))
+	e.mustModule("paid", marketplace.PriceMonthly, "s", installManifest("paid", "1.0.0", srv.URL, nil, "paid"))
 
 	all := caps(marketplace.CapChat, marketplace.CapPointsWrite)
 	good := map[string]any{"greeting": "hi", "token": "t0k"}

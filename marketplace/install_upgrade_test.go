@@ -17,9 +17,9 @@ func TestUpgradeAndDowngradeSwitchTheCommandsOnBothInstances(t *testing.T) {
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
 	chat := caps(marketplace.CapChat)
-	v1 := manifest("game", "1.0.0", srv.URL, chat, "guess", "hint")
+	v1 := installManifest("game", "1.0.0", srv.URL, chat, "guess", "hint")
 	v1.Config = []byte(`{"properties":{"level":{"type":"enum","enum":["easy","hard"]},"old":{"type":"string"}}}`)
-	v2 := manifest("game", "2.0.0", srv.URL, chat, "guess", "clue")
+	v2 := installManifest("game", "2.0.0", srv.URL, chat, "guess", "clue")
 	v2.Config = []byte(`{"properties":{"level":{"type":"enum","enum":["easy","hard"]},"lives":{"type":"number"}},"required":["lives"]}`)
 	id := e.mustModule("game", marketplace.PriceFree, "s", v1)
 	e.mustVersion(id, v2)
@@ -65,8 +65,8 @@ func TestUpgradeWaitsForNewCapabilities(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
-	id := e.mustModule("bank", marketplace.PriceFree, "s", manifest("bank", "1.0.0", srv.URL, caps(marketplace.CapChat), "bank"))
-	e.mustVersion(id, manifest("bank", "1.1.0", srv.URL, caps(marketplace.CapChat, marketplace.CapPointsWrite), "bank"))
+	id := e.mustModule("bank", marketplace.PriceFree, "s", installManifest("bank", "1.0.0", srv.URL, caps(marketplace.CapChat), "bank"))
+	e.mustVersion(id, installManifest("bank", "1.1.0", srv.URL, caps(marketplace.CapChat, marketplace.CapPointsWrite), "bank"))
 	if _, err := e.svc.Install(ctx, e.admin, e.cid, marketplace.InstallInput{Slug: "bank", Version: "1.0.0", Accept: caps(marketplace.CapChat)}); err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +99,8 @@ func TestLapsedSubscriptionAnswersOneLineAndRenewalRestores(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
-	id := e.mustModule("pro", marketplace.PriceMonthly, "s", manifest("pro", "1.0.0", srv.URL, caps(marketplace.CapChat), "pro"))
-	e.mustModule("free", marketplace.PriceFree, "s", manifest("free", "1.0.0", srv.URL, caps(marketplace.CapChat), "free"))
+	id := e.mustModule("pro", marketplace.PriceMonthly, "s", installManifest("pro", "1.0.0", srv.URL, caps(marketplace.CapChat), "pro"))
+	e.mustModule("free", marketplace.PriceFree, "s", installManifest("free", "1.0.0", srv.URL, caps(marketplace.CapChat), "free"))
 	if _, err := e.pool.Exec(ctx, `INSERT INTO marketplace_purchases (community_id, module_id, kind, status, expires_at, provider)
 		VALUES ($1, $2, 'monthly', 'active', now() + interval '1 day', 'test')`, e.cid, id); err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestTenancyOfInstalls(t *testing.T) {
 	e := newInstallEnv(t)
 	ctx := context.Background()
 	srv := newModuleServer(t, "s", echo)
-	e.mustModule("mine", marketplace.PriceFree, "s", manifest("mine", "1.0.0", srv.URL, nil, "mine"))
+	e.mustModule("mine", marketplace.PriceFree, "s", installManifest("mine", "1.0.0", srv.URL, nil, "mine"))
 	if _, err := e.svc.Install(ctx, e.admin, e.cid, marketplace.InstallInput{Slug: "mine"}); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func BenchmarkInstall20Commands(b *testing.B) {
 	for i := range 20 {
 		cmds = append(cmds, fmt.Sprintf("c%d:a%d", i, i))
 	}
-	e.mustModule("big", marketplace.PriceFree, "s", manifest("big", "1.0.0", "https://example.com/hook", caps(marketplace.CapChat), cmds...))
+	e.mustModule("big", marketplace.PriceFree, "s", installManifest("big", "1.0.0", "https://example.com/hook", caps(marketplace.CapChat), cmds...))
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := e.svc.Install(ctx, e.admin, e.cid, marketplace.InstallInput{Slug: "big", Accept: caps(marketplace.CapChat)}); err != nil {
