@@ -24,7 +24,15 @@ func commandRow(cid int64, prefix string, c *router.Command, canManage bool) vie
 	return views.CommandRow{CommunityID: cid, ID: c.ID, Prefix: prefix, Name: c.Name, Aliases: c.Aliases, Response: c.Response,
 		Modules: c.Modules, Parallel: c.Parallel, Permission: c.Permission, UserCooldown: int(c.UserCooldown / time.Second), GlobalCooldown: int(c.GlobalCooldown / time.Second),
 		Platforms: c.Platforms, Enabled: c.Enabled, Counter: c.Counter, CanManage: canManage,
-		Permissions: router.Permissions, AllPlatforms: router.Platforms, WorkflowID: c.WorkflowID}
+		Permissions: router.Permissions, AllPlatforms: router.Platforms, WorkflowID: c.WorkflowID, Module: moduleLabel(c)}
+}
+
+// moduleLabel is "slug version" for an installed module's command.
+func moduleLabel(c *router.Command) string {
+	if c.InstallID == 0 {
+		return ""
+	}
+	return c.Module + " " + c.ModuleVersion
 }
 
 // workflowNames names the workflows that own commands, by id.
@@ -46,6 +54,10 @@ func (h *Handler) workflowNames(ctx context.Context, cid int64, cmds ...*router.
 // refuseManaged answers a request to change a workflow's command by hand
 // with a conflict naming the workflow, and reports whether it did.
 func (h *Handler) refuseManaged(w http.ResponseWriter, r *http.Request, c *router.Command) bool {
+	if c.InstallID != 0 {
+		h.fail(w, r, problem.New(problem.Conflict, "!%s is managed by the module %s: upgrade or uninstall the module instead.", c.Name, c.Module))
+		return true
+	}
 	if c.WorkflowID == 0 {
 		return false
 	}

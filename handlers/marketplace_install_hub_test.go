@@ -120,6 +120,10 @@ func TestInstallFromTheHub(t *testing.T) {
 	if n := x.count("SELECT count(*) FROM commands WHERE community_id = $1 AND install_id IS NOT NULL", x.a.ID); n != 1 {
 		t.Fatalf("%d commands installed", n)
 	}
+	cmds := admin.get(fmt.Sprintf("/c/%d/commands", x.a.ID), nil).doc(t)
+	if got := cmds.Find(`[data-testid=command-row-module]`).Text(); got != "module hub-mod 1.0.0" {
+		t.Fatalf("commands page shows %q", got)
+	}
 	installed := admin.get(fmt.Sprintf("/c/%d/marketplace/installed", x.a.ID), nil)
 	d := installed.doc(t)
 	if d.Find(`[data-testid=install-hub-mod]`).Length() != 1 || d.Find(`[data-testid=secret-set]`).Length() != 1 ||

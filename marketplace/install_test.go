@@ -96,6 +96,11 @@ func TestInstallClashIsRefusedNamingItAndPrefixInstalls(t *testing.T) {
 	if got := replies(e.say(e.r2, "!trivia")); got != "mine" {
 		t.Fatalf("the community's own command: %q", got)
 	}
+	var id int64
+	e.pool.QueryRow(ctx, "SELECT id FROM commands WHERE name = 'fun_trivia'").Scan(&id)
+	if err := e.st.DeleteCommand(ctx, e.admin, e.cid, id); !problem.Is(err, problem.Conflict) {
+		t.Fatalf("deleting a module's command by hand: %v", err)
+	}
 }
 
 func TestInstallClashWithBuiltinAndAnotherModule(t *testing.T) {

@@ -76,7 +76,7 @@ type Command struct {
 	Module         string // with InstallID: the module's slug and version
 	ModuleVersion  string
 
-	moduleVersionID int64
+	ModuleVersionID int64
 }
 
 func toCommand(r db.Command) *Command {
@@ -349,8 +349,8 @@ func (h *handling) logExecRefused(cmd *Command, inv Invocation, outcome string, 
 	if e.Refused == nil {
 		e.Refused = []string{}
 	}
-	if cmd.moduleVersionID != 0 {
-		e.ModuleVersionID = &cmd.moduleVersionID
+	if cmd.ModuleVersionID != 0 {
+		e.ModuleVersionID = &cmd.ModuleVersionID
 	}
 	h.mu.Lock()
 	h.executions = append(h.executions, e)

@@ -86,8 +86,6 @@ func toInstalled(row db.InstallListForRouterRow) (*installed, error) {
 	switch ex.Kind {
 	case "webhook":
 		in.remote.sealedSecret = row.SigningSecretSealed
-	case "openwhisk":
-		in.remote.sealedSecret = row.CredentialsSealed // "user:key"
 	}
 	return in, nil
 }
@@ -100,8 +98,10 @@ func (in *installed) lapsed(now time.Time) bool {
 	return in.status != "active" || (in.expires != nil && !in.expires.After(now))
 }
 
-// lambdaCredentials are a Lambda version's sealed credentials.
-type lambdaCredentials struct {
+// versionCredentials are a version's sealed executor credentials, as
+// publishing seals them (marketplace.Credentials).
+type versionCredentials struct {
+	OpenWhisk       string `json:"openwhisk"` // "user:key"
 	AccessKeyID     string `json:"access_key_id"`
 	SecretAccessKey string `json:"secret_access_key"`
 }
@@ -109,16 +109,16 @@ type lambdaCredentials struct {
 // target opens the install's executor target.
 func (in *installed) target(box *secret.Box) (*RemoteModule, error) {
 	m := *in.remote
-	if m.Kind == executor.Lambda && in.sealedCreds != nil {
+	if (m.Kind == executor.Lambda || m.Kind == executor.OpenWhisk) && in.sealedCreds != nil {
 		raw, err := box.Open(in.sealedCreds)
 		if err != nil {
 			return nil, fmt.Errorf("open the credentials of %s: %w", in.slug, err)
 		}
-		var c lambdaCredentials
+		var c versionCredentials
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return nil, fmt.Errorf("read the credentials of %s: %w", in.slug, err)
 		}
-		m.AccessKey, m.openSecretKey = c.AccessKeyID, c.SecretAccessKey
+		m.AccessKey, m.openSecretKey, m.openSecret = c.AccessKeyID, c.SecretAccessKey, c.OpenWhisk
 	}
 	return &m, nil
 }
@@ -162,7 +162,7 @@ func (s *snapshot) loadInstalls(ctx context.Context, q *db.Queries) error {
 	}
 	for _, cmd := range s.list {
 		if in := s.installs[cmd.InstallID]; in != nil {
-			cmd.Module, cmd.ModuleVersion, cmd.moduleVersionID = in.slug, in.version, in.versionID
+			cmd.Module, cmd.ModuleVersion, cmd.ModuleVersionID = in.slug, in.version, in.versionID
 		}
 	}
 	return nil

@@ -33,6 +33,7 @@ type RemoteModule struct {
 
 	sealedSecret, sealedSecretKey []byte
 	openSecretKey                 string // an installed Lambda version's key, opened from its credentials
+	openSecret                    string // an installed OpenWhisk version's "user:key"
 }
 
 func toRemote(m db.CommunityModule) *RemoteModule {
@@ -61,6 +62,9 @@ func (m *RemoteModule) target(box *secret.Box) (executor.Target, error) {
 	}
 	if m.openSecretKey != "" {
 		t.SecretAccessKey = m.openSecretKey
+	}
+	if m.openSecret != "" {
+		t.Secret = m.openSecret
 	}
 	return t, nil
 }

@@ -108,6 +108,9 @@ func nameFree(ctx context.Context, q *db.Queries, communityID, workflowID int64,
 
 // managed refuses to change or delete a workflow's command by hand.
 func managed(ctx context.Context, q *db.Queries, communityID int64, row db.Command) error {
+	if row.InstallID != nil {
+		return problem.New(problem.Conflict, "!%s is managed by an installed module: upgrade or uninstall the module instead.", row.Name)
+	}
 	if row.WorkflowID == nil {
 		return nil
 	}
