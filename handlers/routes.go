@@ -70,6 +70,7 @@ func (h *Handler) routes() http.Handler {
 		r.Route("/workflows", h.workflowAPIRoutes)
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
+		h.socialAPIRoutes(r) // module reviews and usage (marketplace_social_api.go)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
@@ -125,6 +126,7 @@ func (h *Handler) routes() http.Handler {
 			// Platform OAuth callbacks: the state ties them to the session that started them (links.go).
 			r.Get("/oauth/twitch/callback", h.twitchCallback)
 			r.Get("/oauth/slack/callback", h.slackCallback)
+			h.socialHubRoutes(r) // module reviews and usage (marketplace_social_hub.go)
 
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
@@ -147,6 +149,7 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/keys", h.createCommunityKey) // the community's API keys (community_keys.go)
 					r.Post("/keys/{kid}/regenerate", h.regenerateCommunityKey)
 					r.Post("/keys/{kid}/revoke", h.revokeCommunityKey)
+					r.Get("/marketplace/installed/{slug}/usage", h.communityUsagePage) // marketplace_social_hub.go
 				})
 
 				// The bot pages: members look, managers change (bot.go).
