@@ -99,7 +99,7 @@ const (
 )
 
 // Actions lists every action, for the filter on the audit page.
-var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
+var Actions = append([]string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
 	ServerLinked, ServerUnlinked, BotAccountConnected,
@@ -109,7 +109,7 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
 	WorkflowCreated, WorkflowUpdated, WorkflowDeleted, WorkflowPublished, WorkflowDrafted, WorkflowArchived,
 	WorkflowRunStart, WorkflowRunCancel, WorkflowWebhook, WorkflowSchedule,
-	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}
+	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}, marketplaceCatalogActions...)
 
 // Actor is who did something and from where.
 type Actor struct {

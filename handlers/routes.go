@@ -70,7 +70,8 @@ func (h *Handler) routes() http.Handler {
 		r.Route("/workflows", h.workflowAPIRoutes)
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
-		h.socialAPIRoutes(r) // module reviews and usage (marketplace_social_api.go)
+		r.Group(h.marketplaceCatalogAPIRoutes) // the module catalogue and publishing (marketplace_catalog_api.go)
+		h.socialAPIRoutes(r)                   // module reviews and usage (marketplace_social_api.go)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})

@@ -30,7 +30,7 @@ var (
 	ErrNoOwnReview      = problem.New(problem.NotFound, "You have not reviewed this module.")
 	errNotInstalled     = problem.New(problem.Forbidden, "Only members of a community that has this module installed may review it.")
 	errOwnModule        = problem.New(problem.Forbidden, "Authors cannot review their own modules.")
-	errNotAuthor        = problem.New(problem.Forbidden, "Only the module's author may answer its reviews.")
+	errNotReviewAuthor  = problem.New(problem.Forbidden, "Only the module's author may answer its reviews.")
 	errAlreadyAnswered  = problem.New(problem.Conflict, "This review already has the author's answer; an answer is given once and cannot be changed.")
 	errNotGlobalAdmin   = problem.New(problem.Forbidden, "Only global admins may hide or show reviews.")
 	errAnswerEmpty      = problem.Invalidf("answer", "Write an answer.")
@@ -224,7 +224,7 @@ func (s *Service) AnswerReview(ctx context.Context, by audit.Actor, authorUserID
 		return Review{}, err
 	}
 	if m.authorID == 0 || m.authorID != authorUserID {
-		return Review{}, errNotAuthor
+		return Review{}, errNotReviewAuthor
 	}
 	text, err = reviewText("answer", text)
 	if err != nil {
