@@ -10,11 +10,11 @@ import (
 )
 
 // socialFixture is what the matrix's review and usage routes work on:
-//   - "matrix-mod", by a developer in no community, installed in A, with a
+//   - "social-mod", by a developer in no community, installed in A, with a
 //     review by A's plain member (the victim), which admins hide;
-//   - "a-admin-mod", by A's admin (the user key "own"), installed in A, with
+//   - "social-author-mod", by A's admin (the user key "own"), installed in A, with
 //     the victim's review, which its author answers;
-//   - "lonely", installed nowhere: what a refusal on a module reviewers
+//   - "social-lonely", installed nowhere: what a refusal on a module reviewers
 //     cannot reach must look like.
 type socialFixture struct {
 	root auth.User // a global admin, who unhides between cases
@@ -23,7 +23,7 @@ type socialFixture struct {
 func (x *tenancyEnv) socialFixtures(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	dev := x.user("matrix-dev@example.com", false)
+	dev := x.user("social-dev@example.com", false)
 	ua, err := x.auth.UserByEmail(ctx, "a-admin@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -32,14 +32,14 @@ func (x *tenancyEnv) socialFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mid, vid := x.mustModule(t, "matrix-mod", dev.ID)
+	mid, vid := x.mustModule(t, "social-mod", dev.ID)
 	x.mustInstall(t, x.a.ID, mid, vid)
-	amid, avid := x.mustModule(t, "a-admin-mod", ua.ID)
+	amid, avid := x.mustModule(t, "social-author-mod", ua.ID)
 	x.mustInstall(t, x.a.ID, amid, avid)
-	x.mustModule(t, "lonely", dev.ID)
+	x.mustModule(t, "social-lonely", dev.ID)
 	x.mustRun(t, x.a.ID, vid, "ok")
 	x.mustRun(t, x.b.ID, vid, "ok") // B never installed it: a row the community view must not count
-	for _, slug := range []string{"matrix-mod", "a-admin-mod"} {
+	for _, slug := range []string{"social-mod", "social-author-mod"} {
 		if _, err := x.cfg.Marketplace.PutReview(ctx, audit.Actor{UserID: x.victim}, x.victim, slug, 3, "victim's review"); err != nil {
 			t.Fatal(err)
 		}
@@ -64,8 +64,8 @@ func socialTenancyRoutes() []tenancyRoute {
 				return fmt.Sprintf("/marketplace/modules/%s/reviews/%d/%s", slug, x.unknown, suffix)
 			}
 	}
-	answer, answerU := reviewOf("a-admin-mod", "answer")
-	hide, hideU := reviewOf("matrix-mod", "hide")
+	answer, answerU := reviewOf("social-author-mod", "answer")
+	hide, hideU := reviewOf("social-mod", "hide")
 	// Own reviews of A's admin and of the global admin who owns A, for DELETE.
 	ownReviews := func(t *testing.T, x *tenancyEnv) {
 		for _, email := range []string{"a-admin@example.com", "g-owner-a@example.com"} {
@@ -73,24 +73,24 @@ func socialTenancyRoutes() []tenancyRoute {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := x.cfg.Marketplace.PutReview(context.Background(), audit.Actor{UserID: u.ID}, u.ID, "matrix-mod", 4, "to delete"); err != nil {
+			if _, err := x.cfg.Marketplace.PutReview(context.Background(), audit.Actor{UserID: u.ID}, u.ID, "social-mod", 4, "to delete"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	return []tenancyRoute{
-		{method: "GET", pattern: "/api/v1/marketplace/modules/{slug}/reviews", path: fixed("/marketplace/modules/matrix-mod/reviews"),
+		{method: "GET", pattern: "/api/v1/marketplace/modules/{slug}/reviews", path: fixed("/marketplace/modules/social-mod/reviews"),
 			unknownPath: fixed("/marketplace/modules/no-such-module/reviews"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": refused, "action": refused, "core": refused, "admin": {200, 200, 401, 200}}},
 		// Only members of a community that installed the module review it.
-		{method: "PUT", pattern: "/api/v1/marketplace/modules/{slug}/review", path: fixed("/marketplace/modules/matrix-mod/review"),
-			unknownPath: fixed("/marketplace/modules/lonely/review"),
+		{method: "PUT", pattern: "/api/v1/marketplace/modules/{slug}/review", path: fixed("/marketplace/modules/social-mod/review"),
+			unknownPath: fixed("/marketplace/modules/social-lonely/review"),
 			body: func(_ *tenancyEnv, n int) string {
 				return fmt.Sprintf(`{"stars": %d, "body": "matrix %d"}`, 1+n%5, n)
 			},
 			want: map[string][4]int{"user": {200, 403, 403, 403}, "trigger": refused, "action": refused, "core": refused, "admin": {200, 403, 401, 403}}},
-		{method: "DELETE", pattern: "/api/v1/marketplace/modules/{slug}/review", path: fixed("/marketplace/modules/matrix-mod/review"),
-			unknownPath: fixed("/marketplace/modules/lonely/review"), body: noBody, prep: ownReviews,
+		{method: "DELETE", pattern: "/api/v1/marketplace/modules/{slug}/review", path: fixed("/marketplace/modules/social-mod/review"),
+			unknownPath: fixed("/marketplace/modules/social-lonely/review"), body: noBody, prep: ownReviews,
 			want: map[string][4]int{"user": {200, 404, 404, 404}, "trigger": refused, "action": refused, "core": refused, "admin": {200, 404, 401, 404}}},
 		// The module's author answers: A's admin; admin keys are no author.
 		{method: "POST", pattern: "/api/v1/marketplace/modules/{slug}/reviews/{user_id}/answer", path: answer, unknownPath: answerU,
@@ -102,22 +102,22 @@ func socialTenancyRoutes() []tenancyRoute {
 		// Global admins hide, through admin keys only.
 		{method: "POST", pattern: "/api/v1/marketplace/modules/{slug}/reviews/{user_id}/hide", path: hide, unknownPath: hideU, body: noBody,
 			prep: func(t *testing.T, x *tenancyEnv) {
-				if _, err := x.cfg.Marketplace.UnhideReview(context.Background(), audit.Actor{UserID: x.social.root.ID}, true, "matrix-mod", x.victim); err != nil {
+				if _, err := x.cfg.Marketplace.UnhideReview(context.Background(), audit.Actor{UserID: x.social.root.ID}, true, "social-mod", x.victim); err != nil {
 					t.Fatal(err)
 				}
 			},
 			want: map[string][4]int{"user": forbidden, "trigger": refused, "action": refused, "core": refused, "admin": {200, 200, 401, 200}}},
 		// The author and global admins see a module's usage.
-		{method: "GET", pattern: "/api/v1/marketplace/modules/{slug}/usage", path: fixed("/marketplace/modules/a-admin-mod/usage"),
-			unknownPath: fixed("/marketplace/modules/lonely/usage"), body: noBody,
+		{method: "GET", pattern: "/api/v1/marketplace/modules/{slug}/usage", path: fixed("/marketplace/modules/social-author-mod/usage"),
+			unknownPath: fixed("/marketplace/modules/social-lonely/usage"), body: noBody,
 			want: map[string][4]int{"user": {200, 403, 403, 403}, "trigger": refused, "action": refused, "core": refused, "admin": {200, 200, 401, 200}}},
 		// A community's admins see its usage of an installed module.
 		{method: "GET", pattern: "/api/v1/marketplace/installs/{slug}/usage",
 			path: func(x *tenancyEnv) string {
-				return fmt.Sprintf("/marketplace/installs/matrix-mod/usage?community_id=%d", x.a.ID)
+				return fmt.Sprintf("/marketplace/installs/social-mod/usage?community_id=%d", x.a.ID)
 			},
 			unknownPath: func(x *tenancyEnv) string {
-				return fmt.Sprintf("/marketplace/installs/matrix-mod/usage?community_id=%d", x.unknown)
+				return fmt.Sprintf("/marketplace/installs/social-mod/usage?community_id=%d", x.unknown)
 			},
 			body: noBody,
 			want: map[string][4]int{"user": {200, 404, 404, 404}, "trigger": refused, "action": refused, "core": refused, "admin": {200, 200, 401, 200}}},

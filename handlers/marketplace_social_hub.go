@@ -118,7 +118,7 @@ func (h *Handler) reviewAnswer(w http.ResponseWriter, r *http.Request, slug stri
 			h.renderReviews(w, r, st, s)
 		},
 		Flash: flash,
-		To:    reviewsURL(slug),
+		To:    "/marketplace/" + url.PathEscape(slug) + "#mk-reviews",
 	})
 }
 
@@ -264,6 +264,24 @@ func (h *Handler) communityUsagePage(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, views.MarketplaceUsagePage(views.UsagePage{Chrome: h.chrome(r, "Usage of "+slug, "communities"),
 		Back: "Installed modules", BackURL: fmt.Sprintf("/c/%d/marketplace/installed", m.ID), Usage: s}))
+}
+
+// socialSections adds the reviews section, and the usage section for the
+// module's author and global admins, to the module page p.
+func (h *Handler) socialSections(r *http.Request, u auth.User, slug string, p *views.MarketplaceModulePage) error {
+	reviews, err := h.reviewsSection(r.Context(), u, slug, 0, nil)
+	if err != nil {
+		return err
+	}
+	p.Reviews = views.MarketplaceReviews(reviews)
+	usage, ok, err := h.moduleUsageSection(r.Context(), u, slug, r.URL.Query().Get("version"))
+	if err != nil {
+		return err
+	}
+	if ok {
+		p.Usage = views.MarketplaceUsage(usage)
+	}
+	return nil
 }
 
 // socialHubRoutes are the hub's review and usage routes (signed-in users;

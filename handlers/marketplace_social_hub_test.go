@@ -105,7 +105,7 @@ func TestReviewsHub(t *testing.T) {
 
 	// Without script: a redirect; the text is shown as text.
 	res = mc.post("/marketplace/dice/reviews", url.Values{"stars": {"4"}, "body": {"<script>alert(1)</script> **bold**"}}, nil)
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/marketplace/dice/reviews" {
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/marketplace/dice#mk-reviews" {
 		t.Fatalf("save: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	res = oc.get("/marketplace/dice/reviews", nil)
@@ -251,5 +251,46 @@ func TestUsageHub(t *testing.T) {
 	}
 	if res := e.signedIn(member.Email).get(fmt.Sprintf("/c/%d/marketplace/installed/dice/usage", a.ID), nil); res.StatusCode != http.StatusForbidden {
 		t.Errorf("a plain member saw the community's usage: %d", res.StatusCode)
+	}
+}
+
+// The module page carries the reviews section for everyone and the usage
+// section for its author and global admins only.
+func TestModulePageSocialSections(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	root := e.user("root@example.com", true)
+	dev := e.user("dev@example.com", false)
+	member := e.user("member@example.com", false)
+	a := e.community(root, "alpha", map[auth.User]community.Role{member: community.Member})
+	mid, vid := e.mustModule(t, "dice", dev.ID)
+	e.mustInstall(t, a.ID, mid, vid)
+	e.mustRun(t, a.ID, vid, "ok")
+	cases := []struct {
+		who       string
+		path      string
+		usage     bool
+		canReview bool
+	}{
+		{dev.Email, "/marketplace/dice", true, false},
+		{root.Email, "/marketplace/dice", true, true}, // a global admin who owns alpha
+		{member.Email, "/marketplace/dice", false, true},
+		{member.Email, fmt.Sprintf("/c/%d/marketplace/dice", a.ID), false, true},
+	}
+	for _, c := range cases {
+		res := e.signedIn(c.who).get(c.path, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d", c.who, c.path, res.StatusCode)
+		}
+		d := res.doc(t)
+		if d.Find("[data-testid=mk-reviews]").Length() != 1 {
+			t.Errorf("%s %s: no reviews section", c.who, c.path)
+		}
+		if got := d.Find("[data-testid=mk-usage]").Length() == 1; got != c.usage {
+			t.Errorf("%s %s: usage shown %v, want %v", c.who, c.path, got, c.usage)
+		}
+		if got := d.Find("[data-testid=review-form]").Length() == 1; got != c.canReview {
+			t.Errorf("%s %s: review form %v, want %v", c.who, c.path, got, c.canReview)
+		}
 	}
 }
