@@ -20,8 +20,8 @@ const MaxReviewBytes = 2000
 
 // Audit actions of the review moderation (hub-wide: no community).
 const (
-	AuditReviewHidden   = "marketplace_review_hidden"
-	AuditReviewUnhidden = "marketplace_review_unhidden"
+	AuditReviewHidden   = audit.MarketplaceReviewHidden
+	AuditReviewUnhidden = audit.MarketplaceReviewUnhidden
 )
 
 // The refusals of the review rules.
