@@ -62,6 +62,7 @@ type tenancyEnv struct {
 	wf      workflowFixture
 	hooks   webhookFixture
 	sched   scheduleFixture
+	social  socialFixture
 }
 
 func newTenancyEnv(t *testing.T) *tenancyEnv {
@@ -108,6 +109,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 	x.workflowFixtures(t)
 	x.webhookFixtures(t)
 	x.scheduleFixtures(t)
+	x.socialFixtures(t)
 	if _, err := e.pool.Exec(ctx, "UPDATE users SET is_admin = false WHERE id = $1", gx.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +132,7 @@ func (x *tenancyEnv) fingerprint(cid int64) string {
 		(SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM workflow_runs WHERE community_id = $1),
 		(SELECT string_agg(id::text, ',' ORDER BY id) FROM workflow_webhooks WHERE community_id = $1),
 		(SELECT string_agg(id || ':' || kind || ':' || enabled || ':' || updated_at, ',' ORDER BY id) FROM workflow_schedules WHERE community_id = $1),
+		`+socialReviewFingerprint+`,
 		(SELECT name || description FROM communities WHERE id = $1))`, cid).Scan(&s)
 	if err != nil {
 		x.t.Fatal(err)
@@ -157,7 +160,8 @@ func tenancyRoutes() []tenancyRoute {
 	// Roles that the route refuses (403) keep 401 for keys that no longer work.
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
-	return append(append(append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), scheduleTenancyRoutes()...), installTenancyRoutes()...), []tenancyRoute{
+	return append(append(append(append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), scheduleTenancyRoutes()...),
+		installTenancyRoutes()...), socialTenancyRoutes()...), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},
 				"core": {200, 200, 401, 200}, "admin": {200, 200, 401, 200}}},

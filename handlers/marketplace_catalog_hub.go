@@ -165,6 +165,10 @@ func (h *Handler) renderModulePage(w http.ResponseWriter, r *http.Request, st in
 		h.fail(w, r, err)
 		return
 	}
+	if err := h.socialSections(r, u, mod.Slug, &p); err != nil { // reviews and usage (marketplace_social_hub.go)
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, r, st, views.MarketplaceModule(p))
 }
 

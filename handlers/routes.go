@@ -72,6 +72,7 @@ func (h *Handler) routes() http.Handler {
 		r.Route("/templates", h.templateAPIRoutes)
 		r.Group(h.marketplaceCatalogAPIRoutes) // the module catalogue and publishing (marketplace_catalog_api.go)
 		h.installAPIRoutes(r)                  // installing marketplace modules (marketplace_install_api.go)
+		h.socialAPIRoutes(r)                   // module reviews and usage (marketplace_social_api.go)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
@@ -128,6 +129,7 @@ func (h *Handler) routes() http.Handler {
 			// Platform OAuth callbacks: the state ties them to the session that started them (links.go).
 			r.Get("/oauth/twitch/callback", h.twitchCallback)
 			r.Get("/oauth/slack/callback", h.slackCallback)
+			h.socialHubRoutes(r) // module reviews and usage (marketplace_social_hub.go)
 
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
@@ -151,6 +153,7 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/keys", h.createCommunityKey) // the community's API keys (community_keys.go)
 					r.Post("/keys/{kid}/regenerate", h.regenerateCommunityKey)
 					r.Post("/keys/{kid}/revoke", h.revokeCommunityKey)
+					r.Get("/marketplace/installed/{slug}/usage", h.communityUsagePage) // marketplace_social_hub.go
 				})
 
 				// The bot pages: members look, managers change (bot.go).

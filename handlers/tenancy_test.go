@@ -94,6 +94,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/keys", fmt.Sprintf("/c/%d/keys", B), url.Values{"name": {"evil"}, "role": {"trigger"}}, ""},
 		{"POST", "/c/{cid}/keys/{kid}/regenerate", fmt.Sprintf("/c/%d/keys/%d/regenerate", B, keyB.ID), nil, ""},
 		{"POST", "/c/{cid}/keys/{kid}/revoke", fmt.Sprintf("/c/%d/keys/%d/revoke", B, keyB.ID), nil, ""},
+		{"GET", "/c/{cid}/marketplace/installed/{slug}/usage", fmt.Sprintf("/c/%d/marketplace/installed/dice/usage", B), nil, ""},
 		// The bot pages.
 		{"GET", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), nil, ""},
 		{"GET", "/c/{cid}/commands/{id}", fmt.Sprintf("/c/%d/commands/%d", B, cmdB.ID), nil, ""},

@@ -201,4 +201,17 @@
       text.focus();
     }
   });
+
+  // A textarea with data-counter="ID" and a maxlength shows, in #ID, how
+  // many characters it holds of its limit as one types.
+  document.addEventListener("input", function (ev) {
+    var el = ev.target;
+    if (!(el instanceof HTMLTextAreaElement) || !el.dataset.counter) {
+      return;
+    }
+    var out = document.getElementById(el.dataset.counter);
+    if (out) {
+      out.textContent = Array.from(el.value).length + " of " + el.maxLength + " characters";
+    }
+  });
 })();
