@@ -67,6 +67,12 @@ const (
 // ViewerTrackingChanged records a change to a community's viewer tracking.
 const ViewerTrackingChanged = "viewer_tracking_changed"
 
+// Marketplace purchase actions.
+const (
+	MarketplaceCheckoutStarted = "marketplace_checkout_started" // target: the module's slug
+	MarketplacePurchaseChanged = "marketplace_purchase_changed" // by the payment provider's webhook
+)
+
 // Workflow licence and permission actions.
 const (
 	WorkflowLicenceSet         = "workflow_licence_set" // target: the licence's id; the key itself is never recorded
@@ -109,7 +115,8 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
 	WorkflowCreated, WorkflowUpdated, WorkflowDeleted, WorkflowPublished, WorkflowDrafted, WorkflowArchived,
 	WorkflowRunStart, WorkflowRunCancel, WorkflowWebhook, WorkflowSchedule,
-	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}
+	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged,
+	MarketplaceCheckoutStarted, MarketplacePurchaseChanged}
 
 // Actor is who did something and from where.
 type Actor struct {
