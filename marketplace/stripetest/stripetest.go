@@ -247,7 +247,9 @@ func Signature(secret string, payload []byte, t time.Time) string {
 }
 
 // Sign is the Stripe-Signature header of payload signed with the endpoint's secret at t.
-func (s *Server) Sign(payload []byte, t time.Time) string { return Signature(s.WebhookSecret, payload, t) }
+func (s *Server) Sign(payload []byte, t time.Time) string {
+	return Signature(s.WebhookSecret, payload, t)
+}
 
 // Deliver posts payload to a webhook endpoint the way Stripe does, signed at t.
 func (s *Server) Deliver(endpoint string, payload []byte, t time.Time) (*http.Response, error) {
