@@ -2,6 +2,7 @@ package marketplace_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,24 @@ func TestCheckoutCompletedWithoutRow(t *testing.T) {
 	}
 	if p := e.purchase(cid, m); p.Status != marketplace.PurchaseActive || p.Kind != marketplace.PriceOneTime {
 		t.Errorf("purchase = %+v, want active one-time", p)
+	}
+}
+
+// An event of another API version is refused: stripe-go would misread it.
+func TestStripeWebhookOtherAPIVersion(t *testing.T) {
+	t.Parallel()
+	e := newPayEnv(t)
+	old := []byte(`{"id":"evt_old","object":"event","api_version":"2020-08-27","type":"invoice.paid","data":{"object":{"id":"in_1","object":"invoice"}}}`)
+	err := e.deliver(old)
+	if !problem.Is(err, problem.Invalid) || !strings.Contains(err.Error(), "2025-08-27.basil") {
+		t.Errorf("an event of API version 2020-08-27 = %v, want refused naming the version to set", err)
+	}
+	// A verified event Waddle does not act on is acknowledged and changes nothing.
+	other := []byte(`{"id":"evt_other","object":"event","api_version":"` + stripetest.APIVersion + `","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`)
+	if err := e.deliver(other); err != nil {
+		t.Errorf("customer.created = %v, want acknowledged", err)
+	}
+	if n := e.count("SELECT count(*) FROM marketplace_payment_events"); n != 0 {
+		t.Errorf("%d events stored, want 0", n)
 	}
 }
