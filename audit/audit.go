@@ -67,12 +67,6 @@ const (
 // ViewerTrackingChanged records a change to a community's viewer tracking.
 const ViewerTrackingChanged = "viewer_tracking_changed"
 
-// Marketplace purchase actions.
-const (
-	MarketplaceCheckoutStarted = "marketplace_checkout_started" // target: the module's slug
-	MarketplacePurchaseChanged = "marketplace_purchase_changed" // by the payment provider's webhook
-)
-
 // Workflow licence and permission actions.
 const (
 	WorkflowLicenceSet         = "workflow_licence_set" // target: the licence's id; the key itself is never recorded
@@ -105,7 +99,7 @@ const (
 )
 
 // Actions lists every action, for the filter on the audit page.
-var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
+var Actions = append(append([]string{SignIn, SignInFailed, SignOut, PasswordResetAsk, PasswordReset, PasswordChanged,
 	MemberInvited, InviteAccepted, InviteRevoked, MemberRoleChanged, MemberRemoved,
 	APIKeyCreated, APIKeyRegenerated, APIKeyRevoked, CommunityCreated, CommunitySettings, UserCreated,
 	ServerLinked, ServerUnlinked, BotAccountConnected,
@@ -115,8 +109,7 @@ var Actions = []string{SignIn, SignInFailed, SignOut, PasswordResetAsk, Password
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
 	WorkflowCreated, WorkflowUpdated, WorkflowDeleted, WorkflowPublished, WorkflowDrafted, WorkflowArchived,
 	WorkflowRunStart, WorkflowRunCancel, WorkflowWebhook, WorkflowSchedule,
-	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged,
-	MarketplaceCheckoutStarted, MarketplacePurchaseChanged}
+	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}, marketplaceCatalogActions...), marketplacePayActions...)
 
 // Actor is who did something and from where.
 type Actor struct {

@@ -156,6 +156,31 @@ type MarketplaceInstall struct {
 	UpdatedAt        time.Time
 }
 
+type MarketplaceListing struct {
+	ID             int64
+	Slug           string
+	Name           string
+	Summary        string
+	Description    string
+	AuthorID       *int64
+	AuthorName     string
+	Homepage       string
+	Category       []string
+	Labels         []string
+	Core           bool
+	PriceKind      string
+	PriceCents     int32
+	Currency       string
+	Listed         bool
+	UnlistedReason string
+	ActiveInstalls int32
+	RatingCount    int32
+	RatingSum      int32
+	LatestVersion  string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 type MarketplaceModule struct {
 	ID                  int64
 	Slug                string
@@ -180,6 +205,7 @@ type MarketplaceModule struct {
 	Search              interface{}
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	LatestVersion       string
 }
 
 type MarketplacePaymentEvent struct {

@@ -73,6 +73,7 @@ type Module struct {
 	Core           bool      `json:"core"`
 	Price          Price     `json:"price"`
 	Listed         bool      `json:"listed"`
+	UnlistedReason string    `json:"unlisted_reason,omitempty"`
 	ActiveInstalls int       `json:"active_installs"`
 	RatingCount    int       `json:"rating_count"`
 	RatingAverage  float64   `json:"rating_average"` // 0 with no ratings

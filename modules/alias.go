@@ -14,7 +14,7 @@ type Alias struct{}
 // Declaration describes !alias.
 func (Alias) Declaration() router.Declaration {
 	return router.Declaration{Name: "alias", Usage: "add|del <alias> [command]", Permission: router.Moderator,
-		Uses: []router.Service{router.ServiceCommands}}
+		Uses: []router.Service{router.ServiceCommands}, Capabilities: []string{"chat"}}
 }
 
 // Run adds or deletes an alias.

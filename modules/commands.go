@@ -14,7 +14,7 @@ type Commands struct{}
 // Declaration describes !commands.
 func (Commands) Declaration() router.Declaration {
 	return router.Declaration{Name: "commands", Usage: "add|edit|del|show <name> [response]", Permission: router.Moderator,
-		Uses: []router.Service{router.ServiceCommands}}
+		Uses: []router.Service{router.ServiceCommands}, Capabilities: []string{"chat"}}
 }
 
 // Run does what the first argument says.

@@ -15,7 +15,7 @@ type Counter struct{}
 // Declaration describes !counter.
 func (Counter) Declaration() router.Declaration {
 	return router.Declaration{Name: "counter", Usage: "<command> [set <n>]: show or set a command's {count}", Permission: router.Moderator,
-		Uses: []router.Service{router.ServiceCounters}}
+		Uses: []router.Service{router.ServiceCounters}, Capabilities: []string{"chat"}}
 }
 
 // Run shows the counter, or sets it.

@@ -15,7 +15,7 @@ type Give struct{}
 // Declaration describes !give.
 func (Give) Declaration() router.Declaration {
 	return router.Declaration{Name: "give", Usage: "<user> <points>", Permission: router.Moderator,
-		Uses: []router.Service{router.ServicePoints}}
+		Uses: []router.Service{router.ServicePoints}, Capabilities: []string{"chat", "points:write"}}
 }
 
 // Run gives the points.

@@ -13,7 +13,7 @@ type Help struct{}
 // Declaration describes !help.
 func (Help) Declaration() router.Declaration {
 	return router.Declaration{Name: "help", Usage: "lists the commands you may use", Permission: router.Everyone,
-		Uses: []router.Service{router.ServiceCommands}}
+		Uses: []router.Service{router.ServiceCommands}, Capabilities: []string{"chat"}}
 }
 
 // Run answers with the commands the user may run here.

@@ -16,7 +16,7 @@ type Leaderboard struct{}
 // Declaration describes !leaderboard.
 func (Leaderboard) Declaration() router.Declaration {
 	return router.Declaration{Name: "leaderboard", Usage: "[time]: the top 10 by points, or by watch time", Permission: router.Everyone,
-		Uses: []router.Service{router.ServicePoints}}
+		Uses: []router.Service{router.ServicePoints}, Capabilities: []string{"chat", "points:read"}}
 }
 
 // Run answers with the top 10, as text and as an embed.

@@ -12,7 +12,7 @@ type Points struct{}
 // Declaration describes !points.
 func (Points) Declaration() router.Declaration {
 	return router.Declaration{Name: "points", Usage: "your points", Permission: router.Everyone,
-		Uses: []router.Service{router.ServicePoints}}
+		Uses: []router.Service{router.ServicePoints}, Capabilities: []string{"chat", "points:read"}}
 }
 
 // Run answers with the user's balance.

@@ -15,7 +15,7 @@ type Quote struct{}
 // Declaration describes !quote.
 func (Quote) Declaration() router.Declaration {
 	return router.Declaration{Name: "quote", Usage: "[n] | random | add <text> | del <n>", Permission: router.Everyone,
-		Uses: []router.Service{router.ServiceQuotes}}
+		Uses: []router.Service{router.ServiceQuotes}, Capabilities: []string{"chat"}}
 }
 
 // Run shows a quote; moderators add and delete them.

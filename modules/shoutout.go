@@ -22,7 +22,7 @@ var shoutoutTemplates = map[string]string{
 // Declaration describes !so.
 func (Shoutout) Declaration() router.Declaration {
 	return router.Declaration{Name: "so", Usage: "<user>: a shout-out", Permission: router.Moderator,
-		Uses: []router.Service{router.ServiceOverlays}}
+		Uses: []router.Service{router.ServiceOverlays}, Capabilities: []string{"chat", "overlay"}}
 }
 
 // Run shouts the user out.

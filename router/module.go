@@ -24,6 +24,9 @@ type Declaration struct {
 	Usage      string    // its arguments, for help pages
 	Permission string    // the least level that may run its command
 	Uses       []Service // the services it calls; others are refused
+	// Capabilities are what its answers may make Waddle do, in the
+	// marketplace's words (marketplace.Capabilities): "chat", "points:write"…
+	Capabilities []string
 }
 
 // Service is something the engine lets a module use.

@@ -115,6 +115,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	market := marketplace.New(marketplace.Config{Pool: a.pool, Read: readPool, Box: a.secrets, Settings: settings,
 		Payments: cfg.Payments.provider(cfg.BaseURL, logger), BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
+	if err := market.SyncCore(ctx, settings.Builtins()); err != nil {
+		return fmt.Errorf("list the built-in modules in the marketplace: %w", err)
+	}
 	hcfg := handlers.Config{
 		Marketplace:    market,
 		Router:         rt,

@@ -1,0 +1,41 @@
+-- name: MarketplaceSearch :many
+-- Listed modules matching the filters and, when the query is not empty,
+-- the full-text query (websearch syntax, or the words before the last with
+-- the last one as a prefix), with the total count of matches on each row.
+WITH q AS (
+    SELECT CASE WHEN sqlc.arg(query)::text = '' THEN NULL::tsquery
+                WHEN sqlc.arg(prefix)::text = '' THEN websearch_to_tsquery('english', sqlc.arg(query)::text)
+                ELSE websearch_to_tsquery('english', sqlc.arg(query)::text)
+                     || (websearch_to_tsquery('english', sqlc.arg(head)::text) && to_tsquery('english', sqlc.arg(prefix)::text || ':*'))
+           END AS tsq
+)
+SELECT sqlc.embed(l),
+       (CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank_cd(m.search, q.tsq) END)::float8 AS rank,
+       count(*) OVER () AS total
+FROM marketplace_modules m
+JOIN marketplace_listings l ON l.id = m.id
+CROSS JOIN q
+WHERE m.listed
+  AND (q.tsq IS NULL OR m.search @@ q.tsq)
+  AND (cardinality(sqlc.arg(category)::text[]) = 0 OR m.category[1:cardinality(sqlc.arg(category)::text[])] = sqlc.arg(category)::text[])
+  AND (sqlc.arg(label)::text = '' OR m.labels @> ARRAY[sqlc.arg(label)::text])
+  AND (CASE sqlc.arg(price)::text
+         WHEN 'free' THEN m.price_kind = 'free'
+         WHEN 'paid' THEN m.price_kind <> 'free'
+         WHEN '' THEN true
+         ELSE m.price_kind = sqlc.arg(price)::text END)
+  AND (sqlc.arg(min_rating)::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= sqlc.arg(min_rating)::float8 * m.rating_count))
+ORDER BY
+  CASE WHEN sqlc.arg(sort)::text = 'relevance' THEN (CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank_cd(m.search, q.tsq) END) END DESC,
+  CASE WHEN sqlc.arg(sort)::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+  CASE WHEN sqlc.arg(sort)::text = 'rating' THEN m.rating_count END DESC,
+  CASE WHEN sqlc.arg(sort)::text = 'newest' THEN m.created_at END DESC,
+  m.active_installs DESC, m.id
+LIMIT sqlc.arg(lim) OFFSET sqlc.arg(off);
+
+-- name: MarketplaceCategories :many
+-- The top-level categories of listed modules, with how many each holds.
+SELECT m.category[1]::text AS name, count(*) AS modules
+FROM marketplace_modules m
+WHERE m.listed AND cardinality(m.category) > 0
+GROUP BY 1 ORDER BY 1;
