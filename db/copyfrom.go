@@ -40,6 +40,8 @@ func (r iteratorForCommandExecutionInsert) Values() ([]interface{}, error) {
 		r.rows[0].DurationUs,
 		r.rows[0].Error,
 		r.rows[0].CreatedAt,
+		r.rows[0].ModuleVersionID,
+		r.rows[0].Refused,
 	}, nil
 }
 
@@ -48,7 +50,7 @@ func (r iteratorForCommandExecutionInsert) Err() error {
 }
 
 func (q *Queries) CommandExecutionInsert(ctx context.Context, arg []CommandExecutionInsertParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"command_executions"}, []string{"community_id", "command", "platform", "user_id", "user_name", "args", "executor", "outcome", "duration_us", "error", "created_at"}, &iteratorForCommandExecutionInsert{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"command_executions"}, []string{"community_id", "command", "platform", "user_id", "user_name", "args", "executor", "outcome", "duration_us", "error", "created_at", "module_version_id", "refused"}, &iteratorForCommandExecutionInsert{rows: arg})
 }
 
 // iteratorForRecoveryCodeInsert implements pgx.CopyFromSource.

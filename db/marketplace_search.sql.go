@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const marketplaceCategories = `-- name: MarketplaceCategories :many
@@ -50,11 +51,12 @@ WITH q AS (
                      || (websearch_to_tsquery('english', $10::text) && to_tsquery('english', $9::text || ':*'))
            END AS tsq
 )
-SELECT l.id, l.slug, l.name, l.summary, l.description, l.author_id, l.author_name, l.homepage, l.category, l.labels, l.core, l.price_kind, l.price_cents, l.currency, l.listed, l.unlisted_reason, l.active_installs, l.rating_count, l.rating_sum, l.latest_version, l.created_at, l.updated_at,
+SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels,
+       m.core, m.price_kind, m.price_cents, m.currency, m.listed, m.unlisted_reason, m.active_installs, m.rating_count,
+       m.rating_sum, m.latest_version, m.created_at, m.updated_at,
        (CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank_cd(m.search, q.tsq) END)::float8 AS rank,
        count(*) OVER () AS total
 FROM marketplace_modules m
-JOIN marketplace_listings l ON l.id = m.id
 CROSS JOIN q
 WHERE m.listed
   AND (q.tsq IS NULL OR m.search @@ q.tsq)
@@ -89,9 +91,30 @@ type MarketplaceSearchParams struct {
 }
 
 type MarketplaceSearchRow struct {
-	MarketplaceListing MarketplaceListing
-	Rank               float64
-	Total              int64
+	ID             int64
+	Slug           string
+	Name           string
+	Summary        string
+	Description    string
+	AuthorID       *int64
+	AuthorName     string
+	Homepage       string
+	Category       []string
+	Labels         []string
+	Core           bool
+	PriceKind      string
+	PriceCents     int32
+	Currency       string
+	Listed         bool
+	UnlistedReason string
+	ActiveInstalls int32
+	RatingCount    int32
+	RatingSum      int32
+	LatestVersion  string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Rank           float64
+	Total          int64
 }
 
 // Listed modules matching the filters and, when the query is not empty,
@@ -118,28 +141,28 @@ func (q *Queries) MarketplaceSearch(ctx context.Context, arg MarketplaceSearchPa
 	for rows.Next() {
 		var i MarketplaceSearchRow
 		if err := rows.Scan(
-			&i.MarketplaceListing.ID,
-			&i.MarketplaceListing.Slug,
-			&i.MarketplaceListing.Name,
-			&i.MarketplaceListing.Summary,
-			&i.MarketplaceListing.Description,
-			&i.MarketplaceListing.AuthorID,
-			&i.MarketplaceListing.AuthorName,
-			&i.MarketplaceListing.Homepage,
-			&i.MarketplaceListing.Category,
-			&i.MarketplaceListing.Labels,
-			&i.MarketplaceListing.Core,
-			&i.MarketplaceListing.PriceKind,
-			&i.MarketplaceListing.PriceCents,
-			&i.MarketplaceListing.Currency,
-			&i.MarketplaceListing.Listed,
-			&i.MarketplaceListing.UnlistedReason,
-			&i.MarketplaceListing.ActiveInstalls,
-			&i.MarketplaceListing.RatingCount,
-			&i.MarketplaceListing.RatingSum,
-			&i.MarketplaceListing.LatestVersion,
-			&i.MarketplaceListing.CreatedAt,
-			&i.MarketplaceListing.UpdatedAt,
+			&i.ID,
+			&i.Slug,
+			&i.Name,
+			&i.Summary,
+			&i.Description,
+			&i.AuthorID,
+			&i.AuthorName,
+			&i.Homepage,
+			&i.Category,
+			&i.Labels,
+			&i.Core,
+			&i.PriceKind,
+			&i.PriceCents,
+			&i.Currency,
+			&i.Listed,
+			&i.UnlistedReason,
+			&i.ActiveInstalls,
+			&i.RatingCount,
+			&i.RatingSum,
+			&i.LatestVersion,
+			&i.CreatedAt,
+			&i.UpdatedAt,
 			&i.Rank,
 			&i.Total,
 		); err != nil {

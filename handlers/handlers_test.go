@@ -33,6 +33,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/mailtest"
+	"github.com/waddle/waddle/marketplace"
 	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
@@ -163,6 +164,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	}
 	hooks := workflow.NewWebhooks(workflow.WebhooksConfig{Service: flows, Pool: pool, Secrets: testBox(t), Limiter: limiter, Logger: logger})
 	cfg.WorkflowWebhooks = hooks
+	cfg.Marketplace = marketplace.New(marketplace.Config{Pool: pool, Box: testBox(t), Settings: settings, BaseURL: base, Logger: logger})
 	for _, o := range opts {
 		o(&cfg)
 	}

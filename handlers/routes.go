@@ -72,6 +72,7 @@ func (h *Handler) routes() http.Handler {
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
 		r.Group(h.marketplaceCatalogAPIRoutes) // the module catalogue and publishing (marketplace_catalog_api.go)
+		h.installAPIRoutes(r) // installing marketplace modules (marketplace_install_api.go)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
@@ -128,6 +129,7 @@ func (h *Handler) routes() http.Handler {
 
 			r.With(h.requireAdmin).Post("/communities", h.createCommunity)
 			r.With(h.requireAdmin).Get("/admin/audit", h.globalAudit)
+			r.Group(h.marketplaceCatalogHubRoutes) // the module catalogue and publishing (marketplace_catalog_hub.go)
 			r.With(h.requireAdmin).Get("/health/twitch/bot/connect", h.connectTwitchBot)
 			// Platform OAuth callbacks: the state ties them to the session that started them (links.go).
 			r.Get("/oauth/twitch/callback", h.twitchCallback)
@@ -236,6 +238,10 @@ func (h *Handler) routes() http.Handler {
 					r.Get("/workflows/{id}/runs", h.workflowRunsPage)
 					r.With(h.runTwoFactor).Post("/workflows/{id}/test", h.testRun)
 				})
+
+				// The module catalogue inside the workspace: members look (marketplace_catalog_hub.go).
+				r.Get("/marketplace", h.marketplacePage)
+				r.Get("/marketplace/{slug}", h.modulePage)
 
 				// Browser sources for OBS: members look, managers change (overlay.go).
 				r.Get("/overlays", h.overlaysPage)

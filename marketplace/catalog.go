@@ -165,6 +165,9 @@ func (s *Service) checkPublish(m *Manifest, creds Credentials) ([]byte, *semverV
 		m.Price.Kind = PriceFree
 	}
 	errs := ValidateManifest(m)
+	if strings.HasPrefix(m.Slug, "core-") {
+		errs = append(errs, FieldError{Path: "slug", Message: `slugs starting "core-" are reserved for Waddle's core modules`})
+	}
 	if m.Executor.Kind == ExecBuiltin {
 		errs = append(errs, FieldError{Path: "executor.kind", Message: "builtin is reserved for Waddle's core modules"})
 	}

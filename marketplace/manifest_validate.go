@@ -47,6 +47,9 @@ var (
 	currencyCode   = regexp.MustCompile(`^[a-z]{3}$`)
 )
 
+// reservedSlugs are pages of the catalogue, not modules.
+var reservedSlugs = []string{"publish", "developers", "installed", "results", "new"}
+
 // ParseManifest decodes raw strictly: a field the manifest does not have,
 // or a value of the wrong JSON type, is an error named by its path. A
 // manifest that decodes is then checked with ValidateManifest; every
@@ -143,6 +146,8 @@ func (v *validator) text(path, s string, min, max int) {
 func (v *validator) listing(m *Manifest) {
 	if !slugPattern.MatchString(m.Slug) {
 		v.bad("slug", "must be 2 to 63 lower-case letters, digits or hyphens, starting with a letter or digit")
+	} else if slices.Contains(reservedSlugs, m.Slug) {
+		v.bad("slug", "%q is reserved for the hub's own pages", m.Slug)
 	}
 	v.text("name", strings.TrimSpace(m.Name), 1, maxName)
 	v.text("summary", strings.TrimSpace(m.Summary), 1, maxSummary)

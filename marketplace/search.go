@@ -120,7 +120,11 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 	}
 	res := SearchResult{Hits: make([]SearchHit, len(rows)), Limit: q.Limit, Offset: q.Offset, Sort: q.Sort}
 	for i, r := range rows {
-		res.Hits[i] = SearchHit{Module: toModule(r.MarketplaceListing), Rank: r.Rank}
+		res.Hits[i] = SearchHit{Module: toModule(db.MarketplaceListing{ID: r.ID, Slug: r.Slug, Name: r.Name, Summary: r.Summary,
+			Description: r.Description, AuthorID: r.AuthorID, AuthorName: r.AuthorName, Homepage: r.Homepage, Category: r.Category,
+			Labels: r.Labels, Core: r.Core, PriceKind: r.PriceKind, PriceCents: r.PriceCents, Currency: r.Currency, Listed: r.Listed,
+			UnlistedReason: r.UnlistedReason, ActiveInstalls: r.ActiveInstalls, RatingCount: r.RatingCount, RatingSum: r.RatingSum,
+			LatestVersion: r.LatestVersion, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}), Rank: r.Rank}
 		res.Total = int(r.Total)
 	}
 	if len(rows) == 0 && q.Offset > 0 {

@@ -71,14 +71,19 @@ type Command struct {
 	Platforms      []string
 	Counter        int64
 	Builtin        bool
-	WorkflowID     int64 // a published workflow's trigger: it runs the workflow, which answers
+	WorkflowID     int64  // a published workflow's trigger: it runs the workflow, which answers
+	InstallID      int64  // a marketplace install's command: it runs the install's version
+	Module         string // with InstallID: the module's slug and version
+	ModuleVersion  string
+
+	moduleVersionID int64
 }
 
 func toCommand(r db.Command) *Command {
 	return &Command{ID: r.ID, Name: r.Name, Response: r.Response, Modules: r.Modules, Parallel: r.Parallel,
 		Permission: r.Permission, UserCooldown: time.Duration(r.UserCooldownSeconds) * time.Second,
 		GlobalCooldown: time.Duration(r.GlobalCooldownSeconds) * time.Second, Enabled: r.Enabled,
-		Platforms: r.Platforms, Counter: r.Counter, WorkflowID: deref(r.WorkflowID)}
+		Platforms: r.Platforms, Counter: r.Counter, WorkflowID: deref(r.WorkflowID), InstallID: deref(r.InstallID)}
 }
 
 func deref(id *int64) int64 {
@@ -90,6 +95,9 @@ func deref(id *int64) int64 {
 
 // Executor names how a command runs, for the execution log.
 func (c *Command) Executor() string {
+	if c.InstallID != 0 {
+		return "module " + c.Module + "@" + c.ModuleVersion
+	}
 	if c.WorkflowID != 0 {
 		return "workflow:" + strconv.FormatInt(c.WorkflowID, 10)
 	}
@@ -145,6 +153,9 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 			h.logExec(cmd, inv, "rate_limited", start, "")
 			return nil
 		}
+	}
+	if cmd.InstallID != 0 {
+		return h.installedCommand(ctx, cmd, inv, start)
 	}
 	out, err := h.execute(ctx, cmd, inv)
 	if err != nil {
@@ -317,6 +328,12 @@ func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, 
 // logExec records an execution: written with the event's effects when it
 // has a transaction, else by the batched writer once the event is handled.
 func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start time.Time, errText string) {
+	h.logExecRefused(cmd, inv, outcome, start, errText, nil)
+}
+
+// logExecRefused is logExec naming the capabilities refused to the module
+// that ran (an installed module's command also records its version).
+func (h *handling) logExecRefused(cmd *Command, inv Invocation, outcome string, start time.Time, errText string, refused []string) {
 	if h.dry { // nothing logged; the commands are in the answer for the simulator
 		h.mu.Lock()
 		h.ran = append(h.ran, CommandRun{Command: cmd.Name, Args: runes.TruncateBytes(inv.Raw, 500), Outcome: outcome, Workflow: cmd.WorkflowID})
@@ -327,6 +344,13 @@ func (h *handling) logExec(cmd *Command, inv Invocation, outcome string, start t
 		CommunityID: h.s.communityID, Command: cmd.Name, Platform: h.ev.Platform, UserID: h.ev.User.ID,
 		UserName: h.ev.User.Name, Args: runes.TruncateBytes(inv.Raw, 500), Executor: cmd.Executor(), Outcome: outcome,
 		DurationUs: time.Since(start).Microseconds(), Error: runes.TruncateBytes(errText, 500), CreatedAt: time.Now(),
+		Refused: refused,
+	}
+	if e.Refused == nil {
+		e.Refused = []string{}
+	}
+	if cmd.moduleVersionID != 0 {
+		e.ModuleVersionID = &cmd.moduleVersionID
 	}
 	h.mu.Lock()
 	h.executions = append(h.executions, e)

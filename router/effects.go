@@ -134,11 +134,15 @@ type execRow struct {
 	DurationUs  int64     `json:"duration_us"`
 	Error       string    `json:"error"`
 	CreatedAt   time.Time `json:"created_at"`
+	// ModuleVersionID is the installed module's version that ran, if one did.
+	ModuleVersionID *int64   `json:"module_version_id,omitempty"`
+	Refused         []string `json:"refused"`
 }
 
 func toExecRow(e db.CommandExecutionInsertParams, eventID string) execRow {
 	r := execRow{Command: e.Command, Platform: e.Platform, UserID: e.UserID, UserName: e.UserName, Args: e.Args,
-		Executor: e.Executor, Outcome: e.Outcome, DurationUs: e.DurationUs, Error: e.Error, CreatedAt: e.CreatedAt}
+		Executor: e.Executor, Outcome: e.Outcome, DurationUs: e.DurationUs, Error: e.Error, CreatedAt: e.CreatedAt,
+		ModuleVersionID: e.ModuleVersionID, Refused: e.Refused}
 	if eventID != "" {
 		r.CommunityID, r.EventID = e.CommunityID, eventID
 	}

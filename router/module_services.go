@@ -26,6 +26,11 @@ func (s CommandService) Visible() ([]string, error) {
 	seen := map[string]bool{}
 	for _, cmd := range h.s.list {
 		if cmd.Enabled && cmd.onPlatform(h.ev.Platform) && allowed(h.ev.User, cmd.Permission) {
+			if cmd.InstallID != 0 {
+				names = append(names, h.s.prefix+cmd.Name+" (module "+cmd.Module+" "+cmd.ModuleVersion+")")
+				seen[cmd.Name] = true
+				continue
+			}
 			names = append(names, h.s.prefix+cmd.Name)
 			seen[cmd.Name] = true
 		}

@@ -32,6 +32,7 @@ type RemoteModule struct {
 	Enabled    bool
 
 	sealedSecret, sealedSecretKey []byte
+	openSecretKey                 string // an installed Lambda version's key, opened from its credentials
 }
 
 func toRemote(m db.CommunityModule) *RemoteModule {
@@ -58,6 +59,9 @@ func (m *RemoteModule) target(box *secret.Box) (executor.Target, error) {
 		}
 		t.SecretAccessKey = string(s)
 	}
+	if m.openSecretKey != "" {
+		t.SecretAccessKey = m.openSecretKey
+	}
 	return t, nil
 }
 
@@ -69,6 +73,13 @@ type RemoteRequest struct {
 	Args      []string   `json:"args"`
 	Previous  []Response `json:"previous,omitempty"`
 	DryRun    bool       `json:"dry_run,omitempty"`
+	// An installed marketplace module also gets the command's own name (as
+	// its manifest declares it), the install's config (secrets opened), its
+	// version, and the caller's balance when it was granted points:read.
+	Command       string         `json:"command,omitempty"`
+	Config        map[string]any `json:"config,omitempty"`
+	ModuleVersion string         `json:"module_version,omitempty"`
+	Balance       *int64         `json:"balance,omitempty"`
 }
 
 // RemoteAnswer is the JSON a remote module answers with: a list of responses,
@@ -109,24 +120,38 @@ func (h *handling) remote(ctx context.Context, inv Invocation) error {
 // callRemote sends the event to a remote module and reads its answer; in a
 // dry run it only describes the request.
 func (h *handling) callRemote(ctx context.Context, m *RemoteModule, inv Invocation, previous []Response) ([]Response, error) {
+	rs, _, err := h.callRemoteWith(ctx, m, inv, previous, nil)
+	return rs, err
+}
+
+// callRemoteWith is callRemote for a community module (x nil: every part of
+// its answer allowed) or an installed one (x: what else it is sent, and the
+// capabilities it was granted). It returns the answer without the parts
+// refused for want of a capability, whose names it returns too; the points
+// changes and HTTP calls the answer asks for are made.
+func (h *handling) callRemoteWith(ctx context.Context, m *RemoteModule, inv Invocation, previous []Response, x *remoteCall) ([]Response, []string, error) {
 	if h.r.exec == nil {
-		return nil, problem.New(problem.Conflict, "Remote modules are not enabled on this server.")
+		return nil, nil, problem.New(problem.Conflict, "Remote modules are not enabled on this server.")
 	}
-	body, err := json.Marshal(RemoteRequest{Module: m.Name, Community: h.s.communityID, Event: h.ev, Args: inv.Args, Previous: previous, DryRun: h.dry})
+	req := RemoteRequest{Module: m.Name, Community: h.s.communityID, Event: h.ev, Args: inv.Args, Previous: previous, DryRun: h.dry}
+	if x != nil {
+		req.Command, req.Config, req.ModuleVersion, req.Balance = x.command, x.config, x.version, x.balance
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := m.target(h.r.box)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if h.dry {
 		p, err := h.r.exec.Describe(t, body)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		h.changed("would send %s %s with %d bytes of JSON to #%s (not sent in a dry run)", p.Method, hostOnly(p.URL), len(p.Body), m.Name)
-		return nil, nil
+		return nil, nil, nil
 	}
 	raw, err := h.r.exec.Invoke(ctx, t, body)
 	if errors.Is(err, executor.ErrBlockedAddress) {
@@ -136,11 +161,11 @@ func (h *handling) callRemote(ctx context.Context, m *RemoteModule, inv Invocati
 			"module", m.Name, "module_id", m.ID, "target", hostOnly(m.URL), "err", err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ans RemoteAnswer
 	if err := json.Unmarshal(raw, &ans); err != nil {
-		return nil, fmt.Errorf("the answer of #%s is not a module answer: %w", m.Name, err)
+		return nil, nil, fmt.Errorf("the answer of #%s is not a module answer: %w", m.Name, err)
 	}
 	if ans.Reply != "" {
 		ans.Responses = append([]Response{{Reply: ans.Reply}}, ans.Responses...)
@@ -151,7 +176,14 @@ func (h *handling) callRemote(ctx context.Context, m *RemoteModule, inv Invocati
 	for i := range ans.Responses {
 		ans.Responses[i].Reply = runes.TruncateBytes(ans.Responses[i].Reply, maxReplyLen)
 	}
-	return ans.Responses, nil
+	rs, refused := ans.Responses, []string(nil)
+	if x != nil {
+		rs, refused = h.enforce(rs, x.granted, m.Name)
+	}
+	if err := h.applyExtras(ctx, rs, m.Name); err != nil {
+		return nil, refused, err
+	}
+	return withoutExtras(rs), refused, nil
 }
 
 // moduleError says in chat why a module call failed, without internals.

@@ -11,6 +11,10 @@ type Response struct {
 	Buttons    []Button    `json:"buttons,omitempty"`
 	Form       *Form       `json:"form,omitempty"`    // Discord modal, Slack modal
 	Overlay    *Overlay    `json:"overlay,omitempty"` // consumed by browser sources
+	// A remote module's points change and HTTP call: the router makes them
+	// (see capabilities.go) and takes them out of the answer.
+	Points *PointsGrant `json:"points,omitempty"`
+	HTTP   *HTTPRequest `json:"http,omitempty"`
 }
 
 // ReplyPart is a piece of a Reply rendered from a response template.

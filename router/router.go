@@ -57,6 +57,7 @@ type Router struct {
 	overlays OverlaySink
 	observer Observer
 	sender   Sender
+	outbound sync.WaitGroup // HTTP calls made for modules (capabilities.go)
 }
 
 // cache holds the communities' snapshots and server links, shared by the
@@ -129,6 +130,7 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	err := r.log.run(ctx)
 	wg.Wait()
+	r.outbound.Wait()
 	return err
 }
 

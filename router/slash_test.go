@@ -36,7 +36,7 @@ func TestSlashCommandsRankByUseWithinDiscordsCap(t *testing.T) {
 	run := func(cmd string, at time.Time, n int) {
 		for range n {
 			runs = append(runs, db.CommandExecutionInsertParams{CommunityID: e.cid, Command: cmd, Platform: router.Discord, UserID: "1",
-				Executor: "text", Outcome: "ok", CreatedAt: at})
+				Executor: "text", Outcome: "ok", CreatedAt: at, Refused: []string{}})
 		}
 	}
 	run("c109", now.AddDate(0, 0, -2), 10)

@@ -21,6 +21,7 @@ type snapshot struct {
 	rules       []*rule
 	points      map[string]int64 // "platform.kind" overrides
 	modules     map[string]*RemoteModule
+	installs    map[int64]*installed // marketplace installs, by id
 	loaded      time.Time
 }
 
@@ -52,6 +53,9 @@ func loadSnapshot(ctx context.Context, pool *pgxpool.Pool, communityID int64) (*
 			cmd.Aliases = append(cmd.Aliases, a.Alias)
 			s.commands[a.Alias] = cmd
 		}
+	}
+	if err := s.loadInstalls(ctx, q); err != nil {
+		return nil, err
 	}
 	rules, err := q.ModerationRuleListByCommunity(ctx, communityID)
 	if err != nil {

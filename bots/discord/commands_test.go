@@ -33,7 +33,7 @@ func (e *env) ran(command string, times int) {
 	rows := make([]db.CommandExecutionInsertParams, times)
 	for i := range rows {
 		rows[i] = db.CommandExecutionInsertParams{CommunityID: e.cid, Command: command, Platform: router.Discord, UserID: "42",
-			Executor: "text", Outcome: "ok", CreatedAt: e.clock.Now().Add(-24 * time.Hour)}
+			Executor: "text", Outcome: "ok", CreatedAt: e.clock.Now().Add(-24 * time.Hour), Refused: []string{}}
 	}
 	if _, err := db.New(e.pool).CommandExecutionInsert(context.Background(), rows); err != nil {
 		e.t.Fatal(err)

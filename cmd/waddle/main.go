@@ -37,6 +37,8 @@ commands:
                                      print a pro licence key for community N (0: the whole installation)
   license verify [-public KEY] [-community N] LICENCE_KEY
                                      check a licence key and show what it holds
+  module validate MANIFEST.json      check a marketplace module's manifest offline: "ok" and a summary, or every
+                                     error by its JSON path (exit status 1)
 
 configuration comes from environment variables: see README.md and .env.example.
 `
@@ -74,6 +76,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if cmd == "license" { // an operator's tool: needs no database or configuration
 		return license(args, getenv, stdout)
+	}
+	if cmd == "module" { // a module author's tool: works offline
+		return module(args, stdout)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {

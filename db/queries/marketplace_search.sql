@@ -9,11 +9,12 @@ WITH q AS (
                      || (websearch_to_tsquery('english', sqlc.arg(head)::text) && to_tsquery('english', sqlc.arg(prefix)::text || ':*'))
            END AS tsq
 )
-SELECT sqlc.embed(l),
+SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels,
+       m.core, m.price_kind, m.price_cents, m.currency, m.listed, m.unlisted_reason, m.active_installs, m.rating_count,
+       m.rating_sum, m.latest_version, m.created_at, m.updated_at,
        (CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank_cd(m.search, q.tsq) END)::float8 AS rank,
        count(*) OVER () AS total
 FROM marketplace_modules m
-JOIN marketplace_listings l ON l.id = m.id
 CROSS JOIN q
 WHERE m.listed
   AND (q.tsq IS NULL OR m.search @@ q.tsq)

@@ -218,8 +218,8 @@ SELECT points FROM points_values WHERE community_id = $1 AND key = $2;
 DELETE FROM processed_events WHERE created_at < now() - interval '24 hours';
 
 -- name: CommandExecutionInsert :copyfrom
-INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at, module_version_id, refused)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
 
 -- name: CommandExecutionList :many
 SELECT * FROM command_executions
@@ -274,10 +274,11 @@ WITH answer AS (
       AND processed_events.claimed_by = sqlc.arg(owner) AND processed_events.result IS NULL
     RETURNING processed_events.community_id
 ), logged AS (
-    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at)
-    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at
+    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at, module_version_id, refused)
+    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at,
+        x.module_version_id, coalesce(x.refused, '{}')
     FROM answer a, jsonb_to_recordset(sqlc.arg(executions)::jsonb) AS x (command text, platform text, user_id text, user_name text,
-        args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz)
+        args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz, module_version_id bigint, refused text[])
 )
 SELECT count(*) FROM answer;
 
@@ -291,10 +292,11 @@ WITH answers AS (
     WHERE p.community_id = u.community_id AND p.event_id = u.event_id AND p.claimed_by = sqlc.arg(owner) AND p.result IS NULL
     RETURNING p.community_id, p.event_id
 ), logged AS (
-    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at)
-    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at
+    INSERT INTO command_executions (community_id, command, platform, user_id, user_name, args, executor, outcome, duration_us, error, created_at, module_version_id, refused)
+    SELECT a.community_id, x.command, x.platform, x.user_id, x.user_name, x.args, x.executor, x.outcome, x.duration_us, x.error, x.created_at,
+        x.module_version_id, coalesce(x.refused, '{}')
     FROM jsonb_to_recordset(sqlc.arg(executions)::jsonb) AS x (community_id bigint, event_id text, command text, platform text, user_id text,
-        user_name text, args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz)
+        user_name text, args text, executor text, outcome text, duration_us bigint, error text, created_at timestamptz, module_version_id bigint, refused text[])
     JOIN answers a ON a.community_id = x.community_id AND a.event_id = x.event_id
 )
 SELECT community_id, event_id FROM answers;
