@@ -312,6 +312,17 @@ func TestPricePanel(t *testing.T) {
 	if _, s, b := panel(hub, "raffle"); !strings.HasPrefix(s, "The subscription has expired") || b != "Renew for $3.00 a month" {
 		t.Errorf("lapsed panel = %q %q", s, b)
 	}
+	// The module page in the workspace shows the panel; the hub-wide one only the price.
+	page := hub.get(fmt.Sprintf("/c/%d/marketplace/raffle", a.ID), nil)
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("module page: status %d", page.StatusCode)
+	}
+	if b := strings.TrimSpace(page.doc(t).Find(`[data-testid="marketplace-price"] form button`).Text()); b != "Renew for $3.00 a month" {
+		t.Errorf("module page's buy button = %q", b)
+	}
+	if n := hub.get("/marketplace/raffle", nil).doc(t).Find(`[data-testid="marketplace-price"]`).Length(); n != 0 {
+		t.Errorf("the hub-wide module page shows %d buy panels, want 0", n)
+	}
 	if res := hub.get(fmt.Sprintf("/c/%d/marketplace/nothing/price", a.ID), nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("panel of no module: status %d, want 404", res.StatusCode)
 	}

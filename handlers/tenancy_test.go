@@ -106,6 +106,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), nil, ""},
 		{"GET", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), nil, ""},
 		{"POST", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), url.Values{"platform": {"twitch"}, "user": {"eve"}, "kind": {"follow"}}, ""},
+		// The catalogue in the workspace (marketplace_catalog_hub.go; missing on main when payments merged it).
+		{"GET", "/c/{cid}/marketplace", fmt.Sprintf("/c/%d/marketplace", B), nil, ""},
+		{"GET", "/c/{cid}/marketplace/{slug}", fmt.Sprintf("/c/%d/marketplace/some-module", B), nil, ""},
 		// Paying for marketplace modules (marketplace_pay.go).
 		{"GET", "/c/{cid}/marketplace/{slug}/price", fmt.Sprintf("/c/%d/marketplace/some-module/price", B), nil, ""},
 		{"GET", "/c/{cid}/marketplace/{slug}/paid", fmt.Sprintf("/c/%d/marketplace/some-module/paid", B), nil, ""},
