@@ -137,6 +137,7 @@ func (h *Handler) routes() http.Handler {
 
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
+				h.installHubRoutes(r)      // installing marketplace modules (marketplace_install_hub.go)
 				r.Get("/", h.overviewPage) // the community's landing page (overview.go)
 				r.Get("/members", h.membersPage)
 				r.Group(func(r chi.Router) {

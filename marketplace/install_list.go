@@ -108,3 +108,40 @@ func installNotFound(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
+
+// Choice is what the install form shows for one version of a module.
+type Choice struct {
+	Slug         string
+	Name         string
+	Version      string
+	Versions     []VersionChoice
+	Capabilities []Capability
+	Schema       ConfigSchema
+	Commands     []string
+}
+
+// InstallChoice reads a module's version ("": the newest stable) for the
+// install form: its capabilities, config schema and commands.
+func (s *Service) InstallChoice(ctx context.Context, slug, version string) (Choice, error) {
+	q := db.New(s.read)
+	mod, err := q.InstallModuleBySlug(ctx, slug)
+	if err != nil {
+		return Choice{}, installNotFound(err, "read module %q", slug)
+	}
+	if !mod.Listed {
+		return Choice{}, ErrNotFound
+	}
+	versions, err := s.VersionChoices(ctx, slug)
+	if err != nil {
+		return Choice{}, err
+	}
+	pv, err := s.pickVersion(ctx, q, mod.ID, version)
+	if err != nil {
+		return Choice{}, err
+	}
+	c := Choice{Slug: mod.Slug, Name: mod.Name, Version: pv.row.Version, Versions: versions, Capabilities: toCaps(pv.row.Capabilities), Schema: pv.schema}
+	for _, cmd := range pv.commands("") {
+		c.Commands = append(c.Commands, cmd.Name)
+	}
+	return c, nil
+}
