@@ -192,6 +192,10 @@ func TestStripeWebhookRoute(t *testing.T) {
 		banner.Find(`form[action="/c/`+fmt.Sprint(a.ID)+`/marketplace/raffle/renew"] [data-testid="renew"]`).Length() != 1 {
 		t.Errorf("lapsed banner = %q", banner.Text())
 	}
+	installed := hub.get(fmt.Sprintf("/c/%d/marketplace/installed", a.ID), nil)
+	if installed.StatusCode != http.StatusOK || installed.doc(t).Find(`[data-testid="lapsed-raffle"] [data-testid="renew"]`).Length() != 1 {
+		t.Errorf("installed page: status %d, no renew banner", installed.StatusCode)
+	}
 	renewed, _ := fake.Renew(fake.Subscriptions()[0].ID)
 	if st := e.deliverStripe(fake, renewed, time.Now()); st != http.StatusOK {
 		t.Fatalf("invoice.paid: status %d", st)
