@@ -9,3 +9,7 @@ const (
 	ModuleCapabilitiesGranted = "module_capabilities_accepted"
 	ModuleConfigChanged       = "module_config_changed"
 )
+
+// marketplaceInstallActions are the installs' actions, in Actions.
+var marketplaceInstallActions = []string{ModuleInstalled, ModuleUninstalled, ModuleVersionChanged, ModuleUpgradePending,
+	ModuleCapabilitiesGranted, ModuleConfigChanged}

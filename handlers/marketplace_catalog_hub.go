@@ -169,6 +169,14 @@ func (h *Handler) renderModulePage(w http.ResponseWriter, r *http.Request, st in
 		h.fail(w, r, err)
 		return
 	}
+	if membershipOf(r).ID != 0 && !mod.Core && mod.Price.Kind != marketplace.PriceFree {
+		price, err := h.marketplacePrice(r) // price, buy and renew for this community (marketplace_pay.go)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p.Buy = views.MarketplacePricePanel(price)
+	}
 	h.render(w, r, st, views.MarketplaceModule(p))
 }
 

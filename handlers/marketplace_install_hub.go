@@ -103,7 +103,8 @@ func (h *Handler) renderInstalled(w http.ResponseWriter, r *http.Request, st int
 		h.fail(w, r, err)
 		return
 	}
-	p := views.InstalledPage{Chrome: h.chrome(r, "Installed modules · "+m.Name, "communities"), CommunityID: m.ID, CanManage: m.Role.CanManage()}
+	p := views.InstalledPage{Chrome: h.chrome(r, "Installed modules · "+m.Name, "communities"), CommunityID: m.ID, CanManage: m.Role.CanManage(),
+		Unpaid: h.lapsedBanner(r)} // the renew banner (marketplace_pay.go)
 	for _, in := range list {
 		row := views.InstalledRow{Slug: in.Slug, Name: in.ModuleName, Version: in.Version, Prefix: in.Prefix, Commands: in.Commands,
 			Granted: capLines(in.Granted), Yanked: in.Yanked, YankedReason: in.YankedReason, Lapsed: in.Lapsed}

@@ -40,7 +40,8 @@ func (h *Handler) overviewPage(w http.ResponseWriter, r *http.Request) {
 	u, _ := userOf(r)
 	bots := h.overviewBots(setup)
 	p := views.Overview{Chrome: h.chrome(r, "Overview · "+m.Name, "communities"), Nav: h.botNav(r, "overview"),
-		Steps: setupSteps(m.ID, setup, bots, u.IsAdmin), Bots: bots, ExecURL: botPath(m.ID, "executions")}
+		Steps: setupSteps(m.ID, setup, bots, u.IsAdmin), Bots: bots, ExecURL: botPath(m.ID, "executions"),
+		Lapsed: h.lapsedBanner(r)} // paid modules not paid for (marketplace_pay.go)
 	for _, s := range p.Steps {
 		if s.Done {
 			p.Done++

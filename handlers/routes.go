@@ -23,6 +23,7 @@ func (h *Handler) routes() http.Handler {
 	r.Post("/webhooks/slack/events", h.slackEvents)       // signed by Slack: no session, no CSRF (slack_webhook.go)
 	r.Post("/webhooks/slack/commands", h.slackCommands)
 	r.Post("/webhooks/slack/interactive", h.slackInteractive)
+	r.Post("/webhooks/stripe", h.stripeWebhook) // signed by Stripe: no session, no CSRF (marketplace_pay.go)
 	r.With(h.metricsGuard).Handle("/metrics", promhttp.HandlerFor(h.cfg.Registry, promhttp.HandlerOpts{}))
 	r.Handle("/static/*", http.StripPrefix("/static/", h.staticFiles()))
 	r.Get("/openapi.yaml", h.openAPISpec)
@@ -122,6 +123,11 @@ func (h *Handler) routes() http.Handler {
 			r.Post("/account/passkeys/finish", h.finishPasskeyRegistration)
 			r.Post("/account/passkeys/{pid}/remove", h.removePasskey)
 
+			// The test payment provider's checkout (PAYMENTS_PROVIDER=test only; marketplace_pay.go).
+			r.Get("/marketplace/test-checkout/{session}", h.testCheckoutPage)
+			r.Post("/marketplace/test-checkout/{session}/pay", h.payTestCheckout)
+			r.Post("/marketplace/test-checkout/{session}/cancel", h.cancelTestCheckout)
+
 			r.With(h.requireAdmin).Post("/communities", h.createCommunity)
 			r.With(h.requireAdmin).Get("/admin/audit", h.globalAudit)
 			r.Group(h.marketplaceCatalogHubRoutes) // the module catalogue and publishing (marketplace_catalog_hub.go)
@@ -190,6 +196,13 @@ func (h *Handler) routes() http.Handler {
 					r.Get("/servers/twitch/connect", h.connectTwitch)
 					r.Get("/servers/slack/install", h.installSlack)
 				})
+
+				// Paying for marketplace modules: managers buy and renew; checkouts return to paid and cancelled (marketplace_pay.go).
+				r.Get("/marketplace/{slug}/price", h.pricePanel)
+				r.Get("/marketplace/{slug}/paid", h.paidPage)
+				r.Get("/marketplace/{slug}/cancelled", h.cancelledPage)
+				r.With(h.requireManager).Post("/marketplace/{slug}/buy", h.buyModule)
+				r.With(h.requireManager).Post("/marketplace/{slug}/renew", h.buyModule)
 
 				// Remote modules (#name): members look, managers add and delete (modules.go).
 				r.Get("/modules", h.modulesPage)

@@ -107,6 +107,15 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/servers", fmt.Sprintf("/c/%d/servers", B), nil, ""},
 		{"GET", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), nil, ""},
 		{"POST", "/c/{cid}/simulator", fmt.Sprintf("/c/%d/simulator", B), url.Values{"platform": {"twitch"}, "user": {"eve"}, "kind": {"follow"}}, ""},
+		// The catalogue in the workspace (marketplace_catalog_hub.go; missing on main when payments merged it).
+		{"GET", "/c/{cid}/marketplace", fmt.Sprintf("/c/%d/marketplace", B), nil, ""},
+		{"GET", "/c/{cid}/marketplace/{slug}", fmt.Sprintf("/c/%d/marketplace/some-module", B), nil, ""},
+		// Paying for marketplace modules (marketplace_pay.go).
+		{"GET", "/c/{cid}/marketplace/{slug}/price", fmt.Sprintf("/c/%d/marketplace/some-module/price", B), nil, ""},
+		{"GET", "/c/{cid}/marketplace/{slug}/paid", fmt.Sprintf("/c/%d/marketplace/some-module/paid", B), nil, ""},
+		{"GET", "/c/{cid}/marketplace/{slug}/cancelled", fmt.Sprintf("/c/%d/marketplace/some-module/cancelled", B), nil, ""},
+		{"POST", "/c/{cid}/marketplace/{slug}/buy", fmt.Sprintf("/c/%d/marketplace/some-module/buy", B), nil, ""},
+		{"POST", "/c/{cid}/marketplace/{slug}/renew", fmt.Sprintf("/c/%d/marketplace/some-module/renew", B), nil, ""},
 		{"POST", "/c/{cid}/prefix", fmt.Sprintf("/c/%d/prefix", B), url.Values{"prefix": {"?"}}, ""},
 		{"POST", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), url.Values{"name": {"evil"}, "response": {"pwned"}, "permission": {"everyone"}}, ""},
 		{"POST", "/c/{cid}/commands/preview", fmt.Sprintf("/c/%d/commands/preview", B), url.Values{"response": {"{user}"}}, ""},

@@ -46,6 +46,7 @@ type config struct {
 	Discord         discordConfig
 	Slack           slackConfig
 	License         licenseConfig
+	Payments        paymentsConfig // paid marketplace modules (config_payments.go)
 }
 
 // licenseConfig is how workflow licences are checked (see README, Licences).
@@ -152,6 +153,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		License: licenseConfig{PublicKey: get("WADDLE_LICENSE_PUBLIC_KEY", ""), Key: get("WADDLE_LICENSE_KEY", ""), Server: get("WADDLE_LICENSE_SERVER", "")},
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
+	c.Payments = loadPayments(get)
 	var err error
 	dur := func(k, def string) time.Duration {
 		if err != nil {
@@ -255,6 +257,9 @@ func (c config) Validate() error {
 		}
 	default:
 		return &configError{"TWITCH_EVENTSUB_TRANSPORT", fmt.Sprintf("is %q: want webhook (Twitch posts to BASE_URL) or websocket (this hub connects to Twitch)", c.Twitch.Transport)}
+	}
+	if err := c.Payments.validate(); err != nil {
+		return err
 	}
 	if err := c.License.validate(); err != nil {
 		return err

@@ -47,6 +47,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		LogLevel:        "info",
 		AdminEmail:      "admin@example.com",
 		Discord:         discordConfig{Shards: 1},
+		Payments:        paymentsConfig{Provider: "off"},
 	}
 	if diff := cmp.Diff(want, got, cmpPrefix); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

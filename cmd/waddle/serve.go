@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	market := marketplace.New(marketplace.Config{Pool: a.pool, Read: readPool, Box: a.secrets, Settings: settings,
-		BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
+		Payments: cfg.Payments.provider(cfg.BaseURL, logger), BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
 	if err := market.SyncCore(ctx, settings.Builtins()); err != nil {
 		return fmt.Errorf("list the built-in modules in the marketplace: %w", err)
 	}
