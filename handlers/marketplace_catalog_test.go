@@ -19,9 +19,9 @@ func catalogManifest(slug, version string) string {
 	m := map[string]any{
 		"slug": slug, "name": "Trivia Night", "summary": "Quiz your chat.", "description": "# Trivia\n\n<script>alert(1)</script>\n\n**Rounds** of questions.",
 		"category": []string{"Games", "Chat games"}, "labels": []string{"quiz"}, "price": map[string]any{"kind": "free"},
-		"version":  version,
-		"commands": []any{map[string]any{"name": "trivia", "usage": "[start|stop]", "permission": "moderator"}},
-		"executor": map[string]any{"kind": "webhook", "url": "https://trivia.example.com/hook"},
+		"version":      version,
+		"commands":     []any{map[string]any{"name": "trivia", "usage": "[start|stop]", "permission": "moderator"}},
+		"executor":     map[string]any{"kind": "webhook", "url": "https://trivia.example.com/hook"},
 		"capabilities": []string{"chat", "points:write"}, "changelog": "Version " + version,
 	}
 	b, _ := json.Marshal(m)

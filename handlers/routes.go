@@ -71,7 +71,7 @@ func (h *Handler) routes() http.Handler {
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
 		r.Group(h.marketplaceCatalogAPIRoutes) // the module catalogue and publishing (marketplace_catalog_api.go)
-		h.installAPIRoutes(r) // installing marketplace modules (marketplace_install_api.go)
+		h.installAPIRoutes(r)                  // installing marketplace modules (marketplace_install_api.go)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, r, http.StatusNotFound, "No such API route.")
 		})
