@@ -161,7 +161,7 @@ func tenancyRoutes() []tenancyRoute {
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
 	return append(append(append(append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), scheduleTenancyRoutes()...),
-		installTenancyRoutes()...), socialTenancyRoutes()...), []tenancyRoute{
+		installTenancyRoutes()...), socialTenancyRoutes()...), append(catalogTenancyRoutes(), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},
 				"core": {200, 200, 401, 200}, "admin": {200, 200, 401, 200}}},
@@ -212,7 +212,7 @@ func tenancyRoutes() []tenancyRoute {
 				return fmt.Sprintf("/communities/%d/overlays/%d/events", x.unknown, x.ovA.ID)
 			}, body: ticker,
 			want: map[string][4]int{"user": userRefused, "trigger": refused, "action": {200, 404, 401, 200}, "core": {200, 404, 401, 404}, "admin": {200, 200, 401, 200}}},
-	}...)
+	}...)...)
 }
 
 func TestAPITenancyMatrix(t *testing.T) {

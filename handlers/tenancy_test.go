@@ -81,6 +81,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 	hubCases := []route{
 		{"GET", "/c/{cid}/", fmt.Sprintf("/c/%d", B), nil, ""},
 		{"GET", "/c/{cid}/members", fmt.Sprintf("/c/%d/members", B), nil, ""},
+		{"GET", "/c/{cid}/marketplace", fmt.Sprintf("/c/%d/marketplace", B), nil, ""},
+		{"GET", "/c/{cid}/marketplace/{slug}", fmt.Sprintf("/c/%d/marketplace/core-help", B), nil, ""},
 		{"GET", "/c/{cid}/settings", fmt.Sprintf("/c/%d/settings", B), nil, ""},
 		{"GET", "/c/{cid}/audit", fmt.Sprintf("/c/%d/audit", B), nil, ""},
 		{"POST", "/c/{cid}/settings", fmt.Sprintf("/c/%d/settings", B), url.Values{"name": {"Hijacked"}}, ""},

@@ -84,7 +84,7 @@ func TestWorkspaceMemberNavigation(t *testing.T) {
 	var labels []string
 	doc.Find(`[data-testid=community-nav] a`).Each(func(_ int, s *goquery.Selection) { labels = append(labels, s.Text()) })
 	got := strings.Join(labels, ", ")
-	want := "Overview, Commands, Moderation, Simulator, Points, Overlays, Modules, Workflows, Runs, Installed modules, Execution log, Platforms, Members"
+	want := "Overview, Commands, Moderation, Simulator, Points, Overlays, Modules, Workflows, Runs, Marketplace, Installed modules, Execution log, Platforms, Members"
 	if got != want {
 		t.Errorf("a member's navigation: %s\nwant: %s", got, want)
 	}

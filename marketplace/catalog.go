@@ -104,6 +104,9 @@ func (s *Service) PublishVersion(ctx context.Context, by audit.Actor, userID int
 	var ver db.MarketplaceVersion
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
+		if dev, err := q.UserIsDeveloper(ctx, userID); err != nil || !dev {
+			return ErrNotDeveloper
+		}
 		mod, err := q.MarketplaceModuleLockBySlug(ctx, slug)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
@@ -113,9 +116,6 @@ func (s *Service) PublishVersion(ctx context.Context, by audit.Actor, userID int
 		}
 		if mod.Core || mod.AuthorID == nil || *mod.AuthorID != userID {
 			return errNotAuthor
-		}
-		if dev, err := q.UserIsDeveloper(ctx, userID); err != nil || !dev {
-			return ErrNotDeveloper
 		}
 		versions, err := q.MarketplaceVersionListByModule(ctx, mod.ID)
 		if err != nil {
