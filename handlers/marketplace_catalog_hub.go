@@ -161,6 +161,10 @@ func (h *Handler) renderModulePage(w http.ResponseWriter, r *http.Request, st in
 			p.Capabilities = append(p.Capabilities, views.ModuleCapability{Name: string(c), Words: c.Describe()})
 		}
 	}
+	if p.Install, err = h.installPanel(r, mod); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, r, st, views.MarketplaceModule(p))
 }
 
