@@ -161,7 +161,7 @@ func (h *Handler) renderModulePage(w http.ResponseWriter, r *http.Request, st in
 			p.Capabilities = append(p.Capabilities, views.ModuleCapability{Name: string(c), Words: c.Describe()})
 		}
 	}
-	if p.Install, err = h.installPanel(r, mod.Slug); err != nil { // marketplace_install_hub.go
+	if p.Install, err = h.installPanel(r, mod); err != nil { // marketplace_install_panel.go
 		h.fail(w, r, err)
 		return
 	}

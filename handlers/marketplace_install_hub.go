@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
 	"github.com/waddle/waddle/marketplace"
@@ -274,23 +273,4 @@ func configInputs(schema marketplace.ConfigSchema, values url.Values, stored map
 		out = append(out, in)
 	}
 	return out
-}
-
-// installPanel is the module page's install section: in a community's
-// workspace, whether the module is installed there and the way to install it.
-func (h *Handler) installPanel(r *http.Request, slug string) (templ.Component, error) {
-	m := membershipOf(r)
-	p := views.InstallPanel{CommunityID: m.ID, Slug: slug, CanManage: m.Role.CanManage()}
-	if m.ID != 0 {
-		list, err := h.cfg.Marketplace.Installed(r.Context(), m.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range list {
-			if in.Slug == slug {
-				p.Installed, p.Version = true, in.Version
-			}
-		}
-	}
-	return views.MarketplaceInstallPanel(p), nil
 }

@@ -36,13 +36,15 @@ type hub struct {
 	mail *mailtest.Server
 }
 
-func startHub(t *testing.T) *hub {
+// startHub starts the hub; kv are more environment variables (key, value…).
+func startHub(t *testing.T, kv ...string) *hub {
 	t.Helper()
 	_, prefix := dbtest.Redis(t)
 	h := &hub{mail: mailtest.Start(t)}
 	h.vars = setVars(testVars(t),
 		"REDIS_URL", os.Getenv(dbtest.RedisEnv), "REDIS_PREFIX", prefix,
 		"SMTP_URL", h.mail.URL(), "MAIL_FROM", "Waddle <waddle@example.com>")
+	h.vars = setVars(h.vars, kv...) // more variables, such as EXECUTOR_ALLOW_PRIVATE
 	h.base, _ = startServe(t, h.vars)
 	return h
 }
