@@ -101,7 +101,7 @@ SELECT i.id, i.community_id, i.module_id, i.version_id, i.granted, i.config, (i.
     coalesce(pv.version, '')::text AS pending_version, coalesce(pv.capabilities, '{}')::text[] AS pending_capabilities,
     (m.price_kind <> 'free' AND NOT EXISTS (
         SELECT 1 FROM marketplace_purchases p
-        WHERE p.community_id = i.community_id AND p.module_id = i.module_id AND p.status = 'active'
+        WHERE p.community_id = i.community_id AND p.module_id = i.module_id AND p.status IN ('active', 'past_due', 'canceled')
           AND (p.expires_at IS NULL OR p.expires_at > now())))::boolean AS lapsed
 FROM marketplace_installs i
 JOIN marketplace_modules m ON m.id = i.module_id
@@ -231,7 +231,7 @@ func (q *Queries) InstallModuleCountAdd(ctx context.Context, arg InstallModuleCo
 const installPurchaseActive = `-- name: InstallPurchaseActive :one
 SELECT EXISTS (
     SELECT 1 FROM marketplace_purchases
-    WHERE community_id = $1 AND module_id = $2 AND status = 'active' AND (expires_at IS NULL OR expires_at > now())
+    WHERE community_id = $1 AND module_id = $2 AND status IN ('active', 'past_due', 'canceled') AND (expires_at IS NULL OR expires_at > now())
 )
 `
 

@@ -112,6 +112,17 @@ func TestLapsedSubscriptionAnswersOneLineAndRenewalRestores(t *testing.T) {
 	}
 	waitFor(t, "pro runs", func() bool { return replies(e.say(e.r2, "!pro")) == "pro v1.0.0" })
 
+	// A failed renewal payment (past due) or a cancellation runs to the end of what was paid.
+	for _, status := range []string{"past_due", "canceled"} {
+		e.pool.Exec(ctx, "UPDATE marketplace_purchases SET status = $2 WHERE module_id = $1", id, status)
+		e.st.Invalidate(ctx, e.cid)
+		for _, r := range []*router.Router{e.r1, e.r2} {
+			want(t, replies(e.say(r, "!pro")) == "pro v1.0.0", "a %s subscription still paid for stopped running", status)
+		}
+	}
+	all, err := e.svc.Installed(ctx, e.cid)
+	want(t, err == nil && len(all) == 2 && !all[1].Lapsed, "a cancelled but paid subscription is listed as lapsed: %+v (%v)", all, err)
+
 	e.pool.Exec(ctx, "UPDATE marketplace_purchases SET expires_at = now() - interval '1 minute' WHERE module_id = $1", id)
 	e.st.Invalidate(ctx, e.cid)
 	line := "@viewer " + router.LapsedLine
@@ -128,13 +139,13 @@ func TestLapsedSubscriptionAnswersOneLineAndRenewalRestores(t *testing.T) {
 	var lapsed int
 	e.pool.QueryRow(ctx, "SELECT count(*) FROM command_executions WHERE command = 'pro' AND outcome = 'lapsed'").Scan(&lapsed)
 	want(t, lapsed >= 1, "no execution logged as lapsed")
-	all, err := e.svc.Installed(ctx, e.cid)
+	all, err = e.svc.Installed(ctx, e.cid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want(t, len(all) == 2 && all[1].Slug == "pro" && all[1].Lapsed && !all[0].Lapsed, "installed: %+v", all)
 
-	e.pool.Exec(ctx, "UPDATE marketplace_purchases SET expires_at = now() + interval '30 days' WHERE module_id = $1", id)
+	e.pool.Exec(ctx, "UPDATE marketplace_purchases SET status = 'active', expires_at = now() + interval '30 days' WHERE module_id = $1", id)
 	e.st.Invalidate(ctx, e.cid)
 	for _, r := range []*router.Router{e.r1, e.r2} {
 		waitFor(t, "renewed", func() bool { return replies(e.say(r, "!pro")) == "pro v1.0.0" })

@@ -91,11 +91,17 @@ func toInstalled(row db.InstallListForRouterRow) (*installed, error) {
 }
 
 // lapsed reports whether a paid module has no purchase in force at now.
+// A subscription past due (Stripe still retrying the card) or cancelled
+// runs to the end of what was paid.
 func (in *installed) lapsed(now time.Time) bool {
 	if !in.paid {
 		return false
 	}
-	return in.status != "active" || (in.expires != nil && !in.expires.After(now))
+	switch in.status {
+	case "active", "past_due", "canceled":
+		return in.expires != nil && !in.expires.After(now)
+	}
+	return true
 }
 
 // versionCredentials are a version's sealed executor credentials, as
