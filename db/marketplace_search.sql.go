@@ -10,6 +10,122 @@ import (
 	"time"
 )
 
+const marketplaceBrowse = `-- name: MarketplaceBrowse :many
+SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels,
+       m.core, m.price_kind, m.price_cents, m.currency, m.listed, m.unlisted_reason, m.active_installs, m.rating_count,
+       m.rating_sum, m.latest_version, m.created_at, m.updated_at,
+       0::float8 AS rank,
+       count(*) OVER () AS total
+FROM marketplace_modules m
+WHERE m.listed
+  AND (cardinality($1::text[]) = 0 OR m.category[1:cardinality($1::text[])] = $1::text[])
+  AND ($2::text = '' OR m.labels @> ARRAY[$2::text])
+  AND (CASE $3::text
+         WHEN 'free' THEN m.price_kind = 'free'
+         WHEN 'paid' THEN m.price_kind <> 'free'
+         WHEN '' THEN true
+         ELSE m.price_kind = $3::text END)
+  AND ($4::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $4::float8 * m.rating_count))
+ORDER BY
+  CASE WHEN $5::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+  CASE WHEN $5::text = 'rating' THEN m.rating_count END DESC,
+  CASE WHEN $5::text = 'newest' THEN m.created_at END DESC,
+  m.active_installs DESC, m.id
+LIMIT $7 OFFSET $6
+`
+
+type MarketplaceBrowseParams struct {
+	Category  []string
+	Label     string
+	Price     string
+	MinRating float64
+	Sort      string
+	Off       int32
+	Lim       int32
+}
+
+type MarketplaceBrowseRow struct {
+	ID             int64
+	Slug           string
+	Name           string
+	Summary        string
+	Description    string
+	AuthorID       *int64
+	AuthorName     string
+	Homepage       string
+	Category       []string
+	Labels         []string
+	Core           bool
+	PriceKind      string
+	PriceCents     int32
+	Currency       string
+	Listed         bool
+	UnlistedReason string
+	ActiveInstalls int32
+	RatingCount    int32
+	RatingSum      int32
+	LatestVersion  string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Rank           float64
+	Total          int64
+}
+
+// Listed modules matching the filters, without a text query; the same
+// columns as MarketplaceSearch (rank 0).
+func (q *Queries) MarketplaceBrowse(ctx context.Context, arg MarketplaceBrowseParams) ([]MarketplaceBrowseRow, error) {
+	rows, err := q.db.Query(ctx, marketplaceBrowse,
+		arg.Category,
+		arg.Label,
+		arg.Price,
+		arg.MinRating,
+		arg.Sort,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []MarketplaceBrowseRow{}
+	for rows.Next() {
+		var i MarketplaceBrowseRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Slug,
+			&i.Name,
+			&i.Summary,
+			&i.Description,
+			&i.AuthorID,
+			&i.AuthorName,
+			&i.Homepage,
+			&i.Category,
+			&i.Labels,
+			&i.Core,
+			&i.PriceKind,
+			&i.PriceCents,
+			&i.Currency,
+			&i.Listed,
+			&i.UnlistedReason,
+			&i.ActiveInstalls,
+			&i.RatingCount,
+			&i.RatingSum,
+			&i.LatestVersion,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Rank,
+			&i.Total,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const marketplaceCategories = `-- name: MarketplaceCategories :many
 SELECT m.category[1]::text AS name, count(*) AS modules
 FROM marketplace_modules m
@@ -44,40 +160,44 @@ func (q *Queries) MarketplaceCategories(ctx context.Context) ([]MarketplaceCateg
 }
 
 const marketplaceSearch = `-- name: MarketplaceSearch :many
-WITH q AS (
-    SELECT CASE WHEN $8::text = '' THEN NULL::tsquery
-                WHEN $9::text = '' THEN websearch_to_tsquery('english', $8::text)
-                ELSE websearch_to_tsquery('english', $8::text)
-                     || (websearch_to_tsquery('english', $10::text) && to_tsquery('english', $9::text || ':*'))
-           END AS tsq
-)
 SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels,
        m.core, m.price_kind, m.price_cents, m.currency, m.listed, m.unlisted_reason, m.active_installs, m.rating_count,
-       m.rating_sum, m.latest_version, m.created_at, m.updated_at,
-       (CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank_cd(m.search, q.tsq) END)::float8 AS rank,
+       m.rating_sum, m.latest_version, m.created_at, m.updated_at, m.rank,
        count(*) OVER () AS total
-FROM marketplace_modules m
-CROSS JOIN q
-WHERE m.listed
-  AND (q.tsq IS NULL OR m.search @@ q.tsq)
-  AND (cardinality($1::text[]) = 0 OR m.category[1:cardinality($1::text[])] = $1::text[])
-  AND ($2::text = '' OR m.labels @> ARRAY[$2::text])
-  AND (CASE $3::text
-         WHEN 'free' THEN m.price_kind = 'free'
-         WHEN 'paid' THEN m.price_kind <> 'free'
-         WHEN '' THEN true
-         ELSE m.price_kind = $3::text END)
-  AND ($4::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $4::float8 * m.rating_count))
+FROM (
+    SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels, m.core, m.price_kind, m.price_cents, m.currency, m.signing_secret_sealed, m.listed, m.unlisted_reason, m.active_installs, m.rating_count, m.rating_sum, m.search, m.created_at, m.updated_at, m.latest_version, ts_rank_cd(m.search, tsq.q)::float8 AS rank
+    FROM marketplace_modules m,
+         LATERAL (SELECT (CASE WHEN $1::text = '' THEN websearch_to_tsquery('english', $2::text)
+                    ELSE websearch_to_tsquery('english', $2::text)
+                         || (websearch_to_tsquery('english', $3::text) && to_tsquery('english', $1::text || ':*'))
+               END) AS q) tsq
+    WHERE m.search @@ (CASE WHEN $1::text = '' THEN websearch_to_tsquery('english', $2::text)
+                    ELSE websearch_to_tsquery('english', $2::text)
+                         || (websearch_to_tsquery('english', $3::text) && to_tsquery('english', $1::text || ':*'))
+               END)
+      AND m.listed
+      AND (cardinality($4::text[]) = 0 OR m.category[1:cardinality($4::text[])] = $4::text[])
+      AND ($5::text = '' OR m.labels @> ARRAY[$5::text])
+      AND (CASE $6::text
+             WHEN 'free' THEN m.price_kind = 'free'
+             WHEN 'paid' THEN m.price_kind <> 'free'
+             WHEN '' THEN true
+             ELSE m.price_kind = $6::text END)
+      AND ($7::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $7::float8 * m.rating_count))
+) m
 ORDER BY
-  CASE WHEN $5::text = 'relevance' THEN (CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank_cd(m.search, q.tsq) END) END DESC,
-  CASE WHEN $5::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
-  CASE WHEN $5::text = 'rating' THEN m.rating_count END DESC,
-  CASE WHEN $5::text = 'newest' THEN m.created_at END DESC,
+  CASE WHEN $8::text = 'relevance' THEN m.rank END DESC,
+  CASE WHEN $8::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+  CASE WHEN $8::text = 'rating' THEN m.rating_count END DESC,
+  CASE WHEN $8::text = 'newest' THEN m.created_at END DESC,
   m.active_installs DESC, m.id
-LIMIT $7 OFFSET $6
+LIMIT $10 OFFSET $9
 `
 
 type MarketplaceSearchParams struct {
+	Prefix    string
+	Query     string
+	Head      string
 	Category  []string
 	Label     string
 	Price     string
@@ -85,9 +205,6 @@ type MarketplaceSearchParams struct {
 	Sort      string
 	Off       int32
 	Lim       int32
-	Query     string
-	Prefix    string
-	Head      string
 }
 
 type MarketplaceSearchRow struct {
@@ -117,11 +234,16 @@ type MarketplaceSearchRow struct {
 	Total          int64
 }
 
-// Listed modules matching the filters and, when the query is not empty,
-// the full-text query (websearch syntax, or the words before the last with
-// the last one as a prefix), with the total count of matches on each row.
+// Listed modules matching the full-text query (websearch syntax, or the
+// words before the last with the last one as a prefix) and the filters,
+// with the total count of matches on each row. The query is an expression
+// of the parameters only, so the planner reads the GIN index on search;
+// each match is ranked once.
 func (q *Queries) MarketplaceSearch(ctx context.Context, arg MarketplaceSearchParams) ([]MarketplaceSearchRow, error) {
 	rows, err := q.db.Query(ctx, marketplaceSearch,
+		arg.Prefix,
+		arg.Query,
+		arg.Head,
 		arg.Category,
 		arg.Label,
 		arg.Price,
@@ -129,9 +251,6 @@ func (q *Queries) MarketplaceSearch(ctx context.Context, arg MarketplaceSearchPa
 		arg.Sort,
 		arg.Off,
 		arg.Lim,
-		arg.Query,
-		arg.Prefix,
-		arg.Head,
 	)
 	if err != nil {
 		return nil, err

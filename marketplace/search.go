@@ -112,11 +112,28 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		return SearchResult{}, err
 	}
 	head, prefix := splitPrefix(q.Q)
-	rows, err := db.New(s.read).MarketplaceSearch(ctx, db.MarketplaceSearchParams{Query: q.Q, Head: head, Prefix: prefix,
-		Category: nonNil(q.Category), Label: q.Label, Price: q.Price, MinRating: q.MinRating, Sort: q.Sort,
-		Lim: int32(q.Limit), Off: int32(q.Offset)})
-	if err != nil {
-		return SearchResult{}, fmt.Errorf("search modules: %w", err)
+	var (
+		rows []db.MarketplaceSearchRow
+		err  error
+	)
+	if q.Q == "" {
+		// Browsing: a query of its own, so that a text query's plan can use the search index.
+		browsed, err := db.New(s.read).MarketplaceBrowse(ctx, db.MarketplaceBrowseParams{Category: nonNil(q.Category), Label: q.Label,
+			Price: q.Price, MinRating: q.MinRating, Sort: q.Sort, Lim: int32(q.Limit), Off: int32(q.Offset)})
+		if err != nil {
+			return SearchResult{}, fmt.Errorf("list modules: %w", err)
+		}
+		rows = make([]db.MarketplaceSearchRow, len(browsed))
+		for i, r := range browsed {
+			rows[i] = db.MarketplaceSearchRow(r)
+		}
+	} else {
+		rows, err = db.New(s.read).MarketplaceSearch(ctx, db.MarketplaceSearchParams{Query: q.Q, Head: head, Prefix: prefix,
+			Category: nonNil(q.Category), Label: q.Label, Price: q.Price, MinRating: q.MinRating, Sort: q.Sort,
+			Lim: int32(q.Limit), Off: int32(q.Offset)})
+		if err != nil {
+			return SearchResult{}, fmt.Errorf("search modules: %w", err)
+		}
 	}
 	res := SearchResult{Hits: make([]SearchHit, len(rows)), Limit: q.Limit, Offset: q.Offset, Sort: q.Sort}
 	for i, r := range rows {
