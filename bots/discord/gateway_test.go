@@ -76,7 +76,13 @@ func TestWithoutPrivilegedIntentsTheBotStaysOnline(t *testing.T) {
 	e.waitBody("PATCH", "/webhooks/"+appID+"/tok-720/messages/@original", "Quack, slashed!")
 
 	// The health page says what is off and what to enable, and does not blame the token.
+	// discordgo runs event handlers on their own goroutines: the guild may be
+	// counted just after the interaction is answered.
 	s := b.cfg.Status.Snapshot()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.Detail, "Connected: 1 guilds") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		s = b.cfg.Status.Snapshot()
+	}
 	var buf bytes.Buffer
 	if err := views.Health(views.HealthPage{Bots: []views.BotRow{{Platform: s.Platform, State: s.State, Detail: s.Detail}}}).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
