@@ -90,9 +90,15 @@ var seq atomic.Int64
 // say sends a chat message to r from a Twitch viewer of the linked channel.
 func (e *installEnv) say(r *router.Router, text string) router.Result {
 	e.t.Helper()
+	return e.sayAs(r, router.User{ID: "viewer-1", Name: "viewer"}, text)
+}
+
+// sayAs is say from another chat user (each user has their own command limits).
+func (e *installEnv) sayAs(r *router.Router, u router.User, text string) router.Result {
+	e.t.Helper()
 	n := seq.Add(1)
 	ev := router.Event{ID: fmt.Sprintf("m-%d", n), Platform: router.Twitch, Server: "duckchan", Kind: router.ChatMessage,
-		User: router.User{ID: "viewer-1", Name: "viewer"}, Text: text}
+		User: u, Text: text}
 	if err := ev.Validate(); err != nil {
 		e.t.Fatal(err)
 	}
