@@ -36,7 +36,10 @@ func (h *Handler) chrome(r *http.Request, title, section string) views.Chrome {
 func workspacePage(path string) string {
 	rest := strings.TrimPrefix(path, "/c/")
 	_, rest, _ = strings.Cut(rest, "/")
-	page, _, _ := strings.Cut(rest, "/")
+	page, sub, _ := strings.Cut(rest, "/")
+	if page == "marketplace" && (sub == "installed" || strings.HasPrefix(sub, "installed/")) {
+		return "installed"
+	}
 	switch page {
 	case "":
 		return "overview"

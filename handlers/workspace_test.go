@@ -30,6 +30,8 @@ func TestWorkspaceNavigation(t *testing.T) {
 		{"/overlays", "Overlays", "Overlays"},
 		{"/modules", "Modules", "Modules"},
 		{"/runs", "Runs", "Runs"},
+		{"/marketplace", "Marketplace", "Marketplace"},
+		{"/marketplace/installed", "Installed modules", "Installed modules"},
 		{"/executions", "Execution log", "Execution log"},
 		{"/audit", "Audit log", "Audit log"},
 		{"/servers", "Platforms", "Platforms"},
@@ -46,8 +48,8 @@ func TestWorkspaceNavigation(t *testing.T) {
 			if got := doc.Find(`[data-testid=community-nav] a[aria-current=page]`).Text(); got != p.current {
 				t.Errorf("the navigation marks %q, want %q", got, p.current)
 			}
-			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 15 {
-				t.Errorf("a manager's navigation has %d links, want 15", n)
+			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 16 {
+				t.Errorf("a manager's navigation has %d links, want 16", n)
 			}
 			if got := doc.Find(`[data-testid=hub-nav] a[aria-current]`).Text(); got != "" {
 				t.Errorf("the top bar marks %q as the current page inside a community", got)
