@@ -141,6 +141,46 @@ type CommunityModule struct {
 	CreatedAt       time.Time
 }
 
+type CommunityPerson struct {
+	CommunityID int64
+	IdentityID  int64
+	Reputation  int32
+	FirstSeen   time.Time
+	LastSeen    time.Time
+}
+
+type Identity struct {
+	ID              int64
+	UserID          *int64
+	DisplayName     string
+	PrimaryPlatform string
+	CreatedAt       time.Time
+}
+
+type IdentityAccount struct {
+	Platform   string
+	AccountID  string
+	IdentityID int64
+	UserName   string
+	LinkedAt   *time.Time
+	LinkedBy   string
+	CreatedAt  time.Time
+}
+
+type IdentityLinkCode struct {
+	ID           int64
+	CommunityID  int64
+	FromPlatform string
+	FromAccount  string
+	ToPlatform   string
+	ToAccount    string
+	CodeHash     []byte
+	Attempts     int32
+	ExpiresAt    time.Time
+	UsedAt       *time.Time
+	CreatedAt    time.Time
+}
+
 type MarketplaceInstall struct {
 	ID               int64
 	CommunityID      int64
@@ -361,6 +401,7 @@ type PointsBalance struct {
 	UserName    string
 	Balance     int64
 	UpdatedAt   time.Time
+	IdentityID  int64
 }
 
 type PointsLedger struct {
@@ -372,6 +413,7 @@ type PointsLedger struct {
 	Delta       int64
 	Reason      string
 	CreatedAt   time.Time
+	IdentityID  int64
 }
 
 type PointsValue struct {
@@ -399,6 +441,19 @@ type Quote struct {
 type QuoteCounter struct {
 	CommunityID int64
 	LastNumber  int32
+}
+
+type ReputationEvent struct {
+	ID          int64
+	CommunityID int64
+	IdentityID  int64
+	Action      string
+	Delta       int32
+	Reason      string
+	Platform    string
+	AccountID   string
+	ActorID     *int64
+	CreatedAt   time.Time
 }
 
 type ServerKey struct {
@@ -492,6 +547,7 @@ type WatchTime struct {
 	UserName    string
 	Seconds     int64
 	UpdatedAt   time.Time
+	IdentityID  int64
 }
 
 type Workflow struct {

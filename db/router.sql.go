@@ -1031,19 +1031,27 @@ func (q *Queries) ModuleRemove(ctx context.Context, arg ModuleRemoveParams) (Com
 }
 
 const pointsAdd = `-- name: PointsAdd :one
-WITH bal AS (
-    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-    SELECT $1::bigint, $2::text, $3::text, $4::text, $5::bigint
+WITH acct AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    VALUES ($1::text, $2::text, left($3::text, 100))
+    ON CONFLICT (platform, account_id) DO UPDATE
+    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+    RETURNING identity_id
+), bal AS (
+    INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+    SELECT $4::bigint, acct.identity_id, $1::text, $2::text, $3::text, $5::bigint
+    FROM acct
     WHERE abs($5::bigint::numeric) <= 9007199254740991
-    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    ON CONFLICT (community_id, identity_id) DO UPDATE
     SET balance = points_balances.balance + EXCLUDED.balance,
+        platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
         user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
         updated_at = now()
     WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
-    RETURNING points_balances.balance
+    RETURNING points_balances.identity_id, points_balances.balance
 ), ledger AS (
-    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
-    SELECT $1::bigint, $2::text, $3::text, $4::text,
+    INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason)
+    SELECT $4::bigint, bal.identity_id, $1::text, $2::text, $3::text,
         $5::bigint, $6::text
     FROM bal
 )
@@ -1051,23 +1059,27 @@ SELECT balance FROM bal
 `
 
 type PointsAddParams struct {
-	CommunityID int64
 	Platform    string
 	UserID      string
 	UserName    string
+	CommunityID int64
 	Delta       int64
 	Reason      string
 }
 
-// Changes a balance and records the change in the ledger, in one statement;
-// returns the new balance. No row, and no ledger row, when the balance would
-// leave ±(2^53 − 1) (checked in numeric, which cannot overflow).
+// Changes the balance of the identity an account belongs to and records the
+// change in the ledger, in one statement; returns the new balance. The
+// account's row is locked first (and created, with its own identity, if the
+// account is new), so a link that moves the account to another identity
+// waits for this change or this change waits for it: a point never lands on
+// an identity the account just left. No row, and no ledger row, when the
+// balance would leave ±(2^53 − 1) (checked in numeric, which cannot overflow).
 func (q *Queries) PointsAdd(ctx context.Context, arg PointsAddParams) (int64, error) {
 	row := q.db.QueryRow(ctx, pointsAdd,
-		arg.CommunityID,
 		arg.Platform,
 		arg.UserID,
 		arg.UserName,
+		arg.CommunityID,
 		arg.Delta,
 		arg.Reason,
 	)
@@ -1081,23 +1093,40 @@ WITH changes AS (
     SELECT unnest($1::bigint[]) AS community_id, unnest($2::text[]) AS platform,
         unnest($3::text[]) AS user_id, unnest($4::text[]) AS user_name,
         unnest($5::bigint[]) AS delta, unnest($6::text[]) AS reason
+), acct AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    SELECT DISTINCT ON (c.platform, c.user_id) c.platform, c.user_id, left(c.user_name, 100) FROM changes c
+    ORDER BY c.platform, c.user_id, c.user_name DESC
+    ON CONFLICT (platform, account_id) DO UPDATE
+    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+    RETURNING identity_accounts.platform, identity_accounts.account_id, identity_accounts.identity_id
+), per AS (
+    SELECT c.community_id::bigint AS community_id, a.identity_id, c.platform::text AS platform, c.user_id::text AS user_id,
+        c.user_name, c.delta, c.reason
+    FROM changes c JOIN acct a ON a.platform = c.platform AND a.account_id = c.user_id
+), sums AS (
+    SELECT DISTINCT ON (community_id, identity_id) community_id, identity_id, platform, user_id, user_name,
+        sum(delta) OVER (PARTITION BY community_id, identity_id) AS delta
+    FROM per ORDER BY community_id, identity_id, user_id
 ), bal AS (
-    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta FROM changes c
-    WHERE abs(c.delta::numeric) <= 9007199254740991
-    ORDER BY c.community_id, c.platform, c.user_id
-    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+    SELECT s.community_id, s.identity_id, s.platform, s.user_id, s.user_name, s.delta::bigint FROM sums s
+    WHERE abs(s.delta) <= 9007199254740991
+    ORDER BY s.community_id, s.identity_id
+    ON CONFLICT (community_id, identity_id) DO UPDATE
     SET balance = points_balances.balance + EXCLUDED.balance,
+        platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
         user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
         updated_at = now()
     WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
-    RETURNING points_balances.community_id, points_balances.platform, points_balances.user_id, points_balances.balance
+    RETURNING points_balances.community_id, points_balances.identity_id, points_balances.balance
 ), ledger AS (
-    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
-    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta, c.reason
-    FROM changes c JOIN bal b ON b.community_id = c.community_id AND b.platform = c.platform AND b.user_id = c.user_id
+    INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason)
+    SELECT p.community_id, p.identity_id, p.platform, p.user_id, p.user_name, p.delta, p.reason
+    FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
 )
-SELECT b.community_id, b.platform, b.user_id, b.balance FROM bal b
+SELECT p.community_id, p.platform, p.user_id, b.balance
+FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
 `
 
 type PointsAddManyParams struct {
@@ -1116,10 +1145,12 @@ type PointsAddManyRow struct {
 	Balance     int64
 }
 
-// PointsAdd for the events of a batch, each user at most once per call:
-// returns the new balance of each user changed; a change that would take a
-// balance out of ±(2^53 − 1) is refused (no row, no ledger row). Rows are
-// taken in key order, so two batches cannot deadlock.
+// PointsAdd for the events of a batch, each account at most once per call:
+// returns the new balance of each account's identity; a change that would
+// take a balance out of ±(2^53 − 1) is refused (no row, no ledger row). Two
+// linked accounts in one batch change their identity's balance once, by the
+// sum, with a ledger row each. Accounts, then balances, are taken in key
+// order, so two batches (or a batch and a link) cannot deadlock.
 func (q *Queries) PointsAddMany(ctx context.Context, arg PointsAddManyParams) ([]PointsAddManyRow, error) {
 	rows, err := q.db.Query(ctx, pointsAddMany,
 		arg.CommunityIds,
@@ -1153,11 +1184,20 @@ func (q *Queries) PointsAddMany(ctx context.Context, arg PointsAddManyParams) ([
 }
 
 const pointsBalanceAdd = `-- name: PointsBalanceAdd :one
-INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-SELECT $1::bigint, $2::text, $3::text, $4::text, $5::bigint
+WITH acct AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    VALUES ($2::text, $3::text, left($4::text, 100))
+    ON CONFLICT (platform, account_id) DO UPDATE
+    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+    RETURNING identity_id
+)
+INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+SELECT $1::bigint, acct.identity_id, $2::text, $3::text, $4::text, $5::bigint
+FROM acct
 WHERE abs($5::bigint::numeric) <= 9007199254740991
-ON CONFLICT (community_id, platform, user_id) DO UPDATE
+ON CONFLICT (community_id, identity_id) DO UPDATE
 SET balance = points_balances.balance + EXCLUDED.balance,
+    platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
     user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
     updated_at = now()
 WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
@@ -1172,9 +1212,10 @@ type PointsBalanceAddParams struct {
 	Balance     int64
 }
 
-// Adds to a balance and returns it, without a ledger row (PointsAdd writes
-// both). No row when the new balance would leave ±(2^53 − 1): the sum is
-// checked in numeric, which cannot overflow, so a change is refused, never wrapped.
+// Adds to the balance of the identity of an account and returns it, without
+// a ledger row (PointsAdd writes both). No row when the new balance would
+// leave ±(2^53 − 1): the sum is checked in numeric, which cannot overflow, so
+// a change is refused, never wrapped.
 func (q *Queries) PointsBalanceAdd(ctx context.Context, arg PointsBalanceAddParams) (int64, error) {
 	row := q.db.QueryRow(ctx, pointsBalanceAdd,
 		arg.CommunityID,
@@ -1189,32 +1230,38 @@ func (q *Queries) PointsBalanceAdd(ctx context.Context, arg PointsBalanceAddPara
 }
 
 const pointsBalanceFindByName = `-- name: PointsBalanceFindByName :one
-SELECT community_id, platform, user_id, user_name, balance, updated_at FROM points_balances WHERE community_id = $1 AND platform = $2 AND lower(user_name) = lower($3)
-ORDER BY updated_at DESC LIMIT 1
+SELECT a.platform, a.account_id AS user_id, a.user_name
+FROM identity_accounts a
+JOIN points_balances b ON b.community_id = $1 AND b.identity_id = a.identity_id
+WHERE a.platform = $2 AND lower(a.user_name) = lower($3)
+ORDER BY b.updated_at DESC LIMIT 1
 `
 
 type PointsBalanceFindByNameParams struct {
 	CommunityID int64
 	Platform    string
-	Lower       string
+	Name        string
 }
 
-func (q *Queries) PointsBalanceFindByName(ctx context.Context, arg PointsBalanceFindByNameParams) (PointsBalance, error) {
-	row := q.db.QueryRow(ctx, pointsBalanceFindByName, arg.CommunityID, arg.Platform, arg.Lower)
-	var i PointsBalance
-	err := row.Scan(
-		&i.CommunityID,
-		&i.Platform,
-		&i.UserID,
-		&i.UserName,
-		&i.Balance,
-		&i.UpdatedAt,
-	)
+type PointsBalanceFindByNameRow struct {
+	Platform string
+	UserID   string
+	UserName string
+}
+
+// The account of a platform called name whose identity has points in the
+// community (the one that earned most recently when names repeat).
+func (q *Queries) PointsBalanceFindByName(ctx context.Context, arg PointsBalanceFindByNameParams) (PointsBalanceFindByNameRow, error) {
+	row := q.db.QueryRow(ctx, pointsBalanceFindByName, arg.CommunityID, arg.Platform, arg.Name)
+	var i PointsBalanceFindByNameRow
+	err := row.Scan(&i.Platform, &i.UserID, &i.UserName)
 	return i, err
 }
 
 const pointsBalanceGet = `-- name: PointsBalanceGet :one
-SELECT balance FROM points_balances WHERE community_id = $1 AND platform = $2 AND user_id = $3
+SELECT b.balance FROM points_balances b
+JOIN identity_accounts a ON a.identity_id = b.identity_id
+WHERE b.community_id = $1 AND a.platform = $2 AND a.account_id = $3
 `
 
 type PointsBalanceGetParams struct {
@@ -1223,6 +1270,7 @@ type PointsBalanceGetParams struct {
 	UserID      string
 }
 
+// The balance of the identity an account belongs to.
 func (q *Queries) PointsBalanceGet(ctx context.Context, arg PointsBalanceGetParams) (int64, error) {
 	row := q.db.QueryRow(ctx, pointsBalanceGet, arg.CommunityID, arg.Platform, arg.UserID)
 	var balance int64
@@ -1231,7 +1279,7 @@ func (q *Queries) PointsBalanceGet(ctx context.Context, arg PointsBalanceGetPara
 }
 
 const pointsLeaderboard = `-- name: PointsLeaderboard :many
-SELECT community_id, platform, user_id, user_name, balance, updated_at FROM points_balances WHERE community_id = $1 ORDER BY balance DESC, user_name LIMIT $2
+SELECT community_id, platform, user_id, user_name, balance, updated_at, identity_id FROM points_balances WHERE community_id = $1 ORDER BY balance DESC, user_name LIMIT $2
 `
 
 type PointsLeaderboardParams struct {
@@ -1239,6 +1287,7 @@ type PointsLeaderboardParams struct {
 	Limit       int32
 }
 
+// One row per identity: a linked person is ranked once.
 func (q *Queries) PointsLeaderboard(ctx context.Context, arg PointsLeaderboardParams) ([]PointsBalance, error) {
 	rows, err := q.db.Query(ctx, pointsLeaderboard, arg.CommunityID, arg.Limit)
 	if err != nil {
@@ -1255,6 +1304,7 @@ func (q *Queries) PointsLeaderboard(ctx context.Context, arg PointsLeaderboardPa
 			&i.UserName,
 			&i.Balance,
 			&i.UpdatedAt,
+			&i.IdentityID,
 		); err != nil {
 			return nil, err
 		}
@@ -1267,22 +1317,26 @@ func (q *Queries) PointsLeaderboard(ctx context.Context, arg PointsLeaderboardPa
 }
 
 const pointsLedgerByUser = `-- name: PointsLedgerByUser :many
-SELECT id, community_id, platform, user_id, user_name, delta, reason, created_at FROM points_ledger WHERE community_id = $1 AND platform = $2 AND user_id = $3 ORDER BY id DESC LIMIT $4
+SELECT l.id, l.community_id, l.platform, l.user_id, l.user_name, l.delta, l.reason, l.created_at, l.identity_id FROM points_ledger l
+WHERE l.community_id = $1
+  AND l.identity_id = (SELECT a.identity_id FROM identity_accounts a WHERE a.platform = $2 AND a.account_id = $3)
+ORDER BY l.id DESC LIMIT $4
 `
 
 type PointsLedgerByUserParams struct {
 	CommunityID int64
 	Platform    string
 	UserID      string
-	Limit       int32
+	Lim         int32
 }
 
+// The ledger of the identity an account belongs to, newest first.
 func (q *Queries) PointsLedgerByUser(ctx context.Context, arg PointsLedgerByUserParams) ([]PointsLedger, error) {
 	rows, err := q.db.Query(ctx, pointsLedgerByUser,
 		arg.CommunityID,
 		arg.Platform,
 		arg.UserID,
-		arg.Limit,
+		arg.Lim,
 	)
 	if err != nil {
 		return nil, err
@@ -1300,6 +1354,7 @@ func (q *Queries) PointsLedgerByUser(ctx context.Context, arg PointsLedgerByUser
 			&i.Delta,
 			&i.Reason,
 			&i.CreatedAt,
+			&i.IdentityID,
 		); err != nil {
 			return nil, err
 		}

@@ -201,13 +201,21 @@ func (q *Queries) WatchTicksPrune(ctx context.Context, arg WatchTicksPruneParams
 const watchTimeAddMany = `-- name: WatchTimeAddMany :exec
 WITH u AS (
     SELECT unnest($4::text[]) AS user_id, unnest($5::text[]) AS user_name
+), acct AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    SELECT DISTINCT ON (u.user_id) $2::text, u.user_id, left(u.user_name, 100) FROM u
+    ORDER BY u.user_id
+    ON CONFLICT (platform, account_id) DO UPDATE
+    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+    RETURNING identity_accounts.account_id, identity_accounts.identity_id, identity_accounts.user_name
 )
-INSERT INTO watch_time (community_id, platform, user_id, user_name, seconds)
-SELECT $1::bigint, $2::text, u.user_id, u.user_name, $3::bigint
-FROM u
-ORDER BY u.user_id
-ON CONFLICT (community_id, platform, user_id) DO UPDATE
+INSERT INTO watch_time (community_id, identity_id, platform, user_id, user_name, seconds)
+SELECT DISTINCT ON (a.identity_id) $1::bigint, a.identity_id, $2::text, a.account_id, a.user_name, $3::bigint
+FROM acct a
+ORDER BY a.identity_id
+ON CONFLICT (community_id, identity_id) DO UPDATE
 SET seconds = watch_time.seconds + EXCLUDED.seconds,
+    platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
     user_name = CASE WHEN EXCLUDED.user_name = '' THEN watch_time.user_name ELSE EXCLUDED.user_name END,
     updated_at = now()
 `
@@ -220,8 +228,9 @@ type WatchTimeAddManyParams struct {
 	UserNames   []string
 }
 
-// Adds seconds to the watch time of each viewer (each at most once per call),
-// in key order so that two calls cannot deadlock.
+// Adds seconds to the watch time of each viewer's identity (each account at
+// most once per call), accounts and then rows in key order so that two calls
+// (or a call and a link) cannot deadlock.
 func (q *Queries) WatchTimeAddMany(ctx context.Context, arg WatchTimeAddManyParams) error {
 	_, err := q.db.Exec(ctx, watchTimeAddMany,
 		arg.CommunityID,
@@ -237,7 +246,7 @@ const watchTimeLeaderboard = `-- name: WatchTimeLeaderboard :many
 SELECT w.platform, w.user_id, coalesce(nullif(b.user_name, ''), w.user_name)::text AS user_name, w.seconds,
     coalesce(b.balance, 0)::bigint AS balance
 FROM watch_time w
-LEFT JOIN points_balances b ON b.community_id = w.community_id AND b.platform = w.platform AND b.user_id = w.user_id
+LEFT JOIN points_balances b ON b.community_id = w.community_id AND b.identity_id = w.identity_id
 WHERE w.community_id = $1
 ORDER BY w.seconds DESC, w.user_name
 LIMIT $2

@@ -103,7 +103,7 @@ type KnownUser struct {
 }
 
 func findUser(ctx context.Context, q *db.Queries, communityID int64, platform, name string) (KnownUser, error) {
-	row, err := q.PointsBalanceFindByName(ctx, db.PointsBalanceFindByNameParams{CommunityID: communityID, Platform: platform, Lower: name})
+	row, err := q.PointsBalanceFindByName(ctx, db.PointsBalanceFindByNameParams{CommunityID: communityID, Platform: platform, Name: name})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return KnownUser{}, problem.New(problem.NotFound, "I have not seen %s here yet.", name)
 	}

@@ -248,7 +248,7 @@ func (e *slackEnv) delivery(t *testing.T, id int64) db.PlatformDelivery {
 
 func (e *slackEnv) ledger(t *testing.T, user string) []db.PointsLedger {
 	t.Helper()
-	rows, err := db.New(e.pool).PointsLedgerByUser(context.Background(), db.PointsLedgerByUserParams{CommunityID: e.cid, Platform: router.Slack, UserID: user, Limit: 10})
+	rows, err := db.New(e.pool).PointsLedgerByUser(context.Background(), db.PointsLedgerByUserParams{CommunityID: e.cid, Platform: router.Slack, UserID: user, Lim: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,80 +129,134 @@ DELETE FROM quotes WHERE community_id = $1 AND number = $2;
 DELETE FROM quotes WHERE community_id = $1 AND number = $2 RETURNING *;
 
 -- name: PointsBalanceAdd :one
--- Adds to a balance and returns it, without a ledger row (PointsAdd writes
--- both). No row when the new balance would leave ±(2^53 − 1): the sum is
--- checked in numeric, which cannot overflow, so a change is refused, never wrapped.
-INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-SELECT sqlc.arg(community_id)::bigint, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text, sqlc.arg(balance)::bigint
+-- Adds to the balance of the identity of an account and returns it, without
+-- a ledger row (PointsAdd writes both). No row when the new balance would
+-- leave ±(2^53 − 1): the sum is checked in numeric, which cannot overflow, so
+-- a change is refused, never wrapped.
+WITH acct AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    VALUES (sqlc.arg(platform)::text, sqlc.arg(user_id)::text, left(sqlc.arg(user_name)::text, 100))
+    ON CONFLICT (platform, account_id) DO UPDATE
+    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+    RETURNING identity_id
+)
+INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+SELECT sqlc.arg(community_id)::bigint, acct.identity_id, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text, sqlc.arg(balance)::bigint
+FROM acct
 WHERE abs(sqlc.arg(balance)::bigint::numeric) <= 9007199254740991
-ON CONFLICT (community_id, platform, user_id) DO UPDATE
+ON CONFLICT (community_id, identity_id) DO UPDATE
 SET balance = points_balances.balance + EXCLUDED.balance,
+    platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
     user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
     updated_at = now()
 WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
 RETURNING balance;
 
 -- name: PointsAdd :one
--- Changes a balance and records the change in the ledger, in one statement;
--- returns the new balance. No row, and no ledger row, when the balance would
--- leave ±(2^53 − 1) (checked in numeric, which cannot overflow).
-WITH bal AS (
-    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-    SELECT sqlc.arg(community_id)::bigint, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text, sqlc.arg(delta)::bigint
+-- Changes the balance of the identity an account belongs to and records the
+-- change in the ledger, in one statement; returns the new balance. The
+-- account's row is locked first (and created, with its own identity, if the
+-- account is new), so a link that moves the account to another identity
+-- waits for this change or this change waits for it: a point never lands on
+-- an identity the account just left. No row, and no ledger row, when the
+-- balance would leave ±(2^53 − 1) (checked in numeric, which cannot overflow).
+WITH acct AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    VALUES (sqlc.arg(platform)::text, sqlc.arg(user_id)::text, left(sqlc.arg(user_name)::text, 100))
+    ON CONFLICT (platform, account_id) DO UPDATE
+    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+    RETURNING identity_id
+), bal AS (
+    INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+    SELECT sqlc.arg(community_id)::bigint, acct.identity_id, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text, sqlc.arg(delta)::bigint
+    FROM acct
     WHERE abs(sqlc.arg(delta)::bigint::numeric) <= 9007199254740991
-    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    ON CONFLICT (community_id, identity_id) DO UPDATE
     SET balance = points_balances.balance + EXCLUDED.balance,
+        platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
         user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
         updated_at = now()
     WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
-    RETURNING points_balances.balance
+    RETURNING points_balances.identity_id, points_balances.balance
 ), ledger AS (
-    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
-    SELECT sqlc.arg(community_id)::bigint, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text,
+    INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason)
+    SELECT sqlc.arg(community_id)::bigint, bal.identity_id, sqlc.arg(platform)::text, sqlc.arg(user_id)::text, sqlc.arg(user_name)::text,
         sqlc.arg(delta)::bigint, sqlc.arg(reason)::text
     FROM bal
 )
 SELECT balance FROM bal;
 
 -- name: PointsAddMany :many
--- PointsAdd for the events of a batch, each user at most once per call:
--- returns the new balance of each user changed; a change that would take a
--- balance out of ±(2^53 − 1) is refused (no row, no ledger row). Rows are
--- taken in key order, so two batches cannot deadlock.
+-- PointsAdd for the events of a batch, each account at most once per call:
+-- returns the new balance of each account's identity; a change that would
+-- take a balance out of ±(2^53 − 1) is refused (no row, no ledger row). Two
+-- linked accounts in one batch change their identity's balance once, by the
+-- sum, with a ledger row each. Accounts, then balances, are taken in key
+-- order, so two batches (or a batch and a link) cannot deadlock.
 WITH changes AS (
     SELECT unnest(sqlc.arg(community_ids)::bigint[]) AS community_id, unnest(sqlc.arg(platforms)::text[]) AS platform,
         unnest(sqlc.arg(user_ids)::text[]) AS user_id, unnest(sqlc.arg(user_names)::text[]) AS user_name,
         unnest(sqlc.arg(deltas)::bigint[]) AS delta, unnest(sqlc.arg(reasons)::text[]) AS reason
+), acct AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    SELECT DISTINCT ON (c.platform, c.user_id) c.platform, c.user_id, left(c.user_name, 100) FROM changes c
+    ORDER BY c.platform, c.user_id, c.user_name DESC
+    ON CONFLICT (platform, account_id) DO UPDATE
+    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+    RETURNING identity_accounts.platform, identity_accounts.account_id, identity_accounts.identity_id
+), per AS (
+    SELECT c.community_id::bigint AS community_id, a.identity_id, c.platform::text AS platform, c.user_id::text AS user_id,
+        c.user_name, c.delta, c.reason
+    FROM changes c JOIN acct a ON a.platform = c.platform AND a.account_id = c.user_id
+), sums AS (
+    SELECT DISTINCT ON (community_id, identity_id) community_id, identity_id, platform, user_id, user_name,
+        sum(delta) OVER (PARTITION BY community_id, identity_id) AS delta
+    FROM per ORDER BY community_id, identity_id, user_id
 ), bal AS (
-    INSERT INTO points_balances (community_id, platform, user_id, user_name, balance)
-    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta FROM changes c
-    WHERE abs(c.delta::numeric) <= 9007199254740991
-    ORDER BY c.community_id, c.platform, c.user_id
-    ON CONFLICT (community_id, platform, user_id) DO UPDATE
+    INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+    SELECT s.community_id, s.identity_id, s.platform, s.user_id, s.user_name, s.delta::bigint FROM sums s
+    WHERE abs(s.delta) <= 9007199254740991
+    ORDER BY s.community_id, s.identity_id
+    ON CONFLICT (community_id, identity_id) DO UPDATE
     SET balance = points_balances.balance + EXCLUDED.balance,
+        platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
         user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
         updated_at = now()
     WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
-    RETURNING points_balances.community_id, points_balances.platform, points_balances.user_id, points_balances.balance
+    RETURNING points_balances.community_id, points_balances.identity_id, points_balances.balance
 ), ledger AS (
-    INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason)
-    SELECT c.community_id, c.platform, c.user_id, c.user_name, c.delta, c.reason
-    FROM changes c JOIN bal b ON b.community_id = c.community_id AND b.platform = c.platform AND b.user_id = c.user_id
+    INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason)
+    SELECT p.community_id, p.identity_id, p.platform, p.user_id, p.user_name, p.delta, p.reason
+    FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
 )
-SELECT b.community_id, b.platform, b.user_id, b.balance FROM bal b;
+SELECT p.community_id, p.platform, p.user_id, b.balance
+FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id;
 
 -- name: PointsBalanceGet :one
-SELECT balance FROM points_balances WHERE community_id = $1 AND platform = $2 AND user_id = $3;
+-- The balance of the identity an account belongs to.
+SELECT b.balance FROM points_balances b
+JOIN identity_accounts a ON a.identity_id = b.identity_id
+WHERE b.community_id = sqlc.arg(community_id) AND a.platform = sqlc.arg(platform) AND a.account_id = sqlc.arg(user_id);
 
 -- name: PointsBalanceFindByName :one
-SELECT * FROM points_balances WHERE community_id = $1 AND platform = $2 AND lower(user_name) = lower($3)
-ORDER BY updated_at DESC LIMIT 1;
+-- The account of a platform called name whose identity has points in the
+-- community (the one that earned most recently when names repeat).
+SELECT a.platform, a.account_id AS user_id, a.user_name
+FROM identity_accounts a
+JOIN points_balances b ON b.community_id = sqlc.arg(community_id) AND b.identity_id = a.identity_id
+WHERE a.platform = sqlc.arg(platform) AND lower(a.user_name) = lower(sqlc.arg(name))
+ORDER BY b.updated_at DESC LIMIT 1;
 
 -- name: PointsLeaderboard :many
+-- One row per identity: a linked person is ranked once.
 SELECT * FROM points_balances WHERE community_id = $1 ORDER BY balance DESC, user_name LIMIT $2;
 
 -- name: PointsLedgerByUser :many
-SELECT * FROM points_ledger WHERE community_id = $1 AND platform = $2 AND user_id = $3 ORDER BY id DESC LIMIT $4;
+-- The ledger of the identity an account belongs to, newest first.
+SELECT l.* FROM points_ledger l
+WHERE l.community_id = sqlc.arg(community_id)
+  AND l.identity_id = (SELECT a.identity_id FROM identity_accounts a WHERE a.platform = sqlc.arg(platform) AND a.account_id = sqlc.arg(user_id))
+ORDER BY l.id DESC LIMIT sqlc.arg(lim);
 
 -- name: PointsValuesByCommunity :many
 SELECT * FROM points_values WHERE community_id = $1;
