@@ -115,6 +115,12 @@ type CommunityInvitation struct {
 	AcceptedAt  *time.Time
 }
 
+type CommunityLabel struct {
+	CommunityID int64
+	LabelID     int64
+	CreatedAt   time.Time
+}
+
 type CommunityMember struct {
 	CommunityID int64
 	UserID      int64
@@ -179,6 +185,39 @@ type IdentityLinkCode struct {
 	ExpiresAt    time.Time
 	UsedAt       *time.Time
 	CreatedAt    time.Time
+}
+
+type Label struct {
+	ID          int64
+	CommunityID *int64
+	Name        string
+	Colour      string
+	Description string
+	CreatedAt   time.Time
+}
+
+type LabelAssignment struct {
+	ID          int64
+	CommunityID int64
+	GroupID     int64
+	IdentityID  int64
+	AccountID   string
+	Want        bool
+	State       string
+	Detail      string
+	Attempts    int32
+	UpdatedAt   time.Time
+}
+
+type LabelGroup struct {
+	ID          int64
+	CommunityID int64
+	LabelID     int64
+	Platform    string
+	Server      string
+	GroupID     string
+	GroupName   string
+	CreatedAt   time.Time
 }
 
 type MarketplaceInstall struct {
@@ -339,6 +378,14 @@ type PasswordReset struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+}
+
+type PersonLabel struct {
+	CommunityID int64
+	IdentityID  int64
+	LabelID     int64
+	AddedBy     *int64
+	CreatedAt   time.Time
 }
 
 type PlatformAvailable struct {

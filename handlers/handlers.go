@@ -22,6 +22,8 @@ import (
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/marketplace"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
@@ -42,6 +44,10 @@ type Config struct {
 	Workflows   *workflow.Service
 	// Marketplace is the module catalogue, installs, reviews and payments.
 	Marketplace *marketplace.Service
+	// Identity links a person's platform accounts into one identity.
+	Identity *identity.Service
+	// Labels are the labels on people and communities, and their platform roles.
+	Labels *labels.Service
 	// WorkflowAccess answers who may read, write and run each workflow.
 	WorkflowAccess *workflow.Permissions
 	Schedules      *workflow.Scheduler // the workflows' schedules, which the schedule API edits

@@ -32,6 +32,8 @@ import (
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/mailtest"
 	"github.com/waddle/waddle/marketplace"
 	"github.com/waddle/waddle/modules"
@@ -165,6 +167,8 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	hooks := workflow.NewWebhooks(workflow.WebhooksConfig{Service: flows, Pool: pool, Secrets: testBox(t), Limiter: limiter, Logger: logger})
 	cfg.WorkflowWebhooks = hooks
 	cfg.Marketplace = marketplace.New(marketplace.Config{Pool: pool, Box: testBox(t), Settings: settings, BaseURL: base, Logger: logger})
+	cfg.Identity = identity.New(pool, rdb, logger)
+	cfg.Labels = labels.New(labels.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})
 	for _, o := range opts {
 		o(&cfg)
 	}

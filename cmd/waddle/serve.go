@@ -24,6 +24,8 @@ import (
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
+	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/marketplace"
 	"github.com/waddle/waddle/modules"
@@ -120,6 +122,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	hcfg := handlers.Config{
 		Marketplace:    market,
+		Identity:       identity.New(a.pool, a.redis, logger),
+		Labels:         labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger}),
 		Router:         rt,
 		Settings:       settings,
 		Overlays:       ov,

@@ -1,0 +1,56 @@
+// Package labels lets moderators label people in a community (at most five
+// labels a person) and lets the hub label communities (at most five each);
+// modules are labelled in the marketplace. A community's label may be mapped
+// to a platform role (an entity group: a Discord role, a Slack user group,
+// Twitch VIP): giving or taking the label gives or takes the role through the
+// bots, in the background. Limits are checked in the transaction that adds,
+// so concurrent requests cannot pass them.
+package labels
+
+import (
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+)
+
+// The limits from the original system.
+const (
+	MaxPerPerson    = 5 // labels on one person in one community
+	MaxPerCommunity = 5 // hub-wide labels on one community
+)
+
+// Label is a name, a colour and a description.
+type Label struct {
+	ID          int64
+	CommunityID int64 // 0 for a hub-wide label
+	Name        string
+	Colour      string // #rrggbb
+	Description string
+}
+
+// Service keeps labels and what they are on.
+type Service struct {
+	pool   *pgxpool.Pool
+	rdb    *redis.Client
+	prefix string
+	logger *slog.Logger
+}
+
+// Config is what the service needs. Redis carries cache invalidation to the
+// other instances; it may be nil on a single instance.
+type Config struct {
+	Pool        *pgxpool.Pool
+	Redis       *redis.Client
+	RedisPrefix string
+	Logger      *slog.Logger
+}
+
+// New returns the labels service.
+func New(cfg Config) *Service {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{pool: cfg.Pool, rdb: cfg.Redis, prefix: cfg.RedisPrefix, logger: logger.With("component", "labels")}
+}
