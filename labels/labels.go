@@ -8,7 +8,10 @@
 package labels
 
 import (
+	"context"
 	"log/slog"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -29,11 +32,27 @@ type Label struct {
 	Description string
 }
 
+// Change is a label given to or taken from a person in a community.
+type Change struct {
+	CommunityID int64
+	IdentityID  int64
+	LabelID     int64
+	Give        bool // false: taken
+}
+
+// RoleSync is told, in the transaction that changes labels, of every label
+// given or taken, so that the platform roles the labels map to follow (it
+// enqueues the work; the bots do it in the background). Nil: no roles.
+type RoleSync interface {
+	Changed(ctx context.Context, tx pgx.Tx, changes []Change) error
+}
+
 // Service keeps labels and what they are on.
 type Service struct {
 	pool   *pgxpool.Pool
 	rdb    *redis.Client
 	prefix string
+	roles  RoleSync
 	logger *slog.Logger
 }
 
@@ -43,6 +62,7 @@ type Config struct {
 	Pool        *pgxpool.Pool
 	Redis       *redis.Client
 	RedisPrefix string
+	Roles       RoleSync
 	Logger      *slog.Logger
 }
 
@@ -52,5 +72,5 @@ func New(cfg Config) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{pool: cfg.Pool, rdb: cfg.Redis, prefix: cfg.RedisPrefix, logger: logger.With("component", "labels")}
+	return &Service{pool: cfg.Pool, rdb: cfg.Redis, prefix: cfg.RedisPrefix, roles: cfg.Roles, logger: logger.With("component", "labels")}
 }
