@@ -126,6 +126,9 @@ func (s *Server) Authorize(q url.Values, scopes []string) (redirect string, prob
 		back.RawQuery = v.Encode()
 		return back.String(), "", true
 	}
+	if s.user.ID == "" {
+		return "", "nobody is signed in (call SignIn)", false
+	}
 	if s.grantAs != nil {
 		scopes = s.grantAs
 	}
