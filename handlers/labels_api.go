@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -145,7 +147,7 @@ func (h *Handler) apiLabel(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) apiCreateLabel(w http.ResponseWriter, r *http.Request) {
 	var in labelInputJSON
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeStrict(w, r, &in); err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
@@ -160,7 +162,7 @@ func (h *Handler) apiCreateLabel(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) apiUpdateLabel(w http.ResponseWriter, r *http.Request) {
 	var in labelInputJSON
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeStrict(w, r, &in); err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
@@ -258,7 +260,7 @@ func (h *Handler) apiAddPersonLabel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in personLabelJSON
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeStrict(w, r, &in); err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
@@ -351,7 +353,7 @@ type communityLabelsJSON struct {
 
 func (h *Handler) apiSetCommunityLabels(w http.ResponseWriter, r *http.Request) {
 	var in communityLabelsJSON
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeStrict(w, r, &in); err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
@@ -366,4 +368,19 @@ func (h *Handler) apiSetCommunityLabels(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	writeJSON(w, http.StatusOK, toLabelsJSON(ls), "")
+}
+
+// decodeStrict is decodeJSON that refuses fields the route does not take,
+// so that a misspelt "color" is an error rather than silently the default.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
+	var raw json.RawMessage
+	if err := decodeJSON(w, r, &raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return problem.JSON(err, "body")
+	}
+	return nil
 }

@@ -90,7 +90,7 @@ func bulkOp(raw json.RawMessage) labels.BulkOp {
 		return badOp("label: name the label (its id or name).")
 	}
 	if err := l.UnmarshalJSON(it.Label); err != nil {
-		return badOp("%s", "label: " + message(err))
+		return badOp("%s", "label: "+message(err))
 	}
 	op.Label = string(l)
 	return op
