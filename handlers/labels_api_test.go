@@ -34,7 +34,9 @@ func newLabelsAPIEnv(t *testing.T) labelsAPIEnv {
 	return labelsAPIEnv{env: e, cid: c.ID, owner: e.apiKey(root, auth.RoleAdmin), mod: e.apiKey(mod, auth.RoleUser), mb: e.apiKey(mb, auth.RoleUser), person: acc.IdentityID}
 }
 
-func (x labelsAPIEnv) path(suffix string) string { return fmt.Sprintf("/communities/%d%s", x.cid, suffix) }
+func (x labelsAPIEnv) path(suffix string) string {
+	return fmt.Sprintf("/communities/%d%s", x.cid, suffix)
+}
 
 func TestLabelsAPIBadInput(t *testing.T) {
 	t.Parallel()
