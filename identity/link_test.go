@@ -259,3 +259,14 @@ func TestUnlink(t *testing.T) {
 		t.Errorf("!identity after the unlink answered %q", got)
 	}
 }
+
+// !help lists the linking commands for everyone.
+func TestHelpListsLinkCommands(t *testing.T) {
+	e := newEnv(t)
+	got := e.say(alice, "!help")
+	for _, want := range []string{"!identity", "!verify"} {
+		if !strings.Contains(got, want+" ") && !strings.HasSuffix(got, want) {
+			t.Errorf("!help answered %q, without %s", got, want)
+		}
+	}
+}
