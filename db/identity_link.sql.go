@@ -188,13 +188,26 @@ WITH input AS (
     SELECT unnest($1::bigint[]) AS community_id, unnest($2::text[]) AS platform,
         unnest($3::text[]) AS account_id, unnest($4::text[]) AS user_name,
         unnest($5::timestamptz[]) AS first_seen, unnest($6::timestamptz[]) AS last_seen
-), accts AS (
-    INSERT INTO identity_accounts (platform, account_id, user_name)
-    SELECT DISTINCT ON (i.platform, i.account_id) i.platform, i.account_id, left(i.user_name, 100)
+), latest AS (
+    SELECT DISTINCT ON (i.platform, i.account_id) i.platform, i.account_id, left(i.user_name, 100) AS user_name
     FROM input i ORDER BY i.platform, i.account_id, i.last_seen DESC
-    ON CONFLICT (platform, account_id) DO UPDATE
-    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
+), known AS (
+    SELECT a.platform, a.account_id, a.identity_id, a.user_name
+    FROM identity_accounts a JOIN latest l ON l.platform = a.platform AND l.account_id = a.account_id
+), added AS (
+    INSERT INTO identity_accounts (platform, account_id, user_name)
+    SELECT l.platform, l.account_id, l.user_name FROM latest l
+    WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.platform = l.platform AND k.account_id = l.account_id)
+    ORDER BY l.platform, l.account_id
+    ON CONFLICT (platform, account_id) DO NOTHING
     RETURNING identity_accounts.platform, identity_accounts.account_id, identity_accounts.identity_id
+), renamed AS (
+    UPDATE identity_accounts a SET user_name = l.user_name
+    FROM latest l JOIN known k ON k.platform = l.platform AND k.account_id = l.account_id
+    WHERE a.platform = l.platform AND a.account_id = l.account_id AND l.user_name <> '' AND k.user_name <> l.user_name
+), accts AS (
+    SELECT k.platform, k.account_id, k.identity_id FROM known k
+    UNION ALL SELECT d.platform, d.account_id, d.identity_id FROM added d
 ), people AS (
     SELECT i.community_id, a.identity_id, min(i.first_seen) AS first_seen, max(i.last_seen) AS last_seen
     FROM input i JOIN accts a ON a.platform = i.platform AND a.account_id = i.account_id
@@ -220,8 +233,10 @@ type IdentitySeenFlushParams struct {
 
 // Records a batch of sightings: each account's latest name (a new account
 // gets an identity of its own) and, for the person it belongs to, the
-// community's first and last sight. Accounts are taken in key order, the
-// order every points write and every merge locks them in.
+// community's first and last sight. Only new accounts and changed names are
+// written, so a flush locks few of the rows that points writes lock. (An
+// identity merged away since the snapshot fails the batch, which is tried
+// again.)
 func (q *Queries) IdentitySeenFlush(ctx context.Context, arg IdentitySeenFlushParams) error {
 	_, err := q.db.Exec(ctx, identitySeenFlush,
 		arg.CommunityIds,
