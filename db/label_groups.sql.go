@@ -139,7 +139,7 @@ func (q *Queries) LabelAssignmentGetForChoice(ctx context.Context, arg LabelAssi
 }
 
 const labelAssignmentJob = `-- name: LabelAssignmentJob :one
-SELECT a.id, a.community_id, a.identity_id, a.account_id, a.want, a.state, a.attempts,
+SELECT a.id, a.community_id, a.group_id, a.identity_id, a.account_id, a.want, a.state, a.attempts,
     g.platform, g.server, g.group_id AS platform_group, g.label_id
 FROM label_assignments a JOIN label_groups g ON g.id = a.group_id
 WHERE a.id = $1
@@ -148,6 +148,7 @@ WHERE a.id = $1
 type LabelAssignmentJobRow struct {
 	ID            int64
 	CommunityID   int64
+	GroupID       int64
 	IdentityID    int64
 	AccountID     string
 	Want          bool
@@ -167,6 +168,7 @@ func (q *Queries) LabelAssignmentJob(ctx context.Context, id int64) (LabelAssign
 	err := row.Scan(
 		&i.ID,
 		&i.CommunityID,
+		&i.GroupID,
 		&i.IdentityID,
 		&i.AccountID,
 		&i.Want,
@@ -684,6 +686,21 @@ func (q *Queries) LabelGroupListByLabel(ctx context.Context, arg LabelGroupListB
 		return nil, err
 	}
 	return items, nil
+}
+
+const labelGroupLockSync = `-- name: LabelGroupLockSync :one
+SELECT id FROM label_groups WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// Serializes the jobs of one group whose platform replaces the whole member
+// list on each change (Slack), so that two read-modify-writes cannot lose
+// each other's member. NO KEY UPDATE: new assignments (whose reference takes
+// KEY SHARE) are not held up.
+func (q *Queries) LabelGroupLockSync(ctx context.Context, id int64) (int64, error) {
+	row := q.db.QueryRow(ctx, labelGroupLockSync, id)
+	var id_2 int64
+	err := row.Scan(&id_2)
+	return id_2, err
 }
 
 const labelGroupPersonEnsure = `-- name: LabelGroupPersonEnsure :exec

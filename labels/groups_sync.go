@@ -147,11 +147,7 @@ func (w *RoleWorker) Work(ctx context.Context, job *river.Job[RoleArgs]) error {
 	if giver == nil {
 		return finish(StateFailed, "The "+platformTitle(row.Platform)+" bot is not running.")
 	}
-	if a.Want {
-		err = giver.Give(ctx, row.Server, row.PlatformGroup, row.AccountID)
-	} else {
-		err = giver.Take(ctx, row.Server, row.PlatformGroup, row.AccountID)
-	}
+	err = g.call(ctx, row, giver, a.Want)
 	log := g.logger.With("assignment", a.AssignmentID, "platform", row.Platform, "give", a.Want, "attempt", job.Attempt)
 	var refused *Refused
 	var later *Later
@@ -175,4 +171,33 @@ func (w *RoleWorker) Work(ctx context.Context, job *river.Job[RoleArgs]) error {
 		return river.JobSnooze(later.Wait)
 	}
 	return fmt.Errorf("role assignment %d: %w", a.AssignmentID, err)
+}
+
+// call gives or takes the role. Slack's user groups are changed by replacing
+// the whole member list: the jobs of one group take turns (a row lock held
+// across the read-modify-write), so two cannot lose each other's member.
+// An edit made by hand in Slack at the same moment can still be lost; the
+// next re-sync shows it.
+func (g *Groups) call(ctx context.Context, row db.LabelAssignmentJobRow, giver RoleGiver, give bool) error {
+	do := func() error {
+		if give {
+			return giver.Give(ctx, row.Server, row.PlatformGroup, row.AccountID)
+		}
+		return giver.Take(ctx, row.Server, row.PlatformGroup, row.AccountID)
+	}
+	if row.Platform != "slack" {
+		return do()
+	}
+	var callErr error
+	err := pgx.BeginFunc(ctx, g.pool, func(tx pgx.Tx) error {
+		if _, err := db.New(tx).LabelGroupLockSync(ctx, row.GroupID); err != nil {
+			return fmt.Errorf("lock group %d: %w", row.GroupID, err)
+		}
+		callErr = do()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return callErr
 }

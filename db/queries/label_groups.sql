@@ -53,7 +53,7 @@ SET identity_id = EXCLUDED.identity_id, want = EXCLUDED.want, state = EXCLUDED.s
 -- name: LabelAssignmentJob :one
 -- The assignment a job works on, with its group, locked while the job runs
 -- so that a newer change waits for this attempt's outcome.
-SELECT a.id, a.community_id, a.identity_id, a.account_id, a.want, a.state, a.attempts,
+SELECT a.id, a.community_id, a.group_id, a.identity_id, a.account_id, a.want, a.state, a.attempts,
     g.platform, g.server, g.group_id AS platform_group, g.label_id
 FROM label_assignments a JOIN label_groups g ON g.id = a.group_id
 WHERE a.id = $1;
@@ -154,3 +154,10 @@ FROM (SELECT unnest(sqlc.arg(group_ids)::bigint[]) AS group_id, unnest(sqlc.arg(
 ON CONFLICT (group_id, account_id) DO UPDATE
 SET identity_id = EXCLUDED.identity_id, want = EXCLUDED.want, state = 'pending', detail = '', attempts = 0, updated_at = now()
 RETURNING id, want;
+
+-- name: LabelGroupLockSync :one
+-- Serializes the jobs of one group whose platform replaces the whole member
+-- list on each change (Slack), so that two read-modify-writes cannot lose
+-- each other's member. NO KEY UPDATE: new assignments (whose reference takes
+-- KEY SHARE) are not held up.
+SELECT id FROM label_groups WHERE id = $1 FOR NO KEY UPDATE;
