@@ -119,6 +119,8 @@ func groupError(err error) error {
 		case "no_such_subteam":
 			msg += " (the user group was deleted)"
 		case "invalid_users":
+			msg += " (an empty list, or an account that cannot join a user group, such as a bot or a guest)"
+		case "failed_for_some_users":
 			msg += " (the account is not in the workspace)"
 		}
 		return &labels.Refused{Reason: msg}
