@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,8 +78,10 @@ type Group struct {
 type Groups struct {
 	pool   *pgxpool.Pool
 	jobs   *river.Client[pgx.Tx]
-	givers map[string]RoleGiver
 	logger *slog.Logger
+
+	mu     sync.RWMutex
+	givers map[string]RoleGiver
 }
 
 // GroupsConfig is what Groups needs. Jobs may be an insert-only client;
@@ -103,6 +106,23 @@ func NewGroups(cfg GroupsConfig) *Groups {
 		}
 	}
 	return &Groups{pool: cfg.Pool, jobs: cfg.Jobs, givers: givers, logger: logger.With("component", "label-groups")}
+}
+
+// SetGiver sets (or, with nil, removes) the bot that gives platform's roles.
+func (g *Groups) SetGiver(platform string, giver RoleGiver) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if giver == nil {
+		delete(g.givers, platform)
+		return
+	}
+	g.givers[platform] = giver
+}
+
+func (g *Groups) giver(platform string) RoleGiver {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.givers[platform]
 }
 
 // platformTitle names a platform for people.
@@ -146,7 +166,7 @@ func (g *Groups) Options(ctx context.Context, communityID int64) ([]ServerGroups
 	out := make([]ServerGroups, 0, len(servers))
 	for _, s := range servers {
 		sg := ServerGroups{Platform: s.Platform, Server: s.Server, Name: s.Name}
-		giver := g.givers[s.Platform]
+		giver := g.giver(s.Platform)
 		if giver == nil {
 			sg.Problem = "The " + platformTitle(s.Platform) + " bot is not running."
 		} else if sg.Groups, err = giver.Groups(ctx, s.Server); err != nil {
@@ -198,7 +218,7 @@ func (g *Groups) Map(ctx context.Context, by audit.Actor, communityID, labelID i
 	} else if err != nil {
 		return Group{}, fmt.Errorf("load linked server: %w", err)
 	}
-	giver := g.givers[platform]
+	giver := g.giver(platform)
 	if giver == nil {
 		return Group{}, problem.New(problem.Conflict, "The %s bot is not running, so it cannot give roles.", platformTitle(platform))
 	}

@@ -37,7 +37,7 @@ func (g *Groups) Resync(ctx context.Context, communityID, labelID int64) (Resync
 		return out, fmt.Errorf("list the label's groups: %w", err)
 	}
 	for _, gr := range groups {
-		giver := g.givers[gr.Platform]
+		giver := g.giver(gr.Platform)
 		if giver == nil {
 			out.Problems = append(out.Problems, "The "+platformTitle(gr.Platform)+" bot is not running.")
 			continue

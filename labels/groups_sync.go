@@ -143,7 +143,7 @@ func (w *RoleWorker) Work(ctx context.Context, job *river.Job[RoleArgs]) error {
 		}
 		return nil
 	}
-	giver := g.givers[row.Platform]
+	giver := g.giver(row.Platform)
 	if giver == nil {
 		return finish(StateFailed, "The "+platformTitle(row.Platform)+" bot is not running.")
 	}
