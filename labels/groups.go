@@ -76,9 +76,10 @@ type Group struct {
 // labels service's RoleSync, and maps labels to groups, re-syncs them and
 // applies the moderator's choices.
 type Groups struct {
-	pool   *pgxpool.Pool
-	jobs   *river.Client[pgx.Tx]
-	logger *slog.Logger
+	pool    *pgxpool.Pool
+	jobs    *river.Client[pgx.Tx]
+	logger  *slog.Logger
+	changed func(ctx context.Context, communityID int64)
 
 	mu     sync.RWMutex
 	givers map[string]RoleGiver
@@ -91,6 +92,9 @@ type GroupsConfig struct {
 	Jobs   *river.Client[pgx.Tx]
 	Givers map[string]RoleGiver
 	Logger *slog.Logger
+	// LabelsChanged is told, after the commit, when a re-sync choice gave or
+	// took labels (so that label caches drop the community); nil: no one.
+	LabelsChanged func(ctx context.Context, communityID int64)
 }
 
 // NewGroups returns the entity groups service.
@@ -105,7 +109,7 @@ func NewGroups(cfg GroupsConfig) *Groups {
 			givers[p] = g
 		}
 	}
-	return &Groups{pool: cfg.Pool, jobs: cfg.Jobs, givers: givers, logger: logger.With("component", "label-groups")}
+	return &Groups{pool: cfg.Pool, jobs: cfg.Jobs, givers: givers, changed: cfg.LabelsChanged, logger: logger.With("component", "label-groups")}
 }
 
 // SetGiver sets (or, with nil, removes) the bot that gives platform's roles.

@@ -3,6 +3,7 @@ package labels_test
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ type groupsEnv struct {
 	guild  *discordtest.Guild
 	slack  *slacktest.Server
 	groups *labels.Groups
+	told   atomic.Int64 // LabelsChanged calls
 }
 
 // nowRetry retries at once, so that a test sees the retry without waiting
@@ -101,7 +103,8 @@ func newGroupsEnv(t *testing.T) *groupsEnv {
 		t.Fatal(err)
 	}
 	e.groups = labels.NewGroups(labels.GroupsConfig{Pool: pool, Jobs: runner,
-		Givers: map[string]labels.RoleGiver{router.Discord: dbot.Roles(), router.Slack: sbot.UserGroups()}})
+		Givers:        map[string]labels.RoleGiver{router.Discord: dbot.Roles(), router.Slack: sbot.UserGroups()},
+		LabelsChanged: func(_ context.Context, cid int64) { e.told.Add(cid) }})
 	worker.Groups = e.groups
 	if err := runner.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -148,9 +148,13 @@ func (g *Groups) Resolve(ctx context.Context, by audit.Actor, communityID, label
 	if keep != KeepLabel && keep != KeepPlatform {
 		return problem.Invalidf("keep", "Choose whether the label or the platform is right.")
 	}
-	return pgx.BeginFunc(ctx, g.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, g.pool, func(tx pgx.Tx) error {
 		return g.resolve(ctx, tx, by, communityID, labelID, assignmentID, keep)
 	})
+	if err == nil && keep == KeepPlatform && g.changed != nil {
+		g.changed(ctx, communityID)
+	}
+	return err
 }
 
 // ResolveAll settles every difference of the label the same way, in one
@@ -173,6 +177,9 @@ func (g *Groups) ResolveAll(ctx context.Context, by audit.Actor, communityID, la
 		n = len(ids)
 		return nil
 	})
+	if err == nil && n > 0 && keep == KeepPlatform && g.changed != nil {
+		g.changed(ctx, communityID)
+	}
 	return n, err
 }
 

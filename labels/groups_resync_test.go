@@ -158,6 +158,9 @@ func TestResolveAllThroughSlack(t *testing.T) {
 	if n, err := e.groups.ResolveAll(ctx, moderator, e.cid, vip, labels.KeepPlatform); err != nil || n != 1 {
 		t.Fatalf("resolve all: %d, %v", n, err)
 	}
+	if e.told.Load() != e.cid {
+		t.Errorf("label caches told %d, want once of community %d (only the choice that gave a label)", e.told.Load(), e.cid)
+	}
 	if !e.hasLabel(t, e.identityOf(t, router.Slack, "U3002"), vip) {
 		t.Fatal("U3002 did not get the label")
 	}
