@@ -68,7 +68,9 @@ func (h *Handler) routes() http.Handler {
 			h.labelGroupsAPIRoutes(r) // labels' platform roles (label_groups_api.go)
 			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
+			r.Group(h.labelsAPIRoutes) // labels on people and on the community (labels_api.go)
 		})
+		h.hubLabelsAPIRoutes(r) // the hub-wide labels (labels_api.go)
 		r.Route("/workflows", h.workflowAPIRoutes)
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
