@@ -61,6 +61,17 @@ func (q *Queries) LabelAssignmentDiffers(ctx context.Context, arg LabelAssignmen
 	return items, nil
 }
 
+const labelAssignmentExists = `-- name: LabelAssignmentExists :one
+SELECT EXISTS (SELECT 1 FROM label_assignments WHERE id = $1)
+`
+
+func (q *Queries) LabelAssignmentExists(ctx context.Context, id int64) (bool, error) {
+	row := q.db.QueryRow(ctx, labelAssignmentExists, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const labelAssignmentFinish = `-- name: LabelAssignmentFinish :execrows
 UPDATE label_assignments SET state = $1, detail = left($2::text, 500), updated_at = now()
 WHERE id = $3 AND want = $4 AND state = 'pending'
@@ -415,7 +426,7 @@ FROM (SELECT unnest($2::bigint[]) AS group_id, unnest($3::bigint[]) AS identity_
         unnest($4::text[]) AS account_id, unnest($5::boolean[]) AS want) u
 ON CONFLICT (group_id, account_id) DO UPDATE
 SET identity_id = EXCLUDED.identity_id, want = EXCLUDED.want, state = 'pending', detail = '', attempts = 0, updated_at = now()
-RETURNING id, want
+RETURNING id, want, group_id, account_id
 `
 
 type LabelAssignmentUpsertManyParams struct {
@@ -427,8 +438,10 @@ type LabelAssignmentUpsertManyParams struct {
 }
 
 type LabelAssignmentUpsertManyRow struct {
-	ID   int64
-	Want bool
+	ID        int64
+	Want      bool
+	GroupID   int64
+	AccountID string
 }
 
 // LabelAssignmentUpsert for many accounts (each (group, account) once).
@@ -447,7 +460,12 @@ func (q *Queries) LabelAssignmentUpsertMany(ctx context.Context, arg LabelAssign
 	items := []LabelAssignmentUpsertManyRow{}
 	for rows.Next() {
 		var i LabelAssignmentUpsertManyRow
-		if err := rows.Scan(&i.ID, &i.Want); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Want,
+			&i.GroupID,
+			&i.AccountID,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -941,6 +959,44 @@ func (q *Queries) LabelGroupTargetsMany(ctx context.Context, arg LabelGroupTarge
 			&i.AccountID,
 			&i.IdentityID,
 			&i.Give,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const labelGroupsByIDs = `-- name: LabelGroupsByIDs :many
+SELECT id, community_id, label_id, platform, server, group_id, group_name, created_at FROM label_groups WHERE community_id = $1 AND id = ANY($2::bigint[])
+`
+
+type LabelGroupsByIDsParams struct {
+	CommunityID int64
+	Ids         []int64
+}
+
+func (q *Queries) LabelGroupsByIDs(ctx context.Context, arg LabelGroupsByIDsParams) ([]LabelGroup, error) {
+	rows, err := q.db.Query(ctx, labelGroupsByIDs, arg.CommunityID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LabelGroup{}
+	for rows.Next() {
+		var i LabelGroup
+		if err := rows.Scan(
+			&i.ID,
+			&i.CommunityID,
+			&i.LabelID,
+			&i.Platform,
+			&i.Server,
+			&i.GroupID,
+			&i.GroupName,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}

@@ -216,3 +216,15 @@ func assignment(t *testing.T, s labels.Section, account string) labels.Assignmen
 	t.Fatalf("no assignment for %s in %+v", account, s.Assignments)
 	return labels.Assignment{}
 }
+
+// waitFor waits up to 15 seconds for cond.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 15s: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,12 @@ import (
 type RoleArgs struct {
 	AssignmentID int64 `json:"assignment_id"`
 	Want         bool  `json:"want"` // give; false: take
+	// Where: a taking still runs when its assignment is gone with its label
+	// (a deleted label takes back the roles it gave).
+	Platform string `json:"platform"`
+	Server   string `json:"server"`
+	Group    string `json:"group"`
+	Account  string `json:"account"`
 }
 
 // Kind names the job in the queue.
@@ -95,13 +102,30 @@ func (g *Groups) enqueue(ctx context.Context, tx pgx.Tx, communityID int64, ups 
 		p.AccountIds = append(p.AccountIds, u.account)
 		p.Wants = append(p.Wants, u.want)
 	}
-	rows, err := db.New(tx).LabelAssignmentUpsertMany(ctx, p)
+	q := db.New(tx)
+	rows, err := q.LabelAssignmentUpsertMany(ctx, p)
 	if err != nil {
 		return fmt.Errorf("record role assignments: %w", err)
 	}
+	var ids []int64
+	for _, r := range rows {
+		if !slices.Contains(ids, r.GroupID) {
+			ids = append(ids, r.GroupID)
+		}
+	}
+	groups, err := q.LabelGroupsByIDs(ctx, db.LabelGroupsByIDsParams{CommunityID: communityID, Ids: ids})
+	if err != nil {
+		return fmt.Errorf("load groups: %w", err)
+	}
+	byID := map[int64]db.LabelGroup{}
+	for _, gr := range groups {
+		byID[gr.ID] = gr
+	}
 	jobs := make([]river.InsertManyParams, 0, len(rows))
 	for _, r := range rows {
-		jobs = append(jobs, river.InsertManyParams{Args: RoleArgs{AssignmentID: r.ID, Want: r.Want}})
+		gr := byID[r.GroupID]
+		jobs = append(jobs, river.InsertManyParams{Args: RoleArgs{AssignmentID: r.ID, Want: r.Want,
+			Platform: gr.Platform, Server: gr.Server, Group: gr.GroupID, Account: r.AccountID}})
 	}
 	if _, err := g.jobs.InsertManyTx(ctx, tx, jobs); err != nil {
 		return fmt.Errorf("queue role assignments: %w", err)
@@ -126,7 +150,7 @@ func (w *RoleWorker) Work(ctx context.Context, job *river.Job[RoleArgs]) error {
 	g, a := w.Groups, job.Args
 	q := db.New(g.pool)
 	if _, err := q.LabelAssignmentAttempt(ctx, db.LabelAssignmentAttemptParams{ID: a.AssignmentID, Want: a.Want}); errors.Is(err, pgx.ErrNoRows) {
-		return nil // superseded, settled, or unmapped
+		return w.orphan(ctx, job) // superseded, settled, or gone with its label
 	} else if err != nil {
 		return fmt.Errorf("count role attempt %d: %w", a.AssignmentID, err)
 	}
@@ -200,4 +224,37 @@ func (g *Groups) call(ctx context.Context, row db.LabelAssignmentJobRow, giver R
 		return err
 	}
 	return callErr
+}
+
+// orphan handles a job whose assignment no longer wants it. A taking whose
+// assignment is gone (its label was deleted) still takes the role, with no
+// state left to record; anything else was superseded or settled.
+func (w *RoleWorker) orphan(ctx context.Context, job *river.Job[RoleArgs]) error {
+	g, a := w.Groups, job.Args
+	if a.Want || a.Platform == "" {
+		return nil
+	}
+	exists, err := db.New(g.pool).LabelAssignmentExists(ctx, a.AssignmentID)
+	if err != nil {
+		return fmt.Errorf("look up role assignment %d: %w", a.AssignmentID, err)
+	}
+	giver := g.giver(a.Platform)
+	if exists || giver == nil {
+		return nil
+	}
+	err = giver.Take(ctx, a.Server, a.Group, a.Account)
+	var refused *Refused
+	switch {
+	case err == nil:
+		g.logger.InfoContext(ctx, "took the role of a deleted label", "platform", a.Platform, "assignment", a.AssignmentID)
+		return nil
+	case errors.As(err, &refused), job.Attempt >= job.MaxAttempts:
+		g.logger.WarnContext(ctx, "could not take the role of a deleted label", "platform", a.Platform, "assignment", a.AssignmentID, "err", err)
+		return nil
+	}
+	var later *Later
+	if errors.As(err, &later) && later.Wait > 0 {
+		return river.JobSnooze(later.Wait)
+	}
+	return fmt.Errorf("take the role of a deleted label: %w", err)
 }

@@ -153,7 +153,13 @@ FROM (SELECT unnest(sqlc.arg(group_ids)::bigint[]) AS group_id, unnest(sqlc.arg(
         unnest(sqlc.arg(account_ids)::text[]) AS account_id, unnest(sqlc.arg(wants)::boolean[]) AS want) u
 ON CONFLICT (group_id, account_id) DO UPDATE
 SET identity_id = EXCLUDED.identity_id, want = EXCLUDED.want, state = 'pending', detail = '', attempts = 0, updated_at = now()
-RETURNING id, want;
+RETURNING id, want, group_id, account_id;
+
+-- name: LabelGroupsByIDs :many
+SELECT * FROM label_groups WHERE community_id = sqlc.arg(community_id) AND id = ANY(sqlc.arg(ids)::bigint[]);
+
+-- name: LabelAssignmentExists :one
+SELECT EXISTS (SELECT 1 FROM label_assignments WHERE id = $1);
 
 -- name: LabelGroupLockSync :one
 -- Serializes the jobs of one group whose platform replaces the whole member
