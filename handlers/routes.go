@@ -112,6 +112,10 @@ func (h *Handler) routes() http.Handler {
 			r.Post("/account/profile", h.updateProfile)
 			r.Post("/account/password", h.changePassword)
 			r.Post("/account/time-zone", h.setTimeZone) // account_time_zone.go
+			// The user's own platform accounts, linked by signing in with each platform (account_links.go).
+			r.Get("/account/links/{platform}/start", h.startAccountLink)
+			r.Get("/account/links/{platform}/callback", h.accountLinkCallback)
+			r.Post("/account/links/{platform}/remove", h.removeAccountLink)
 			r.With(h.requireTwoFactorForKeys).Post("/account/keys", h.createKey)
 			r.With(h.requireTwoFactorForKeys).Post("/account/keys/{kid}/regenerate", h.regenerateKey)
 			r.Post("/account/keys/{kid}/revoke", h.revokeKey)
