@@ -48,6 +48,8 @@ type Config struct {
 	Identity *identity.Service
 	// Labels are the labels on people and communities, and their platform roles.
 	Labels *labels.Service
+	// Groups keeps labels' platform roles (entity groups) in step with the labels.
+	Groups *labels.Groups
 	// WorkflowAccess answers who may read, write and run each workflow.
 	WorkflowAccess *workflow.Permissions
 	Schedules      *workflow.Scheduler // the workflows' schedules, which the schedule API edits

@@ -169,7 +169,8 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	cfg.WorkflowWebhooks = hooks
 	cfg.Marketplace = marketplace.New(marketplace.Config{Pool: pool, Box: testBox(t), Settings: settings, BaseURL: base, Logger: logger})
 	cfg.Identity = ids
-	cfg.Labels = labels.New(labels.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})
+	cfg.Groups = labels.NewGroups(labels.GroupsConfig{Pool: pool, Jobs: jobs, Logger: logger})
+	cfg.Labels = labels.New(labels.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Roles: cfg.Groups, Logger: logger})
 	for _, o := range opts {
 		o(&cfg)
 	}

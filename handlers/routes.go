@@ -65,6 +65,7 @@ func (h *Handler) routes() http.Handler {
 				r.Delete("/members/{uid}", h.apiRemoveMember)
 				r.Get("/audit", h.apiAudit)
 			})
+			h.labelGroupsAPIRoutes(r) // labels' platform roles (label_groups_api.go)
 			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
 			r.Group(h.labelsAPIRoutes) // labels on people and on the community (labels_api.go)
@@ -146,6 +147,7 @@ func (h *Handler) routes() http.Handler {
 			r.Route("/c/{cid}", func(r chi.Router) {
 				r.Use(h.communityAccess)
 				h.installHubRoutes(r)      // installing marketplace modules (marketplace_install_hub.go)
+				h.labelGroupsHubRoutes(r)  // a label's platform roles, a person's role states (label_groups.go)
 				r.Get("/", h.overviewPage) // the community's landing page (overview.go)
 				r.Get("/members", h.membersPage)
 				r.Group(func(r chi.Router) {

@@ -64,6 +64,10 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var lblB int64 // B's label, for the entity group routes
+	if err := e.pool.QueryRow(ctx, "INSERT INTO labels (community_id, name) VALUES ($1, 'Beta VIP') RETURNING id", b.ID).Scan(&lblB); err != nil {
+		t.Fatal(err)
+	}
 	hub := e.signedIn(alice.Email)
 	key := e.apiKey(alice, "user")
 	B, A, uid := b.ID, a.ID, carol.ID
@@ -97,6 +101,14 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/keys/{kid}/regenerate", fmt.Sprintf("/c/%d/keys/%d/regenerate", B, keyB.ID), nil, ""},
 		{"POST", "/c/{cid}/keys/{kid}/revoke", fmt.Sprintf("/c/%d/keys/%d/revoke", B, keyB.ID), nil, ""},
 		{"GET", "/c/{cid}/marketplace/installed/{slug}/usage", fmt.Sprintf("/c/%d/marketplace/installed/dice/usage", B), nil, ""},
+		// A label's platform roles (label_groups.go).
+		{"GET", "/c/{cid}/labels/{label}/groups", fmt.Sprintf("/c/%d/labels/%d/groups", B, lblB), nil, ""},
+		{"POST", "/c/{cid}/labels/{label}/groups", fmt.Sprintf("/c/%d/labels/%d/groups", B, lblB), url.Values{"target": {"twitch|betachan|vip"}}, ""},
+		{"POST", "/c/{cid}/labels/{label}/groups/{gid}/remove", fmt.Sprintf("/c/%d/labels/%d/groups/1/remove", B, lblB), nil, ""},
+		{"POST", "/c/{cid}/labels/{label}/groups/resync", fmt.Sprintf("/c/%d/labels/%d/groups/resync", B, lblB), nil, ""},
+		{"POST", "/c/{cid}/labels/{label}/groups/assignments/{aid}/resolve", fmt.Sprintf("/c/%d/labels/%d/groups/assignments/1/resolve", B, lblB), url.Values{"keep": {"label"}}, ""},
+		{"POST", "/c/{cid}/labels/{label}/groups/resolve-all", fmt.Sprintf("/c/%d/labels/%d/groups/resolve-all", B, lblB), url.Values{"keep": {"label"}}, ""},
+		{"GET", "/c/{cid}/people/{identity}/roles", fmt.Sprintf("/c/%d/people/1/roles", B), nil, ""},
 		// The bot pages.
 		{"GET", "/c/{cid}/commands", fmt.Sprintf("/c/%d/commands", B), nil, ""},
 		{"GET", "/c/{cid}/commands/{id}", fmt.Sprintf("/c/%d/commands/%d", B, cmdB.ID), nil, ""},
@@ -202,6 +214,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/invitations/%d/revoke", A, invB), nil, ""},
 	}
 	apiCases := []route{
+		{"GET", "/api/v1/communities/{cid}/labels/{label}/groups", fmt.Sprintf("/communities/%d/labels/%d/groups", B, lblB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/labels/{label}/groups", fmt.Sprintf("/communities/%d/labels/%d/groups", B, lblB), nil, `{"platform":"twitch","server":"betachan","group":"vip"}`},
+		{"DELETE", "/api/v1/communities/{cid}/labels/{label}/groups/{gid}", fmt.Sprintf("/communities/%d/labels/%d/groups/1", B, lblB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/labels/{label}/groups/resync", fmt.Sprintf("/communities/%d/labels/%d/groups/resync", B, lblB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/labels/{label}/groups/resolve", fmt.Sprintf("/communities/%d/labels/%d/groups/resolve", B, lblB), nil, `{"keep":"label"}`},
 		{"GET", "/api/v1/communities/{cid}/", fmt.Sprintf("/communities/%d", B), nil, ""},
 		{"GET", "/api/v1/communities/{cid}/members", fmt.Sprintf("/communities/%d/members", B), nil, ""},
 		{"POST", "/api/v1/communities/{cid}/members", fmt.Sprintf("/communities/%d/members", B), nil, `{"email":"eve@example.com","role":"admin"}`},

@@ -12,6 +12,7 @@ import (
 	"github.com/waddle/waddle/bots/discord"
 	slackbot "github.com/waddle/waddle/bots/slack"
 	"github.com/waddle/waddle/bots/twitch"
+	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
 )
@@ -25,17 +26,18 @@ type botSet struct {
 	tokens            *platform.Tokens
 	links             *platform.Links
 	leases            *platform.Leases
-	slack             *slackbot.Bot            // nil when off; answers Slack deliveries
-	slackFast         *slackbot.Prompts        // Slack deliveries with a trigger id, for the prompt lane
-	twitch            *twitch.Bot              // nil when off; answers Twitch chat read over EventSub
-	eventSubTransport string                   // the Twitch bot's EventSub transport; "" when it is off
-	senders           map[string]router.Sender // the bots that are on, by platform: they send without an event
+	slack             *slackbot.Bot               // nil when off; answers Slack deliveries
+	slackFast         *slackbot.Prompts           // Slack deliveries with a trigger id, for the prompt lane
+	twitch            *twitch.Bot                 // nil when off; answers Twitch chat read over EventSub
+	eventSubTransport string                      // the Twitch bot's EventSub transport; "" when it is off
+	senders           map[string]router.Sender    // the bots that are on, by platform: they send without an event
+	givers            map[string]labels.RoleGiver // the bots that are on, by platform: they give labels' roles
 	runs              []func(ctx context.Context) error
 }
 
 // newBots builds the configured bots; Run functions start them.
 func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, logger *slog.Logger) (*botSet, error) {
-	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool), senders: map[string]router.Sender{},
+	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool), senders: map[string]router.Sender{}, givers: map[string]labels.RoleGiver{},
 		slackFast: slackbot.NewPrompts()}
 	tw, dc, sl := platform.NewStatus(router.Twitch), platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)
 	b.statuses = []*platform.Status{tw, dc, sl}
@@ -68,6 +70,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 		b.eventSubTransport = transport
 		b.twitch = bot
 		b.senders[router.Twitch] = bot
+		b.givers[router.Twitch] = bot.VIPs()
 		b.runs = append(b.runs, bot.Run)
 	}
 	if cfg.Discord.on() {
@@ -78,6 +81,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 			return nil, fmt.Errorf("discord bot: %w", err)
 		}
 		b.senders[router.Discord] = bot
+		b.givers[router.Discord] = bot.Roles()
 		b.runs = append(b.runs, bot.Run)
 	}
 	if cfg.Slack.ClientID != "" {
@@ -91,6 +95,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 		}
 		b.slack = bot
 		b.senders[router.Slack] = bot
+		b.givers[router.Slack] = bot.UserGroups()
 		b.runs = append(b.runs, bot.Run)
 	}
 	return b, nil

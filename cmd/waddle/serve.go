@@ -85,6 +85,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
+	var lbls *labels.Service // the roles of labels and the labels know each other
+	groups := labels.NewGroups(labels.GroupsConfig{Pool: a.pool, Jobs: a.jobs, Givers: bots.givers, Logger: logger,
+		LabelsChanged: func(ctx context.Context, cid int64) { lbls.Invalidate(ctx, cid) }})
+	lbls = labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Roles: groups, Logger: logger})
+	river.AddWorker(workers, &labels.RoleWorker{Groups: groups})
 	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
@@ -127,7 +132,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	hcfg := handlers.Config{
 		Marketplace:    market,
 		Identity:       ids,
-		Labels:         labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger}),
+		Labels:         lbls,
+		Groups:         groups,
 		Router:         rt,
 		Settings:       settings,
 		Overlays:       ov,

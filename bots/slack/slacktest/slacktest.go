@@ -82,6 +82,7 @@ type Server struct {
 	onAck    func(envelopeID string)
 	errs     []error
 	changed  chan struct{} // closed and replaced when acks or hellos grow
+	groups   *userGroups   // usergroups.go
 }
 
 type hook struct {
@@ -536,6 +537,9 @@ func (s *Server) api(c *Call) map[string]any {
 		return ok(map[string]any{"user": map[string]any{"id": u, "name": "duckling", "real_name": "Duck Ling",
 			"is_admin": s.admins[u], "is_owner": false, "profile": map[string]any{"display_name": "Ducky"}}})
 	default:
+		if v := s.usergroupsAPI(c, fail, ok); v != nil {
+			return v
+		}
 		return fail("unknown_method")
 	}
 }

@@ -67,6 +67,7 @@ type API struct {
 	ws       *EventSubWS     // takes websocket transports; nil: refused (websocket.go)
 
 	viewers viewerState // chat presence and streams (chatters.go), under mu
+	vip     vipState    // channels' VIPs (vips.go), under mu
 	chat    chatState   // chat over EventSub and Helix (chat_eventsub.go)
 }
 
@@ -471,6 +472,10 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 		delete(f.subs, call.Query["id"])
 		reply(204, nil)
 	default:
+		if status, body, ok := f.serveVIPs(route, r.URL.Query()); ok {
+			reply(status, body)
+			return
+		}
 		reply(404, map[string]any{"status": 404, "message": "not found"})
 	}
 }
