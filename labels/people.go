@@ -123,3 +123,16 @@ func (s *Service) People(ctx context.Context, communityID, labelID int64, limit,
 	}
 	return out, nil
 }
+
+// Person returns a person the community knows (its people's row), with
+// their display name; ErrPersonNotFound for anyone else.
+func (s *Service) Person(ctx context.Context, communityID, identityID int64) (Carrier, error) {
+	r, err := db.New(s.pool).CommunityPersonShown(ctx, db.CommunityPersonShownParams{CommunityID: communityID, IdentityID: identityID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Carrier{}, ErrPersonNotFound
+	}
+	if err != nil {
+		return Carrier{}, fmt.Errorf("load person %d: %w", identityID, err)
+	}
+	return Carrier{IdentityID: r.ID, DisplayName: r.DisplayName}, nil
+}
