@@ -15,7 +15,6 @@ import (
 	"github.com/waddle/waddle/labels"
 )
 
-
 func TestLabelsPages(t *testing.T) {
 	t.Parallel()
 	b := newBotEnv(t)
