@@ -265,6 +265,18 @@ func (q *Queries) LabelSearchAny(ctx context.Context, arg LabelSearchAnyParams) 
 	return items, nil
 }
 
+const labelsLockTimeout = `-- name: LabelsLockTimeout :exec
+SELECT set_config('lock_timeout', '5s', true)
+`
+
+// Bounds how long a labels transaction waits for a person's row, so that a
+// change made from chat while the event's own transaction holds that row
+// fails instead of waiting for ever.
+func (q *Queries) LabelsLockTimeout(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, labelsLockTimeout)
+	return err
+}
+
 const peopleShown = `-- name: PeopleShown :many
 SELECT i.id, i.display_name, i.primary_platform,
     coalesce((SELECT array_agg(a.platform || chr(31) || a.account_id || chr(31) || a.user_name ORDER BY a.platform)

@@ -61,7 +61,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
 	sender := &botSender{}          // the bots need the router: they join the sender once built
 	observer := &workflowObserver{} // so do the workflows
-	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
+	lbls := labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger})
+	rt := router.New(router.Config{Modules: append(modules.All(), modules.Labelling(lbls)...), Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
 	settings := router.NewSettings(rt)
 	bots, err := newBots(cfg, a, rt, settings, logger)
@@ -123,7 +124,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	hcfg := handlers.Config{
 		Marketplace:    market,
 		Identity:       identity.New(a.pool, a.redis, logger),
-		Labels:         labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger}),
+		Labels:         lbls,
 		Router:         rt,
 		Settings:       settings,
 		Overlays:       ov,
@@ -216,6 +217,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return nil
 	})
 	g.Go(func() error { return flows.Run(gctx) })
+	g.Go(func() error { return lbls.Run(gctx) }) // drops label searches other instances changed
 	g.Go(func() error { return triggers.Run(gctx) })
 	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error { return schedules.Run(gctx) })
