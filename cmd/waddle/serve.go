@@ -118,7 +118,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	market := marketplace.New(marketplace.Config{Pool: a.pool, Read: readPool, Box: a.secrets, Settings: settings,
 		Payments: cfg.Payments.provider(cfg.BaseURL, logger), BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
-	if err := market.SyncCore(ctx, settings.Builtins()); err != nil {
+	// The marketplace lists the plain built-ins; the label commands belong to
+	// the labels feature and are not installable modules.
+	var core []router.Declaration
+	for _, m := range modules.All() {
+		core = append(core, m.Declaration())
+	}
+	if err := market.SyncCore(ctx, core); err != nil {
 		return fmt.Errorf("list the built-in modules in the marketplace: %w", err)
 	}
 	hcfg := handlers.Config{
