@@ -34,18 +34,18 @@ const (
 // SearchQuery is what the catalogue is searched for; the zero value lists
 // every listed module, most installed first.
 type SearchQuery struct {
-	Q         string   // words, "a phrase", -excluded, or; the last word matches as a prefix
-	Category  []string // a path from the top: modules in it or below it
-	Label     string
+	Q        string   // words, "a phrase", -excluded, or; the last word matches as a prefix
+	Category []string // a path from the top: modules in it or below it
+	Label    string
 	// Labels filters by several labels: modules carrying all of them
 	// (LabelMatch "all", the default) or any of them ("any").
 	Labels     []string
 	LabelMatch string
-	Price     string  // free, paid, one_time, monthly; "" for any
-	MinRating float64 // 0 for any; else 1–5
-	Sort      string  // relevance, popular, rating, newest; "" for the default
-	Limit     int     // 1–50; DefaultSearchLimit when 0
-	Offset    int
+	Price      string  // free, paid, one_time, monthly; "" for any
+	MinRating  float64 // 0 for any; else 1–5
+	Sort       string  // relevance, popular, rating, newest; "" for the default
+	Limit      int     // 1–50; DefaultSearchLimit when 0
+	Offset     int
 }
 
 // SearchHit is one module found, with its rank for the query.
