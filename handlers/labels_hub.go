@@ -33,6 +33,7 @@ func (h *Handler) labelsHubRoutes(r chi.Router) {
 		r.Post("/labels", h.createLabel)
 		r.Post("/labels/{label}", h.updateLabel)
 		r.Post("/labels/{label}/delete", h.deleteLabel)
+		r.Post("/community-labels", h.setCommunityLabels)
 	})
 }
 
@@ -61,14 +62,34 @@ func labelFormOf(r *http.Request) (labels.Input, views.LabelForm) {
 }
 
 func (h *Handler) renderLabels(w http.ResponseWriter, r *http.Request, st int, form views.LabelForm) {
+	h.renderLabelsWith(w, r, st, form, "")
+}
+
+func (h *Handler) renderLabelsWith(w http.ResponseWriter, r *http.Request, st int, form views.LabelForm, communityMsg string) {
 	m := membershipOf(r)
 	ls, err := h.cfg.Labels.List(r.Context(), m.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	onCommunity, err := h.cfg.Labels.OnCommunity(r.Context(), m.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	hub, err := h.cfg.Labels.List(r.Context(), 0)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	p := views.LabelsPage{Chrome: h.chrome(r, "Labels · "+m.Name, "communities"), Nav: h.botNav(r, "labels"), CanManage: m.Role.CanManage(),
-		Create: form, Max: labels.MaxPerPerson}
+		Create: form, Max: labels.MaxPerPerson, MaxCommunity: labels.MaxPerCommunity, CommunityError: communityMsg}
+	for _, l := range onCommunity {
+		p.Community = append(p.Community, labelView(l))
+	}
+	for _, l := range hub {
+		p.HubLabels = append(p.HubLabels, labelView(l.Label))
+	}
 	for _, l := range ls {
 		v := labelView(l.Label)
 		v.Uses = l.Uses
@@ -288,4 +309,20 @@ func labelPanelErr(err error) error {
 		return problem.Invalidf("label", "This community has no such label.")
 	}
 	return err
+}
+
+// setCommunityLabels sets the hub-wide labels the community carries.
+func (h *Handler) setCommunityLabels(w http.ResponseWriter, r *http.Request) {
+	m := membershipOf(r)
+	answer := formAnswer{
+		Page:  func(st int, msg string) { h.renderLabelsWith(w, r, st, views.LabelForm{Colour: labels.DefaultColour}, msg) },
+		Flash: "The community's labels are saved.",
+		To:    fmt.Sprintf("/c/%d/labels", m.ID),
+	}
+	if err := parseForm(w, r); err != nil {
+		h.answerForm(w, r, err, answer)
+		return
+	}
+	_, err := h.cfg.Labels.SetOnCommunity(r.Context(), auditActor(r), m.ID, r.PostForm["label"])
+	h.answerForm(w, r, err, answer)
 }

@@ -66,6 +66,29 @@ func TestLabelsPages(t *testing.T) {
 	if n := b.count("SELECT count(*) FROM labels WHERE community_id = $1", b.c.ID); n != 0 {
 		t.Fatalf("%d labels after the delete", n)
 	}
+	// Hub-wide labels on the community: managers choose up to five.
+	var hub []string
+	for i := range 6 {
+		l, err := b.cfg.Labels.Create(context.Background(), audit.Actor{}, 0, labels.Input{Name: fmt.Sprintf("Hub %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hub = append(hub, fmt.Sprint(l.ID))
+	}
+	res = b.admin.post(b.path("/community-labels"), url.Values{"label": hub}, nil)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(res.doc(t).Find(`[data-testid=form-error]`).Text(), "at most 5") {
+		t.Fatalf("six community labels: %d", res.StatusCode)
+	}
+	if res := b.admin.post(b.path("/community-labels"), url.Values{"label": hub[:2]}, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("two community labels: %d", res.StatusCode)
+	}
+	doc = b.member.get(b.path("/labels"), nil).doc(t)
+	if n := doc.Find(`[data-testid=community-labels] [data-testid=label-chip]`).Length(); n != 2 || doc.Find(`[data-testid=community-labels-form]`).Length() != 0 {
+		t.Fatalf("a member sees %d community labels (want 2) or the form", n)
+	}
+	if res := b.member.post(b.path("/community-labels"), url.Values{"label": hub[:1]}, nil); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a member sets the community's labels: %d", res.StatusCode)
+	}
 }
 
 func TestPersonLabelsPanel(t *testing.T) {

@@ -201,6 +201,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "/c/{cid}/labels/{label}", fmt.Sprintf("/c/%d/labels/%d", B, labelB), nil, ""},
 		{"POST", "/c/{cid}/labels/{label}", fmt.Sprintf("/c/%d/labels/%d", B, labelB), url.Values{"name": {"evil"}}, ""},
 		{"POST", "/c/{cid}/labels/{label}/delete", fmt.Sprintf("/c/%d/labels/%d/delete", B, labelB), nil, ""},
+		{"POST", "/c/{cid}/community-labels", fmt.Sprintf("/c/%d/community-labels", B), url.Values{"label": {"1"}}, ""},
 		{"GET", "/c/{cid}/people/{identity}/labels", fmt.Sprintf("/c/%d/people/%d/labels", B, personB), nil, ""},
 		{"POST", "/c/{cid}/people/{identity}/labels", fmt.Sprintf("/c/%d/people/%d/labels", B, personB), url.Values{"label": {"vip"}}, ""},
 		{"POST", "/c/{cid}/people/{identity}/labels/{label}/remove", fmt.Sprintf("/c/%d/people/%d/labels/%d/remove", B, personB, labelB), nil, ""},
