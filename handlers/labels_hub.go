@@ -315,7 +315,9 @@ func labelPanelErr(err error) error {
 func (h *Handler) setCommunityLabels(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
 	answer := formAnswer{
-		Page:  func(st int, msg string) { h.renderLabelsWith(w, r, st, views.LabelForm{Colour: labels.DefaultColour}, msg) },
+		Page: func(st int, msg string) {
+			h.renderLabelsWith(w, r, st, views.LabelForm{Colour: labels.DefaultColour}, msg)
+		},
 		Flash: "The community's labels are saved.",
 		To:    fmt.Sprintf("/c/%d/labels", m.ID),
 	}
