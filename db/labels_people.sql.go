@@ -72,6 +72,29 @@ func (q *Queries) CommunityPersonLock(ctx context.Context, arg CommunityPersonLo
 	return identity_id, err
 }
 
+const communityPersonShown = `-- name: CommunityPersonShown :one
+SELECT i.id, i.display_name FROM community_people cp JOIN identities i ON i.id = cp.identity_id
+WHERE cp.community_id = $1 AND cp.identity_id = $2
+`
+
+type CommunityPersonShownParams struct {
+	CommunityID int64
+	IdentityID  int64
+}
+
+type CommunityPersonShownRow struct {
+	ID          int64
+	DisplayName string
+}
+
+// A person the community knows, with their display name.
+func (q *Queries) CommunityPersonShown(ctx context.Context, arg CommunityPersonShownParams) (CommunityPersonShownRow, error) {
+	row := q.db.QueryRow(ctx, communityPersonShown, arg.CommunityID, arg.IdentityID)
+	var i CommunityPersonShownRow
+	err := row.Scan(&i.ID, &i.DisplayName)
+	return i, err
+}
+
 const labelPeopleIDs = `-- name: LabelPeopleIDs :many
 SELECT identity_id FROM person_labels WHERE community_id = $1 AND label_id = $2 ORDER BY identity_id
 `
@@ -240,6 +263,18 @@ func (q *Queries) LabelSearchAny(ctx context.Context, arg LabelSearchAnyParams) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const labelsLockTimeout = `-- name: LabelsLockTimeout :exec
+SELECT set_config('lock_timeout', '5s', true)
+`
+
+// Bounds how long a labels transaction waits for a person's row, so that a
+// change made from chat while the event's own transaction holds that row
+// fails instead of waiting for ever.
+func (q *Queries) LabelsLockTimeout(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, labelsLockTimeout)
+	return err
 }
 
 const peopleShown = `-- name: PeopleShown :many

@@ -20,23 +20,27 @@ FROM marketplace_modules m
 WHERE m.listed
   AND (cardinality($1::text[]) = 0 OR m.category[1:cardinality($1::text[])] = $1::text[])
   AND ($2::text = '' OR m.labels @> ARRAY[$2::text])
-  AND (CASE $3::text
+  AND (cardinality($3::text[]) = 0 OR m.labels @> $3::text[])
+  AND (cardinality($4::text[]) = 0 OR m.labels && $4::text[])
+  AND (CASE $5::text
          WHEN 'free' THEN m.price_kind = 'free'
          WHEN 'paid' THEN m.price_kind <> 'free'
          WHEN '' THEN true
-         ELSE m.price_kind = $3::text END)
-  AND ($4::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $4::float8 * m.rating_count))
+         ELSE m.price_kind = $5::text END)
+  AND ($6::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $6::float8 * m.rating_count))
 ORDER BY
-  CASE WHEN $5::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
-  CASE WHEN $5::text = 'rating' THEN m.rating_count END DESC,
-  CASE WHEN $5::text = 'newest' THEN m.created_at END DESC,
+  CASE WHEN $7::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+  CASE WHEN $7::text = 'rating' THEN m.rating_count END DESC,
+  CASE WHEN $7::text = 'newest' THEN m.created_at END DESC,
   m.active_installs DESC, m.id
-LIMIT $7 OFFSET $6
+LIMIT $9 OFFSET $8
 `
 
 type MarketplaceBrowseParams struct {
 	Category  []string
 	Label     string
+	LabelsAll []string
+	LabelsAny []string
 	Price     string
 	MinRating float64
 	Sort      string
@@ -77,6 +81,8 @@ func (q *Queries) MarketplaceBrowse(ctx context.Context, arg MarketplaceBrowsePa
 	rows, err := q.db.Query(ctx, marketplaceBrowse,
 		arg.Category,
 		arg.Label,
+		arg.LabelsAll,
+		arg.LabelsAny,
 		arg.Price,
 		arg.MinRating,
 		arg.Sort,
@@ -178,20 +184,22 @@ FROM (
       AND m.listed
       AND (cardinality($4::text[]) = 0 OR m.category[1:cardinality($4::text[])] = $4::text[])
       AND ($5::text = '' OR m.labels @> ARRAY[$5::text])
-      AND (CASE $6::text
+      AND (cardinality($6::text[]) = 0 OR m.labels @> $6::text[])
+      AND (cardinality($7::text[]) = 0 OR m.labels && $7::text[])
+      AND (CASE $8::text
              WHEN 'free' THEN m.price_kind = 'free'
              WHEN 'paid' THEN m.price_kind <> 'free'
              WHEN '' THEN true
-             ELSE m.price_kind = $6::text END)
-      AND ($7::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $7::float8 * m.rating_count))
+             ELSE m.price_kind = $8::text END)
+      AND ($9::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $9::float8 * m.rating_count))
 ) m
 ORDER BY
-  CASE WHEN $8::text = 'relevance' THEN m.rank END DESC,
-  CASE WHEN $8::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
-  CASE WHEN $8::text = 'rating' THEN m.rating_count END DESC,
-  CASE WHEN $8::text = 'newest' THEN m.created_at END DESC,
+  CASE WHEN $10::text = 'relevance' THEN m.rank END DESC,
+  CASE WHEN $10::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+  CASE WHEN $10::text = 'rating' THEN m.rating_count END DESC,
+  CASE WHEN $10::text = 'newest' THEN m.created_at END DESC,
   m.active_installs DESC, m.id
-LIMIT $10 OFFSET $9
+LIMIT $12 OFFSET $11
 `
 
 type MarketplaceSearchParams struct {
@@ -200,6 +208,8 @@ type MarketplaceSearchParams struct {
 	Head      string
 	Category  []string
 	Label     string
+	LabelsAll []string
+	LabelsAny []string
 	Price     string
 	MinRating float64
 	Sort      string
@@ -246,6 +256,8 @@ func (q *Queries) MarketplaceSearch(ctx context.Context, arg MarketplaceSearchPa
 		arg.Head,
 		arg.Category,
 		arg.Label,
+		arg.LabelsAll,
+		arg.LabelsAny,
 		arg.Price,
 		arg.MinRating,
 		arg.Sort,

@@ -8,9 +8,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/labels"
 )
 
 type labelsAPIEnv struct {
@@ -225,4 +227,23 @@ func TestLabelsAPIBulkBothModes(t *testing.T) {
 	if st != 200 || out["data"].(map[string]any)["total"] != float64(1) || !strings.Contains(fmt.Sprint(out["data"]), "alice") {
 		t.Fatalf("search: %d %v", st, out)
 	}
+}
+
+// mustLabelledPerson gives community cid a label "vip" and a person (a
+// Twitch account) carrying it; it returns both ids.
+func mustLabelledPerson(t *testing.T, e *env, cid int64) (label, person int64) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := e.cfg.Labels.Create(ctx, audit.Actor{}, cid, labels.Input{Name: "vip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := db.New(e.pool).IdentityAccountEnsure(ctx, db.IdentityAccountEnsureParams{Platform: "twitch", AccountID: fmt.Sprintf("labelled-%d", cid), UserName: "labelled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cfg.Labels.Add(ctx, audit.Actor{}, cid, acc.IdentityID, "vip"); err != nil {
+		t.Fatal(err)
+	}
+	return l.ID, acc.IdentityID
 }

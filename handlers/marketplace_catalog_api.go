@@ -31,10 +31,17 @@ func (h *Handler) marketplaceCatalogAPIRoutes(r chi.Router) {
 }
 
 // parseSearch reads a catalogue search from query parameters (the API's
-// and the hub's): q, category (levels joined by "/"), label, price,
+// and the hub's): q, category (levels joined by "/"), label, labels and
+// label_match (all or any), price,
 // min_rating, sort, limit, offset.
 func parseSearch(v url.Values) (marketplace.SearchQuery, error) {
-	q := marketplace.SearchQuery{Q: v.Get("q"), Label: v.Get("label"), Price: v.Get("price"), Sort: v.Get("sort")}
+	q := marketplace.SearchQuery{Q: v.Get("q"), Label: v.Get("label"), Price: v.Get("price"), Sort: v.Get("sort"), LabelMatch: v.Get("label_match")}
+	if ls := v.Get("labels"); ls != "" { // several labels, comma-separated: all of them, or any with label_match=any
+		if len(ls) > 500 {
+			return q, problem.Invalidf("labels", "labels is at most 500 characters.")
+		}
+		q.Labels = strings.Split(ls, ",")
+	}
 	if c := strings.Trim(v.Get("category"), "/ "); c != "" {
 		for _, part := range strings.Split(c, "/") {
 			q.Category = append(q.Category, strings.TrimSpace(part))

@@ -57,7 +57,7 @@ func (h *Handler) marketplacePage(w http.ResponseWriter, r *http.Request) {
 	base := marketplaceBase(r)
 	v := r.URL.Query()
 	f := views.MarketplaceFilters{Q: v.Get("q"), Category: v.Get("category"), Label: v.Get("label"), Price: v.Get("price"),
-		MinRating: v.Get("min_rating"), Sort: v.Get("sort")}
+		MinRating: v.Get("min_rating"), Sort: v.Get("sort"), Labels: v.Get("labels"), LabelMatch: v.Get("label_match")}
 	var res views.MarketplaceResults
 	q, err := parseSearch(v)
 	if err == nil {

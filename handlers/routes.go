@@ -176,6 +176,7 @@ func (h *Handler) routes() http.Handler {
 				r.Get("/moderation", h.moderationPage)
 				r.Get("/moderation/rules/{rid}", h.ruleRowPage)
 				r.Get("/points", h.pointsPage)
+				h.labelsHubRoutes(r) // labels, and a person's labels panel (labels_hub.go)
 				r.Get("/executions", h.executionsPage)
 				r.Get("/servers", h.serversPage)
 				r.Get("/simulator", h.simulatorPage)

@@ -68,6 +68,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 	if err := e.pool.QueryRow(ctx, "INSERT INTO labels (community_id, name) VALUES ($1, 'Beta VIP') RETURNING id", b.ID).Scan(&lblB); err != nil {
 		t.Fatal(err)
 	}
+	labelB, personB := mustLabelledPerson(t, e, b.ID)
+
 	hub := e.signedIn(alice.Email)
 	key := e.apiKey(alice, "user")
 	B, A, uid := b.ID, a.ID, carol.ID
@@ -205,6 +207,21 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/regenerate", A, ovB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/delete", A, ovB.ID), nil, ""},
 		{"GET", "", fmt.Sprintf("/c/%d/overlays/%d/preview", A, ovB.ID), nil, ""},
+		// Labels (labels_hub.go), in B and in A with B's label and person.
+		{"GET", "/c/{cid}/labels", fmt.Sprintf("/c/%d/labels", B), nil, ""},
+		{"POST", "/c/{cid}/labels", fmt.Sprintf("/c/%d/labels", B), url.Values{"name": {"evil"}}, ""},
+		{"GET", "/c/{cid}/labels/{label}", fmt.Sprintf("/c/%d/labels/%d", B, labelB), nil, ""},
+		{"POST", "/c/{cid}/labels/{label}", fmt.Sprintf("/c/%d/labels/%d", B, labelB), url.Values{"name": {"evil"}}, ""},
+		{"POST", "/c/{cid}/labels/{label}/delete", fmt.Sprintf("/c/%d/labels/%d/delete", B, labelB), nil, ""},
+		{"POST", "/c/{cid}/community-labels", fmt.Sprintf("/c/%d/community-labels", B), url.Values{"label": {"1"}}, ""},
+		{"GET", "/c/{cid}/people/{identity}/labels", fmt.Sprintf("/c/%d/people/%d/labels", B, personB), nil, ""},
+		{"POST", "/c/{cid}/people/{identity}/labels", fmt.Sprintf("/c/%d/people/%d/labels", B, personB), url.Values{"label": {"vip"}}, ""},
+		{"POST", "/c/{cid}/people/{identity}/labels/{label}/remove", fmt.Sprintf("/c/%d/people/%d/labels/%d/remove", B, personB, labelB), nil, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/labels/%d", A, labelB), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/labels/%d", A, labelB), url.Values{"name": {"evil"}}, ""},
+		{"", "", fmt.Sprintf("/c/%d/labels/%d/delete", A, labelB), nil, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/people/%d/labels", A, personB), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/people/%d/labels/%d/remove", A, personB, labelB), nil, ""},
 		// Alice's own community with B's key id.
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/regenerate", A, keyB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/revoke", A, keyB.ID), nil, ""},
@@ -228,6 +245,22 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/communities/%d/members/%d", A, uid), nil, `{"role":"admin"}`},
 		{"POST", "/api/v1/communities/{cid}/overlays/{id}/events", fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), nil, `{"type":"ticker","message":"pwned"}`},
 	}
+	apiCases = append(apiCases, []route{ // labels (labels_api.go)
+		{"GET", "/api/v1/communities/{cid}/labels", fmt.Sprintf("/communities/%d/labels", B), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/labels", fmt.Sprintf("/communities/%d/labels", B), nil, `{"name":"evil"}`},
+		{"GET", "/api/v1/communities/{cid}/labels/search", fmt.Sprintf("/communities/%d/labels/search?labels=vip", B), nil, ""},
+		{"GET", "/api/v1/communities/{cid}/labels/{label}", fmt.Sprintf("/communities/%d/labels/%d", B, labelB), nil, ""},
+		{"PATCH", "/api/v1/communities/{cid}/labels/{label}", fmt.Sprintf("/communities/%d/labels/%d", B, labelB), nil, `{"name":"evil"}`},
+		{"DELETE", "/api/v1/communities/{cid}/labels/{label}", fmt.Sprintf("/communities/%d/labels/%d", B, labelB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/labels/bulk", fmt.Sprintf("/communities/%d/labels/bulk", B), nil, fmt.Sprintf(`{"operations":[{"op":"remove","person":%d,"label":"vip"}]}`, personB)},
+		{"GET", "/api/v1/communities/{cid}/people/{identity}/labels", fmt.Sprintf("/communities/%d/people/%d/labels", B, personB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/people/{identity}/labels", fmt.Sprintf("/communities/%d/people/%d/labels", B, personB), nil, `{"label":"vip"}`},
+		{"DELETE", "/api/v1/communities/{cid}/people/{identity}/labels/{label}", fmt.Sprintf("/communities/%d/people/%d/labels/vip", B, personB), nil, ""},
+		{"GET", "/api/v1/communities/{cid}/community-labels", fmt.Sprintf("/communities/%d/community-labels", B), nil, ""},
+		{"PUT", "/api/v1/communities/{cid}/community-labels", fmt.Sprintf("/communities/%d/community-labels", B), nil, `{"labels":[]}`},
+		{"", "", fmt.Sprintf("/communities/%d/labels/%d", A, labelB), nil, `{"name":"evil"}`},
+		{"DELETE", "", fmt.Sprintf("/communities/%d/people/%d/labels/%d", A, personB, labelB), nil, ""},
+	}...)
 	// Overlay updates take action keys: alice's reaches neither B nor B's source through A.
 	actionKey := e.communityKey(alice, auth.RoleAction, A)
 	for _, p := range []string{fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), fmt.Sprintf("/communities/%d/overlays/%d/events", A, ovB.ID)} {
@@ -287,6 +320,10 @@ func TestCrossCommunityAccess(t *testing.T) {
 	})
 
 	// Nothing in B changed.
+	if n := e.count("SELECT count(*) FROM person_labels l JOIN labels x ON x.id = l.label_id WHERE l.community_id = $1 AND l.identity_id = $2 AND x.name = 'vip'", B, personB); n != 1 ||
+		e.count("SELECT count(*) FROM labels WHERE name = 'evil'") != 0 {
+		t.Error("B's labels changed through B's routes")
+	}
 	if n := e.count("SELECT count(*) FROM communities WHERE id = $1 AND name = 'Community beta' AND require_two_factor", B); n != 1 {
 		t.Error("community B was renamed or its two-factor rule changed")
 	}

@@ -119,6 +119,9 @@ func (s *Service) Bulk(ctx context.Context, a audit.Actor, communityID int64, op
 	var changes []Change
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		q := db.New(tx)
+		if err := q.LabelsLockTimeout(ctx); err != nil {
+			return fmt.Errorf("set lock timeout: %w", err)
+		}
 		ids, err := s.resolve(ctx, q, communityID, ops, errs)
 		if err != nil {
 			return err

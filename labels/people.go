@@ -11,6 +11,7 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
 )
 
 // Of returns the labels a person carries in the community.
@@ -40,6 +41,9 @@ func (s *Service) change(ctx context.Context, a audit.Actor, communityID, identi
 	changed := false
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		q := db.New(tx)
+		if err := q.LabelsLockTimeout(ctx); err != nil {
+			return fmt.Errorf("set lock timeout: %w", err)
+		}
 		if _, err := q.CommunityPersonLock(ctx, db.CommunityPersonLockParams{CommunityID: communityID, IdentityID: identityID}); errors.Is(err, pgx.ErrNoRows) {
 			return ErrPersonNotFound
 		} else if err != nil {
@@ -122,4 +126,34 @@ func (s *Service) People(ctx context.Context, communityID, labelID int64, limit,
 		out[i] = Carrier{IdentityID: r.IdentityID, DisplayName: r.DisplayName, Since: r.CreatedAt}
 	}
 	return out, nil
+}
+
+// Person returns a person the community knows (its people's row), with
+// their display name; ErrPersonNotFound for anyone else.
+func (s *Service) Person(ctx context.Context, communityID, identityID int64) (Carrier, error) {
+	r, err := db.New(s.pool).CommunityPersonShown(ctx, db.CommunityPersonShownParams{CommunityID: communityID, IdentityID: identityID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Carrier{}, ErrPersonNotFound
+	}
+	if err != nil {
+		return Carrier{}, fmt.Errorf("load person %d: %w", identityID, err)
+	}
+	return Carrier{IdentityID: r.ID, DisplayName: r.DisplayName}, nil
+}
+
+// Find names a person by platform and account name (or account id), as
+// chat and the bulk API do; ErrPersonNotFound when nobody has that name.
+func (s *Service) Find(ctx context.Context, communityID int64, ref PersonRef) (int64, error) {
+	if msg := checkRef(ref); msg != "" {
+		return 0, problem.Invalidf("person", "%s", msg)
+	}
+	rows, err := db.New(s.pool).PersonResolve(ctx, db.PersonResolveParams{CommunityID: communityID, Ns: []int32{0},
+		IdentityIds: []int64{ref.IdentityID}, Platforms: []string{ref.Platform}, Accounts: []string{ref.Account}, Names: []string{ref.Name}})
+	if err != nil {
+		return 0, fmt.Errorf("find person: %w", err)
+	}
+	if len(rows) == 0 || rows[0].IdentityID == 0 {
+		return 0, ErrPersonNotFound
+	}
+	return rows[0].IdentityID, nil
 }

@@ -27,19 +27,25 @@ const (
 	DefaultSearchLimit = 20
 	maxSearchQuery     = 200
 	maxSearchOffset    = 10000
+	maxSearchLabels    = 10
+	maxLabelLen        = 40
 )
 
 // SearchQuery is what the catalogue is searched for; the zero value lists
 // every listed module, most installed first.
 type SearchQuery struct {
-	Q         string   // words, "a phrase", -excluded, or; the last word matches as a prefix
-	Category  []string // a path from the top: modules in it or below it
-	Label     string
-	Price     string  // free, paid, one_time, monthly; "" for any
-	MinRating float64 // 0 for any; else 1–5
-	Sort      string  // relevance, popular, rating, newest; "" for the default
-	Limit     int     // 1–50; DefaultSearchLimit when 0
-	Offset    int
+	Q        string   // words, "a phrase", -excluded, or; the last word matches as a prefix
+	Category []string // a path from the top: modules in it or below it
+	Label    string
+	// Labels filters by several labels: modules carrying all of them
+	// (LabelMatch "all", the default) or any of them ("any").
+	Labels     []string
+	LabelMatch string
+	Price      string  // free, paid, one_time, monthly; "" for any
+	MinRating  float64 // 0 for any; else 1–5
+	Sort       string  // relevance, popular, rating, newest; "" for the default
+	Limit      int     // 1–50; DefaultSearchLimit when 0
+	Offset     int
 }
 
 // SearchHit is one module found, with its rank for the query.
@@ -75,6 +81,27 @@ func (q *SearchQuery) Normalize() error {
 		return problem.Invalidf("category", "A category has at most %d levels.", maxCategoryDepth)
 	}
 	q.Label = strings.ToLower(strings.TrimSpace(q.Label))
+	if len(q.Labels) > maxSearchLabels {
+		return problem.Invalidf("labels", "Filter by at most %d labels.", maxSearchLabels)
+	}
+	var ls []string
+	for _, l := range q.Labels {
+		if l = strings.ToLower(strings.TrimSpace(l)); l == "" {
+			continue
+		}
+		if len([]rune(l)) > maxLabelLen {
+			return problem.Invalidf("labels", "A label is at most %d characters.", maxLabelLen)
+		}
+		ls = append(ls, l)
+	}
+	q.Labels = ls
+	switch q.LabelMatch {
+	case "":
+		q.LabelMatch = "all"
+	case "all", "any":
+	default:
+		return problem.Invalidf("label_match", "Match all or any of the labels.")
+	}
 	switch q.Price {
 	case "", PriceFree, PricePaid, PriceOneTime, PriceMonthly:
 	default:
@@ -116,10 +143,17 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		rows []db.MarketplaceSearchRow
 		err  error
 	)
+	all, anyOf := q.Labels, []string{}
+	if q.LabelMatch == "any" {
+		all, anyOf = []string{}, q.Labels
+	}
+	if all == nil {
+		all = []string{}
+	}
 	if q.Q == "" {
 		// Browsing: a query of its own, so that a text query's plan can use the search index.
 		browsed, err := db.New(s.read).MarketplaceBrowse(ctx, db.MarketplaceBrowseParams{Category: nonNil(q.Category), Label: q.Label,
-			Price: q.Price, MinRating: q.MinRating, Sort: q.Sort, Lim: int32(q.Limit), Off: int32(q.Offset)})
+			LabelsAll: all, LabelsAny: anyOf, Price: q.Price, MinRating: q.MinRating, Sort: q.Sort, Lim: int32(q.Limit), Off: int32(q.Offset)})
 		if err != nil {
 			return SearchResult{}, fmt.Errorf("list modules: %w", err)
 		}
@@ -129,7 +163,7 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 		}
 	} else {
 		rows, err = db.New(s.read).MarketplaceSearch(ctx, db.MarketplaceSearchParams{Query: q.Q, Head: head, Prefix: prefix,
-			Category: nonNil(q.Category), Label: q.Label, Price: q.Price, MinRating: q.MinRating, Sort: q.Sort,
+			Category: nonNil(q.Category), Label: q.Label, LabelsAll: all, LabelsAny: anyOf, Price: q.Price, MinRating: q.MinRating, Sort: q.Sort,
 			Lim: int32(q.Limit), Off: int32(q.Offset)})
 		if err != nil {
 			return SearchResult{}, fmt.Errorf("search modules: %w", err)

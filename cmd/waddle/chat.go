@@ -17,6 +17,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/workflow"
@@ -56,7 +57,9 @@ func chat(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 		return err
 	}
 	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger})
-	rt := router.New(router.Config{Modules: append(modules.All(), modules.Identity(ids)...), Identities: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger, Executor: a.exec, Secrets: a.secrets})
+	lbls := labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger})
+	extra := append(modules.Identity(ids), modules.Labelling(lbls)...)
+	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger, Executor: a.exec, Secrets: a.secrets})
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(rctx) }()

@@ -64,7 +64,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	directory := &botDirectory{}    // filled with the bots too
 	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger,
 		Limiter: a.limiter, Sender: sender, Directory: directory})
-	rt := router.New(router.Config{Modules: append(modules.All(), modules.Identity(ids)...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
+	var lbls *labels.Service                                                                   // the roles of labels and the labels know each other
+	groups := labels.NewGroups(labels.GroupsConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger, // the bots join once built
+		LabelsChanged: func(ctx context.Context, cid int64) { lbls.Invalidate(ctx, cid) }})
+	lbls = labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Roles: groups, Logger: logger})
+	extra := append(modules.Identity(ids), modules.Labelling(lbls)...)
+	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
 	settings := router.NewSettings(rt)
 	bots, err := newBots(cfg, a, rt, settings, logger)
@@ -85,10 +90,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		twitchChat = bots.twitch
 	}
 	river.AddWorker(workers, &twitch.EventSubWorker{Deliveries: deliveries, Router: rt, Chat: twitchChat, Logger: logger.With("component", "twitch")})
-	var lbls *labels.Service // the roles of labels and the labels know each other
-	groups := labels.NewGroups(labels.GroupsConfig{Pool: a.pool, Jobs: a.jobs, Givers: bots.givers, Logger: logger,
-		LabelsChanged: func(ctx context.Context, cid int64) { lbls.Invalidate(ctx, cid) }})
-	lbls = labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Roles: groups, Logger: logger})
+	for p, g := range bots.givers {
+		groups.SetGiver(p, g)
+	}
 	river.AddWorker(workers, &labels.RoleWorker{Groups: groups})
 	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
@@ -126,7 +130,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	reg.MustRegister(platform.NewCollector(bots.statuses...))
 	market := marketplace.New(marketplace.Config{Pool: a.pool, Read: readPool, Box: a.secrets, Settings: settings,
 		Payments: cfg.Payments.provider(cfg.BaseURL, logger), BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
-	if err := market.SyncCore(ctx, settings.Builtins()); err != nil {
+	// The marketplace lists the plain built-ins; the label commands belong to
+	// the labels feature and are not installable modules.
+	var core []router.Declaration
+	for _, m := range modules.All() {
+		core = append(core, m.Declaration())
+	}
+	if err := market.SyncCore(ctx, core); err != nil {
 		return fmt.Errorf("list the built-in modules in the marketplace: %w", err)
 	}
 	hcfg := handlers.Config{
@@ -227,6 +237,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return nil
 	})
 	g.Go(func() error { return flows.Run(gctx) })
+	g.Go(func() error { return lbls.Run(gctx) }) // drops label searches other instances changed
 	g.Go(func() error { return triggers.Run(gctx) })
 	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error { return schedules.Run(gctx) })

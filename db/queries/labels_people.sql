@@ -114,3 +114,14 @@ FROM person_labels p JOIN identities i ON i.id = p.identity_id
 WHERE p.community_id = sqlc.arg(community_id) AND p.label_id = sqlc.arg(label_id)
 ORDER BY p.created_at DESC, p.identity_id
 LIMIT sqlc.arg(lim) OFFSET sqlc.arg(off);
+
+-- name: CommunityPersonShown :one
+-- A person the community knows, with their display name.
+SELECT i.id, i.display_name FROM community_people cp JOIN identities i ON i.id = cp.identity_id
+WHERE cp.community_id = sqlc.arg(community_id) AND cp.identity_id = sqlc.arg(identity_id);
+
+-- name: LabelsLockTimeout :exec
+-- Bounds how long a labels transaction waits for a person's row, so that a
+-- change made from chat while the event's own transaction holds that row
+-- fails instead of waiting for ever.
+SELECT set_config('lock_timeout', '5s', true);

@@ -22,6 +22,8 @@ FROM (
       AND m.listed
       AND (cardinality(sqlc.arg(category)::text[]) = 0 OR m.category[1:cardinality(sqlc.arg(category)::text[])] = sqlc.arg(category)::text[])
       AND (sqlc.arg(label)::text = '' OR m.labels @> ARRAY[sqlc.arg(label)::text])
+      AND (cardinality(sqlc.arg(labels_all)::text[]) = 0 OR m.labels @> sqlc.arg(labels_all)::text[])
+      AND (cardinality(sqlc.arg(labels_any)::text[]) = 0 OR m.labels && sqlc.arg(labels_any)::text[])
       AND (CASE sqlc.arg(price)::text
              WHEN 'free' THEN m.price_kind = 'free'
              WHEN 'paid' THEN m.price_kind <> 'free'
@@ -49,6 +51,8 @@ FROM marketplace_modules m
 WHERE m.listed
   AND (cardinality(sqlc.arg(category)::text[]) = 0 OR m.category[1:cardinality(sqlc.arg(category)::text[])] = sqlc.arg(category)::text[])
   AND (sqlc.arg(label)::text = '' OR m.labels @> ARRAY[sqlc.arg(label)::text])
+  AND (cardinality(sqlc.arg(labels_all)::text[]) = 0 OR m.labels @> sqlc.arg(labels_all)::text[])
+  AND (cardinality(sqlc.arg(labels_any)::text[]) = 0 OR m.labels && sqlc.arg(labels_any)::text[])
   AND (CASE sqlc.arg(price)::text
          WHEN 'free' THEN m.price_kind = 'free'
          WHEN 'paid' THEN m.price_kind <> 'free'
