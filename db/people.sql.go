@@ -115,14 +115,13 @@ FROM identity_accounts a
 JOIN community_people p ON p.community_id = $1 AND p.identity_id = a.identity_id
 JOIN identities i ON i.id = a.identity_id
 LEFT JOIN points_balances b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
-WHERE lower(a.user_name) COLLATE "C" >= $2::text
-  AND lower(a.user_name) COLLATE "C" < $3::text
-  AND (lower(a.user_name) COLLATE "C", a.identity_id) > ($4::text, $5::bigint)
+WHERE (lower(a.user_name) COLLATE "C", a.identity_id) > ($2::text, $3::bigint)
+  AND lower(a.user_name) COLLATE "C" < $4::text
   AND NOT EXISTS (
     SELECT 1 FROM identity_accounts o
     WHERE o.identity_id = a.identity_id
-      AND lower(o.user_name) COLLATE "C" >= $2::text
-      AND lower(o.user_name) COLLATE "C" < $3::text
+      AND lower(o.user_name) COLLATE "C" >= $5::text
+      AND lower(o.user_name) COLLATE "C" < $4::text
       AND (lower(o.user_name) COLLATE "C", o.platform) < (lower(a.user_name) COLLATE "C", a.platform))
 ORDER BY lower(a.user_name) COLLATE "C", a.identity_id
 LIMIT $6
@@ -130,10 +129,10 @@ LIMIT $6
 
 type PeopleSearchByNameParams struct {
 	CommunityID int64
-	Lo          string
-	Hi          string
 	AfterName   string
 	AfterID     int64
+	Hi          string
+	Lo          string
 	Lim         int32
 }
 
@@ -150,15 +149,17 @@ type PeopleSearchByNameRow struct {
 
 // A community's people with an account, on any platform, whose lower-cased
 // name lies in [lo, hi) (a prefix's range, byte order), by that name, after
-// the cursor (name, id). A person appears once, at the first of their
-// accounts that matches.
+// the cursor (name, id), which starts at (lo, 0): the one lower bound, so
+// that the index scan starts there (a bound on the name beside the row
+// comparison would make it start at the cursor's, or the index's, start).
+// A person appears once, at the first of their accounts that matches.
 func (q *Queries) PeopleSearchByName(ctx context.Context, arg PeopleSearchByNameParams) ([]PeopleSearchByNameRow, error) {
 	rows, err := q.db.Query(ctx, peopleSearchByName,
 		arg.CommunityID,
-		arg.Lo,
-		arg.Hi,
 		arg.AfterName,
 		arg.AfterID,
+		arg.Hi,
+		arg.Lo,
 		arg.Lim,
 	)
 	if err != nil {

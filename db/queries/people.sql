@@ -42,17 +42,18 @@ LIMIT sqlc.arg(lim);
 -- name: PeopleSearchByName :many
 -- A community's people with an account, on any platform, whose lower-cased
 -- name lies in [lo, hi) (a prefix's range, byte order), by that name, after
--- the cursor (name, id). A person appears once, at the first of their
--- accounts that matches.
+-- the cursor (name, id), which starts at (lo, 0): the one lower bound, so
+-- that the index scan starts there (a bound on the name beside the row
+-- comparison would make it start at the cursor's, or the index's, start).
+-- A person appears once, at the first of their accounts that matches.
 SELECT a.identity_id, (lower(a.user_name) COLLATE "C")::text AS match_name, p.reputation, p.first_seen, p.last_seen,
     i.display_name, i.primary_platform, coalesce(b.balance, 0)::bigint AS balance
 FROM identity_accounts a
 JOIN community_people p ON p.community_id = sqlc.arg(community_id) AND p.identity_id = a.identity_id
 JOIN identities i ON i.id = a.identity_id
 LEFT JOIN points_balances b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
-WHERE lower(a.user_name) COLLATE "C" >= sqlc.arg(lo)::text
+WHERE (lower(a.user_name) COLLATE "C", a.identity_id) > (sqlc.arg(after_name)::text, sqlc.arg(after_id)::bigint)
   AND lower(a.user_name) COLLATE "C" < sqlc.arg(hi)::text
-  AND (lower(a.user_name) COLLATE "C", a.identity_id) > (sqlc.arg(after_name)::text, sqlc.arg(after_id)::bigint)
   AND NOT EXISTS (
     SELECT 1 FROM identity_accounts o
     WHERE o.identity_id = a.identity_id
