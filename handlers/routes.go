@@ -65,6 +65,7 @@ func (h *Handler) routes() http.Handler {
 				r.Delete("/members/{uid}", h.apiRemoveMember)
 				r.Get("/audit", h.apiAudit)
 			})
+			r.Group(h.peopleAPIRoutes) // the community's people and their reputation (people_api.go)
 			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
 		})
@@ -168,6 +169,7 @@ func (h *Handler) routes() http.Handler {
 				r.Get("/moderation", h.moderationPage)
 				r.Get("/moderation/rules/{rid}", h.ruleRowPage)
 				r.Get("/points", h.pointsPage)
+				h.peopleHubRoutes(r) // people, profiles and reputation: members look, moderators adjust (people.go)
 				r.Get("/executions", h.executionsPage)
 				r.Get("/servers", h.serversPage)
 				r.Get("/simulator", h.simulatorPage)

@@ -71,6 +71,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	personB := e.mustPerson(t, b.ID, "twitch", "t-beta", "betaviewer", 0, 0) // people.go
+	evilRep := url.Values{"delta": {"-1000"}, "reason": {"pwned"}}
 	evilRule := url.Values{"priority": {"1"}, "match": {"contains"}, "pattern": {"pwned"}, "action": {"ban"}, "enabled": {"on"}}
 	type route struct {
 		method, pattern string // the chi pattern this case covers
@@ -193,6 +195,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/regenerate", A, ovB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/overlays/%d/delete", A, ovB.ID), nil, ""},
 		{"GET", "", fmt.Sprintf("/c/%d/overlays/%d/preview", A, ovB.ID), nil, ""},
+		{"GET", "/c/{cid}/people", fmt.Sprintf("/c/%d/people", B), nil, ""},
+		{"GET", "/c/{cid}/people/{identity}", fmt.Sprintf("/c/%d/people/%d", B, personB), nil, ""},
+		{"POST", "/c/{cid}/people/{identity}/reputation", fmt.Sprintf("/c/%d/people/%d/reputation", B, personB), evilRep, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/people/%d", A, personB), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/people/%d/reputation", A, personB), evilRep, ""},
 		// Alice's own community with B's key id.
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/regenerate", A, keyB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/revoke", A, keyB.ID), nil, ""},
@@ -209,6 +216,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"DELETE", "/api/v1/communities/{cid}/members/{uid}", fmt.Sprintf("/communities/%d/members/%d", B, uid), nil, ""},
 		{"GET", "/api/v1/communities/{cid}/audit", fmt.Sprintf("/communities/%d/audit", B), nil, ""},
 		{"", "", fmt.Sprintf("/communities/%d/members/%d", A, uid), nil, `{"role":"admin"}`},
+		{"GET", "/api/v1/communities/{cid}/people", fmt.Sprintf("/communities/%d/people", B), nil, ""},
+		{"GET", "/api/v1/communities/{cid}/people/{identity}", fmt.Sprintf("/communities/%d/people/%d", B, personB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/people/{identity}/reputation", fmt.Sprintf("/communities/%d/people/%d/reputation", B, personB), nil, `{"delta":-1000,"reason":"pwned"}`},
+		{"GET", "", fmt.Sprintf("/communities/%d/people/%d", A, personB), nil, ""},
+		{"POST", "", fmt.Sprintf("/communities/%d/people/%d/reputation", A, personB), nil, `{"delta":-1000,"reason":"pwned"}`},
 		{"POST", "/api/v1/communities/{cid}/overlays/{id}/events", fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), nil, `{"type":"ticker","message":"pwned"}`},
 	}
 	// Overlay updates take action keys: alice's reaches neither B nor B's source through A.
@@ -318,6 +330,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM points_values") + e.count("SELECT count(*) FROM points_ledger"); n != 0 {
 		t.Error("points changed through B's routes")
+	}
+	if n := e.count("SELECT count(*) FROM reputation_events") + e.count("SELECT count(*) FROM community_people WHERE reputation <> 0"); n != 0 {
+		t.Error("a reputation changed through B's routes")
 	}
 	if n := e.count("SELECT count(*) FROM viewer_tracking"); n != 0 {
 		t.Error("viewer tracking changed through B's routes")
