@@ -60,7 +60,9 @@ func (h *Handler) peoplePage(w http.ResponseWriter, r *http.Request) {
 		res.NextURL = peopleBase(m.ID) + "?" + v.Encode()
 	}
 	if isHTMX(r) && r.Header.Get("HX-Target") == "people-results" {
-		h.render(w, r, st, views.PeopleResultList(res))
+		// 200 even for a refused search: HTMX swaps only 2xx answers, and the
+		// error is shown in place of the results.
+		h.render(w, r, http.StatusOK, views.PeopleResultList(res))
 		return
 	}
 	h.render(w, r, st, views.People(views.PeoplePage{Chrome: h.chrome(r, "People · "+m.Name, "communities"), CommunityID: m.ID, Results: res}))

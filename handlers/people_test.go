@@ -172,6 +172,11 @@ func TestPeoplePageBadInput(t *testing.T) {
 			t.Errorf("%s: %d, want 404", p, res.StatusCode)
 		}
 	}
+	// Typed too long, as you type: the error shows where the results were.
+	frag := x.member.get(x.path("/people?q=%s", strings.Repeat("b", 101)), http.Header{"Hx-Request": {"true"}, "Hx-Target": {"people-results"}})
+	if frag.StatusCode != 200 || !strings.Contains(frag.body, `data-testid="form-error"`) || strings.Contains(frag.body, "<html") {
+		t.Errorf("HTMX search too long: %d %s", frag.StatusCode, frag.body)
+	}
 	if res := x.member.get(x.path("/people/%d?ledger_before=abc", x.alice), nil); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad ledger cursor: %d", res.StatusCode)
 	}
