@@ -48,6 +48,9 @@ func (h *Handler) accountView(r *http.Request, p views.AccountPage) (views.Accou
 	if p.TwoFactor, err = h.twoFactorView(r, p.TwoFactor); err != nil { // twofactor.go
 		return p, err
 	}
+	if p.Links, err = h.accountLinksView(r); err != nil { // account_links.go
+		return p, err
+	}
 	return p, nil
 }
 

@@ -64,6 +64,7 @@ type tenancyEnv struct {
 	sched   scheduleFixture
 	social  socialFixture
 	people  peopleFixture
+	labels  labelsFixture
 }
 
 func newTenancyEnv(t *testing.T) *tenancyEnv {
@@ -112,6 +113,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 	x.scheduleFixtures(t)
 	x.socialFixtures(t)
 	x.peopleFixtures(t)
+	x.labelsFixtures(t)
 	if _, err := e.pool.Exec(ctx, "UPDATE users SET is_admin = false WHERE id = $1", gx.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +137,7 @@ func (x *tenancyEnv) fingerprint(cid int64) string {
 		(SELECT string_agg(id::text, ',' ORDER BY id) FROM workflow_webhooks WHERE community_id = $1),
 		(SELECT string_agg(id || ':' || kind || ':' || enabled || ':' || updated_at, ',' ORDER BY id) FROM workflow_schedules WHERE community_id = $1),
 		`+socialReviewFingerprint+`,
+		`+labelsFingerprint+`,
 		(SELECT name || description FROM communities WHERE id = $1))`, cid).Scan(&s)
 	if err != nil {
 		x.t.Fatal(err)
@@ -163,7 +166,7 @@ func tenancyRoutes() []tenancyRoute {
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
 	return append(append(append(append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), scheduleTenancyRoutes()...),
-		installTenancyRoutes()...), append(socialTenancyRoutes(), peopleTenancyRoutes()...)...), append(catalogTenancyRoutes(), []tenancyRoute{
+		installTenancyRoutes()...), append(socialTenancyRoutes(), peopleTenancyRoutes()...)...), append(append(catalogTenancyRoutes(), labelsTenancyRoutes()...), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},
 				"core": {200, 200, 401, 200}, "admin": {200, 200, 401, 200}}},

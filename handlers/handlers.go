@@ -63,8 +63,11 @@ type Config struct {
 	Slack       SlackReceiver    // Slack Events API; nil (no SLACK_SIGNING_SECRET): /webhooks/slack/events answers 404
 	TwitchOAuth TwitchOAuth      // linking Twitch channels; nil: the Twitch bot is off
 	SlackOAuth  SlackOAuth       // Slack OAuth v2 installs; nil: off
-	Tokens      *platform.Tokens // platform tokens, sealed
-	Links       *platform.Links  // servers the bots were added to (Discord guilds)
+	// AccountOAuth signs hub users in with a platform to link their own
+	// account there, by platform (twitch, discord, slack); a missing one is off.
+	AccountOAuth map[string]AccountOAuth
+	Tokens       *platform.Tokens // platform tokens, sealed
+	Links        *platform.Links  // servers the bots were added to (Discord guilds)
 
 	// WorkflowWebhooks creates workflows' webhooks and receives their
 	// deliveries (workflow_webhooks.go).

@@ -29,8 +29,8 @@ func BenchmarkOverviewPage(b *testing.B) {
 			FROM generate_series(1, 100000) AS i`, cid); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.pool.Exec(ctx, `INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason, created_at)
-			SELECT $1, 'twitch', 'u' || (i % 5000), 'user', 10, (ARRAY['follow', 'subscribe', 'chat_message', 'raid'])[1 + i % 4], now() - (i % 10080) * interval '1 minute'
+		if _, err := e.pool.Exec(ctx, `INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason, created_at)
+			SELECT $1, i % 5000, 'twitch', 'u' || (i % 5000), 'user', 10, (ARRAY['follow', 'subscribe', 'chat_message', 'raid'])[1 + i % 4], now() - (i % 10080) * interval '1 minute'
 			FROM generate_series(1, 20000) AS i`, cid); err != nil {
 			b.Fatal(err)
 		}

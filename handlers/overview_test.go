@@ -202,8 +202,8 @@ func TestOverviewActivity(t *testing.T) {
 	}
 	points := func(cid int64, reason string, delta int64, ago time.Duration) {
 		t.Helper()
-		if _, err := o.pool.Exec(ctx, `INSERT INTO points_ledger (community_id, platform, user_id, user_name, delta, reason, created_at)
-			VALUES ($1, 'twitch', 'u1', 'ann', $2, $3, $4)`, cid, delta, reason, now.Add(-ago)); err != nil {
+		if _, err := o.pool.Exec(ctx, `INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason, created_at)
+			VALUES ($1, 1, 'twitch', 'u1', 'ann', $2, $3, $4)`, cid, delta, reason, now.Add(-ago)); err != nil {
 			t.Fatal(err)
 		}
 	}

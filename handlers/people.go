@@ -81,8 +81,8 @@ func beforeParam(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-// personID reads {identity} from the path; a malformed one is no such person.
-func personID(r *http.Request) (int64, error) {
+// profileID reads {identity} from the path; a malformed one is no such person.
+func profileID(r *http.Request) (int64, error) {
 	id, err := pathID(r, "identity")
 	if err != nil {
 		return 0, identity.ErrPersonNotFound
@@ -120,7 +120,7 @@ func (h *Handler) reputationFor(r *http.Request, cid, id int64, score int, befor
 func (h *Handler) renderPerson(w http.ResponseWriter, r *http.Request, st int, shown *views.PersonReputation) {
 	m := membershipOf(r)
 	ctx := r.Context()
-	id, err := personID(r)
+	id, err := profileID(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -198,7 +198,7 @@ func (h *Handler) adjustReputation(w http.ResponseWriter, r *http.Request) {
 	if !h.requireTwoFactorFor(w, r, m) {
 		return
 	}
-	id, err := personID(r)
+	id, err := profileID(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -115,7 +115,7 @@ type personJSON struct {
 func (h *Handler) apiPerson(w http.ResponseWriter, r *http.Request) {
 	cid := membershipOf(r).ID
 	ctx := r.Context()
-	id, err := personID(r)
+	id, err := profileID(r)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
@@ -170,7 +170,7 @@ type reputationAnswerJSON struct {
 
 func (h *Handler) apiAdjustReputation(w http.ResponseWriter, r *http.Request) {
 	m := membershipOf(r)
-	id, err := personID(r)
+	id, err := profileID(r)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return

@@ -68,7 +68,9 @@ func (h *Handler) routes() http.Handler {
 			r.Group(h.peopleAPIRoutes) // the community's people and their reputation (people_api.go)
 			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
+			r.Group(h.labelsAPIRoutes) // labels on people and on the community (labels_api.go)
 		})
+		h.hubLabelsAPIRoutes(r) // the hub-wide labels (labels_api.go)
 		r.Route("/workflows", h.workflowAPIRoutes)
 		r.Route("/schedules", h.scheduleAPIRoutes)
 		r.Route("/templates", h.templateAPIRoutes)
@@ -110,6 +112,10 @@ func (h *Handler) routes() http.Handler {
 			r.Post("/account/profile", h.updateProfile)
 			r.Post("/account/password", h.changePassword)
 			r.Post("/account/time-zone", h.setTimeZone) // account_time_zone.go
+			// The user's own platform accounts, linked by signing in with each platform (account_links.go).
+			r.Get("/account/links/{platform}/start", h.startAccountLink)
+			r.Get("/account/links/{platform}/callback", h.accountLinkCallback)
+			r.Post("/account/links/{platform}/remove", h.removeAccountLink)
 			r.With(h.requireTwoFactorForKeys).Post("/account/keys", h.createKey)
 			r.With(h.requireTwoFactorForKeys).Post("/account/keys/{kid}/regenerate", h.regenerateKey)
 			r.Post("/account/keys/{kid}/revoke", h.revokeKey)

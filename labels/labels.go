@@ -9,12 +9,15 @@ package labels
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/problem"
 )
 
 // The limits from the original system.
@@ -54,6 +57,7 @@ type Service struct {
 	prefix string
 	roles  RoleSync
 	logger *slog.Logger
+	cache  *cache
 }
 
 // Config is what the service needs. Redis carries cache invalidation to the
@@ -72,5 +76,34 @@ func New(cfg Config) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{pool: cfg.Pool, rdb: cfg.Redis, prefix: cfg.RedisPrefix, roles: cfg.Roles, logger: logger.With("component", "labels")}
+	return &Service{pool: cfg.Pool, rdb: cfg.Redis, prefix: cfg.RedisPrefix, roles: cfg.Roles, logger: logger.With("component", "labels"), cache: newCache()}
+}
+
+// Errors the labels service answers with.
+var (
+	ErrNotFound       = &problem.Error{Code: problem.NotFound, Field: "label", Message: "No such label."}
+	ErrPersonNotFound = &problem.Error{Code: problem.NotFound, Field: "person", Message: "No such person: give the identity id of someone with a platform account."}
+	ErrPersonFull     = &problem.Error{Code: problem.Conflict, Field: "label", Message: fmt.Sprintf("This person already has %d labels in this community, the most allowed: remove one first.", MaxPerPerson)}
+	ErrNameTaken      = &problem.Error{Code: problem.Conflict, Field: "name", Message: "A label with that name already exists (names are compared without case)."}
+)
+
+// tx runs fn in a transaction.
+func (s *Service) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+func toLabel(r db.Label) Label {
+	l := Label{ID: r.ID, Name: r.Name, Colour: r.Colour, Description: r.Description}
+	if r.CommunityID != nil {
+		l.CommunityID = *r.CommunityID
+	}
+	return l
+}
+
+func toLabels(rows []db.Label) []Label {
+	out := make([]Label, len(rows))
+	for i, r := range rows {
+		out[i] = toLabel(r)
+	}
+	return out
 }

@@ -100,8 +100,11 @@ func publicHTTPS(base string) bool {
 // discordConfig turns the Discord bot on when its credentials are set.
 type discordConfig struct {
 	Token, AppID, PublicKey string
-	APIURL, GatewayURL      string
-	Shards                  int
+	// ClientSecret (DISCORD_CLIENT_SECRET) turns on linking hub users' own
+	// Discord accounts through OAuth2; the client id is AppID.
+	ClientSecret       string
+	APIURL, GatewayURL string
+	Shards             int
 }
 
 func (d discordConfig) on() bool { return d.Token != "" }
@@ -146,7 +149,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Twitch: twitchConfig{ClientID: get("TWITCH_CLIENT_ID", ""), ClientSecret: get("TWITCH_CLIENT_SECRET", ""), BotLogin: strings.ToLower(get("TWITCH_BOT_LOGIN", "")),
 			ChatTransport: get("TWITCH_CHAT_TRANSPORT", ""), IRCAddr: get("TWITCH_IRC_ADDR", ""), APIURL: get("TWITCH_API_URL", ""), AuthURL: get("TWITCH_AUTH_URL", ""),
 			EventSubWSURL: get("TWITCH_EVENTSUB_WS_URL", ""), Transport: strings.ToLower(get("TWITCH_EVENTSUB_TRANSPORT", ""))},
-		Discord: discordConfig{Token: get("DISCORD_BOT_TOKEN", ""), AppID: get("DISCORD_APP_ID", ""), PublicKey: get("DISCORD_PUBLIC_KEY", ""),
+		Discord: discordConfig{Token: get("DISCORD_BOT_TOKEN", ""), AppID: get("DISCORD_APP_ID", ""), PublicKey: get("DISCORD_PUBLIC_KEY", ""), ClientSecret: get("DISCORD_CLIENT_SECRET", ""),
 			APIURL: get("DISCORD_API_URL", ""), GatewayURL: get("DISCORD_GATEWAY_URL", "")},
 		Slack: slackConfig{ClientID: get("SLACK_CLIENT_ID", ""), ClientSecret: get("SLACK_CLIENT_SECRET", ""), BotToken: get("SLACK_BOT_TOKEN", ""),
 			AppToken: get("SLACK_APP_TOKEN", ""), APIURL: get("SLACK_API_URL", "")},
@@ -363,6 +366,9 @@ func (c config) validatePlatforms() error {
 	}
 	if c.Discord.AppID != "" && !isSnowflake(c.Discord.AppID) {
 		return &configError{"DISCORD_APP_ID", "is not a Discord application id (a number): copy it from the developer portal's General Information page"}
+	}
+	if err := c.Discord.validateClientSecret(); err != nil {
+		return err
 	}
 	if k := c.Discord.PublicKey; k != "" {
 		if b, err := hex.DecodeString(k); err != nil || len(b) != 32 {

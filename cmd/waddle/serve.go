@@ -166,6 +166,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if bots.slackOAuth != nil {
 		hcfg.SlackOAuth = bots.slackOAuth
 	}
+	hcfg.AccountOAuth = accountOAuth(cfg, bots) // config_discord_oauth.go
 	hcfg.WorkflowWebhooks = flowHooks
 	h := handlers.New(hcfg)
 
