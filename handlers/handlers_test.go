@@ -125,7 +125,8 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	c := community.New(community.Config{Pool: pool, Jobs: jobs, Auth: a, Logger: logger, BaseURL: base})
 	sessions := auth.NewSessionStore(pool, rdb, prefix+"session:", logger)
 	ov := overlay.New(overlay.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})
-	rcfg := router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger, Overlays: ov}
+	ids := identity.NewService(identity.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger})
+	rcfg := router.Config{Modules: append(modules.All(), modules.Identity(ids)...), Identities: ids, Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger, Overlays: ov}
 	if routerOpt != nil {
 		routerOpt(&rcfg)
 	}
@@ -167,7 +168,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	hooks := workflow.NewWebhooks(workflow.WebhooksConfig{Service: flows, Pool: pool, Secrets: testBox(t), Limiter: limiter, Logger: logger})
 	cfg.WorkflowWebhooks = hooks
 	cfg.Marketplace = marketplace.New(marketplace.Config{Pool: pool, Box: testBox(t), Settings: settings, BaseURL: base, Logger: logger})
-	cfg.Identity = identity.New(pool, rdb, logger)
+	cfg.Identity = ids
 	cfg.Labels = labels.New(labels.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})
 	for _, o := range opts {
 		o(&cfg)

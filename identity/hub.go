@@ -25,8 +25,8 @@ type Link struct {
 	LinkedBy string    // "oauth", "chat" or ""
 }
 
-// Linked is what LinkHub did.
-type Linked struct {
+// HubLinked is what LinkHub did.
+type HubLinked struct {
 	Merged
 	// Already: the account was already the user's; nothing changed.
 	Already bool
@@ -41,11 +41,11 @@ var ErrNoHubLink = problem.New(problem.NotFound, "That account is not linked to 
 // its balances, labels and reputation over. An account in another hub user's
 // identity is ErrOtherHubUser, which does not say whose; an account whose
 // platform the user already has another account of is ErrSamePlatform.
-func (s *Service) LinkHub(ctx context.Context, actor audit.Actor, userID int64, acc Account) (Linked, error) {
+func (s *Service) LinkHub(ctx context.Context, actor audit.Actor, userID int64, acc Account) (HubLinked, error) {
 	if err := checkAccount(acc); err != nil {
-		return Linked{}, err
+		return HubLinked{}, err
 	}
-	var out Linked
+	var out HubLinked
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		if err := q.IdentityCreateForUser(ctx, db.IdentityCreateForUserParams{UserID: userID, DisplayName: acc.Name, PrimaryPlatform: acc.Platform}); err != nil {
@@ -60,19 +60,22 @@ func (s *Service) LinkHub(ctx context.Context, actor audit.Actor, userID int64, 
 			return fmt.Errorf("record account: %w", err)
 		}
 		if row.IdentityID == mine.ID {
-			out = Linked{Merged: Merged{Into: mine.ID, From: mine.ID}, Already: true}
+			out = HubLinked{Merged: Merged{Into: mine.ID, From: mine.ID}, Already: true}
 			return nil
 		}
 		m, err := Merge(ctx, tx, mine.ID, row.IdentityID, "oauth")
 		if err != nil {
 			return err
 		}
-		out = Linked{Merged: m}
+		out = HubLinked{Merged: m}
 		return audit.Record(ctx, tx, actor, audit.Entry{Action: audit.AccountLinked, Target: accountTarget(acc),
 			After: map[string]any{"platform": acc.Platform, "account_id": acc.ID, "name": acc.Name, "identity": m.Into}})
 	})
 	if err != nil {
-		return Linked{}, fmt.Errorf("link %s account %s to hub user %d: %w", acc.Platform, acc.ID, userID, err)
+		return HubLinked{}, fmt.Errorf("link %s account %s to hub user %d: %w", acc.Platform, acc.ID, userID, err)
+	}
+	if !out.Already {
+		s.invalidate(ctx, out.Into, out.From)
 	}
 	s.logger.InfoContext(ctx, "hub user linked an account", "user", userID, "platform", acc.Platform, "account", acc.ID,
 		"identity", out.Into, "absorbed", out.From, "already", out.Already)
@@ -84,6 +87,7 @@ func (s *Service) LinkHub(ctx context.Context, actor audit.Actor, userID int64, 
 // and history stay with the user. ErrNoHubLink when it is not theirs.
 func (s *Service) UnlinkHub(ctx context.Context, actor audit.Actor, userID int64, platform, accountID string) (Account, error) {
 	var acc Account
+	var left int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		mine, err := q.IdentityByUser(ctx, &userID)
@@ -104,7 +108,7 @@ func (s *Service) UnlinkHub(ctx context.Context, actor audit.Actor, userID int64
 			return ErrNoHubLink
 		}
 		acc = Account{Platform: row.Platform, ID: row.AccountID, Name: row.UserName}
-		if _, err := Detach(ctx, tx, platform, accountID); err != nil {
+		if left, err = Detach(ctx, tx, platform, accountID); err != nil {
 			if errors.Is(err, ErrNotLinked) {
 				return ErrNoHubLink
 			}
@@ -116,6 +120,7 @@ func (s *Service) UnlinkHub(ctx context.Context, actor audit.Actor, userID int64
 	if err != nil {
 		return Account{}, fmt.Errorf("unlink %s account %s from hub user %d: %w", platform, accountID, userID, err)
 	}
+	s.invalidate(ctx, left)
 	s.logger.InfoContext(ctx, "hub user unlinked an account", "user", userID, "platform", platform, "account", accountID)
 	return acc, nil
 }

@@ -291,7 +291,7 @@ func (v *validator) events(kinds []string) {
 // BuiltinNames lists the built-in modules a core manifest may name.
 func BuiltinNames() []string {
 	var names []string
-	for _, m := range modules.All() {
+	for _, m := range append(modules.All(), modules.Identity(nil)...) {
 		names = append(names, m.Declaration().Name)
 	}
 	return names

@@ -437,3 +437,35 @@ func safeSend(ctx context.Context, send func(context.Context) error) (err error)
 	}()
 	return send(ctx)
 }
+
+// SendWait queues send like Send and waits for its final answer: nil once
+// sent, the platform's refusal, or what the queue gave the message up with
+// (ErrQueueFull, ErrQueueClosed, the last *RetryAfter). A rate-limited send
+// is retried as usual before it answers. When ctx ends first, SendWait
+// returns ctx's error and the message stays queued.
+func (o *SendQueue) SendWait(ctx context.Context, channel string, p Priority, send func(ctx context.Context) error) error {
+	done := make(chan error, 1)
+	answer := func(err error) {
+		select {
+		case done <- err:
+		default:
+		}
+	}
+	wrapped := func(ctx context.Context) error {
+		err := send(ctx)
+		var ra *RetryAfter
+		if !errors.As(err, &ra) { // a rate-limited send is retried, or given up through dropped
+			answer(err)
+		}
+		return err
+	}
+	if err := o.SendNotify(channel, p, wrapped, answer); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -63,7 +63,13 @@ func (h *handling) award(ctx context.Context) error {
 		return nil
 	}
 	if h.ev.Kind == ChatMessage && !h.dry {
+		// One person earns chat points once a minute, whichever of their
+		// linked accounts speaks; an account whose identity is unknown
+		// counts alone.
 		key := "pts:msg:" + strconv.FormatInt(h.s.communityID, 10) + ":" + h.ev.Platform + ":" + h.ev.User.ID
+		if h.identity != 0 {
+			key = "pts:msg:" + strconv.FormatInt(h.s.communityID, 10) + ":i:" + strconv.FormatInt(h.identity, 10)
+		}
 		// This instance remembers whom it paid in the last minute, so a chatty
 		// user costs no round trip; Redis settles it across instances.
 		if h.r.paid.recently(key, time.Now()) || !h.r.limiter.Take(ctx, key, 1, chatPointsEvery).Allowed {

@@ -37,6 +37,8 @@ type Config struct {
 	Modules     []Module         // built-in modules, each also a built-in command
 	Observer    Observer         // told of every handled event; nil: none
 	Sender      Sender           // sends to linked channels without an event; nil: Send refuses
+	Identities  Identities       // the speaking account's identity, cached; nil: events are handled by account
+	Seen        Seen             // records who spoke where; nil: nothing recorded
 }
 
 // Router is the engine: it handles events (moderation, commands, points)
@@ -57,7 +59,10 @@ type Router struct {
 	overlays OverlaySink
 	observer Observer
 	sender   Sender
-	outbound sync.WaitGroup // HTTP calls made for modules (capabilities.go)
+	// identities and seen are the identity package's seams (identity.go).
+	identities Identities
+	seen       Seen
+	outbound   sync.WaitGroup // HTTP calls made for modules (capabilities.go)
 }
 
 // cache holds the communities' snapshots and server links, shared by the
@@ -99,7 +104,7 @@ func New(cfg Config) *Router {
 	c := &cache{read: cfg.Read, rdb: cfg.Redis, channel: cfg.RedisPrefix + "router:invalidate", logger: cfg.Logger, ttl: cfg.CacheTTL,
 		snapshots: map[int64]*snapshot{}, entities: map[entityKey]entityEntry{}}
 	r := &Router{cache: c, pool: cfg.Pool, limiter: cfg.Limiter, logger: cfg.Logger, limits: cfg.Limits, exec: cfg.Executor, box: cfg.Secrets, overlays: cfg.Overlays,
-		observer: cfg.Observer, sender: cfg.Sender}
+		observer: cfg.Observer, sender: cfg.Sender, identities: cfg.Identities, seen: cfg.Seen}
 	r.owner = newOwner()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -358,6 +363,7 @@ type handling struct {
 	toldTx   bool          // the TxObserver was told in the transaction
 	earned   *PointsChange // batched: the points it earns, written by its batch
 	paidKey  string        // the chat points gate it took, given back if it fails
+	identity int64         // the speaking account's identity; 0: unknown (identity.go)
 
 	executions []db.CommandExecutionInsertParams
 	ran        []CommandRun // the commands it ran, for the Observer
@@ -374,6 +380,7 @@ func (h *handling) changed(format string, args ...any) {
 }
 
 func (h *handling) run(ctx context.Context) error {
+	h.person(ctx)
 	if h.ev.Kind == ChatMessage || h.ev.Kind == AppMention {
 		if stop, err := h.moderate(ctx); err != nil || stop {
 			return err

@@ -43,6 +43,7 @@ type Handled struct {
 	Event       Event
 	Result      Result
 	Commands    []CommandRun // in the order they ran
+	IdentityID  int64        // the speaking account's identity; 0: unknown
 }
 
 // CommandRun is one command an event ran, as the execution log records it.
@@ -70,6 +71,10 @@ type Message struct {
 	Channel  string // where to post; empty with User
 	User     string // a user id: a whisper or DM instead of a channel message
 	Text     string
+	// Wait asks the bot to wait for the platform's answer instead of
+	// returning once the message is queued, so that a refusal (DMs closed,
+	// whisper refused, a budget spent, a full queue) comes back as the error.
+	Wait bool
 }
 
 // Send sends m through the Sender to a server the community linked. In a dry
@@ -149,7 +154,7 @@ func (h *handling) observeTx(ctx context.Context) error {
 }
 
 func (h *handling) handled() Handled {
-	return Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran}
+	return Handled{CommunityID: h.s.communityID, Event: h.ev, Result: h.res, Commands: h.ran, IdentityID: h.identity}
 }
 
 // byWorkflow reports whether a workflow made the event (RunModule): it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -30,6 +31,9 @@ func (b *Bot) Send(ctx context.Context, _ int64, m router.Message) error {
 			}
 			return fmt.Errorf("discord: look up member %s: %w", m.User, b.check(err))
 		}
+		if m.Wait {
+			return dmAnswer(b.queue.SendWait(ctx, "dm:"+m.User, platform.High, b.gated(b.dm(m.User, msg))))
+		}
 		return b.enqueueCall("dm:"+m.User, platform.High, b.dm(m.User, msg))
 	}
 	ch, err := b.api.Channel(m.Channel, discordgo.WithContext(ctx))
@@ -46,6 +50,51 @@ func (b *Bot) Send(ctx context.Context, _ int64, m router.Message) error {
 		}
 	}
 	return b.enqueueCall(m.Channel, platform.High, b.post(m.Server, m.Channel, msg))
+}
+
+// dmAnswer words a DM's refusal for the person who asked for it.
+func dmAnswer(err error) error {
+	var re *discordgo.RESTError
+	var ra *platform.RetryAfter
+	switch {
+	case err == nil || problem.As(err) != nil:
+		return err
+	case errors.As(err, &re) && re.Message != nil && re.Message.Code == discordgo.ErrCodeCannotSendMessagesToThisUser:
+		return problem.New(problem.Forbidden, "Discord refused the DM: they do not accept direct messages from this server's members. Ask them to allow them (server menu, Privacy Settings, Direct Messages), then try again.")
+	case errors.Is(err, platform.ErrQueueFull), errors.As(err, &ra):
+		return problem.New(problem.TooMany, "Discord DMs are busy right now: try again in a minute.")
+	}
+	return err
+}
+
+// FindUser finds a member of the guild server by username (ignoring case)
+// through Discord's member search, else by a nickname only one member has:
+// their user id and username; found is false when none matches.
+func (b *Bot) FindUser(ctx context.Context, server, name string) (id, username string, found bool, err error) {
+	name = strings.TrimPrefix(strings.TrimSpace(name), "@")
+	if name == "" || len(name) > 100 {
+		return "", "", false, nil
+	}
+	members, err := b.api.GuildMembersSearch(server, name, 100, discordgo.WithContext(ctx))
+	if err != nil {
+		return "", "", false, fmt.Errorf("discord: search members of %s: %w", server, b.check(err))
+	}
+	var byNick []*discordgo.Member
+	for _, m := range members {
+		if m.User == nil {
+			continue
+		}
+		if strings.EqualFold(m.User.Username, name) {
+			return m.User.ID, m.User.Username, true, nil
+		}
+		if strings.EqualFold(m.Nick, name) {
+			byNick = append(byNick, m)
+		}
+	}
+	if len(byNick) == 1 {
+		return byNick[0].User.ID, byNick[0].User.Username, true, nil
+	}
+	return "", "", false, nil
 }
 
 // unknown reports whether Discord answered err with 404 or one of codes.

@@ -267,12 +267,18 @@ func (b *Bot) send(channel string, p platform.Priority, fn func(ctx context.Cont
 
 // enqueueCall is send, returning what the queue refused.
 func (b *Bot) enqueueCall(channel string, p platform.Priority, fn func(ctx context.Context) error) error {
-	return b.queue.Send(channel, p, func(ctx context.Context) error {
+	return b.queue.Send(channel, p, b.gated(fn))
+}
+
+// gated is fn as the send queue runs it: refused while the bot may not
+// call Discord, its errors counted and a 429 turned into a RetryAfter.
+func (b *Bot) gated(fn func(ctx context.Context) error) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
 		if err := b.gate(); err != nil {
 			return err
 		}
 		return b.check(fn(ctx))
-	})
+	}
 }
 
 // tokenInURL finds the secret in an interaction callback or webhook URL

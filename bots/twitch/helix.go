@@ -386,7 +386,7 @@ const WhisperRecipientsPerDay = 40
 // whisper queues a whisper from the bot account to ev's author. When the
 // day's whisper budget is spent, the author is told so in chat, over via.
 func (b *Bot) whisper(ctx context.Context, ev router.Event, text string, prio platform.Priority, via string) {
-	err := b.whisperTo(ctx, ev.User.ID, text, prio)
+	err := b.whisperTo(ctx, ev.User.ID, text, prio, false)
 	if p := problem.As(err); p != nil && p.Code == problem.TooMany {
 		b.say(ctx, ev, "@"+ev.User.Shown()+" I cannot whisper you: "+p.Message, "", prio, via)
 		return
@@ -403,8 +403,9 @@ func whisperSpent(limit int, until time.Time) string {
 
 // whisperTo queues a whisper from the bot account to the user with id to;
 // an empty text sends nothing. A new recipient past the day's budget is a
-// problem.TooMany naming when to try again, and nothing is sent.
-func (b *Bot) whisperTo(ctx context.Context, to, text string, prio platform.Priority) error {
+// problem.TooMany naming when to try again, and nothing is sent. With wait
+// it returns Twitch's answer: a refusal is a problem that says what to do.
+func (b *Bot) whisperTo(ctx context.Context, to, text string, prio platform.Priority, wait bool) error {
 	text = clean(text, maxChat)
 	if text == "" {
 		return nil
@@ -421,7 +422,7 @@ func (b *Bot) whisperTo(ctx context.Context, to, text string, prio platform.Prio
 		}
 	}
 	limited := false
-	return b.queue.Send("whisper", prio, func(ctx context.Context) error {
+	send := func(ctx context.Context) error {
 		b.mu.Lock()
 		anon, botID := b.anonymous, b.botID
 		b.mu.Unlock()
@@ -445,8 +446,29 @@ func (b *Bot) whisperTo(ctx context.Context, to, text string, prio platform.Prio
 			limited = true
 			return err
 		case errors.As(err, &he) && he.Status == http.StatusForbidden:
-			return fmt.Errorf("whisper refused (the bot account needs a verified phone number and the user:manage:whispers scope): %w", err)
+			return fmt.Errorf("whisper refused (the recipient blocks whispers from strangers, or the bot account lacks a verified phone number or the user:manage:whispers scope): %w", err)
 		}
 		return fmt.Errorf("whisper: %w", err)
-	})
+	}
+	if !wait {
+		return b.queue.Send("whisper", prio, send)
+	}
+	return whisperAnswer(b.queue.SendWait(ctx, "whisper", prio, send))
+}
+
+// whisperAnswer words a whisper's refusal for the person who asked for it.
+func whisperAnswer(err error) error {
+	var he *HelixError
+	var ra *platform.RetryAfter
+	switch {
+	case err == nil || problem.As(err) != nil:
+		return err
+	case errors.As(err, &he) && he.Status == http.StatusForbidden:
+		return problem.New(problem.Forbidden, "Twitch refused the whisper: they may block whispers from strangers (Twitch settings, Security and Privacy). Ask them to allow whispers, then try again.")
+	case errors.Is(err, platform.ErrQueueFull), errors.As(err, &ra):
+		return problem.New(problem.TooMany, "Twitch whispers are busy right now: try again in a minute.")
+	case errors.Is(err, errNoBotAccount):
+		return problem.New(problem.Conflict, "the Twitch bot has no account to whisper from: connect it in the hub.")
+	}
+	return err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/identity"
 	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/workflow"
@@ -54,7 +55,8 @@ func chat(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 	if err != nil {
 		return err
 	}
-	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger, Executor: a.exec, Secrets: a.secrets})
+	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger})
+	rt := router.New(router.Config{Modules: append(modules.All(), modules.Identity(ids)...), Identities: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger, Executor: a.exec, Secrets: a.secrets})
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(rctx) }()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/waddle/waddle/identity"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/router"
 )
@@ -43,4 +44,32 @@ func (s *botSender) Send(ctx context.Context, communityID int64, m router.Messag
 		return problem.New(problem.Conflict, "The %s bot is off on this server, so it cannot send messages: configure it and restart.", name)
 	}
 	return bot.Send(ctx, communityID, m)
+}
+
+// userFinder is a bot that can look a platform account up by name.
+type userFinder interface {
+	FindUser(ctx context.Context, server, name string) (id, username string, found bool, err error)
+}
+
+// botDirectory is the identity service's Directory over the bots that can
+// look accounts up (Twitch by login, Discord in the guild); like botSender,
+// serve fills bots in once the bots exist.
+type botDirectory struct {
+	bots map[string]router.Sender
+}
+
+// FindAccount asks the platform's bot for the account called name.
+func (d *botDirectory) FindAccount(ctx context.Context, platform, server, name string) (identity.Account, error) {
+	f, ok := d.bots[platform].(userFinder)
+	if !ok {
+		return identity.Account{}, identity.ErrNoAccount
+	}
+	id, username, found, err := f.FindUser(ctx, server, name)
+	if err != nil {
+		return identity.Account{}, err
+	}
+	if !found {
+		return identity.Account{}, identity.ErrNoAccount
+	}
+	return identity.Account{Platform: platform, ID: id, Name: username}, nil
 }

@@ -61,7 +61,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
 	sender := &botSender{}          // the bots need the router: they join the sender once built
 	observer := &workflowObserver{} // so do the workflows
-	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
+	directory := &botDirectory{}    // filled with the bots too
+	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger,
+		Limiter: a.limiter, Sender: sender, Directory: directory})
+	rt := router.New(router.Config{Modules: append(modules.All(), modules.Identity(ids)...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
 	settings := router.NewSettings(rt)
 	bots, err := newBots(cfg, a, rt, settings, logger)
@@ -69,6 +72,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		return err
 	}
 	sender.bots = bots.senders
+	directory.bots = bots.senders
 	deliveries := platform.NewDeliveries(a.pool, a.jobs)
 	var slackBot slackbot.Responder // nil when the Slack bot is off: responses are dropped with a log line
 	if bots.slack != nil {
@@ -122,7 +126,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	hcfg := handlers.Config{
 		Marketplace:    market,
-		Identity:       identity.New(a.pool, a.redis, logger),
+		Identity:       ids,
 		Labels:         labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger}),
 		Router:         rt,
 		Settings:       settings,
@@ -220,6 +224,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	g.Go(func() error { return triggers.Run(gctx) })
 	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error { return schedules.Run(gctx) })
+	// Sightings are written until the router stops, then once more.
+	g.Go(func() error { return ids.Run(routerCtx) })
 	g.Go(func() error {
 		if err := rt.Run(routerCtx); err != nil {
 			return fmt.Errorf("router: %w", err)

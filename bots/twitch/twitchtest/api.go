@@ -58,12 +58,13 @@ type API struct {
 	apps     map[string]bool           // app access tokens
 	subs     map[string]map[string]any // EventSub subscriptions by id
 	nextSub  int
-	hideSubs bool          // the subscription list answers no subscriptions
-	limitOne bool          // answer the next moderation call with 429
-	limitWhi int           // answer the next so many whispers with 429
-	appGate  chan struct{} // app token requests wait until it is closed; nil: none wait
-	appHeld  int           // app token requests waiting on appGate
-	ws       *EventSubWS   // takes websocket transports; nil: refused (websocket.go)
+	hideSubs bool            // the subscription list answers no subscriptions
+	limitOne bool            // answer the next moderation call with 429
+	limitWhi int             // answer the next so many whispers with 429
+	noWhispr map[string]bool // recipients whose settings refuse whispers from strangers
+	appGate  chan struct{}   // app token requests wait until it is closed; nil: none wait
+	appHeld  int             // app token requests waiting on appGate
+	ws       *EventSubWS     // takes websocket transports; nil: refused (websocket.go)
 
 	viewers viewerState // chat presence and streams (chatters.go), under mu
 	chat    chatState   // chat over EventSub and Helix (chat_eventsub.go)
@@ -413,6 +414,10 @@ func (f *API) serve(w http.ResponseWriter, r *http.Request) {
 	case "POST /whispers":
 		if status, body, ok := checkWhisper(call.Body, r.URL.Query()); !ok {
 			reply(status, body)
+			return
+		}
+		if f.noWhispr[r.URL.Query().Get("to_user_id")] {
+			reply(helixError(403, "The recipient's settings prevent this sender from whispering them."))
 			return
 		}
 		if f.limitWhi > 0 {

@@ -188,6 +188,17 @@ func (f *API) AddUser(id, login string) {
 	f.logins[login] = id
 }
 
+// RefuseWhispersTo makes whispers to the user with id refused with 403, as
+// Twitch refuses them to a user who blocks whispers from strangers.
+func (f *API) RefuseWhispersTo(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noWhispr == nil {
+		f.noWhispr = map[string]bool{}
+	}
+	f.noWhispr[id] = true
+}
+
 // SetScopes replaces the scopes granted to an access token.
 func (f *API) SetScopes(access string, scopes ...string) {
 	f.mu.Lock()
