@@ -63,6 +63,7 @@ type tenancyEnv struct {
 	hooks   webhookFixture
 	sched   scheduleFixture
 	social  socialFixture
+	people  peopleFixture
 	labels  labelsFixture
 	groups  groupsFixture
 }
@@ -112,6 +113,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 	x.webhookFixtures(t)
 	x.scheduleFixtures(t)
 	x.socialFixtures(t)
+	x.peopleFixtures(t)
 	x.labelsFixtures(t)
 	x.groupsFixtures(t)
 	if _, err := e.pool.Exec(ctx, "UPDATE users SET is_admin = false WHERE id = $1", gx.ID); err != nil {
@@ -167,7 +169,7 @@ func tenancyRoutes() []tenancyRoute {
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
 	return append(append(append(append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), scheduleTenancyRoutes()...),
-		installTenancyRoutes()...), socialTenancyRoutes()...), append(append(append(catalogTenancyRoutes(), labelsTenancyRoutes()...), groupTenancyRoutes()...), []tenancyRoute{
+		installTenancyRoutes()...), append(socialTenancyRoutes(), peopleTenancyRoutes()...)...), append(append(append(catalogTenancyRoutes(), labelsTenancyRoutes()...), groupTenancyRoutes()...), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},
 				"core": {200, 200, 401, 200}, "admin": {200, 200, 401, 200}}},

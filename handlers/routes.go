@@ -65,7 +65,8 @@ func (h *Handler) routes() http.Handler {
 				r.Delete("/members/{uid}", h.apiRemoveMember)
 				r.Get("/audit", h.apiAudit)
 			})
-			h.labelGroupsAPIRoutes(r) // labels' platform roles (label_groups_api.go)
+			h.labelGroupsAPIRoutes(r)  // labels' platform roles (label_groups_api.go)
+			r.Group(h.peopleAPIRoutes) // the community's people and their reputation (people_api.go)
 			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
 			r.Group(h.labelsAPIRoutes) // labels on people and on the community (labels_api.go)
@@ -177,6 +178,7 @@ func (h *Handler) routes() http.Handler {
 				r.Get("/moderation/rules/{rid}", h.ruleRowPage)
 				r.Get("/points", h.pointsPage)
 				h.labelsHubRoutes(r) // labels, and a person's labels panel (labels_hub.go)
+				h.peopleHubRoutes(r) // people, profiles and reputation: members look, moderators adjust (people.go)
 				r.Get("/executions", h.executionsPage)
 				r.Get("/servers", h.serversPage)
 				r.Get("/simulator", h.simulatorPage)

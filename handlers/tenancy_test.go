@@ -77,6 +77,8 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	profileB := e.mustPerson(t, b.ID, "twitch", "t-beta", "betaviewer", 0, 0) // people.go
+	evilRep := url.Values{"delta": {"-1000"}, "reason": {"pwned"}}
 	evilRule := url.Values{"priority": {"1"}, "match": {"contains"}, "pattern": {"pwned"}, "action": {"ban"}, "enabled": {"on"}}
 	type route struct {
 		method, pattern string // the chi pattern this case covers
@@ -222,6 +224,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/labels/%d/delete", A, labelB), nil, ""},
 		{"GET", "", fmt.Sprintf("/c/%d/people/%d/labels", A, personB), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/people/%d/labels/%d/remove", A, personB, labelB), nil, ""},
+		{"GET", "/c/{cid}/people", fmt.Sprintf("/c/%d/people", B), nil, ""},
+		{"GET", "/c/{cid}/people/{identity}", fmt.Sprintf("/c/%d/people/%d", B, profileB), nil, ""},
+		{"POST", "/c/{cid}/people/{identity}/reputation", fmt.Sprintf("/c/%d/people/%d/reputation", B, profileB), evilRep, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/people/%d", A, profileB), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/people/%d/reputation", A, profileB), evilRep, ""},
 		// Alice's own community with B's key id.
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/regenerate", A, keyB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/revoke", A, keyB.ID), nil, ""},
@@ -243,6 +250,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"DELETE", "/api/v1/communities/{cid}/members/{uid}", fmt.Sprintf("/communities/%d/members/%d", B, uid), nil, ""},
 		{"GET", "/api/v1/communities/{cid}/audit", fmt.Sprintf("/communities/%d/audit", B), nil, ""},
 		{"", "", fmt.Sprintf("/communities/%d/members/%d", A, uid), nil, `{"role":"admin"}`},
+		{"GET", "/api/v1/communities/{cid}/people", fmt.Sprintf("/communities/%d/people", B), nil, ""},
+		{"GET", "/api/v1/communities/{cid}/people/{identity}", fmt.Sprintf("/communities/%d/people/%d", B, profileB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/people/{identity}/reputation", fmt.Sprintf("/communities/%d/people/%d/reputation", B, profileB), nil, `{"delta":-1000,"reason":"pwned"}`},
+		{"GET", "", fmt.Sprintf("/communities/%d/people/%d", A, profileB), nil, ""},
+		{"POST", "", fmt.Sprintf("/communities/%d/people/%d/reputation", A, profileB), nil, `{"delta":-1000,"reason":"pwned"}`},
 		{"POST", "/api/v1/communities/{cid}/overlays/{id}/events", fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), nil, `{"type":"ticker","message":"pwned"}`},
 	}
 	apiCases = append(apiCases, []route{ // labels (labels_api.go)
@@ -372,6 +384,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM points_values") + e.count("SELECT count(*) FROM points_ledger"); n != 0 {
 		t.Error("points changed through B's routes")
+	}
+	if n := e.count("SELECT count(*) FROM reputation_events") + e.count("SELECT count(*) FROM community_people WHERE reputation <> 0"); n != 0 {
+		t.Error("a reputation changed through B's routes")
 	}
 	if n := e.count("SELECT count(*) FROM viewer_tracking"); n != 0 {
 		t.Error("viewer tracking changed through B's routes")

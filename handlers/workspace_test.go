@@ -86,7 +86,7 @@ func TestWorkspaceMemberNavigation(t *testing.T) {
 	var labels []string
 	doc.Find(`[data-testid=community-nav] a`).Each(func(_ int, s *goquery.Selection) { labels = append(labels, s.Text()) })
 	got := strings.Join(labels, ", ")
-	want := "Overview, Commands, Moderation, Simulator, Points, Labels, Overlays, Modules, Workflows, Runs, Marketplace, Installed modules, Execution log, Platforms, Members"
+	want := "Overview, Commands, Moderation, Simulator, People, Points, Labels, Overlays, Modules, Workflows, Runs, Marketplace, Installed modules, Execution log, Platforms, Members"
 	if got != want {
 		t.Errorf("a member's navigation: %s\nwant: %s", got, want)
 	}

@@ -153,7 +153,11 @@ func (h *handling) moderate(ctx context.Context) (stop bool, err error) {
 			resp.Moderation = &Moderation{Action: ActionBan, Reason: "matched a moderation rule"}
 		}
 		h.res.Responses = append(h.res.Responses, resp)
-		return true, nil
+		reason := h.res.HandledBy
+		if resp.Reply != "" {
+			reason += ": " + resp.Reply
+		}
+		return true, h.repute(ctx, *resp.Moderation, reason)
 	}
 	return false, nil
 }

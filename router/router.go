@@ -412,6 +412,9 @@ func (h *handling) run(ctx context.Context) error {
 	if h.err != nil {
 		return h.err
 	}
+	if err := h.reputeResponses(ctx); err != nil {
+		return err
+	}
 	h.alert()
 	return h.award(ctx)
 }
