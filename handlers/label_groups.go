@@ -252,7 +252,7 @@ func (h *Handler) personRoles(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	var p views.PersonRoles
+	p := views.PersonRoles{URL: r.URL.Path}
 	for _, a := range roles {
 		p.Roles = append(p.Roles, views.PersonRoleRow{Label: a.Label, Platform: labels.PlatformTitle(a.Platform), Group: a.GroupName,
 			Action: map[bool]string{true: "give", false: "take"}[a.Want], State: a.State, Detail: a.Detail})
