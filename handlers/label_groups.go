@@ -101,36 +101,28 @@ func assignmentRow(a labels.Assignment) views.LabelAssignmentRow {
 // with the error a user can fix), or, without HTMX, a redirect to the
 // label's page with a flash.
 func (h *Handler) answerLabelGroups(w http.ResponseWriter, r *http.Request, labelID int64, msg string, err error) {
+	shown := msg
 	if err != nil {
-		shown, ok := h.formError(w, r, err)
-		if !ok {
+		var ok bool
+		if shown, ok = h.formError(w, r, err); !ok {
 			return
 		}
-		if !isHTMX(r) {
-			h.sessions.Put(r.Context(), sessFlash, shown)
-			seeOther(w, r, fmt.Sprintf("/c/%d/labels/%d", membershipOf(r).ID, labelID))
-			return
-		}
-		p, verr := h.labelGroupsView(r, labelID)
-		if verr != nil {
-			h.fail(w, r, verr)
-			return
-		}
-		p.Error = shown
-		h.render(w, r, http.StatusOK, views.LabelGroupsSection(p))
-		return
 	}
-	if !isHTMX(r) && r.Method == http.MethodPost {
-		h.sessions.Put(r.Context(), sessFlash, msg)
+	if !isHTMX(r) && (err != nil || r.Method == http.MethodPost) {
+		h.sessions.Put(r.Context(), sessFlash, shown)
 		seeOther(w, r, fmt.Sprintf("/c/%d/labels/%d", membershipOf(r).ID, labelID))
 		return
 	}
-	p, err := h.labelGroupsView(r, labelID)
-	if err != nil {
-		h.fail(w, r, err)
+	p, verr := h.labelGroupsView(r, labelID)
+	if verr != nil {
+		h.fail(w, r, verr)
 		return
 	}
-	p.Message = msg
+	if err != nil {
+		p.Error = shown
+	} else {
+		p.Message = msg
+	}
 	h.render(w, r, http.StatusOK, views.LabelGroupsSection(p))
 }
 

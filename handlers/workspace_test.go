@@ -26,7 +26,9 @@ func TestWorkspaceNavigation(t *testing.T) {
 		{fmt.Sprintf("/commands/%d/edit", cmd.ID), "Commands", "Commands"},
 		{"/moderation", "Moderation", "Moderation"},
 		{"/simulator", "Simulator", "Simulator"},
+		{"/people", "People", "People"},
 		{"/points", "Points", "Points"},
+		{"/labels", "Labels", "Labels"},
 		{"/overlays", "Overlays", "Overlays"},
 		{"/modules", "Modules", "Modules"},
 		{"/runs", "Runs", "Runs"},
@@ -48,8 +50,8 @@ func TestWorkspaceNavigation(t *testing.T) {
 			if got := doc.Find(`[data-testid=community-nav] a[aria-current=page]`).Text(); got != p.current {
 				t.Errorf("the navigation marks %q, want %q", got, p.current)
 			}
-			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 17 {
-				t.Errorf("a manager's navigation has %d links, want 17", n)
+			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 18 {
+				t.Errorf("a manager's navigation has %d links, want 18", n)
 			}
 			if got := doc.Find(`[data-testid=hub-nav] a[aria-current]`).Text(); got != "" {
 				t.Errorf("the top bar marks %q as the current page inside a community", got)
