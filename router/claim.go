@@ -338,7 +338,12 @@ func (r *Router) answerBatched(ctx context.Context, items []claimItem, hs []*han
 	awards := slices.ContainsFunc(idx, func(i int) bool { return hs[i].earned != nil })
 	var err error
 	if awards {
-		err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error { return store(db.New(tx)) })
+		err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			if err := customPlans(ctx, tx); err != nil {
+				return err
+			}
+			return store(db.New(tx))
+		})
 	} else {
 		err = store(db.New(r.pool)) // one statement: no transaction needed
 	}

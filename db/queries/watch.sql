@@ -45,29 +45,61 @@ RETURNING points;
 DELETE FROM watch_ticks
 WHERE community_id = @community_id::bigint AND platform = @platform::text AND server = @server::text AND ends_at < @before::timestamptz;
 
+-- name: WatchAccountsLock :exec
+-- Locks the account rows of a tick's viewers, in key order, creating those
+-- that are new and renaming those whose name changed. An unchanged row is
+-- locked but not rewritten (ON CONFLICT locks every row it meets, and
+-- updates only those its WHERE accepts), so a tick of 10,000 viewers writes
+-- no new row versions for the regulars. Run it first: while the tick's
+-- transaction holds these locks, no link or merge can move an account to
+-- another identity, and the statements after it read each account's
+-- identity as it now stands.
+INSERT INTO identity_accounts (platform, account_id, user_name)
+SELECT @platform::text, u.user_id, left(u.user_name, 100)
+FROM (SELECT unnest(@user_ids::text[]) AS user_id, unnest(@user_names::text[]) AS user_name) u
+ORDER BY u.user_id
+ON CONFLICT (platform, account_id) DO UPDATE
+SET user_name = EXCLUDED.user_name
+WHERE EXCLUDED.user_name <> '' AND identity_accounts.user_name <> EXCLUDED.user_name;
+
 -- name: WatchTimeAddMany :exec
--- Adds seconds to the watch time of each viewer's identity (each account at
--- most once per call), accounts and then rows in key order so that two calls
--- (or a call and a link) cannot deadlock.
-WITH u AS (
-    SELECT unnest(@user_ids::text[]) AS user_id, unnest(@user_names::text[]) AS user_name
-), acct AS (
-    INSERT INTO identity_accounts (platform, account_id, user_name)
-    SELECT DISTINCT ON (u.user_id) @platform::text, u.user_id, left(u.user_name, 100) FROM u
-    ORDER BY u.user_id
-    ON CONFLICT (platform, account_id) DO UPDATE
-    SET user_name = CASE WHEN EXCLUDED.user_name = '' THEN identity_accounts.user_name ELSE EXCLUDED.user_name END
-    RETURNING identity_accounts.account_id, identity_accounts.identity_id, identity_accounts.user_name
-)
+-- Adds seconds to the watch time of each viewer's identity, in key order so
+-- that two calls cannot deadlock. The viewers' accounts must be locked by
+-- WatchAccountsLock in the same transaction.
 INSERT INTO watch_time (community_id, identity_id, platform, user_id, user_name, seconds)
-SELECT DISTINCT ON (a.identity_id) @community_id::bigint, a.identity_id, @platform::text, a.account_id, a.user_name, @seconds::bigint
-FROM acct a
+SELECT @community_id::bigint, a.identity_id, a.platform, a.account_id, a.user_name, @seconds::bigint
+FROM identity_accounts a
+WHERE a.platform = @platform::text AND a.account_id = ANY (@user_ids::text[])
 ORDER BY a.identity_id
 ON CONFLICT (community_id, identity_id) DO UPDATE
 SET seconds = watch_time.seconds + EXCLUDED.seconds,
     platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
     user_name = CASE WHEN EXCLUDED.user_name = '' THEN watch_time.user_name ELSE EXCLUDED.user_name END,
     updated_at = now();
+
+-- name: WatchPointsAddMany :execrows
+-- Gives each viewer's identity the same points with a ledger row each, in
+-- key order; a viewer whose balance would leave ±(2^53 − 1) gets none (no
+-- ledger row either). The viewers' accounts must be locked by
+-- WatchAccountsLock in the same transaction; on one platform each identity
+-- has one account, so each identity is awarded once.
+WITH bal AS (
+    INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+    SELECT @community_id::bigint, a.identity_id, a.platform, a.account_id, a.user_name, @delta::bigint
+    FROM identity_accounts a
+    WHERE a.platform = @platform::text AND a.account_id = ANY (@user_ids::text[])
+    ORDER BY a.identity_id
+    ON CONFLICT (community_id, identity_id) DO UPDATE
+    SET balance = points_balances.balance + EXCLUDED.balance,
+        platform = EXCLUDED.platform, user_id = EXCLUDED.user_id,
+        user_name = CASE WHEN EXCLUDED.user_name = '' THEN points_balances.user_name ELSE EXCLUDED.user_name END,
+        updated_at = now()
+    WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
+    RETURNING points_balances.identity_id, points_balances.platform, points_balances.user_id, points_balances.user_name
+)
+INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason)
+SELECT @community_id::bigint, b.identity_id, b.platform, b.user_id, b.user_name, @delta::bigint, @reason::text
+FROM bal b;
 
 -- name: WatchTimeLeaderboard :many
 -- A community's viewers by time watched, with their points.
