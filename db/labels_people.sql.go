@@ -172,12 +172,9 @@ func (q *Queries) LabelPeoplePage(ctx context.Context, arg LabelPeoplePageParams
 }
 
 const labelSearchAll = `-- name: LabelSearchAll :many
-SELECT p.identity_id, count(*) OVER ()::bigint AS total
-FROM person_labels p
-WHERE p.community_id = $1 AND p.label_id = ANY($2::bigint[])
-GROUP BY p.identity_id
-HAVING count(*) = cardinality($2::bigint[])
-ORDER BY p.identity_id
+SELECT identity_id FROM person_label_sets
+WHERE community_id = $1 AND label_ids @> $2::bigint[]
+ORDER BY identity_id
 LIMIT $4 OFFSET $3
 `
 
@@ -188,13 +185,9 @@ type LabelSearchAllParams struct {
 	Lim         int32
 }
 
-type LabelSearchAllRow struct {
-	IdentityID int64
-	Total      int64
-}
-
-// People carrying every one of the labels, a page of them, with the total.
-func (q *Queries) LabelSearchAll(ctx context.Context, arg LabelSearchAllParams) ([]LabelSearchAllRow, error) {
+// A page of the people carrying every one of the labels: the people's label
+// arrays' GIN index intersects the labels' lists.
+func (q *Queries) LabelSearchAll(ctx context.Context, arg LabelSearchAllParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, labelSearchAll,
 		arg.CommunityID,
 		arg.LabelIds,
@@ -205,13 +198,13 @@ func (q *Queries) LabelSearchAll(ctx context.Context, arg LabelSearchAllParams) 
 		return nil, err
 	}
 	defer rows.Close()
-	items := []LabelSearchAllRow{}
+	items := []int64{}
 	for rows.Next() {
-		var i LabelSearchAllRow
-		if err := rows.Scan(&i.IdentityID, &i.Total); err != nil {
+		var identity_id int64
+		if err := rows.Scan(&identity_id); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, identity_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -219,11 +212,28 @@ func (q *Queries) LabelSearchAll(ctx context.Context, arg LabelSearchAllParams) 
 	return items, nil
 }
 
+const labelSearchAllCount = `-- name: LabelSearchAllCount :one
+SELECT count(*) FROM person_label_sets
+WHERE community_id = $1 AND label_ids @> $2::bigint[]
+`
+
+type LabelSearchAllCountParams struct {
+	CommunityID int64
+	LabelIds    []int64
+}
+
+// How many people carry every one of the labels.
+func (q *Queries) LabelSearchAllCount(ctx context.Context, arg LabelSearchAllCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, labelSearchAllCount, arg.CommunityID, arg.LabelIds)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const labelSearchAny = `-- name: LabelSearchAny :many
-SELECT p.identity_id, count(*) OVER ()::bigint AS total
-FROM (SELECT DISTINCT identity_id FROM person_labels
-      WHERE community_id = $1 AND label_id = ANY($2::bigint[])) p
-ORDER BY p.identity_id
+SELECT DISTINCT identity_id FROM person_labels
+WHERE community_id = $1 AND label_id = ANY($2::bigint[])
+ORDER BY identity_id
 LIMIT $4 OFFSET $3
 `
 
@@ -234,13 +244,8 @@ type LabelSearchAnyParams struct {
 	Lim         int32
 }
 
-type LabelSearchAnyRow struct {
-	IdentityID int64
-	Total      int64
-}
-
-// People carrying any of the labels, a page of them, with the total.
-func (q *Queries) LabelSearchAny(ctx context.Context, arg LabelSearchAnyParams) ([]LabelSearchAnyRow, error) {
+// A page of the people carrying any of the labels.
+func (q *Queries) LabelSearchAny(ctx context.Context, arg LabelSearchAnyParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, labelSearchAny,
 		arg.CommunityID,
 		arg.LabelIds,
@@ -251,18 +256,36 @@ func (q *Queries) LabelSearchAny(ctx context.Context, arg LabelSearchAnyParams) 
 		return nil, err
 	}
 	defer rows.Close()
-	items := []LabelSearchAnyRow{}
+	items := []int64{}
 	for rows.Next() {
-		var i LabelSearchAnyRow
-		if err := rows.Scan(&i.IdentityID, &i.Total); err != nil {
+		var identity_id int64
+		if err := rows.Scan(&identity_id); err != nil {
 			return nil, err
 		}
-		items = append(items, i)
+		items = append(items, identity_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return items, nil
+}
+
+const labelSearchAnyCount = `-- name: LabelSearchAnyCount :one
+SELECT count(DISTINCT identity_id) FROM person_labels
+WHERE community_id = $1 AND label_id = ANY($2::bigint[])
+`
+
+type LabelSearchAnyCountParams struct {
+	CommunityID int64
+	LabelIds    []int64
+}
+
+// How many people carry any of the labels.
+func (q *Queries) LabelSearchAnyCount(ctx context.Context, arg LabelSearchAnyCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, labelSearchAnyCount, arg.CommunityID, arg.LabelIds)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }
 
 const labelsLockTimeout = `-- name: LabelsLockTimeout :exec

@@ -388,6 +388,12 @@ type PersonLabel struct {
 	CreatedAt   time.Time
 }
 
+type PersonLabelSet struct {
+	CommunityID int64
+	IdentityID  int64
+	LabelIds    []int64
+}
+
 type PlatformAvailable struct {
 	Platform string
 	Server   string

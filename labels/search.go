@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/problem"
 )
@@ -82,7 +84,7 @@ func (s *Service) Search(ctx context.Context, communityID int64, in Query) (Sear
 			return p, nil
 		}
 	}
-	p, err := s.search(ctx, q, communityID, ids, in)
+	p, err := s.search(ctx, communityID, ids, in)
 	if err != nil {
 		return SearchPage{}, err
 	}
@@ -107,32 +109,39 @@ func searchKey(ids []int64, in Query) string {
 	return b.String()
 }
 
-// search asks PostgreSQL.
-func (s *Service) search(ctx context.Context, q *db.Queries, cid int64, ids []int64, in Query) (SearchPage, error) {
-	var found []int64
-	var total int64
-	if in.MatchAll {
-		rows, err := q.LabelSearchAll(ctx, db.LabelSearchAllParams{CommunityID: cid, LabelIds: ids, Lim: int32(in.Limit), Off: int32(in.Offset)})
+// search asks PostgreSQL, in one read-only transaction whose statements
+// are planned for the labels asked about (a cached generic plan scans the
+// whole community instead of the labels' index).
+func (s *Service) search(ctx context.Context, cid int64, ids []int64, in Query) (SearchPage, error) {
+	var page SearchPage
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := db.CustomPlans(ctx, tx); err != nil {
+			return err
+		}
+		q := db.New(tx)
+		var found []int64
+		var err error
+		if in.MatchAll {
+			p := db.LabelSearchAllParams{CommunityID: cid, LabelIds: ids, Lim: int32(in.Limit), Off: int32(in.Offset)}
+			if found, err = q.LabelSearchAll(ctx, p); err == nil {
+				page.Total, err = q.LabelSearchAllCount(ctx, db.LabelSearchAllCountParams{CommunityID: cid, LabelIds: ids})
+			}
+		} else {
+			p := db.LabelSearchAnyParams{CommunityID: cid, LabelIds: ids, Lim: int32(in.Limit), Off: int32(in.Offset)}
+			if found, err = q.LabelSearchAny(ctx, p); err == nil {
+				page.Total, err = q.LabelSearchAnyCount(ctx, db.LabelSearchAnyCountParams{CommunityID: cid, LabelIds: ids})
+			}
+		}
 		if err != nil {
-			return SearchPage{}, fmt.Errorf("search labels: %w", err)
+			return fmt.Errorf("search labels: %w", err)
 		}
-		for _, r := range rows {
-			found, total = append(found, r.IdentityID), r.Total
-		}
-	} else {
-		rows, err := q.LabelSearchAny(ctx, db.LabelSearchAnyParams{CommunityID: cid, LabelIds: ids, Lim: int32(in.Limit), Off: int32(in.Offset)})
-		if err != nil {
-			return SearchPage{}, fmt.Errorf("search labels: %w", err)
-		}
-		for _, r := range rows {
-			found, total = append(found, r.IdentityID), r.Total
-		}
-	}
-	people, err := shown(ctx, q, found)
+		page.People, err = shown(ctx, q, found)
+		return err
+	})
 	if err != nil {
 		return SearchPage{}, err
 	}
-	return SearchPage{Total: total, People: people}, nil
+	return page, nil
 }
 
 // shown reads the display names and accounts of people, in the order given.

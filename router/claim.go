@@ -339,7 +339,7 @@ func (r *Router) answerBatched(ctx context.Context, items []claimItem, hs []*han
 	var err error
 	if awards {
 		err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-			if err := customPlans(ctx, tx); err != nil {
+			if err := db.CustomPlans(ctx, tx); err != nil {
 				return err
 			}
 			return store(db.New(tx))

@@ -97,7 +97,7 @@ func (r *Router) AwardWatch(ctx context.Context, t WatchTick) (WatchAward, error
 	minutes := int32(t.Every / time.Minute)
 	var award WatchAward
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if err := customPlans(ctx, tx); err != nil {
+		if err := db.CustomPlans(ctx, tx); err != nil {
 			return err
 		}
 		q := db.New(tx)
@@ -138,18 +138,6 @@ func (r *Router) AwardWatch(ctx context.Context, t WatchTick) (WatchAward, error
 		return WatchAward{}, fmt.Errorf("award watch time in %s %s: %w", t.Platform, t.Server, err)
 	}
 	return award, nil
-}
-
-// customPlans has the rest of tx's statements planned for their own
-// arguments. After five runs PostgreSQL may keep a prepared statement's
-// generic plan, which guesses ten rows per unnested array; for a batch of
-// thousands it then joins the rows of two CTEs by nested loop, and one
-// 10,000-viewer tick took 9 s instead of 0.3 s.
-func customPlans(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
-		return fmt.Errorf("plan for the batch: %w", err)
-	}
-	return nil
 }
 
 // watchViewers returns the viewers' ids and shown names, each viewer once.

@@ -79,22 +79,29 @@ LEFT JOIN LATERAL (
 ORDER BY t.n;
 
 -- name: LabelSearchAll :many
--- People carrying every one of the labels, a page of them, with the total.
-SELECT p.identity_id, count(*) OVER ()::bigint AS total
-FROM person_labels p
-WHERE p.community_id = sqlc.arg(community_id) AND p.label_id = ANY(sqlc.arg(label_ids)::bigint[])
-GROUP BY p.identity_id
-HAVING count(*) = cardinality(sqlc.arg(label_ids)::bigint[])
-ORDER BY p.identity_id
+-- A page of the people carrying every one of the labels: the people's label
+-- arrays' GIN index intersects the labels' lists.
+SELECT identity_id FROM person_label_sets
+WHERE community_id = sqlc.arg(community_id) AND label_ids @> sqlc.arg(label_ids)::bigint[]
+ORDER BY identity_id
 LIMIT sqlc.arg(lim) OFFSET sqlc.arg(off);
 
+-- name: LabelSearchAllCount :one
+-- How many people carry every one of the labels.
+SELECT count(*) FROM person_label_sets
+WHERE community_id = sqlc.arg(community_id) AND label_ids @> sqlc.arg(label_ids)::bigint[];
+
 -- name: LabelSearchAny :many
--- People carrying any of the labels, a page of them, with the total.
-SELECT p.identity_id, count(*) OVER ()::bigint AS total
-FROM (SELECT DISTINCT identity_id FROM person_labels
-      WHERE community_id = sqlc.arg(community_id) AND label_id = ANY(sqlc.arg(label_ids)::bigint[])) p
-ORDER BY p.identity_id
+-- A page of the people carrying any of the labels.
+SELECT DISTINCT identity_id FROM person_labels
+WHERE community_id = sqlc.arg(community_id) AND label_id = ANY(sqlc.arg(label_ids)::bigint[])
+ORDER BY identity_id
 LIMIT sqlc.arg(lim) OFFSET sqlc.arg(off);
+
+-- name: LabelSearchAnyCount :one
+-- How many people carry any of the labels.
+SELECT count(DISTINCT identity_id) FROM person_labels
+WHERE community_id = sqlc.arg(community_id) AND label_id = ANY(sqlc.arg(label_ids)::bigint[]);
 
 -- name: PeopleShown :many
 -- Display names and accounts of a page of people, for lists.
