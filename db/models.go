@@ -66,6 +66,7 @@ type Command struct {
 	UpdatedAt             time.Time
 	WorkflowID            *int64
 	InstallID             *int64
+	ImportID              *int64
 }
 
 type CommandAlias struct {
@@ -155,6 +156,14 @@ type CommunityPerson struct {
 	LastSeen    time.Time
 }
 
+type Counter struct {
+	CommunityID int64
+	Name        string
+	Value       int64
+	ImportID    *int64
+	UpdatedAt   time.Time
+}
+
 type Identity struct {
 	ID              int64
 	UserID          *int64
@@ -185,6 +194,37 @@ type IdentityLinkCode struct {
 	ExpiresAt    time.Time
 	UsedAt       *time.Time
 	CreatedAt    time.Time
+}
+
+type Import struct {
+	ID          int64
+	CommunityID int64
+	Source      string
+	State       string
+	CreatedBy   *int64
+	FileNames   []string
+	Bundle      []byte
+	Choices     []byte
+	Report      []byte
+	PointsTotal int32
+	PointsDone  int32
+	ItemsDone   bool
+	Error       string
+	CreatedAt   time.Time
+	AppliedAt   *time.Time
+	UndoneAt    *time.Time
+}
+
+type ImportPoint struct {
+	ImportID    int64
+	CommunityID int64
+	Seq         int32
+	Platform    string
+	Login       string
+	AccountID   string
+	Name        string
+	Points      int64
+	Seconds     int64
 }
 
 type Label struct {
@@ -349,6 +389,7 @@ type ModerationRule struct {
 	ExemptSubscribers bool
 	Enabled           bool
 	CreatedAt         time.Time
+	ImportID          *int64
 }
 
 type OverlaySource struct {
@@ -378,6 +419,17 @@ type PasswordReset struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    *time.Time
+}
+
+type PendingPoint struct {
+	CommunityID int64
+	Platform    string
+	Login       string
+	ImportID    int64
+	Points      int64
+	Seconds     int64
+	Reason      string
+	CreatedAt   time.Time
 }
 
 type PersonLabel struct {
@@ -467,6 +519,7 @@ type PointsLedger struct {
 	Reason      string
 	CreatedAt   time.Time
 	IdentityID  int64
+	ImportID    *int64
 }
 
 type PointsValue struct {
@@ -489,6 +542,8 @@ type Quote struct {
 	Text        string
 	AddedBy     string
 	CreatedAt   time.Time
+	ImportID    *int64
+	Game        string
 }
 
 type QuoteCounter struct {
@@ -526,6 +581,45 @@ type SlashChoice struct {
 	Name        string
 	Choice      string
 	UpdatedAt   time.Time
+}
+
+type StreamStatus struct {
+	CommunityID int64
+	Platform    string
+	Server      string
+	Live        bool
+	ChangedAt   time.Time
+}
+
+type Timer struct {
+	ID              int64
+	CommunityID     int64
+	Name            string
+	Message         string
+	Platform        string
+	Server          string
+	Channel         string
+	IntervalMinutes int32
+	MinLines        int32
+	OnlyLive        bool
+	Enabled         bool
+	LinesSince      int64
+	NextFireAt      *time.Time
+	LastFiredAt     *time.Time
+	LastOutcome     string
+	LastOutcomeAt   *time.Time
+	LastError       string
+	ImportID        *int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type TimerTick struct {
+	TimerID     int64
+	CommunityID int64
+	FireAt      time.Time
+	Outcome     string
+	RecordedAt  time.Time
 }
 
 type User struct {

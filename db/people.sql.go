@@ -301,7 +301,7 @@ func (q *Queries) PersonHistory(ctx context.Context, arg PersonHistoryParams) ([
 }
 
 const personLedger = `-- name: PersonLedger :many
-SELECT id, community_id, platform, user_id, user_name, delta, reason, created_at, identity_id FROM points_ledger
+SELECT id, community_id, platform, user_id, user_name, delta, reason, created_at, identity_id, import_id FROM points_ledger
 WHERE community_id = $1 AND identity_id = $2
   AND ($3::bigint = 0 OR id < $3::bigint)
 ORDER BY id DESC
@@ -341,6 +341,7 @@ func (q *Queries) PersonLedger(ctx context.Context, arg PersonLedgerParams) ([]P
 			&i.Reason,
 			&i.CreatedAt,
 			&i.IdentityID,
+			&i.ImportID,
 		); err != nil {
 			return nil, err
 		}

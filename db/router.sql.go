@@ -119,7 +119,7 @@ const commandCreate = `-- name: CommandCreate :one
 INSERT INTO commands (community_id, name, response, modules, parallel, permission,
     user_cooldown_seconds, global_cooldown_seconds, enabled, platforms)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id
+RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id
 `
 
 type CommandCreateParams struct {
@@ -166,6 +166,7 @@ func (q *Queries) CommandCreate(ctx context.Context, arg CommandCreateParams) (C
 		&i.UpdatedAt,
 		&i.WorkflowID,
 		&i.InstallID,
+		&i.ImportID,
 	)
 	return i, err
 }
@@ -266,7 +267,7 @@ func (q *Queries) CommandExecutionList(ctx context.Context, arg CommandExecution
 }
 
 const commandGet = `-- name: CommandGet :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 AND id = $2
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id FROM commands WHERE community_id = $1 AND id = $2
 `
 
 type CommandGetParams struct {
@@ -294,12 +295,13 @@ func (q *Queries) CommandGet(ctx context.Context, arg CommandGetParams) (Command
 		&i.UpdatedAt,
 		&i.WorkflowID,
 		&i.InstallID,
+		&i.ImportID,
 	)
 	return i, err
 }
 
 const commandGetByName = `-- name: CommandGetByName :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 AND name = $2
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id FROM commands WHERE community_id = $1 AND name = $2
 `
 
 type CommandGetByNameParams struct {
@@ -327,12 +329,13 @@ func (q *Queries) CommandGetByName(ctx context.Context, arg CommandGetByNamePara
 		&i.UpdatedAt,
 		&i.WorkflowID,
 		&i.InstallID,
+		&i.ImportID,
 	)
 	return i, err
 }
 
 const commandGetForUpdate = `-- name: CommandGetForUpdate :one
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id FROM commands WHERE community_id = $1 AND id = $2 FOR UPDATE
 `
 
 type CommandGetForUpdateParams struct {
@@ -361,6 +364,7 @@ func (q *Queries) CommandGetForUpdate(ctx context.Context, arg CommandGetForUpda
 		&i.UpdatedAt,
 		&i.WorkflowID,
 		&i.InstallID,
+		&i.ImportID,
 	)
 	return i, err
 }
@@ -382,7 +386,7 @@ func (q *Queries) CommandIncrementCounter(ctx context.Context, arg CommandIncrem
 }
 
 const commandListByCommunity = `-- name: CommandListByCommunity :many
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 ORDER BY name
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id FROM commands WHERE community_id = $1 ORDER BY name
 `
 
 func (q *Queries) CommandListByCommunity(ctx context.Context, communityID int64) ([]Command, error) {
@@ -411,6 +415,7 @@ func (q *Queries) CommandListByCommunity(ctx context.Context, communityID int64)
 			&i.UpdatedAt,
 			&i.WorkflowID,
 			&i.InstallID,
+			&i.ImportID,
 		); err != nil {
 			return nil, err
 		}
@@ -463,7 +468,7 @@ UPDATE commands SET response = $3, modules = $4, parallel = $5, permission = $6,
     user_cooldown_seconds = $7, global_cooldown_seconds = $8, enabled = $9, platforms = $10,
     updated_at = now()
 WHERE community_id = $1 AND id = $2
-RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id
+RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id
 `
 
 type CommandUpdateParams struct {
@@ -510,6 +515,7 @@ func (q *Queries) CommandUpdate(ctx context.Context, arg CommandUpdateParams) (C
 		&i.UpdatedAt,
 		&i.WorkflowID,
 		&i.InstallID,
+		&i.ImportID,
 	)
 	return i, err
 }
@@ -666,7 +672,7 @@ const moderationRuleCreate = `-- name: ModerationRuleCreate :one
 INSERT INTO moderation_rules (community_id, priority, match_kind, pattern, action, response,
     timeout_seconds, exempt_moderators, exempt_subscribers, enabled)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at
+RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at, import_id
 `
 
 type ModerationRuleCreateParams struct {
@@ -709,6 +715,7 @@ func (q *Queries) ModerationRuleCreate(ctx context.Context, arg ModerationRuleCr
 		&i.ExemptSubscribers,
 		&i.Enabled,
 		&i.CreatedAt,
+		&i.ImportID,
 	)
 	return i, err
 }
@@ -731,7 +738,7 @@ func (q *Queries) ModerationRuleDelete(ctx context.Context, arg ModerationRuleDe
 }
 
 const moderationRuleGetForUpdate = `-- name: ModerationRuleGetForUpdate :one
-SELECT id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at FROM moderation_rules WHERE community_id = $1 AND id = $2 FOR UPDATE
+SELECT id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at, import_id FROM moderation_rules WHERE community_id = $1 AND id = $2 FOR UPDATE
 `
 
 type ModerationRuleGetForUpdateParams struct {
@@ -755,12 +762,13 @@ func (q *Queries) ModerationRuleGetForUpdate(ctx context.Context, arg Moderation
 		&i.ExemptSubscribers,
 		&i.Enabled,
 		&i.CreatedAt,
+		&i.ImportID,
 	)
 	return i, err
 }
 
 const moderationRuleListByCommunity = `-- name: ModerationRuleListByCommunity :many
-SELECT id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at FROM moderation_rules WHERE community_id = $1 ORDER BY priority, id
+SELECT id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at, import_id FROM moderation_rules WHERE community_id = $1 ORDER BY priority, id
 `
 
 func (q *Queries) ModerationRuleListByCommunity(ctx context.Context, communityID int64) ([]ModerationRule, error) {
@@ -785,6 +793,7 @@ func (q *Queries) ModerationRuleListByCommunity(ctx context.Context, communityID
 			&i.ExemptSubscribers,
 			&i.Enabled,
 			&i.CreatedAt,
+			&i.ImportID,
 		); err != nil {
 			return nil, err
 		}
@@ -797,7 +806,7 @@ func (q *Queries) ModerationRuleListByCommunity(ctx context.Context, communityID
 }
 
 const moderationRuleRemove = `-- name: ModerationRuleRemove :one
-DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2 RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at
+DELETE FROM moderation_rules WHERE community_id = $1 AND id = $2 RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at, import_id
 `
 
 type ModerationRuleRemoveParams struct {
@@ -821,6 +830,7 @@ func (q *Queries) ModerationRuleRemove(ctx context.Context, arg ModerationRuleRe
 		&i.ExemptSubscribers,
 		&i.Enabled,
 		&i.CreatedAt,
+		&i.ImportID,
 	)
 	return i, err
 }
@@ -829,7 +839,7 @@ const moderationRuleUpdate = `-- name: ModerationRuleUpdate :one
 UPDATE moderation_rules SET priority = $3, match_kind = $4, pattern = $5, action = $6, response = $7,
     timeout_seconds = $8, exempt_moderators = $9, exempt_subscribers = $10, enabled = $11
 WHERE community_id = $1 AND id = $2
-RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at
+RETURNING id, community_id, priority, match_kind, pattern, action, response, timeout_seconds, exempt_moderators, exempt_subscribers, enabled, created_at, import_id
 `
 
 type ModerationRuleUpdateParams struct {
@@ -874,6 +884,7 @@ func (q *Queries) ModerationRuleUpdate(ctx context.Context, arg ModerationRuleUp
 		&i.ExemptSubscribers,
 		&i.Enabled,
 		&i.CreatedAt,
+		&i.ImportID,
 	)
 	return i, err
 }
@@ -1317,7 +1328,7 @@ func (q *Queries) PointsLeaderboard(ctx context.Context, arg PointsLeaderboardPa
 }
 
 const pointsLedgerByUser = `-- name: PointsLedgerByUser :many
-SELECT l.id, l.community_id, l.platform, l.user_id, l.user_name, l.delta, l.reason, l.created_at, l.identity_id FROM points_ledger l
+SELECT l.id, l.community_id, l.platform, l.user_id, l.user_name, l.delta, l.reason, l.created_at, l.identity_id, l.import_id FROM points_ledger l
 WHERE l.community_id = $1
   AND l.identity_id = (SELECT a.identity_id FROM identity_accounts a WHERE a.platform = $2 AND a.account_id = $3)
 ORDER BY l.id DESC LIMIT $4
@@ -1355,6 +1366,7 @@ func (q *Queries) PointsLedgerByUser(ctx context.Context, arg PointsLedgerByUser
 			&i.Reason,
 			&i.CreatedAt,
 			&i.IdentityID,
+			&i.ImportID,
 		); err != nil {
 			return nil, err
 		}
@@ -1730,7 +1742,7 @@ func (q *Queries) QuoteDelete(ctx context.Context, arg QuoteDeleteParams) (int64
 }
 
 const quoteGet = `-- name: QuoteGet :one
-SELECT community_id, number, text, added_by, created_at FROM quotes WHERE community_id = $1 AND number = $2
+SELECT community_id, number, text, added_by, created_at, import_id, game FROM quotes WHERE community_id = $1 AND number = $2
 `
 
 type QuoteGetParams struct {
@@ -1747,12 +1759,14 @@ func (q *Queries) QuoteGet(ctx context.Context, arg QuoteGetParams) (Quote, erro
 		&i.Text,
 		&i.AddedBy,
 		&i.CreatedAt,
+		&i.ImportID,
+		&i.Game,
 	)
 	return i, err
 }
 
 const quoteRandom = `-- name: QuoteRandom :one
-SELECT community_id, number, text, added_by, created_at FROM quotes WHERE community_id = $1 ORDER BY random() LIMIT 1
+SELECT community_id, number, text, added_by, created_at, import_id, game FROM quotes WHERE community_id = $1 ORDER BY random() LIMIT 1
 `
 
 func (q *Queries) QuoteRandom(ctx context.Context, communityID int64) (Quote, error) {
@@ -1764,12 +1778,14 @@ func (q *Queries) QuoteRandom(ctx context.Context, communityID int64) (Quote, er
 		&i.Text,
 		&i.AddedBy,
 		&i.CreatedAt,
+		&i.ImportID,
+		&i.Game,
 	)
 	return i, err
 }
 
 const quoteRemove = `-- name: QuoteRemove :one
-DELETE FROM quotes WHERE community_id = $1 AND number = $2 RETURNING community_id, number, text, added_by, created_at
+DELETE FROM quotes WHERE community_id = $1 AND number = $2 RETURNING community_id, number, text, added_by, created_at, import_id, game
 `
 
 type QuoteRemoveParams struct {
@@ -1786,6 +1802,8 @@ func (q *Queries) QuoteRemove(ctx context.Context, arg QuoteRemoveParams) (Quote
 		&i.Text,
 		&i.AddedBy,
 		&i.CreatedAt,
+		&i.ImportID,
+		&i.Game,
 	)
 	return i, err
 }

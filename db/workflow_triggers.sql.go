@@ -29,7 +29,7 @@ func (q *Queries) CommandDeleteForWorkflow(ctx context.Context, arg CommandDelet
 }
 
 const commandListByWorkflow = `-- name: CommandListByWorkflow :many
-SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id FROM commands WHERE community_id = $1 AND workflow_id = $2 ORDER BY name
+SELECT id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id FROM commands WHERE community_id = $1 AND workflow_id = $2 ORDER BY name
 `
 
 type CommandListByWorkflowParams struct {
@@ -64,6 +64,7 @@ func (q *Queries) CommandListByWorkflow(ctx context.Context, arg CommandListByWo
 			&i.UpdatedAt,
 			&i.WorkflowID,
 			&i.InstallID,
+			&i.ImportID,
 		); err != nil {
 			return nil, err
 		}
@@ -121,7 +122,7 @@ ON CONFLICT (community_id, name) DO UPDATE SET permission = EXCLUDED.permission,
     user_cooldown_seconds = EXCLUDED.user_cooldown_seconds, global_cooldown_seconds = EXCLUDED.global_cooldown_seconds,
     platforms = EXCLUDED.platforms, enabled = true, updated_at = now()
 WHERE commands.workflow_id = EXCLUDED.workflow_id
-RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id
+RETURNING id, community_id, name, response, modules, parallel, permission, user_cooldown_seconds, global_cooldown_seconds, enabled, platforms, counter, created_at, updated_at, workflow_id, install_id, import_id
 `
 
 type CommandUpsertForWorkflowParams struct {
@@ -164,6 +165,7 @@ func (q *Queries) CommandUpsertForWorkflow(ctx context.Context, arg CommandUpser
 		&i.UpdatedAt,
 		&i.WorkflowID,
 		&i.InstallID,
+		&i.ImportID,
 	)
 	return i, err
 }
