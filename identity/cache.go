@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/waddle/waddle/db"
+	"github.com/waddle/waddle/invalidation"
 )
 
 // cache maps platform accounts to their identities in memory, for the
@@ -133,33 +133,15 @@ func (s *Service) invalidate(ctx context.Context, ids ...int64) {
 
 // listen drops what other instances' links and unlinks changed, until ctx ends.
 func (s *Service) listen(ctx context.Context) {
-	sub := s.rdb.Subscribe(ctx, s.channel)
-	defer sub.Close()
-	ch := sub.ChannelWithSubscriptions()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case msg, ok := <-ch:
-			if !ok {
-				return
-			}
-			switch m := msg.(type) {
-			case *redis.Subscription:
-				// (Re)subscribed: news published while this instance was not
-				// listening never reaches it, so it forgets everything.
-				s.cache.dropAll()
-			case *redis.Message:
-				var ids []int64
-				for _, p := range strings.Split(m.Payload, ",") {
-					if id, err := strconv.ParseInt(p, 10, 64); err == nil {
-						ids = append(ids, id)
-					}
-				}
-				s.cache.dropIdentities(ids)
+	invalidation.Follow(ctx, s.rdb, s.channel, s.cache.dropAll, func(payload string) {
+		var ids []int64
+		for _, p := range strings.Split(payload, ",") {
+			if id, err := strconv.ParseInt(p, 10, 64); err == nil {
+				ids = append(ids, id)
 			}
 		}
-	}
+		s.cache.dropIdentities(ids)
+	})
 }
 
 // Run follows other instances' links and unlinks and writes sightings every

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/waddle/waddle/invalidation"
 )
 
 // The search cache. Each instance keeps answers in memory, stamped with the
@@ -139,25 +141,10 @@ func (s *Service) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	sub := s.rdb.Subscribe(ctx, s.channel())
-	defer sub.Close()
-	ch := sub.ChannelWithSubscriptions()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			switch m := m.(type) {
-			case *redis.Subscription:
-				s.cache.dropAll() // (re)subscribed: what was announced meanwhile is unknown
-			case *redis.Message:
-				if cid, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
-					s.cache.drop(cid)
-				}
-			}
+	invalidation.Follow(ctx, s.rdb, s.channel(), s.cache.dropAll, func(payload string) {
+		if cid, err := strconv.ParseInt(payload, 10, 64); err == nil {
+			s.cache.drop(cid)
 		}
-	}
+	})
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/executor"
+	"github.com/waddle/waddle/invalidation"
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/secret"
@@ -141,36 +142,17 @@ func (r *Router) Run(ctx context.Context) error {
 
 // listen drops snapshots that another instance changed.
 func (r *cache) listen(ctx context.Context) {
-	sub := r.rdb.Subscribe(ctx, r.channel)
-	defer sub.Close()
-	ch := sub.ChannelWithSubscriptions()
-	for {
-		select {
-		case <-ctx.Done():
+	invalidation.Follow(ctx, r.rdb, r.channel, r.dropAll, func(payload string) {
+		if payload == "entities" {
+			r.mu.Lock()
+			r.entities = map[entityKey]entityEntry{}
+			r.mu.Unlock()
 			return
-		case msg, ok := <-ch:
-			if !ok {
-				return
-			}
-			switch m := msg.(type) {
-			case *redis.Subscription:
-				// (Re)subscribed: changes published while this instance was
-				// not listening (Redis down, a dropped connection) never
-				// reach it, so it forgets everything it cached.
-				r.dropAll()
-			case *redis.Message:
-				if m.Payload == "entities" {
-					r.mu.Lock()
-					r.entities = map[entityKey]entityEntry{}
-					r.mu.Unlock()
-					continue
-				}
-				if id, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
-					r.drop(id)
-				}
-			}
 		}
-	}
+		if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+			r.drop(id)
+		}
+	})
 }
 
 // dropAll forgets every cached snapshot and server link.
