@@ -430,6 +430,39 @@ func (q *Queries) PersonLabelsAddMany(ctx context.Context, arg PersonLabelsAddMa
 	return result.RowsAffected(), nil
 }
 
+const personLabelsEverywhere = `-- name: PersonLabelsEverywhere :many
+SELECT community_id, label_id FROM person_labels
+WHERE identity_id = $1
+ORDER BY community_id, label_id
+`
+
+type PersonLabelsEverywhereRow struct {
+	CommunityID int64
+	LabelID     int64
+}
+
+// Every label a person carries, in every community (after an identity
+// merge, to give their roles to the accounts the person gained).
+func (q *Queries) PersonLabelsEverywhere(ctx context.Context, identityID int64) ([]PersonLabelsEverywhereRow, error) {
+	rows, err := q.db.Query(ctx, personLabelsEverywhere, identityID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PersonLabelsEverywhereRow{}
+	for rows.Next() {
+		var i PersonLabelsEverywhereRow
+		if err := rows.Scan(&i.CommunityID, &i.LabelID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const personLabelsOf = `-- name: PersonLabelsOf :many
 SELECT l.id, l.community_id, l.name, l.colour, l.description, l.created_at FROM person_labels p JOIN labels l ON l.id = p.label_id AND l.community_id = p.community_id
 WHERE p.community_id = $1 AND p.identity_id = $2

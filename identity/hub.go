@@ -67,6 +67,9 @@ func (s *Service) LinkHub(ctx context.Context, actor audit.Actor, userID int64, 
 		if err != nil {
 			return err
 		}
+		if err := s.mergedTx(ctx, tx, m); err != nil {
+			return err
+		}
 		out = HubLinked{Merged: m}
 		return audit.Record(ctx, tx, actor, audit.Entry{Action: audit.AccountLinked, Target: accountTarget(acc),
 			After: map[string]any{"platform": acc.Platform, "account_id": acc.ID, "name": acc.Name, "identity": m.Into}})
@@ -76,6 +79,7 @@ func (s *Service) LinkHub(ctx context.Context, actor audit.Actor, userID int64, 
 	}
 	if !out.Already {
 		s.invalidate(ctx, out.Into, out.From)
+		s.merged(ctx, out.Merged)
 	}
 	s.logger.InfoContext(ctx, "hub user linked an account", "user", userID, "platform", acc.Platform, "account", acc.ID,
 		"identity", out.Into, "absorbed", out.From, "already", out.Already)

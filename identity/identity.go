@@ -7,10 +7,12 @@
 package identity
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
@@ -71,6 +73,15 @@ type Config struct {
 	CacheTTL    time.Duration      // how long a cached identity is trusted; default 10 minutes
 	FlushEvery  time.Duration      // how often sightings are written; default 3 seconds
 	Now         func() time.Time   // the clock codes expire by; default time.Now
+	Merges      MergeFollower      // told of every merge; nil: nobody
+}
+
+// MergeFollower is told of each merge of two identities: in the merge's
+// transaction (what it stores commits with the merge or not at all), and
+// after the merge committed. into is the surviving identity.
+type MergeFollower interface {
+	MergedTx(ctx context.Context, tx pgx.Tx, into int64) error
+	Merged(ctx context.Context, into int64)
 }
 
 // Service links and unlinks accounts and answers who is who.
@@ -83,6 +94,7 @@ type Service struct {
 	limiter    *ratelimit.Limiter
 	sender     router.Sender
 	directory  Directory
+	merges     MergeFollower
 	now        func() time.Time
 	flushEvery time.Duration
 
@@ -123,6 +135,6 @@ func NewService(cfg Config) *Service {
 	logger := cfg.Logger.With("component", "identity")
 	return &Service{pool: cfg.Pool, rdb: cfg.Redis, logger: logger,
 		channel: cfg.RedisPrefix + "identity:invalidate", limiter: cfg.Limiter, sender: cfg.Sender, directory: cfg.Directory,
-		now: cfg.Now, flushEvery: cfg.FlushEvery,
+		merges: cfg.Merges, now: cfg.Now, flushEvery: cfg.FlushEvery,
 		cache: newCache(cfg.CacheSize, cfg.CacheTTL), seen: newSeenBuffer()}
 }

@@ -133,3 +133,21 @@ func shownName(a db.IdentityAccount) string {
 	}
 	return a.AccountID
 }
+
+// mergedTx tells the merge follower of m in the merge's transaction.
+func (s *Service) mergedTx(ctx context.Context, tx pgx.Tx, m Merged) error {
+	if s.merges == nil || m.Into == m.From {
+		return nil
+	}
+	if err := s.merges.MergedTx(ctx, tx, m.Into); err != nil {
+		return fmt.Errorf("follow the merge: %w", err)
+	}
+	return nil
+}
+
+// merged tells the merge follower of m after it committed.
+func (s *Service) merged(ctx context.Context, m Merged) {
+	if s.merges != nil && m.Into != m.From && m.Into != 0 {
+		s.merges.Merged(ctx, m.Into)
+	}
+}

@@ -105,6 +105,9 @@ func (s *Service) Verify(ctx context.Context, communityID int64, who Account, ty
 		if err != nil {
 			return err
 		}
+		if err := s.mergedTx(ctx, tx, m); err != nil {
+			return err
+		}
 		out.Merged = m
 		accs, err := q.IdentityAccountsOf(ctx, m.Into)
 		if err != nil {
@@ -131,5 +134,6 @@ func (s *Service) Verify(ctx context.Context, communityID int64, who Account, ty
 		return Linked{}, refusal
 	}
 	s.invalidate(ctx, out.Into, out.From)
+	s.merged(ctx, out.Merged)
 	return out, nil
 }

@@ -59,15 +59,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
-	sender := &botSender{}          // the bots need the router: they join the sender once built
-	observer := &workflowObserver{} // so do the workflows
-	directory := &botDirectory{}    // filled with the bots too
-	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger,
-		Limiter: a.limiter, Sender: sender, Directory: directory})
+	sender := &botSender{}                                                                     // the bots need the router: they join the sender once built
+	observer := &workflowObserver{}                                                            // so do the workflows
+	directory := &botDirectory{}                                                               // filled with the bots too
 	var lbls *labels.Service                                                                   // the roles of labels and the labels know each other
 	groups := labels.NewGroups(labels.GroupsConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger, // the bots join once built
 		LabelsChanged: func(ctx context.Context, cid int64) { lbls.Invalidate(ctx, cid) }})
 	lbls = labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Roles: groups, Logger: logger})
+	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger,
+		Limiter: a.limiter, Sender: sender, Directory: directory, Merges: labels.MergeFollower{Labels: lbls, Roles: groups}})
 	extra := append(modules.Identity(ids), modules.Labelling(lbls)...)
 	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})

@@ -132,3 +132,10 @@ WHERE cp.community_id = sqlc.arg(community_id) AND cp.identity_id = sqlc.arg(ide
 -- change made from chat while the event's own transaction holds that row
 -- fails instead of waiting for ever.
 SELECT set_config('lock_timeout', '5s', true);
+
+-- name: PersonLabelsEverywhere :many
+-- Every label a person carries, in every community (after an identity
+-- merge, to give their roles to the accounts the person gained).
+SELECT community_id, label_id FROM person_labels
+WHERE identity_id = sqlc.arg(identity_id)
+ORDER BY community_id, label_id;
