@@ -212,10 +212,11 @@ func (d nbData) bundle() *Bundle {
 		if why != "" {
 			att = append(att, why)
 		}
-		name := strings.TrimSpace(t.Name)
+		name := apiTimerName(t.Name, "")
 		if name == "" {
 			name = fmt.Sprintf("Nightbot timer %d", len(b.Timers)+1)
 		}
+		att = append(att, apiReplyAttention(msg)...)
 		b.Timers = append(b.Timers, Timer{
 			Name: name, Message: msg, Original: t.Message, Attention: att,
 			IntervalMinutes: minutes, MinLines: min(max(t.Lines, 0), 10000), Enabled: t.Enabled,

@@ -158,3 +158,14 @@ func apiRegex(pattern string) string {
 	}
 	return ""
 }
+
+// apiTimerName fits a timer's name and suffix to Waddle's 64 characters,
+// shortening the name.
+func apiTimerName(name, suffix string) string {
+	r := []rune(strings.TrimSpace(name))
+	room := 64 - utf8.RuneCountInString(suffix)
+	if len(r) > room {
+		r = append(r[:room-1], '…')
+	}
+	return string(r) + suffix
+}

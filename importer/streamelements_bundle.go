@@ -164,7 +164,7 @@ func (d seData) addTimers(b *Bundle) {
 			enabled = false
 			base = append(base, "it was set to post neither while live nor while offline; imported switched off")
 		}
-		name := strings.TrimSpace(t.Name)
+		name := apiTimerName(t.Name, "")
 		if name == "" {
 			name = fmt.Sprintf("StreamElements timer %d", len(b.Timers)+1)
 		}
@@ -176,9 +176,10 @@ func (d seData) addTimers(b *Bundle) {
 			}
 			msg, att := translateSE(m)
 			att = append(append([]string{}, base...), att...)
+			att = append(att, apiReplyAttention(msg)...)
 			tn, iv, ov := name, interval, offline
 			if n > 1 {
-				tn = fmt.Sprintf("%s (%d of %d)", name, i+1, n)
+				tn = apiTimerName(name, fmt.Sprintf(" (%d of %d)", i+1, n))
 				iv, ov = interval*n, offline*n
 				att = append(att, fmt.Sprintf("StreamElements rotated %d messages in one timer; Waddle posts each as its own timer, every %d minutes", n, min(max(iv, 1), 1440)))
 			}
