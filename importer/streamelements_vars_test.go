@@ -121,3 +121,41 @@ func FuzzTranslateSE(f *testing.F) {
 		}
 	})
 }
+
+func TestSETimers(t *testing.T) {
+	cases := []struct {
+		name          string
+		timer         seTimer
+		interval, off int
+		enabled       bool
+		attention     string
+	}{
+		{"live only", seTimer{Message: "m", Enabled: true, Online: seWhen{true, 5}, Offline: seWhen{false, 30}}, 5, 0, true, ""},
+		{"both, same", seTimer{Message: "m", Enabled: true, Online: seWhen{true, 20}, Offline: seWhen{true, 20}}, 20, 20, true, ""},
+		{"both, differ", seTimer{Message: "m", Enabled: true, Online: seWhen{true, 5}, Offline: seWhen{true, 30}}, 5, 30, true, "every 5 minutes while live and every 30 while offline"},
+		{"offline only", seTimer{Message: "m", Enabled: true, Online: seWhen{false, 5}, Offline: seWhen{true, 45}}, 45, 45, true, "only while offline"},
+		{"neither", seTimer{Message: "m", Enabled: true, Online: seWhen{false, 5}, Offline: seWhen{false, 30}}, 5, 0, false, "neither while live nor while offline"},
+		{"switched off", seTimer{Message: "m", Enabled: false, Online: seWhen{true, 10}}, 10, 0, false, ""},
+		{"zero interval", seTimer{Message: "m", Enabled: true, Online: seWhen{true, 0}}, 1, 0, true, ""},
+		{"huge interval", seTimer{Message: "m", Enabled: true, Online: seWhen{true, 5000}}, 1440, 0, true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := seData{timers: []seTimer{c.timer}}.bundle()
+			if len(b.Timers) != 1 {
+				t.Fatalf("timers = %+v", b.Timers)
+			}
+			got := b.Timers[0]
+			if got.IntervalMinutes != c.interval || got.OfflineMinutes != c.off || got.Enabled != c.enabled {
+				t.Errorf("timer = %d/%d enabled %v, want %d/%d enabled %v", got.IntervalMinutes, got.OfflineMinutes, got.Enabled, c.interval, c.off, c.enabled)
+			}
+			if c.attention == "" && len(got.Attention) > 0 || c.attention != "" && !strings.Contains(strings.Join(got.Attention, "|"), c.attention) {
+				t.Errorf("attention = %q, want %q", got.Attention, c.attention)
+			}
+		})
+	}
+	b := seData{timers: []seTimer{{Name: "empty", Messages: []string{" ", ""}}}}.bundle()
+	if len(b.Timers) != 0 || len(b.Skipped) != 1 {
+		t.Errorf("a timer without messages: timers %+v, skipped %+v", b.Timers, b.Skipped)
+	}
+}
