@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -368,6 +369,8 @@ func jsonFileError(p fbPart, err error, at int64) error {
 	case errors.As(err, &typ):
 		at = typ.Offset
 		msg = fmt.Sprintf("%s should be %s, not %s", jsonField(typ.Field), jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum):
+		return &FileError{File: p.name, Message: "cannot be read: the zip entry is damaged or unpacks to more than its header says"}
 	case err == io.ErrUnexpectedEOF || err == io.EOF:
 		msg = "the JSON ends early (the file is cut short)"
 		at = -1

@@ -64,7 +64,7 @@ var fbProfile = map[string]string{
 	"chat/moderation/banned-words.json":               `{"words": [{"text": "BadWord", "createdAt": 1700000000000}]}`,
 	"chat/moderation/banned-regular-expressions.json": `{"regularExpressions": [{"text": "fr[e3]e\\s+v-?bucks", "createdAt": 1}, {"text": "(?<=x)y", "createdAt": 2}]}`,
 	// Files the importer does not read.
-	"settings.json":                   `{"settings": {}}`,
+	"settings.json":                    `{"settings": {}}`,
 	"effects/preset-effect-lists.json": `{}`,
 }
 

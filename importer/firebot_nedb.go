@@ -1,11 +1,13 @@
 package importer
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,11 +52,15 @@ func scanNeDB[D interface{ meta() *nedbMeta }](p fbPart, limit int64, newDoc fun
 		return fmt.Errorf("open %s: %w", p.name, err)
 	}
 	defer r.Close()
-	sc := bufio.NewScanner(&limitedReader{r: r, n: limit, name: p.name})
+	lr := &limitedReader{r: r, n: limit, name: p.name}
+	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 256<<10), maxNeDBLine)
 	line := 0
 	for sc.Scan() {
 		line++
+		if lr.err != nil {
+			return nedbReadError(p, lr.err, line)
+		}
 		b := bytes.TrimSpace(sc.Bytes())
 		if line == 1 {
 			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
@@ -81,16 +87,24 @@ func scanNeDB[D interface{ meta() *nedbMeta }](p fbPart, limit int64, newDoc fun
 		}
 	}
 	if err := sc.Err(); err != nil {
-		var fe *FileError
-		if errors.As(err, &fe) {
-			return fe
-		}
 		if errors.Is(err, bufio.ErrTooLong) {
 			return &FileError{File: p.name, Line: line + 1, Message: fmt.Sprintf("a line longer than %d MiB; not a NeDB database", maxNeDBLine>>20)}
 		}
-		return &FileError{File: p.name, Line: line + 1, Message: "cannot be read: " + err.Error()}
+		return nedbReadError(p, err, line+1)
 	}
 	return nil
+}
+
+// nedbReadError is a failed read (not bad content) at line.
+func nedbReadError(p fbPart, err error, line int) error {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum) {
+		return &FileError{File: p.name, Line: line, Message: "cannot be read: the zip entry is damaged or unpacks to more than its header says"}
+	}
+	return fmt.Errorf("read %s: %w", p.name, err)
 }
 
 func nedbReason(err error) string {
@@ -105,22 +119,28 @@ func nedbReason(err error) string {
 	return err.Error()
 }
 
-// limitedReader fails, rather than ends, past n bytes.
+// limitedReader fails, rather than ends, past n bytes, and keeps the
+// error it read.
 type limitedReader struct {
-	r    interface{ Read([]byte) (int, error) }
+	r    io.Reader
 	n    int64
 	name string
+	err  error
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
-		return 0, &FileError{File: l.name, Message: fmt.Sprintf("the file is larger than %d MiB", MaxViewersBytes>>20)}
+		l.err = &FileError{File: l.name, Message: "the file is larger than it may be"}
+		return 0, l.err
 	}
 	if int64(len(p)) > l.n {
 		p = p[:l.n]
 	}
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
+	if err != nil && err != io.EOF {
+		l.err = err
+	}
 	return n, err
 }
 
