@@ -169,7 +169,9 @@ type fbViewers struct {
 
 // readUsers reads db/users.db.
 func (fr *firebotReader) readUsers(p fbPart, limit int64) error {
-	v := &fbViewers{file: p.name, byID: map[string]*fbViewer{}}
+	// Firebot's viewers take some 300 bytes a line: size the index for it.
+	guess := int(min(p.size/256, MaxViewers))
+	v := &fbViewers{file: p.name, byID: make(map[string]*fbViewer, guess), order: make([]*fbViewer, 0, guess)}
 	err := scanNeDB(p, limit, func() *fbViewerDoc { return new(fbViewerDoc) }, func(line int, d *fbViewerDoc) error {
 		key, text := nedbKey(d.ID)
 		if d.Deleted {
@@ -216,7 +218,7 @@ func (v *fbViewers) balances(fr *firebotReader) error {
 	}
 	unknown := map[string]int{}
 	fractions, youtube := 0, 0
-	pts := make([]Balance, 0, len(v.byID))
+	pts := make([]Balance, 0, len(v.byID)*max(1, len(fr.currencies)))
 	for _, w := range v.order {
 		if v.byID[w.id] != w {
 			continue // deleted, or replaced by a later line
@@ -270,7 +272,11 @@ func (v *fbViewers) balances(fr *firebotReader) error {
 			pts = append(pts, bal)
 		}
 	}
-	fr.b.Points = append(fr.b.Points, pts...)
+	if len(fr.b.Points) == 0 {
+		fr.b.Points = pts
+	} else {
+		fr.b.Points = append(fr.b.Points, pts...)
+	}
 	for id, n := range unknown {
 		fr.b.Skipped = append(fr.b.Skipped, Skipped{Category: "points", Name: "currency " + id, Reason: fmt.Sprintf("%d viewers hold a currency that currency.json does not list (deleted in Firebot?)", n)})
 	}
