@@ -41,11 +41,15 @@ const (
 	fbWords      firebotKind = "banned words"
 	fbRegexes    firebotKind = "banned regular expressions"
 	fbSetup      firebotKind = "setup"
+	// Firebot's development line moved quotes to SQLite (databases/quotes.db),
+	// renaming the NeDB file to db/quotes.db.migrated; the SQLite file is
+	// listed as not read.
+	fbQuotesSQLite firebotKind = "SQLite quotes database"
 )
 
 // firebotOrder is the order files are read in: currencies and counters
 // first, as commands and viewers refer to them.
-var firebotOrder = []firebotKind{fbCurrencies, fbCounters, fbSetup, fbCommands, fbTimers, fbWords, fbRegexes, fbQuotes, fbUsers}
+var firebotOrder = []firebotKind{fbCurrencies, fbCounters, fbSetup, fbCommands, fbTimers, fbWords, fbRegexes, fbQuotes, fbQuotesSQLite, fbUsers}
 
 // firebotPaths maps the end of a path in a profile folder to its kind.
 var firebotPaths = []struct {
@@ -57,6 +61,8 @@ var firebotPaths = []struct {
 	{"counters/counters.json", fbCounters},
 	{"db/users.db", fbUsers},
 	{"db/quotes.db", fbQuotes},
+	{"db/quotes.db.migrated", fbQuotes},
+	{"databases/quotes.db", fbQuotesSQLite},
 	{"moderation/banned-words.json", fbWords},
 	{"moderation/banned-regular-expressions.json", fbRegexes},
 	{"timers.json", fbTimers},
@@ -145,6 +151,7 @@ type firebotReader struct {
 
 	currencies []fbCurrency      // in the order read
 	currencyBy map[string]string // id → name
+	names      map[string]string // command names and aliases taken → the trigger that took them
 	viewers    *fbViewers
 }
 
@@ -329,11 +336,15 @@ func (fr *firebotReader) readPart(kind firebotKind, p fbPart) error {
 		return fr.readFilters(kind, p)
 	case fbQuotes:
 		return fr.readQuotes(p)
+	case fbQuotesSQLite:
+		fr.b.Skipped = append(fr.b.Skipped, Skipped{Category: "file", Name: p.name, Reason: sqliteQuotes})
 	case fbUsers:
 		return fr.readUsers(p, limit)
 	}
 	return nil
 }
+
+const sqliteQuotes = "Firebot's newer SQLite quotes database is not read; the quotes it had when it moved off NeDB are in db/quotes.db.migrated, which this importer reads"
 
 // decodeJSON decodes the part's one JSON document into v, refusing what
 // follows it. A malformed document is a *FileError with its line.

@@ -320,11 +320,19 @@ func (fr *firebotReader) command(c fbCommand) {
 	for _, sc := range c.SubCommands {
 		cmd.Attention = append(cmd.Attention, fmt.Sprintf("its subcommand %q is not imported", sc.Arg))
 	}
+	if other, ok := fr.names[name]; ok {
+		skip(fmt.Sprintf("it would be named %s in Waddle, as %s is", name, other))
+		return
+	}
 	seen := map[string]bool{name: true}
 	for _, a := range c.Aliases {
 		an, ok := firebotCommandName(a)
 		if !ok {
 			cmd.Attention = append(cmd.Attention, fmt.Sprintf("the alias %q cannot be a Waddle command name and is left out", a))
+			continue
+		}
+		if other, taken := fr.names[an]; taken {
+			cmd.Attention = append(cmd.Attention, fmt.Sprintf("the alias %q is left out: %s is already %s's name or alias", a, an, other))
 			continue
 		}
 		if !seen[an] {
@@ -345,6 +353,12 @@ func (fr *firebotReader) command(c fbCommand) {
 	if len(fr.b.Commands) >= MaxCommands {
 		skip(fmt.Sprintf("more than %d commands", MaxCommands))
 		return
+	}
+	if fr.names == nil {
+		fr.names = map[string]string{}
+	}
+	for n := range seen {
+		fr.names[n] = label
 	}
 	fr.b.Commands = append(fr.b.Commands, cmd)
 }

@@ -34,7 +34,11 @@ var fbProfile = map[string]string{
       "restrictionData": {"mode": "all", "restrictions": [
         {"id": "r2", "type": "firebot:permissions", "mode": "roles", "roleIds": ["sub", "tier1"]}]},
       "effects": {"id": "e6", "list": [
-        {"id": "x7", "type": "firebot:chat", "message": "subs only $arg[1] $arg[1,last] $target $currency[Coins, $user]"}]}}
+        {"id": "x7", "type": "firebot:chat", "message": "subs only $arg[1] $arg[1,last] $target $currency[Coins, $user]"}]}},
+    "c7": {"id": "c7", "trigger": "?hello",
+      "effects": {"id": "e9", "list": [{"id": "x10", "type": "firebot:chat", "message": "again"}]}},
+    "c8": {"id": "c8", "trigger": "!welcome", "aliases": ["!hi", "!greet"],
+      "effects": {"id": "e10", "list": [{"id": "x11", "type": "firebot:chat", "message": "Welcome!", "active": true}, {"id": "x12", "type": "firebot:playsound", "active": false}]}}
   }
 }`,
 	"timers.json": `{

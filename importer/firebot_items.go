@@ -2,6 +2,7 @@ package importer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -282,7 +283,12 @@ func (fr *firebotReader) readSetup(p fbPart) error {
 		raw := doc.Components[k]
 		if dst, ok := known[k]; ok {
 			if err := json.Unmarshal(raw, dst); err != nil {
-				return jsonFileError(p, fmt.Errorf("components.%s: %w", k, err), -1)
+				msg := err.Error()
+				var typ *json.UnmarshalTypeError
+				if errors.As(err, &typ) {
+					msg = fmt.Sprintf("%s should be %s, not %s", jsonField(typ.Field), jsonKind(typ.Type.Kind().String()), typ.Value)
+				}
+				return &FileError{File: p.name, Message: "components." + k + ": " + msg}
 			}
 			continue
 		}

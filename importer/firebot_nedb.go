@@ -68,6 +68,9 @@ func scanNeDB[D interface{ meta() *nedbMeta }](p fbPart, limit int64, newDoc fun
 		if len(b) == 0 {
 			continue
 		}
+		if line == 1 && bytes.HasPrefix(b, []byte("SQLite format 3\x00")) {
+			return &FileError{File: p.name, Line: 1, Message: "a SQLite database, not a NeDB one; " + sqliteQuotes}
+		}
 		if b[0] != '{' {
 			return &FileError{File: p.name, Line: line, Message: "not a NeDB document: each line must be one JSON object"}
 		}
@@ -308,6 +311,7 @@ func (fr *firebotReader) readQuotes(p fbPart) error {
 	}
 	var order []*entry
 	byID := map[string]*entry{}
+	originators := false
 	err := scanNeDB(p, MaxCommandsBytes, func() *fbQuoteDoc { return new(fbQuoteDoc) }, func(line int, d *fbQuoteDoc) error {
 		key, text := nedbKey(d.ID)
 		if text == "__autoid__" {
@@ -320,6 +324,7 @@ func (fr *firebotReader) readQuotes(p fbPart) error {
 		q := Quote{Text: strings.TrimSpace(d.Text), Game: d.Game, AddedBy: d.Creator, Date: firebotTime(d.CreatedAt)}
 		if o := strings.TrimSpace(d.Originator); o != "" {
 			q.Text += " — " + o
+			originators = true
 		}
 		if n, err := strconv.Atoi(text); err == nil && n > 0 {
 			q.Number = n
@@ -351,6 +356,9 @@ func (fr *firebotReader) readQuotes(p fbPart) error {
 		fr.b.Quotes = append(fr.b.Quotes, e.q)
 	}
 	sortQuotes(fr.b.Quotes[start:])
+	if originators {
+		fr.b.Notes = append(fr.b.Notes, "Waddle's quotes have no author field: who said each quote follows its text after a dash (\"text — name\").")
+	}
 	return nil
 }
 

@@ -38,6 +38,11 @@ func fbProfileWant() *Bundle {
 				Attention:  []string{"$currency[…]: Firebot had several currencies; Waddle's {points} shows the one you import"},
 				Permission: "subscriber", SourceLevel: "sub, tier1", Enabled: false,
 			},
+			{
+				Name: "welcome", Aliases: []string{"greet"}, Response: "Welcome!", Original: "Welcome!",
+				Attention:  []string{`the alias "!hi" is left out: hi is already !hello's name or alias`},
+				Permission: "everyone", SourceLevel: "everyone", Enabled: true,
+			},
 		},
 		Timers: []Timer{{
 			Name: "Discord", Message: "Join at example.org", Original: "Join at example.org",
@@ -58,9 +63,11 @@ func fbProfileWant() *Bundle {
 		Skipped: []Skipped{
 			{Category: "command", Name: "!sound", Reason: "it has no chat message; its effects cannot run in Waddle: plays a sound (firebot:playsound)"},
 			{Category: "command", Name: "!Ü", Reason: `the trigger "!Ü" cannot be a Waddle command name (letters, digits and _, up to 32)`},
+			{Category: "command", Name: "?hello", Reason: "it would be named hello in Waddle, as !hello is"},
 			{Category: "timer", Name: "Sound", Reason: "it has no chat message; its effects cannot run in Waddle: plays a sound (firebot:playsound)"},
 			{Category: "filter", Name: "(?<=x)y", Reason: "Waddle's regular expressions (RE2) cannot read it: invalid named capture: `(?<=x)y`"},
 		},
+		Notes: []string{`Waddle's quotes have no author field: who said each quote follows its text after a dash ("text — name").`},
 	}
 }
 
@@ -302,5 +309,52 @@ func TestReadFirebotZipProfiles(t *testing.T) {
 	}
 	if d := cmp.Diff([]Counter{{Name: "wins", Value: 2}}, b.Counters); d != "" {
 		t.Errorf("counters (-want +got):\n%s", d)
+	}
+}
+
+// TestReadFirebotSQLiteQuotes: Firebot's newer SQLite quotes database is
+// listed as not read, and the NeDB file it left behind is read.
+func TestReadFirebotSQLiteQuotes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sqlite := "SQLite format 3\x00" + strings.Repeat("\x00", 84)
+	f := profileZip(t, dir, "p.zip", "Main Profile/", map[string]string{
+		"databases/quotes.db":   sqlite,
+		"db/quotes.db.migrated": `{"_id":1,"text":"kept","creator":"a"}` + "\n",
+	})
+	b, err := ReadFirebot([]File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]Quote{{Number: 1, Text: "kept", AddedBy: "a"}}, b.Quotes); d != "" {
+		t.Errorf("quotes (-want +got):\n%s", d)
+	}
+	want := []Skipped{{Category: "file", Name: "p.zip: Main Profile/databases/quotes.db", Reason: sqliteQuotes}}
+	if d := cmp.Diff(want, b.Skipped); d != "" {
+		t.Errorf("skipped (-want +got):\n%s", d)
+	}
+
+	_, err = ReadFirebot([]File{writeFile(t, dir, "quotes.db", sqlite)})
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.Line != 1 || !strings.Contains(fe.Message, "a SQLite database, not a NeDB one") {
+		t.Fatalf("err = %v; want the SQLite file refused as not NeDB", err)
+	}
+}
+
+func TestReadFirebotLimits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := writeFile(t, dir, "commands.json", `{"customCommands":{}}`)
+	big.Size = MaxCommandsBytes + 1
+	_, err := ReadFirebot([]File{big})
+	var fe *FileError
+	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "at most 5 MiB") {
+		t.Fatalf("err = %v; want a commands file over 5 MiB refused", err)
+	}
+
+	bad := writeFile(t, dir, "x.firebotsetup", `{"components": {"commands": [{"trigger": 5}]}}`)
+	_, err = ReadFirebot([]File{bad})
+	if !errors.As(err, &fe) || fe.Message != "components.commands: the field trigger should be text, not number" {
+		t.Fatalf("err = %v; want the setup's bad command named", err)
 	}
 }
