@@ -12,7 +12,7 @@ import (
 // is an error), and every operation says what it does and what it answers.
 func TestOpenAPIDescriptionIsWellFormed(t *testing.T) {
 	var spec struct {
-		OpenAPI string                               `yaml:"openapi"`
+		OpenAPI string                    `yaml:"openapi"`
 		Paths   map[string]map[string]any `yaml:"paths"`
 	}
 	if err := yaml.Unmarshal(openAPI, &spec); err != nil {
