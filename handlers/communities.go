@@ -47,7 +47,7 @@ func workspacePage(path string) string {
 		return "members"
 	case "keys":
 		return "settings"
-	case "prefix":
+	case "prefix", "counters":
 		return "commands"
 	case "viewer-tracking":
 		return "points"

@@ -69,6 +69,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	labelB, personB := mustLabelledPerson(t, e, b.ID)
+	if _, err := e.settings.SetCounter(ctx, audit.Actor{}, b.ID, "deaths", 7); err != nil { // counters.go
+		t.Fatal(err)
+	}
 
 	hub := e.signedIn(alice.Email)
 	key := e.apiKey(alice, "user")
@@ -229,6 +232,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/people/{identity}/reputation", fmt.Sprintf("/c/%d/people/%d/reputation", B, profileB), evilRep, ""},
 		{"GET", "", fmt.Sprintf("/c/%d/people/%d", A, profileB), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/people/%d/reputation", A, profileB), evilRep, ""},
+		// Named counters (counters.go); alice's own community has no counter deaths.
+		{"GET", "/c/{cid}/counters", fmt.Sprintf("/c/%d/counters", B), nil, ""},
+		{"POST", "/c/{cid}/counters", fmt.Sprintf("/c/%d/counters", B), url.Values{"name": {"deaths"}, "value": {"0"}}, ""},
+		{"POST", "/c/{cid}/counters/{name}/delete", fmt.Sprintf("/c/%d/counters/deaths/delete", B), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/counters/deaths/delete", A), nil, ""},
 		// Alice's own community with B's key id.
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/regenerate", A, keyB.ID), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/keys/%d/revoke", A, keyB.ID), nil, ""},
@@ -257,6 +265,12 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "", fmt.Sprintf("/communities/%d/people/%d/reputation", A, profileB), nil, `{"delta":-1000,"reason":"pwned"}`},
 		{"POST", "/api/v1/communities/{cid}/overlays/{id}/events", fmt.Sprintf("/communities/%d/overlays/%d/events", B, ovB.ID), nil, `{"type":"ticker","message":"pwned"}`},
 	}
+	apiCases = append(apiCases, []route{ // named counters (counters_api.go)
+		{"GET", "/api/v1/communities/{cid}/counters", fmt.Sprintf("/communities/%d/counters", B), nil, ""},
+		{"PUT", "/api/v1/communities/{cid}/counters/{name}", fmt.Sprintf("/communities/%d/counters/deaths", B), nil, `{"value":0}`},
+		{"DELETE", "/api/v1/communities/{cid}/counters/{name}", fmt.Sprintf("/communities/%d/counters/deaths", B), nil, ""},
+		{"DELETE", "", fmt.Sprintf("/communities/%d/counters/deaths", A), nil, ""},
+	}...)
 	apiCases = append(apiCases, []route{ // labels (labels_api.go)
 		{"GET", "/api/v1/communities/{cid}/labels", fmt.Sprintf("/communities/%d/labels", B), nil, ""},
 		{"POST", "/api/v1/communities/{cid}/labels", fmt.Sprintf("/communities/%d/labels", B), nil, `{"name":"evil"}`},
@@ -387,6 +401,9 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM reputation_events") + e.count("SELECT count(*) FROM community_people WHERE reputation <> 0"); n != 0 {
 		t.Error("a reputation changed through B's routes")
+	}
+	if n := e.count("SELECT count(*) FROM counters WHERE community_id = $1 AND name = 'deaths' AND value = 7", B); n != 1 || e.count("SELECT count(*) FROM counters") != 1 {
+		t.Error("B's counter changed, or a counter was created through B's routes")
 	}
 	if n := e.count("SELECT count(*) FROM viewer_tracking"); n != 0 {
 		t.Error("viewer tracking changed through B's routes")

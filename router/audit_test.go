@@ -103,7 +103,10 @@ func TestChatChangesAreAudited(t *testing.T) {
 		{"alice", mod, "!alias add hi nosuch", nil},
 		{"alice", mod, "!alias del nosuch", nil},
 		{"alice", mod, "!quote del 42", nil},
-		{"alice", mod, "!counter nosuch set 1", nil},
+		{"alice", mod, "!counter no-such set 1", nil}, // no command, and not a counter name
+		// No command nosuch: a named counter (counters.go).
+		{"alice", mod, "!counter nosuch set 1", []chatEntry{{Action: audit.NamedCounterSet, Name: alice, Target: "counter nosuch",
+			After: map[string]any{"name": "nosuch", "value": 1.0}}}},
 		{"alice", mod, "!commands del nosuch", nil},
 	}
 	for _, tc := range cases {

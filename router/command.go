@@ -289,9 +289,11 @@ func (h *handling) runParallel(ctx context.Context, call *Call) ([]Response, err
 	return out, nil
 }
 
-// renderFor fills a template for a command; {count} increments its counter.
+// renderFor fills a template for a command; {count} increments its counter,
+// {counter:NAME} a named counter (counters.go), each once per reply.
 func (h *handling) renderFor(ctx context.Context, cmd *Command, inv Invocation, tmpl string) (string, []ReplyPart) {
 	v := vars{ev: h.ev, inv: inv, channel: h.ev.Channel}
+	h.counterVars(ctx, &v)
 	v.count = func() (int64, bool) {
 		if cmd.ID == 0 {
 			return 0, false

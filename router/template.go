@@ -15,6 +15,11 @@ type vars struct {
 	count   func() (int64, bool) // called only when {count} appears
 	points  func() (int64, bool) // called only when {points} appears
 	channel string
+	// Named counters and quotes (see counters.go), called only when their
+	// variable appears; nil leaves the variable as written.
+	counter    func(name string) (int64, bool) // {counter:NAME}: add one, the new value
+	getCounter func(name string) (int64, bool) // {getcounter:NAME}: the value
+	quote      func() (string, bool)           // {quote}: "#N: text" of a random quote
 }
 
 // maxReplyLen bounds a rendered reply.
@@ -38,6 +43,7 @@ func renderParts(tmpl string, v vars) (string, []ReplyPart) {
 		}
 		return tmpl, []ReplyPart{{Text: tmpl, Template: true}}
 	}
+	var once reply
 	var b strings.Builder
 	var parts []ReplyPart
 	add := func(s string, template bool) {
@@ -65,7 +71,7 @@ func renderParts(tmpl string, v vars) (string, []ReplyPart) {
 		close += open
 		add(tmpl[:open], true)
 		name := tmpl[open+1 : close]
-		if val, ok := v.lookup(name); ok {
+		if val, ok := v.lookup(name, &once); ok {
 			add(val, false)
 		} else {
 			add(tmpl[open:close+1], true)
@@ -98,7 +104,7 @@ func cutParts(parts []ReplyPart, n int) []ReplyPart {
 	return parts
 }
 
-func (v vars) lookup(name string) (string, bool) {
+func (v vars) lookup(name string, once *reply) (string, bool) {
 	switch name {
 	case "user":
 		return v.ev.User.Shown(), true
@@ -117,10 +123,12 @@ func (v vars) lookup(name string) (string, bool) {
 	case "platform":
 		return v.ev.Platform, true
 	case "count":
-		if v.count != nil {
-			if n, ok := v.count(); ok {
-				return strconv.FormatInt(n, 10), true
-			}
+		if v.count != nil && !once.countDone {
+			once.count, once.countOK = v.count()
+			once.countDone = true
+		}
+		if once.countOK {
+			return strconv.FormatInt(once.count, 10), true
 		}
 		return "", false
 	case "points":
@@ -130,6 +138,15 @@ func (v vars) lookup(name string) (string, bool) {
 			}
 		}
 		return "", false
+	case "quote":
+		if v.quote != nil && !once.quoteDone {
+			once.quote, once.quoteOK = v.quote()
+			once.quoteDone = true
+		}
+		return once.quote, once.quoteOK
+	}
+	if kind, arg, ok := strings.Cut(name, ":"); ok && (kind == "counter" || kind == "getcounter") {
+		return v.namedCounter(kind == "counter", arg, once)
 	}
 	if n, err := strconv.Atoi(name); err == nil && n >= 1 && n <= maxArgs {
 		if n <= len(v.inv.Args) {
@@ -146,4 +163,57 @@ func (v vars) lookup(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// reply holds what a reply has counted, so each counting variable counts
+// once per reply: {count} and each {counter:NAME} add one at their first
+// appearance and show the same value at the next ones; {getcounter:NAME}
+// after {counter:NAME} shows the new value; {quote} is one quote however
+// often it appears.
+type reply struct {
+	countDone bool
+	count     int64
+	countOK   bool
+	quoteDone bool
+	quote     string
+	quoteOK   bool
+	added     map[string]int64 // named counters added to in this reply
+	failed    map[string]bool  // named counters whose addition failed
+}
+
+// namedCounter is the value of {counter:NAME} (add one) or
+// {getcounter:NAME}. The name is lower-cased; an invalid one, or a template
+// without counters, leaves the variable as written.
+func (v vars) namedCounter(add bool, name string, once *reply) (string, bool) {
+	name = strings.ToLower(name)
+	if !validName(name) || once.failed[name] {
+		return "", false
+	}
+	if n, ok := once.added[name]; ok {
+		return strconv.FormatInt(n, 10), true
+	}
+	f := v.getCounter
+	if add {
+		f = v.counter
+	}
+	if f == nil {
+		return "", false
+	}
+	n, ok := f(name)
+	switch {
+	case add && ok:
+		if once.added == nil {
+			once.added = map[string]int64{}
+		}
+		once.added[name] = n
+	case add:
+		if once.failed == nil {
+			once.failed = map[string]bool{}
+		}
+		once.failed[name] = true
+	}
+	if !ok {
+		return "", false
+	}
+	return strconv.FormatInt(n, 10), true
 }
