@@ -60,6 +60,7 @@ func TestReadStreamlabsCurrencySheet(t *testing.T) {
 			nil,
 			{"carol", "Lion", excelize.Cell{Formula: "=1+1", Value: 150}, excelize.Cell{Formula: "=B2*2", Value: 0.25}},
 			{"not a login!", "", 40, 1},
+			{"@Bob_99", "", 7, 0},
 			{"", "", "", ""},
 		},
 	}, "Currency")
@@ -76,8 +77,10 @@ func TestReadStreamlabsCurrencySheet(t *testing.T) {
 	if diff := cmp.Diff(want, b.Points); diff != "" {
 		t.Errorf("points (-want +got):\n%s", diff)
 	}
-	if len(b.Skipped) != 1 || b.Skipped[0].Name != "not a login!" || !strings.Contains(b.Skipped[0].Reason, "Currency!A6") || !strings.Contains(b.Skipped[0].Reason, "40 points") {
+	if len(b.Skipped) != 2 || b.Skipped[0].Name != "not a login!" || !strings.Contains(b.Skipped[0].Reason, "Currency!A6") || !strings.Contains(b.Skipped[0].Reason, "40 points") {
 		t.Errorf("skipped %+v", b.Skipped)
+	} else if r := b.Skipped[1].Reason; !strings.Contains(r, "a second row for bob_99 (Currency!A7)") || !strings.Contains(r, "7 points") {
+		t.Errorf("duplicate: %q", r)
 	}
 	if len(b.Notes) != 1 || !strings.Contains(b.Notes[0], "Ranks") {
 		t.Errorf("notes %q", b.Notes)
