@@ -256,3 +256,22 @@ func BenchmarkReadStreamlabsCurrency100k(b *testing.B) {
 		}
 	}
 }
+
+// FuzzStreamlabsDate: no cell text panics the date reader, and a date it
+// accepts resolves, in either order, to a real day or says it cannot.
+func FuzzStreamlabsDate(f *testing.F) {
+	for _, s := range []string{"23/04/2021", "04/23/2021 7:05 PM", "2021-04-23T08:05", "44309", "April 23, 2021", "99/99/99", "1e308", "-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := slParseDate(s, false)
+		if !ok {
+			return
+		}
+		for _, dayFirst := range []bool{true, false} {
+			if tm, ok := d.resolve(dayFirst); ok && (tm.Year() < 1899 || tm.Year() > 9999) {
+				t.Fatalf("%q read as %v", s, tm)
+			}
+		}
+	})
+}
