@@ -275,3 +275,23 @@ func FuzzStreamlabsDate(f *testing.F) {
 		}
 	})
 }
+
+// The files of one move, together: a command group, the currency sheet
+// and the quotes sheet, in any order.
+func TestReadStreamlabsAllFiles(t *testing.T) {
+	currency := slWorkbook(t, "Currency.xlsx", map[string][][]any{"Currency": {{"Name", "Rank", "Points", "Hours"}, {"alice", "Rookie", 10, 1}}}, "Currency")
+	quotes := slWorkbook(t, "Quotes.xlsx", map[string][][]any{"Quotes": {{"ID", "Quote", "Game", "Date"}, {5, "hi", "Chess", "2021-04-23"}}}, "Quotes")
+	b, err := ReadStreamlabs([]File{quotes, bftFile(t, "general.abcomg", slGroupExport), currency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Commands) != 4 || len(b.Points) != 1 || len(b.Quotes) != 1 {
+		t.Fatalf("read %d commands, %d balances, %d quotes", len(b.Commands), len(b.Points), len(b.Quotes))
+	}
+	if q := b.Quotes[0]; q.Number != 5 || q.Game != "Chess" || !q.Date.Equal(time.Date(2021, 4, 23, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("quote %+v: numbers not from 0 stay as they are", q)
+	}
+	if p := b.Points[0]; p != (Balance{Login: "alice", Points: 10, Seconds: 3600}) {
+		t.Errorf("balance %+v", p)
+	}
+}
