@@ -20,6 +20,7 @@ import (
 	"github.com/waddle/waddle/dbtest"
 	"github.com/waddle/waddle/importer"
 	"github.com/waddle/waddle/modules"
+	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 )
 
@@ -84,7 +85,8 @@ func newEngine(t testing.TB) *engine {
 	pool := dbtest.Pool(t)
 	rdb, prefix := dbtest.Redis(t)
 	logger := slog.New(slog.DiscardHandler)
-	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix, Logger: logger})
+	rt := router.New(router.Config{Modules: modules.All(), Pool: pool, Redis: rdb, RedisPrefix: prefix,
+		Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- rt.Run(rctx) }()
