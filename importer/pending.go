@@ -54,7 +54,7 @@ func (s *Service) BindPending(ctx context.Context, platform string, seen []Seen)
 			return err
 		}
 		var lock db.ImportAccountsLockParams
-		var credit db.ImportPointsCreditParams
+		cs := make([]credit, len(rows))
 		var bind db.ImportPointsBindParams
 		bind.Platform = platform
 		for i, r := range rows {
@@ -65,32 +65,22 @@ func (s *Service) BindPending(ctx context.Context, platform string, seen []Seen)
 			lock.Platforms = append(lock.Platforms, platform)
 			lock.AccountIds = append(lock.AccountIds, a.AccountID)
 			lock.UserNames = append(lock.UserNames, cut(a.Name, 100))
-			credit.Ords = append(credit.Ords, int32(i))
-			credit.CommunityIds = append(credit.CommunityIds, r.CommunityID)
-			credit.Platforms = append(credit.Platforms, platform)
-			credit.AccountIds = append(credit.AccountIds, a.AccountID)
-			credit.Deltas = append(credit.Deltas, r.Points)
-			credit.Seconds = append(credit.Seconds, r.Seconds)
-			credit.Reasons = append(credit.Reasons, r.Reason)
-			credit.ImportIds = append(credit.ImportIds, r.ImportID)
+			cs[i] = credit{communityID: r.CommunityID, platform: platform, accountID: a.AccountID, points: r.Points,
+				seconds: r.Seconds, reason: r.Reason, importID: r.ImportID}
 		}
 		if err := q.ImportAccountsLock(ctx, lock); err != nil {
 			return fmt.Errorf("lock accounts: %w", err)
 		}
-		got, err := q.ImportPointsCredit(ctx, credit)
+		credited, err := creditAll(ctx, q, cs)
 		if err != nil {
-			return fmt.Errorf("credit: %w", err)
-		}
-		credited := make([]bool, len(rows))
-		for _, i := range got {
-			credited[i] = true
+			return err
 		}
 		var back db.ImportPendingInsertParams
 		for i, r := range rows {
 			if credited[i] {
 				bind.ImportIds = append(bind.ImportIds, r.ImportID)
 				bind.Logins = append(bind.Logins, r.Login)
-				bind.AccountIds = append(bind.AccountIds, credit.AccountIds[i])
+				bind.AccountIds = append(bind.AccountIds, cs[i].accountID)
 				continue
 			}
 			back.CommunityIds = append(back.CommunityIds, r.CommunityID)
