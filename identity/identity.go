@@ -74,6 +74,18 @@ type Config struct {
 	FlushEvery  time.Duration      // how often sightings are written; default 3 seconds
 	Now         func() time.Time   // the clock codes expire by; default time.Now
 	Merges      MergeFollower      // told of every merge; nil: nobody
+	// OnSeen hears of accounts once their sightings are written, and of an
+	// account a hub user linked (CommunityID 0): the importer binds the
+	// balances waiting for their logins. nil: nobody hears.
+	OnSeen func(ctx context.Context, seen []Sighting) error
+}
+
+// Sighting is an account seen in a community (0: linked in the hub).
+type Sighting struct {
+	CommunityID int64
+	Platform    string
+	AccountID   string
+	Name        string
 }
 
 // MergeFollower is told of each merge of two identities: in the merge's
@@ -97,6 +109,7 @@ type Service struct {
 	merges     MergeFollower
 	now        func() time.Time
 	flushEvery time.Duration
+	onSeen     func(ctx context.Context, seen []Sighting) error
 
 	cache *cache
 	seen  *seenBuffer
@@ -135,6 +148,6 @@ func NewService(cfg Config) *Service {
 	logger := cfg.Logger.With("component", "identity")
 	return &Service{pool: cfg.Pool, rdb: cfg.Redis, logger: logger,
 		channel: cfg.RedisPrefix + "identity:invalidate", limiter: cfg.Limiter, sender: cfg.Sender, directory: cfg.Directory,
-		merges: cfg.Merges, now: cfg.Now, flushEvery: cfg.FlushEvery,
+		merges: cfg.Merges, now: cfg.Now, flushEvery: cfg.FlushEvery, onSeen: cfg.OnSeen,
 		cache: newCache(cfg.CacheSize, cfg.CacheTTL), seen: newSeenBuffer()}
 }

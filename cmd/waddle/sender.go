@@ -73,3 +73,21 @@ func (d *botDirectory) FindAccount(ctx context.Context, platform, server, name s
 	}
 	return identity.Account{Platform: platform, ID: id, Name: username}, nil
 }
+
+// twitchLogins resolves imported viewers' Twitch logins through the Twitch
+// bot (Helix Get Users), once the bots are built; without the Twitch bot it
+// knows none, and those viewers wait for their first chat.
+type twitchLogins struct {
+	bots map[string]router.Sender
+}
+
+// TwitchIDs asks the Twitch bot; it implements importer.Resolver.
+func (t *twitchLogins) TwitchIDs(ctx context.Context, logins []string) (map[string]string, error) {
+	r, ok := t.bots[router.Twitch].(interface {
+		TwitchIDs(context.Context, []string) (map[string]string, error)
+	})
+	if !ok {
+		return map[string]string{}, nil
+	}
+	return r.TwitchIDs(ctx, logins)
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/importer"
 	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/marketplace"
@@ -62,22 +63,29 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	sender := &botSender{}                                                                     // the bots need the router: they join the sender once built
 	observer := &workflowObserver{}                                                            // so do the workflows
 	directory := &botDirectory{}                                                               // filled with the bots too
+	binder := &pendingBinder{}                                                                 // imported balances waiting for their viewer; the importer joins below
 	var lbls *labels.Service                                                                   // the roles of labels and the labels know each other
 	groups := labels.NewGroups(labels.GroupsConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger, // the bots join once built
 		LabelsChanged: func(ctx context.Context, cid int64) { lbls.Invalidate(ctx, cid) }})
 	lbls = labels.New(labels.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Roles: groups, Logger: logger})
 	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger,
-		Limiter: a.limiter, Sender: sender, Directory: directory, Merges: labels.MergeFollower{Labels: lbls, Roles: groups}})
+		Limiter: a.limiter, Sender: sender, Directory: directory, OnSeen: binder.seen,
+		Merges: labels.MergeFollower{Labels: lbls, Roles: groups}})
 	extra := append(modules.Identity(ids), modules.Labelling(lbls)...)
 	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
 	settings := router.NewSettings(rt)
+	logins := &twitchLogins{} // the Twitch bot joins below
+	imports := importer.New(importer.Config{Pool: a.pool, Jobs: a.jobs, Commands: settings, Resolver: logins, Logger: logger})
+	binder.imports = imports
+	river.AddWorker(workers, &importer.ApplyWorker{Service: imports})
 	bots, err := newBots(cfg, a, rt, settings, logger)
 	if err != nil {
 		return err
 	}
 	sender.bots = bots.senders
 	directory.bots = bots.senders
+	logins.bots = bots.senders
 	deliveries := platform.NewDeliveries(a.pool, a.jobs)
 	var slackBot slackbot.Responder // nil when the Slack bot is off: responses are dropped with a log line
 	if bots.slack != nil {
