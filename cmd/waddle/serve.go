@@ -32,6 +32,7 @@ import (
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/timers"
 	"github.com/waddle/waddle/workflow"
 )
 
@@ -62,6 +63,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	sender := &botSender{}          // the bots need the router: they join the sender once built
 	observer := &workflowObserver{} // so do the workflows
 	directory := &botDirectory{}    // filled with the bots too
+	lines := timers.NewLines(timers.LinesConfig{Pool: a.pool, Logger: logger.With("component", "timers")})
+	observer.Timers = lines
 	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger,
 		Limiter: a.limiter, Sender: sender, Directory: directory})
 	var lbls *labels.Service                                                                   // the roles of labels and the labels know each other
@@ -96,6 +99,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &labels.RoleWorker{Groups: groups})
 	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
+	timerSvc := timers.New(timers.Config{Pool: a.pool})
+	timerFire := timers.NewScheduler(timers.SchedulerConfig{Pool: a.pool, Poster: rt, Logger: logger.With("component", "timers")})
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -149,6 +154,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Overlays:       ov,
 		Workflows:      flows,
 		Schedules:      schedules,
+		Timers:         timerSvc,
 		WorkflowAccess: workflow.NewPermissions(a.pool),
 		Licensing:      licensing,
 		Auth:           a.auth,
@@ -241,6 +247,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	g.Go(func() error { return triggers.Run(gctx) })
 	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error { return schedules.Run(gctx) })
+	g.Go(func() error { return timerFire.Run(gctx) })
+	g.Go(func() error { return lines.Run(routerCtx) }) // counts until the router stops, then flushes once more
 	// Sightings are written until the router stops, then once more.
 	g.Go(func() error { return ids.Run(routerCtx) })
 	g.Go(func() error {
