@@ -90,6 +90,8 @@ const (
 	dueBatch    = 100 // timers claimed per transaction
 	lateKept    = 20  // earlier missed fire times recorded per timer and pass
 	ticksStored = 200 // ticks kept per timer
+
+	sendTimeout = 30 * time.Second // handing one message to its bot
 )
 
 // post is a message to send once the claim committed.
@@ -200,7 +202,9 @@ func (sc *Scheduler) fireOne(ctx context.Context, q *db.Queries, t db.Timer, liv
 // send posts a claimed message; a refusal is recorded on the tick and the
 // timer.
 func (sc *Scheduler) send(ctx context.Context, p post) bool {
-	_, err := sc.poster.Send(ctx, p.communityID, p.msg, router.Options{})
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	_, err := sc.poster.Send(sctx, p.communityID, p.msg, router.Options{})
+	cancel()
 	if err == nil {
 		return true
 	}
