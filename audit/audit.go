@@ -109,7 +109,7 @@ var Actions = append([]string{SignIn, SignInFailed, SignOut, PasswordResetAsk, P
 	TwoFactorEnabled, TwoFactorRemoved, TwoFactorFailed, TwoFactorCleared, RecoveryCodesGenerated, RecoveryCodeUsed,
 	WorkflowCreated, WorkflowUpdated, WorkflowDeleted, WorkflowPublished, WorkflowDrafted, WorkflowArchived,
 	WorkflowRunStart, WorkflowRunCancel, WorkflowWebhook, WorkflowSchedule,
-	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}, append(append(append(append(marketplaceCatalogActions, marketplaceSocialActions...), marketplacePayActions...), marketplaceInstallActions...), append(append(append(append(labelsActions, identityHubActions...), labelGroupActions...), peopleActions...), counterActions...)...)...)
+	WorkflowLicenceSet, WorkflowLicenceRemoved, WorkflowPermissionsChanged}, append(append(append(append(marketplaceCatalogActions, marketplaceSocialActions...), marketplacePayActions...), marketplaceInstallActions...), append(append(append(append(labelsActions, identityHubActions...), labelGroupActions...), peopleActions...), append(counterActions, timersActions...)...)...)...)
 
 // Actor is who did something and from where.
 type Actor struct {

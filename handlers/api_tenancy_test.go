@@ -66,6 +66,7 @@ type tenancyEnv struct {
 	people  peopleFixture
 	labels  labelsFixture
 	groups  groupsFixture
+	timers  timersFixture
 }
 
 func newTenancyEnv(t *testing.T) *tenancyEnv {
@@ -116,6 +117,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 	x.peopleFixtures(t)
 	x.labelsFixtures(t)
 	x.groupsFixtures(t)
+	x.timersFixtures(t)
 	if _, err := e.pool.Exec(ctx, "UPDATE users SET is_admin = false WHERE id = $1", gx.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +144,7 @@ func (x *tenancyEnv) fingerprint(cid int64) string {
 		`+labelsFingerprint+`,
 		`+labelGroupFingerprint+`,
 		`+counterFingerprint+`,
+		`+timersFingerprint+`,
 		(SELECT name || description FROM communities WHERE id = $1))`, cid).Scan(&s)
 	if err != nil {
 		x.t.Fatal(err)
@@ -170,7 +173,7 @@ func tenancyRoutes() []tenancyRoute {
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
 	return append(append(append(append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), scheduleTenancyRoutes()...),
-		installTenancyRoutes()...), append(socialTenancyRoutes(), peopleTenancyRoutes()...)...), append(append(append(append(catalogTenancyRoutes(), labelsTenancyRoutes()...), groupTenancyRoutes()...), counterTenancyRoutes()...), []tenancyRoute{
+		installTenancyRoutes()...), append(socialTenancyRoutes(), peopleTenancyRoutes()...)...), append(append(append(append(append(catalogTenancyRoutes(), labelsTenancyRoutes()...), groupTenancyRoutes()...), counterTenancyRoutes()...), timersTenancyRoutes()...), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},
 				"core": {200, 200, 401, 200}, "admin": {200, 200, 401, 200}}},

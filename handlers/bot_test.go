@@ -92,8 +92,8 @@ func TestMemberMayLookNotChange(t *testing.T) {
 		if p.managerOnly != "" && doc.Find(fmt.Sprintf(`[data-testid=%q]`, p.managerOnly)).Length() != 0 {
 			t.Errorf("member GET %s shows %s", p.path, p.managerOnly)
 		}
-		if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 16 {
-			t.Errorf("%s: the member's navigation has %d links, want the 16 pages a member may see", p.path, n)
+		if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 17 {
+			t.Errorf("%s: the member's navigation has %d links, want the 17 pages a member may see", p.path, n)
 		}
 		// The manager sees the forms.
 		if p.managerOnly != "" && b.admin.get(b.path("%s", p.path), nil).doc(t).Find(fmt.Sprintf(`[data-testid=%q]`, p.managerOnly)).Length() == 0 {

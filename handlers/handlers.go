@@ -30,6 +30,7 @@ import (
 	"github.com/waddle/waddle/problem"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/timers"
 	"github.com/waddle/waddle/views"
 	"github.com/waddle/waddle/workflow"
 )
@@ -53,6 +54,7 @@ type Config struct {
 	// WorkflowAccess answers who may read, write and run each workflow.
 	WorkflowAccess *workflow.Permissions
 	Schedules      *workflow.Scheduler // the workflows' schedules, which the schedule API edits
+	Timers         *timers.Service     // timed chat messages (timers_hub.go, timers_api.go)
 	// Licensing says each community's plan; nil: no Licence section.
 	Licensing   *workflow.Licensing
 	Audit       audit.Log

@@ -42,6 +42,7 @@ import (
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/router"
 	"github.com/waddle/waddle/secret"
+	"github.com/waddle/waddle/timers"
 	"github.com/waddle/waddle/workflow"
 )
 
@@ -156,7 +157,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	schedules := workflow.NewScheduler(workflow.SchedulerConfig{Service: flows, Logger: logger})
 	cfg := handlers.Config{
 		Auth: a, Communities: c, Router: rt, Settings: settings, Overlays: ov, Audit: audit.Log{Pool: pool},
-		Workflows: flows, WorkflowAccess: workflow.NewPermissions(pool), Schedules: schedules,
+		Workflows: flows, WorkflowAccess: workflow.NewPermissions(pool), Schedules: schedules, Timers: timers.New(timers.Config{Pool: pool}),
 		Licensing: workflow.NewLicensing(workflow.LicensingConfig{Pool: pool, PublicKey: testLicencePublic, Logger: logger}),
 		Health:    health.Checker{Primary: pool, Redis: rdb, MailMode: "log", Jobs: jobs},
 		Limiter:   limiter, Sessions: sessions, Logger: logger, Registry: prometheus.NewRegistry(),

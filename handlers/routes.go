@@ -71,6 +71,7 @@ func (h *Handler) routes() http.Handler {
 			// Overlay updates: keys that act (bots, modules, services) of the community's managers (overlay.go).
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
 			r.Group(h.labelsAPIRoutes) // labels on people and on the community (labels_api.go)
+			r.Group(h.timersAPIRoutes) // timed chat messages (timers_api.go)
 		})
 		h.hubLabelsAPIRoutes(r) // the hub-wide labels (labels_api.go)
 		r.Route("/workflows", h.workflowAPIRoutes)
@@ -181,6 +182,7 @@ func (h *Handler) routes() http.Handler {
 				h.labelsHubRoutes(r)  // labels, and a person's labels panel (labels_hub.go)
 				h.peopleHubRoutes(r)  // people, profiles and reputation: members look, moderators adjust (people.go)
 				h.counterHubRoutes(r) // named counters: members look, managers set and delete (counters.go)
+				h.timersHubRoutes(r)  // timed chat messages: members look, managers change (timers_hub.go)
 				r.Get("/executions", h.executionsPage)
 				r.Get("/servers", h.serversPage)
 				r.Get("/simulator", h.simulatorPage)

@@ -15,6 +15,7 @@ import (
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/timers"
 )
 
 // TestCrossCommunityAccess proves that the owner of community A gets 403 or
@@ -81,6 +82,12 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 
 	profileB := e.mustPerson(t, b.ID, "twitch", "t-beta", "betaviewer", 0, 0) // people.go
+	timerB, err := e.cfg.Timers.Create(ctx, audit.Actor{}, b.ID, timers.Input{Name: "beta", Message: "Beta says hi", Platform: router.Twitch,
+		Server: "betachan", IntervalMinutes: 5, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evilTimer := url.Values{"name": {"evil"}, "message": {"pwned"}, "target": {"twitch|betachan"}, "interval_minutes": {"1"}, "enabled": {"on"}}
 	evilRep := url.Values{"delta": {"-1000"}, "reason": {"pwned"}}
 	evilRule := url.Values{"priority": {"1"}, "match": {"contains"}, "pattern": {"pwned"}, "action": {"ban"}, "enabled": {"on"}}
 	type route struct {
@@ -228,6 +235,17 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "", fmt.Sprintf("/c/%d/people/%d/labels", A, personB), nil, ""},
 		{"", "", fmt.Sprintf("/c/%d/people/%d/labels/%d/remove", A, personB, labelB), nil, ""},
 		{"GET", "/c/{cid}/people", fmt.Sprintf("/c/%d/people", B), nil, ""},
+		// Timers (timers_hub.go), in B and in A with B's timer.
+		{"GET", "/c/{cid}/timers", fmt.Sprintf("/c/%d/timers", B), nil, ""},
+		{"POST", "/c/{cid}/timers", fmt.Sprintf("/c/%d/timers", B), evilTimer, ""},
+		{"GET", "/c/{cid}/timers/{tid}/edit", fmt.Sprintf("/c/%d/timers/%d/edit", B, timerB.ID), nil, ""},
+		{"POST", "/c/{cid}/timers/{tid}", fmt.Sprintf("/c/%d/timers/%d", B, timerB.ID), evilTimer, ""},
+		{"POST", "/c/{cid}/timers/{tid}/toggle", fmt.Sprintf("/c/%d/timers/%d/toggle", B, timerB.ID), nil, ""},
+		{"POST", "/c/{cid}/timers/{tid}/delete", fmt.Sprintf("/c/%d/timers/%d/delete", B, timerB.ID), nil, ""},
+		{"GET", "", fmt.Sprintf("/c/%d/timers/%d/edit", A, timerB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/timers/%d", A, timerB.ID), evilTimer, ""},
+		{"", "", fmt.Sprintf("/c/%d/timers/%d/toggle", A, timerB.ID), nil, ""},
+		{"", "", fmt.Sprintf("/c/%d/timers/%d/delete", A, timerB.ID), nil, ""},
 		{"GET", "/c/{cid}/people/{identity}", fmt.Sprintf("/c/%d/people/%d", B, profileB), nil, ""},
 		{"POST", "/c/{cid}/people/{identity}/reputation", fmt.Sprintf("/c/%d/people/%d/reputation", B, profileB), evilRep, ""},
 		{"GET", "", fmt.Sprintf("/c/%d/people/%d", A, profileB), nil, ""},
@@ -246,6 +264,14 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"", "", fmt.Sprintf("/c/%d/invitations/%d/revoke", A, invB), nil, ""},
 	}
 	apiCases := []route{
+		{"GET", "/api/v1/communities/{cid}/timers", fmt.Sprintf("/communities/%d/timers", B), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/timers", fmt.Sprintf("/communities/%d/timers", B), nil, `{"name":"evil","message":"pwned","platform":"twitch","server":"betachan","interval_minutes":1}`},
+		{"GET", "/api/v1/communities/{cid}/timers/{tid}", fmt.Sprintf("/communities/%d/timers/%d", B, timerB.ID), nil, ""},
+		{"PATCH", "/api/v1/communities/{cid}/timers/{tid}", fmt.Sprintf("/communities/%d/timers/%d", B, timerB.ID), nil, `{"message":"pwned"}`},
+		{"DELETE", "/api/v1/communities/{cid}/timers/{tid}", fmt.Sprintf("/communities/%d/timers/%d", B, timerB.ID), nil, ""},
+		{"GET", "", fmt.Sprintf("/communities/%d/timers/%d", A, timerB.ID), nil, ""},
+		{"PATCH", "", fmt.Sprintf("/communities/%d/timers/%d", A, timerB.ID), nil, `{"message":"pwned"}`},
+		{"DELETE", "", fmt.Sprintf("/communities/%d/timers/%d", A, timerB.ID), nil, ""},
 		{"GET", "/api/v1/communities/{cid}/labels/{label}/groups", fmt.Sprintf("/communities/%d/labels/%d/groups", B, lblB), nil, ""},
 		{"POST", "/api/v1/communities/{cid}/labels/{label}/groups", fmt.Sprintf("/communities/%d/labels/%d/groups", B, lblB), nil, `{"platform":"twitch","server":"betachan","group":"vip"}`},
 		{"DELETE", "/api/v1/communities/{cid}/labels/{label}/groups/{gid}", fmt.Sprintf("/communities/%d/labels/%d/groups/1", B, lblB), nil, ""},
@@ -413,6 +439,10 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM api_keys WHERE name = 'evil' OR community_id = $1 AND id <> $2", B, keyB.ID); n != 0 {
 		t.Error("a key was created in B through B's routes")
+	}
+	if n := e.count("SELECT count(*) FROM timers WHERE community_id = $1 AND id = $2 AND name = 'beta' AND message = 'Beta says hi' AND enabled", B, timerB.ID); n != 1 ||
+		e.count("SELECT count(*) FROM timers") != 1 {
+		t.Error("B's timer changed, or a timer was created")
 	}
 	if n := e.count("SELECT count(*) FROM audit_log WHERE community_id = $1 AND actor_id = $2", B, alice.ID); n != 0 {
 		t.Errorf("%d audit entries by alice in B", n)

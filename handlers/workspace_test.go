@@ -32,6 +32,7 @@ func TestWorkspaceNavigation(t *testing.T) {
 		{"/overlays", "Overlays", "Overlays"},
 		{"/modules", "Modules", "Modules"},
 		{"/runs", "Runs", "Runs"},
+		{"/timers", "Timers", "Timers"},
 		{"/marketplace", "Marketplace", "Marketplace"},
 		{"/marketplace/installed", "Installed modules", "Installed modules"},
 		{"/executions", "Execution log", "Execution log"},
@@ -50,8 +51,8 @@ func TestWorkspaceNavigation(t *testing.T) {
 			if got := doc.Find(`[data-testid=community-nav] a[aria-current=page]`).Text(); got != p.current {
 				t.Errorf("the navigation marks %q, want %q", got, p.current)
 			}
-			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 18 {
-				t.Errorf("a manager's navigation has %d links, want 18", n)
+			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 19 {
+				t.Errorf("a manager's navigation has %d links, want 19", n)
 			}
 			if got := doc.Find(`[data-testid=hub-nav] a[aria-current]`).Text(); got != "" {
 				t.Errorf("the top bar marks %q as the current page inside a community", got)
@@ -88,7 +89,7 @@ func TestWorkspaceMemberNavigation(t *testing.T) {
 	var labels []string
 	doc.Find(`[data-testid=community-nav] a`).Each(func(_ int, s *goquery.Selection) { labels = append(labels, s.Text()) })
 	got := strings.Join(labels, ", ")
-	want := "Overview, Commands, Moderation, Simulator, People, Points, Labels, Overlays, Modules, Workflows, Runs, Marketplace, Installed modules, Execution log, Platforms, Members"
+	want := "Overview, Commands, Moderation, Simulator, People, Points, Labels, Overlays, Modules, Workflows, Runs, Timers, Marketplace, Installed modules, Execution log, Platforms, Members"
 	if got != want {
 		t.Errorf("a member's navigation: %s\nwant: %s", got, want)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/timers"
 	"github.com/waddle/waddle/workflow"
 )
 
@@ -60,10 +61,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &auth.SweepWorker{Service: a.auth})
 	river.AddWorker(workers, &router.SweepWorker{Pool: a.pool})
 	ov := overlay.New(overlay.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger.With("component", "overlay")})
-	sender := &botSender{}                                                                     // the bots need the router: they join the sender once built
-	observer := &workflowObserver{}                                                            // so do the workflows
-	directory := &botDirectory{}                                                               // filled with the bots too
-	binder := &pendingBinder{}                                                                 // imported balances waiting for their viewer; the importer joins below
+	sender := &botSender{}          // the bots need the router: they join the sender once built
+	observer := &workflowObserver{} // so do the workflows
+	directory := &botDirectory{}    // filled with the bots too
+	binder := &pendingBinder{}      // imported balances waiting for their viewer; the importer joins below
+	lines := timers.NewLines(timers.LinesConfig{Pool: a.pool, Logger: logger.With("component", "timers")})
+	observer.Timers = lines
 	var lbls *labels.Service                                                                   // the roles of labels and the labels know each other
 	groups := labels.NewGroups(labels.GroupsConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger, // the bots join once built
 		LabelsChanged: func(ctx context.Context, cid int64) { lbls.Invalidate(ctx, cid) }})
@@ -104,6 +107,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	river.AddWorker(workers, &labels.RoleWorker{Groups: groups})
 	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
+	timerSvc := timers.New(timers.Config{Pool: a.pool})
+	timerFire := timers.NewScheduler(timers.SchedulerConfig{Pool: a.pool, Poster: rt, Logger: logger.With("component", "timers")})
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
 		Logger:  logger.With("component", "jobs"),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}, workflow.Queue: {MaxWorkers: 10}},
@@ -157,6 +162,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Overlays:       ov,
 		Workflows:      flows,
 		Schedules:      schedules,
+		Timers:         timerSvc,
 		WorkflowAccess: workflow.NewPermissions(a.pool),
 		Licensing:      licensing,
 		Auth:           a.auth,
@@ -249,6 +255,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	g.Go(func() error { return triggers.Run(gctx) })
 	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error { return schedules.Run(gctx) })
+	g.Go(func() error { return timerFire.Run(gctx) })
+	g.Go(func() error { return lines.Run(routerCtx) }) // counts until the router stops, then flushes once more
 	// Sightings are written until the router stops, then once more.
 	g.Go(func() error { return ids.Run(routerCtx) })
 	g.Go(func() error {

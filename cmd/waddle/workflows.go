@@ -11,6 +11,7 @@ import (
 	"github.com/waddle/waddle/executor"
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/timers"
 	"github.com/waddle/waddle/workflow"
 )
 
@@ -42,7 +43,8 @@ func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settin
 	return flows, licensing, triggers, schedules
 }
 
-// workflowObserver is the router's Observer: the workflows' trigger index.
+// workflowObserver is the router's Observer: the workflows' trigger index,
+// and the timers' chat line counter.
 //
 // The router is built before the workflow engine (which runs its nodes
 // through it), so it gets this at construction and newWorkflows fills the
@@ -50,9 +52,13 @@ func newWorkflows(cfg config, a *app, rt *router.Router, settings *router.Settin
 // router, and no lock, since Triggers is never written again.
 type workflowObserver struct {
 	Triggers *workflow.Triggers // nil: no workflows, nothing observed
+	Timers   *timers.Lines      // counts chat lines, follows streams; nil: none
 }
 
 func (o *workflowObserver) Observed(ctx context.Context, h router.Handled) {
+	if o.Timers != nil {
+		o.Timers.Observed(ctx, h)
+	}
 	if o.Triggers != nil {
 		o.Triggers.Observed(ctx, h)
 	}
@@ -62,7 +68,13 @@ func (o *workflowObserver) Wants(cid int64, kind router.Kind, cmds []router.Comm
 	return o.Triggers != nil && o.Triggers.Wants(cid, kind, cmds)
 }
 
+// ObservedTx tells the workflows in the event's transaction; the router
+// then does not call Observed, so the timers count the event here too (in
+// memory only, before the commit: a rolled-back event may count a line).
 func (o *workflowObserver) ObservedTx(ctx context.Context, tx pgx.Tx, h router.Handled) error {
+	if o.Timers != nil {
+		o.Timers.Observed(ctx, h)
+	}
 	return o.Triggers.ObservedTx(ctx, tx, h)
 }
 
