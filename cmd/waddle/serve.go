@@ -25,6 +25,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/importer"
 	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/marketplace"
@@ -94,6 +95,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		groups.SetGiver(p, g)
 	}
 	river.AddWorker(workers, &labels.RoleWorker{Groups: groups})
+	imports := newImporter(a, logger) // import_cmd.go
+	river.AddWorker(workers, &importer.ApplyWorker{Service: imports})
 	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
@@ -188,6 +191,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	hcfg.AccountOAuth = accountOAuth(cfg, bots) // config_discord_oauth.go
 	hcfg.WorkflowWebhooks = flowHooks
+	hcfg.Imports, hcfg.NightbotAPI, hcfg.StreamElementsAPI = imports, cfg.Imports.nightbotAPI(), cfg.Imports.streamElementsAPI()
 	h := handlers.New(hcfg)
 
 	if ln == nil {
