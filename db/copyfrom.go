@@ -53,6 +53,47 @@ func (q *Queries) CommandExecutionInsert(ctx context.Context, arg []CommandExecu
 	return q.db.CopyFrom(ctx, []string{"command_executions"}, []string{"community_id", "command", "platform", "user_id", "user_name", "args", "executor", "outcome", "duration_us", "error", "created_at", "module_version_id", "refused"}, &iteratorForCommandExecutionInsert{rows: arg})
 }
 
+// iteratorForImportPointsCopy implements pgx.CopyFromSource.
+type iteratorForImportPointsCopy struct {
+	rows                 []ImportPointsCopyParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForImportPointsCopy) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForImportPointsCopy) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ImportID,
+		r.rows[0].CommunityID,
+		r.rows[0].Seq,
+		r.rows[0].Platform,
+		r.rows[0].Login,
+		r.rows[0].AccountID,
+		r.rows[0].Name,
+		r.rows[0].Points,
+		r.rows[0].Seconds,
+		r.rows[0].Currency,
+	}, nil
+}
+
+func (r iteratorForImportPointsCopy) Err() error {
+	return nil
+}
+
+func (q *Queries) ImportPointsCopy(ctx context.Context, arg []ImportPointsCopyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"import_points"}, []string{"import_id", "community_id", "seq", "platform", "login", "account_id", "name", "points", "seconds", "currency"}, &iteratorForImportPointsCopy{rows: arg})
+}
+
 // iteratorForRecoveryCodeInsert implements pgx.CopyFromSource.
 type iteratorForRecoveryCodeInsert struct {
 	rows                 []RecoveryCodeInsertParams

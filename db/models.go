@@ -225,6 +225,7 @@ type ImportPoint struct {
 	Name        string
 	Points      int64
 	Seconds     int64
+	Currency    string
 }
 
 type Label struct {
