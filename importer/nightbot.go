@@ -20,6 +20,9 @@ type nbCommand struct {
 	CoolDown  int64  `json:"coolDown"` // seconds
 	Count     int64  `json:"count"`
 	UserLevel string `json:"userLevel"`
+	// Default is set on Nightbot's built-in commands (GET
+	// /1/commands/default), which are not the channel's own.
+	Default string `json:"_name"`
 }
 
 type nbTimer struct {
@@ -175,6 +178,9 @@ func (d nbData) bundle() *Bundle {
 		}
 		name, ok := apiCommandName(c.Name)
 		switch {
+		case c.Default != "":
+			b.Skipped = append(b.Skipped, Skipped{Category: "command", Name: c.Default, Reason: "a Nightbot built-in command, not one of the channel's own; Waddle has its own built-in modules"})
+			continue
 		case !ok:
 			b.Skipped = append(b.Skipped, Skipped{Category: "command", Name: c.Name, Reason: apiBadName(c.Name)})
 			continue
@@ -212,10 +218,11 @@ func (d nbData) bundle() *Bundle {
 		if why != "" {
 			att = append(att, why)
 		}
-		name := strings.TrimSpace(t.Name)
+		name := apiTimerName(t.Name, "")
 		if name == "" {
 			name = fmt.Sprintf("Nightbot timer %d", len(b.Timers)+1)
 		}
+		att = append(att, apiReplyAttention(msg)...)
 		b.Timers = append(b.Timers, Timer{
 			Name: name, Message: msg, Original: t.Message, Attention: att,
 			IntervalMinutes: minutes, MinLines: min(max(t.Lines, 0), 10000), Enabled: t.Enabled,

@@ -73,14 +73,14 @@ func apiMatch(s string, openCh, close byte) int {
 	return -1
 }
 
-// waddleVar matches what router/template.go would render as a variable.
-var waddleVar = regexp.MustCompile(`\{(user|touser|args|count|channel|platform|points|quote|[1-9]|random:[0-9]+-[0-9]+|counter:[a-z0-9_]+|getcounter:[a-z0-9_]+)\}`)
+// apiWaddleVar matches what router/template.go would render as a variable.
+var apiWaddleVar = regexp.MustCompile(`\{(user|touser|args|count|channel|platform|points|quote|[1-9]|random:[0-9]+-[0-9]+|counter:[a-z0-9_]+|getcounter:[a-z0-9_]+)\}`)
 
 // apiLiteralVars names text that was plain in the source but that Waddle
 // would replace.
 func apiLiteralVars(s string) []string {
 	var out []string
-	for _, m := range waddleVar.FindAllString(s, 3) {
+	for _, m := range apiWaddleVar.FindAllString(s, 3) {
 		out = append(out, fmt.Sprintf("%s was plain text in the source; Waddle reads it as its variable", m))
 	}
 	return out
@@ -103,20 +103,20 @@ func apiShown(open, close, name, rest string) string {
 	return open + name + close
 }
 
-var commandNameRe = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+var apiNameRe = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 
 // apiCommandName makes a source's command name Waddle's: lower case,
 // without the "!" prefix. ok false when it cannot be made so.
 func apiCommandName(name string) (string, bool) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	n = strings.TrimPrefix(n, "!")
-	return n, commandNameRe.MatchString(n)
+	return n, apiNameRe.MatchString(n)
 }
 
 // apiCounterName makes a counter name Waddle's, as apiCommandName.
 func apiCounterName(name string) (string, bool) {
 	n := strings.ToLower(strings.TrimSpace(name))
-	return n, commandNameRe.MatchString(n)
+	return n, apiNameRe.MatchString(n)
 }
 
 // apiBadName says why a name was skipped.
@@ -157,4 +157,15 @@ func apiRegex(pattern string) string {
 		return fmt.Sprintf("Waddle's regular expressions (RE2) cannot read it: %v", err)
 	}
 	return ""
+}
+
+// apiTimerName fits a timer's name and suffix to Waddle's 64 characters,
+// shortening the name.
+func apiTimerName(name, suffix string) string {
+	r := []rune(strings.TrimSpace(name))
+	room := 64 - utf8.RuneCountInString(suffix)
+	if len(r) > room {
+		r = append(r[:room-1], '…')
+	}
+	return string(r) + suffix
 }

@@ -152,6 +152,16 @@ func TestReadNightbotBadFiles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("default commands", func(t *testing.T) {
+		b, err := importer.ReadNightbot([]importer.File{writeFile(t, "default.json", `{"_total": 1, "status": 200, "commands": [
+		  {"_name": "!commands", "name": "!commands", "coolDown": 5, "enabled": true, "userLevel": "everyone", "_description": "Lists commands"}]}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Commands) != 0 || len(b.Skipped) != 1 || !strings.Contains(b.Skipped[0].Reason, "built-in") {
+			t.Errorf("commands %+v, skipped %+v", b.Commands, b.Skipped)
+		}
+	})
 	t.Run("too large", func(t *testing.T) {
 		f := writeFile(t, "big.json", `{"commands": []}`)
 		f.Size = importer.MaxCommandsBytes + 1

@@ -152,7 +152,7 @@ func nightbotInterval(cron string) (minutes int, why string) {
 		}
 		return clamp(n), why
 	}
-	perHour, evenM := cronCount(minute, 60)
+	perHour, evenM := nbCronCount(minute, 60)
 	if perHour == 0 {
 		return 15, fmt.Sprintf("the interval %q cannot be read; set to every 15 minutes", cron)
 	}
@@ -160,23 +160,23 @@ func nightbotInterval(cron string) (minutes int, why string) {
 	case hour == "*":
 		return note((60+perHour/2)/perHour, evenM && 60%perHour == 0)
 	case perHour == 1:
-		perDay, evenH := cronCount(hour, 24)
+		perDay, evenH := nbCronCount(hour, 24)
 		if perDay == 0 {
 			return 15, fmt.Sprintf("the interval %q cannot be read; set to every 15 minutes", cron)
 		}
 		return note((1440+perDay/2)/perDay, evenH && 24%perDay == 0)
 	}
-	perDay, _ := cronCount(hour, 24)
+	perDay, _ := nbCronCount(hour, 24)
 	if perDay == 0 {
 		return 15, fmt.Sprintf("the interval %q cannot be read; set to every 15 minutes", cron)
 	}
 	return note(1440/(perDay*perHour), false)
 }
 
-// cronCount counts the values one cron field matches in 0..n-1, and
+// nbCronCount counts the values one cron field matches in 0..n-1, and
 // whether they are evenly spaced (a step or a single value). 0 when the
 // field cannot be read.
-func cronCount(field string, n int) (int, bool) {
+func nbCronCount(field string, n int) (int, bool) {
 	if field == "*" {
 		return n, true
 	}

@@ -190,3 +190,29 @@ func FuzzTranslateNightbot(f *testing.F) {
 		}
 	})
 }
+
+func TestTimerName(t *testing.T) {
+	long := strings.Repeat("é", 70)
+	if got := apiTimerName(long, ""); utf8.RuneCountInString(got) != 64 || !strings.HasSuffix(got, "…") {
+		t.Errorf("apiTimerName(70 runes) = %q (%d runes)", got, utf8.RuneCountInString(got))
+	}
+	if got := apiTimerName(long, " (2 of 3)"); utf8.RuneCountInString(got) != 64 || !strings.HasSuffix(got, "… (2 of 3)") {
+		t.Errorf("apiTimerName with suffix = %q", got)
+	}
+	if got := apiTimerName(" socials ", " (1 of 2)"); got != "socials (1 of 2)" {
+		t.Errorf("apiTimerName = %q", got)
+	}
+}
+
+func TestLongReplyAttention(t *testing.T) {
+	b := nbData{
+		commands: []nbCommand{{Name: "!long", Message: strings.Repeat("a", 501)}},
+		timers:   []nbTimer{{Name: strings.Repeat("t", 80), Message: strings.Repeat("b", 600), Interval: "*/10 * * * *"}},
+	}.bundle()
+	if len(b.Commands) != 1 || len(b.Commands[0].Attention) != 1 || !strings.Contains(b.Commands[0].Attention[0], "longer than 500") {
+		t.Errorf("command attention = %q", b.Commands[0].Attention)
+	}
+	if len(b.Timers) != 1 || len(b.Timers[0].Attention) != 1 || utf8.RuneCountInString(b.Timers[0].Name) != 64 {
+		t.Errorf("timer = %q, attention %q", b.Timers[0].Name, b.Timers[0].Attention)
+	}
+}
