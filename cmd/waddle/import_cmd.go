@@ -19,12 +19,16 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/importer"
+	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/router"
 )
 
 // newImporter is the import engine as serve and `waddle import` build it.
-func newImporter(a *app, logger *slog.Logger) *importer.Service {
-	return importer.New(importer.Config{Pool: a.pool, Jobs: a.jobs, Logger: logger})
+// Logins are matched to the accounts Waddle knows; the others wait, pending,
+// for their first chat (no Helix lookup is wired yet).
+func newImporter(a *app, commands *router.Settings, logger *slog.Logger) *importer.Service {
+	return importer.New(importer.Config{Pool: a.pool, Jobs: a.jobs, Commands: commands, Logger: logger})
 }
 
 // importArgs is `waddle import`'s command line.
@@ -171,7 +175,14 @@ func importCmd(ctx context.Context, cfg config, logger *slog.Logger, args []stri
 	if err != nil {
 		return cliError(err)
 	}
-	svc := newImporter(a, logger)
+	// The router's settings say which names are built in and drop the
+	// cached commands of every instance once the import wrote its own.
+	rt := router.New(router.Config{Modules: modules.All(), Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Limiter: a.limiter, Logger: logger})
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	rdone := make(chan error, 1)
+	go func() { rdone <- rt.Run(rctx) }()
+	defer func() { stop(); <-rdone }()
+	svc := newImporter(a, router.NewSettings(rt), logger)
 	by := audit.Actor{Email: "waddle import (terminal)"}
 	names := make([]string, len(files))
 	for i, f := range files {

@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		groups.SetGiver(p, g)
 	}
 	river.AddWorker(workers, &labels.RoleWorker{Groups: groups})
-	imports := newImporter(a, logger) // import_cmd.go
+	imports := newImporter(a, settings, logger) // import_cmd.go
 	river.AddWorker(workers, &importer.ApplyWorker{Service: imports})
 	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
