@@ -10,6 +10,46 @@ import (
 	"time"
 )
 
+const importAccountIdentities = `-- name: ImportAccountIdentities :many
+SELECT c.ord::int AS ord, a.identity_id, a.user_name
+FROM (SELECT unnest($1::int[]) AS ord, unnest($2::text[]) AS platform,
+    unnest($3::text[]) AS account_id) c
+JOIN identity_accounts a ON a.platform = c.platform AND a.account_id = c.account_id
+`
+
+type ImportAccountIdentitiesParams struct {
+	Ords       []int32
+	Platforms  []string
+	AccountIds []string
+}
+
+type ImportAccountIdentitiesRow struct {
+	Ord        int32
+	IdentityID int64
+	UserName   string
+}
+
+// The identity of each locked account (a row per input, by ord).
+func (q *Queries) ImportAccountIdentities(ctx context.Context, arg ImportAccountIdentitiesParams) ([]ImportAccountIdentitiesRow, error) {
+	rows, err := q.db.Query(ctx, importAccountIdentities, arg.Ords, arg.Platforms, arg.AccountIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportAccountIdentitiesRow{}
+	for rows.Next() {
+		var i ImportAccountIdentitiesRow
+		if err := rows.Scan(&i.Ord, &i.IdentityID, &i.UserName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const importAccountsByLogin = `-- name: ImportAccountsByLogin :many
 SELECT DISTINCT ON (lower(user_name)) lower(user_name)::text AS login, account_id
 FROM identity_accounts
@@ -87,6 +127,63 @@ type ImportAliasesInsertParams struct {
 func (q *Queries) ImportAliasesInsert(ctx context.Context, arg ImportAliasesInsertParams) error {
 	_, err := q.db.Exec(ctx, importAliasesInsert, arg.CommunityID, arg.Aliases, arg.CommandIds)
 	return err
+}
+
+const importBalancesAdd = `-- name: ImportBalancesAdd :many
+INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+SELECT u.community_id, u.identity_id, u.platform, u.user_id, u.user_name, u.delta
+FROM (SELECT unnest($1::bigint[]) AS community_id, unnest($2::bigint[]) AS identity_id,
+    unnest($3::text[]) AS platform, unnest($4::text[]) AS user_id,
+    unnest($5::text[]) AS user_name, unnest($6::bigint[]) AS delta) u
+ORDER BY u.community_id, u.identity_id
+ON CONFLICT (community_id, identity_id) DO UPDATE
+SET balance = points_balances.balance + EXCLUDED.balance, updated_at = now()
+WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
+RETURNING points_balances.community_id, points_balances.identity_id
+`
+
+type ImportBalancesAddParams struct {
+	CommunityIds []int64
+	IdentityIds  []int64
+	Platforms    []string
+	UserIds      []string
+	UserNames    []string
+	Deltas       []int64
+}
+
+type ImportBalancesAddRow struct {
+	CommunityID int64
+	IdentityID  int64
+}
+
+// Adds to each identity's balance (one row per community and identity, in
+// key order so that two writers cannot deadlock); a balance that would
+// leave ±(2^53 − 1) is left as it is and not returned.
+func (q *Queries) ImportBalancesAdd(ctx context.Context, arg ImportBalancesAddParams) ([]ImportBalancesAddRow, error) {
+	rows, err := q.db.Query(ctx, importBalancesAdd,
+		arg.CommunityIds,
+		arg.IdentityIds,
+		arg.Platforms,
+		arg.UserIds,
+		arg.UserNames,
+		arg.Deltas,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportBalancesAddRow{}
+	for rows.Next() {
+		var i ImportBalancesAddRow
+		if err := rows.Scan(&i.CommunityID, &i.IdentityID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const importCommandAliases = `-- name: ImportCommandAliases :many
@@ -561,6 +658,38 @@ func (q *Queries) ImportGetForUpdate(ctx context.Context, arg ImportGetForUpdate
 	return i, err
 }
 
+const importLedgerInsert = `-- name: ImportLedgerInsert :exec
+INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason, import_id)
+SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]),
+    unnest($4::text[]), unnest($5::text[]), unnest($6::bigint[]),
+    unnest($7::text[]), unnest($8::bigint[])
+`
+
+type ImportLedgerInsertParams struct {
+	CommunityIds []int64
+	IdentityIds  []int64
+	Platforms    []string
+	UserIds      []string
+	UserNames    []string
+	Deltas       []int64
+	Reasons      []string
+	ImportIds    []int64
+}
+
+func (q *Queries) ImportLedgerInsert(ctx context.Context, arg ImportLedgerInsertParams) error {
+	_, err := q.db.Exec(ctx, importLedgerInsert,
+		arg.CommunityIds,
+		arg.IdentityIds,
+		arg.Platforms,
+		arg.UserIds,
+		arg.UserNames,
+		arg.Deltas,
+		arg.Reasons,
+		arg.ImportIds,
+	)
+	return err
+}
+
 const importList = `-- name: ImportList :many
 SELECT id, community_id, source, state, created_by, file_names, choices, report, points_total, points_done,
     items_done, error, created_at, applied_at, undone_at
@@ -806,89 +935,6 @@ type ImportPointsCopyParams struct {
 	Points      int64
 	Seconds     int64
 	Currency    string
-}
-
-const importPointsCredit = `-- name: ImportPointsCredit :many
-WITH c AS (
-    SELECT unnest($1::int[]) AS ord, unnest($2::bigint[]) AS community_id,
-        unnest($3::text[]) AS platform, unnest($4::text[]) AS account_id,
-        unnest($5::bigint[]) AS delta, unnest($6::bigint[]) AS secs,
-        unnest($7::text[]) AS reason, unnest($8::bigint[]) AS import_id
-), per AS (
-    SELECT c.ord, c.community_id, c.platform, c.account_id, c.delta, c.secs, c.reason, c.import_id, a.identity_id, a.user_name
-    FROM c JOIN identity_accounts a ON a.platform = c.platform AND a.account_id = c.account_id
-), sums AS (
-    SELECT community_id, identity_id, min(platform) AS platform, min(account_id) AS account_id, min(user_name) AS user_name,
-        sum(delta) AS delta, sum(secs) AS secs
-    FROM per GROUP BY community_id, identity_id
-), bal AS (
-    INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
-    SELECT s.community_id, s.identity_id, s.platform, s.account_id, s.user_name, s.delta::bigint FROM sums s
-    WHERE abs(s.delta) <= 9007199254740991
-    ORDER BY s.community_id, s.identity_id
-    ON CONFLICT (community_id, identity_id) DO UPDATE
-    SET balance = points_balances.balance + EXCLUDED.balance, updated_at = now()
-    WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
-    RETURNING points_balances.community_id, points_balances.identity_id
-), ledger AS (
-    INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason, import_id)
-    SELECT p.community_id, p.identity_id, p.platform, p.account_id, p.user_name, p.delta, p.reason, p.import_id
-    FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
-    WHERE p.delta <> 0
-), watched AS (
-    INSERT INTO watch_time (community_id, identity_id, platform, user_id, user_name, seconds)
-    SELECT s.community_id, s.identity_id, s.platform, s.account_id, s.user_name, least(s.secs, 9007199254740991)::bigint
-    FROM sums s JOIN bal b ON b.community_id = s.community_id AND b.identity_id = s.identity_id
-    WHERE s.secs > 0
-    ORDER BY s.community_id, s.identity_id
-    ON CONFLICT (community_id, identity_id) DO UPDATE
-    SET seconds = least(watch_time.seconds + EXCLUDED.seconds, 9007199254740991), updated_at = now()
-)
-SELECT p.ord::int AS ord FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
-`
-
-type ImportPointsCreditParams struct {
-	Ords         []int32
-	CommunityIds []int64
-	Platforms    []string
-	AccountIds   []string
-	Deltas       []int64
-	Seconds      []int64
-	Reasons      []string
-	ImportIds    []int64
-}
-
-// Credits balances (and watch time) to the identities of locked accounts,
-// one ledger row per input row, each identity's balance once per community
-// by the sum; an identity whose balance would leave ±(2^53 − 1) gets
-// nothing. Returns the ords of the rows credited.
-func (q *Queries) ImportPointsCredit(ctx context.Context, arg ImportPointsCreditParams) ([]int32, error) {
-	rows, err := q.db.Query(ctx, importPointsCredit,
-		arg.Ords,
-		arg.CommunityIds,
-		arg.Platforms,
-		arg.AccountIds,
-		arg.Deltas,
-		arg.Seconds,
-		arg.Reasons,
-		arg.ImportIds,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int32{}
-	for rows.Next() {
-		var ord int32
-		if err := rows.Scan(&ord); err != nil {
-			return nil, err
-		}
-		items = append(items, ord)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const importPointsReverse = `-- name: ImportPointsReverse :one
@@ -1287,6 +1333,40 @@ func (q *Queries) ImportTimersInsert(ctx context.Context, arg ImportTimersInsert
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const importWatchAdd = `-- name: ImportWatchAdd :exec
+INSERT INTO watch_time (community_id, identity_id, platform, user_id, user_name, seconds)
+SELECT u.community_id, u.identity_id, u.platform, u.user_id, u.user_name, u.seconds
+FROM (SELECT unnest($1::bigint[]) AS community_id, unnest($2::bigint[]) AS identity_id,
+    unnest($3::text[]) AS platform, unnest($4::text[]) AS user_id,
+    unnest($5::text[]) AS user_name, unnest($6::bigint[]) AS seconds) u
+ORDER BY u.community_id, u.identity_id
+ON CONFLICT (community_id, identity_id) DO UPDATE
+SET seconds = least(watch_time.seconds + EXCLUDED.seconds, 9007199254740991), updated_at = now()
+`
+
+type ImportWatchAddParams struct {
+	CommunityIds []int64
+	IdentityIds  []int64
+	Platforms    []string
+	UserIds      []string
+	UserNames    []string
+	Seconds      []int64
+}
+
+// Adds watch time to each identity (one row per community and identity, in
+// key order).
+func (q *Queries) ImportWatchAdd(ctx context.Context, arg ImportWatchAddParams) error {
+	_, err := q.db.Exec(ctx, importWatchAdd,
+		arg.CommunityIds,
+		arg.IdentityIds,
+		arg.Platforms,
+		arg.UserIds,
+		arg.UserNames,
+		arg.Seconds,
+	)
+	return err
 }
 
 const importWatchTimeReverse = `-- name: ImportWatchTimeReverse :execrows

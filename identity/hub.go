@@ -77,6 +77,11 @@ func (s *Service) LinkHub(ctx context.Context, actor audit.Actor, userID int64, 
 	if !out.Already {
 		s.invalidate(ctx, out.Into, out.From)
 	}
+	if s.onSeen != nil {
+		if err := s.onSeen(ctx, []Sighting{{Platform: acc.Platform, AccountID: acc.ID, Name: acc.Name}}); err != nil {
+			s.logger.WarnContext(ctx, "linked account not passed on", "err", err)
+		}
+	}
 	s.logger.InfoContext(ctx, "hub user linked an account", "user", userID, "platform", acc.Platform, "account", acc.ID,
 		"identity", out.Into, "absorbed", out.From, "already", out.Already)
 	return out, nil

@@ -7,6 +7,7 @@
 package identity
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -71,6 +72,18 @@ type Config struct {
 	CacheTTL    time.Duration      // how long a cached identity is trusted; default 10 minutes
 	FlushEvery  time.Duration      // how often sightings are written; default 3 seconds
 	Now         func() time.Time   // the clock codes expire by; default time.Now
+	// OnSeen hears of accounts once their sightings are written, and of an
+	// account a hub user linked (CommunityID 0): the importer binds the
+	// balances waiting for their logins. nil: nobody hears.
+	OnSeen func(ctx context.Context, seen []Sighting) error
+}
+
+// Sighting is an account seen in a community (0: linked in the hub).
+type Sighting struct {
+	CommunityID int64
+	Platform    string
+	AccountID   string
+	Name        string
 }
 
 // Service links and unlinks accounts and answers who is who.
@@ -85,6 +98,7 @@ type Service struct {
 	directory  Directory
 	now        func() time.Time
 	flushEvery time.Duration
+	onSeen     func(ctx context.Context, seen []Sighting) error
 
 	cache *cache
 	seen  *seenBuffer
@@ -123,6 +137,6 @@ func NewService(cfg Config) *Service {
 	logger := cfg.Logger.With("component", "identity")
 	return &Service{pool: cfg.Pool, rdb: cfg.Redis, logger: logger,
 		channel: cfg.RedisPrefix + "identity:invalidate", limiter: cfg.Limiter, sender: cfg.Sender, directory: cfg.Directory,
-		now: cfg.Now, flushEvery: cfg.FlushEvery,
+		now: cfg.Now, flushEvery: cfg.FlushEvery, onSeen: cfg.OnSeen,
 		cache: newCache(cfg.CacheSize, cfg.CacheTTL), seen: newSeenBuffer()}
 }

@@ -165,6 +165,22 @@ func (s *Service) FlushSeen(ctx context.Context) error {
 			s.seen.putBack(rest)
 			return err
 		}
+		s.told(ctx, part, m)
 	}
 	return nil
+}
+
+// told tells OnSeen of the accounts of a written batch; a failure is
+// logged (the next sighting of the account tells it again).
+func (s *Service) told(ctx context.Context, keys []seenKey, m map[seenKey]sighting) {
+	if s.onSeen == nil {
+		return
+	}
+	out := make([]Sighting, len(keys))
+	for i, k := range keys {
+		out[i] = Sighting{CommunityID: k.community, Platform: k.platform, AccountID: k.account, Name: m[k].name}
+	}
+	if err := s.onSeen(ctx, out); err != nil {
+		s.logger.WarnContext(ctx, "sightings not passed on", "err", err)
+	}
 }

@@ -43,10 +43,10 @@ func (s *Service) applyBatch(ctx context.Context, communityID, id int64) (bool, 
 		}
 		why := reason(im)
 		var lock db.ImportAccountsLockParams
-		var credit db.ImportPointsCreditParams
+		var cs []credit
 		var pend db.ImportPendingInsertParams
 		rep := &im.Report
-		for i, r := range rows {
+		for _, r := range rows {
 			if im.Choices.Currency != "" && r.Currency != im.Choices.Currency {
 				rep.PointsOther++
 				continue
@@ -68,25 +68,24 @@ func (s *Service) applyBatch(ctx context.Context, communityID, id int64) (bool, 
 			lock.Platforms = append(lock.Platforms, r.Platform)
 			lock.AccountIds = append(lock.AccountIds, r.AccountID)
 			lock.UserNames = append(lock.UserNames, name)
-			credit.Ords = append(credit.Ords, int32(i))
-			credit.CommunityIds = append(credit.CommunityIds, communityID)
-			credit.Platforms = append(credit.Platforms, r.Platform)
-			credit.AccountIds = append(credit.AccountIds, r.AccountID)
-			credit.Deltas = append(credit.Deltas, r.Points)
-			credit.Seconds = append(credit.Seconds, r.Seconds)
-			credit.Reasons = append(credit.Reasons, why)
-			credit.ImportIds = append(credit.ImportIds, id)
+			cs = append(cs, credit{communityID: communityID, platform: r.Platform, accountID: r.AccountID, points: r.Points,
+				seconds: r.Seconds, reason: why, importID: id})
 		}
-		if len(credit.Ords) > 0 {
+		if len(cs) > 0 {
 			if err := q.ImportAccountsLock(ctx, lock); err != nil {
 				return fmt.Errorf("lock accounts: %w", err)
 			}
-			got, err := q.ImportPointsCredit(ctx, credit)
+			given, err := creditAll(ctx, q, cs)
 			if err != nil {
-				return fmt.Errorf("credit balances: %w", err)
+				return err
 			}
-			rep.PointsCredited += len(got)
-			rep.PointsRefused += len(credit.Ords) - len(got)
+			for _, ok := range given {
+				if ok {
+					rep.PointsCredited++
+				} else {
+					rep.PointsRefused++
+				}
+			}
 		}
 		if len(pend.Logins) > 0 {
 			if err := q.ImportPendingInsert(ctx, pend); err != nil {

@@ -63,8 +63,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	sender := &botSender{}          // the bots need the router: they join the sender once built
 	observer := &workflowObserver{} // so do the workflows
 	directory := &botDirectory{}    // filled with the bots too
+	binder := &pendingBinder{}      // imported balances waiting for their viewer; the importer joins below
 	ids := identity.NewService(identity.Config{Pool: a.pool, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Logger: logger,
-		Limiter: a.limiter, Sender: sender, Directory: directory})
+		Limiter: a.limiter, Sender: sender, Directory: directory, OnSeen: binder.seen})
 	var lbls *labels.Service                                                                   // the roles of labels and the labels know each other
 	groups := labels.NewGroups(labels.GroupsConfig{Pool: a.pool, Jobs: a.jobs, Logger: logger, // the bots join once built
 		LabelsChanged: func(ctx context.Context, cid int64) { lbls.Invalidate(ctx, cid) }})
@@ -73,6 +74,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
 		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
 	settings := router.NewSettings(rt)
+	imports := importer.New(importer.Config{Pool: a.pool, Jobs: a.jobs, Commands: settings, Logger: logger})
+	binder.imports = imports
+	river.AddWorker(workers, &importer.ApplyWorker{Service: imports})
 	bots, err := newBots(cfg, a, rt, settings, logger)
 	if err != nil {
 		return err

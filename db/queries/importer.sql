@@ -176,47 +176,45 @@ ORDER BY u.platform, u.account_id, u.user_name DESC
 ON CONFLICT (platform, account_id) DO UPDATE SET user_name = EXCLUDED.user_name
 WHERE identity_accounts.user_name = '' AND EXCLUDED.user_name <> '';
 
--- name: ImportPointsCredit :many
--- Credits balances (and watch time) to the identities of locked accounts,
--- one ledger row per input row, each identity's balance once per community
--- by the sum; an identity whose balance would leave ±(2^53 − 1) gets
--- nothing. Returns the ords of the rows credited.
-WITH c AS (
-    SELECT unnest(sqlc.arg(ords)::int[]) AS ord, unnest(sqlc.arg(community_ids)::bigint[]) AS community_id,
-        unnest(sqlc.arg(platforms)::text[]) AS platform, unnest(sqlc.arg(account_ids)::text[]) AS account_id,
-        unnest(sqlc.arg(deltas)::bigint[]) AS delta, unnest(sqlc.arg(seconds)::bigint[]) AS secs,
-        unnest(sqlc.arg(reasons)::text[]) AS reason, unnest(sqlc.arg(import_ids)::bigint[]) AS import_id
-), per AS (
-    SELECT c.ord, c.community_id, c.platform, c.account_id, c.delta, c.secs, c.reason, c.import_id, a.identity_id, a.user_name
-    FROM c JOIN identity_accounts a ON a.platform = c.platform AND a.account_id = c.account_id
-), sums AS (
-    SELECT community_id, identity_id, min(platform) AS platform, min(account_id) AS account_id, min(user_name) AS user_name,
-        sum(delta) AS delta, sum(secs) AS secs
-    FROM per GROUP BY community_id, identity_id
-), bal AS (
-    INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
-    SELECT s.community_id, s.identity_id, s.platform, s.account_id, s.user_name, s.delta::bigint FROM sums s
-    WHERE abs(s.delta) <= 9007199254740991
-    ORDER BY s.community_id, s.identity_id
-    ON CONFLICT (community_id, identity_id) DO UPDATE
-    SET balance = points_balances.balance + EXCLUDED.balance, updated_at = now()
-    WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
-    RETURNING points_balances.community_id, points_balances.identity_id
-), ledger AS (
-    INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason, import_id)
-    SELECT p.community_id, p.identity_id, p.platform, p.account_id, p.user_name, p.delta, p.reason, p.import_id
-    FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id
-    WHERE p.delta <> 0
-), watched AS (
-    INSERT INTO watch_time (community_id, identity_id, platform, user_id, user_name, seconds)
-    SELECT s.community_id, s.identity_id, s.platform, s.account_id, s.user_name, least(s.secs, 9007199254740991)::bigint
-    FROM sums s JOIN bal b ON b.community_id = s.community_id AND b.identity_id = s.identity_id
-    WHERE s.secs > 0
-    ORDER BY s.community_id, s.identity_id
-    ON CONFLICT (community_id, identity_id) DO UPDATE
-    SET seconds = least(watch_time.seconds + EXCLUDED.seconds, 9007199254740991), updated_at = now()
-)
-SELECT p.ord::int AS ord FROM per p JOIN bal b ON b.community_id = p.community_id AND b.identity_id = p.identity_id;
+-- name: ImportAccountIdentities :many
+-- The identity of each locked account (a row per input, by ord).
+SELECT c.ord::int AS ord, a.identity_id, a.user_name
+FROM (SELECT unnest(sqlc.arg(ords)::int[]) AS ord, unnest(sqlc.arg(platforms)::text[]) AS platform,
+    unnest(sqlc.arg(account_ids)::text[]) AS account_id) c
+JOIN identity_accounts a ON a.platform = c.platform AND a.account_id = c.account_id;
+
+-- name: ImportBalancesAdd :many
+-- Adds to each identity's balance (one row per community and identity, in
+-- key order so that two writers cannot deadlock); a balance that would
+-- leave ±(2^53 − 1) is left as it is and not returned.
+INSERT INTO points_balances (community_id, identity_id, platform, user_id, user_name, balance)
+SELECT u.community_id, u.identity_id, u.platform, u.user_id, u.user_name, u.delta
+FROM (SELECT unnest(sqlc.arg(community_ids)::bigint[]) AS community_id, unnest(sqlc.arg(identity_ids)::bigint[]) AS identity_id,
+    unnest(sqlc.arg(platforms)::text[]) AS platform, unnest(sqlc.arg(user_ids)::text[]) AS user_id,
+    unnest(sqlc.arg(user_names)::text[]) AS user_name, unnest(sqlc.arg(deltas)::bigint[]) AS delta) u
+ORDER BY u.community_id, u.identity_id
+ON CONFLICT (community_id, identity_id) DO UPDATE
+SET balance = points_balances.balance + EXCLUDED.balance, updated_at = now()
+WHERE abs(points_balances.balance::numeric + EXCLUDED.balance::numeric) <= 9007199254740991
+RETURNING points_balances.community_id, points_balances.identity_id;
+
+-- name: ImportLedgerInsert :exec
+INSERT INTO points_ledger (community_id, identity_id, platform, user_id, user_name, delta, reason, import_id)
+SELECT unnest(sqlc.arg(community_ids)::bigint[]), unnest(sqlc.arg(identity_ids)::bigint[]), unnest(sqlc.arg(platforms)::text[]),
+    unnest(sqlc.arg(user_ids)::text[]), unnest(sqlc.arg(user_names)::text[]), unnest(sqlc.arg(deltas)::bigint[]),
+    unnest(sqlc.arg(reasons)::text[]), unnest(sqlc.arg(import_ids)::bigint[]);
+
+-- name: ImportWatchAdd :exec
+-- Adds watch time to each identity (one row per community and identity, in
+-- key order).
+INSERT INTO watch_time (community_id, identity_id, platform, user_id, user_name, seconds)
+SELECT u.community_id, u.identity_id, u.platform, u.user_id, u.user_name, u.seconds
+FROM (SELECT unnest(sqlc.arg(community_ids)::bigint[]) AS community_id, unnest(sqlc.arg(identity_ids)::bigint[]) AS identity_id,
+    unnest(sqlc.arg(platforms)::text[]) AS platform, unnest(sqlc.arg(user_ids)::text[]) AS user_id,
+    unnest(sqlc.arg(user_names)::text[]) AS user_name, unnest(sqlc.arg(seconds)::bigint[]) AS seconds) u
+ORDER BY u.community_id, u.identity_id
+ON CONFLICT (community_id, identity_id) DO UPDATE
+SET seconds = least(watch_time.seconds + EXCLUDED.seconds, 9007199254740991), updated_at = now();
 
 -- name: ImportPendingInsert :exec
 -- Balances for logins no account is known by yet; a login twice in one
