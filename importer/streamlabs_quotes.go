@@ -2,7 +2,6 @@ package importer
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -97,7 +96,7 @@ var slDateRe = regexp.MustCompile(`^(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})(?:[ T]
 // text: ISO (2021-04-23), a/b/year with either order, or a written month.
 func slParseDate(raw string, date1904 bool) (slDate, bool) {
 	if v, err := strconv.ParseFloat(raw, 64); err == nil {
-		if v <= 0 || v > 2958465 || math.IsNaN(v) { // 9999-12-31
+		if !(v >= 1 && v <= 2958465) { // 1900-01-01 to 9999-12-31; also NaN
 			return slDate{}, false
 		}
 		t, err := excelize.ExcelDateToTime(v, date1904)
@@ -140,7 +139,7 @@ func slParseDate(raw string, date1904 bool) (slDate, bool) {
 	}
 	for _, layout := range []string{"January 2, 2006", "Jan 2, 2006", "2 January 2006", "2 Jan 2006", "Monday, January 2, 2006"} {
 		if t, err := time.Parse(layout, raw); err == nil {
-			return slDate{fixed: t}, true
+			return slDate{fixed: t}, t.Year() >= 1900
 		}
 	}
 	return slDate{}, false

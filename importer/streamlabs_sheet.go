@@ -192,6 +192,10 @@ func slReadCurrency(b *Bundle, s *slSheet, h slHeader) error {
 	if nameCol < 0 {
 		return &FileError{File: s.file, Message: fmt.Sprintf("sheet %q has the header row %d %q, with no Name column", s.name, h.row, h.shown)}
 	}
+	seen := make(map[string]bool, len(b.Points))
+	for _, p := range b.Points {
+		seen[p.Login] = true
+	}
 	if h.col("rank") >= 0 {
 		b.Notes = append(b.Notes, fmt.Sprintf("Ranks (sheet %q) are not imported: Waddle has no ranks.", s.name))
 	}
@@ -232,6 +236,12 @@ func slReadCurrency(b *Bundle, s *slSheet, h slHeader) error {
 				Reason: fmt.Sprintf("%q (%s) is not a Twitch login; %d points not imported", name, s.cell(nameCol), points)})
 			continue
 		}
+		if seen[login] {
+			b.Skipped = append(b.Skipped, Skipped{Category: "points", Name: name,
+				Reason: fmt.Sprintf("a second row for %s (%s); the first row's balance is imported, not these %d points", login, s.cell(nameCol), points)})
+			continue
+		}
+		seen[login] = true
 		if len(b.Points) >= MaxViewers {
 			return s.bad(nameCol, "more than %d viewers", MaxViewers)
 		}

@@ -60,6 +60,7 @@ func TestReadStreamlabsCurrencySheet(t *testing.T) {
 			nil,
 			{"carol", "Lion", excelize.Cell{Formula: "=1+1", Value: 150}, excelize.Cell{Formula: "=B2*2", Value: 0.25}},
 			{"not a login!", "", 40, 1},
+			{"@Bob_99", "", 7, 0},
 			{"", "", "", ""},
 		},
 	}, "Currency")
@@ -76,8 +77,10 @@ func TestReadStreamlabsCurrencySheet(t *testing.T) {
 	if diff := cmp.Diff(want, b.Points); diff != "" {
 		t.Errorf("points (-want +got):\n%s", diff)
 	}
-	if len(b.Skipped) != 1 || b.Skipped[0].Name != "not a login!" || !strings.Contains(b.Skipped[0].Reason, "Currency!A6") || !strings.Contains(b.Skipped[0].Reason, "40 points") {
+	if len(b.Skipped) != 2 || b.Skipped[0].Name != "not a login!" || !strings.Contains(b.Skipped[0].Reason, "Currency!A6") || !strings.Contains(b.Skipped[0].Reason, "40 points") {
 		t.Errorf("skipped %+v", b.Skipped)
+	} else if r := b.Skipped[1].Reason; !strings.Contains(r, "a second row for bob_99 (Currency!A7)") || !strings.Contains(r, "7 points") {
+		t.Errorf("duplicate: %q", r)
 	}
 	if len(b.Notes) != 1 || !strings.Contains(b.Notes[0], "Ranks") {
 		t.Errorf("notes %q", b.Notes)
@@ -251,5 +254,44 @@ func BenchmarkReadStreamlabsCurrency100k(b *testing.B) {
 		if len(bundle.Points) != 100_000 || bundle.Points[99_999].Points != 99_999*7 {
 			b.Fatalf("read %d viewers", len(bundle.Points))
 		}
+	}
+}
+
+// FuzzStreamlabsDate: no cell text panics the date reader, and a date it
+// accepts resolves, in either order, to a real day or says it cannot.
+func FuzzStreamlabsDate(f *testing.F) {
+	for _, s := range []string{"23/04/2021", "04/23/2021 7:05 PM", "2021-04-23T08:05", "44309", "April 23, 2021", "99/99/99", "1e308", "-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := slParseDate(s, false)
+		if !ok {
+			return
+		}
+		for _, dayFirst := range []bool{true, false} {
+			if tm, ok := d.resolve(dayFirst); ok && (tm.Year() < 1899 || tm.Year() > 9999) {
+				t.Fatalf("%q read as %v", s, tm)
+			}
+		}
+	})
+}
+
+// The files of one move, together: a command group, the currency sheet
+// and the quotes sheet, in any order.
+func TestReadStreamlabsAllFiles(t *testing.T) {
+	currency := slWorkbook(t, "Currency.xlsx", map[string][][]any{"Currency": {{"Name", "Rank", "Points", "Hours"}, {"alice", "Rookie", 10, 1}}}, "Currency")
+	quotes := slWorkbook(t, "Quotes.xlsx", map[string][][]any{"Quotes": {{"ID", "Quote", "Game", "Date"}, {5, "hi", "Chess", "2021-04-23"}}}, "Quotes")
+	b, err := ReadStreamlabs([]File{quotes, bftFile(t, "general.abcomg", slGroupExport), currency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Commands) != 4 || len(b.Points) != 1 || len(b.Quotes) != 1 {
+		t.Fatalf("read %d commands, %d balances, %d quotes", len(b.Commands), len(b.Points), len(b.Quotes))
+	}
+	if q := b.Quotes[0]; q.Number != 5 || q.Game != "Chess" || !q.Date.Equal(time.Date(2021, 4, 23, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("quote %+v: numbers not from 0 stay as they are", q)
+	}
+	if p := b.Points[0]; p != (Balance{Login: "alice", Points: 10, Seconds: 3600}) {
+		t.Errorf("balance %+v", p)
 	}
 }
