@@ -86,7 +86,7 @@ func ReadFirebot(files []File) (*Bundle, error) {
 		}
 	}()
 	for _, f := range files {
-		if isZipFile(f) {
+		if fbIsZip(f) {
 			z, err := OpenZip(f)
 			if err != nil {
 				return nil, err
@@ -111,7 +111,7 @@ func ReadFirebot(files []File) (*Bundle, error) {
 		}
 	}
 	if len(fr.parts) == 0 {
-		return nil, &FileError{File: fileNames(files), Message: "no Firebot file found"}
+		return nil, &FileError{File: fbFileNames(files), Message: "no Firebot file found"}
 	}
 	if err := fr.read(); err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func ReadFirebot(files []File) (*Bundle, error) {
 	return fr.b, nil
 }
 
-func fileNames(files []File) string {
+func fbFileNames(files []File) string {
 	names := make([]string, len(files))
 	for i, f := range files {
 		names[i] = f.Name
@@ -130,8 +130,8 @@ func fileNames(files []File) string {
 	return strings.Join(names, ", ")
 }
 
-// isZipFile reports whether f is a zip, by its name or its first bytes.
-func isZipFile(f File) bool {
+// fbIsZip reports whether f is a zip, by its name or its first bytes.
+func fbIsZip(f File) bool {
 	if strings.HasSuffix(strings.ToLower(f.Name), ".zip") {
 		return true
 	}
@@ -238,9 +238,9 @@ func sniffFirebot(head []byte) firebotKind {
 		if json.Unmarshal(bytes.TrimSpace(line), &doc) == nil {
 			if _, ok := doc["_id"]; ok {
 				switch {
-				case has(doc, "username", "minutesInChannel", "currency"):
+				case fbHas(doc, "username", "minutesInChannel", "currency"):
 					return fbUsers
-				case has(doc, "text", "originator", "seq"):
+				case fbHas(doc, "text", "originator", "seq"):
 					return fbQuotes
 				}
 			}
@@ -271,11 +271,11 @@ func sniffFirebot(head []byte) firebotKind {
 			return ""
 		}
 		switch {
-		case has(item, "requiredChatLines", "onlyWhenLive"):
+		case fbHas(item, "requiredChatLines", "onlyWhenLive"):
 			return fbTimers
-		case has(item, "payout", "offline", "limit"):
+		case fbHas(item, "payout", "offline", "limit"):
 			return fbCurrencies
-		case has(item, "value") && has(item, "name"):
+		case fbHas(item, "value") && fbHas(item, "name"):
 			return fbCounters
 		}
 		return ""
@@ -283,7 +283,7 @@ func sniffFirebot(head []byte) firebotKind {
 	return ""
 }
 
-func has(m map[string]json.RawMessage, keys ...string) bool {
+func fbHas(m map[string]json.RawMessage, keys ...string) bool {
 	for _, k := range keys {
 		if _, ok := m[k]; ok {
 			return true
@@ -346,9 +346,9 @@ func (fr *firebotReader) readPart(kind firebotKind, p fbPart) error {
 
 const sqliteQuotes = "Firebot's newer SQLite quotes database is not read; the quotes it had when it moved off NeDB are in db/quotes.db.migrated, which this importer reads"
 
-// decodeJSON decodes the part's one JSON document into v, refusing what
+// fbDecodeJSON decodes the part's one JSON document into v, refusing what
 // follows it. A malformed document is a *FileError with its line.
-func decodeJSON(p fbPart, v any) error {
+func fbDecodeJSON(p fbPart, v any) error {
 	r, err := p.open()
 	if err != nil {
 		return fmt.Errorf("open %s: %w", p.name, err)
@@ -360,17 +360,17 @@ func decodeJSON(p fbPart, v any) error {
 	}
 	dec := json.NewDecoder(br)
 	if err := dec.Decode(v); err != nil {
-		return jsonFileError(p, err, dec.InputOffset())
+		return fbJSONError(p, err, dec.InputOffset())
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return jsonFileError(p, fmt.Errorf("more data after the JSON document"), dec.InputOffset())
+		return fbJSONError(p, fmt.Errorf("more data after the JSON document"), dec.InputOffset())
 	}
 	return nil
 }
 
-// jsonFileError names the line a JSON error is on, reading the part again
+// fbJSONError names the line a JSON error is on, reading the part again
 // up to the error's offset.
-func jsonFileError(p fbPart, err error, at int64) error {
+func fbJSONError(p fbPart, err error, at int64) error {
 	msg := "not valid JSON: " + err.Error()
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -379,24 +379,24 @@ func jsonFileError(p fbPart, err error, at int64) error {
 		at = syn.Offset
 	case errors.As(err, &typ):
 		at = typ.Offset
-		msg = fmt.Sprintf("%s should be %s, not %s", jsonField(typ.Field), jsonKind(typ.Type.Kind().String()), typ.Value)
+		msg = fmt.Sprintf("%s should be %s, not %s", fbJSONField(typ.Field), fbJSONKind(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum):
 		return &FileError{File: p.name, Message: "cannot be read: the zip entry is damaged or unpacks to more than its header says"}
 	case err == io.ErrUnexpectedEOF || err == io.EOF:
 		msg = "the JSON ends early (the file is cut short)"
 		at = -1
 	}
-	return &FileError{File: p.name, Line: lineAt(p, at), Message: msg}
+	return &FileError{File: p.name, Line: fbLineAt(p, at), Message: msg}
 }
 
-func jsonField(f string) string {
+func fbJSONField(f string) string {
 	if f == "" {
 		return "a value"
 	}
 	return "the field " + f
 }
 
-func jsonKind(k string) string {
+func fbJSONKind(k string) string {
 	switch k {
 	case "string":
 		return "text"
@@ -410,9 +410,9 @@ func jsonKind(k string) string {
 	return "a number"
 }
 
-// lineAt is the 1-based line of byte offset at in the part; at < 0 means
+// fbLineAt is the 1-based line of byte offset at in the part; at < 0 means
 // its last line.
-func lineAt(p fbPart, at int64) int {
+func fbLineAt(p fbPart, at int64) int {
 	r, err := p.open()
 	if err != nil {
 		return 0

@@ -119,13 +119,13 @@ func firebotEffects(raw json.RawMessage) (fbChat, error) {
 			if l.RunMode == "random" {
 				how = "one at random"
 			}
-			out.attention = append(out.attention, fmt.Sprintf("Firebot sent %d chat messages (%s); Waddle replies with the first, the others were: %s", len(chats), how, strings.Join(quoteAll(chats[1:]), ", ")))
+			out.attention = append(out.attention, fmt.Sprintf("Firebot sent %d chat messages (%s); Waddle replies with the first, the others were: %s", len(chats), how, strings.Join(fbQuoteAll(chats[1:]), ", ")))
 		}
 	}
 	return out, nil
 }
 
-func quoteAll(ss []string) []string {
+func fbQuoteAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = fmt.Sprintf("%q", s)
@@ -193,7 +193,7 @@ var firebotRoles = map[string]string{
 	"Owner":         router.Broadcaster,
 }
 
-var permOrder = map[string]int{router.Everyone: 0, router.Subscriber: 1, router.VIP: 2, router.Moderator: 3, router.Broadcaster: 4}
+var fbPermOrder = map[string]int{router.Everyone: 0, router.Subscriber: 1, router.VIP: 2, router.Moderator: 3, router.Broadcaster: 4}
 
 // firebotPermission turns a command's restrictions into a level, what it
 // was in Firebot's words, and what could not be carried.
@@ -214,7 +214,7 @@ func firebotPermission(rd *fbRestrictions) (perm, source string, attention []str
 		}
 		if r.Mode == "viewer" {
 			srcParts = append(srcParts, "viewer "+r.Username)
-			perm = maxPerm(perm, router.Broadcaster)
+			perm = fbMaxPerm(perm, router.Broadcaster)
 			attention = append(attention, fmt.Sprintf("only the viewer %q could use it; Waddle has no per-viewer permission, so it is limited to the broadcaster", r.Username))
 			continue
 		}
@@ -230,7 +230,7 @@ func firebotPermission(rd *fbRestrictions) (perm, source string, attention []str
 				unknown = append(unknown, id)
 				continue
 			}
-			if level == "" || permOrder[l] < permOrder[level] {
+			if level == "" || fbPermOrder[l] < fbPermOrder[level] {
 				level = l
 			}
 		}
@@ -241,7 +241,7 @@ func firebotPermission(rd *fbRestrictions) (perm, source string, attention []str
 			attention = append(attention, fmt.Sprintf("custom or team roles (%s) have no Waddle level; it is limited to %s", strings.Join(unknown, ", "), level))
 		}
 		if level != "" {
-			perm = maxPerm(perm, level)
+			perm = fbMaxPerm(perm, level)
 		}
 	}
 	if rd.Mode == "any" && len(rd.Restrictions) > 1 {
@@ -261,16 +261,16 @@ func restrictionTypes(rd *fbRestrictions) string {
 	return strings.Join(ts, ", ")
 }
 
-func maxPerm(a, b string) string {
-	if permOrder[b] > permOrder[a] {
+func fbMaxPerm(a, b string) string {
+	if fbPermOrder[b] > fbPermOrder[a] {
 		return b
 	}
 	return a
 }
 
-// seconds turns a Firebot cooldown (seconds, possibly fractional or null)
+// fbSeconds turns a Firebot cooldown (seconds, possibly fractional or null)
 // into Waddle's whole seconds, 0..86400.
-func seconds(v *float64) int {
+func fbSeconds(v *float64) int {
 	if v == nil || math.IsNaN(*v) || *v <= 0 {
 		return 0
 	}
@@ -341,8 +341,8 @@ func (fr *firebotReader) command(c fbCommand) {
 		}
 	}
 	if c.Cooldown != nil {
-		cmd.GlobalCooldown = seconds(c.Cooldown.Global)
-		cmd.UserCooldown = seconds(c.Cooldown.User)
+		cmd.GlobalCooldown = fbSeconds(c.Cooldown.Global)
+		cmd.UserCooldown = fbSeconds(c.Cooldown.User)
 	}
 	var att []string
 	cmd.Permission, cmd.SourceLevel, att = firebotPermission(c.RestrictionData)
@@ -399,7 +399,7 @@ func (fr *firebotReader) readCommands(p fbPart) error {
 	var doc struct {
 		CustomCommands map[string]json.RawMessage `json:"customCommands"`
 	}
-	if err := decodeJSON(p, &doc); err != nil {
+	if err := fbDecodeJSON(p, &doc); err != nil {
 		return err
 	}
 	// The file is keyed by id; keep the commands in trigger order so the

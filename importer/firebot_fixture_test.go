@@ -72,8 +72,8 @@ var fbProfile = map[string]string{
 	"effects/preset-effect-lists.json": `{}`,
 }
 
-// writeFile writes content to dir/name and returns it as an upload.
-func writeFile(t testing.TB, dir, name, content string) File {
+// fbWriteFile writes content to dir/name and returns it as an upload.
+func fbWriteFile(t testing.TB, dir, name, content string) File {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -85,17 +85,17 @@ func writeFile(t testing.TB, dir, name, content string) File {
 	return File{Name: filepath.Base(name), Path: p, Size: int64(len(content))}
 }
 
-// zipEntry is an entry for writeZip: content, or with raw set, the packed
+// fbZipEntry is an entry for writeZip: content, or with raw set, the packed
 // bytes and the header as given (for lying headers).
-type zipEntry struct {
+type fbZipEntry struct {
 	hdr     zip.FileHeader
 	content string
 	raw     bool
 	packed  []byte
 }
 
-// writeZip writes a zip of entries to dir/name.
-func writeZip(t testing.TB, dir, name string, entries []zipEntry) File {
+// fbWriteZip writes a zip of entries to dir/name.
+func fbWriteZip(t testing.TB, dir, name string, entries []fbZipEntry) File {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	f, err := os.Create(p)
@@ -139,17 +139,17 @@ func writeZip(t testing.TB, dir, name string, entries []zipEntry) File {
 	return File{Name: name, Path: p, Size: st.Size()}
 }
 
-// profileZip zips files under prefix (a profile folder's name).
-func profileZip(t testing.TB, dir, name, prefix string, files map[string]string) File {
+// fbProfileZip zips files under prefix (a profile folder's name).
+func fbProfileZip(t testing.TB, dir, name, prefix string, files map[string]string) File {
 	t.Helper()
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var entries []zipEntry
+	var entries []fbZipEntry
 	for _, n := range names {
-		entries = append(entries, zipEntry{hdr: zip.FileHeader{Name: prefix + n}, content: files[n]})
+		entries = append(entries, fbZipEntry{hdr: zip.FileHeader{Name: prefix + n}, content: files[n]})
 	}
-	return writeZip(t, dir, name, entries)
+	return fbWriteZip(t, dir, name, entries)
 }

@@ -92,18 +92,18 @@ func (fr *firebotReader) timer(t fbTimer) {
 // readTimers reads timers.json.
 func (fr *firebotReader) readTimers(p fbPart) error {
 	var doc map[string]fbTimer
-	if err := decodeJSON(p, &doc); err != nil {
+	if err := fbDecodeJSON(p, &doc); err != nil {
 		return err
 	}
-	for _, t := range sortedByName(doc, func(t fbTimer) string { return t.Name }) {
+	for _, t := range fbSortedByName(doc, func(t fbTimer) string { return t.Name }) {
 		fr.timer(t)
 	}
 	return nil
 }
 
-// sortedByName lists a Firebot file's items (an object keyed by id) by
+// fbSortedByName lists a Firebot file's items (an object keyed by id) by
 // name, then id, so the preview is stable.
-func sortedByName[T any](m map[string]T, name func(T) string) []T {
+func fbSortedByName[T any](m map[string]T, name func(T) string) []T {
 	ids := make([]string, 0, len(m))
 	for id := range m {
 		ids = append(ids, id)
@@ -157,10 +157,10 @@ func (fr *firebotReader) counter(c fbCounter) {
 // readCounters reads counters/counters.json.
 func (fr *firebotReader) readCounters(p fbPart) error {
 	var doc map[string]fbCounter
-	if err := decodeJSON(p, &doc); err != nil {
+	if err := fbDecodeJSON(p, &doc); err != nil {
 		return err
 	}
-	for _, c := range sortedByName(doc, func(c fbCounter) string { return c.Name }) {
+	for _, c := range fbSortedByName(doc, func(c fbCounter) string { return c.Name }) {
 		fr.counter(c)
 	}
 	return nil
@@ -191,7 +191,7 @@ func (fr *firebotReader) currency(c fbCurrency) {
 // readCurrencies reads currency/currency.json.
 func (fr *firebotReader) readCurrencies(p fbPart) error {
 	var doc map[string]fbCurrency
-	if err := decodeJSON(p, &doc); err != nil {
+	if err := fbDecodeJSON(p, &doc); err != nil {
 		return err
 	}
 	for id, c := range doc {
@@ -200,7 +200,7 @@ func (fr *firebotReader) readCurrencies(p fbPart) error {
 			doc[id] = c
 		}
 	}
-	for _, c := range sortedByName(doc, func(c fbCurrency) string { return c.Name }) {
+	for _, c := range fbSortedByName(doc, func(c fbCurrency) string { return c.Name }) {
 		fr.currency(c)
 	}
 	return nil
@@ -217,7 +217,7 @@ func (fr *firebotReader) readFilters(kind firebotKind, p fbPart) error {
 		Words              []item `json:"words"`
 		RegularExpressions []item `json:"regularExpressions"`
 	}
-	if err := decodeJSON(p, &doc); err != nil {
+	if err := fbDecodeJSON(p, &doc); err != nil {
 		return err
 	}
 	add := func(f Filter) {
@@ -261,7 +261,7 @@ func (fr *firebotReader) readSetup(p fbPart) error {
 		} `json:"importQuestions"`
 		RequireCurrency bool `json:"requireCurrency"`
 	}
-	if err := decodeJSON(p, &doc); err != nil {
+	if err := fbDecodeJSON(p, &doc); err != nil {
 		return err
 	}
 	if doc.Components == nil {
@@ -286,7 +286,7 @@ func (fr *firebotReader) readSetup(p fbPart) error {
 				msg := err.Error()
 				var typ *json.UnmarshalTypeError
 				if errors.As(err, &typ) {
-					msg = fmt.Sprintf("%s should be %s, not %s", jsonField(typ.Field), jsonKind(typ.Type.Kind().String()), typ.Value)
+					msg = fmt.Sprintf("%s should be %s, not %s", fbJSONField(typ.Field), fbJSONKind(typ.Type.Kind().String()), typ.Value)
 				}
 				return &FileError{File: p.name, Message: "components." + k + ": " + msg}
 			}

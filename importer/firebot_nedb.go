@@ -52,7 +52,7 @@ func scanNeDB[D interface{ meta() *nedbMeta }](p fbPart, limit int64, newDoc fun
 		return fmt.Errorf("open %s: %w", p.name, err)
 	}
 	defer r.Close()
-	lr := &limitedReader{r: r, n: limit, name: p.name}
+	lr := &fbLimitedReader{r: r, n: limit, name: p.name}
 	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 256<<10), maxNeDBLine)
 	line := 0
@@ -76,7 +76,7 @@ func scanNeDB[D interface{ meta() *nedbMeta }](p fbPart, limit int64, newDoc fun
 		}
 		doc := newDoc()
 		if err := json.Unmarshal(b, doc); err != nil {
-			return &FileError{File: p.name, Line: line, Message: "not a NeDB document: " + nedbReason(err)}
+			return &FileError{File: p.name, Line: line, Message: "not a NeDB document: " + nedbErrorReason(err)}
 		}
 		m := doc.meta()
 		if m.IndexCreated != nil || m.IndexRemoved != nil {
@@ -110,28 +110,28 @@ func nedbReadError(p fbPart, err error, line int) error {
 	return fmt.Errorf("read %s: %w", p.name, err)
 }
 
-func nedbReason(err error) string {
+func nedbErrorReason(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("invalid JSON at byte %d of the line (%s)", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
-		return fmt.Sprintf("%s should be %s, not %s", jsonField(typ.Field), jsonKind(typ.Type.Kind().String()), typ.Value)
+		return fmt.Sprintf("%s should be %s, not %s", fbJSONField(typ.Field), fbJSONKind(typ.Type.Kind().String()), typ.Value)
 	}
 	return err.Error()
 }
 
-// limitedReader fails, rather than ends, past n bytes, and keeps the
+// fbLimitedReader fails, rather than ends, past n bytes, and keeps the
 // error it read.
-type limitedReader struct {
+type fbLimitedReader struct {
 	r    io.Reader
 	n    int64
 	name string
 	err  error
 }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
+func (l *fbLimitedReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
 		l.err = &FileError{File: l.name, Message: "the file is larger than it may be"}
 		return 0, l.err
@@ -321,7 +321,7 @@ func (fr *firebotReader) readQuotes(p fbPart) error {
 			delete(byID, key)
 			return nil
 		}
-		q := Quote{Text: strings.TrimSpace(d.Text), Game: d.Game, AddedBy: d.Creator, Date: firebotTime(d.CreatedAt)}
+		q := Quote{Text: strings.TrimSpace(d.Text), Game: d.Game, AddedBy: d.Creator, Date: fbTime(d.CreatedAt)}
 		if o := strings.TrimSpace(d.Originator); o != "" {
 			q.Text += " — " + o
 			originators = true
@@ -355,16 +355,16 @@ func (fr *firebotReader) readQuotes(p fbPart) error {
 		}
 		fr.b.Quotes = append(fr.b.Quotes, e.q)
 	}
-	sortQuotes(fr.b.Quotes[start:])
+	fbSortQuotes(fr.b.Quotes[start:])
 	if originators {
 		fr.b.Notes = append(fr.b.Notes, "Waddle's quotes have no author field: who said each quote follows its text after a dash (\"text — name\").")
 	}
 	return nil
 }
 
-// firebotTime reads a quote's createdAt: an ISO 8601 string (what Firebot
+// fbTime reads a quote's createdAt: an ISO 8601 string (what Firebot
 // writes) or milliseconds since 1970. Anything else is an unknown date.
-func firebotTime(v any) time.Time {
+func fbTime(v any) time.Time {
 	switch t := v.(type) {
 	case string:
 		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
@@ -380,9 +380,9 @@ func firebotTime(v any) time.Time {
 	return time.Time{}
 }
 
-// sortQuotes orders quotes by their number; unnumbered ones keep their
+// fbSortQuotes orders quotes by their number; unnumbered ones keep their
 // order, last.
-func sortQuotes(qs []Quote) {
+func fbSortQuotes(qs []Quote) {
 	sort.SliceStable(qs, func(i, j int) bool {
 		a, b := qs[i].Number, qs[j].Number
 		if a == 0 || b == 0 {

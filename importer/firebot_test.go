@@ -71,7 +71,7 @@ func fbProfileWant() *Bundle {
 	}
 }
 
-var bundleCmp = cmpopts.EquateEmpty()
+var fbBundleCmp = cmpopts.EquateEmpty()
 
 func TestReadFirebotProfile(t *testing.T) {
 	t.Parallel()
@@ -80,10 +80,10 @@ func TestReadFirebotProfile(t *testing.T) {
 		files func(t *testing.T, dir string) []File
 	}{
 		{"zip of the profile folder", func(t *testing.T, dir string) []File {
-			return []File{profileZip(t, dir, "Main Profile.zip", "Main Profile/", fbProfile)}
+			return []File{fbProfileZip(t, dir, "Main Profile.zip", "Main Profile/", fbProfile)}
 		}},
 		{"zip of the profile's contents", func(t *testing.T, dir string) []File {
-			return []File{profileZip(t, dir, "profile.zip", "", fbProfile)}
+			return []File{fbProfileZip(t, dir, "profile.zip", "", fbProfile)}
 		}},
 		{"single files", func(t *testing.T, dir string) []File {
 			var files []File
@@ -91,7 +91,7 @@ func TestReadFirebotProfile(t *testing.T) {
 				if name == "settings.json" || strings.HasPrefix(name, "effects/") {
 					continue
 				}
-				files = append(files, writeFile(t, dir, name, content))
+				files = append(files, fbWriteFile(t, dir, name, content))
 			}
 			return files
 		}},
@@ -103,7 +103,7 @@ func TestReadFirebotProfile(t *testing.T) {
 				}
 				// A browser download adds " (1)"; the content tells what it is.
 				renamed := strings.Replace(name, ".", " (1).", 1)
-				files = append(files, writeFile(t, dir, renamed, content))
+				files = append(files, fbWriteFile(t, dir, renamed, content))
 			}
 			return files
 		}},
@@ -115,7 +115,7 @@ func TestReadFirebotProfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(fbProfileWant(), b, bundleCmp); d != "" {
+			if d := cmp.Diff(fbProfileWant(), b, fbBundleCmp); d != "" {
 				t.Errorf("bundle (-want +got):\n%s", d)
 			}
 		})
@@ -148,7 +148,7 @@ func TestReadFirebotSetup(t *testing.T) {
   }
 }`
 	dir := t.TempDir()
-	b, err := ReadFirebot([]File{writeFile(t, dir, "Leaderboard.firebotsetup", setup)})
+	b, err := ReadFirebot([]File{fbWriteFile(t, dir, "Leaderboard.firebotsetup", setup)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestReadFirebotSetup(t *testing.T) {
 		},
 		Notes: []string{`The setup Leaderboard.firebotsetup asks "Which overlay folder?" on import; its answer replaces %%FOLDER%%, which is left as written.`},
 	}
-	if d := cmp.Diff(want, b, bundleCmp); d != "" {
+	if d := cmp.Diff(want, b, fbBundleCmp); d != "" {
 		t.Errorf("bundle (-want +got):\n%s", d)
 	}
 }
@@ -196,15 +196,15 @@ func TestReadFirebotRoles(t *testing.T) {
 		attention int
 	}{
 		{"none", nil, "everyone", 0},
-		{"broadcaster", roles("broadcaster"), "broadcaster", 0},
-		{"mod", roles("mod"), "moderator", 0},
-		{"vip", roles("vip"), "vip", 0},
-		{"sub", roles("sub"), "subscriber", 0},
-		{"tier3", roles("tier3"), "subscriber", 0},
-		{"mod or sub takes the lower", roles("mod", "sub"), "subscriber", 0},
-		{"mixer owner", roles("Owner"), "broadcaster", 0},
-		{"custom role only", roles("9f1c-custom"), "moderator", 1},
-		{"custom role and vip", roles("9f1c-custom", "vip"), "vip", 1},
+		{"broadcaster", fbRoleIDs("broadcaster"), "broadcaster", 0},
+		{"mod", fbRoleIDs("mod"), "moderator", 0},
+		{"vip", fbRoleIDs("vip"), "vip", 0},
+		{"sub", fbRoleIDs("sub"), "subscriber", 0},
+		{"tier3", fbRoleIDs("tier3"), "subscriber", 0},
+		{"mod or sub takes the lower", fbRoleIDs("mod", "sub"), "subscriber", 0},
+		{"mixer owner", fbRoleIDs("Owner"), "broadcaster", 0},
+		{"custom role only", fbRoleIDs("9f1c-custom"), "moderator", 1},
+		{"custom role and vip", fbRoleIDs("9f1c-custom", "vip"), "vip", 1},
 		{"single viewer", &fbRestrictions{Mode: "all", Restrictions: []fbRestriction{{Type: "firebot:permissions", Mode: "viewer", Username: "bob"}}}, "broadcaster", 1},
 		{"inverted", &fbRestrictions{Mode: "none", Restrictions: []fbRestriction{{Type: "firebot:permissions", Mode: "roles", RoleIDs: []string{"sub"}}}}, "everyone", 1},
 	}
@@ -218,7 +218,7 @@ func TestReadFirebotRoles(t *testing.T) {
 	}
 }
 
-func roles(ids ...string) *fbRestrictions {
+func fbRoleIDs(ids ...string) *fbRestrictions {
 	return &fbRestrictions{Mode: "all", Restrictions: []fbRestriction{{Type: "firebot:permissions", Mode: "roles", RoleIDs: ids}}}
 }
 
@@ -259,8 +259,8 @@ func TestReadFirebotBadFiles(t *testing.T) {
 			dir := t.TempDir()
 			var files []File
 			for name, content := range tc.files {
-				f := writeFile(t, dir, name, content)
-				f.Name = filepathBase(name)
+				f := fbWriteFile(t, dir, name, content)
+				f.Name = fbBase(name)
 				files = append(files, f)
 			}
 			_, err := ReadFirebot(files)
@@ -275,7 +275,7 @@ func TestReadFirebotBadFiles(t *testing.T) {
 	}
 }
 
-func filepathBase(name string) string {
+func fbBase(name string) string {
 	return name[strings.LastIndex(name, "/")+1:]
 }
 
@@ -286,20 +286,20 @@ func TestReadFirebotZipProfiles(t *testing.T) {
 		"profiles/Main Profile/chat/commands.json":   `{"customCommands":{}}`,
 		"profiles/Second Profile/chat/commands.json": `{"customCommands":{}}`,
 	}
-	_, err := ReadFirebot([]File{profileZip(t, dir, "v5.zip", "", files)})
+	_, err := ReadFirebot([]File{fbProfileZip(t, dir, "v5.zip", "", files)})
 	var fe *FileError
 	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "several profiles") {
 		t.Fatalf("err = %v; want several profiles refused", err)
 	}
 
-	empty := profileZip(t, dir, "other.zip", "", map[string]string{"readme.txt": "hi"})
+	empty := fbProfileZip(t, dir, "other.zip", "", map[string]string{"readme.txt": "hi"})
 	_, err = ReadFirebot([]File{empty})
 	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "no Firebot profile files") {
 		t.Fatalf("err = %v; want a zip without profile files refused", err)
 	}
 
 	// The backups folder beside the profiles is not read.
-	withBackup := profileZip(t, dir, "p.zip", "", map[string]string{
+	withBackup := fbProfileZip(t, dir, "p.zip", "", map[string]string{
 		"profiles/Main Profile/counters/counters.json": `{"k": {"id": "k", "name": "wins", "value": 2}}`,
 		"backups/Main Profile/counters/counters.json":  `{"k": {"id": "k", "name": "wins", "value": 1}}`,
 	})
@@ -318,7 +318,7 @@ func TestReadFirebotSQLiteQuotes(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	sqlite := "SQLite format 3\x00" + strings.Repeat("\x00", 84)
-	f := profileZip(t, dir, "p.zip", "Main Profile/", map[string]string{
+	f := fbProfileZip(t, dir, "p.zip", "Main Profile/", map[string]string{
 		"databases/quotes.db":   sqlite,
 		"db/quotes.db.migrated": `{"_id":1,"text":"kept","creator":"a"}` + "\n",
 	})
@@ -334,7 +334,7 @@ func TestReadFirebotSQLiteQuotes(t *testing.T) {
 		t.Errorf("skipped (-want +got):\n%s", d)
 	}
 
-	_, err = ReadFirebot([]File{writeFile(t, dir, "quotes.db", sqlite)})
+	_, err = ReadFirebot([]File{fbWriteFile(t, dir, "quotes.db", sqlite)})
 	var fe *FileError
 	if !errors.As(err, &fe) || fe.Line != 1 || !strings.Contains(fe.Message, "a SQLite database, not a NeDB one") {
 		t.Fatalf("err = %v; want the SQLite file refused as not NeDB", err)
@@ -344,7 +344,7 @@ func TestReadFirebotSQLiteQuotes(t *testing.T) {
 func TestReadFirebotLimits(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	big := writeFile(t, dir, "commands.json", `{"customCommands":{}}`)
+	big := fbWriteFile(t, dir, "commands.json", `{"customCommands":{}}`)
 	big.Size = MaxCommandsBytes + 1
 	_, err := ReadFirebot([]File{big})
 	var fe *FileError
@@ -352,7 +352,7 @@ func TestReadFirebotLimits(t *testing.T) {
 		t.Fatalf("err = %v; want a commands file over 5 MiB refused", err)
 	}
 
-	bad := writeFile(t, dir, "x.firebotsetup", `{"components": {"commands": [{"trigger": 5}]}}`)
+	bad := fbWriteFile(t, dir, "x.firebotsetup", `{"components": {"commands": [{"trigger": 5}]}}`)
 	_, err = ReadFirebot([]File{bad})
 	if !errors.As(err, &fe) || fe.Message != "components.commands: the field trigger should be text, not number" {
 		t.Fatalf("err = %v; want the setup's bad command named", err)

@@ -32,34 +32,34 @@ func firebotTranslate(s string) (string, []string) {
 	var b strings.Builder
 	var att []string
 	for i := 0; i < len(s); {
-		if s[i] != '$' || i+1 >= len(s) || !isLetter(s[i+1]) {
+		if s[i] != '$' || i+1 >= len(s) || !fbIsLetter(s[i+1]) {
 			b.WriteByte(s[i])
 			i++
 			continue
 		}
 		j := i + 1
-		for j < len(s) && (isLetter(s[j]) || isDigit(s[j]) || s[j] == '_') {
+		for j < len(s) && (fbIsLetter(s[j]) || fbIsDigit(s[j]) || s[j] == '_') {
 			j++
 		}
 		name := s[i+1 : j]
 		end, hasArgs := j, false
 		var args []string
 		if j < len(s) && s[j] == '[' {
-			closeAt := matchBracket(s, j)
+			closeAt := fbMatchBracket(s, j)
 			if closeAt < 0 {
 				b.WriteString(s[i:])
 				att = append(att, fmt.Sprintf("$%s[ has no closing ]; kept as written", name))
 				break
 			}
 			hasArgs = true
-			args = splitArgs(s[j+1 : closeAt])
+			args = fbSplitArgs(s[j+1 : closeAt])
 			end = closeAt + 1
 		}
 		written := s[i:end]
 		out, reason := firebotVar(name, args, hasArgs)
 		if reason != "" {
 			b.WriteString(written)
-			att = append(att, shorten(written)+": "+reason)
+			att = append(att, fbShorten(written)+": "+reason)
 		} else {
 			b.WriteString(out)
 		}
@@ -68,12 +68,12 @@ func firebotTranslate(s string) (string, []string) {
 	return b.String(), att
 }
 
-func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+func fbIsLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func fbIsDigit(c byte) bool  { return c >= '0' && c <= '9' }
 
-// matchBracket is the index of the ] closing the [ at open, or -1. A
+// fbMatchBracket is the index of the ] closing the [ at open, or -1. A
 // backslash escapes the next byte.
-func matchBracket(s string, open int) int {
+func fbMatchBracket(s string, open int) int {
 	depth := 0
 	for i := open; i < len(s); i++ {
 		switch s[i] {
@@ -91,8 +91,8 @@ func matchBracket(s string, open int) int {
 	return -1
 }
 
-// splitArgs splits a variable's arguments at commas outside brackets.
-func splitArgs(s string) []string {
+// fbSplitArgs splits a variable's arguments at commas outside brackets.
+func fbSplitArgs(s string) []string {
 	var args []string
 	depth, start := 0, 0
 	for i := 0; i < len(s); i++ {
@@ -113,7 +113,7 @@ func splitArgs(s string) []string {
 	return append(args, strings.TrimSpace(s[start:]))
 }
 
-func shorten(s string) string {
+func fbShorten(s string) string {
 	const max = 60
 	if len(s) <= max {
 		return s
@@ -192,7 +192,7 @@ func firebotVar(name string, args []string, hasArgs bool) (string, string) {
 		if nested {
 			return "", "an argument chosen by another variable; Waddle cannot"
 		}
-		return argVar(args, hasArgs)
+		return fbArgVar(args, hasArgs)
 	case "randomnumber":
 		if nested {
 			return "", "a random range set by another variable; Waddle's {random:a-b} needs numbers"
@@ -218,7 +218,7 @@ func firebotVar(name string, args []string, hasArgs bool) (string, string) {
 		}
 		return "{getcounter:" + n + "}", ""
 	case "currency":
-		if len(args) == 1 && !nested || len(args) == 2 && isSpeaker(args[1]) {
+		if len(args) == 1 && !nested || len(args) == 2 && fbIsSpeaker(args[1]) {
 			return "{points}", ""
 		}
 		return "", "another viewer's balance; Waddle's {points} is the speaker's"
@@ -232,13 +232,13 @@ func firebotVar(name string, args []string, hasArgs bool) (string, string) {
 	return "", "Waddle has no equivalent"
 }
 
-func isSpeaker(a string) bool {
+func fbIsSpeaker(a string) bool {
 	a = strings.ToLower(a)
 	return a == "$user" || a == "$username"
 }
 
-// argVar translates $arg[n], $arg[all] and $arg[1,last].
-func argVar(args []string, hasArgs bool) (string, string) {
+// fbArgVar translates $arg[n], $arg[all] and $arg[1,last].
+func fbArgVar(args []string, hasArgs bool) (string, string) {
 	if !hasArgs || len(args) == 0 || len(args) > 2 {
 		return "", "Waddle's arguments are {1}…{9} and {args}"
 	}

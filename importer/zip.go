@@ -68,7 +68,7 @@ func (z *Zip) check() error {
 	for _, f := range files {
 		name, err := zipEntryName(f.Name)
 		if err != nil {
-			return &FileError{File: z.Name + ": " + printable(f.Name), Message: err.Error()}
+			return &FileError{File: z.Name + ": " + zipPrintable(f.Name), Message: err.Error()}
 		}
 		where := z.Name + ": " + name
 		mode := f.Mode()
@@ -134,8 +134,8 @@ func zipEntryName(name string) (string, error) {
 	return clean, nil
 }
 
-// printable shortens and quotes a name that failed the checks, for errors.
-func printable(s string) string {
+// zipPrintable shortens and quotes a name that failed the checks, for errors.
+func zipPrintable(s string) string {
 	if len(s) > 80 {
 		s = s[:80] + "…"
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-func deflate(t testing.TB, data []byte) []byte {
+func fbDeflate(t testing.TB, data []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := flate.NewWriter(&buf, flate.BestCompression)
@@ -35,7 +35,7 @@ func TestOpenZipRefuses(t *testing.T) {
 	symlink.SetMode(fs.ModeSymlink | 0o777)
 
 	small := []byte(`{"customCommands":{}}`)
-	packed := deflate(t, small)
+	packed := fbDeflate(t, small)
 	// Headers that claim 2 GiB unpacked for 30-odd packed bytes.
 	bomb := zip.FileHeader{
 		Name: "Main Profile/db/users.db", Method: zip.Deflate,
@@ -43,26 +43,26 @@ func TestOpenZipRefuses(t *testing.T) {
 	}
 	zeros := make([]byte, 1<<20)
 
-	var many []zipEntry
+	var many []fbZipEntry
 	for i := 0; i <= MaxZipEntries; i++ {
-		many = append(many, zipEntry{hdr: zip.FileHeader{Name: fmt.Sprintf("f%05d.txt", i), Method: zip.Store}})
+		many = append(many, fbZipEntry{hdr: zip.FileHeader{Name: fmt.Sprintf("f%05d.txt", i), Method: zip.Store}})
 	}
 
 	cases := []struct {
 		name    string
-		entries []zipEntry
+		entries []fbZipEntry
 		wantMsg string
 	}{
-		{"parent directory", []zipEntry{{hdr: zip.FileHeader{Name: "../chat/commands.json"}, content: "{}"}}, "path traversal"},
-		{"parent inside", []zipEntry{{hdr: zip.FileHeader{Name: "a/../../chat/commands.json"}, content: "{}"}}, "path traversal"},
-		{"absolute", []zipEntry{{hdr: zip.FileHeader{Name: "/etc/commands.json"}, content: "{}"}}, "absolute path"},
-		{"backslash", []zipEntry{{hdr: zip.FileHeader{Name: `..\chat\commands.json`}, content: "{}"}}, "backslash"},
-		{"drive letter", []zipEntry{{hdr: zip.FileHeader{Name: "C:/chat/commands.json"}, content: "{}"}}, "drive letter"},
-		{"symlink", []zipEntry{{hdr: symlink, content: "/etc/passwd"}}, "symbolic link"},
+		{"parent directory", []fbZipEntry{{hdr: zip.FileHeader{Name: "../chat/commands.json"}, content: "{}"}}, "path traversal"},
+		{"parent inside", []fbZipEntry{{hdr: zip.FileHeader{Name: "a/../../chat/commands.json"}, content: "{}"}}, "path traversal"},
+		{"absolute", []fbZipEntry{{hdr: zip.FileHeader{Name: "/etc/commands.json"}, content: "{}"}}, "absolute path"},
+		{"backslash", []fbZipEntry{{hdr: zip.FileHeader{Name: `..\chat\commands.json`}, content: "{}"}}, "backslash"},
+		{"drive letter", []fbZipEntry{{hdr: zip.FileHeader{Name: "C:/chat/commands.json"}, content: "{}"}}, "drive letter"},
+		{"symlink", []fbZipEntry{{hdr: symlink, content: "/etc/passwd"}}, "symbolic link"},
 		{"too many entries", many, "entries; at most"},
-		{"2 GiB bomb header", []zipEntry{{hdr: bomb, raw: true, packed: packed}}, "refused before unpacking"},
-		{"ratio", []zipEntry{{hdr: zip.FileHeader{Name: "Main Profile/db/users.db"}, content: string(zeros)}}, "zip bomb"},
-		{"duplicate", []zipEntry{
+		{"2 GiB bomb header", []fbZipEntry{{hdr: bomb, raw: true, packed: packed}}, "refused before unpacking"},
+		{"ratio", []fbZipEntry{{hdr: zip.FileHeader{Name: "Main Profile/db/users.db"}, content: string(zeros)}}, "zip bomb"},
+		{"duplicate", []fbZipEntry{
 			{hdr: zip.FileHeader{Name: "a/timers.json"}, content: "{}"},
 			{hdr: zip.FileHeader{Name: "a/timers.json"}, content: "{}"},
 		}, "two entries"},
@@ -70,7 +70,7 @@ func TestOpenZipRefuses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := writeZip(t, t.TempDir(), "profile.zip", tc.entries)
+			f := fbWriteZip(t, t.TempDir(), "profile.zip", tc.entries)
 			z, err := OpenZip(f)
 			if err == nil {
 				z.Close()
@@ -91,7 +91,7 @@ func TestOpenZipRefuses(t *testing.T) {
 func TestOpenZipReads(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	f := writeZip(t, dir, "p.zip", []zipEntry{
+	f := fbWriteZip(t, dir, "p.zip", []fbZipEntry{
 		{hdr: zip.FileHeader{Name: "Main Profile/"}},
 		{hdr: zip.FileHeader{Name: "Main Profile/timers.json"}, content: `{"a": 1}`},
 		{hdr: zip.FileHeader{Name: "Main Profile/./counters/counters.json", Method: zip.Store}, content: `{}`},
@@ -127,12 +127,12 @@ func TestOpenZipLyingHeader(t *testing.T) {
 	for i := 0; doc.Len() < 200<<10; i++ {
 		fmt.Fprintf(&doc, `{"_id":"%d","username":"v%d","currency":{"c":1}}`+"\n", i, i)
 	}
-	packed := deflate(t, doc.Bytes())
+	packed := fbDeflate(t, doc.Bytes())
 	h := zip.FileHeader{
 		Name: "db/users.db", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(doc.Bytes()),
 		CompressedSize64: uint64(len(packed)), UncompressedSize64: uint64(len(packed)) * 2,
 	}
-	f := writeZip(t, t.TempDir(), "p.zip", []zipEntry{{hdr: h, raw: true, packed: packed}})
+	f := fbWriteZip(t, t.TempDir(), "p.zip", []fbZipEntry{{hdr: h, raw: true, packed: packed}})
 	_, err := ReadFirebot([]File{f})
 	var fe *FileError
 	if !errors.As(err, &fe) || fe.File != "p.zip: db/users.db" || !strings.Contains(fe.Message, "cannot be read") {
@@ -142,7 +142,7 @@ func TestOpenZipLyingHeader(t *testing.T) {
 
 func TestOpenZipNotAZip(t *testing.T) {
 	t.Parallel()
-	f := writeFile(t, t.TempDir(), "profile.zip", "PK\x03\x04 but not really")
+	f := fbWriteFile(t, t.TempDir(), "profile.zip", "PK\x03\x04 but not really")
 	_, err := OpenZip(f)
 	var fe *FileError
 	if !errors.As(err, &fe) || !strings.Contains(fe.Message, "not a zip file") {
