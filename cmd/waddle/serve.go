@@ -99,8 +99,6 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		groups.SetGiver(p, g)
 	}
 	river.AddWorker(workers, &labels.RoleWorker{Groups: groups})
-	imports := newImporter(a, settings, logger) // import_cmd.go
-	river.AddWorker(workers, &importer.ApplyWorker{Service: imports})
 	flows, licensing, triggers, schedules := newWorkflows(cfg, a, rt, settings, observer, ov, workers, logger)
 	flowHooks := newWorkflowWebhooks(a, flows, logger)
 	runner, err := river.NewClient(riverpgxv5.New(a.pool), &river.Config{
