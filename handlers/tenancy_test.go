@@ -77,7 +77,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	impB := e.mustImport(t, b.ID, false) // imports.go
+	impB := e.mustImport(t, b.ID, false)                                      // imports.go
 	profileB := e.mustPerson(t, b.ID, "twitch", "t-beta", "betaviewer", 0, 0) // people.go
 	evilRep := url.Values{"delta": {"-1000"}, "reason": {"pwned"}}
 	evilRule := url.Values{"priority": {"1"}, "match": {"contains"}, "pattern": {"pwned"}, "action": {"ban"}, "enabled": {"on"}}
