@@ -67,6 +67,7 @@ type tenancyEnv struct {
 	labels  labelsFixture
 	groups  groupsFixture
 	timers  timersFixture
+	imports importsFixture
 }
 
 func newTenancyEnv(t *testing.T) *tenancyEnv {
@@ -118,6 +119,7 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 	x.labelsFixtures(t)
 	x.groupsFixtures(t)
 	x.timersFixtures(t)
+	x.importsFixtures(t)
 	if _, err := e.pool.Exec(ctx, "UPDATE users SET is_admin = false WHERE id = $1", gx.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +147,7 @@ func (x *tenancyEnv) fingerprint(cid int64) string {
 		`+labelGroupFingerprint+`,
 		`+counterFingerprint+`,
 		`+timersFingerprint+`,
+		`+importsFingerprint+`,
 		(SELECT name || description FROM communities WHERE id = $1))`, cid).Scan(&s)
 	if err != nil {
 		x.t.Fatal(err)
@@ -172,7 +175,7 @@ func tenancyRoutes() []tenancyRoute {
 	// Roles that the route refuses (403) keep 401 for keys that no longer work.
 	refused := [4]int{403, 403, 401, 403}
 	userRefused := [4]int{403, 403, 403, 403}
-	return append(append(append(append(append(workflowTenancyRoutes(), webhookTenancyRoutes()...), scheduleTenancyRoutes()...),
+	return append(append(append(append(append(append(workflowTenancyRoutes(), importTenancyRoutes()...), webhookTenancyRoutes()...), scheduleTenancyRoutes()...),
 		installTenancyRoutes()...), append(socialTenancyRoutes(), peopleTenancyRoutes()...)...), append(append(append(append(append(catalogTenancyRoutes(), labelsTenancyRoutes()...), groupTenancyRoutes()...), counterTenancyRoutes()...), timersTenancyRoutes()...), []tenancyRoute{
 		{method: "GET", pattern: "/api/v1/me", path: fixed("/me"), unknownPath: fixed("/me"), body: noBody,
 			want: map[string][4]int{"user": {200, 200, 200, 200}, "trigger": {200, 200, 401, 200}, "action": {200, 200, 401, 200},

@@ -23,6 +23,7 @@ import (
 	"github.com/waddle/waddle/community"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/importer"
 	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/marketplace"
 	"github.com/waddle/waddle/overlay"
@@ -72,6 +73,13 @@ type Config struct {
 	AccountOAuth map[string]AccountOAuth
 	Tokens       *platform.Tokens // platform tokens, sealed
 	Links        *platform.Links  // servers the bots were added to (Discord guilds)
+
+	// Imports moves a community in from another bot (imports.go); nil: no
+	// import pages or API. NightbotAPI is set when the server has a
+	// Nightbot app (NIGHTBOT_CLIENT_ID/SECRET): "Connect Nightbot".
+	Imports           *importer.Service
+	NightbotAPI       *importer.NightbotAPI
+	StreamElementsAPI *importer.StreamElementsAPI
 
 	// WorkflowWebhooks creates workflows' webhooks and receives their
 	// deliveries (workflow_webhooks.go).

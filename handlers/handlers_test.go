@@ -33,6 +33,7 @@ import (
 	"github.com/waddle/waddle/handlers"
 	"github.com/waddle/waddle/health"
 	"github.com/waddle/waddle/identity"
+	"github.com/waddle/waddle/importer"
 	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/mailtest"
 	"github.com/waddle/waddle/marketplace"
@@ -170,6 +171,7 @@ func newEnvOn(t testing.TB, rdb *redis.Client, prefix string, routerOpt func(*ro
 	cfg.WorkflowWebhooks = hooks
 	cfg.Marketplace = marketplace.New(marketplace.Config{Pool: pool, Box: testBox(t), Settings: settings, BaseURL: base, Logger: logger})
 	cfg.Identity = ids
+	cfg.Imports = importer.New(importer.Config{Pool: pool, Jobs: jobs, Commands: settings, Logger: logger}) // imports_test.go
 	cfg.Groups = labels.NewGroups(labels.GroupsConfig{Pool: pool, Jobs: jobs, Logger: logger})
 	cfg.Labels = labels.New(labels.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Roles: cfg.Groups, Logger: logger})
 	for _, o := range opts {

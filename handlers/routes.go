@@ -72,6 +72,7 @@ func (h *Handler) routes() http.Handler {
 			r.With(h.apiRoles(auth.RoleAction, auth.RoleCore, roleAdmin), h.apiCommunityAccess).Post("/overlays/{id}/events", h.apiOverlayEvent)
 			r.Group(h.labelsAPIRoutes) // labels on people and on the community (labels_api.go)
 			r.Group(h.timersAPIRoutes) // timed chat messages (timers_api.go)
+			r.Group(h.importAPIRoutes) // moving in from another bot (imports_api.go)
 		})
 		h.hubLabelsAPIRoutes(r) // the hub-wide labels (labels_api.go)
 		r.Route("/workflows", h.workflowAPIRoutes)
@@ -145,6 +146,7 @@ func (h *Handler) routes() http.Handler {
 			// Platform OAuth callbacks: the state ties them to the session that started them (links.go).
 			r.Get("/oauth/twitch/callback", h.twitchCallback)
 			r.Get("/oauth/slack/callback", h.slackCallback)
+			r.Get("/oauth/nightbot/callback", h.nightbotCallback)
 			h.socialHubRoutes(r) // module reviews and usage (marketplace_social_hub.go)
 
 			r.Route("/c/{cid}", func(r chi.Router) {
@@ -171,6 +173,7 @@ func (h *Handler) routes() http.Handler {
 					r.Post("/keys/{kid}/regenerate", h.regenerateCommunityKey)
 					r.Post("/keys/{kid}/revoke", h.revokeCommunityKey)
 					r.Get("/marketplace/installed/{slug}/usage", h.communityUsagePage) // marketplace_social_hub.go
+					h.importHubRoutes(r)                                               // importing from another bot (imports.go)
 				})
 
 				// The bot pages: members look, managers change (bot.go).

@@ -81,6 +81,7 @@ func TestCrossCommunityAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	impB := e.mustImport(t, b.ID, false)                                      // imports.go
 	profileB := e.mustPerson(t, b.ID, "twitch", "t-beta", "betaviewer", 0, 0) // people.go
 	timerB, err := e.cfg.Timers.Create(ctx, audit.Actor{}, b.ID, timers.Input{Name: "beta", Message: "Beta says hi", Platform: router.Twitch,
 		Server: "betachan", IntervalMinutes: 5, Enabled: true})
@@ -173,6 +174,16 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"POST", "/c/{cid}/marketplace/installed/{slug}/accept", fmt.Sprintf("/c/%d/marketplace/installed/some-mod/accept", B), nil, ""},
 		{"POST", "/c/{cid}/marketplace/installed/{slug}/uninstall", fmt.Sprintf("/c/%d/marketplace/installed/some-mod/uninstall", B), nil, ""},
 		{"GET", "/c/{cid}/overlays", fmt.Sprintf("/c/%d/overlays", B), nil, ""},
+		// Importing from another bot (imports.go).
+		{"GET", "/c/{cid}/imports", fmt.Sprintf("/c/%d/imports", B), nil, ""},
+		{"GET", "/c/{cid}/imports/new/{source}", fmt.Sprintf("/c/%d/imports/new/nightbot", B), nil, ""},
+		{"POST", "/c/{cid}/imports/new/{source}", fmt.Sprintf("/c/%d/imports/new/streamelements", B), url.Values{"token": {"x"}}, ""},
+		{"GET", "/c/{cid}/imports/nightbot/connect", fmt.Sprintf("/c/%d/imports/nightbot/connect", B), nil, ""},
+		{"GET", "/c/{cid}/imports/{iid}", fmt.Sprintf("/c/%d/imports/%d", B, impB), nil, ""},
+		{"POST", "/c/{cid}/imports/{iid}/apply", fmt.Sprintf("/c/%d/imports/%d/apply", B, impB), url.Values{"all_conflicts": {"overwrite"}}, ""},
+		{"GET", "/c/{cid}/imports/{iid}/progress", fmt.Sprintf("/c/%d/imports/%d/progress", B, impB), nil, ""},
+		{"GET", "/c/{cid}/imports/{iid}/undo", fmt.Sprintf("/c/%d/imports/%d/undo", B, impB), nil, ""},
+		{"POST", "/c/{cid}/imports/{iid}/undo", fmt.Sprintf("/c/%d/imports/%d/undo", B, impB), nil, ""},
 		{"POST", "/c/{cid}/overlays", fmt.Sprintf("/c/%d/overlays", B), url.Values{"kind": {"chat"}, "name": {"evil"}}, ""},
 		{"POST", "/c/{cid}/overlays/{oid}", fmt.Sprintf("/c/%d/overlays/%d", B, ovB.ID), url.Values{"name": {"Hijacked"}}, ""},
 		{"POST", "/c/{cid}/overlays/{oid}/content", fmt.Sprintf("/c/%d/overlays/%d/content", B, ovB.ID), url.Values{"text": {"pwned"}}, ""},
@@ -272,6 +283,11 @@ func TestCrossCommunityAccess(t *testing.T) {
 		{"GET", "", fmt.Sprintf("/communities/%d/timers/%d", A, timerB.ID), nil, ""},
 		{"PATCH", "", fmt.Sprintf("/communities/%d/timers/%d", A, timerB.ID), nil, `{"message":"pwned"}`},
 		{"DELETE", "", fmt.Sprintf("/communities/%d/timers/%d", A, timerB.ID), nil, ""},
+		{"GET", "/api/v1/communities/{cid}/imports", fmt.Sprintf("/communities/%d/imports", B), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/imports", fmt.Sprintf("/communities/%d/imports", B), nil, `{"source":"streamelements","token":"x"}`},
+		{"GET", "/api/v1/communities/{cid}/imports/{iid}", fmt.Sprintf("/communities/%d/imports/%d", B, impB), nil, ""},
+		{"POST", "/api/v1/communities/{cid}/imports/{iid}/apply", fmt.Sprintf("/communities/%d/imports/%d/apply", B, impB), nil, `{"all_conflicts":"overwrite"}`},
+		{"POST", "/api/v1/communities/{cid}/imports/{iid}/undo", fmt.Sprintf("/communities/%d/imports/%d/undo", B, impB), nil, ""},
 		{"GET", "/api/v1/communities/{cid}/labels/{label}/groups", fmt.Sprintf("/communities/%d/labels/%d/groups", B, lblB), nil, ""},
 		{"POST", "/api/v1/communities/{cid}/labels/{label}/groups", fmt.Sprintf("/communities/%d/labels/%d/groups", B, lblB), nil, `{"platform":"twitch","server":"betachan","group":"vip"}`},
 		{"DELETE", "/api/v1/communities/{cid}/labels/{label}/groups/{gid}", fmt.Sprintf("/communities/%d/labels/%d/groups/1", B, lblB), nil, ""},
@@ -446,6 +462,10 @@ func TestCrossCommunityAccess(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM audit_log WHERE community_id = $1 AND actor_id = $2", B, alice.ID); n != 0 {
 		t.Errorf("%d audit entries by alice in B", n)
+	}
+
+	if n := e.count("SELECT count(*) FROM imports WHERE community_id = $1 AND state = 'previewed'", B) + e.count("SELECT count(*) FROM imports"); n != 2 {
+		t.Error("imports changed through B's routes")
 	}
 
 	// Every community route is in the tables above: a new route must be added here.

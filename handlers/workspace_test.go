@@ -39,6 +39,7 @@ func TestWorkspaceNavigation(t *testing.T) {
 		{"/audit", "Audit log", "Audit log"},
 		{"/servers", "Platforms", "Platforms"},
 		{"/members", "Members", "Members"},
+		{"/imports", "Import from another bot", "Import from another bot"},
 		{"/settings", "Settings", "Settings"},
 	}
 	for _, p := range pages {
@@ -51,8 +52,8 @@ func TestWorkspaceNavigation(t *testing.T) {
 			if got := doc.Find(`[data-testid=community-nav] a[aria-current=page]`).Text(); got != p.current {
 				t.Errorf("the navigation marks %q, want %q", got, p.current)
 			}
-			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 19 {
-				t.Errorf("a manager's navigation has %d links, want 19", n)
+			if n := doc.Find(`[data-testid=community-nav] a`).Length(); n != 20 {
+				t.Errorf("a manager's navigation has %d links, want 20", n)
 			}
 			if got := doc.Find(`[data-testid=hub-nav] a[aria-current]`).Text(); got != "" {
 				t.Errorf("the top bar marks %q as the current page inside a community", got)

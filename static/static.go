@@ -9,5 +9,5 @@ import "embed"
 // drawflow.min.css; its licence is drawflow.LICENSE), and the workflow runs'
 // workflow-runs.css, workflow-runs.js and workflow-testrun.js (the live test run), workflow-builder-test.js (its panel in the builder).
 //
-//go:embed app.css favicon.svg htmx.min.js hub.js overlay.css overlay.js passkey.js drawflow.min.js drawflow.min.css workflow-builder.js workflow-builder.css workflow-runs.css workflow-runs.js workflow-testrun.js workflow-builder-test.js
+//go:embed app.css favicon.svg htmx.min.js hub.js overlay.css overlay.js passkey.js drawflow.min.js drawflow.min.css workflow-builder.js workflow-builder.css workflow-runs.css workflow-runs.js workflow-testrun.js workflow-builder-test.js imports.js
 var Files embed.FS

@@ -47,6 +47,7 @@ type config struct {
 	Slack           slackConfig
 	License         licenseConfig
 	Payments        paymentsConfig // paid marketplace modules (config_payments.go)
+	Imports         importConfig   // importing from other bots (import_config.go)
 }
 
 // licenseConfig is how workflow licences are checked (see README, Licences).
@@ -157,6 +158,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
 	c.Payments = loadPayments(get)
+	c.Imports = loadImportConfig(get)
 	var err error
 	dur := func(k, def string) time.Duration {
 		if err != nil {
@@ -260,6 +262,9 @@ func (c config) Validate() error {
 		}
 	default:
 		return &configError{"TWITCH_EVENTSUB_TRANSPORT", fmt.Sprintf("is %q: want webhook (Twitch posts to BASE_URL) or websocket (this hub connects to Twitch)", c.Twitch.Transport)}
+	}
+	if err := c.Imports.validate(); err != nil {
+		return err
 	}
 	if err := c.Payments.validate(); err != nil {
 		return err

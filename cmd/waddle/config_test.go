@@ -48,6 +48,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		AdminEmail:      "admin@example.com",
 		Discord:         discordConfig{Shards: 1},
 		Payments:        paymentsConfig{Provider: "off"},
+		Imports: importConfig{NightbotAPIURL: defaultNightbotAPIURL, NightbotAuthURL: defaultNightbotAuthURL,
+			StreamElementsAPIURL: defaultStreamElementsAPIURL},
 	}
 	if diff := cmp.Diff(want, got, cmpPrefix); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

@@ -27,6 +27,11 @@ commands:
                                      --clear-2fa also removes the account's second factors (recorded in the audit log)
   chat --community SLUG [--platform twitch] [--user alice] [--badges moderator,vip] [--dry-run=true]
                                      the chat simulator in the terminal: type messages, or /follow, /raid 50, /cheer 500, /sub, /quit
+  import --community SLUG --source SOURCE [--apply] [--conflicts skip|rename|overwrite] [--currency NAME]
+         [--other-currencies skip|counter] FILE...
+                                     import from another bot (nightbot, streamelements, streamlabs, firebot, phantombot):
+                                     prints the preview; --apply applies it here with a progress line. Files up to 200 MiB;
+                                     streamelements reads its JWT token from standard input instead of files
   bench TARGET[,TARGET...] [-c 64] [-d 10s] [-warmup 2s] [-timeout 10s] [-pid TARGET=PID] [-json]
                                      load-test each target in turn over HTTP and print req/s, p50, p90 and p99 side by side,
                                      with -pid also the CPU time of a target's server; targets: nodered [-url U] (POST to
@@ -99,6 +104,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return admin(ctx, cfg, logger, args, stdout)
 	case "chat":
 		return chat(ctx, cfg, logger, args, stdin, stdout)
+	case "import":
+		return importCmd(ctx, cfg, logger, args, stdin, stdout) // import_cmd.go
 	}
 	return &usageError{fmt.Sprintf("unknown command %q", cmd)}
 }

@@ -202,6 +202,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	}
 	hcfg.AccountOAuth = accountOAuth(cfg, bots) // config_discord_oauth.go
 	hcfg.WorkflowWebhooks = flowHooks
+	hcfg.Imports, hcfg.NightbotAPI, hcfg.StreamElementsAPI = imports, cfg.Imports.nightbotAPI(), cfg.Imports.streamElementsAPI()
 	h := handlers.New(hcfg)
 
 	if ln == nil {
