@@ -593,7 +593,7 @@ func (q *Queries) ImportDeleteTimers(ctx context.Context, arg ImportDeleteTimers
 }
 
 const importGet = `-- name: ImportGet :one
-SELECT id, community_id, source, state, created_by, file_names, bundle, choices, report, points_total, points_done, items_done, error, created_at, applied_at, undone_at FROM imports WHERE community_id = $1 AND id = $2
+SELECT id, community_id, source, state, created_by, file_names, bundle, choices, report, points_total, points_done, items_done, error, created_at, applied_at, undone_at, heartbeat_at FROM imports WHERE community_id = $1 AND id = $2
 `
 
 type ImportGetParams struct {
@@ -621,12 +621,13 @@ func (q *Queries) ImportGet(ctx context.Context, arg ImportGetParams) (Import, e
 		&i.CreatedAt,
 		&i.AppliedAt,
 		&i.UndoneAt,
+		&i.HeartbeatAt,
 	)
 	return i, err
 }
 
 const importGetForUpdate = `-- name: ImportGetForUpdate :one
-SELECT id, community_id, source, state, created_by, file_names, bundle, choices, report, points_total, points_done, items_done, error, created_at, applied_at, undone_at FROM imports WHERE community_id = $1 AND id = $2 FOR UPDATE
+SELECT id, community_id, source, state, created_by, file_names, bundle, choices, report, points_total, points_done, items_done, error, created_at, applied_at, undone_at, heartbeat_at FROM imports WHERE community_id = $1 AND id = $2 FOR UPDATE
 `
 
 type ImportGetForUpdateParams struct {
@@ -654,6 +655,7 @@ func (q *Queries) ImportGetForUpdate(ctx context.Context, arg ImportGetForUpdate
 		&i.CreatedAt,
 		&i.AppliedAt,
 		&i.UndoneAt,
+		&i.HeartbeatAt,
 	)
 	return i, err
 }
@@ -1151,7 +1153,7 @@ func (q *Queries) ImportSetApplied(ctx context.Context, arg ImportSetAppliedPara
 }
 
 const importSetApplying = `-- name: ImportSetApplying :exec
-UPDATE imports SET state = 'applying', choices = $1, error = ''
+UPDATE imports SET state = 'applying', choices = $1, error = '', heartbeat_at = now()
 WHERE community_id = $2 AND id = $3
 `
 
@@ -1191,7 +1193,7 @@ func (q *Queries) ImportSetError(ctx context.Context, arg ImportSetErrorParams) 
 }
 
 const importSetItemsDone = `-- name: ImportSetItemsDone :exec
-UPDATE imports SET items_done = true, report = $1
+UPDATE imports SET items_done = true, report = $1, heartbeat_at = now()
 WHERE community_id = $2 AND id = $3
 `
 
@@ -1207,7 +1209,7 @@ func (q *Queries) ImportSetItemsDone(ctx context.Context, arg ImportSetItemsDone
 }
 
 const importSetPointsDone = `-- name: ImportSetPointsDone :exec
-UPDATE imports SET points_done = $1, report = $2
+UPDATE imports SET points_done = $1, report = $2, heartbeat_at = now()
 WHERE community_id = $3 AND id = $4
 `
 
@@ -1400,6 +1402,46 @@ func (q *Queries) ImportWatchTimeReverse(ctx context.Context, arg ImportWatchTim
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const importsStalled = `-- name: ImportsStalled :many
+UPDATE imports SET heartbeat_at = now()
+WHERE id IN (
+    SELECT i.id FROM imports i
+    WHERE i.state = 'applying' AND coalesce(i.heartbeat_at, i.created_at) < now() - make_interval(secs => $1::double precision)
+    ORDER BY i.id
+    LIMIT 20
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, community_id
+`
+
+type ImportsStalledRow struct {
+	ID          int64
+	CommunityID int64
+}
+
+// Applying imports that made no progress for stale seconds, locked (other
+// instances skip them) and marked as seen now, so that one instance queues
+// each of them again.
+func (q *Queries) ImportsStalled(ctx context.Context, staleSeconds float64) ([]ImportsStalledRow, error) {
+	rows, err := q.db.Query(ctx, importsStalled, staleSeconds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportsStalledRow{}
+	for rows.Next() {
+		var i ImportsStalledRow
+		if err := rows.Scan(&i.ID, &i.CommunityID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const pendingPointsTake = `-- name: PendingPointsTake :many

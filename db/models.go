@@ -213,6 +213,7 @@ type Import struct {
 	CreatedAt   time.Time
 	AppliedAt   *time.Time
 	UndoneAt    *time.Time
+	HeartbeatAt *time.Time
 }
 
 type ImportPoint struct {

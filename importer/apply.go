@@ -126,6 +126,10 @@ type OldCommand struct {
 type ApplyArgs struct {
 	CommunityID int64 `json:"community_id"`
 	ImportID    int64 `json:"import_id"`
+	// Resumed is when a stalled import was queued again (unix nanoseconds;
+	// 0 for the first job), which keeps the new job apart from the dead
+	// one River still holds as running.
+	Resumed int64 `json:"resumed,omitempty"`
 }
 
 // Kind names the job in the queue.

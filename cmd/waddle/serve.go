@@ -257,7 +257,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	g.Go(func() error { return flowHooks.Run(gctx) })
 	g.Go(func() error { return schedules.Run(gctx) })
 	g.Go(func() error { return timerFire.Run(gctx) })
-	g.Go(func() error { return lines.Run(routerCtx) }) // counts until the router stops, then flushes once more
+	g.Go(func() error { return imports.RunResumer(gctx, 5*time.Second) }) // queues imports whose worker died again
+	g.Go(func() error { return lines.Run(routerCtx) })                    // counts until the router stops, then flushes once more
 	// Sightings are written until the router stops, then once more.
 	g.Go(func() error { return ids.Run(routerCtx) })
 	g.Go(func() error {

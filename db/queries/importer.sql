@@ -22,15 +22,15 @@ ORDER BY created_at DESC, id DESC
 LIMIT 200;
 
 -- name: ImportSetApplying :exec
-UPDATE imports SET state = 'applying', choices = sqlc.arg(choices), error = ''
+UPDATE imports SET state = 'applying', choices = sqlc.arg(choices), error = '', heartbeat_at = now()
 WHERE community_id = sqlc.arg(community_id) AND id = sqlc.arg(id);
 
 -- name: ImportSetItemsDone :exec
-UPDATE imports SET items_done = true, report = sqlc.arg(report)
+UPDATE imports SET items_done = true, report = sqlc.arg(report), heartbeat_at = now()
 WHERE community_id = sqlc.arg(community_id) AND id = sqlc.arg(id);
 
 -- name: ImportSetPointsDone :exec
-UPDATE imports SET points_done = sqlc.arg(points_done), report = sqlc.arg(report)
+UPDATE imports SET points_done = sqlc.arg(points_done), report = sqlc.arg(report), heartbeat_at = now()
 WHERE community_id = sqlc.arg(community_id) AND id = sqlc.arg(id);
 
 -- name: ImportSetApplied :exec
@@ -308,3 +308,17 @@ FROM w WHERE t.community_id = sqlc.arg(community_id) AND t.identity_id = w.ident
 -- The community's last quote number, read without a lock (for the preview).
 SELECT coalesce((SELECT c.last_number FROM quote_counters c WHERE c.community_id = sqlc.arg(community_id)::bigint),
     (SELECT max(q.number) FROM quotes q WHERE q.community_id = sqlc.arg(community_id)::bigint), 0)::int AS last_number;
+
+-- name: ImportsStalled :many
+-- Applying imports that made no progress for stale seconds, locked (other
+-- instances skip them) and marked as seen now, so that one instance queues
+-- each of them again.
+UPDATE imports SET heartbeat_at = now()
+WHERE id IN (
+    SELECT i.id FROM imports i
+    WHERE i.state = 'applying' AND coalesce(i.heartbeat_at, i.created_at) < now() - make_interval(secs => sqlc.arg(stale_seconds)::double precision)
+    ORDER BY i.id
+    LIMIT 20
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, community_id;
