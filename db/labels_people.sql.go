@@ -11,13 +11,10 @@ import (
 )
 
 const communityPeopleLockMany = `-- name: CommunityPeopleLockMany :many
-INSERT INTO community_people (community_id, identity_id)
-SELECT $1::bigint, i.id FROM identities i
-WHERE i.id = ANY($2::bigint[])
-  AND EXISTS (SELECT 1 FROM identity_accounts a WHERE a.identity_id = i.id)
-ORDER BY i.id
-ON CONFLICT (community_id, identity_id) DO UPDATE SET last_seen = community_people.last_seen
-RETURNING identity_id
+SELECT identity_id FROM community_people
+WHERE community_id = $1::bigint AND identity_id = ANY($2::bigint[])
+ORDER BY identity_id
+FOR UPDATE
 `
 
 type CommunityPeopleLockManyParams struct {
@@ -48,12 +45,9 @@ func (q *Queries) CommunityPeopleLockMany(ctx context.Context, arg CommunityPeop
 
 const communityPersonLock = `-- name: CommunityPersonLock :one
 
-INSERT INTO community_people (community_id, identity_id)
-SELECT $1::bigint, i.id FROM identities i
-WHERE i.id = $2::bigint
-  AND EXISTS (SELECT 1 FROM identity_accounts a WHERE a.identity_id = i.id)
-ON CONFLICT (community_id, identity_id) DO UPDATE SET last_seen = community_people.last_seen
-RETURNING identity_id
+SELECT identity_id FROM community_people
+WHERE community_id = $1::bigint AND identity_id = $2::bigint
+FOR UPDATE
 `
 
 type CommunityPersonLockParams struct {
@@ -62,9 +56,10 @@ type CommunityPersonLockParams struct {
 }
 
 // Labels on people: a community's labels on the identities it knows.
-// The person's row in the community, locked, created for an identity with a
-// platform account that the community has not seen yet. No row: no such
-// person.
+// The person's row in the community, locked. No row: the community has not
+// met that person (a label never reaches someone a community does not know:
+// their accounts, and which accounts are linked, stay private to the
+// communities they chat in).
 func (q *Queries) CommunityPersonLock(ctx context.Context, arg CommunityPersonLockParams) (int64, error) {
 	row := q.db.QueryRow(ctx, communityPersonLock, arg.CommunityID, arg.IdentityID)
 	var identity_id int64
@@ -563,15 +558,16 @@ FROM (SELECT unnest($1::int[]) AS n, unnest($2::bigint[]) AS identity_id,
              unnest($5::text[]) AS name) t
 LEFT JOIN LATERAL (
     SELECT a.identity_id FROM identity_accounts a
+    JOIN community_people cp ON cp.community_id = $6::bigint AND cp.identity_id = a.identity_id
     WHERE (t.identity_id > 0 AND a.identity_id = t.identity_id)
        OR (t.account <> '' AND a.platform = t.platform AND a.account_id = t.account)
     LIMIT 1
 ) byid ON t.identity_id > 0 OR t.account <> ''
 LEFT JOIN LATERAL (
     SELECT a.identity_id FROM identity_accounts a
-    LEFT JOIN community_people cp ON cp.community_id = $6::bigint AND cp.identity_id = a.identity_id
+    JOIN community_people cp ON cp.community_id = $6::bigint AND cp.identity_id = a.identity_id
     WHERE t.name <> '' AND a.platform = t.platform AND lower(a.user_name) = lower(t.name)
-    ORDER BY cp.identity_id IS NULL, cp.last_seen DESC NULLS LAST, a.created_at DESC
+    ORDER BY cp.last_seen DESC, a.created_at DESC
     LIMIT 1
 ) byname ON t.name <> ''
 ORDER BY t.n
@@ -592,9 +588,10 @@ type PersonResolveRow struct {
 }
 
 // Resolves people named in a bulk request, item by item (n is the item's
-// index): by identity id (the identity must have an account), by platform
-// account id, or by the name an account last used on a platform (the
-// community's own people first, then the most recently seen account).
+// index), among the community's own people only: by identity id, by
+// platform account id, or by the name an account last used on a platform
+// (the most recently seen when names repeat). 0: the community knows no
+// such person.
 func (q *Queries) PersonResolve(ctx context.Context, arg PersonResolveParams) ([]PersonResolveRow, error) {
 	rows, err := q.db.Query(ctx, personResolve,
 		arg.Ns,

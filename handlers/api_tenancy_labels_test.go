@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/waddle/waddle/audit"
-	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/labels"
 )
 
@@ -22,7 +21,6 @@ type labelsFixture struct {
 func (x *tenancyEnv) labelsFixtures(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	q := db.New(x.pool)
 	for _, c := range []struct {
 		cid     int64
 		account string
@@ -31,12 +29,8 @@ func (x *tenancyEnv) labelsFixtures(t *testing.T) {
 		if _, err := x.cfg.Labels.Create(ctx, audit.Actor{}, c.cid, labels.Input{Name: "matrix"}); err != nil {
 			t.Fatal(err)
 		}
-		acc, err := q.IdentityAccountEnsure(ctx, db.IdentityAccountEnsureParams{Platform: "twitch", AccountID: c.account, UserName: c.account})
-		if err != nil {
-			t.Fatal(err)
-		}
-		*c.into = acc.IdentityID
-		if _, err := x.cfg.Labels.Add(ctx, audit.Actor{}, c.cid, acc.IdentityID, "matrix"); err != nil {
+		*c.into = x.mustPerson(t, c.cid, "twitch", c.account, c.account, 0, 0)
+		if _, err := x.cfg.Labels.Add(ctx, audit.Actor{}, c.cid, *c.into, "matrix"); err != nil {
 			t.Fatal(err)
 		}
 	}

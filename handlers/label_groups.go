@@ -232,10 +232,15 @@ func (h *Handler) resolveAllLabelAssignments(w http.ResponseWriter, r *http.Requ
 }
 
 // personRoles is the state of a person's platform roles, a fragment for
-// the person's labels panel.
+// the person's labels panel; 404 for a person the community has not met,
+// as for their labels.
 func (h *Handler) personRoles(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "identity")
+	id, err := personID(r)
 	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if _, err := h.cfg.Labels.Person(r.Context(), membershipOf(r).ID, id); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
 	"github.com/waddle/waddle/community"
-	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/labels"
 )
 
@@ -29,11 +28,8 @@ func newLabelsAPIEnv(t *testing.T) labelsAPIEnv {
 	mod := e.user("mod@example.com", false)
 	mb := e.user("member@example.com", false)
 	c := e.community(root, "ducks", map[auth.User]community.Role{mod: community.Moderator, mb: community.Member})
-	acc, err := db.New(e.pool).IdentityAccountEnsure(context.Background(), db.IdentityAccountEnsureParams{Platform: "twitch", AccountID: "100", UserName: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return labelsAPIEnv{env: e, cid: c.ID, owner: e.apiKey(root, auth.RoleAdmin), mod: e.apiKey(mod, auth.RoleUser), mb: e.apiKey(mb, auth.RoleUser), person: acc.IdentityID}
+	alice := e.mustPerson(t, c.ID, "twitch", "100", "alice", 0, 0)
+	return labelsAPIEnv{env: e, cid: c.ID, owner: e.apiKey(root, auth.RoleAdmin), mod: e.apiKey(mod, auth.RoleUser), mb: e.apiKey(mb, auth.RoleUser), person: alice}
 }
 
 func (x labelsAPIEnv) path(suffix string) string {
@@ -60,8 +56,9 @@ func TestLabelsAPIBadInput(t *testing.T) {
 		{"unknown field", "POST", "/labels", `{"name":"a","color":"#000000"}`, 400, "does not take"},
 		{"not JSON", "POST", "/labels", `{"name":`, 400, "not valid JSON"},
 		{"unknown label", "PATCH", "/labels/nope", `{"description":"x"}`, 404, "No such label"},
-		{"person unknown", "POST", "/people/999999/labels", `{"label":"VIP"}`, 404, "No such person"},
-		{"person not a number", "POST", "/people/abc/labels", `{"label":"VIP"}`, 404, "No such person"},
+		{"person unknown", "POST", "/people/999999/labels", `{"label":"VIP"}`, 404, "This community has not met that person."},
+		{"person not a number", "POST", "/people/abc/labels", `{"label":"VIP"}`, 404, "This community has not met that person."},
+		{"person unknown, read", "GET", "/people/999999/labels", ``, 404, "This community has not met that person."},
 		{"no label", "POST", "/people/%d/labels", `{}`, 400, "Name the label"},
 		{"label an object", "POST", "/people/%d/labels", `{"label":{}}`, 400, "its id"},
 		{"search no labels", "GET", "/labels/search", ``, 400, "at least one label"},
@@ -185,7 +182,7 @@ func TestLabelsAPIBulkBothModes(t *testing.T) {
 		t.Fatalf("all or nothing: %d %v", st, out)
 	}
 	items := out["data"].(map[string]any)["items"].([]any)
-	wants := []string{"Not applied", "Not applied", "Not applied", `"fly"`, "positive", "no such person", `no label "ghost"`, "label:", `"irc"`, "operation must be an object"}
+	wants := []string{"Not applied", "Not applied", "Not applied", `"fly"`, "positive", `no one called "ghost" has been seen here on twitch.`, `no label "ghost"`, "label:", `"irc"`, "operation must be an object"}
 	for i, it := range items {
 		m := it.(map[string]any)
 		if m["ok"] != false || int(m["index"].(float64)) != i || !strings.Contains(fmt.Sprint(m["error"]), wants[i]) {
@@ -238,12 +235,9 @@ func mustLabelledPerson(t *testing.T, e *env, cid int64) (label, person int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := db.New(e.pool).IdentityAccountEnsure(ctx, db.IdentityAccountEnsureParams{Platform: "twitch", AccountID: fmt.Sprintf("labelled-%d", cid), UserName: "labelled"})
-	if err != nil {
+	person = e.mustPerson(t, cid, "twitch", fmt.Sprintf("labelled-%d", cid), "labelled", 0, 0)
+	if _, err := e.cfg.Labels.Add(ctx, audit.Actor{}, cid, person, "vip"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.cfg.Labels.Add(ctx, audit.Actor{}, cid, acc.IdentityID, "vip"); err != nil {
-		t.Fatal(err)
-	}
-	return l.ID, acc.IdentityID
+	return l.ID, person
 }

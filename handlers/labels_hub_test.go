@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -118,6 +119,14 @@ func TestPersonLabelsPanel(t *testing.T) {
 	if res := mc.get(b.path("/people/%d/labels", p), htmx); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("a person the community does not know: %d", res.StatusCode)
 	}
+	// Nor can it be labelled before the community has met them.
+	if _, err := b.cfg.Labels.Add(ctx, audit.Actor{}, b.c.ID, p, "L0"); !errors.Is(err, labels.ErrPersonNotFound) {
+		t.Fatalf("labelling a person the community does not know: %v", err)
+	}
+	if res := mc.post(b.path("/people/%d/labels", p), url.Values{"label": {fmt.Sprint(ids[0])}}, htmx); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("labelling a person the community does not know from the hub: %d", res.StatusCode)
+	}
+	b.mustPerson(t, b.c.ID, "discord", "77", "dana", 0, 0)
 	if _, err := b.cfg.Labels.Add(ctx, audit.Actor{}, b.c.ID, p, "L0"); err != nil {
 		t.Fatal(err)
 	}

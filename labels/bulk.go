@@ -90,6 +90,18 @@ func checkRef(p PersonRef) string {
 	return ""
 }
 
+// notMet says that the community has not met the person named, in the same
+// words whether or not that identity or account exists elsewhere.
+func notMet(p PersonRef) string {
+	switch {
+	case p.IdentityID > 0:
+		return fmt.Sprintf("person: this community has not met person %d.", p.IdentityID)
+	case p.Account != "":
+		return fmt.Sprintf("person: no %s account %q has been seen here.", p.Platform, clip(p.Account, 100))
+	}
+	return fmt.Sprintf("person: no one called %q has been seen here on %s.", clip(strings.TrimPrefix(p.Name, "@"), 100), p.Platform)
+}
+
 type pair struct{ identity, label int64 }
 
 // Bulk adds and removes labels for many people of the community in one
@@ -130,8 +142,7 @@ func (s *Service) Bulk(ctx context.Context, a audit.Actor, communityID int64, op
 		if err != nil {
 			return err
 		}
-		// Lock the people's rows (creating them for identities the
-		// community has not seen), then read what they carry.
+		// Lock the people's rows, then read what they carry.
 		var people []int64
 		for i := range ops {
 			if errs[i] == "" {
@@ -166,7 +177,7 @@ func (s *Service) Bulk(ctx context.Context, a audit.Actor, communityID int64, op
 			}
 			set, ok := has[ids[i]]
 			if !ok {
-				errs[i] = "person: no such person (an identity needs a platform account)."
+				errs[i] = notMet(op.Person)
 				continue
 			}
 			p := pair{ids[i], labelIDs[i]}
@@ -276,7 +287,7 @@ func (s *Service) resolve(ctx context.Context, q *db.Queries, communityID int64,
 	for _, r := range rows {
 		ids[r.N] = r.IdentityID
 		if r.IdentityID == 0 {
-			errs[r.N] = "person: no such person."
+			errs[r.N] = notMet(ops[r.N].Person)
 		}
 	}
 	return ids, nil

@@ -15,8 +15,8 @@ func TestBulkBothModes(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	cid := mustCommunity(ctx, t, e.pool, "ducks")
-	alice := mustAccount(ctx, t, e.pool, "twitch", "1", "alice")
-	bob := mustAccount(ctx, t, e.pool, "discord", "2", "Bob")
+	alice := mustPerson(ctx, t, e.pool, cid, "twitch", "1", "alice")
+	bob := mustPerson(ctx, t, e.pool, cid, "discord", "2", "Bob")
 	for i := range 6 {
 		mustLabel(ctx, t, e.s, cid, fmt.Sprintf("L%d", i))
 	}
@@ -41,7 +41,7 @@ func TestBulkBothModes(t *testing.T) {
 			t.Errorf("item %d: %+v", i, it)
 		}
 	}
-	for i, want := range map[int]string{3: "no such person", 4: "no label", 5: "myspace", 6: "person:", 0: "Not applied"} {
+	for i, want := range map[int]string{3: `no one called "nobody" has been seen here on twitch.`, 4: "no label", 5: "myspace", 6: "person:", 0: "Not applied"} {
 		if !strings.Contains(res.Items[i].Error, want) {
 			t.Errorf("item %d: %q, want it to say %q", i, res.Items[i].Error, want)
 		}
@@ -103,8 +103,8 @@ func TestSearchIsInvalidatedByChanges(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	cid := mustCommunity(ctx, t, e.pool, "ducks")
-	alice := mustAccount(ctx, t, e.pool, "twitch", "1", "alice")
-	bob := mustAccount(ctx, t, e.pool, "twitch", "2", "bob")
+	alice := mustPerson(ctx, t, e.pool, cid, "twitch", "1", "alice")
+	bob := mustPerson(ctx, t, e.pool, cid, "twitch", "2", "bob")
 	mustLabel(ctx, t, e.s, cid, "A")
 	mustLabel(ctx, t, e.s, cid, "B")
 	for _, op := range []struct {

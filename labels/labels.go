@@ -81,8 +81,10 @@ func New(cfg Config) *Service {
 
 // Errors the labels service answers with.
 var (
-	ErrNotFound       = &problem.Error{Code: problem.NotFound, Field: "label", Message: "No such label."}
-	ErrPersonNotFound = &problem.Error{Code: problem.NotFound, Field: "person", Message: "No such person: give the identity id of someone with a platform account."}
+	ErrNotFound = &problem.Error{Code: problem.NotFound, Field: "label", Message: "No such label."}
+	// ErrPersonNotFound: the community has not met that person. The same
+	// answer whether or not the identity exists elsewhere on the instance.
+	ErrPersonNotFound = &problem.Error{Code: problem.NotFound, Field: "person", Message: "This community has not met that person."}
 	ErrPersonFull     = &problem.Error{Code: problem.Conflict, Field: "label", Message: fmt.Sprintf("This person already has %d labels in this community, the most allowed: remove one first.", MaxPerPerson)}
 	ErrNameTaken      = &problem.Error{Code: problem.Conflict, Field: "name", Message: "A label with that name already exists (names are compared without case)."}
 )

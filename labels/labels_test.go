@@ -71,6 +71,17 @@ func mustAccount(ctx context.Context, t *testing.T, pool *pgxpool.Pool, platform
 	return a.IdentityID
 }
 
+// mustPerson records a platform account, has the community meet its
+// identity (as chatting there does), and returns the identity.
+func mustPerson(ctx context.Context, t *testing.T, pool *pgxpool.Pool, cid int64, platform, id, name string) int64 {
+	t.Helper()
+	identityID := mustAccount(ctx, t, pool, platform, id, name)
+	if err := db.New(pool).LabelGroupPersonEnsure(ctx, db.LabelGroupPersonEnsureParams{CommunityID: cid, IdentityID: identityID}); err != nil {
+		t.Fatal(err)
+	}
+	return identityID
+}
+
 func mustLabel(ctx context.Context, t *testing.T, s *labels.Service, cid int64, name string) labels.Label {
 	t.Helper()
 	l, err := s.Create(ctx, audit.Actor{}, cid, labels.Input{Name: name, Colour: "#112233"})
@@ -144,7 +155,7 @@ func TestPersonLimitHoldsUnderConcurrency(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	cid := mustCommunity(ctx, t, e.pool, "ducks")
-	person := mustAccount(ctx, t, e.pool, "twitch", "1", "alice")
+	person := mustPerson(ctx, t, e.pool, cid, "twitch", "1", "alice")
 	for i := range 20 {
 		mustLabel(ctx, t, e.s, cid, fmt.Sprintf("label %d", i))
 	}
@@ -179,7 +190,7 @@ func TestAddRemoveAndRoleSyncRollback(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	cid := mustCommunity(ctx, t, e.pool, "ducks")
-	person := mustAccount(ctx, t, e.pool, "discord", "42", "bob")
+	person := mustPerson(ctx, t, e.pool, cid, "discord", "42", "bob")
 	mustLabel(ctx, t, e.s, cid, "Artist")
 	if _, err := e.s.Add(ctx, audit.Actor{}, cid, 999999, "Artist"); !errors.Is(err, labels.ErrPersonNotFound) {
 		t.Fatalf("unknown person: %v", err)

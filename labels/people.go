@@ -14,9 +14,16 @@ import (
 	"github.com/waddle/waddle/problem"
 )
 
-// Of returns the labels a person carries in the community.
+// Of returns the labels a person carries in the community;
+// ErrPersonNotFound for a person the community has not met.
 func (s *Service) Of(ctx context.Context, communityID, identityID int64) ([]Label, error) {
-	rows, err := db.New(s.pool).PersonLabelsOf(ctx, db.PersonLabelsOfParams{CommunityID: communityID, IdentityID: identityID})
+	q := db.New(s.pool)
+	if _, err := q.CommunityPersonShown(ctx, db.CommunityPersonShownParams{CommunityID: communityID, IdentityID: identityID}); errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrPersonNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("load person %d: %w", identityID, err)
+	}
+	rows, err := q.PersonLabelsOf(ctx, db.PersonLabelsOfParams{CommunityID: communityID, IdentityID: identityID})
 	if err != nil {
 		return nil, fmt.Errorf("labels of person %d: %w", identityID, err)
 	}
@@ -142,7 +149,8 @@ func (s *Service) Person(ctx context.Context, communityID, identityID int64) (Ca
 }
 
 // Find names a person by platform and account name (or account id), as
-// chat and the bulk API do; ErrPersonNotFound when nobody has that name.
+// chat and the bulk API do, among the people the community has met;
+// ErrPersonNotFound when none of them has that name.
 func (s *Service) Find(ctx context.Context, communityID int64, ref PersonRef) (int64, error) {
 	if msg := checkRef(ref); msg != "" {
 		return 0, problem.Invalidf("person", "%s", msg)

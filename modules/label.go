@@ -110,7 +110,7 @@ func findPerson(ctx context.Context, l *labels.Service, c *router.Call, arg stri
 	}
 	id, err := l.Find(ctx, c.CommunityID(), labels.PersonRef{Platform: platform, Name: name})
 	if errors.Is(err, labels.ErrPersonNotFound) {
-		return 0, "", problem.New(problem.NotFound, "I do not know %s on %s.", clipArg(name), platform)
+		return 0, "", problem.New(problem.NotFound, "no one called %s has been seen here on %s.", clipArg(name), platform)
 	}
 	return id, name, err
 }

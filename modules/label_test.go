@@ -10,6 +10,7 @@ import (
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
 	"github.com/waddle/waddle/dbtest"
+	"github.com/waddle/waddle/identity"
 	"github.com/waddle/waddle/labels"
 	"github.com/waddle/waddle/modules"
 	"github.com/waddle/waddle/ratelimit"
@@ -24,8 +25,10 @@ func TestLabelCommands(t *testing.T) {
 	rdb, prefix := dbtest.Redis(t)
 	ls := labels.New(labels.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix})
 	logger := slog.New(slog.DiscardHandler)
-	rt := router.New(router.Config{Modules: append(modules.All(), modules.Labelling(ls)...), Pool: pool, Redis: rdb, RedisPrefix: prefix,
-		Limiter: ratelimit.New(rdb, prefix, logger), Logger: logger})
+	limiter := ratelimit.New(rdb, prefix, logger)
+	ids := identity.NewService(identity.Config{Pool: pool, Redis: rdb, RedisPrefix: prefix, Limiter: limiter, Logger: logger})
+	rt := router.New(router.Config{Modules: append(modules.All(), modules.Labelling(ls)...), Identities: ids, Seen: ids, Pool: pool, Redis: rdb, RedisPrefix: prefix,
+		Limiter: limiter, Logger: logger})
 	c, err := db.New(pool).CommunityCreate(ctx, db.CommunityCreateParams{Slug: "ducks", Name: "Ducks"})
 	if err != nil {
 		t.Fatal(err)
@@ -38,20 +41,22 @@ func TestLabelCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := db.New(pool)
-	alice, err := q.IdentityAccountEnsure(ctx, db.IdentityAccountEnsureParams{Platform: "twitch", AccountID: "1", UserName: "alice"})
+	if _, err := router.NewSettings(rt).LinkEntity(ctx, audit.Actor{}, c.ID, router.Discord, "duckguild", "Ducks"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.New(pool).CommunityCreate(ctx, db.CommunityCreateParams{Slug: "geese", Name: "Geese"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.IdentityAccountEnsure(ctx, db.IdentityAccountEnsureParams{Platform: "discord", AccountID: "2", UserName: "bob"}); err != nil {
+	if _, err := router.NewSettings(rt).LinkEntity(ctx, audit.Actor{}, other.ID, router.Twitch, "goosechan", "Geese"); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	say := func(roles []string, text string) string {
+	speak := func(platform, server, userID, name string, roles []string, text string) string {
 		t.Helper()
 		n++
-		ev := router.Event{ID: fmt.Sprintf("e%d", n), Platform: router.Twitch, Server: "duckchan", Channel: "c", Kind: router.ChatMessage,
-			User: router.User{ID: "mod1", Name: "moddy", Roles: roles}, Text: text}
+		ev := router.Event{ID: fmt.Sprintf("e%d", n), Platform: platform, Server: server, Channel: "c", Kind: router.ChatMessage,
+			User: router.User{ID: userID, Name: name, Roles: roles}, Text: text}
 		res, err := rt.Handle(ctx, ev, router.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -62,6 +67,30 @@ func TestLabelCommands(t *testing.T) {
 		}
 		return strings.Join(out, " | ")
 	}
+	say := func(roles []string, text string) string {
+		t.Helper()
+		return speak(router.Twitch, "duckchan", "mod1", "moddy", roles, text)
+	}
+	// Alice and bob chat here; carol chats only in the other community.
+	speak(router.Twitch, "duckchan", "1", "alice", nil, "hello")
+	speak(router.Discord, "duckguild", "2", "bob", nil, "hi")
+	speak(router.Twitch, "goosechan", "3", "carol", nil, "honk")
+	if err := ids.FlushSeen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var alice int64
+	if err := pool.QueryRow(ctx, "SELECT identity_id FROM identity_accounts WHERE platform = 'twitch' AND account_id = '1'").Scan(&alice); err != nil {
+		t.Fatal(err)
+	}
+	people := func() int {
+		t.Helper()
+		var k int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM community_people WHERE community_id = $1", c.ID).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	before := people()
 	mod := []string{router.BadgeModerator}
 	cases := []struct {
 		roles      []string
@@ -72,7 +101,11 @@ func TestLabelCommands(t *testing.T) {
 		{mod, "!labels alice", "alice has: Very Loyal."},
 		{mod, "!label remove alice Very Loyal", "alice now has: no labels."},
 		{mod, "!label add alice Nope", `no label "Nope"`},
-		{mod, "!label add nobody Artist", "I do not know nobody on twitch"},
+		{mod, "!label add nobody Artist", "no one called nobody has been seen here on twitch."},
+		// carol exists, but only the other community has met her: the
+		// same answer as for no one at all, for both commands.
+		{mod, "!label add carol Artist", "no one called carol has been seen here on twitch."},
+		{mod, "!labels carol", "no one called carol has been seen here on twitch."},
 		{mod, "!label add myspace:bob Artist", `"myspace" is not twitch`},
 		{mod, "!label give alice Artist", "usage: !label add|remove <user> <label>"},
 		{mod, "!labels", "usage: !labels <user>"},
@@ -83,7 +116,10 @@ func TestLabelCommands(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.text, got, tc.want)
 		}
 	}
-	have, err := ls.Of(ctx, c.ID, alice.IdentityID)
+	if after := people(); after != before {
+		t.Errorf("the community has %d people after labelling, want %d (labelling adds no one)", after, before)
+	}
+	have, err := ls.Of(ctx, c.ID, alice)
 	if err != nil || len(have) != 0 {
 		t.Fatalf("alice has %v, %v", have, err)
 	}

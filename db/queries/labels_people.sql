@@ -1,25 +1,20 @@
 -- Labels on people: a community's labels on the identities it knows.
 
 -- name: CommunityPersonLock :one
--- The person's row in the community, locked, created for an identity with a
--- platform account that the community has not seen yet. No row: no such
--- person.
-INSERT INTO community_people (community_id, identity_id)
-SELECT sqlc.arg(community_id)::bigint, i.id FROM identities i
-WHERE i.id = sqlc.arg(identity_id)::bigint
-  AND EXISTS (SELECT 1 FROM identity_accounts a WHERE a.identity_id = i.id)
-ON CONFLICT (community_id, identity_id) DO UPDATE SET last_seen = community_people.last_seen
-RETURNING identity_id;
+-- The person's row in the community, locked. No row: the community has not
+-- met that person (a label never reaches someone a community does not know:
+-- their accounts, and which accounts are linked, stay private to the
+-- communities they chat in).
+SELECT identity_id FROM community_people
+WHERE community_id = sqlc.arg(community_id)::bigint AND identity_id = sqlc.arg(identity_id)::bigint
+FOR UPDATE;
 
 -- name: CommunityPeopleLockMany :many
 -- CommunityPersonLock for many identities at once, in key order.
-INSERT INTO community_people (community_id, identity_id)
-SELECT sqlc.arg(community_id)::bigint, i.id FROM identities i
-WHERE i.id = ANY(sqlc.arg(identity_ids)::bigint[])
-  AND EXISTS (SELECT 1 FROM identity_accounts a WHERE a.identity_id = i.id)
-ORDER BY i.id
-ON CONFLICT (community_id, identity_id) DO UPDATE SET last_seen = community_people.last_seen
-RETURNING identity_id;
+SELECT identity_id FROM community_people
+WHERE community_id = sqlc.arg(community_id)::bigint AND identity_id = ANY(sqlc.arg(identity_ids)::bigint[])
+ORDER BY identity_id
+FOR UPDATE;
 
 -- name: PersonLabelCount :one
 SELECT count(*) FROM person_labels WHERE community_id = sqlc.arg(community_id) AND identity_id = sqlc.arg(identity_id);
@@ -56,24 +51,26 @@ WHERE p.community_id = sqlc.arg(community_id) AND p.identity_id = t.identity_id 
 
 -- name: PersonResolve :many
 -- Resolves people named in a bulk request, item by item (n is the item's
--- index): by identity id (the identity must have an account), by platform
--- account id, or by the name an account last used on a platform (the
--- community's own people first, then the most recently seen account).
+-- index), among the community's own people only: by identity id, by
+-- platform account id, or by the name an account last used on a platform
+-- (the most recently seen when names repeat). 0: the community knows no
+-- such person.
 SELECT t.n::int AS n, coalesce(byid.identity_id, byname.identity_id, 0)::bigint AS identity_id
 FROM (SELECT unnest(sqlc.arg(ns)::int[]) AS n, unnest(sqlc.arg(identity_ids)::bigint[]) AS identity_id,
              unnest(sqlc.arg(platforms)::text[]) AS platform, unnest(sqlc.arg(accounts)::text[]) AS account,
              unnest(sqlc.arg(names)::text[]) AS name) t
 LEFT JOIN LATERAL (
     SELECT a.identity_id FROM identity_accounts a
+    JOIN community_people cp ON cp.community_id = sqlc.arg(community_id)::bigint AND cp.identity_id = a.identity_id
     WHERE (t.identity_id > 0 AND a.identity_id = t.identity_id)
        OR (t.account <> '' AND a.platform = t.platform AND a.account_id = t.account)
     LIMIT 1
 ) byid ON t.identity_id > 0 OR t.account <> ''
 LEFT JOIN LATERAL (
     SELECT a.identity_id FROM identity_accounts a
-    LEFT JOIN community_people cp ON cp.community_id = sqlc.arg(community_id)::bigint AND cp.identity_id = a.identity_id
+    JOIN community_people cp ON cp.community_id = sqlc.arg(community_id)::bigint AND cp.identity_id = a.identity_id
     WHERE t.name <> '' AND a.platform = t.platform AND lower(a.user_name) = lower(t.name)
-    ORDER BY cp.identity_id IS NULL, cp.last_seen DESC NULLS LAST, a.created_at DESC
+    ORDER BY cp.last_seen DESC, a.created_at DESC
     LIMIT 1
 ) byname ON t.name <> ''
 ORDER BY t.n;
