@@ -11,39 +11,51 @@ import (
 )
 
 const marketplaceBrowse = `-- name: MarketplaceBrowse :many
+WITH page AS (
+    SELECT m.id, m.total
+    FROM (
+        SELECT m.id, m.rating_sum, m.rating_count, m.created_at, m.active_installs, count(*) OVER () AS total
+        FROM marketplace_modules m
+        WHERE true
+      AND m.listed
+      AND (cardinality($2::text[]) = 0 OR m.category[1:cardinality($2::text[])] = $2::text[])
+      AND ($3::text = '' OR m.labels @> ARRAY[$3::text])
+      AND (cardinality($4::text[]) = 0 OR m.labels @> $4::text[])
+      AND (cardinality($5::text[]) = 0 OR m.labels && $5::text[])
+      AND (CASE $6::text
+             WHEN 'free' THEN m.price_kind = 'free'
+             WHEN 'paid' THEN m.price_kind <> 'free'
+             WHEN '' THEN true
+             ELSE m.price_kind = $6::text END)
+      AND ($7::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $7::float8 * m.rating_count))
+    ) m
+    ORDER BY
+      CASE WHEN $1::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+      CASE WHEN $1::text = 'rating' THEN m.rating_count END DESC,
+      CASE WHEN $1::text = 'newest' THEN m.created_at END DESC,
+      m.active_installs DESC, m.id
+    LIMIT $9 OFFSET $8
+)
 SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels,
        m.core, m.price_kind, m.price_cents, m.currency, m.listed, m.unlisted_reason, m.active_installs, m.rating_count,
        m.rating_sum, m.latest_version, m.created_at, m.updated_at,
-       0::float8 AS rank,
-       count(*) OVER () AS total
-FROM marketplace_modules m
-WHERE m.listed
-  AND (cardinality($1::text[]) = 0 OR m.category[1:cardinality($1::text[])] = $1::text[])
-  AND ($2::text = '' OR m.labels @> ARRAY[$2::text])
-  AND (cardinality($3::text[]) = 0 OR m.labels @> $3::text[])
-  AND (cardinality($4::text[]) = 0 OR m.labels && $4::text[])
-  AND (CASE $5::text
-         WHEN 'free' THEN m.price_kind = 'free'
-         WHEN 'paid' THEN m.price_kind <> 'free'
-         WHEN '' THEN true
-         ELSE m.price_kind = $5::text END)
-  AND ($6::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $6::float8 * m.rating_count))
+       0::float8 AS rank, p.total
+FROM page p JOIN marketplace_modules m ON m.id = p.id
 ORDER BY
-  CASE WHEN $7::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
-  CASE WHEN $7::text = 'rating' THEN m.rating_count END DESC,
-  CASE WHEN $7::text = 'newest' THEN m.created_at END DESC,
+  CASE WHEN $1::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+  CASE WHEN $1::text = 'rating' THEN m.rating_count END DESC,
+  CASE WHEN $1::text = 'newest' THEN m.created_at END DESC,
   m.active_installs DESC, m.id
-LIMIT $9 OFFSET $8
 `
 
 type MarketplaceBrowseParams struct {
+	Sort      string
 	Category  []string
 	Label     string
 	LabelsAll []string
 	LabelsAny []string
 	Price     string
 	MinRating float64
-	Sort      string
 	Off       int32
 	Lim       int32
 }
@@ -76,16 +88,17 @@ type MarketplaceBrowseRow struct {
 }
 
 // Listed modules matching the filters, without a text query; the same
-// columns as MarketplaceSearch (rank 0).
+// columns as MarketplaceSearch (rank 0), counted and sorted as narrow rows
+// like it.
 func (q *Queries) MarketplaceBrowse(ctx context.Context, arg MarketplaceBrowseParams) ([]MarketplaceBrowseRow, error) {
 	rows, err := q.db.Query(ctx, marketplaceBrowse,
+		arg.Sort,
 		arg.Category,
 		arg.Label,
 		arg.LabelsAll,
 		arg.LabelsAny,
 		arg.Price,
 		arg.MinRating,
-		arg.Sort,
 		arg.Off,
 		arg.Lim,
 	)
@@ -166,43 +179,54 @@ func (q *Queries) MarketplaceCategories(ctx context.Context) ([]MarketplaceCateg
 }
 
 const marketplaceSearch = `-- name: MarketplaceSearch :many
-SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels,
-       m.core, m.price_kind, m.price_cents, m.currency, m.listed, m.unlisted_reason, m.active_installs, m.rating_count,
-       m.rating_sum, m.latest_version, m.created_at, m.updated_at, m.rank,
-       count(*) OVER () AS total
-FROM (
-    SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels, m.core, m.price_kind, m.price_cents, m.currency, m.signing_secret_sealed, m.listed, m.unlisted_reason, m.active_installs, m.rating_count, m.rating_sum, m.search, m.created_at, m.updated_at, m.latest_version, ts_rank_cd(m.search, tsq.q)::float8 AS rank
-    FROM marketplace_modules m,
-         LATERAL (SELECT (CASE WHEN $1::text = '' THEN websearch_to_tsquery('english', $2::text)
-                    ELSE websearch_to_tsquery('english', $2::text)
-                         || (websearch_to_tsquery('english', $3::text) && to_tsquery('english', $1::text || ':*'))
+WITH page AS (
+    SELECT m.id, m.rank, m.total
+    FROM (
+        SELECT m.id, m.rating_sum, m.rating_count, m.created_at, m.active_installs,
+               ts_rank_cd(m.search, tsq.q)::float8 AS rank, count(*) OVER () AS total
+        FROM marketplace_modules m,
+             LATERAL (SELECT (CASE WHEN $2::text = '' THEN websearch_to_tsquery('english', $3::text)
+                    ELSE websearch_to_tsquery('english', $3::text)
+                         || (websearch_to_tsquery('english', $4::text) && to_tsquery('english', $2::text || ':*'))
                END) AS q) tsq
-    WHERE m.search @@ (CASE WHEN $1::text = '' THEN websearch_to_tsquery('english', $2::text)
-                    ELSE websearch_to_tsquery('english', $2::text)
-                         || (websearch_to_tsquery('english', $3::text) && to_tsquery('english', $1::text || ':*'))
+        WHERE m.search @@ (CASE WHEN $2::text = '' THEN websearch_to_tsquery('english', $3::text)
+                    ELSE websearch_to_tsquery('english', $3::text)
+                         || (websearch_to_tsquery('english', $4::text) && to_tsquery('english', $2::text || ':*'))
                END)
       AND m.listed
-      AND (cardinality($4::text[]) = 0 OR m.category[1:cardinality($4::text[])] = $4::text[])
-      AND ($5::text = '' OR m.labels @> ARRAY[$5::text])
-      AND (cardinality($6::text[]) = 0 OR m.labels @> $6::text[])
-      AND (cardinality($7::text[]) = 0 OR m.labels && $7::text[])
-      AND (CASE $8::text
+      AND (cardinality($5::text[]) = 0 OR m.category[1:cardinality($5::text[])] = $5::text[])
+      AND ($6::text = '' OR m.labels @> ARRAY[$6::text])
+      AND (cardinality($7::text[]) = 0 OR m.labels @> $7::text[])
+      AND (cardinality($8::text[]) = 0 OR m.labels && $8::text[])
+      AND (CASE $9::text
              WHEN 'free' THEN m.price_kind = 'free'
              WHEN 'paid' THEN m.price_kind <> 'free'
              WHEN '' THEN true
-             ELSE m.price_kind = $8::text END)
-      AND ($9::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $9::float8 * m.rating_count))
-) m
+             ELSE m.price_kind = $9::text END)
+      AND ($10::float8 = 0 OR (m.rating_count > 0 AND m.rating_sum >= $10::float8 * m.rating_count))
+    ) m
+    ORDER BY
+      CASE WHEN $1::text = 'relevance' THEN m.rank END DESC,
+      CASE WHEN $1::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+      CASE WHEN $1::text = 'rating' THEN m.rating_count END DESC,
+      CASE WHEN $1::text = 'newest' THEN m.created_at END DESC,
+      m.active_installs DESC, m.id
+    LIMIT $12 OFFSET $11
+)
+SELECT m.id, m.slug, m.name, m.summary, m.description, m.author_id, m.author_name, m.homepage, m.category, m.labels,
+       m.core, m.price_kind, m.price_cents, m.currency, m.listed, m.unlisted_reason, m.active_installs, m.rating_count,
+       m.rating_sum, m.latest_version, m.created_at, m.updated_at, p.rank, p.total
+FROM page p JOIN marketplace_modules m ON m.id = p.id
 ORDER BY
-  CASE WHEN $10::text = 'relevance' THEN m.rank END DESC,
-  CASE WHEN $10::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
-  CASE WHEN $10::text = 'rating' THEN m.rating_count END DESC,
-  CASE WHEN $10::text = 'newest' THEN m.created_at END DESC,
+  CASE WHEN $1::text = 'relevance' THEN p.rank END DESC,
+  CASE WHEN $1::text = 'rating' THEN m.rating_sum::float8 / greatest(m.rating_count, 1) END DESC,
+  CASE WHEN $1::text = 'rating' THEN m.rating_count END DESC,
+  CASE WHEN $1::text = 'newest' THEN m.created_at END DESC,
   m.active_installs DESC, m.id
-LIMIT $12 OFFSET $11
 `
 
 type MarketplaceSearchParams struct {
+	Sort      string
 	Prefix    string
 	Query     string
 	Head      string
@@ -212,7 +236,6 @@ type MarketplaceSearchParams struct {
 	LabelsAny []string
 	Price     string
 	MinRating float64
-	Sort      string
 	Off       int32
 	Lim       int32
 }
@@ -248,9 +271,13 @@ type MarketplaceSearchRow struct {
 // words before the last with the last one as a prefix) and the filters,
 // with the total count of matches on each row. The query is an expression
 // of the parameters only, so the planner reads the GIN index on search;
-// each match is ranked once.
+// each match is ranked once. Matches are counted, ranked and sorted as
+// narrow rows (id and sort keys) and only the page's rows are read whole:
+// a query matching most of the catalogue would otherwise carry every
+// description through the count and the sort (and spill to disk).
 func (q *Queries) MarketplaceSearch(ctx context.Context, arg MarketplaceSearchParams) ([]MarketplaceSearchRow, error) {
 	rows, err := q.db.Query(ctx, marketplaceSearch,
+		arg.Sort,
 		arg.Prefix,
 		arg.Query,
 		arg.Head,
@@ -260,7 +287,6 @@ func (q *Queries) MarketplaceSearch(ctx context.Context, arg MarketplaceSearchPa
 		arg.LabelsAny,
 		arg.Price,
 		arg.MinRating,
-		arg.Sort,
 		arg.Off,
 		arg.Lim,
 	)

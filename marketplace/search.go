@@ -152,7 +152,7 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 	}
 	if q.Q == "" {
 		// Browsing: a query of its own, so that a text query's plan can use the search index.
-		browsed, err := db.New(s.read).MarketplaceBrowse(ctx, db.MarketplaceBrowseParams{Category: nonNil(q.Category), Label: q.Label,
+		browsed, err := db.New(db.PlannedPerCall(s.read)).MarketplaceBrowse(ctx, db.MarketplaceBrowseParams{Category: nonNil(q.Category), Label: q.Label,
 			LabelsAll: all, LabelsAny: anyOf, Price: q.Price, MinRating: q.MinRating, Sort: q.Sort, Lim: int32(q.Limit), Off: int32(q.Offset)})
 		if err != nil {
 			return SearchResult{}, fmt.Errorf("list modules: %w", err)
@@ -162,7 +162,7 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 			rows[i] = db.MarketplaceSearchRow(r)
 		}
 	} else {
-		rows, err = db.New(s.read).MarketplaceSearch(ctx, db.MarketplaceSearchParams{Query: q.Q, Head: head, Prefix: prefix,
+		rows, err = db.New(db.PlannedPerCall(s.read)).MarketplaceSearch(ctx, db.MarketplaceSearchParams{Query: q.Q, Head: head, Prefix: prefix,
 			Category: nonNil(q.Category), Label: q.Label, LabelsAll: all, LabelsAny: anyOf, Price: q.Price, MinRating: q.MinRating, Sort: q.Sort,
 			Lim: int32(q.Limit), Off: int32(q.Offset)})
 		if err != nil {
