@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -48,13 +46,15 @@ func adminURL(t testing.TB) string {
 	return u
 }
 
-// migrationsHash names the template after the schema, so a changed migration gets a new template.
+// migrationsHash names the template after the schema, so a changed migration
+// gets a new template. It hashes the migrations compiled into this test
+// binary, which are what the template is built from: a migration added to
+// the files while an older test binary runs must not name its template.
 func migrationsHash() string {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "db", "migrations")
+	migrations := db.Migrations()
 	h := sha256.New()
 	var names []string
-	fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
+	fs.WalkDir(migrations, ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			names = append(names, p)
 		}
@@ -62,7 +62,7 @@ func migrationsHash() string {
 	})
 	sort.Strings(names)
 	for _, n := range names {
-		b, _ := os.ReadFile(filepath.Join(dir, n))
+		b, _ := fs.ReadFile(migrations, n)
 		h.Write([]byte(n))
 		h.Write(b)
 	}
