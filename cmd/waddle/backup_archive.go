@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ func (x pgExec) readArchive(ctx context.Context, restore pgTool, file string) (a
 
 // runPiped runs cmd whose stdout a reader drains until done, and waits for both.
 func (x pgExec) runPiped(tool pgTool, cmd *exec.Cmd, done <-chan struct{}) error {
-	var errBuf strings.Builder
+	var errBuf bytes.Buffer
 	cmd.Stderr = &errBuf
 	if x.started != nil {
 		x.started(cmd)
@@ -64,11 +65,7 @@ func (x pgExec) runPiped(tool pgTool, cmd *exec.Cmd, done <-chan struct{}) error
 	}
 	<-done // the reader has seen EOF: Wait may close the pipe now
 	if err := cmd.Wait(); err != nil {
-		msg := strings.TrimSpace(errBuf.String())
-		if len(msg) > 2000 {
-			msg = "…" + msg[len(msg)-2000:]
-		}
-		return fmt.Errorf("%s: %w: %s", tool.name, err, msg)
+		return toolError(tool, err, &errBuf)
 	}
 	return nil
 }

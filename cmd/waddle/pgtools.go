@@ -185,5 +185,8 @@ func toolError(tool pgTool, err error, stderr *bytes.Buffer) error {
 	if msg == "" {
 		return fmt.Errorf("%s: %w", tool.name, err)
 	}
-	return fmt.Errorf("%s: %w: %s", tool.name, err, msg)
+	if !strings.HasPrefix(msg, tool.name+":") { // its messages start "pg_restore: error: …"
+		msg = tool.name + ": " + msg
+	}
+	return fmt.Errorf("%s (%w)", msg, err)
 }
