@@ -431,3 +431,36 @@ func TestBackupRefusesOldPGDump(t *testing.T) {
 		t.Errorf("the failed backup left %d files beside the fake pg_dump", len(entries)-1)
 	}
 }
+
+func TestBackupConnectionKeepsPasswordOffTheCommandLine(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, url, wantDSN, wantPassword string
+	}{
+		{"password in user info", "postgres://waddle:s3cret@db:5432/waddle?sslmode=require",
+			"postgres://waddle@db:5432/waddle?sslmode=require", "s3cret"},
+		{"password parameter", "postgresql://waddle@db/waddle?password=s3cret&sslmode=disable",
+			"postgresql://waddle@db/waddle?sslmode=disable", "s3cret"},
+		{"pgx pool parameters dropped", "postgres://waddle@db/waddle?pool_max_conns=20&application_name=nightly",
+			"postgres://waddle@db/waddle?application_name=nightly", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := newPGConn("DATABASE_URL", tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.dsn != tc.wantDSN || c.password != tc.wantPassword {
+				t.Errorf("dsn %q, password %q; want %q, %q", c.dsn, c.password, tc.wantDSN, tc.wantPassword)
+			}
+			cmd := c.command(t.Context(), pgTool{name: "pg_dump", path: "/usr/bin/pg_dump"}, "--format=custom")
+			if tc.wantPassword != "" && strings.Contains(strings.Join(cmd.Args, " "), tc.wantPassword) {
+				t.Errorf("the password is in the arguments: %q", cmd.Args)
+			}
+		})
+	}
+	_, err := newPGConn("DATABASE_URL", "postgres://waddle:s3cret@db:bad port/waddle")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("unparsable URL: %v, want an error without the password", err)
+	}
+}
