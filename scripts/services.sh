@@ -81,6 +81,9 @@ pg_newest_bindir() {
 ensure_packages() {
 	local pkgs=()
 	pg_newest_bindir >/dev/null || pkgs+=(postgresql)
+	# waddle backup and restore (and their tests) run pg_dump and pg_restore;
+	# the server's package brings them, a client-only machine needs this one.
+	[ -x "$(pg_newest_bindir)/pg_dump" ] || command -v pg_dump >/dev/null || pkgs+=(postgresql-client)
 	command -v redis-server >/dev/null || pkgs+=(redis-server)
 	command -v redis-cli >/dev/null || pkgs+=(redis-tools)
 	if [ "${WITH_CHROMIUM:-}" = 1 ] && ! command -v chromium >/dev/null; then

@@ -25,6 +25,11 @@ commands:
   admin reset-password --email E [--clear-2fa]
                                      set a new password (from WADDLE_ADMIN_PASSWORD, or generated and printed once);
                                      --clear-2fa also removes the account's second factors (recorded in the audit log)
+  backup [-o FILE]                   write a consistent pg_dump (custom format) of DATABASE_URL to FILE (mode 0600), by
+                                     default waddle-YYYYMMDD-HHMMSS.dump (UTC); needs pg_dump and pg_restore of the
+                                     server's major or newer. Keep TOKEN_ENCRYPTION_KEY too: sealed secrets need it
+  restore FILE [--database-url URL]  load a backup into a new, empty database (default DATABASE_URL) in one transaction,
+                                     apply this release's migrations, and check TOKEN_ENCRYPTION_KEY opens its secrets
   chat --community SLUG [--platform twitch] [--user alice] [--badges moderator,vip] [--dry-run=true]
                                      the chat simulator in the terminal: type messages, or /follow, /raid 50, /cheer 500, /sub, /quit
   import --community SLUG --source SOURCE [--apply] [--conflicts skip|rename|overwrite] [--currency NAME]
@@ -85,6 +90,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cmd == "module" { // a module author's tool: works offline
 		return module(args, stdout)
 	}
+	if cmd == "restore" { // reads its configuration itself: --database-url may replace DATABASE_URL
+		return restore(ctx, args, pgExec{getenv: getenv}, stdout) // restore.go
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -106,6 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return chat(ctx, cfg, logger, args, stdin, stdout)
 	case "import":
 		return importCmd(ctx, cfg, logger, args, stdin, stdout) // import_cmd.go
+	case "backup":
+		return backup(ctx, cfg, args, pgExec{getenv: getenv, progress: os.Stderr}, stdout) // backup.go
 	}
 	return &usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
