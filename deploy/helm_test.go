@@ -384,3 +384,18 @@ func TestHelmChecksumRolls(t *testing.T) {
 		t.Error("a new REDIS_URL must change checksum/secret alone")
 	}
 }
+
+// The ServiceMonitor needs the Prometheus Operator's CRDs, so it is opt-in.
+func TestHelmServiceMonitor(t *testing.T) {
+	for base, want := range map[string]int{"minimal-values.yaml": 0, "full-values.yaml": 1} {
+		n := 0
+		for _, k := range mustRender(t, base).kinds {
+			if k == "ServiceMonitor" {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("%s: %d ServiceMonitors, want %d", base, n, want)
+		}
+	}
+}
