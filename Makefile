@@ -9,6 +9,7 @@
 #   make generate         templ + sqlc code generation
 #   make check-generated  fail if generating changes any generated file
 #   make lint             gofmt + go vet
+#   make check-helm       helm lint and helm template of deploy/helm/waddle
 #
 # Ports of the local services: WADDLE_PG_PORT (55432), WADDLE_REDIS_PORT (56379).
 # `make run` takes its settings from the environment first, then from .env
@@ -46,7 +47,7 @@ GENERATED_PATHS := '*_templ.go' 'db/'
 generated_state = git ls-files -z -m -o -d --exclude-standard -- $(GENERATED_PATHS) | sort -zu | \
 	xargs -0 -r bash -c 'for f; do if [ -e "$$f" ]; then sha1sum -- "$$f"; else echo "deleted $$f"; fi; done' _
 
-.PHONY: run stop generate check-generated lint test bench bench-workflows build
+.PHONY: run stop generate check-generated lint check-helm test bench bench-workflows build
 
 build:
 	@mkdir -p $(dir $(BIN))
@@ -100,11 +101,24 @@ lint:
 	go vet ./...
 	go tool staticcheck ./...
 
+# The Helm chart: lint it, then render it as the least install (an existing
+# Secret) and with every option on; deploy/helm_test.go checks the manifests.
+# `go tool -n helm` builds the tool once and names it: each `go tool helm`
+# would spend seconds checking the build again.
+HELM_CHART := deploy/helm/waddle
+check-helm:
+	@helm="$$(go tool -n helm)"; \
+	for v in minimal full; do \
+		"$$helm" lint --strict --quiet $(HELM_CHART) -f $(HELM_CHART)/ci/$$v-values.yaml; \
+		"$$helm" template waddle $(HELM_CHART) -f $(HELM_CHART)/ci/$$v-values.yaml > /dev/null; \
+	done
+
 # The test output comes last, so gotestsum's closing DONE line (tests and failures counted) ends the log.
 test:
 	WITH_CHROMIUM=1 scripts/services.sh start
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check-generated
+	@$(MAKE) --no-print-directory check-helm
 	$(TEST_ENV) go tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg -- $(GO_TEST_FLAGS) $(TEST_PKGS)
 
 # The workflow webhooks beside Node-RED (README, Benchmarks).
