@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 )
@@ -179,14 +180,11 @@ func MigrationStatus(ctx context.Context, pool *pgxpool.Pool) ([]MigrationState,
 	if err != nil {
 		return nil, fmt.Errorf("load job queue migrations: %w", err)
 	}
-	existing, err := rm.ExistingVersions(ctx)
+	// Read the versions through the driver: rm.ExistingVersions fails on a
+	// version this River does not know, which a newer release may have applied.
+	riverApplied, err := riverVersions(ctx, pool)
 	if err != nil {
-		// Before the first migration the river_migration table does not exist.
-		existing = nil
-	}
-	riverApplied := map[int]bool{}
-	for _, m := range existing {
-		riverApplied[m.Version] = true
+		return nil, err
 	}
 	var river []MigrationState
 	for _, m := range rm.AllVersions() {
@@ -198,4 +196,26 @@ func MigrationStatus(ctx context.Context, pool *pgxpool.Pool) ([]MigrationState,
 	}
 	slices.SortStableFunc(river, func(a, b MigrationState) int { return cmp.Compare(a.Version, b.Version) })
 	return append(out, river...), nil
+}
+
+// riverVersions returns the job queue migrations applied on River's main
+// line; none before its first migration.
+func riverVersions(ctx context.Context, pool *pgxpool.Pool) (map[int]bool, error) {
+	exec := riverpgxv5.New(pool).GetExecutor()
+	exists, err := exec.TableExists(ctx, &riverdriver.TableExistsParams{Table: "river_migration"})
+	if err != nil {
+		return nil, fmt.Errorf("read job queue migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	if !exists {
+		return applied, nil
+	}
+	rows, err := exec.MigrationGetByLine(ctx, &riverdriver.MigrationGetByLineParams{Line: riverdriver.MigrationLineMain})
+	if err != nil {
+		return nil, fmt.Errorf("read job queue migrations: %w", err)
+	}
+	for _, r := range rows {
+		applied[r.Version] = true
+	}
+	return applied, nil
 }

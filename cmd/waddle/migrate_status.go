@@ -74,12 +74,18 @@ func writeSchemaSummary(w io.Writer, source string, st []db.MigrationState) erro
 	switch {
 	case len(pending) == 0:
 		fmt.Fprintf(&b, "  pending:       none\n")
-	case len(unknown) > 0:
+	case len(unknown) > 0 && source == "waddle":
 		fmt.Fprintf(&b, "  pending:       %s (not applied while the database is ahead)\n", strings.Join(pending, ", "))
 	default:
 		fmt.Fprintf(&b, "  pending:       %s (`waddle migrate up` or `waddle serve` applies them)\n", strings.Join(pending, ", "))
 	}
-	if len(unknown) > 0 {
+	switch {
+	case len(unknown) > 0 && source == "river":
+		// River applies only the migrations it misses: an older binary
+		// leaves a newer job queue schema as it is, and serves.
+		fmt.Fprintf(&b, "  ahead:         migrations %s were applied by a newer release; this waddle leaves them as they are\n",
+			strings.Join(unknown, ", "))
+	case len(unknown) > 0:
 		fmt.Fprintf(&b, "  AHEAD: the database schema is at migration %d but this waddle knows only up to %d: "+
 			"it was upgraded by a newer release (migrations %s).\n"+
 			"  This waddle will not serve or migrate it; run that release, or restore a backup taken before the upgrade.\n",

@@ -95,6 +95,16 @@ func TestMigrateStatusAndServeOnNewerSchema(t *testing.T) {
 	vars := testVars(t)
 	known, _ := newestKnownMigration(t)
 	recordNewerMigrations(t, vars["DATABASE_URL"], known+1, known+2)
+	pool, err := pgxpool.New(t.Context(), vars["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const riverNext = 1000 // a job queue migration no River release has yet
+	_, err = pool.Exec(t.Context(), `INSERT INTO river_migration (line, version) VALUES ('main', $1)`, riverNext)
+	pool.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	out := mustRunWaddle(t, vars, "migrate", "status")
 	for _, v := range []int64{known + 1, known + 2} {
@@ -110,7 +120,12 @@ func TestMigrateStatusAndServeOnNewerSchema(t *testing.T) {
 		t.Errorf("status summary on a newer schema is\n%s\nwant it to say\n%s", got, ahead)
 	}
 
-	out, err := runWaddle(t, vars, "serve")
+	river := summary(t, out, "job queue schema (river)")
+	if want := fmt.Sprintf("  ahead:         migrations %d were applied by a newer release; this waddle leaves them as they are\n", riverNext); !strings.Contains(river, want) {
+		t.Errorf("job queue summary on a newer schema is\n%s\nwant it to say\n%s", river, want)
+	}
+
+	out, err = runWaddle(t, vars, "serve")
 	var tooNew *db.SchemaTooNewError
 	if !errors.As(err, &tooNew) {
 		t.Fatalf("serve on a newer schema: %v (output %q), want a *db.SchemaTooNewError", err, out)
