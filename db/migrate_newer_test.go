@@ -2,14 +2,18 @@ package db_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waddle/waddle/db"
@@ -138,5 +142,57 @@ func TestMigrationStatusListsUnknown(t *testing.T) {
 		if m.Unknown || !m.Applied || m.Name == "" {
 			t.Errorf("known migration %+v: want applied, named, not unknown", m)
 		}
+	}
+}
+
+// The check runs before goose has created its table: on an empty database
+// the status lists everything pending, and MigrateUp applies everything.
+func TestMigrateUpOnEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin := os.Getenv(dbtest.Env)
+	if admin == "" {
+		t.Fatalf("%s is not set: run the tests with `make test`", dbtest.Env)
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := "waddle_empty_" + strings.ToLower(rand.Text()[:12])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), admin)
+		if err == nil {
+			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	pool, err := pgxpool.New(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	st, err := db.MigrationStatus(ctx, pool)
+	if err != nil {
+		t.Fatalf("status of an empty database: %v", err)
+	}
+	for _, m := range st {
+		if m.Applied || m.Unknown {
+			t.Errorf("on an empty database, status lists %+v, want it pending", m)
+		}
+	}
+	if err := db.MigrateUp(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("migrate up on an empty database: %v", err)
+	}
+	if known := newestMigration(t); !isApplied(ctx, t, pool, known) {
+		t.Errorf("migration %d is not applied on a new database", known)
 	}
 }
