@@ -41,12 +41,8 @@ type MigrationState struct {
 
 // Migrations returns Waddle's embedded schema migrations, the
 // NNNNN_name.sql files goose applies, for the checks that read them.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded: fs.Sub fails only on an invalid name
-	}
-	return sub
+func Migrations() (fs.FS, error) {
+	return fs.Sub(migrationFiles, "migrations")
 }
 
 // migrator is goose over the embedded migrations, with its version table
@@ -62,8 +58,12 @@ func newProvider(pool *pgxpool.Pool) (*migrator, error) {
 	if err != nil {
 		return nil, err
 	}
+	migrations, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	p, err := goose.NewProvider(goose.DialectCustom, sqlDB, Migrations(), goose.WithStore(store))
+	p, err := goose.NewProvider(goose.DialectCustom, sqlDB, migrations, goose.WithStore(store))
 	if err != nil {
 		return nil, err
 	}

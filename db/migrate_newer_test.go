@@ -23,7 +23,11 @@ import (
 // newestMigration reads the highest migration number from the embedded files.
 func newestMigration(t *testing.T) int64 {
 	t.Helper()
-	names, err := fs.Glob(db.Migrations(), "*.sql")
+	migrations, err := db.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil || len(names) == 0 {
 		t.Fatalf("embedded migrations: %v (%d files)", err, len(names))
 	}

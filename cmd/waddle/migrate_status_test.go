@@ -17,7 +17,11 @@ import (
 // newestKnownMigration reads the highest embedded migration: version and file.
 func newestKnownMigration(t *testing.T) (int64, string) {
 	t.Helper()
-	names, err := fs.Glob(db.Migrations(), "*.sql")
+	migrations, err := db.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil || len(names) == 0 {
 		t.Fatalf("embedded migrations: %v (%d files)", err, len(names))
 	}

@@ -28,7 +28,11 @@ func migrationNumber(t *testing.T, name string) int {
 // a `-- contract:` marker saying why, and since which release.
 func TestNewMigrationsFollowContractRule(t *testing.T) {
 	t.Parallel()
-	names, err := fs.Glob(db.Migrations(), "*.sql")
+	migrations, err := db.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil || len(names) == 0 {
 		t.Fatalf("embedded migrations: %v (%d files)", err, len(names))
 	}
@@ -39,7 +43,7 @@ func TestNewMigrationsFollowContractRule(t *testing.T) {
 		if n <= compat.ContractBaseline {
 			continue
 		}
-		src, err := fs.ReadFile(db.Migrations(), name)
+		src, err := fs.ReadFile(migrations, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,13 +114,17 @@ func TestCheckContractExamples(t *testing.T) {
 // start, the rule finds them, so it is not blind to this repository's SQL.
 func TestCheckContractFindsGrandfatheredSteps(t *testing.T) {
 	t.Parallel()
-	names, err := fs.Glob(db.Migrations(), "*.sql")
+	migrations, err := db.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := 0
 	for _, name := range names {
-		src, err := fs.ReadFile(db.Migrations(), name)
+		src, err := fs.ReadFile(migrations, name)
 		if err != nil {
 			t.Fatal(err)
 		}
