@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"text/tabwriter"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
@@ -35,16 +34,7 @@ func migrate(ctx context.Context, cfg config, logger *slog.Logger, args []string
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SCHEMA\tVERSION\tNAME\tSTATE")
-		for _, m := range st {
-			state := "pending"
-			if m.Applied {
-				state = "applied"
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", m.Source, m.Version, m.Name, state)
-		}
-		return tw.Flush()
+		return writeMigrationStatus(stdout, st)
 	}
 	return &usageError{fmt.Sprintf("unknown migrate command %q: want up, down or status", args[0])}
 }

@@ -1,0 +1,3 @@
+-- +goose Up
+-- want: changes a column's type
+ALTER TABLE commands ALTER COLUMN name TYPE varchar(50);

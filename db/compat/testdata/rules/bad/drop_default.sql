@@ -1,0 +1,3 @@
+-- +goose Up
+-- want: drops a default
+ALTER TABLE commands ALTER COLUMN permission DROP DEFAULT;

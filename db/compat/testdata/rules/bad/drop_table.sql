@@ -1,0 +1,3 @@
+-- +goose Up
+-- want: drops a table
+DROP TABLE IF EXISTS quotes;

@@ -1,0 +1,4 @@
+-- +goose Up
+-- contract:
+-- want: drops a table
+DROP TABLE quotes;

@@ -1,0 +1,3 @@
+-- +goose Up
+-- want: renames
+ALTER TABLE commands RENAME COLUMN response TO reply;

@@ -1,0 +1,3 @@
+-- +goose Up
+-- want: renames
+ALTER TABLE quotes RENAME TO sayings;
