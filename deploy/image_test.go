@@ -145,15 +145,34 @@ type imageFile struct {
 	data []byte
 }
 
-func mustReadLayer(t *testing.T, img v1.Image) map[string]imageFile {
+var (
+	layerOnce  sync.Once
+	layerFiles map[string]imageFile
+	layerErr   error
+)
+
+// mustReadLayer returns the files of the image's only layer, read once.
+func mustReadLayer(t *testing.T) map[string]imageFile {
 	t.Helper()
+	img := mustOpenImage(t)
+	layerOnce.Do(func() { layerFiles, layerErr = readLayer(img) })
+	if layerErr != nil {
+		t.Fatalf("read layer: %v", layerErr)
+	}
+	return layerFiles
+}
+
+func readLayer(img v1.Image) (map[string]imageFile, error) {
 	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		t.Fatalf("layers = %d, %v; want one", len(layers), err)
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) != 1 {
+		return nil, fmt.Errorf("%d layers, want one", len(layers))
 	}
 	rc, err := layers[0].Uncompressed()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer rc.Close()
 	files := map[string]imageFile{}
@@ -161,23 +180,22 @@ func mustReadLayer(t *testing.T, img v1.Image) map[string]imageFile {
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return files, nil
 		}
 		if err != nil {
-			t.Fatalf("read layer: %v", err)
+			return nil, err
 		}
 		data, err := io.ReadAll(tr)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		files[strings.TrimSuffix(h.Name, "/")] = imageFile{h, data}
 	}
-	return files
 }
 
 func TestImageFiles(t *testing.T) {
 	t.Parallel()
-	files := mustReadLayer(t, mustOpenImage(t))
+	files := mustReadLayer(t)
 	var names []string
 	for name, f := range files {
 		names = append(names, name)
@@ -387,7 +405,7 @@ func TestImageReproducible(t *testing.T) {
 func TestImageBinaryRuns(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "waddle")
-	if err := os.WriteFile(bin, mustReadLayer(t, mustOpenImage(t))["waddle"].data, 0o755); err != nil {
+	if err := os.WriteFile(bin, mustReadLayer(t)["waddle"].data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.CommandContext(t.Context(), bin, "version").CombinedOutput()
