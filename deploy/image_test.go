@@ -467,3 +467,56 @@ func TestBuildBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestRootFSMatchesImage: what the Dockerfile copies from its build stage
+// (the builder's -rootfs) is the image's files, with their modes.
+func TestRootFSMatchesImage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := imagebuild.BuildRootFS(t.Context(), testImage, dir); err != nil {
+		t.Fatalf("build rootfs: %v", err)
+	}
+	want := mustReadLayer(t)
+	got := map[string]bool{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		name := filepath.ToSlash(strings.TrimPrefix(p, dir+string(filepath.Separator)))
+		got[name] = true
+		f, ok := want[name]
+		if !ok {
+			t.Errorf("rootfs has %s, the image does not", name)
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := int64(info.Mode().Perm())
+		if info.Mode()&fs.ModeSticky != 0 {
+			mode |= 0o1000
+		}
+		if mode != f.hdr.Mode || info.IsDir() != (f.hdr.Typeflag == tar.TypeDir) {
+			t.Errorf("%s: rootfs mode %v, image mode %o", name, info.Mode(), f.hdr.Mode)
+		}
+		if !info.IsDir() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(b, f.data) {
+				t.Errorf("%s: rootfs and image differ (%d and %d bytes)", name, len(b), len(f.data))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range want {
+		if !got[name] {
+			t.Errorf("the image has %s, rootfs does not", name)
+		}
+	}
+}
