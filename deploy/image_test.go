@@ -287,6 +287,9 @@ func TestImageSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("image: compressed layers %.1f MB, archive %.1f MB", float64(total)/1e6, float64(st.Size())/1e6)
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("archive mode %v, want 0644 (readable by whoever loads it)", st.Mode().Perm())
+	}
 	if total >= maxImageBytes || st.Size() >= maxImageBytes {
 		t.Errorf("image is %d bytes compressed (archive %d), want under 40 MB", total, st.Size())
 	}
