@@ -25,13 +25,14 @@ func TestVersionDefaults(t *testing.T) {
 	}
 }
 
-// TestVersionLdflags builds waddle the way the image builder does and runs
-// `waddle version`: what -X sets is what it prints.
+// TestVersionLdflags builds waddle the way the image builder does (same
+// flags, so the two share the build cache) and runs `waddle version`: what
+// -X sets is what it prints.
 func TestVersionLdflags(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "waddle")
 	ldflags := "-X main.version=v9.8.7-test -X main.commit=0123456789abcdef -X main.buildTime=2026-01-02T03:04:05Z"
-	build := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, ".")
+	build := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-tags", "timetzdata", "-ldflags", ldflags, "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
