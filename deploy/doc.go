@@ -1,3 +1,2 @@
-// Package deploy holds the operator files (the compose file, the Helm
-// chart, the Grafana dashboard, the image builder) and tests that check them.
+// Package deploy holds the operator files and the tests that check them.
 package deploy
