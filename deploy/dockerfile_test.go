@@ -52,8 +52,8 @@ func parseDockerfile(t *testing.T, path string) [][]instruction {
 	return stages
 }
 
-// one returns the args of the stage's only instruction cmd.
-func one(t *testing.T, stage []instruction, cmd string) string {
+// finalOnly returns the args of the stage's only instruction cmd.
+func finalOnly(t *testing.T, stage []instruction, cmd string) string {
 	t.Helper()
 	var found []string
 	for _, in := range stage {
@@ -106,25 +106,25 @@ func TestDockerfileMatchesBuilder(t *testing.T) {
 		t.Error("build stage does not run go run ./deploy/image -rootfs /rootfs")
 	}
 
-	if from := one(t, final, "FROM"); from != "scratch" {
+	if from := finalOnly(t, final, "FROM"); from != "scratch" {
 		t.Errorf("final stage FROM %s, want scratch (no shell, no packages)", from)
 	}
-	if cp := one(t, final, "COPY"); cp != "--from=build /rootfs/ /" {
+	if cp := finalOnly(t, final, "COPY"); cp != "--from=build /rootfs/ /" {
 		t.Errorf("final stage COPY %s, want only the builder's files", cp)
 	}
-	if u := one(t, final, "USER"); u != imagebuild.User {
+	if u := finalOnly(t, final, "USER"); u != imagebuild.User {
 		t.Errorf("USER %s, want %s", u, imagebuild.User)
 	}
-	if e := jsonArray(t, one(t, final, "ENTRYPOINT")); !slices.Equal(e, imagebuild.Entrypoint) {
+	if e := jsonArray(t, finalOnly(t, final, "ENTRYPOINT")); !slices.Equal(e, imagebuild.Entrypoint) {
 		t.Errorf("ENTRYPOINT %q, want %q", e, imagebuild.Entrypoint)
 	}
-	if c := jsonArray(t, one(t, final, "CMD")); !slices.Equal(c, imagebuild.Cmd) {
+	if c := jsonArray(t, finalOnly(t, final, "CMD")); !slices.Equal(c, imagebuild.Cmd) {
 		t.Errorf("CMD %q, want %q", c, imagebuild.Cmd)
 	}
-	if env := strings.Fields(one(t, final, "ENV")); !slices.Equal(env, imagebuild.Env) {
+	if env := strings.Fields(finalOnly(t, final, "ENV")); !slices.Equal(env, imagebuild.Env) {
 		t.Errorf("ENV %q, want %q", env, imagebuild.Env)
 	}
-	if p := one(t, final, "EXPOSE"); p != imagebuild.ExposedPort {
+	if p := finalOnly(t, final, "EXPOSE"); p != imagebuild.ExposedPort {
 		t.Errorf("EXPOSE %s, want %s", p, imagebuild.ExposedPort)
 	}
 
@@ -132,12 +132,12 @@ func TestDockerfileMatchesBuilder(t *testing.T) {
 	wantHealth := fmt.Sprintf("--interval=%s --timeout=%s --start-period=%s --retries=%d CMD %s",
 		dockerDuration(hc.Interval), dockerDuration(hc.Timeout), dockerDuration(hc.StartPeriod), hc.Retries,
 		mustJSON(t, hc.Test[1:]))
-	if h := one(t, final, "HEALTHCHECK"); h != wantHealth {
+	if h := finalOnly(t, final, "HEALTHCHECK"); h != wantHealth {
 		t.Errorf("HEALTHCHECK %s, want %s", h, wantHealth)
 	}
 
 	labels := map[string]string{}
-	for _, kv := range splitLabels(one(t, final, "LABEL")) {
+	for _, kv := range splitLabels(finalOnly(t, final, "LABEL")) {
 		k, v, _ := strings.Cut(kv, "=")
 		labels[k] = strings.Trim(v, `"`)
 	}
