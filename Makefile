@@ -10,6 +10,8 @@
 #   make check-generated  fail if generating changes any generated file
 #   make lint             gofmt + go vet
 #   make check-helm       helm lint and helm template of deploy/helm/waddle
+#   make image            build the container image into dist/waddle-image.tar
+#                         (no Docker needed; IMAGE_ARCH=arm64 for arm64)
 #
 # Ports of the local services: WADDLE_PG_PORT (55432), WADDLE_REDIS_PORT (56379).
 # `make run` takes its settings from the environment first, then from .env
@@ -47,11 +49,17 @@ GENERATED_PATHS := '*_templ.go' 'db/'
 generated_state = git ls-files -z -m -o -d --exclude-standard -- $(GENERATED_PATHS) | sort -zu | \
 	xargs -0 -r bash -c 'for f; do if [ -e "$$f" ]; then sha1sum -- "$$f"; else echo "deleted $$f"; fi; done' _
 
-.PHONY: run stop generate check-generated lint check-helm test bench bench-workflows build
+.PHONY: run stop generate check-generated lint check-helm test bench bench-workflows build image
 
 build:
 	@mkdir -p $(dir $(BIN))
 	go build -o $(BIN) ./cmd/waddle
+
+# The image copies the build host's CA bundle: Debian's ca-certificates.
+IMAGE_ARCH ?= amd64
+image:
+	scripts/services.sh ca-certificates
+	go run ./deploy/image -o dist/waddle-image.tar -arch $(IMAGE_ARCH)
 
 run: build
 	@orig_env="$$(export -p)"; \

@@ -8,6 +8,9 @@
 #   stop    stop both services (no error when they are not running)
 #   status  print whether each service is running (exit 0 when both are, 3 if not)
 #   env     print DATABASE_URL and REDIS_URL as `export` lines, for `eval`
+#   ca-certificates
+#           install Debian's CA bundle if it is missing (make image copies it
+#           into the container image; `start` installs it too)
 #
 # Environment:
 #   WADDLE_PG_PORT     PostgreSQL port on 127.0.0.1 (default 55432)
@@ -86,11 +89,17 @@ ensure_packages() {
 	[ -x "$(pg_newest_bindir)/pg_dump" ] || command -v pg_dump >/dev/null || pkgs+=(postgresql-client)
 	command -v redis-server >/dev/null || pkgs+=(redis-server)
 	command -v redis-cli >/dev/null || pkgs+=(redis-tools)
+	[ -s /etc/ssl/certs/ca-certificates.crt ] || pkgs+=(ca-certificates)
 	if [ "${WITH_CHROMIUM:-}" = 1 ] && ! command -v chromium >/dev/null; then
 		pkgs+=(chromium fonts-liberation)
 	fi
 	[ "${#pkgs[@]}" -gt 0 ] || return 0
+	install_packages "${pkgs[@]}"
+}
 
+# install_packages PKG...: apt-get install, logged to .data/apt.log.
+install_packages() {
+	local pkgs=("$@")
 	is_root || die "missing packages: ${pkgs[*]} (run as root, or install them with apt-get)"
 	mkdir -p "$DATA"
 	local aptlog="$DATA/apt.log"
@@ -436,7 +445,7 @@ redis_status() {
 # ---------------------------------------------------------------- main
 
 usage() {
-	echo "usage: $0 start|stop|status|env" >&2
+	echo "usage: $0 start|stop|status|env|ca-certificates" >&2
 	exit 2
 }
 
@@ -459,6 +468,9 @@ status)
 	pg_status || rc=3
 	redis_status || rc=3
 	exit "$rc"
+	;;
+ca-certificates)
+	[ -s /etc/ssl/certs/ca-certificates.crt ] || install_packages ca-certificates
 	;;
 env)
 	echo "export DATABASE_URL='postgres://postgres@127.0.0.1:$PG_PORT/waddle?sslmode=disable'"

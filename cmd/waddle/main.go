@@ -47,6 +47,9 @@ commands:
                                      print a pro licence key for community N (0: the whole installation)
   license verify [-public KEY] [-community N] LICENCE_KEY
                                      check a licence key and show what it holds
+  version                            print the version, commit and build time embedded at build, and the Go version
+  healthcheck                        GET /healthz of the instance on LISTEN_ADDR: exit status 0 on 200, else 1 (2 s
+                                     timeout); the container image's health check, as it has no shell or curl
   module validate MANIFEST.json      check a marketplace module's manifest offline: "ok" and a summary, or every
                                      error by its JSON path (exit status 1)
 
@@ -92,6 +95,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if cmd == "restore" { // reads its configuration itself: --database-url may replace DATABASE_URL
 		return restore(ctx, args, pgExec{getenv: getenv}, stdout) // restore.go
+	}
+	if cmd == "version" || cmd == "--version" { // version.go
+		return versionCmd(args, stdout)
+	}
+	if cmd == "healthcheck" { // reads LISTEN_ADDR alone (healthcheck.go)
+		return healthcheck(ctx, args, getenv, stdout)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
