@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -43,6 +45,25 @@ type MigrationState struct {
 // NNNNN_name.sql files goose applies, for the checks that read them.
 func Migrations() (fs.FS, error) {
 	return fs.Sub(migrationFiles, "migrations")
+}
+
+// NewestMigration is the highest migration embedded in this binary: its
+// version and file name.
+func NewestMigration() (int64, string, error) {
+	migrations, err := Migrations()
+	if err != nil {
+		return 0, "", err
+	}
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil || len(names) == 0 {
+		return 0, "", fmt.Errorf("embedded migrations: %v (%d files)", err, len(names))
+	}
+	name := names[len(names)-1] // fs.Glob sorts; the names are zero-padded
+	v, err := strconv.ParseInt(name[:max(strings.IndexByte(name, '_'), 0)], 10, 64)
+	if err != nil {
+		return 0, "", fmt.Errorf("migration %s: %w", name, err)
+	}
+	return v, name, nil
 }
 
 // migrator is goose over the embedded migrations, with its version table

@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,18 +15,9 @@ import (
 // newestKnownMigration reads the highest embedded migration: version and file.
 func newestKnownMigration(t *testing.T) (int64, string) {
 	t.Helper()
-	migrations, err := db.Migrations()
+	v, name, err := db.NewestMigration()
 	if err != nil {
 		t.Fatal(err)
-	}
-	names, err := fs.Glob(migrations, "*.sql")
-	if err != nil || len(names) == 0 {
-		t.Fatalf("embedded migrations: %v (%d files)", err, len(names))
-	}
-	name := names[len(names)-1] // fs.Glob sorts; the names are zero-padded
-	v, err := strconv.ParseInt(name[:strings.IndexByte(name, '_')], 10, 64)
-	if err != nil {
-		t.Fatalf("migration %s: %v", name, err)
 	}
 	return v, name
 }
