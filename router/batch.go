@@ -22,6 +22,7 @@ func (r *Router) HandleBatch(ctx context.Context, evs []Event, slots int) []Batc
 		first[i] = -1
 		s, err := r.community(ctx, ev.Platform, ev.Server)
 		if err != nil {
+			r.lookupFailed(err)
 			out[i].Err = err
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/waddle/waddle/audit"
@@ -30,16 +31,17 @@ type Config struct {
 	RedisPrefix string
 	Limiter     *ratelimit.Limiter
 	Logger      *slog.Logger
-	CacheTTL    time.Duration    // default 60s; changes invalidate at once anyway
-	Limits      Limits           // zero: DefaultLimits
-	Overlays    OverlaySink      // browser sources; nil: none
-	Executor    *executor.Client // remote modules (#name); nil: off
-	Secrets     *secret.Box      // opens the modules' sealed secrets
-	Modules     []Module         // built-in modules, each also a built-in command
-	Observer    Observer         // told of every handled event; nil: none
-	Sender      Sender           // sends to linked channels without an event; nil: Send refuses
-	Identities  Identities       // the speaking account's identity, cached; nil: events are handled by account
-	Seen        Seen             // records who spoke where; nil: nothing recorded
+	CacheTTL    time.Duration         // default 60s; changes invalidate at once anyway
+	Limits      Limits                // zero: DefaultLimits
+	Overlays    OverlaySink           // browser sources; nil: none
+	Executor    *executor.Client      // remote modules (#name); nil: off
+	Secrets     *secret.Box           // opens the modules' sealed secrets
+	Modules     []Module              // built-in modules, each also a built-in command
+	Observer    Observer              // told of every handled event; nil: none
+	Sender      Sender                // sends to linked channels without an event; nil: Send refuses
+	Identities  Identities            // the speaking account's identity, cached; nil: events are handled by account
+	Seen        Seen                  // records who spoke where; nil: nothing recorded
+	Metrics     prometheus.Registerer // takes the router's metrics (metrics.go); nil: counted, not exported
 }
 
 // Router is the engine: it handles events (moderation, commands, points)
@@ -64,6 +66,7 @@ type Router struct {
 	identities Identities
 	seen       Seen
 	outbound   sync.WaitGroup // HTTP calls made for modules (capabilities.go)
+	metrics    *metrics
 }
 
 // cache holds the communities' snapshots and server links, shared by the
@@ -113,6 +116,7 @@ func New(cfg Config) *Router {
 	}
 	r.reg = newRegistry(cfg.Modules, cfg.Logger)
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
+	r.metrics = newMetrics(cfg.Metrics)
 	return r
 }
 
@@ -294,6 +298,7 @@ func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, er
 	start := time.Now()
 	s, err := r.community(ctx, ev.Platform, ev.Server)
 	if err != nil {
+		r.lookupFailed(err)
 		return Result{EventID: ev.ID}, err
 	}
 	if opts.Dedup && !opts.DryRun && ev.ID != "" {
@@ -315,12 +320,17 @@ func (r *Router) newHandling(ctx context.Context, s *snapshot, ev Event, dry boo
 func (h *handling) finish(ctx context.Context, start time.Time) (Result, error) {
 	if err := h.run(ctx); err != nil {
 		h.failed(ctx)
+		h.r.metrics.failed(ErrKindEvent)
 		return Result{EventID: h.ev.ID}, err
 	}
 	h.res.Duration = time.Since(start)
 	h.res.Commands = h.ran
 	if err := h.commit(ctx); err != nil {
+		h.r.metrics.failed(ErrKindEvent)
 		return Result{EventID: h.ev.ID}, err
+	}
+	if !h.dry {
+		h.r.metrics.handled(h.ev.Platform, h.ev.Kind, h.res.Duration.Seconds())
 	}
 	if !h.batched {
 		h.afterCommit(ctx)

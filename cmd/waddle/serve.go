@@ -75,8 +75,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Limiter: a.limiter, Sender: sender, Directory: directory, OnSeen: binder.seen,
 		Merges: labels.MergeFollower{Labels: lbls, Roles: groups}})
 	extra := append(modules.Identity(ids), modules.Labelling(lbls)...)
+	reg := prometheus.NewRegistry()
 	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
-		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
+		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer, Metrics: reg})
 	settings := router.NewSettings(rt)
 	logins := &twitchLogins{} // the Twitch bot joins below
 	imports := importer.New(importer.Config{Pool: a.pool, Jobs: a.jobs, Commands: settings, Resolver: logins, Logger: logger})
@@ -134,7 +135,6 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err := a.auth.PasskeysOff(); err != nil {
 		logger.WarnContext(ctx, "passkeys are off", "err", err)
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	readPool := a.pool
 	if a.replica != nil {
