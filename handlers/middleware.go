@@ -125,15 +125,17 @@ func (h *Handler) recoverer(next http.Handler) http.Handler {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	overlays prometheus.Gauge // overlay SSE streams open (overlay_stream.go)
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waddle_http_requests_total", Help: "HTTP requests by route and status."}, []string{"method", "route", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "waddle_http_request_duration_seconds", Help: "HTTP request duration by route.", Buckets: prometheus.DefBuckets}, []string{"method", "route"}),
+		overlays: prometheus.NewGauge(prometheus.GaugeOpts{Name: "waddle_overlay_streams_open", Help: "Overlay update streams (Server-Sent Events to OBS browser sources) open on this instance."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration)
+		reg.MustRegister(m.requests, m.duration, m.overlays)
 	}
 	return m
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/telemetry"
 	"github.com/waddle/waddle/timers"
 	"github.com/waddle/waddle/workflow"
 )
@@ -140,7 +141,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if a.replica != nil {
 		readPool = a.replica
 	}
-	reg.MustRegister(platform.NewCollector(bots.statuses...))
+	reg.MustRegister(platform.NewCollector(bots.statuses...),
+		telemetry.NewJobsCollector(a.pool, []string{river.QueueDefault, workflow.Queue}, logger.With("component", "metrics")))
 	market := marketplace.New(marketplace.Config{Pool: a.pool, Read: readPool, Box: a.secrets, Settings: settings,
 		Payments: cfg.Payments.provider(cfg.BaseURL, logger), BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
 	// The marketplace lists the plain built-ins; the label commands belong to
