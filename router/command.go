@@ -138,6 +138,7 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 		return nil
 	}
 	h.res.HandledBy = "command " + h.s.prefix + cmd.Name
+	h.traceCommand(ctx, cmd)
 	start := time.Now()
 	if !allowed(h.ev.User, cmd.Permission) {
 		h.res.HandledBy += fmt.Sprintf(" (not run: it needs %s or above, the user is %s)", cmd.Permission, level(h.ev.User))

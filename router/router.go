@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
@@ -42,6 +43,7 @@ type Config struct {
 	Identities  Identities            // the speaking account's identity, cached; nil: events are handled by account
 	Seen        Seen                  // records who spoke where; nil: nothing recorded
 	Metrics     prometheus.Registerer // takes the router's metrics (metrics.go); nil: counted, not exported
+	Tracer      trace.Tracer          // spans of the events' handling (tracing.go); nil: none
 }
 
 // Router is the engine: it handles events (moderation, commands, points)
@@ -67,6 +69,7 @@ type Router struct {
 	seen       Seen
 	outbound   sync.WaitGroup // HTTP calls made for modules (capabilities.go)
 	metrics    *metrics
+	tracer     trace.Tracer // nil: tracing off
 }
 
 // cache holds the communities' snapshots and server links, shared by the
@@ -117,6 +120,7 @@ func New(cfg Config) *Router {
 	r.reg = newRegistry(cfg.Modules, cfg.Logger)
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
 	r.metrics = newMetrics(cfg.Metrics)
+	r.tracer = cfg.Tracer
 	return r
 }
 
@@ -295,6 +299,13 @@ func (pc PointsChange) Change() string {
 // crash leaves an event either wholly processed (and answered again when it
 // is retried) or not at all.
 func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, error) {
+	ctx, span := r.startSpan(ctx, "router.handle", ev)
+	res, err := r.handle(ctx, ev, opts)
+	endSpan(span, err)
+	return res, err
+}
+
+func (r *Router) handle(ctx context.Context, ev Event, opts Options) (Result, error) {
 	start := time.Now()
 	s, err := r.community(ctx, ev.Platform, ev.Server)
 	if err != nil {
