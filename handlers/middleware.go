@@ -13,6 +13,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
@@ -162,6 +164,10 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		st := ww.Status()
 		if st == 0 {
 			st = http.StatusOK
+		}
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() { // tracing on: name the span by its route
+			span.SetName(r.Method + " " + route)
+			span.SetAttributes(attribute.String("http.route", route))
 		}
 		h.metrics.requests.WithLabelValues(r.Method, route, fmt.Sprint(st)).Inc()
 		h.metrics.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())

@@ -78,7 +78,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	extra := append(modules.Identity(ids), modules.Labelling(lbls)...)
 	reg := prometheus.NewRegistry()
 	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
-		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer, Metrics: reg})
+		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer, Metrics: reg,
+		Tracer: a.tracing.Tracer("github.com/waddle/waddle/router")})
 	settings := router.NewSettings(rt)
 	logins := &twitchLogins{} // the Twitch bot joins below
 	imports := importer.New(importer.Config{Pool: a.pool, Jobs: a.jobs, Commands: settings, Resolver: logins, Logger: logger})
@@ -213,7 +214,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		}
 	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           a.tracing.Handler(h), // h itself when tracing is off
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
