@@ -566,6 +566,12 @@ type ReputationEvent struct {
 	CreatedAt   time.Time
 }
 
+type RiverJob struct {
+	ID    int64
+	Queue string
+	State string
+}
+
 type ServerKey struct {
 	Name      string
 	Key       []byte

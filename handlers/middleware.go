@@ -13,6 +13,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/auth"
@@ -125,15 +127,17 @@ func (h *Handler) recoverer(next http.Handler) http.Handler {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	overlays prometheus.Gauge // overlay SSE streams open (overlay_stream.go)
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waddle_http_requests_total", Help: "HTTP requests by route and status."}, []string{"method", "route", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "waddle_http_request_duration_seconds", Help: "HTTP request duration by route.", Buckets: prometheus.DefBuckets}, []string{"method", "route"}),
+		overlays: prometheus.NewGauge(prometheus.GaugeOpts{Name: "waddle_overlay_streams_open", Help: "Overlay update streams (Server-Sent Events to OBS browser sources) open on this instance."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration)
+		reg.MustRegister(m.requests, m.duration, m.overlays)
 	}
 	return m
 }
@@ -160,6 +164,10 @@ func (h *Handler) observe(next http.Handler) http.Handler {
 		st := ww.Status()
 		if st == 0 {
 			st = http.StatusOK
+		}
+		if span := trace.SpanFromContext(r.Context()); span.IsRecording() { // tracing on: name the span by its route
+			span.SetName(r.Method + " " + route)
+			span.SetAttributes(attribute.String("http.route", route))
 		}
 		h.metrics.requests.WithLabelValues(r.Method, route, fmt.Sprint(st)).Inc()
 		h.metrics.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())

@@ -132,6 +132,8 @@ func (h *Handler) overlayEvents(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Accel-Buffering", "no")
 	hd.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(http.StatusOK)
+	h.metrics.overlays.Inc()
+	defer h.metrics.overlays.Dec()
 
 	var buf bytes.Buffer
 	// send writes the events in one write and one flush.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Priority orders what a full queue gives up first.
@@ -52,6 +54,7 @@ type SendQueueConfig struct {
 	DrainTimeout time.Duration                 // how long shutdown keeps sending what is queued; default 5s
 	MaxAttempts  int                           // rate-limited retries of one message before it is counted failed; default 5
 	Logger       *slog.Logger
+	Tracer       trace.Tracer // a span per send to the platform; nil: none
 }
 
 // SendQueueStats are the counters the health page and /metrics show.
@@ -383,7 +386,7 @@ func (o *SendQueue) sweep(now time.Time) {
 
 func (o *SendQueue) deliver(ctx context.Context, ch string, q *outQueue, m *outMsg) {
 	defer o.running.Done()
-	err := safeSend(ctx, m.send)
+	err := o.traced(ctx, m)
 	var giveUp error // the message is given up while its sender waits for a final answer
 	defer func() {
 		if giveUp != nil && m.dropped != nil {

@@ -242,11 +242,24 @@ func TestCollectorExportsQueues(t *testing.T) {
 			if m.GetLabel()[0].GetValue() != "slack" {
 				t.Errorf("%s labelled %v", mf.GetName(), m.GetLabel())
 			}
-			got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			name := mf.GetName()
+			if len(m.GetLabel()) > 1 { // waddle_bot_state{platform, state}
+				name += "/" + m.GetLabel()[1].GetValue()
+			}
+			got[name] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
 		}
 	}
 	if got["waddle_outbox_depth"] != 1 || got["waddle_outbox_dropped_total"] != 1 || got["waddle_bot_connected"] != 1 {
 		t.Errorf("metrics %v", got)
+	}
+	for _, s := range states {
+		want := 0.0
+		if s == StateConnected {
+			want = 1
+		}
+		if v, ok := got["waddle_bot_state/"+s]; !ok || v != want {
+			t.Errorf("waddle_bot_state{state=%q} = %v (present %v), want %v", s, v, ok, want)
+		}
 	}
 }
 

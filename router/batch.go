@@ -1,6 +1,11 @@
 package router
 
-import "context"
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
 
 // BatchItem is the outcome of one event of a batch.
 type BatchItem struct {
@@ -14,6 +19,11 @@ type BatchItem struct {
 // (most chat commands) are stored in one more. An id repeated within the
 // batch is handled once, and its repeats get the same answer.
 func (r *Router) HandleBatch(ctx context.Context, evs []Event, slots int) []BatchItem {
+	if r.tracer != nil {
+		var span trace.Span
+		ctx, span = r.tracer.Start(ctx, "router.handle_batch", trace.WithAttributes(attribute.Int("waddle.events", len(evs))))
+		defer span.End()
+	}
 	out := make([]BatchItem, len(evs))
 	first := make([]int, len(evs))
 	seen := map[claimKey]int{}
@@ -22,6 +32,7 @@ func (r *Router) HandleBatch(ctx context.Context, evs []Event, slots int) []Batc
 		first[i] = -1
 		s, err := r.community(ctx, ev.Platform, ev.Server)
 		if err != nil {
+			r.lookupFailed(err)
 			out[i].Err = err
 			continue
 		}

@@ -284,7 +284,9 @@ func (r *Router) runClaimed(ctx context.Context, items []claimItem, slots int) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			defer h.rollback(ctx)
-			res, err := h.finish(ctx, time.Now())
+			ectx, span := r.startSpan(ctx, "router.event", it.ev)
+			res, err := h.finish(ectx, time.Now())
+			endSpan(span, err)
 			*it.out = BatchItem{Result: res, Err: err}
 		}()
 	}

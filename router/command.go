@@ -138,6 +138,7 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 		return nil
 	}
 	h.res.HandledBy = "command " + h.s.prefix + cmd.Name
+	h.traceCommand(ctx, cmd)
 	start := time.Now()
 	if !allowed(h.ev.User, cmd.Permission) {
 		h.res.HandledBy += fmt.Sprintf(" (not run: it needs %s or above, the user is %s)", cmd.Permission, level(h.ev.User))
@@ -165,6 +166,7 @@ func (h *handling) command(ctx context.Context, inv Invocation) error {
 			return nil
 		}
 		h.logExec(cmd, inv, "error", start, err.Error())
+		h.r.metrics.moduleFailed(err)
 		return err
 	}
 	h.res.Responses = append(h.res.Responses, out...)
@@ -342,10 +344,11 @@ func (h *handling) logExecRefused(cmd *Command, inv Invocation, outcome string, 
 		h.mu.Unlock()
 		return
 	}
+	took := time.Since(start)
 	e := db.CommandExecutionInsertParams{
 		CommunityID: h.s.communityID, Command: cmd.Name, Platform: h.ev.Platform, UserID: h.ev.User.ID,
 		UserName: h.ev.User.Name, Args: runes.TruncateBytes(inv.Raw, 500), Executor: cmd.Executor(), Outcome: outcome,
-		DurationUs: time.Since(start).Microseconds(), Error: runes.TruncateBytes(errText, 500), CreatedAt: time.Now(),
+		DurationUs: took.Microseconds(), Error: runes.TruncateBytes(errText, 500), CreatedAt: time.Now(),
 		Refused: refused,
 	}
 	if e.Refused == nil {
@@ -353,6 +356,10 @@ func (h *handling) logExecRefused(cmd *Command, inv Invocation, outcome string, 
 	}
 	if cmd.ModuleVersionID != 0 {
 		e.ModuleVersionID = &cmd.ModuleVersionID
+	}
+	h.r.metrics.ran(h.ev.Platform, outcome, took.Seconds())
+	if len(refused) > 0 {
+		h.r.metrics.failed(ErrKindCapabilityRefused)
 	}
 	h.mu.Lock()
 	h.executions = append(h.executions, e)

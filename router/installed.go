@@ -208,6 +208,7 @@ func (h *handling) installedCommand(ctx context.Context, cmd *Command, inv Invoc
 			return nil
 		}
 		h.logExecRefused(cmd, inv, "error", start, err.Error(), refused)
+		h.r.metrics.moduleFailed(err)
 		h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " " + moduleError(err)})
 		return nil
 	}

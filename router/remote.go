@@ -113,6 +113,7 @@ func (h *handling) remote(ctx context.Context, inv Invocation) error {
 	rs, err := h.callRemote(ctx, m, inv, nil)
 	if err != nil {
 		h.logExec(cmd, inv, "error", start, err.Error())
+		h.r.metrics.moduleFailed(err)
 		h.res.Responses = append(h.res.Responses, Response{Reply: "@" + h.ev.User.Shown() + " " + moduleError(err)})
 		return nil
 	}

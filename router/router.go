@@ -11,7 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waddle/waddle/audit"
 	"github.com/waddle/waddle/db"
@@ -30,16 +32,18 @@ type Config struct {
 	RedisPrefix string
 	Limiter     *ratelimit.Limiter
 	Logger      *slog.Logger
-	CacheTTL    time.Duration    // default 60s; changes invalidate at once anyway
-	Limits      Limits           // zero: DefaultLimits
-	Overlays    OverlaySink      // browser sources; nil: none
-	Executor    *executor.Client // remote modules (#name); nil: off
-	Secrets     *secret.Box      // opens the modules' sealed secrets
-	Modules     []Module         // built-in modules, each also a built-in command
-	Observer    Observer         // told of every handled event; nil: none
-	Sender      Sender           // sends to linked channels without an event; nil: Send refuses
-	Identities  Identities       // the speaking account's identity, cached; nil: events are handled by account
-	Seen        Seen             // records who spoke where; nil: nothing recorded
+	CacheTTL    time.Duration         // default 60s; changes invalidate at once anyway
+	Limits      Limits                // zero: DefaultLimits
+	Overlays    OverlaySink           // browser sources; nil: none
+	Executor    *executor.Client      // remote modules (#name); nil: off
+	Secrets     *secret.Box           // opens the modules' sealed secrets
+	Modules     []Module              // built-in modules, each also a built-in command
+	Observer    Observer              // told of every handled event; nil: none
+	Sender      Sender                // sends to linked channels without an event; nil: Send refuses
+	Identities  Identities            // the speaking account's identity, cached; nil: events are handled by account
+	Seen        Seen                  // records who spoke where; nil: nothing recorded
+	Metrics     prometheus.Registerer // takes the router's metrics (metrics.go); nil: counted, not exported
+	Tracer      trace.Tracer          // spans of the events' handling (tracing.go); nil: none
 }
 
 // Router is the engine: it handles events (moderation, commands, points)
@@ -64,6 +68,8 @@ type Router struct {
 	identities Identities
 	seen       Seen
 	outbound   sync.WaitGroup // HTTP calls made for modules (capabilities.go)
+	metrics    *metrics
+	tracer     trace.Tracer // nil: tracing off
 }
 
 // cache holds the communities' snapshots and server links, shared by the
@@ -113,6 +119,8 @@ func New(cfg Config) *Router {
 	}
 	r.reg = newRegistry(cfg.Modules, cfg.Logger)
 	r.log = newExecLog(cfg.Pool, cfg.Logger)
+	r.metrics = newMetrics(cfg.Metrics)
+	r.tracer = cfg.Tracer
 	return r
 }
 
@@ -291,9 +299,17 @@ func (pc PointsChange) Change() string {
 // crash leaves an event either wholly processed (and answered again when it
 // is retried) or not at all.
 func (r *Router) Handle(ctx context.Context, ev Event, opts Options) (Result, error) {
+	ctx, span := r.startSpan(ctx, "router.handle", ev)
+	res, err := r.handle(ctx, ev, opts)
+	endSpan(span, err)
+	return res, err
+}
+
+func (r *Router) handle(ctx context.Context, ev Event, opts Options) (Result, error) {
 	start := time.Now()
 	s, err := r.community(ctx, ev.Platform, ev.Server)
 	if err != nil {
+		r.lookupFailed(err)
 		return Result{EventID: ev.ID}, err
 	}
 	if opts.Dedup && !opts.DryRun && ev.ID != "" {
@@ -315,12 +331,17 @@ func (r *Router) newHandling(ctx context.Context, s *snapshot, ev Event, dry boo
 func (h *handling) finish(ctx context.Context, start time.Time) (Result, error) {
 	if err := h.run(ctx); err != nil {
 		h.failed(ctx)
+		h.r.metrics.failed(ErrKindEvent)
 		return Result{EventID: h.ev.ID}, err
 	}
 	h.res.Duration = time.Since(start)
 	h.res.Commands = h.ran
 	if err := h.commit(ctx); err != nil {
+		h.r.metrics.failed(ErrKindEvent)
 		return Result{EventID: h.ev.ID}, err
+	}
+	if !h.dry {
+		h.r.metrics.handled(h.ev.Platform, h.ev.Kind, h.res.Duration.Seconds())
 	}
 	if !h.batched {
 		h.afterCommit(ctx)

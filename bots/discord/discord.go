@@ -19,6 +19,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
@@ -39,6 +40,7 @@ type Config struct {
 	GatewayURL  string // DISCORD_GATEWAY_URL: "" = ask the API
 	ShardCount  int    // DISCORD_SHARD_COUNT; default 1
 	Logger      *slog.Logger
+	Tracer      trace.Tracer // spans of the sends to Discord; nil: none
 
 	// Tunables; zero values are the production defaults.
 	LeaseEvery      time.Duration    // default platform.LeaseRenewEvery
@@ -174,7 +176,7 @@ func New(cfg Config) (*Bot, error) {
 	b.starts = &identifyGate{api: b.api, rdb: cfg.Redis, prefix: cfg.RedisPrefix + "discord:identify:" + cfg.AppID + ":", gateway: cfg.GatewayURL,
 		window: cfg.IdentifyWindow, hold: cfg.IdentifyWindow + 2*cfg.OpenTimeout, now: time.Now,
 		warn: func(msg string, err error) { log.Warn(msg, "err", err) }}
-	b.queue = platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Discord, Logger: log,
+	b.queue = platform.NewSendQueue(platform.SendQueueConfig{Platform: router.Discord, Logger: log, Tracer: cfg.Tracer,
 		// Discord allows 50 requests a second per bot and about 5 messages
 		// per 5 seconds per channel; its headers refine both.
 		Windows: func(ch string) []platform.Window {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/problem"
@@ -44,6 +45,7 @@ type Config struct {
 	AppToken   string // SLACK_APP_TOKEN: turns Socket Mode on
 	APIURL     string // SLACK_API_URL: "" is Slack's
 	Logger     *slog.Logger
+	Tracer     trace.Tracer // spans of the sends to Slack; nil: none
 }
 
 // Bot is the Slack adapter of one Slack app.
@@ -114,7 +116,7 @@ func New(cfg Config) (*Bot, error) {
 		b.hooks = u
 	}
 	b.queue = platform.NewSendQueue(platform.SendQueueConfig{
-		Platform: router.Slack, MaxAttempts: sendAttempts, Logger: logger,
+		Platform: router.Slack, MaxAttempts: sendAttempts, Logger: logger, Tracer: cfg.Tracer,
 		Windows: func(key string) []platform.Window {
 			if isViewKey(key) {
 				return nil // views.open must go out within the trigger's 3 seconds

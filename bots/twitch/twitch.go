@@ -23,6 +23,7 @@ import (
 	"time"
 
 	irc "github.com/gempir/go-twitch-irc/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
@@ -59,6 +60,7 @@ type Config struct {
 	// until then; TransportIRC uses IRC everywhere.
 	ChatTransport string
 	Logger        *slog.Logger
+	Tracer        trace.Tracer // spans of the sends to Twitch; nil: none
 
 	SyncEvery          time.Duration // links and leases poll; 0 is platform.LeaseRenewEvery
 	SubscriptionsEvery time.Duration // EventSub check of every held channel; 0 is 10 minutes
@@ -233,7 +235,7 @@ func New(cfg Config) (*Bot, error) {
 	b.handleEvent = b.handle
 	b.helix = newHelix(b)
 	b.queue = platform.NewSendQueue(platform.SendQueueConfig{
-		Platform: Platform, Windows: b.windows, DrainTimeout: cfg.DrainTimeout, MaxAttempts: 10, Logger: b.log,
+		Platform: Platform, Windows: b.windows, DrainTimeout: cfg.DrainTimeout, MaxAttempts: 10, Logger: b.log, Tracer: cfg.Tracer,
 	})
 	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +19,7 @@ import (
 	"github.com/waddle/waddle/mail"
 	"github.com/waddle/waddle/ratelimit"
 	"github.com/waddle/waddle/secret"
+	"github.com/waddle/waddle/telemetry"
 )
 
 // app is the set of connections and services every command shares.
@@ -33,16 +35,21 @@ type app struct {
 	mailVia string
 	secrets *secret.Box
 	exec    *executor.Client
+	tracing *telemetry.Tracing // spans of requests, events and queries; off unless configured
 }
 
 func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
 	a := &app{}
 	var err error
-	if a.pool, err = openPool(ctx, cfg.DatabaseURL, "DATABASE_URL"); err != nil {
+	if a.tracing, err = telemetry.NewTracing(ctx, cfg.Tracing); err != nil {
+		return nil, err
+	}
+	if a.pool, err = openPool(ctx, cfg.DatabaseURL, "DATABASE_URL", a.tracing.QueryTracer()); err != nil {
+		a.close()
 		return nil, err
 	}
 	if cfg.DatabaseReadURL != "" {
-		if a.replica, err = openPool(ctx, cfg.DatabaseReadURL, "DATABASE_READ_URL"); err != nil {
+		if a.replica, err = openPool(ctx, cfg.DatabaseReadURL, "DATABASE_READ_URL", a.tracing.QueryTracer()); err != nil {
 			a.close()
 			return nil, err
 		}
@@ -89,10 +96,13 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error)
 	return a, nil
 }
 
-func openPool(ctx context.Context, dsn, name string) (*pgxpool.Pool, error) {
+func openPool(ctx context.Context, dsn, name string, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, &configError{name, "cannot be parsed: " + err.Error()}
+	}
+	if tracer != nil {
+		pc.ConnConfig.Tracer = tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -115,5 +125,11 @@ func (a *app) close() {
 	}
 	if a.pool != nil {
 		a.pool.Close()
+	}
+	if a.tracing != nil {
+		// The last spans are flushed to the collector, for a few seconds at most.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.tracing.Shutdown(ctx)
 	}
 }

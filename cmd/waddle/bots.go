@@ -40,6 +40,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 	b := &botSet{tokens: platform.NewTokens(a.pool, a.secrets), links: platform.NewLinks(a.pool), senders: map[string]router.Sender{}, givers: map[string]labels.RoleGiver{},
 		slackFast: slackbot.NewPrompts()}
 	tw, dc, sl := platform.NewStatus(router.Twitch), platform.NewStatus(router.Discord), platform.NewStatus(router.Slack)
+	sends := a.tracing.Tracer("github.com/waddle/waddle/platform") // nil when tracing is off
 	b.statuses = []*platform.Status{tw, dc, sl}
 	leases := platform.NewLeases(a.pool, instanceName(), 0)
 	b.leases = leases
@@ -61,7 +62,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 			CallbackURL: callback, Transport: transport, EventSubWSURL: cfg.Twitch.EventSubWSURL,
 			EventSub: twitch.NewEventSub(platform.NewDeliveries(a.pool, a.jobs), logger.With("component", "twitch")),
 			IRCAddr:  cfg.Twitch.IRCAddr, APIURL: cfg.Twitch.APIURL, ChatTransport: cfg.Twitch.ChatTransport,
-			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4,
+			Logger: logger, DrainTimeout: cfg.ShutdownTimeout / 4, Tracer: sends,
 			Whispers: platform.NewRecipientBudget(a.pool, router.Twitch, twitch.WhisperRecipientsPerDay, 24*time.Hour),
 		})
 		if err != nil {
@@ -76,7 +77,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 	if cfg.Discord.on() {
 		bot, err := discord.New(discord.Config{Router: rt, Settings: settings, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Links: b.links, Leases: leases,
 			Status: dc, Token: cfg.Discord.Token, AppID: cfg.Discord.AppID, APIURL: cfg.Discord.APIURL, GatewayURL: cfg.Discord.GatewayURL,
-			ShardCount: cfg.Discord.Shards, Logger: logger})
+			ShardCount: cfg.Discord.Shards, Logger: logger, Tracer: sends})
 		if err != nil {
 			return nil, fmt.Errorf("discord bot: %w", err)
 		}
@@ -89,7 +90,7 @@ func newBots(cfg config, a *app, rt *router.Router, settings *router.Settings, l
 	}
 	if cfg.SlackSigning != "" {
 		bot, err := slackbot.New(slackbot.Config{Deliveries: platform.NewDeliveries(a.pool, a.jobs), Prompts: b.slackFast, Tokens: b.tokens, OAuth: b.slackOAuth, Links: b.links, Status: sl,
-			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL, Logger: logger.With("component", "slack")})
+			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL, Logger: logger.With("component", "slack"), Tracer: sends})
 		if err != nil {
 			return nil, fmt.Errorf("slack bot: %w", err)
 		}

@@ -19,7 +19,7 @@ func migrate(ctx context.Context, cfg config, logger *slog.Logger, args []string
 	if len(args) != 1 {
 		return &usageError{"migrate needs one of: up, down, status"}
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL")
+	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL", nil)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/waddle/waddle/bots/twitch"
 	"github.com/waddle/waddle/problem"
+	"github.com/waddle/waddle/telemetry"
 	"github.com/waddle/waddle/workflow"
 )
 
@@ -46,8 +47,9 @@ type config struct {
 	Discord         discordConfig
 	Slack           slackConfig
 	License         licenseConfig
-	Payments        paymentsConfig // paid marketplace modules (config_payments.go)
-	Imports         importConfig   // importing from other bots (import_config.go)
+	Payments        paymentsConfig          // paid marketplace modules (config_payments.go)
+	Imports         importConfig            // importing from other bots (import_config.go)
+	Tracing         telemetry.TracingConfig // OpenTelemetry: off unless an OTEL_EXPORTER_OTLP_*ENDPOINT is set
 }
 
 // licenseConfig is how workflow licences are checked (see README, Licences).
@@ -159,6 +161,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.BaseURL = strings.TrimRight(get("BASE_URL", defaultBaseURL(c.ListenAddr)), "/")
 	c.Payments = loadPayments(get)
 	c.Imports = loadImportConfig(get)
+	c.Tracing = telemetry.TracingFromEnv(getenv)
 	var err error
 	dur := func(k, def string) time.Duration {
 		if err != nil {
@@ -262,6 +265,9 @@ func (c config) Validate() error {
 		}
 	default:
 		return &configError{"TWITCH_EVENTSUB_TRANSPORT", fmt.Sprintf("is %q: want webhook (Twitch posts to BASE_URL) or websocket (this hub connects to Twitch)", c.Twitch.Transport)}
+	}
+	if v, why := c.Tracing.Problem(); v != "" {
+		return &configError{v, why}
 	}
 	if err := c.Imports.validate(); err != nil {
 		return err

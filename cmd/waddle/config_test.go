@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/waddle/waddle/telemetry"
 )
 
 // configEnv is a getenv over a map.
@@ -50,6 +52,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Payments:        paymentsConfig{Provider: "off"},
 		Imports: importConfig{NightbotAPIURL: defaultNightbotAPIURL, NightbotAuthURL: defaultNightbotAuthURL,
 			StreamElementsAPIURL: defaultStreamElementsAPIURL},
+		Tracing: telemetry.TracingConfig{ServiceName: "waddle"},
 	}
 	if diff := cmp.Diff(want, got, cmpPrefix); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

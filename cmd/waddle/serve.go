@@ -33,6 +33,7 @@ import (
 	"github.com/waddle/waddle/overlay"
 	"github.com/waddle/waddle/platform"
 	"github.com/waddle/waddle/router"
+	"github.com/waddle/waddle/telemetry"
 	"github.com/waddle/waddle/timers"
 	"github.com/waddle/waddle/workflow"
 )
@@ -75,8 +76,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		Limiter: a.limiter, Sender: sender, Directory: directory, OnSeen: binder.seen,
 		Merges: labels.MergeFollower{Labels: lbls, Roles: groups}})
 	extra := append(modules.Identity(ids), modules.Labelling(lbls)...)
+	reg := prometheus.NewRegistry()
 	rt := router.New(router.Config{Modules: append(modules.All(), extra...), Identities: ids, Seen: ids, Pool: a.pool, Read: a.replica, Redis: a.redis, RedisPrefix: cfg.RedisPrefix, Overlays: ov,
-		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer})
+		Limiter: a.limiter, Logger: logger.With("component", "router"), Executor: a.exec, Secrets: a.secrets, Sender: sender, Observer: observer, Metrics: reg,
+		Tracer: a.tracing.Tracer("github.com/waddle/waddle/router")})
 	settings := router.NewSettings(rt)
 	logins := &twitchLogins{} // the Twitch bot joins below
 	imports := importer.New(importer.Config{Pool: a.pool, Jobs: a.jobs, Commands: settings, Resolver: logins, Logger: logger})
@@ -134,13 +137,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 	if err := a.auth.PasskeysOff(); err != nil {
 		logger.WarnContext(ctx, "passkeys are off", "err", err)
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	readPool := a.pool
 	if a.replica != nil {
 		readPool = a.replica
 	}
-	reg.MustRegister(platform.NewCollector(bots.statuses...))
+	reg.MustRegister(platform.NewCollector(bots.statuses...),
+		telemetry.NewJobsCollector(a.pool, []string{river.QueueDefault, workflow.Queue}, logger.With("component", "metrics")))
 	market := marketplace.New(marketplace.Config{Pool: a.pool, Read: readPool, Box: a.secrets, Settings: settings,
 		Payments: cfg.Payments.provider(cfg.BaseURL, logger), BaseURL: cfg.BaseURL, Logger: logger.With("component", "marketplace")})
 	// The marketplace lists the plain built-ins; the label commands belong to
@@ -211,7 +214,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		}
 	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           a.tracing.Handler(h), // h itself when tracing is off
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
