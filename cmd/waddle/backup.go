@@ -43,7 +43,7 @@ func backup(ctx context.Context, cfg config, args []string, x pgExec, stdout io.
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL")
+	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL", nil)
 	if err != nil {
 		return err
 	}

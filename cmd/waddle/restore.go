@@ -65,7 +65,7 @@ func restore(ctx context.Context, args []string, x pgExec, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL")
+	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL", nil)
 	if err != nil {
 		return err
 	}
