@@ -39,19 +39,11 @@ func backup(ctx context.Context, cfg config, args []string, x pgExec, stdout io.
 	if name == "" {
 		name = "waddle-" + time.Now().UTC().Format("20060102-150405") + ".dump"
 	}
-	conn, err := newPGConn("DATABASE_URL", cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL", nil)
+	conn, pool, serverMajor, err := openForTools(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	serverMajor, err := serverMajor(ctx, pool)
-	if err != nil {
-		return err
-	}
 	dump, err := x.findTool(ctx, "pg_dump", "PG_DUMP", serverMajor)
 	if err != nil {
 		return err
@@ -156,6 +148,27 @@ func (x pgExec) reportProgress(file string) (stop func()) {
 		}
 	}()
 	return func() { close(quit); wg.Wait() }
+}
+
+// openForTools opens DATABASE_URL for backup and restore: the connection
+// the PostgreSQL client tools are given (its password kept for their
+// environment), a pool for Waddle's own queries, and the server's major
+// version the tools must match.
+func openForTools(ctx context.Context, dbURL string) (pgConn, *pgxpool.Pool, int, error) {
+	conn, err := newPGConn("DATABASE_URL", dbURL)
+	if err != nil {
+		return pgConn{}, nil, 0, err
+	}
+	pool, err := openPool(ctx, dbURL, "DATABASE_URL", nil)
+	if err != nil {
+		return pgConn{}, nil, 0, err
+	}
+	major, err := serverMajor(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return pgConn{}, nil, 0, err
+	}
+	return conn, pool, major, nil
 }
 
 func serverMajor(ctx context.Context, pool *pgxpool.Pool) (int, error) {

@@ -61,19 +61,11 @@ func restore(ctx context.Context, args []string, x pgExec, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	conn, err := newPGConn("DATABASE_URL", cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg.DatabaseURL, "DATABASE_URL", nil)
+	conn, pool, serverMajor, err := openForTools(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	serverMajor, err := serverMajor(ctx, pool)
-	if err != nil {
-		return err
-	}
 	tool, err := x.findTool(ctx, "pg_restore", "PG_RESTORE", serverMajor)
 	if err != nil {
 		return err
@@ -84,7 +76,11 @@ func restore(ctx context.Context, args []string, x pgExec, stdout io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%s is not a usable backup: %w", file, err)
 	}
-	if known := db.LatestMigration(); facts.schemaVersion > known {
+	known, _, err := db.NewestMigration()
+	if err != nil {
+		return err
+	}
+	if facts.schemaVersion > known {
 		return fmt.Errorf("%s holds schema version %d, newer than this waddle knows (up to %d): restore it with the release that made it, or a newer one", file, facts.schemaVersion, known)
 	}
 	n, err := db.New(pool).DatabaseRelationCount(ctx)
