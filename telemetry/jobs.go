@@ -15,6 +15,12 @@ import (
 // the series out of that scrape instead of holding the scrape up.
 const jobsScrapeTimeout = 2 * time.Second
 
+// unfinished are the job states the depth counts: work waiting or running.
+// Completed, cancelled and discarded jobs are history, kept by River for a
+// while, not depth.
+var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
 // JobsCollector exports the job queue's depth (River's river_job) by queue
 // and state, counted by one query on each scrape. Its labels are River's
 // queue names and states only: no community, no job arguments.
@@ -26,11 +32,11 @@ type JobsCollector struct {
 }
 
 // NewJobsCollector returns a collector over the jobs in pool. queues are the
-// queues the workers serve: each of their states is exported, 0 when empty,
+// queues the workers serve: each of their unfinished states is exported, 0 when empty,
 // so a dashboard shows an empty queue rather than no data.
 func NewJobsCollector(pool db.DBTX, queues []string, logger *slog.Logger) *JobsCollector {
 	return &JobsCollector{pool: pool, queues: queues, logger: logger,
-		depth: prometheus.NewDesc("waddle_job_queue_depth", "Jobs in the job queue by queue and state (available, running, retryable, scheduled, …).", []string{"queue", "state"}, nil)}
+		depth: prometheus.NewDesc("waddle_job_queue_depth", "Jobs waiting or running in the job queue, by queue and state (available, pending, retryable, running, scheduled).", []string{"queue", "state"}, nil)}
 }
 
 // Describe implements prometheus.Collector.
@@ -49,7 +55,7 @@ func (c *JobsCollector) Collect(ch chan<- prometheus.Metric) {
 	type key struct{ queue, state string }
 	n := map[key]int64{}
 	for _, q := range c.queues {
-		for _, s := range rivertype.JobStates() {
+		for _, s := range unfinished {
 			n[key{q, string(s)}] = 0
 		}
 	}

@@ -61,6 +61,14 @@ func TestJobsCollectorCountsByQueueAndState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A finished job is history, not depth.
+	done, err := jobs.Insert(ctx, probeArgs{}, &river.InsertOpts{Queue: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1", done.Job.ID); err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(telemetry.NewJobsCollector(pool, []string{"default", "workflow"}, slog.New(slog.DiscardHandler)))
 	got := depths(t, reg)
@@ -71,9 +79,12 @@ func TestJobsCollectorCountsByQueueAndState(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 		}
 	}
-	// The served queues show every state; another queue only what it holds.
-	if n := len(got); n != 2*8+1 {
-		t.Errorf("%d series, want %d: %v", n, 2*8+1, got)
+	if _, ok := got["default/completed"]; ok {
+		t.Errorf("finished jobs exported as depth: %v", got)
+	}
+	// The served queues show every unfinished state; another queue only what it holds.
+	if n := len(got); n != 2*5+1 {
+		t.Errorf("%d series, want %d: %v", n, 2*5+1, got)
 	}
 }
 
