@@ -7,16 +7,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// SchemaVersions returns the newest Waddle migration applied to the database
-// (0 for none) and the newest this binary holds.
-func SchemaVersions(ctx context.Context, pool *pgxpool.Pool) (applied, known int64, err error) {
+// SchemaVersion returns the newest Waddle migration applied to the
+// database, 0 for none.
+func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	p, err := newProvider(pool)
 	if err != nil {
-		return 0, 0, fmt.Errorf("load migrations: %w", err)
+		return 0, fmt.Errorf("load migrations: %w", err)
 	}
-	applied, known, err = p.GetVersions(ctx)
+	applied, err := p.GetDBVersion(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read schema version: %w", err)
+		return 0, fmt.Errorf("read schema version: %w", err)
 	}
-	return applied, known, nil
+	return applied, nil
 }

@@ -402,7 +402,7 @@ func TestRestoreMigratesOlderBackup(t *testing.T) {
 			t.Errorf("restore output lacks %q:\n%s", want, out)
 		}
 	}
-	applied, _, err := db.SchemaVersions(t.Context(), openPoolT(t, target))
+	applied, err := db.SchemaVersion(t.Context(), openPoolT(t, target))
 	if err != nil || strconv.FormatInt(applied, 10) != latest {
 		t.Errorf("restored schema version %d, %v; want %s", applied, err, latest)
 	}

@@ -105,7 +105,7 @@ func restore(ctx context.Context, args []string, x pgExec, stdout io.Writer) err
 	if err := db.MigrateUp(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
 		return fmt.Errorf("the backup is restored, but migrating it to this release failed: %w", err)
 	}
-	applied, _, err := db.SchemaVersions(ctx, pool)
+	applied, err := db.SchemaVersion(ctx, pool)
 	if err != nil {
 		return err
 	}
