@@ -139,7 +139,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DatabaseReadURL: get("DATABASE_READ_URL", ""),
 		RedisURL:        get("REDIS_URL", ""),
 		RedisPrefix:     get("REDIS_PREFIX", "waddle:"),
-		ListenAddr:      get("LISTEN_ADDR", "127.0.0.1:8080"),
+		ListenAddr:      get("LISTEN_ADDR", defaultListenAddr),
 		SMTPURL:         get("SMTP_URL", ""),
 		MailFrom:        get("MAIL_FROM", ""),
 		LogFormat:       get("LOG_FORMAT", "auto"),
@@ -426,6 +426,9 @@ func isSnowflake(s string) bool {
 	_, err := strconv.ParseUint(s, 10, 64)
 	return err == nil
 }
+
+// defaultListenAddr is where serve listens without LISTEN_ADDR.
+const defaultListenAddr = "127.0.0.1:8080"
 
 // defaultBaseURL is the hub's address when BASE_URL is not set: the listen
 // address, with localhost for an unspecified host (":8080", "0.0.0.0:8080").

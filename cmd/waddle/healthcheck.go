@@ -25,7 +25,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	listen := strings.TrimSpace(getenv("LISTEN_ADDR"))
 	if listen == "" {
-		listen = "127.0.0.1:8080"
+		listen = defaultListenAddr
 	}
 	url, err := healthzURL(listen)
 	if err != nil {
