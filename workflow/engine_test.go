@@ -219,3 +219,36 @@ func TestRetryGoesOnFromTheFailedNode(t *testing.T) {
 		t.Errorf("retry of an unknown run: %v", err)
 	}
 }
+
+// Runs that only compute are answered before they are written; Drain,
+// which serve calls once its HTTP server has shut down, returns only when
+// every one of them is stored with its trace.
+func TestDrainStoresEveryAnsweredRun(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	w := h.publish(t, "drain", def(t, parallelFlow))
+	const runs = 300
+	var ids []int64
+	for i := range runs {
+		out, err := h.svc.RunInline(ctx, workflow.StartRequest{CommunityID: h.cid, WorkflowID: w.ID, Version: w.Version,
+			Kind: workflow.TriggerWebhook, Node: "hook", Payload: map[string]any{"x": i}}, "", nil)
+		if err != nil || out.Status != workflow.RunSucceeded {
+			t.Fatalf("run %d: %v %+v", i, err, out)
+		}
+		ids = append(ids, out.RunID)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := h.svc.Drain(dctx); err != nil {
+		t.Fatal(err)
+	}
+	var stored, traced int
+	if err := h.pool.QueryRow(ctx, `SELECT count(*), (SELECT count(DISTINCT run_id) FROM workflow_node_runs WHERE run_id = ANY($1))
+		FROM workflow_runs WHERE id = ANY($1) AND status = 'succeeded'`, ids).Scan(&stored, &traced); err != nil {
+		t.Fatal(err)
+	}
+	if stored != runs || traced != runs {
+		t.Errorf("after Drain: %d of %d runs stored, %d traced", stored, runs, traced)
+	}
+}
+

@@ -97,6 +97,11 @@ func NewService(cfg ServiceConfig) *Service {
 // OnPublish adds a hook run whenever a workflow's published state changes.
 func (s *Service) OnPublish(h PublishHook) { s.hooks = append(s.hooks, h) }
 
+// Drain waits until the runs of synchronous webhooks that were answered
+// but not yet written are stored, or ctx ends. Call it when no more
+// deliveries come, after the HTTP server has shut down.
+func (s *Service) Drain(ctx context.Context) error { return s.done.drain(ctx) }
+
 // Limits returns the limits of each run.
 func (s *Service) Limits() Limits { return s.limits }
 

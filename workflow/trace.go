@@ -76,23 +76,41 @@ type finishItem struct {
 	traces []Trace
 	insert *db.WorkflowRunCopyDoneParams
 	done   chan error
+	stored bool // handed over by store: nobody waits on done
 }
 
 // finisher stores ended runs in batches: one transaction for the runs that
-// end at the same moment, their traces in one COPY.
+// end at the same moment, their traces in one COPY. Two writers commit at
+// once, so that one batch is being written while the other waits for its
+// round trips: with one, a busy instance's synchronous webhooks queued
+// behind the writer. Batches hold distinct runs, so the two never touch
+// the same rows.
 type finisher struct {
 	s    *Service
 	in   chan *finishItem
 	once sync.Once
+	// stored counts the runs handed over by store and not yet written.
+	stored sync.WaitGroup
 }
 
 func newFinisher(s *Service) *finisher { return &finisher{s: s, in: make(chan *finishItem, 1024)} }
 
-const finishBatch = 256
+const (
+	finishBatch   = 256
+	finishWriters = 2
+)
+
+func (f *finisher) start() {
+	f.once.Do(func() {
+		for range finishWriters {
+			go f.loop()
+		}
+	})
+}
 
 // finish stores a run's end and returns once it is committed.
 func (f *finisher) finish(ctx context.Context, it finishItem) error {
-	f.once.Do(func() { go f.loop() })
+	f.start()
 	it.done = make(chan error, 1)
 	f.in <- &it
 	select {
@@ -107,9 +125,27 @@ func (f *finisher) finish(ctx context.Context, it finishItem) error {
 // a run that touched nothing outside itself, whose caller has its answer.
 // It blocks only while the writer is a full queue behind.
 func (f *finisher) store(it finishItem) {
-	f.once.Do(func() { go f.loop() })
+	f.start()
 	it.done = make(chan error, 1)
+	it.stored = true
+	f.stored.Add(1)
 	f.in <- &it
+}
+
+// drain waits until every run handed over by store is written (or failed
+// to be, which the writer logs), or ctx ends.
+func (f *finisher) drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		f.stored.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("store finished workflow runs: %w", ctx.Err())
+	}
 }
 
 func (f *finisher) loop() {
@@ -130,6 +166,9 @@ func (f *finisher) loop() {
 		}
 		for _, it := range batch {
 			it.done <- err
+			if it.stored {
+				f.stored.Done()
+			}
 		}
 	}
 }

@@ -311,6 +311,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ln net.Listener
 		if err := srv.Shutdown(shutCtx); err != nil {
 			return fmt.Errorf("http shutdown: %w", err)
 		}
+		// Synchronous webhooks answered just now have their runs still to write.
+		if err := flows.Drain(shutCtx); err != nil {
+			return err
+		}
 		return nil
 	})
 	err = g.Wait()
