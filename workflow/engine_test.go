@@ -252,3 +252,27 @@ func TestDrainStoresEveryAnsweredRun(t *testing.T) {
 	}
 }
 
+// A run and its trace rows go with their community: through its
+// workflows, whose runs cascade to their trace rows.
+func TestRunsGoWithTheirCommunity(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	w := h.publish(t, "gone", def(t, parallelFlow))
+	out, err := h.svc.RunInline(ctx, workflow.StartRequest{CommunityID: h.cid, WorkflowID: w.ID, Version: w.Version,
+		Kind: workflow.TriggerWebhook, Node: "hook", Payload: map[string]any{"x": 1}}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitRun(t, out.RunID)
+	if _, err := h.pool.Exec(ctx, `DELETE FROM communities WHERE id = $1`, h.cid); err != nil {
+		t.Fatal(err)
+	}
+	var runs, traces int
+	if err := h.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM workflow_runs WHERE community_id = $1),
+		(SELECT count(*) FROM workflow_node_runs WHERE community_id = $1)`, h.cid).Scan(&runs, &traces); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 0 || traces != 0 {
+		t.Errorf("after deleting the community: %d runs and %d trace rows left", runs, traces)
+	}
+}
